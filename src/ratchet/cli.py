@@ -1,0 +1,196 @@
+"""The `ratchet` command. Every command calls a library function; a user mistake is one
+clear message and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ratchet import __version__
+from ratchet.errors import RatchetError
+from ratchet.export import export_lines, history_rows
+from ratchet.recipe import load_recipe
+from ratchet.store import Store
+from ratchet.summary import champion_summary
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="ratchet: holds a champion, measures challengers, promotes only what "
+                       "is proven better.")
+out = Console()
+err = Console(stderr=True)
+
+RunDirOpt = Annotated[Path | None, typer.Option("--run-dir", help="run directory "
+                                                "(default: runs/<recipe name>)")]
+RecipeArg = Annotated[Path | None, typer.Argument(help="recipe YAML (names the default "
+                                                  "run directory)", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _resolve_run_dir(recipe: Path | None, run_dir: Path | None) -> Path:
+    if run_dir is not None:
+        return run_dir
+    if recipe is not None:
+        return Path("runs") / load_recipe(recipe).name
+    runs = sorted(p for p in Path("runs").glob("*") if (p / "ratchet.db").exists())
+    if len(runs) == 1:
+        return runs[0]
+    _fail("which run? pass --run-dir DIR or a RECIPE" +
+          (f" (runs here: {', '.join(str(r) for r in runs)})" if runs else ""))
+    raise AssertionError  # unreachable: _fail exits
+
+
+@app.command()
+def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/snake.yaml")],
+        max_cycles: Annotated[int | None, typer.Option("--max-cycles", min=1,
+                                                        help="stop after N cycles")] = None,
+        run_dir: RunDirOpt = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no live display")] = False,
+        ) -> None:
+    """Run the improvement loop in the foreground until Ctrl+C or --max-cycles."""
+    from ratchet.display import RunDisplay
+    from ratchet.runner import default_run_dir, log_file, run_recipe, stop_on_signals
+
+    parsed = load_recipe(recipe)
+    directory = run_dir or default_run_dir(parsed)
+    stop = threading.Event()
+    display = RunDisplay(parsed.name, parsed.judge.kind,
+                         console=Console(stderr=True, quiet=quiet))
+    with log_file(directory) as log_path, stop_on_signals(stop), display:
+        display._line(f"run {parsed.name} in {directory} · log {log_path}")
+        summary = run_recipe(parsed, directory, max_cycles=max_cycles,
+                             reporter=_with_champion(display, directory), stop=stop)
+    with Store(directory) as store:
+        champ = champion_summary(store)
+    verb = "stopped" if summary.stopped else "finished"
+    err.print(f"{verb}: {summary.cycles} cycles, {summary.promotions} promotions, "
+              f"{summary.failures} failed; champion v{champ['version']} "
+              f"({champ['candidate']}). See `ratchet best --run-dir {directory}`.",
+              highlight=False)
+
+
+def _with_champion(display, run_dir: Path):
+    def report(event: str, data: dict) -> None:
+        display(event, data)
+        if event in ("baseline_end", "cycle_end"):
+            with Store(run_dir) as store:
+                display.set_champion(champion_summary(store))
+    return report
+
+
+@app.command()
+def best(recipe: RecipeArg = None, run_dir: RunDirOpt = None, as_json: JsonOpt = False) -> None:
+    """The champion: parameters and measured score with its confidence interval."""
+    with Store(_resolve_run_dir(recipe, run_dir)) as store:
+        summary = champion_summary(store)
+    if as_json:
+        print(json.dumps(summary, indent=2, default=str))
+        return
+    score = summary["score"]
+    ci = (f"[{score['low']:.4g}, {score['high']:.4g}]" if score.get("low") is not None
+          else "(interval needs 2+ measurements)")
+    out.print(f"[bold]{summary['name']}[/] champion v{summary['version']} "
+              f"({summary['candidate']}, from {summary['origin']}, cycle {summary['cycle']})")
+    if score.get("mean") is not None:
+        note = " (provisional: not yet re-measured)" if summary["provisional"] else ""
+        out.print(f"score {score['mean']:.4g} {ci} at {score['confidence']:.0%}, "
+                  f"n={score['n']}{note}")
+    promo = summary.get("promotion") or {}
+    if "elo" in promo:
+        out.print(f"promoted at {promo['elo']:+.1f} Elo [{promo['elo_low']:+.1f}, "
+                  f"{promo['elo_high']:+.1f}] over its predecessor, n={promo['n']}")
+    table = Table("parameter", "value")
+    for k, v in summary["params"].items():
+        table.add_row(k, f"{v:.6g}" if isinstance(v, float) else str(v))
+    out.print(table)
+    out.print(f"{summary['promotions']} promotions in {summary['cycles']} cycles")
+
+
+@app.command()
+def history(recipe: RecipeArg = None, run_dir: RunDirOpt = None, as_json: JsonOpt = False,
+            limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
+                                                      help="last N cycles only")] = None,
+            ) -> None:
+    """Every cycle: candidate, evidence, decision."""
+    with Store(_resolve_run_dir(recipe, run_dir)) as store:
+        rows = history_rows(store, limit)
+    if as_json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    cells = [[str(r["cycle"]), r["candidate"][:8], r["decision"], str(r["n"]), _fmt(r["score"]),
+              _fmt(r["champion_score"]), _effect(r), r["reason"]] for r in rows]
+    headers = ("cycle", "candidate", "decision", "n", "score", "champion", "effect")
+    table = Table(box=None, header_style="bold")
+    for i, name in enumerate(headers):
+        table.add_column(name, no_wrap=True,
+                         min_width=max([len(name)] + [len(c[i]) for c in cells]))
+    table.add_column("reason", no_wrap=True, overflow="ellipsis")
+    for c in cells:
+        table.add_row(*c)
+    out.print(table)
+
+
+@app.command()
+def export(recipe: RecipeArg = None, run_dir: RunDirOpt = None,
+           jsonl: Annotated[bool, typer.Option("--jsonl", help="one JSON object per line "
+                                               "(the only format so far)")] = True,
+           output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                       help="file (default: stdout)")] = None,
+           ) -> None:
+    """One JSON line per evaluation, with seed 004's training_log.jsonl field names
+    (iteration, win_rate, best_win_rate, improvement), so its jq recipes work."""
+    with Store(_resolve_run_dir(recipe, run_dir)) as store:
+        lines = [json.dumps(line, default=str) for line in export_lines(store)]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        from ratchet.atomic import atomic_write_text
+
+        atomic_write_text(output, text)
+        err.print(f"wrote {len(lines)} lines to {output}")
+
+
+def _effect(row: dict) -> str:
+    if row.get("elo") is not None:
+        return f"{row['elo']:+.0f} Elo"
+    if row.get("improvement") is not None:
+        return f"{row['improvement']:+.2%}"
+    return ""
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.4g}"
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ratchet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version,
+                                                is_eager=True, help="print the version")]
+          = False) -> None:
+    """ratchet: holds a champion, measures challengers, promotes only what is proven better."""
+
+
+def main() -> None:
+    """Entry point: usage errors exit 2 (typer); a RatchetError is one line and exit 2."""
+    try:
+        app()
+    except RatchetError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,23 @@
+"""One exception root. Messages say what was wrong and what was expected."""
+
+from __future__ import annotations
+
+
+class RatchetError(Exception):
+    """Root of every error ratchet raises on purpose; the CLI turns it into exit code 2."""
+
+
+class SpaceError(RatchetError, ValueError):
+    """A parameter value or a parameter definition is outside what the space allows."""
+
+
+class RecipeError(RatchetError):
+    """A recipe file is missing, unreadable or invalid."""
+
+
+class StoreError(RatchetError):
+    """The run directory or its store cannot be used."""
+
+
+class EvaluationError(RatchetError):
+    """One evaluation failed (crash, timeout, bad output). The loop records it and goes on."""

@@ -1,0 +1,77 @@
+"""Turn a validated recipe into the objects the loop runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ratchet.executors import Executor, InlineExecutor, ProcessesExecutor
+from ratchet.gates import FloorGate, Gate, RangeGate
+from ratchet.judges import Judge, SPRTJudge, WelchJudge
+from ratchet.recipe import Recipe
+from ratchet.space import Space
+from ratchet.strategies import OptunaStrategy, PerturbStrategy, Strategy
+from ratchet.targets import CommandTarget, Target
+
+
+@dataclass
+class Components:
+    space: Space
+    target: Target
+    strategy: Strategy
+    judge: Judge
+    gates: list[Gate]
+    executor: Executor
+
+
+def build_components(recipe: Recipe, run_dir: Path) -> Components:
+    space = recipe.parsed_space()
+    return Components(space=space, target=build_target(recipe, run_dir),
+                      strategy=build_strategy(recipe, space), judge=build_judge(recipe),
+                      gates=build_gates(recipe, space), executor=build_executor(recipe))
+
+
+def build_target(recipe: Recipe, run_dir: Path) -> Target:
+    t = recipe.target
+    return CommandTarget(benchmark=t.benchmark, workdir=run_dir / "work",
+                         config_file=t.config_file, build=t.build, timeout_s=t.timeout_s,
+                         outcome=t.outcome, metric=t.metric, env=t.env, cwd=t.cwd,
+                         start=t.start)
+
+
+def build_strategy(recipe: Recipe, space: Space) -> Strategy:
+    s = recipe.strategy
+    direction = recipe.target.direction
+    if s.kind == "perturb":
+        return PerturbStrategy(space, seed=recipe.seed, direction=direction,
+                               params_per_step=s.params_per_step, scale=s.scale,
+                               relative_to=s.relative_to)
+    return OptunaStrategy(space, seed=recipe.seed, direction=direction, sampler=s.kind,
+                          n_startup_trials=s.n_startup_trials)
+
+
+def build_judge(recipe: Recipe) -> Judge:
+    j = recipe.judge
+    if j.kind == "sprt":
+        return SPRTJudge(elo0=j.elo0, elo1=j.elo1, alpha=j.alpha, beta=j.beta, batch=j.batch,
+                         min_games=j.min_games, max_games=j.max_games)
+    return WelchJudge(min_improvement=j.min_improvement, confidence=j.confidence,
+                      batch=j.batch, min_samples=j.min_samples, max_samples=j.max_samples,
+                      direction=recipe.target.direction)
+
+
+def build_gates(recipe: Recipe, space: Space) -> list[Gate]:
+    gates: list[Gate] = []
+    for g in recipe.gates:
+        if g.kind == "range":
+            gates.append(RangeGate(space, dict(g.bounds)))
+        else:
+            gates.append(FloorGate(float(g.min)))  # type: ignore[arg-type]
+    return gates
+
+
+def build_executor(recipe: Recipe) -> Executor:
+    e = recipe.executor
+    if e.kind == "processes":
+        return ProcessesExecutor(e.workers)
+    return InlineExecutor()

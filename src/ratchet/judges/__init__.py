@@ -1,0 +1,9 @@
+"""Judges: sequential tests that decide PROMOTE / REJECT / CONTINUE."""
+
+from ratchet.judges._base import Judge
+from ratchet.judges.sprt import SPRTJudge
+from ratchet.judges.welch import WelchJudge
+
+JUDGES: dict[str, type[Judge]] = {"sprt": SPRTJudge, "welch": WelchJudge}
+
+__all__ = ["JUDGES", "Judge", "SPRTJudge", "WelchJudge"]

@@ -1,0 +1,127 @@
+"""Generalized SPRT (GSPRT) on game outcomes, as fishtest runs it.
+
+Each observation is a score in a small discrete set:
+
+* head-to-head (challenger plays the champion): one game, score 0, 1/2 or 1 — trinomial;
+* paired (both play the same seeded game against fixed opponents): the pair score
+  ``(1 + s_challenger - s_champion) / 2`` in {0, 1/4, 1/2, 3/4, 1} — pentanomial.
+
+H0: expected score = s0, H1: expected score = s1, where s0/s1 come from the Elo bounds.
+The log-likelihood ratio is the *generalized* one: under each hypothesis the outcome
+distribution is the maximum-likelihood multinomial whose mean is s_k (found with one
+Lagrange multiplier), so no draw model or variance has to be assumed. Wald's thresholds
+log(beta/(1-alpha)) and log((1-beta)/alpha) give the stated error rates; ``max_games``
+truncates (inconclusive at the cap means REJECT: no proof, no promotion), ``min_games``
+guards against early lucky stops.
+
+In paired mode the Elo is the challenger's rating advantage over the champion as measured
+through the opponent pool: with the champion scoring p against the pool, a challenger
+``elo`` points stronger scores L(E(p) + elo) where L is the logistic curve, so the pair
+score has mean ``1/2 + (L(E(p) + elo) - p) / 2``. p is estimated from the cycle's games.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ratchet.judges._base import Judge
+from ratchet.stats import elo_to_score, score_to_elo
+from ratchet.types import Decision, Evidence, Verdict
+
+TRINOMIAL = np.array([0.0, 0.5, 1.0])
+PENTANOMIAL = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+_PSEUDO_COUNT = 1e-3  # keeps every outcome possible, so every mean in (0, 1) is reachable
+
+
+def constrained_mle(values: np.ndarray, freqs: np.ndarray, mean: float) -> np.ndarray:
+    """The distribution on ``values`` with the given mean that maximises the likelihood of
+    observed frequencies ``freqs``: p_i = f_i / (1 + lam * (v_i - mean))."""
+    d = values - mean
+    lo, hi = -1.0 / d.max(), -1.0 / d.min()
+    span = hi - lo
+    lam = brentq(lambda x: float(np.sum(freqs * d / (1.0 + x * d))),
+                 lo + 1e-12 * span, hi - 1e-12 * span, xtol=1e-14)
+    p = freqs / (1.0 + lam * d)
+    return p / p.sum()
+
+
+def gsprt_llr(values: np.ndarray, counts: np.ndarray, s0: float, s1: float) -> float:
+    n = counts.sum()
+    freqs = (counts + _PSEUDO_COUNT) / (n + _PSEUDO_COUNT * len(counts))
+    p0 = constrained_mle(values, freqs, s0)
+    p1 = constrained_mle(values, freqs, s1)
+    return float(n * np.sum(freqs * np.log(p1 / p0)))
+
+
+@dataclass
+class SPRTJudge(Judge):
+    elo0: float = 0.0
+    elo1: float = 20.0
+    alpha: float = 0.05
+    beta: float = 0.05
+    batch: int = 20
+    min_games: int = 40
+    max_games: int = 600
+
+    name = "sprt"
+    outcome = "games"
+
+    @property
+    def lower(self) -> float:
+        return math.log(self.beta / (1 - self.alpha))
+
+    @property
+    def upper(self) -> float:
+        return math.log((1 - self.beta) / self.alpha)
+
+    def describe(self) -> str:
+        return (f"sprt elo0={self.elo0:g} elo1={self.elo1:g} alpha={self.alpha:g} "
+                f"beta={self.beta:g}")
+
+    def decide(self, evidence: Evidence) -> Verdict:
+        values, observations, s0, s1, elo_fn = self._frame(evidence)
+        n = len(observations)
+        if n == 0:
+            return Verdict(Decision.CONTINUE, "no games yet", {"n": 0})
+        counts = np.array([np.sum(np.isclose(observations, v)) for v in values], dtype=float)
+        llr = gsprt_llr(values, counts, s0, s1)
+        mean = float(np.mean(observations))
+        half = 1.96 * float(np.std(observations, ddof=1)) / math.sqrt(n) if n > 1 else math.inf
+        stats = {"llr": llr, "lower": self.lower, "upper": self.upper, "n": n,
+                 "games": evidence.games_played, "score": mean, "elo": elo_fn(mean),
+                 "elo_low": elo_fn(max(mean - half, 1e-6)),
+                 "elo_high": elo_fn(min(mean + half, 1 - 1e-6))}
+        if n < self.min_games:
+            return Verdict(Decision.CONTINUE, f"{n} < min_games {self.min_games}", stats)
+        if llr >= self.upper:
+            return Verdict(Decision.PROMOTE, f"LLR {llr:.2f} >= {self.upper:.2f} "
+                           f"(H1: elo >= {self.elo1:g})", stats)
+        if llr <= self.lower:
+            return Verdict(Decision.REJECT, f"LLR {llr:.2f} <= {self.lower:.2f} "
+                           f"(H0: elo <= {self.elo0:g})", stats)
+        if n >= self.max_games:
+            return Verdict(Decision.REJECT, f"max_games {self.max_games} reached, "
+                           f"LLR {llr:.2f} inconclusive", stats)
+        return Verdict(Decision.CONTINUE, f"LLR {llr:.2f} in ({self.lower:.2f}, "
+                       f"{self.upper:.2f})", stats)
+
+    def _frame(self, ev: Evidence):
+        if ev.head_to_head:
+            return (TRINOMIAL, np.asarray(ev.challenger, dtype=float),
+                    elo_to_score(self.elo0), elo_to_score(self.elo1), score_to_elo)
+        obs = np.array([(1.0 + c - h) / 2.0 for c, h in ev.pairs])
+        p = min(max(float(np.mean([h for _, h in ev.pairs])) if ev.pairs else 0.5, 0.02), 0.98)
+        base = score_to_elo(p)
+
+        def pair_mean(elo: float) -> float:
+            return 0.5 + (elo_to_score(base + elo) - p) / 2.0
+
+        def elo_of(pair_score: float) -> float:
+            q = min(max(p + 2.0 * pair_score - 1.0, 1e-6), 1 - 1e-6)
+            return score_to_elo(q) - base
+
+        return PENTANOMIAL, obs, pair_mean(self.elo0), pair_mean(self.elo1), elo_of

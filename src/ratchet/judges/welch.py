@@ -1,0 +1,77 @@
+"""Sequential one-sided Welch test on scalar samples (benchmark runs, episodes).
+
+H1: the challenger's mean beats the champion's by at least ``min_improvement`` (relative to
+the champion's mean): mean_c > (1 + m) * mean_h when maximizing, mean_c < (1 - m) * mean_h
+when minimizing. After every batch the judge looks once; to keep the false-promotion rate
+at ``1 - confidence`` over all looks, each look tests at ``(1 - confidence) / looks``
+(Bonferroni over the ``max_samples / batch`` possible looks). It rejects early when the
+upper confidence bound of the improvement falls below ``min_improvement`` (futility), and
+at ``max_samples`` without proof.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import stats as st
+
+from ratchet.judges._base import Judge
+from ratchet.types import Decision, Evidence, Verdict
+
+
+@dataclass
+class WelchJudge(Judge):
+    min_improvement: float = 0.01
+    confidence: float = 0.95
+    batch: int = 3
+    min_samples: int = 3
+    max_samples: int = 30
+    direction: Literal["maximize", "minimize"] = "maximize"
+
+    name = "welch"
+    outcome = "samples"
+
+    @property
+    def looks(self) -> int:
+        return max(1, math.ceil(self.max_samples / self.batch))
+
+    def describe(self) -> str:
+        return (f"welch {self.direction} min_improvement={self.min_improvement:g} "
+                f"confidence={self.confidence:g}")
+
+    def decide(self, evidence: Evidence) -> Verdict:
+        c = np.asarray(evidence.challenger, dtype=float)
+        h = np.asarray(evidence.champion, dtype=float)
+        n = min(len(c), len(h))
+        if n < max(2, self.min_samples):
+            return Verdict(Decision.CONTINUE, f"{n} samples < min {max(2, self.min_samples)}",
+                           {"n": n})
+        sign = 1.0 if self.direction == "maximize" else -1.0
+        factor = 1.0 + sign * self.min_improvement
+        diff = c.mean() - factor * h.mean()           # > 0 favours H1 when maximizing
+        vc, vh = c.var(ddof=1) / len(c), factor**2 * h.var(ddof=1) / len(h)
+        se = math.sqrt(vc + vh)
+        df = (vc + vh) ** 2 / ((vc**2 / (len(c) - 1)) + (vh**2 / (len(h) - 1))) if se else 1e9
+        alpha_look = (1.0 - self.confidence) / self.looks
+        t = sign * diff / se if se > 0 else (math.inf if sign * diff > 0 else -math.inf)
+        p_value = float(st.t.sf(t, df)) if math.isfinite(t) else (0.0 if t > 0 else 1.0)
+        rel = (c.mean() - h.mean()) / abs(h.mean()) if h.mean() else math.inf
+        q = st.t.ppf(1 - alpha_look, df)
+        se_h = math.sqrt(c.var(ddof=1) / len(c) + h.var(ddof=1) / len(h))
+        best_case = sign * (c.mean() - h.mean()) + q * se_h  # optimistic improvement
+        stats = {"n": n, "challenger_mean": float(c.mean()), "champion_mean": float(h.mean()),
+                 "improvement": sign * rel, "p_value": p_value, "alpha_per_look": alpha_look}
+        if p_value < alpha_look:
+            return Verdict(Decision.PROMOTE, f"p={p_value:.2g} < {alpha_look:.2g}: improvement "
+                           f"{sign * rel:+.2%} beats {self.min_improvement:.2%}", stats)
+        if best_case < self.min_improvement * abs(h.mean()):
+            return Verdict(Decision.REJECT, f"improvement {sign * rel:+.2%} cannot reach "
+                           f"{self.min_improvement:.2%} (futility)", stats)
+        if n >= self.max_samples:
+            return Verdict(Decision.REJECT, f"max_samples {self.max_samples} reached, "
+                           f"p={p_value:.2g} not below {alpha_look:.2g}", stats)
+        return Verdict(Decision.CONTINUE, f"p={p_value:.2g}, improvement {sign * rel:+.2%}",
+                       stats)

@@ -1,0 +1,316 @@
+"""The cycle: propose -> evaluate (in batches) -> judge -> gates -> promote -> record.
+
+Every step is committed to the store before the next starts, so the loop can be killed at
+any instant and resumed: a proposed-but-undecided candidate is picked up again with the
+evidence already gathered, a promotion is committed together with its decision, and the
+live configuration is re-applied from the store on every start.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ratchet.executors import EvalResult
+from ratchet.factory import Components
+from ratchet.gates import GateResult, run_gates
+from ratchet.store import Champion, EvaluationRow, Store
+from ratchet.summary import write_champion_file
+from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial, Verdict
+
+log = logging.getLogger("ratchet.loop")
+
+Reporter = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class Schedule:
+    max_cycles: int | None = None
+    interval_s: float = 0.0
+    stagnation_cycles: int | None = 100
+    baseline: int = 50
+    failure_backoff_s: float = 30.0
+    max_consecutive_failures: int = 3
+    pause_s: float = 60.0
+
+
+@dataclass
+class CycleResult:
+    cycle: int
+    candidate: Candidate
+    decision: Decision
+    reason: str
+    evidence: Evidence
+    stats: dict[str, Any]
+    gates: list[GateResult] = field(default_factory=list)
+    champion: Champion | None = None
+
+
+@dataclass
+class LoopSummary:
+    cycles: int = 0
+    promotions: int = 0
+    failures: int = 0
+    stopped: bool = False
+
+
+def batch_seed(run_seed: int, cycle: int, batch: int) -> int:
+    """A fresh seed per (cycle, batch), shared by challenger and champion."""
+    return int(np.random.SeedSequence([run_seed, cycle, batch]).generate_state(1)[0] >> 1)
+
+
+class Loop:
+    def __init__(self, *, name: str, store: Store, components: Components,
+                 schedule: Schedule, seed: int = 0, recipe: dict[str, Any] | None = None,
+                 reporter: Reporter | None = None, stop: threading.Event | None = None):
+        self.name = name
+        self.store = store
+        self.c = components
+        self.schedule = schedule
+        self.seed = seed
+        self.recipe = recipe or {}
+        self.reporter = reporter or (lambda event, data: None)
+        self.stop = stop or threading.Event()
+        self.consecutive_failures = 0
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        """Create the run or resume it, measure the baseline once, make the champion live."""
+        info = self.store.run_info()
+        if info is None:
+            params = self.c.target.baseline(self.c.space)
+            baseline = Candidate(params=params, origin="baseline", note="starting champion")
+            self.store.init_run(self.name, self.recipe, baseline)
+            self.store.event("run_created", f"run {self.name} created", params=params)
+        else:
+            self.c.strategy.load_state_dict(info["strategy_state"])
+            self.c.strategy.restore(self.store.trials())
+            self.store.event("run_resumed", f"run {self.name} resumed at cycle "
+                             f"{self.store.last_cycle()}")
+        champion = self.store.champion()
+        self.c.target.apply(champion.candidate)
+        self._measure_baseline(champion)
+        write_champion_file(self.store)
+
+    def run(self, max_cycles: int | None = None) -> LoopSummary:
+        max_cycles = max_cycles if max_cycles is not None else self.schedule.max_cycles
+        summary = LoopSummary()
+        self.start()
+        while not self.stop.is_set() and (max_cycles is None or summary.cycles < max_cycles):
+            result = self.run_cycle()
+            if result is None:
+                break
+            summary.cycles += 1
+            summary.promotions += result.decision is Decision.PROMOTE
+            summary.failures += result.decision is Decision.FAILED
+            if self._after_cycle(result) and not (max_cycles and summary.cycles >= max_cycles):
+                self.stop.wait(self.schedule.interval_s)
+        summary.stopped = self.stop.is_set()
+        self.store.event("loop_stopped", f"loop stopped after {summary.cycles} cycles",
+                         **summary.__dict__)
+        return summary
+
+    def _after_cycle(self, result: CycleResult) -> bool:
+        """Failure back-off, emergency pause and stagnation report. False when stopping."""
+        if result.decision is not Decision.FAILED:
+            self.consecutive_failures = 0
+        else:
+            self.consecutive_failures += 1
+            if self.consecutive_failures >= self.schedule.max_consecutive_failures:
+                msg = (f"{self.consecutive_failures} consecutive failed evaluations: pausing "
+                       f"{self.schedule.pause_s:g} s")
+                log.warning(msg)
+                self.store.event("safety_pause", msg, level="warning")
+                self.reporter("pause", {"seconds": self.schedule.pause_s, "reason": msg})
+                self.consecutive_failures = 0
+                return not self.stop.wait(self.schedule.pause_s)
+            return not self.stop.wait(self.schedule.failure_backoff_s)
+        champion = self.store.champion()
+        idle = result.cycle - champion.cycle
+        every = self.schedule.stagnation_cycles
+        if every and idle and idle % every == 0:
+            msg = f"stagnation: {idle} cycles without a promotion"
+            log.warning(msg)
+            self.store.event("stagnation", msg, level="warning", cycles=idle)
+            self.reporter("stagnation", {"cycles": idle})
+        return True
+
+    # -- one cycle ------------------------------------------------------------------
+    def run_cycle(self) -> CycleResult | None:
+        """Take one challenger to a decision. None when stopped before the decision (the
+        cycle stays pending and resumes on the next start)."""
+        champion = self.store.champion()
+        cycle, candidate, evidence, next_batch = self._open_cycle(champion)
+        self.reporter("cycle_start", {"cycle": cycle, "candidate": candidate,
+                                      "champion": champion, "evidence": evidence})
+        verdict = self._gather(cycle, candidate, champion, evidence, next_batch)
+        if verdict is None:
+            return None
+        return self._close_cycle(cycle, candidate, champion, evidence, verdict)
+
+    def _open_cycle(self, champion: Champion) -> tuple[int, Candidate, Evidence, int]:
+        pending = self.store.pending_cycle()
+        if pending is not None:
+            cycle, candidate = pending
+            evidence, next_batch = self._rebuild_evidence(cycle, candidate)
+            log.info("cycle %d: resuming candidate %s after %d batches", cycle, candidate.id,
+                     evidence.batches)
+            return cycle, candidate, evidence, next_batch
+        cycle = self.store.last_cycle() + 1
+        candidate = self.c.strategy.propose(champion.candidate, self.store.trials())
+        self.store.start_cycle(cycle, candidate, self.c.strategy.state_dict())
+        log.info("cycle %d: candidate %s (%s) %s", cycle, candidate.id, candidate.origin,
+                 candidate.note)
+        return cycle, candidate, self._new_evidence(), 0
+
+    def _gather(self, cycle: int, candidate: Candidate, champion: Champion,
+                evidence: Evidence, next_batch: int) -> Verdict | None:
+        verdict = self.c.judge.decide(evidence) if evidence.batches else None
+        while verdict is None or verdict.decision is Decision.CONTINUE:
+            if self.stop.is_set():
+                return None
+            results = self._measure(cycle, next_batch, candidate, champion)
+            next_batch += 1
+            failed = [r for r in results if not r.ok]
+            if failed:
+                reason = f"{failed[0].task.role} evaluation failed: {failed[0].error}"
+                log.error("cycle %d: %s", cycle, reason)
+                self.store.event("evaluation_failed", reason, level="error", cycle=cycle,
+                                 candidate=candidate.id)
+                return Verdict(Decision.FAILED, reason.strip().splitlines()[-1][:500])
+            measurements = [r.measurement for r in results]
+            evidence.add(measurements[0], measurements[1] if len(measurements) > 1 else None,
+                         random.Random(batch_seed(self.seed, cycle, next_batch - 1)))
+            verdict = self.c.judge.decide(evidence)
+            self.reporter("batch", {"cycle": cycle, "evidence": evidence, "verdict": verdict})
+        return verdict
+
+    def _close_cycle(self, cycle: int, candidate: Candidate, champion: Champion,
+                     evidence: Evidence, verdict: Verdict) -> CycleResult:
+        decision, reason, stats = verdict.decision, verdict.reason, dict(verdict.stats)
+        gate_results: list[GateResult] = []
+        if decision is Decision.PROMOTE:
+            gate_results = run_gates(self.c.gates, candidate, evidence)
+            stats["gates"] = [g.__dict__ for g in gate_results]
+            refused = [g for g in gate_results if not g.passed]
+            if refused:
+                decision = Decision.GATED
+                reason = "; ".join(f"gate {g.gate}: {g.reason}" for g in refused)
+        score = _mean(evidence.challenger) if decision is not Decision.FAILED else None
+        trial = Trial(candidate, cycle, decision, score, _mean(evidence.champion))
+        self.c.strategy.observe(trial)
+        new_champion = self.store.finish_cycle(
+            cycle, candidate, champion, decision, reason, stats, score, trial.champion_score,
+            evidence.games_played, self.c.strategy.state_dict())
+        if new_champion is not None:
+            self.c.target.apply(new_champion.candidate)
+            self._log_promotion(cycle, champion, new_champion, stats)
+        else:
+            self.c.target.discard(candidate)
+        write_champion_file(self.store)
+        log.info("cycle %d: %s — %s (n=%d, %.1f s of evaluation)", cycle, decision.value,
+                 reason, evidence.n, evidence.cost_s)
+        result = CycleResult(cycle, candidate, decision, reason, evidence, stats, gate_results,
+                             new_champion or champion)
+        self.reporter("cycle_end", {"result": result})
+        return result
+
+    def _log_promotion(self, cycle: int, old: Champion, new: Champion,
+                       stats: dict[str, Any]) -> None:
+        changes = {k: [old.candidate.params.get(k), v] for k, v in new.candidate.params.items()
+                   if old.candidate.params.get(k) != v}
+        msg = (f"cycle {cycle}: promoted {new.candidate.id} as champion v{new.version}; "
+               f"changes {changes}")
+        log.info(msg)
+        self.store.event("promotion", msg, cycle=cycle, version=new.version,
+                         candidate=new.candidate.id, changes=changes,
+                         elo=stats.get("elo"), improvement=stats.get("improvement"))
+
+    # -- measuring ------------------------------------------------------------------
+    def _new_evidence(self) -> Evidence:
+        return Evidence(self.c.judge.outcome, head_to_head=self.c.target.head_to_head)
+
+    def _measure(self, cycle: int, batch: int, candidate: Candidate,
+                 champion: Champion) -> list[EvalResult]:
+        seed = batch_seed(self.seed, cycle, batch)
+        size = self.c.judge.batch
+        if self.c.target.head_to_head:
+            tasks = [EvalTask(candidate, "challenger", seed, size, cycle, batch,
+                              opponent=champion.candidate)]
+        else:
+            tasks = [EvalTask(candidate, "challenger", seed, size, cycle, batch),
+                     EvalTask(champion.candidate, "champion", seed, size, cycle, batch)]
+        results = self.c.executor.run(self.c.target, tasks)
+        self.store.record_evaluations([_row(r) for r in results])
+        return results
+
+    def _measure_baseline(self, champion: Champion) -> None:
+        if self.c.target.head_to_head or self.schedule.baseline <= 0 or champion.version:
+            return
+        if any(r.ok for r in self.store.evaluations(candidate_id=champion.candidate.id,
+                                                    roles=("baseline",))):
+            return
+        size = self.c.judge.batch
+        batches = max(1, -(-self.schedule.baseline // size))
+        done = {r.batch for r in self.store.evaluations(candidate_id=champion.candidate.id,
+                                                        roles=("baseline",))}
+        first = max(done) + 1 if done else 0
+        self.reporter("baseline_start", {"size": batches * size})
+        tasks = [EvalTask(champion.candidate, "baseline", batch_seed(self.seed, 0, b), size, 0,
+                          b) for b in range(first, first + batches)]
+        results = self.c.executor.run(self.c.target, tasks)
+        self.store.record_evaluations([_row(r) for r in results])
+        failed = [r for r in results if not r.ok]
+        if failed:
+            msg = f"baseline measurement failed: {failed[0].error}"
+            log.error(msg)
+            self.store.event("evaluation_failed", msg, level="error", cycle=0)
+        scores = [s for r in results if r.ok for s in r.measurement.scores]  # type: ignore[union-attr]
+        self.reporter("baseline_end", {"scores": scores, "failed": len(failed)})
+        log.info("baseline: %d measurements, mean %.4g", len(scores), _mean(scores) or 0.0)
+
+    def _rebuild_evidence(self, cycle: int, candidate: Candidate) -> tuple[Evidence, int]:
+        evidence = self._new_evidence()
+        rows = self.store.evaluations(cycle=cycle, roles=("challenger", "champion"))
+        by_batch: dict[int, dict[str, EvaluationRow]] = {}
+        for row in rows:
+            by_batch.setdefault(row.batch, {})[row.role] = row
+        for b in sorted(by_batch):
+            ch, champ = by_batch[b].get("challenger"), by_batch[b].get("champion")
+            if ch is None or not ch.ok or (not evidence.head_to_head
+                                           and (champ is None or not champ.ok)):
+                continue
+            evidence.add(_measurement(ch, evidence), _measurement(champ, evidence)
+                         if champ else None, random.Random(batch_seed(self.seed, cycle, b)))
+        return evidence, (max(by_batch) + 1 if by_batch else 0)
+
+
+def _row(r: EvalResult) -> EvaluationRow:
+    m = r.measurement
+    return EvaluationRow(
+        candidate_id=r.task.candidate.id, role=r.task.role, cycle=r.task.cycle,
+        batch=r.task.batch, seed=r.task.seed, size=r.task.size, ok=m is not None,
+        scores=m.scores if m else (), ordered=m.ordered if m else False,
+        errors=m.errors if m else 0, metrics=m.metrics if m else {},
+        duration_s=r.duration_s, reason=r.error, created_at=time.time())
+
+
+def _measurement(row: EvaluationRow, evidence: Evidence) -> Measurement:
+    return Measurement(evidence.kind, row.scores, ordered=row.ordered, errors=row.errors,
+                       cost_s=row.duration_s, metrics=row.metrics)
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def run_dir_for(name: str, run_dir: str | Path | None) -> Path:
+    return Path(run_dir) if run_dir else Path("runs") / name

@@ -1,0 +1,214 @@
+"""Recipes: one YAML file per use case, validated on load.
+
+A bad recipe raises one RecipeError naming the file, the key and what was expected.
+Relative paths (config_file, cwd) are resolved against the directory ratchet runs in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ratchet.errors import RecipeError, SpaceError
+from ratchet.space import Space
+from ratchet.targets._process import placeholders
+from ratchet.targets.command import RESERVED
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CommandTargetSpec(_Spec):
+    kind: Literal["command"]
+    benchmark: list[str] | str = Field(description="benchmark argv (or a string with shell: true)")
+    config_file: str | None = None
+    build: list[str] | str | None = None
+    timeout_s: float = Field(300.0, gt=0)
+    outcome: Literal["games", "samples"] = "games"
+    metric: str | None = None
+    direction: Literal["maximize", "minimize"] = "maximize"
+    env: dict[str, str] = Field(default_factory=dict)
+    shell: bool = False
+    cwd: str | None = None
+    start: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> CommandTargetSpec:
+        for key in ("benchmark", "build"):
+            value = getattr(self, key)
+            if isinstance(value, str) and not self.shell:
+                raise ValueError(f"{key} is a string; give a list of arguments, "
+                                 "or set shell: true to run it through a shell")
+            if isinstance(value, list) and not value:
+                raise ValueError(f"{key} must not be empty")
+        if self.outcome == "samples" and not self.metric:
+            raise ValueError("outcome: samples needs metric: the name of the value to read")
+        return self
+
+
+class PerturbSpec(_Spec):
+    kind: Literal["perturb"]
+    params_per_step: tuple[int, int] = (3, 5)
+    scale: float = Field(0.15, gt=0, le=1)
+    relative_to: Literal["range", "value"] = "range"
+
+    @model_validator(mode="after")
+    def _check(self) -> PerturbSpec:
+        lo, hi = self.params_per_step
+        if not 1 <= lo <= hi:
+            raise ValueError("params_per_step must be [low, high] with 1 <= low <= high")
+        return self
+
+
+class OptunaSpec(_Spec):
+    kind: Literal["tpe", "cmaes", "random"]
+    n_startup_trials: int = Field(10, ge=1)
+
+
+class SPRTSpec(_Spec):
+    kind: Literal["sprt"]
+    elo0: float = 0.0
+    elo1: float = 20.0
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    beta: float = Field(0.05, gt=0, lt=0.5)
+    batch: int = Field(20, ge=1)
+    min_games: int = Field(40, ge=0)
+    max_games: int = Field(600, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> SPRTSpec:
+        if self.elo1 <= self.elo0:
+            raise ValueError(f"elo1 ({self.elo1:g}) must be above elo0 ({self.elo0:g})")
+        if self.max_games < self.min_games:
+            raise ValueError("max_games must be at least min_games")
+        return self
+
+
+class WelchSpec(_Spec):
+    kind: Literal["welch"]
+    min_improvement: float = Field(0.01, ge=0)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    batch: int = Field(3, ge=1)
+    min_samples: int = Field(3, ge=2)
+    max_samples: int = Field(30, ge=2)
+
+
+class GateSpec(_Spec):
+    kind: Literal["range", "floor"]
+    min: float | None = None
+    bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> GateSpec:
+        if self.kind == "floor" and self.min is None:
+            raise ValueError("a floor gate needs min: the lowest acceptable score")
+        return self
+
+
+class ScheduleSpec(_Spec):
+    max_cycles: int | None = Field(None, ge=1)
+    interval_s: float = Field(0.0, ge=0)
+    stagnation_cycles: int | None = Field(100, ge=1)
+    baseline: int = Field(50, ge=0, description="games or runs measuring the first champion")
+    failure_backoff_s: float = Field(30.0, ge=0)
+    max_consecutive_failures: int = Field(3, ge=1)
+    pause_s: float = Field(60.0, ge=0)
+
+
+class ExecutorSpec(_Spec):
+    kind: Literal["inline", "processes"] = "inline"
+    workers: int | None = Field(None, ge=1)
+
+
+Strategies = Annotated[PerturbSpec | OptunaSpec, Field(discriminator="kind")]
+Judges = Annotated[SPRTSpec | WelchSpec, Field(discriminator="kind")]
+
+
+class Recipe(_Spec):
+    name: str = Field(pattern=_NAME)
+    target: CommandTargetSpec
+    space: dict[str, dict[str, Any]]
+    strategy: Strategies = Field(default_factory=lambda: PerturbSpec(kind="perturb"))
+    judge: Judges
+    gates: list[GateSpec] = Field(default_factory=list)
+    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> Recipe:
+        if self.judge.kind == "sprt" and self.target.outcome != "games":
+            raise ValueError("judge sprt needs target outcome: games (use welch for samples)")
+        if self.judge.kind == "welch" and self.target.outcome != "samples":
+            raise ValueError("judge welch needs target outcome: samples (use sprt for games)")
+        if not self.space:
+            raise ValueError("space is empty: name at least one parameter to tune")
+        return self
+
+    def parsed_space(self) -> Space:
+        return Space.from_dict(self.space)
+
+
+def load_recipe(path: str | os.PathLike[str]) -> Recipe:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: no such recipe file") from None
+    except IsADirectoryError:
+        raise RecipeError(f"{path}: is a directory, expected a recipe YAML file") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
+        raise RecipeError(f"{path}: not valid YAML{at}: "
+                          f"{getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{path}: expected a mapping of keys (name, target, space, ...)")
+    return parse_recipe(raw, source=str(path))
+
+
+def parse_recipe(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
+    try:
+        recipe = Recipe.model_validate(raw)
+    except ValidationError as exc:
+        raise RecipeError(f"{source}: " + _describe(exc)) from None
+    try:
+        space = recipe.parsed_space()
+    except SpaceError as exc:
+        raise RecipeError(f"{source}: space.{exc}") from None
+    allowed = RESERVED | set(space.names)
+    t = recipe.target
+    used = placeholders(t.benchmark) | (placeholders(t.build) if t.build else set())
+    for value in t.env.values():
+        used |= placeholders(value)
+    unknown = used - allowed
+    if unknown:
+        raise RecipeError(f"{source}: target: unknown placeholders "
+                          f"{sorted('{' + u + '}' for u in unknown)}; expected one of "
+                          f"{sorted(RESERVED)} or a parameter name")
+    return recipe
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"] if not _is_tag(p))
+        msg = err["msg"].removeprefix("Value error, ")
+        got = err.get("input")
+        shown = "" if err["type"] in ("missing", "value_error") or isinstance(got, dict) \
+            else f" (got {got!r})"
+        lines.append(f"{loc or 'recipe'}: {msg}{shown}")
+    more = len(exc.errors()) - 5
+    return "; ".join(lines) + (f"; and {more} more" if more > 0 else "")
+
+
+def _is_tag(part: Any) -> bool:
+    return part in ("command", "perturb", "tpe", "cmaes", "random", "sprt", "welch",
+                    "function-after[_check(), CommandTargetSpec]")

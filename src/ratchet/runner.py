@@ -1,0 +1,92 @@
+"""Library entry points behind the CLI: open a run for a recipe and run its loop."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ratchet.errors import RecipeError
+from ratchet.factory import build_components
+from ratchet.loop import Loop, LoopSummary, Reporter, Schedule
+from ratchet.recipe import Recipe
+from ratchet.store import Store
+
+log = logging.getLogger("ratchet")
+
+# Keys whose change makes an existing run's history meaningless for the new recipe.
+_IDENTITY_KEYS = ("space", "target")
+
+
+def default_run_dir(recipe: Recipe) -> Path:
+    return Path("runs") / recipe.name
+
+
+def open_loop(recipe: Recipe, run_dir: Path, *, reporter: Reporter | None = None,
+              stop: threading.Event | None = None) -> Loop:
+    store = Store(run_dir, create=True)
+    dumped = recipe.model_dump(mode="json")
+    info = store.run_info()
+    if info is not None:
+        changed = [k for k in _IDENTITY_KEYS if info["recipe"].get(k) != dumped.get(k)]
+        if changed:
+            store.close()
+            raise RecipeError(f"{run_dir} holds a run made from a different recipe "
+                              f"({', '.join(changed)} changed); use another --run-dir")
+    components = build_components(recipe, run_dir)
+    schedule = Schedule(**recipe.schedule.model_dump())
+    return Loop(name=recipe.name, store=store, components=components, schedule=schedule,
+                seed=recipe.seed, recipe=dumped, reporter=reporter, stop=stop)
+
+
+@contextmanager
+def log_file(run_dir: Path) -> Iterator[Path]:
+    """One log file per start, under the run's logs/ directory."""
+    logs = run_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    path = logs / time.strftime("ratchet-%Y%m%d-%H%M%S.log")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("ratchet")
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM ask the loop to stop at its next safe point; a second SIGINT
+    interrupts at once (the benchmark child is killed, its evaluation discarded)."""
+
+    def handle(signum: int, frame: object) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        log.info("signal %s: stopping at the next safe point", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def run_recipe(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
+               reporter: Reporter | None = None,
+               stop: threading.Event | None = None) -> LoopSummary:
+    stop = stop or threading.Event()
+    loop = open_loop(recipe, run_dir, reporter=reporter, stop=stop)
+    try:
+        with loop.c.executor:
+            return loop.run(max_cycles)
+    finally:
+        loop.store.close()

@@ -1,0 +1,48 @@
+"""Small statistics helpers shared by judges, the loop and the CLI."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scipy import stats as _st
+
+
+def elo_to_score(elo: float) -> float:
+    """Expected score of a player ``elo`` points stronger (logistic Elo)."""
+    return 1.0 / (1.0 + 10.0 ** (-elo / 400.0))
+
+
+def score_to_elo(score: float) -> float:
+    score = min(max(score, 1e-6), 1 - 1e-6)
+    return -400.0 * math.log10(1.0 / score - 1.0)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean with a two-sided confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    confidence: float = 0.95
+
+    def to_dict(self) -> dict[str, float]:
+        return {"mean": self.mean, "low": self.low, "high": self.high, "n": self.n,
+                "confidence": self.confidence}
+
+
+def mean_ci(values: Sequence[float], confidence: float = 0.95) -> Estimate:
+    """Student-t interval for the mean (normal for n > 1000); degenerate for n < 2."""
+    n = len(values)
+    if n == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"), 0, confidence)
+    mean = sum(values) / n
+    if n < 2:
+        return Estimate(mean, float("-inf"), float("inf"), n, confidence)
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    q = _st.t.ppf(0.5 + confidence / 2, n - 1)
+    half = q * math.sqrt(var / n)
+    return Estimate(mean, mean - half, mean + half, n, confidence)

@@ -1,0 +1,355 @@
+"""The run's store: one SQLite file (WAL) in the run directory; the loop is its one writer.
+
+Every state change is one transaction, so a crash at any instant leaves the store at the
+last committed step: a cycle's candidate is recorded with the strategy state that produced
+it, each batch's evaluations land together, and a decision lands with its promotion.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ratchet.errors import StoreError
+from ratchet.types import Candidate, Decision, Trial
+
+DB_NAME = "ratchet.db"
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        name TEXT NOT NULL,
+        recipe TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        strategy_state TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE candidates (
+        id TEXT PRIMARY KEY,
+        cycle INTEGER NOT NULL,
+        params TEXT NOT NULL,
+        parent TEXT,
+        origin TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        artifact TEXT,
+        status TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX candidates_status ON candidates(status);
+    CREATE TABLE evaluations (
+        id INTEGER PRIMARY KEY,
+        candidate_id TEXT NOT NULL REFERENCES candidates(id),
+        role TEXT NOT NULL,
+        cycle INTEGER NOT NULL,
+        batch INTEGER NOT NULL,
+        seed INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        scores TEXT NOT NULL DEFAULT '[]',
+        ordered INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        metrics TEXT NOT NULL DEFAULT '{}',
+        duration_s REAL NOT NULL,
+        reason TEXT,
+        created_at REAL NOT NULL,
+        UNIQUE (candidate_id, role, cycle, batch)
+    );
+    CREATE INDEX evaluations_candidate ON evaluations(candidate_id, role);
+    CREATE TABLE decisions (
+        cycle INTEGER PRIMARY KEY,
+        candidate_id TEXT NOT NULL UNIQUE REFERENCES candidates(id),
+        champion_id TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        stats TEXT NOT NULL DEFAULT '{}',
+        score REAL,
+        champion_score REAL,
+        games INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE promotions (
+        version INTEGER PRIMARY KEY,
+        candidate_id TEXT NOT NULL UNIQUE REFERENCES candidates(id),
+        previous_id TEXT,
+        cycle INTEGER NOT NULL,
+        stats TEXT NOT NULL DEFAULT '{}',
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        level TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL,
+        data TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
+]
+
+
+@dataclass(frozen=True)
+class EvaluationRow:
+    candidate_id: str
+    role: str
+    cycle: int
+    batch: int
+    seed: int
+    size: int
+    ok: bool
+    scores: tuple[float, ...]
+    ordered: bool
+    errors: int
+    metrics: dict[str, float]
+    duration_s: float
+    reason: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    cycle: int
+    candidate: Candidate
+    champion_id: str
+    decision: Decision
+    reason: str
+    stats: dict[str, Any]
+    score: float | None
+    champion_score: float | None
+    games: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Champion:
+    candidate: Candidate
+    version: int
+    cycle: int
+    promoted_at: float
+
+
+class Store:
+    def __init__(self, run_dir: str | Path, *, create: bool = False):
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / DB_NAME
+        if not self.path.exists() and not create:
+            raise StoreError(f"no run at {self.run_dir} (no {DB_NAME}); start one with "
+                             "'ratchet run RECIPE' or pass --run-dir")
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                        check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA busy_timeout=30000")
+            if create:
+                self._migrate()
+            elif self.schema_version() == 0:
+                raise StoreError(f"{self.path} is not a ratchet store")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot use the store {self.path}: {exc}") from None
+        except PermissionError as exc:
+            raise StoreError(f"cannot write to run directory {self.run_dir}: {exc.strerror}") \
+                from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        current = self.schema_version()
+        if current > len(MIGRATIONS):
+            raise StoreError(f"{self.path} has schema {current}, newer than this ratchet "
+                             f"({len(MIGRATIONS)}); upgrade ratchet")
+        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            with self.transaction() as cur:
+                for statement in filter(str.strip, script.split(";")):
+                    cur.execute(statement)
+                cur.execute(f"PRAGMA user_version = {version}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        cur = self.conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    # -- writes ---------------------------------------------------------------------
+    def init_run(self, name: str, recipe: dict[str, Any], baseline: Candidate) -> None:
+        """Create the run with its baseline as champion version 0 (once)."""
+        now = time.time()
+        with self.transaction() as cur:
+            cur.execute("INSERT INTO runs (id, name, recipe, created_at) VALUES (1, ?, ?, ?)",
+                        (name, json.dumps(recipe), now))
+            self._insert_candidate(cur, baseline, 0, "champion", now)
+            cur.execute("INSERT INTO promotions (version, candidate_id, previous_id, cycle, "
+                        "created_at) VALUES (0, ?, NULL, 0, ?)", (baseline.id, now))
+
+    def start_cycle(self, cycle: int, candidate: Candidate, strategy_state: dict[str, Any]) -> None:
+        with self.transaction() as cur:
+            self._insert_candidate(cur, candidate, cycle, "pending", time.time())
+            cur.execute("UPDATE runs SET strategy_state = ? WHERE id = 1",
+                        (json.dumps(strategy_state),))
+
+    def record_evaluations(self, rows: Sequence[EvaluationRow]) -> None:
+        with self.transaction() as cur:
+            cur.executemany(
+                "INSERT INTO evaluations (candidate_id, role, cycle, batch, seed, size, ok, "
+                "scores, ordered, errors, metrics, duration_s, reason, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r.candidate_id, r.role, r.cycle, r.batch, r.seed, r.size, int(r.ok),
+                  json.dumps(list(r.scores)), int(r.ordered), r.errors, json.dumps(r.metrics),
+                  r.duration_s, r.reason, r.created_at) for r in rows])
+
+    def finish_cycle(self, cycle: int, candidate: Candidate, champion: Champion,
+                     decision: Decision, reason: str, stats: dict[str, Any],
+                     score: float | None, champion_score: float | None, games: int,
+                     strategy_state: dict[str, Any]) -> Champion | None:
+        """Record the decision; on PROMOTE also the promotion, in the same transaction.
+        Returns the new champion when there is one."""
+        now = time.time()
+        promoted = None
+        with self.transaction() as cur:
+            cur.execute("INSERT INTO decisions (cycle, candidate_id, champion_id, decision, "
+                        "reason, stats, score, champion_score, games, created_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (cycle, candidate.id, champion.candidate.id, decision.value, reason,
+                         json.dumps(stats, default=float), score, champion_score, games, now))
+            status = "champion" if decision is Decision.PROMOTE else decision.value
+            cur.execute("UPDATE candidates SET status = ? WHERE id = ?", (status, candidate.id))
+            if decision is Decision.PROMOTE:
+                version = champion.version + 1
+                cur.execute("INSERT INTO promotions (version, candidate_id, previous_id, cycle, "
+                            "stats, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                            (version, candidate.id, champion.candidate.id, cycle,
+                             json.dumps(stats, default=float), now))
+                cur.execute("UPDATE candidates SET status = 'retired' WHERE id = ?",
+                            (champion.candidate.id,))
+                promoted = Champion(candidate, version, cycle, now)
+            cur.execute("UPDATE runs SET strategy_state = ? WHERE id = 1",
+                        (json.dumps(strategy_state),))
+        return promoted
+
+    def event(self, kind: str, message: str, level: str = "info", **data: Any) -> None:
+        with self.transaction() as cur:
+            cur.execute("INSERT INTO events (ts, level, kind, message, data) VALUES (?,?,?,?,?)",
+                        (time.time(), level, kind, message, json.dumps(data, default=str)))
+
+    @staticmethod
+    def _insert_candidate(cur: sqlite3.Cursor, c: Candidate, cycle: int, status: str,
+                          now: float) -> None:
+        cur.execute("INSERT INTO candidates (id, cycle, params, parent, origin, note, artifact, "
+                    "status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (c.id, cycle, json.dumps(c.params), c.parent, c.origin, c.note, c.artifact,
+                     status, now))
+
+    # -- reads ----------------------------------------------------------------------
+    def run_info(self) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT name, recipe, created_at, strategy_state FROM runs "
+                                "WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        return {"name": row[0], "recipe": json.loads(row[1]), "created_at": row[2],
+                "strategy_state": json.loads(row[3])}
+
+    def candidate(self, candidate_id: str) -> Candidate:
+        row = self.conn.execute("SELECT id, params, parent, origin, note, artifact FROM "
+                                "candidates WHERE id = ?", (candidate_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no candidate {candidate_id!r} in {self.path}")
+        return _candidate(row)
+
+    def champion(self) -> Champion:
+        row = self.conn.execute("SELECT candidate_id, version, cycle, created_at FROM "
+                                "promotions ORDER BY version DESC LIMIT 1").fetchone()
+        if row is None:
+            raise StoreError(f"{self.path} has no champion yet")
+        return Champion(self.candidate(row[0]), row[1], row[2], row[3])
+
+    def promotions(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT version, candidate_id, previous_id, cycle, stats, "
+                                 "created_at FROM promotions ORDER BY version").fetchall()
+        return [{"version": r[0], "candidate_id": r[1], "previous_id": r[2], "cycle": r[3],
+                 "stats": json.loads(r[4]), "created_at": r[5]} for r in rows]
+
+    def pending_cycle(self) -> tuple[int, Candidate] | None:
+        """The cycle whose candidate was proposed but not decided (a crash mid-cycle)."""
+        row = self.conn.execute("SELECT id, params, parent, origin, note, artifact, cycle "
+                                "FROM candidates WHERE status = 'pending' "
+                                "ORDER BY cycle DESC LIMIT 1").fetchone()
+        return (row[6], _candidate(row[:6])) if row else None
+
+    def last_cycle(self) -> int:
+        row = self.conn.execute("SELECT MAX(cycle) FROM candidates").fetchone()
+        return int(row[0] or 0)
+
+    def evaluations(self, *, candidate_id: str | None = None, cycle: int | None = None,
+                    roles: Sequence[str] | None = None) -> list[EvaluationRow]:
+        sql = ("SELECT candidate_id, role, cycle, batch, seed, size, ok, scores, ordered, "
+               "errors, metrics, duration_s, reason, created_at FROM evaluations WHERE 1=1")
+        args: list[Any] = []
+        if candidate_id is not None:
+            sql += " AND candidate_id = ?"
+            args.append(candidate_id)
+        if cycle is not None:
+            sql += " AND cycle = ?"
+            args.append(cycle)
+        if roles:
+            sql += f" AND role IN ({','.join('?' * len(roles))})"
+            args.extend(roles)
+        rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
+        return [EvaluationRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]),
+                              tuple(json.loads(r[7])), bool(r[8]), r[9], json.loads(r[10]),
+                              r[11], r[12], r[13]) for r in rows]
+
+    def champion_scores(self, candidate_id: str) -> list[float]:
+        """Every score measured while ``candidate_id`` was the champion (never the
+        evidence that promoted it, which is biased upward by selection)."""
+        return [s for row in self.evaluations(candidate_id=candidate_id,
+                                              roles=("baseline", "champion"))
+                if row.ok for s in row.scores]
+
+    def decisions(self, limit: int | None = None) -> list[DecisionRow]:
+        sql = ("SELECT d.cycle, c.id, c.params, c.parent, c.origin, c.note, c.artifact, "
+               "d.champion_id, d.decision, d.reason, d.stats, d.score, d.champion_score, "
+               "d.games, d.created_at FROM decisions d JOIN candidates c "
+               "ON c.id = d.candidate_id ORDER BY d.cycle")
+        if limit is not None:
+            sql = f"SELECT * FROM ({sql} DESC LIMIT {int(limit)}) ORDER BY cycle"
+        return [DecisionRow(r[0], _candidate(r[1:7]), r[7], Decision(r[8]), r[9],
+                            json.loads(r[10]), r[11], r[12], r[13], r[14])
+                for r in self.conn.execute(sql).fetchall()]
+
+    def trials(self) -> list[Trial]:
+        return [Trial(d.candidate, d.cycle, d.decision, d.score, d.champion_score)
+                for d in self.decisions()]
+
+    def events(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT id, ts, level, kind, message, data FROM events "
+                                 "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [{"id": r[0], "ts": r[1], "level": r[2], "kind": r[3], "message": r[4],
+                 "data": json.loads(r[5])} for r in reversed(rows)]
+
+
+def _candidate(row: Sequence[Any]) -> Candidate:
+    return Candidate(id=row[0], params=json.loads(row[1]), parent=row[2], origin=row[3],
+                     note=row[4], artifact=row[5])

@@ -1,0 +1,74 @@
+"""Seed 004's move, done carefully: change a few parameters by up to ±scale.
+
+The step is a fraction of the parameter's range by default (so a weight at 0 can move), or
+of its current value with ``relative_to: value``. Results are clipped to the space. The
+random stream is derived from (seed, proposal number), so a resumed run proposes exactly
+what an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from ratchet.space import Param, Space
+from ratchet.strategies._base import Direction, Strategy
+from ratchet.types import Candidate, Trial
+
+
+class PerturbStrategy(Strategy):
+    name = "perturb"
+
+    def __init__(self, space: Space, *, seed: int = 0, direction: Direction = "maximize",
+                 params_per_step: tuple[int, int] = (3, 5), scale: float = 0.15,
+                 relative_to: Literal["range", "value"] = "range"):
+        super().__init__(space, seed=seed, direction=direction)
+        self.params_per_step = params_per_step
+        self.scale = scale
+        self.relative_to = relative_to
+        self.proposals = 0
+
+    def propose(self, champion: Candidate, history: Sequence[Trial]) -> Candidate:
+        for _ in range(100):
+            rng = np.random.default_rng([self.seed, self.proposals])
+            self.proposals += 1
+            params, changed = self._step(champion.params, rng)
+            if params != champion.params:
+                return self._candidate(params, champion, "changed " + ", ".join(changed))
+        raise RuntimeError("perturb could not find a change: is every parameter pinned?")
+
+    def _step(self, params: dict[str, Any], rng: np.random.Generator):
+        lo, hi = self.params_per_step
+        k = min(int(rng.integers(lo, hi + 1)), len(self.space))
+        chosen = rng.choice(len(self.space), size=k, replace=False)
+        new = dict(params)
+        names = []
+        for i in sorted(chosen):
+            p = self.space.params[i]
+            new[p.name] = self._move(p, params[p.name], rng)
+            names.append(p.name)
+        return new, names
+
+    def _move(self, p: Param, value: Any, rng: np.random.Generator) -> Any:
+        if not p.is_numeric:
+            others = [o for o in p.options if o != value]
+            return others[int(rng.integers(len(others)))]
+        u = rng.uniform(-self.scale, self.scale)
+        if p.type == "logfloat":
+            log_lo, log_hi = math.log(p.low), math.log(p.high)
+            base = (log_hi - log_lo) if self.relative_to == "range" else abs(math.log(value))
+            return p.clip(math.exp(math.log(value) + u * base))
+        base = (p.high - p.low) if self.relative_to == "range" else abs(value)
+        moved = p.clip(value + u * base)
+        if p.type == "int" and moved == value:  # a small int range must still move
+            moved = p.clip(value + (1 if u >= 0 else -1))
+        return moved
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"proposals": self.proposals}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.proposals = int(state.get("proposals", 0))

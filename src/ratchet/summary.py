@@ -1,0 +1,48 @@
+"""Read-only views of a run: the champion's standing, cycle history rows, export lines."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from ratchet.atomic import atomic_write_json
+from ratchet.stats import mean_ci
+from ratchet.store import Store
+
+CHAMPION_FILE = "champion.json"
+
+
+def champion_summary(store: Store) -> dict[str, Any]:
+    """The champion with its score measured while champion. Right after a promotion, before
+    any re-measurement, the score comes from the promoting evidence and is marked
+    provisional (it is biased upward: it won a selection)."""
+    champ = store.champion()
+    scores = store.champion_scores(champ.candidate.id)
+    provisional = False
+    if not scores:
+        scores = [s for row in store.evaluations(candidate_id=champ.candidate.id,
+                                                 roles=("challenger",))
+                  if row.ok for s in row.scores]
+        provisional = bool(scores)
+    est = mean_ci(scores)
+    promotions = store.promotions()
+    return {"name": (store.run_info() or {}).get("name"), "version": champ.version,
+            "candidate": champ.candidate.id, "params": champ.candidate.params,
+            "origin": champ.candidate.origin, "cycle": champ.cycle,
+            "promoted_at": champ.promoted_at,
+            "score": _finite(est.to_dict()), "provisional": provisional,
+            "promotion": promotions[-1]["stats"] if champ.version else {},
+            "promotions": len(promotions) - 1, "cycles": store.last_cycle()}
+
+
+def write_champion_file(store: Store) -> dict[str, Any]:
+    summary = champion_summary(store)
+    summary["updated_at"] = time.time()
+    atomic_write_json(Path(store.run_dir) / CHAMPION_FILE, summary)
+    return summary
+
+
+def _finite(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if not isinstance(v, float) or v == v and abs(v) != float("inf") else None)
+            for k, v in d.items()}

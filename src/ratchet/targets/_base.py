@@ -1,0 +1,32 @@
+"""The Target protocol: what is being improved, and how one candidate is measured."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from ratchet.space import Space
+from ratchet.types import Candidate, EvalTask, Measurement, OutcomeKind
+
+
+class Target(ABC):
+    """Measures candidates. ``apply`` makes a promoted champion live (a config file, a
+    kernel setting); it must be idempotent, because a restart re-applies the champion."""
+
+    name: ClassVar[str]
+    outcome: OutcomeKind = "games"
+    head_to_head: bool = False
+
+    @abstractmethod
+    def baseline(self, space: Space) -> dict[str, Any]:
+        """The starting champion's parameters (what is live now)."""
+
+    @abstractmethod
+    def evaluate(self, task: EvalTask) -> Measurement:
+        """Measure ``task.candidate``; raise EvaluationError with a reason on failure."""
+
+    def apply(self, champion: Candidate) -> None:  # noqa: B027 - optional hook
+        """Make ``champion`` the live configuration."""
+
+    def discard(self, candidate: Candidate) -> None:  # noqa: B027 - optional hook
+        """Forget files made for a candidate that will not be measured again."""

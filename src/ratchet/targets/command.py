@@ -1,0 +1,114 @@
+"""The ``command`` target: any program whose quality a benchmark command prints.
+
+A challenger is measured from its own copy of the config file (``{config}``); the live
+config file is written only by ``apply``, i.e. on promotion, atomically. The benchmark
+prints ``wins/draws/losses`` (games) or ``metric: value`` (samples), as lines or one JSON
+object; see ``_output``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ratchet.space import Space
+from ratchet.targets import _config_file, _output, _process
+from ratchet.targets._base import Target
+from ratchet.types import Candidate, EvalTask, Measurement, OutcomeKind
+
+RESERVED = {"config", "seed", "games", "runs", "champion_config", "workdir", "candidate"}
+
+
+class CommandTarget(Target):
+    name = "command"
+
+    def __init__(self, *, benchmark: str | Sequence[str], workdir: str | os.PathLike[str],
+                 config_file: str | os.PathLike[str] | None = None,
+                 build: str | Sequence[str] | None = None, timeout_s: float = 300.0,
+                 outcome: OutcomeKind = "games", metric: str | None = None,
+                 env: Mapping[str, str] | None = None, cwd: str | None = None,
+                 start: Mapping[str, Any] | None = None):
+        self.benchmark = benchmark if isinstance(benchmark, str) else list(benchmark)
+        self.build = build if build is None or isinstance(build, str) else list(build)
+        self.workdir = Path(workdir).resolve()
+        self.config_file = Path(config_file).resolve() if config_file else None
+        self.timeout_s = timeout_s
+        self.outcome = outcome
+        self.metric = metric
+        self.env = dict(env or {})
+        self.cwd = cwd
+        self.start = dict(start or {})
+        self.head_to_head = "champion_config" in self.placeholders()
+
+    def placeholders(self) -> set[str]:
+        found = _process.placeholders(self.benchmark)
+        if self.build:
+            found |= _process.placeholders(self.build)
+        for value in self.env.values():
+            found |= _process.placeholders(value)
+        return found
+
+    def baseline(self, space: Space) -> dict[str, Any]:
+        values = dict(self.start)
+        if self.config_file is not None:
+            missing = [n for n in space.names if n not in values]
+            values.update(_config_file.read_values(self.config_file, missing))
+        for p in space:  # no config file and no start value: the middle of the range
+            if p.name not in values:
+                values[p.name] = (p.clip((p.low + p.high) / 2) if p.is_numeric
+                                  else p.options[0])
+        return space.validate(values)
+
+    def evaluate(self, task: EvalTask) -> Measurement:
+        values = self._values(task)
+        env = self._environment(task, values)
+        if self.build:
+            _process.run(_process.fill_command(self.build, values), env=env, cwd=self.cwd,
+                         timeout_s=self.timeout_s, what="build")
+        done = _process.run(_process.fill_command(self.benchmark, values), env=env,
+                            cwd=self.cwd, timeout_s=self.timeout_s)
+        if self.outcome == "games":
+            return _output.games_measurement(done.stdout, done.seconds)
+        return _output.samples_measurement(done.stdout, self.metric or "", done.seconds)
+
+    def apply(self, champion: Candidate) -> None:
+        if self.config_file is not None:
+            _config_file.write_with(self.config_file, self.config_file, champion.params)
+
+    def discard(self, candidate: Candidate) -> None:
+        shutil.rmtree(self.workdir / candidate.id, ignore_errors=True)
+
+    def config_path(self, candidate: Candidate) -> Path:
+        """The candidate's own config copy (written on first use)."""
+        name = self.config_file.name if self.config_file else "params.json"
+        path = self.workdir / candidate.id / name
+        if not path.exists():
+            if self.config_file is not None:
+                _config_file.write_with(self.config_file, path, candidate.params)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _config_file.write_with_new(path, candidate.params)
+        return path
+
+    def _values(self, task: EvalTask) -> dict[str, Any]:
+        values: dict[str, Any] = dict(task.candidate.params)
+        values.update(config=self.config_path(task.candidate), seed=task.seed,
+                      games=task.size, runs=task.size, workdir=self.workdir,
+                      candidate=task.candidate.id)
+        if task.opponent is not None:
+            values["champion_config"] = self.config_path(task.opponent)
+        return values
+
+    def _environment(self, task: EvalTask, values: Mapping[str, Any]) -> dict[str, str]:
+        env = dict(os.environ)
+        # `python` in a benchmark means the interpreter ratchet runs in (its virtualenv)
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env.update(RATCHET_CONFIG=str(values["config"]), RATCHET_SEED=str(task.seed),
+                   RATCHET_BATCH=str(task.size), RATCHET_CANDIDATE=task.candidate.id,
+                   RATCHET_ROLE=task.role)
+        env.update({k: _process.fill(v, values) for k, v in self.env.items()})
+        return env

@@ -1,0 +1,157 @@
+"""The values that travel through the cycle: candidates, measurements, evidence, verdicts."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+OutcomeKind = Literal["games", "samples"]
+Role = Literal["baseline", "challenger", "champion"]
+
+
+class Decision(StrEnum):
+    PROMOTE = "promote"
+    REJECT = "reject"
+    CONTINUE = "continue"
+    FAILED = "failed"     # the challenger could not be measured
+    GATED = "gated"       # the judge said promote, a gate said no
+
+    def is_final(self) -> bool:
+        return self is not Decision.CONTINUE
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A set of parameter values, where it came from, and an optional artifact file."""
+
+    params: dict[str, Any]
+    origin: str
+    parent: str | None = None
+    note: str = ""
+    artifact: str | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    """Measure ``candidate`` on ``size`` games or runs from ``seed``. ``opponent`` is set
+    when the target pits the challenger against the champion directly."""
+
+    candidate: Candidate
+    role: Role
+    seed: int
+    size: int
+    cycle: int
+    batch: int
+    opponent: Candidate | None = None
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What one evaluation of one candidate produced.
+
+    ``scores`` holds one entry per game (1 win, 0.5 draw, 0 loss) or per sample (the metric).
+    ``ordered`` says the scores are in game order, so two measurements taken with the same
+    seed can be paired game by game.
+    """
+
+    kind: OutcomeKind
+    scores: tuple[float, ...]
+    ordered: bool = False
+    errors: int = 0
+    cost_s: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.scores)
+
+    @property
+    def wins(self) -> int:
+        return sum(1 for s in self.scores if s == 1.0)
+
+    @property
+    def draws(self) -> int:
+        return sum(1 for s in self.scores if s == 0.5)
+
+    @property
+    def losses(self) -> int:
+        return sum(1 for s in self.scores if s == 0.0)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.scores) / len(self.scores) if self.scores else float("nan")
+
+
+@dataclass
+class Evidence:
+    """Challenger-versus-champion evidence gathered so far in one cycle.
+
+    For games measured against fixed opponents, ``pairs`` holds (challenger, champion) scores
+    from the same seed and game. For head-to-head games, ``challenger`` holds the challenger's
+    score in each game against the champion. For samples, both lists hold metric values.
+    """
+
+    kind: OutcomeKind
+    head_to_head: bool = False
+    challenger: list[float] = field(default_factory=list)
+    champion: list[float] = field(default_factory=list)
+    pairs: list[tuple[float, float]] = field(default_factory=list)
+    batches: int = 0
+    cost_s: float = 0.0
+
+    @property
+    def n(self) -> int:
+        """Decision-relevant sample size: game pairs, head-to-head games, or challenger samples."""
+        if self.kind == "games":
+            return len(self.challenger) if self.head_to_head else len(self.pairs)
+        return len(self.challenger)
+
+    @property
+    def games_played(self) -> int:
+        return len(self.challenger) + len(self.champion)
+
+    def add(self, challenger: Measurement, champion: Measurement | None,
+            rng: random.Random) -> None:
+        """Add one batch: the challenger's measurement and the champion's on the same seed."""
+        self.batches += 1
+        self.cost_s += challenger.cost_s + (champion.cost_s if champion else 0.0)
+        self.challenger.extend(challenger.scores)
+        if champion is None:
+            return
+        self.champion.extend(champion.scores)
+        if self.kind == "games" and not self.head_to_head:
+            self.pairs.extend(pair_games(challenger, champion, rng))
+
+
+def pair_games(a: Measurement, b: Measurement, rng: random.Random) -> list[tuple[float, float]]:
+    """Pair two measurements game by game when both list games in the same order; otherwise
+    pair them at random, which is a valid (if less powerful) independent pairing."""
+    if a.ordered and b.ordered and a.n == b.n:
+        return list(zip(a.scores, b.scores, strict=True))
+    xs, ys = list(a.scores), list(b.scores)
+    rng.shuffle(xs)
+    rng.shuffle(ys)
+    return list(zip(xs, ys, strict=False))
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A finished cycle as strategies see it: the candidate, the decision and its measured
+    score (challenger mean) next to the champion's score on the same seeds."""
+
+    candidate: Candidate
+    cycle: int
+    decision: Decision
+    score: float | None
+    champion_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    reason: str
+    stats: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,41 @@
+import random
+
+from ratchet.judges.welch import WelchJudge
+from ratchet.types import Decision, Evidence
+
+
+def _run(judge: WelchJudge, rng: random.Random, champion_mean: float, challenger_mean: float,
+         sd: float = 5.0) -> tuple[Decision, int]:
+    ev = Evidence("samples")
+    while True:
+        ev.challenger += [rng.gauss(challenger_mean, sd) for _ in range(judge.batch)]
+        ev.champion += [rng.gauss(champion_mean, sd) for _ in range(judge.batch)]
+        verdict = judge.decide(ev)
+        if verdict.decision.is_final():
+            return verdict.decision, ev.n
+
+
+def test_false_promotions_stay_below_one_minus_confidence():
+    judge = WelchJudge(min_improvement=0.01, confidence=0.95, batch=3, max_samples=30)
+    rng = random.Random(0)
+    runs = 400
+    # The challenger is exactly as good as the champion: promoting it is an error.
+    false = sum(_run(judge, rng, 100, 100)[0] is Decision.PROMOTE for _ in range(runs))
+    assert false / runs <= 0.05
+
+
+def test_detects_a_real_improvement_and_rejects_a_worse_one():
+    judge = WelchJudge(min_improvement=0.01, confidence=0.95, batch=3, max_samples=30)
+    rng = random.Random(1)
+    wins = sum(_run(judge, rng, 100, 108)[0] is Decision.PROMOTE for _ in range(100))
+    assert wins >= 90
+    decisions = [_run(judge, rng, 100, 90) for _ in range(50)]
+    assert all(d is Decision.REJECT for d, _ in decisions)
+    assert sum(n for _, n in decisions) / 50 < 30  # futility stops early
+
+
+def test_minimize_direction():
+    judge = WelchJudge(min_improvement=0.02, direction="minimize", batch=5, max_samples=30)
+    rng = random.Random(2)
+    assert _run(judge, rng, 100, 90)[0] is Decision.PROMOTE
+    assert _run(judge, rng, 100, 110)[0] is Decision.REJECT

@@ -1,0 +1,70 @@
+"""The `ratchet` command as a user runs it: real subprocesses."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import write_recipe
+
+
+def ratchet(*args, cwd=None, check=True):
+    proc = subprocess.run([sys.executable, "-m", "ratchet", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    recipe = write_recipe(tmp)
+    run_dir = tmp / "run"
+    proc = ratchet("run", recipe, "--max-cycles", 6, "--run-dir", run_dir)
+    assert "finished: 6 cycles" in proc.stderr
+    return run_dir
+
+
+def test_best_json_has_params_and_score_with_interval(finished_run):
+    best = json.loads(ratchet("best", "--run-dir", finished_run, "--json").stdout)
+    assert set(best["params"]) == {"x", "y"}
+    score = best["score"]
+    assert score["low"] <= score["mean"] <= score["high"] and score["n"] > 0
+    text = ratchet("best", "--run-dir", finished_run).stdout
+    assert "champion v" in text and "score" in text
+
+
+def test_history_json_lists_every_cycle(finished_run):
+    rows = json.loads(ratchet("history", "--run-dir", finished_run, "--json").stdout)
+    assert [r["cycle"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    for r in rows:
+        assert r["decision"] in ("promote", "reject") and r["n"] > 0 and "llr" in r
+    assert "cycle" in ratchet("history", "--run-dir", finished_run).stdout
+
+
+def test_export_jsonl_works_with_seed_004_jq_recipes(finished_run):
+    lines = [json.loads(line) for line in
+             ratchet("export", "--jsonl", "--run-dir", finished_run).stdout.splitlines()]
+    assert lines and all({"iteration", "win_rate", "best_win_rate", "improvement",
+                          "timestamp", "config"} <= set(line) for line in lines)
+    best = json.loads(ratchet("best", "--run-dir", finished_run, "--json").stdout)
+    # seed 004's "count improvements": select(.improvement > 0) | length == promotions
+    assert sum(1 for line in lines if line["improvement"] > 0) <= best["promotions"]
+    assert sum(1 for line in lines if line["decision"] == "promote") == best["promotions"]
+
+
+def test_user_mistakes_exit_2_without_traceback(tmp_path):
+    for args in (["best", "--run-dir", tmp_path / "none"],
+                 ["run", tmp_path / "missing.yaml"],
+                 ["history", "--limit", "zero", "--run-dir", tmp_path]):
+        proc = ratchet(*args, check=False)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and proc.stderr.strip()
+
+
+def test_help_and_version():
+    assert "run" in ratchet("--help").stdout
+    assert "--max-cycles" in ratchet("run", "--help").stdout
+    assert ratchet("--version").stdout.startswith("ratchet ")

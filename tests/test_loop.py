@@ -1,0 +1,174 @@
+"""The loop end to end on the toy benchmark: real processes, a real SQLite store."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ratchet.errors import RecipeError
+from ratchet.recipe import load_recipe, parse_recipe
+from ratchet.runner import run_recipe
+from ratchet.store import Store
+from ratchet.types import Decision
+from tests.conftest import toy_recipe, write_recipe
+
+
+def _run(tmp_path: Path, cycles: int, **overrides):
+    recipe = parse_recipe(toy_recipe(tmp_path, **overrides))
+    run_dir = tmp_path / "run"
+    events: list[str] = []
+    summary = run_recipe(recipe, run_dir, max_cycles=cycles,
+                         reporter=lambda event, data: events.append(event))
+    return summary, Store(run_dir), events
+
+
+def audit(run_dir: Path, live_config: Path) -> Store:
+    """Every promotion accounted for exactly once; files consistent with the store."""
+    store = Store(run_dir)
+    promotions = store.promotions()
+    assert [p["version"] for p in promotions] == list(range(len(promotions)))
+    promoted = [d for d in store.decisions() if d.decision is Decision.PROMOTE]
+    assert [d.candidate.id for d in promoted] == [p["candidate_id"] for p in promotions[1:]]
+    for prev, cur in zip(promotions, promotions[1:], strict=False):
+        assert cur["previous_id"] == prev["candidate_id"]
+    cycles = [d.cycle for d in store.decisions()]
+    assert cycles == list(range(1, len(cycles) + 1))
+    champ = store.champion()
+    on_disk = json.loads((run_dir / "champion.json").read_text())
+    assert on_disk["candidate"] == champ.candidate.id and on_disk["version"] == champ.version
+    live = json.loads(live_config.read_text())
+    assert {k: live[k] for k in champ.candidate.params} == champ.candidate.params
+    assert live["untouched"] == "keep me"
+    return store
+
+
+def test_three_cycles_with_a_tiny_benchmark(tmp_path):
+    summary, store, events = _run(tmp_path, 3)
+    assert summary.cycles == 3 and not summary.stopped
+    assert [d.cycle for d in store.decisions()] == [1, 2, 3]
+    assert events[0] == "baseline_start" and events.count("cycle_end") == 3
+    assert len(store.champion_scores(store.promotions()[0]["candidate_id"])) >= 40
+    assert store.run_info()["strategy_state"]["proposals"] >= 3
+    audit(tmp_path / "run", tmp_path / "toy.json")
+
+
+def test_real_improvements_are_promoted_and_made_live(tmp_path):
+    summary, store, _ = _run(tmp_path, 12)
+    assert summary.promotions >= 1
+    champ = store.champion()
+    assert champ.version == summary.promotions
+    assert abs(champ.candidate.params["x"] - 0.8) < 0.6  # moved towards the optimum
+    audit(tmp_path / "run", tmp_path / "toy.json")
+    # a second start resumes the same run: the next cycle numbers, the same champion
+    summary2, store2, events = _run(tmp_path, 2)
+    assert [d.cycle for d in store2.decisions()][-2:] == [13, 14]
+    assert "baseline_start" not in events
+
+
+@pytest.mark.parametrize("mode", ["fail", "garbage", "hang"])
+def test_broken_benchmarks_fail_cycles_but_the_loop_goes_on(tmp_path, monkeypatch, mode):
+    monkeypatch.setenv("TOY_MODE", mode)
+    summary, store, events = _run(tmp_path, 4, target={"timeout_s": 1},
+                                  schedule={"baseline": 0, "max_consecutive_failures": 3})
+    assert summary.cycles == 4 and summary.failures == 4
+    assert all(d.decision is Decision.FAILED for d in store.decisions())
+    assert store.champion().version == 0
+    kinds = [e["kind"] for e in store.events()]
+    assert "safety_pause" in kinds and "evaluation_failed" in kinds
+    assert "pause" in events
+
+
+def test_a_gate_can_refuse_a_promotion(tmp_path):
+    summary, store, _ = _run(tmp_path, 8, gates=[{"kind": "floor", "min": 0.99}])
+    assert summary.promotions == 0
+    gated = [d for d in store.decisions() if d.decision is Decision.GATED]
+    assert gated and "below floor" in gated[0].reason
+    assert json.loads((tmp_path / "toy.json").read_text())["x"] == 0.2
+
+
+def test_processes_executor_reaches_the_same_decisions_as_inline(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    _, inline, _ = _run(tmp_path / "a", 4)
+    _, procs, _ = _run(tmp_path / "b", 4, executor={"kind": "processes", "workers": 2})
+    assert [(d.decision, d.candidate.params) for d in inline.decisions()] == \
+        [(d.decision, d.candidate.params) for d in procs.decisions()]
+
+
+def test_head_to_head_and_samples_targets(tmp_path):
+    target = toy_recipe(tmp_path)["target"]
+    h2h = target["benchmark"] + ["--versus", "{champion_config}"]
+    (tmp_path / "h").mkdir()
+    (tmp_path / "s").mkdir()
+    summary, store, _ = _run(tmp_path / "h", 4, target={"benchmark": h2h})
+    assert summary.cycles == 4
+    assert all(e.role != "champion" for e in store.evaluations())
+    summary, store, _ = _run(tmp_path / "s", 4, target={"outcome": "samples", "metric": "ops",
+                                                     "env": {"TOY_MODE": "samples"}},
+                             judge={"kind": "welch", "batch": 3, "max_samples": 12})
+    assert summary.cycles == 4
+    assert {d.decision for d in store.decisions()} <= {Decision.PROMOTE, Decision.REJECT}
+
+
+def test_a_stop_request_leaves_the_cycle_pending_and_it_resumes(tmp_path):
+    recipe = parse_recipe(toy_recipe(tmp_path, judge={"elo1": 5, "max_games": 100000,
+                                                      "batch": 10}))
+    stop = threading.Event()
+    seen = []
+
+    def reporter(event, data):
+        seen.append(event)
+        if seen.count("batch") == 3:
+            stop.set()
+
+    summary = run_recipe(recipe, tmp_path / "run", max_cycles=5, reporter=reporter, stop=stop)
+    assert summary.stopped and summary.cycles == 0
+    store = Store(tmp_path / "run")
+    cycle, cand = store.pending_cycle()
+    batches = {e.batch for e in store.evaluations(cycle=cycle)}
+    assert batches == {0, 1, 2}
+    run_recipe(recipe, tmp_path / "run", max_cycles=1)
+    assert store.pending_cycle() is None
+    assert store.decisions()[0].candidate.id == cand.id
+    assert store.decisions()[0].stats["n"] > 30  # the earlier evidence was kept
+
+
+def test_a_run_dir_made_from_another_recipe_is_refused(tmp_path):
+    _run(tmp_path, 1)
+    other = toy_recipe(tmp_path)
+    other["space"]["x"]["high"] = 2.0
+    with pytest.raises(RecipeError, match="different recipe"):
+        run_recipe(parse_recipe(other), tmp_path / "run", max_cycles=1)
+
+
+def test_kill_9_mid_evaluation_then_resume(tmp_path):
+    """SIGKILL at random instants; restarts finish the work with nothing lost or doubled."""
+    recipe = write_recipe(tmp_path)
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "ratchet", "run", str(recipe), "--run-dir", str(run_dir),
+           "--quiet", "--max-cycles", "20"]
+    env = {**os.environ, "TOY_DELAY": "0.05"}
+    rng = random.Random(4)
+    for _ in range(5):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(1.5, 3.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    before = len(Store(run_dir).decisions())
+    target = before + 6
+    done = subprocess.run([sys.executable, "-m", "ratchet", "run", str(recipe), "--run-dir",
+                           str(run_dir), "--quiet", "--max-cycles", "6"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    store = audit(run_dir, tmp_path / "toy.json")
+    assert len(store.decisions()) == target
+    assert store.pending_cycle() is None
+    assert load_recipe(recipe).name == store.run_info()["name"]

@@ -1,0 +1,82 @@
+import json
+import sqlite3
+
+import pytest
+
+from ratchet.atomic import atomic_write_json
+from ratchet.errors import StoreError
+from ratchet.store import MIGRATIONS, EvaluationRow, Store
+from ratchet.types import Candidate, Decision
+
+
+def _row(cid, role="challenger", cycle=1, batch=0, scores=(1.0, 0.0)):
+    return EvaluationRow(cid, role, cycle, batch, 1, len(scores), True, scores, True, 0, {},
+                         0.1, None, 0.0)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "run", create=True)
+    s.init_run("t", {"name": "t"}, Candidate({"x": 1}, "baseline", id="base"))
+    yield s
+    s.close()
+
+
+def test_schema_is_versioned_and_in_wal_mode(store):
+    assert store.schema_version() == len(MIGRATIONS)
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master "
+                                               "WHERE type='table'")}
+    assert {"runs", "candidates", "evaluations", "decisions", "promotions",
+            "events"} <= tables
+
+
+def test_opening_a_missing_or_foreign_store_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="no run at"):
+        Store(tmp_path / "nothing")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "ratchet.db").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreError, match="cannot use the store"):
+        Store(tmp_path / "junk")
+
+
+def test_a_failed_transaction_leaves_nothing_behind(store):
+    with pytest.raises(RuntimeError), store.transaction() as cur:
+        cur.execute("INSERT INTO events (ts, level, kind, message) VALUES (0,'i','k','m')")
+        raise RuntimeError("crash in the middle")
+    assert store.events() == []
+
+
+def test_cycle_lifecycle_and_promotion(store):
+    champ = store.champion()
+    assert champ.version == 0 and champ.candidate.id == "base"
+    cand = Candidate({"x": 2}, "perturb", parent="base", id="c1")
+    store.start_cycle(1, cand, {"proposals": 1})
+    assert store.pending_cycle()[1].id == "c1"
+    store.record_evaluations([_row("c1"), _row("base", "champion", scores=(0.0, 0.0))])
+    new = store.finish_cycle(1, cand, champ, Decision.PROMOTE, "proven", {"elo": 30}, 0.5,
+                             0.0, 4, {"proposals": 1})
+    assert new.version == 1 and store.champion().candidate.id == "c1"
+    assert store.pending_cycle() is None
+    assert store.run_info()["strategy_state"] == {"proposals": 1}
+    assert store.champion_scores("base") == [0.0, 0.0]
+    assert store.champion_scores("c1") == []  # its promoting evidence is not its score
+    # a promotion can never be recorded twice
+    with pytest.raises(sqlite3.IntegrityError):
+        store.finish_cycle(1, cand, champ, Decision.PROMOTE, "again", {}, 0.5, 0.0, 4, {})
+    assert [p["version"] for p in store.promotions()] == [0, 1]
+
+
+def test_same_batch_cannot_be_recorded_twice(store):
+    store.start_cycle(1, Candidate({"x": 2}, "perturb", id="c1"), {})
+    store.record_evaluations([_row("c1")])
+    with pytest.raises(sqlite3.IntegrityError):
+        store.record_evaluations([_row("c1")])
+
+
+def test_atomic_json_write_replaces_whole_file(tmp_path):
+    path = tmp_path / "champion.json"
+    atomic_write_json(path, {"v": 1})
+    atomic_write_json(path, {"v": 2})
+    assert json.loads(path.read_text()) == {"v": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["champion.json"]
