@@ -85,9 +85,12 @@ def test_broken_benchmarks_fail_cycles_but_the_loop_goes_on(tmp_path, monkeypatc
     assert "pause" in events
 
 
-def test_a_gate_can_refuse_a_promotion(tmp_path):
-    summary, store, _ = _run(tmp_path, 8, gates=[{"kind": "floor", "min": 0.99}])
+def test_a_gate_can_refuse_a_promotion_and_stagnation_is_reported(tmp_path):
+    summary, store, events = _run(tmp_path, 8, gates=[{"kind": "floor", "min": 0.99}],
+                                  schedule={"stagnation_cycles": 3})
     assert summary.promotions == 0
+    assert [e["data"]["cycles"] for e in store.events() if e["kind"] == "stagnation"] == [3, 6]
+    assert events.count("stagnation") == 2
     gated = [d for d in store.decisions() if d.decision is Decision.GATED]
     assert gated and "below floor" in gated[0].reason
     assert json.loads((tmp_path / "toy.json").read_text())["x"] == 0.2

@@ -73,6 +73,10 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
                              reporter=_with_champion(display, directory), stop=stop)
     with Store(directory) as store:
         champ = champion_summary(store)
+        pending = store.pending_cycle()
+    if pending is not None:
+        err.print(f"cycle {pending[0]} was interrupted; its evidence is kept and it resumes "
+                  "on the next start", highlight=False)
     verb = "stopped" if summary.stopped else "finished"
     err.print(f"{verb}: {summary.cycles} cycles, {summary.promotions} promotions, "
               f"{summary.failures} failed; champion v{champ['version']} "

@@ -121,8 +121,12 @@ class RunDisplay:
             if verdict is not None and "llr" in verdict.stats:
                 st = verdict.stats
                 span = st["upper"] - st["lower"]
-                parts.append(ProgressBar(total=span, completed=min(max(st["llr"] - st["lower"], 0),
-                                                                   span), width=60))
+                bar = Table.grid(padding=(0, 1))
+                bar.add_row(Text("reject", style="red"),
+                            ProgressBar(total=span, width=50,
+                                        completed=min(max(st["llr"] - st["lower"], 0), span)),
+                            Text("promote", style="green"))
+                parts.append(bar)
         if self.recent:
             table = Table("cycle", "candidate", "decision", "n", "effect", "reason",
                           box=None, header_style="dim")

@@ -57,7 +57,7 @@ def build_judge(recipe: Recipe) -> Judge:
                          min_games=j.min_games, max_games=j.max_games)
     return WelchJudge(min_improvement=j.min_improvement, confidence=j.confidence,
                       batch=j.batch, min_samples=j.min_samples, max_samples=j.max_samples,
-                      direction=recipe.target.direction)
+                      direction=recipe.target.direction, futility=j.futility)
 
 
 def build_gates(recipe: Recipe, space: Space) -> list[Gate]:

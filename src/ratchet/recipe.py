@@ -98,6 +98,7 @@ class WelchSpec(_Spec):
     batch: int = Field(3, ge=1)
     min_samples: int = Field(3, ge=2)
     max_samples: int = Field(30, ge=2)
+    futility: float = Field(0.2, gt=0, lt=0.5)
 
 
 class GateSpec(_Spec):

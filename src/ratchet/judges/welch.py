@@ -5,8 +5,9 @@ the champion's mean): mean_c > (1 + m) * mean_h when maximizing, mean_c < (1 - m
 when minimizing. After every batch the judge looks once; to keep the false-promotion rate
 at ``1 - confidence`` over all looks, each look tests at ``(1 - confidence) / looks``
 (Bonferroni over the ``max_samples / batch`` possible looks). It rejects early when the
-upper confidence bound of the improvement falls below ``min_improvement`` (futility), and
-at ``max_samples`` without proof.
+one-sided ``1 - futility`` upper confidence bound of the improvement falls below
+``min_improvement`` (a challenger truly better by exactly ``min_improvement`` is stopped
+this way with probability at most ``futility`` per look), and at ``max_samples``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class WelchJudge(Judge):
     min_samples: int = 3
     max_samples: int = 30
     direction: Literal["maximize", "minimize"] = "maximize"
+    futility: float = 0.2
 
     name = "welch"
     outcome = "samples"
@@ -59,9 +61,9 @@ class WelchJudge(Judge):
         t = sign * diff / se if se > 0 else (math.inf if sign * diff > 0 else -math.inf)
         p_value = float(st.t.sf(t, df)) if math.isfinite(t) else (0.0 if t > 0 else 1.0)
         rel = (c.mean() - h.mean()) / abs(h.mean()) if h.mean() else math.inf
-        q = st.t.ppf(1 - alpha_look, df)
+        q = st.t.ppf(1 - self.futility, df)
         se_h = math.sqrt(c.var(ddof=1) / len(c) + h.var(ddof=1) / len(h))
-        best_case = sign * (c.mean() - h.mean()) + q * se_h  # optimistic improvement
+        best_case = sign * (c.mean() - h.mean()) + q * se_h  # upper bound of the gain
         stats = {"n": n, "challenger_mean": float(c.mean()), "champion_mean": float(h.mean()),
                  "improvement": sign * rel, "p_value": p_value, "alpha_per_look": alpha_look}
         if p_value < alpha_look:

@@ -1,0 +1,178 @@
+"""Search efficiency under equal evaluation budgets.
+
+Part 1, noisy test functions with a known optimum (bowl, rosenbrock, rastrigin in 4-D, one
+noisy sample per evaluation): ratchet's loop with perturb, tpe and random proposals (welch
+judge), seed 004's loop (perturb, keep if the mean of 3 samples beats the best so far by
+0.1%) and plain Optuna TPE (one sample per trial, answer = best observed trial). Prints
+the regret of each method's final answer (fraction of the start's gap to the optimum left,
+noise-free), the evaluations it needed to close 90% of the gap, how many of its changes of
+answer made the answer truly worse (for a live system: regressions deployed), and how far
+the score it reports for its answer overstates the truth.
+
+Part 2 (--snake-games N): the same on the snake bot with a budget of N games per method;
+every final champion is re-measured against the default weights on fresh seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+import optuna  # noqa: E402
+
+from bench._functions import FunctionTarget, Problem, point, space  # noqa: E402
+from ratchet.executors import InlineExecutor  # noqa: E402
+from ratchet.factory import Components  # noqa: E402
+from ratchet.judges import WelchJudge  # noqa: E402
+from ratchet.loop import Loop, Schedule  # noqa: E402
+from ratchet.store import Store  # noqa: E402
+from ratchet.strategies import OptunaStrategy, PerturbStrategy, Strategy  # noqa: E402
+from ratchet.summary import champion_summary  # noqa: E402
+from ratchet.types import Candidate  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+Trace = list[tuple[int, dict[str, float]]]  # (evaluations so far, champion params)
+Result = tuple[Trace, float]  # the trace and the score the method reports for its answer
+
+
+def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int) -> Result:
+    target = FunctionTarget(problem, seed)
+    judge = WelchJudge(min_improvement=0.002, confidence=0.95, batch=3, max_samples=15)
+    stop = threading.Event()
+    trace: Trace = []
+
+    def report(event: str, data: dict) -> None:
+        if event == "cycle_end":
+            trace.append((target.evaluations, data["result"].champion.candidate.params))
+        if target.evaluations >= budget:
+            stop.set()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(tmp, create=True)
+        components = Components(space(), target, strategy, judge, [], InlineExecutor())
+        loop = Loop(name="bench", store=store, components=components, seed=seed, stop=stop,
+                    schedule=Schedule(baseline=3, failure_backoff_s=0, pause_s=0,
+                                      stagnation_cycles=None), reporter=report)
+        trace.append((0, target.baseline(space())))
+        loop.run()
+        reported = champion_summary(store)["score"]["mean"]
+        store.close()
+    return trace, reported
+
+
+def run_seed004(problem: Problem, budget: int, seed: int, samples: int = 3) -> Result:
+    target = FunctionTarget(problem, seed)
+    proposer = PerturbStrategy(space(), seed=seed, params_per_step=(1, 3))
+    champion = Candidate(target.baseline(space()), "baseline")
+    best = float(np.mean([target.sample(champion.params) for _ in range(5)]))
+    trace: Trace = [(0, champion.params)]
+    while target.evaluations < budget:
+        challenger = proposer.propose(champion, [])
+        score = float(np.mean([target.sample(challenger.params) for _ in range(samples)]))
+        if score > best + 0.001 * abs(best):
+            champion, best = challenger, score
+        trace.append((target.evaluations, champion.params))
+    return trace, best
+
+
+def run_optuna(problem: Problem, budget: int, seed: int) -> Result:
+    target = FunctionTarget(problem, seed)
+    study = optuna.create_study(direction="maximize",
+                                sampler=optuna.samplers.TPESampler(seed=seed))
+    study.enqueue_trial(target.baseline(space()))
+    trace: Trace = [(0, target.baseline(space()))]
+    dists = {p.name: optuna.distributions.FloatDistribution(p.low, p.high) for p in space()}
+    while target.evaluations < budget:
+        trial = study.ask(dists)
+        study.tell(trial, target.sample(trial.params))
+        trace.append((target.evaluations, study.best_params))
+    return trace, study.best_value
+
+
+def summarize(problem: Problem, results: list[Result]) -> dict[str, float | str]:
+    """Final regret; evaluations to close 90% of the gap; how often the answer got truly
+    worse when it changed (a regression made live); reported minus true score."""
+    traces = [t for t, _ in results]
+    finals = [problem.regret(t[-1][1]) for t in traces]
+    changes = regressions = 0
+    for t in traces:
+        for (_, old), (_, new) in zip(t, t[1:], strict=False):
+            if new != old:
+                changes += 1
+                regressions += problem.regret(new) > problem.regret(old)
+    overstated = [reported - problem.score(point(t[-1][1])) for t, reported in results]
+    reach = []
+    for t in traces:
+        hit = next((n for n, params in t if problem.regret(params) <= 0.1), None)
+        reach.append(hit)
+    reached = [r for r in reach if r is not None]
+    to_target = (f"{statistics.median(reached):.0f} ({len(reached)}/{len(reach)})"
+                 if reached else f"— (0/{len(reach)})")
+    return {"mean": statistics.mean(finals), "median": statistics.median(finals),
+            "reach": to_target, "regressions": f"{regressions}/{changes}",
+            "overstated": statistics.mean(overstated)}
+
+
+def methods(seed: int) -> dict[str, Callable[[Problem, int, int], Result]]:
+    def ratchet(kind: str):
+        def go(problem: Problem, budget: int, s: int) -> Result:
+            strategy = (PerturbStrategy(space(), seed=s, params_per_step=(1, 3))
+                        if kind == "perturb" else
+                        OptunaStrategy(space(), seed=s, sampler=kind, n_startup_trials=10))
+            return run_ratchet(problem, strategy, budget, s)
+        return go
+
+    return {"ratchet perturb + welch": ratchet("perturb"), "ratchet tpe + welch": ratchet("tpe"),
+            "ratchet random + welch": ratchet("random"), "seed 004 loop": run_seed004,
+            "optuna tpe (best trial)": run_optuna}
+
+
+def part_functions(args: argparse.Namespace) -> None:
+    print(f"Part 1: 4-D noisy functions, noise sd {args.noise} (score 50 at start, 100 at "
+          f"optimum), budget {args.budget} evaluations, {args.seeds} seeds\n")
+    header = (f"{'function':11s} {'method':26s} {'regret mean':>12s} {'median':>8s} "
+              f"{'evals to 90%':>14s} {'worse/changes':>14s} {'overstated':>11s}")
+    print(header)
+    print("-" * len(header))
+    for name in args.functions.split(","):
+        problem = Problem(name, args.noise)
+        for label, run in methods(args.seed).items():
+            t = time.perf_counter()
+            results = [run(problem, args.budget, args.seed + s) for s in range(args.seeds)]
+            r = summarize(problem, results)
+            print(f"{name:11s} {label:26s} {r['mean']:12.4f} {r['median']:8.4f} "
+                  f"{r['reach']:>14s} {r['regressions']:>14s} {r['overstated']:+11.2f}"
+                  f"   ({time.perf_counter() - t:.0f} s)", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--budget", type=int, default=600)
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--noise", type=float, default=2.0)
+    ap.add_argument("--functions", default="bowl,rosenbrock,rastrigin")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--snake-games", type=int, default=0,
+                    help="also tune the snake bot with this many games per method")
+    args = ap.parse_args()
+    part_functions(args)
+    if args.snake_games:
+        from bench._snake import part_snake
+
+        part_snake(args.snake_games, args.seed)
+
+
+if __name__ == "__main__":
+    main()
