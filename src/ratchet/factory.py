@@ -36,7 +36,7 @@ def build_target(recipe: Recipe, run_dir: Path) -> Target:
     return CommandTarget(benchmark=t.benchmark, workdir=run_dir / "work",
                          config_file=t.config_file, build=t.build, timeout_s=t.timeout_s,
                          outcome=t.outcome, metric=t.metric, env=t.env, cwd=t.cwd,
-                         start=t.start)
+                         start=t.start, shell=t.shell)
 
 
 def build_strategy(recipe: Recipe, space: Space) -> Strategy:

@@ -110,3 +110,14 @@ def test_output_parsing():
         samples_measurement("latency: 3", "ops", 0)
     with pytest.raises(EvaluationError, match="finite"):
         samples_measurement("ops: nan", "ops", 0)
+
+
+def test_a_string_command_needs_an_explicit_shell(tmp_path):
+    with pytest.raises(ValueError, match="shell=True"):
+        CommandTarget(benchmark="echo wins: 1", workdir=tmp_path)
+    target = CommandTarget(benchmark="echo ops: 1; echo {x}", workdir=tmp_path, shell=True,
+                           outcome="samples", metric="ops")
+    # a value with shell syntax in it is quoted, never executed
+    pwned = tmp_path / "pwned"
+    m = target.evaluate(_task({"x": f"$(touch {pwned}); touch {pwned}", "y": 0.5}))
+    assert m.scores == (1.0,) and not pwned.exists()

@@ -31,7 +31,11 @@ class CommandTarget(Target):
                  build: str | Sequence[str] | None = None, timeout_s: float = 300.0,
                  outcome: OutcomeKind = "games", metric: str | None = None,
                  env: Mapping[str, str] | None = None, cwd: str | None = None,
-                 start: Mapping[str, Any] | None = None):
+                 start: Mapping[str, Any] | None = None, shell: bool = False):
+        for what, command in (("benchmark", benchmark), ("build", build)):
+            if isinstance(command, str) and not shell:
+                raise ValueError(f"{what} is a string: pass an argv list, or shell=True to "
+                                 "run it through a shell")
         self.benchmark = benchmark if isinstance(benchmark, str) else list(benchmark)
         self.build = build if build is None or isinstance(build, str) else list(build)
         self.workdir = Path(workdir).resolve()
@@ -42,6 +46,7 @@ class CommandTarget(Target):
         self.env = dict(env or {})
         self.cwd = cwd
         self.start = dict(start or {})
+        self.shell = shell
         self.head_to_head = "champion_config" in self.placeholders()
 
     def placeholders(self) -> set[str]:
