@@ -175,3 +175,13 @@ def test_kill_9_mid_evaluation_then_resume(tmp_path):
     assert len(store.decisions()) == target
     assert store.pending_cycle() is None
     assert load_recipe(recipe).name == store.run_info()["name"]
+
+
+def test_tpe_run_resumes_with_its_history_replayed(tmp_path):
+    first, store, _ = _run(tmp_path, 4, strategy={"kind": "tpe", "n_startup_trials": 2})
+    assert first.cycles == 4
+    summary, store, _ = _run(tmp_path, 3, strategy={"kind": "tpe", "n_startup_trials": 2})
+    assert [d.cycle for d in store.decisions()] == [1, 2, 3, 4, 5, 6, 7]
+    assert {d.candidate.origin for d in store.decisions()} == {"tpe"}
+    kinds = [e["kind"] for e in store.events()]
+    assert kinds.count("run_resumed") == 1

@@ -72,3 +72,16 @@ def test_clip_always_lands_inside(value, low, width):
     assert p.validate(p.clip(value)) == p.clip(value)
     q = Param("n", "int", math.floor(low), math.floor(low) + math.ceil(width))
     assert q.validate(q.clip(value)) == q.clip(value)
+
+
+def test_round_trip_through_yaml_and_json():
+    import json
+
+    import yaml
+
+    space = Space.from_dict({"w.food": {"type": "float", "low": 0.0, "high": 1.5},
+                             "mode": {"type": "categorical", "choices": ["a", "b"]},
+                             "on": {"type": "bool"}})
+    dumped = yaml.safe_dump(space.to_dict(), sort_keys=False)
+    assert Space.from_dict(yaml.safe_load(dumped)) == space
+    assert Space.from_dict(json.loads(json.dumps(space.to_dict()))) == space
