@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +16,8 @@ from ratchet import __version__
 from ratchet.errors import RatchetError
 from ratchet.export import export_lines, history_rows
 from ratchet.recipe import load_recipe
+from ratchet.service.commands import register as register_service_commands
+from ratchet.service.pidfile import AlreadyRunning
 from ratchet.store import Store
 from ratchet.summary import champion_summary
 
@@ -24,7 +25,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                   help="ratchet: holds a champion, measures challengers, promotes only what "
                        "is proven better.")
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 RunDirOpt = Annotated[Path | None, typer.Option("--run-dir", help="run directory "
                                                 "(default: runs/<recipe name>)")]
@@ -56,24 +57,41 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
         max_cycles: Annotated[int | None, typer.Option("--max-cycles", min=1,
                                                         help="stop after N cycles")] = None,
         run_dir: RunDirOpt = None,
+        name: Annotated[str | None, typer.Option("--name", help="run name (default: the "
+                                                 "recipe's)")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no live display")] = False,
+        supervise: Annotated[bool, typer.Option("--supervise", help="restart after a crash, "
+                                                "with exponential back-off")] = False,
+        detached: Annotated[bool, typer.Option("--detached", hidden=True)] = False,
         ) -> None:
     """Run the improvement loop in the foreground until Ctrl+C or --max-cycles."""
     from ratchet.display import RunDisplay
-    from ratchet.runner import default_run_dir, log_file, run_recipe, stop_on_signals
+    from ratchet.service.daemon import serve
 
     parsed = load_recipe(recipe)
-    directory = run_dir or default_run_dir(parsed)
-    stop = threading.Event()
+    if name:
+        parsed = parsed.model_copy(update={"name": name})
+    directory = run_dir or Path("runs") / parsed.name
+    if supervise:
+        from ratchet.service.supervise import supervise as run_supervised
+
+        args = [str(recipe), "--run-dir", str(directory)] + (["--quiet"] if quiet else [])
+        args += ["--max-cycles", str(max_cycles)] if max_cycles else []
+        args += ["--name", name] if name else []
+        raise typer.Exit(run_supervised(args, say=lambda m: err.print(m, highlight=False)))
     display = RunDisplay(parsed.name, parsed.judge.kind,
-                         console=Console(stderr=True, quiet=quiet))
-    with log_file(directory) as log_path, stop_on_signals(stop), display:
-        display._line(f"run {parsed.name} in {directory} · log {log_path}")
-        summary = run_recipe(parsed, directory, max_cycles=max_cycles,
-                             reporter=_with_champion(display, directory), stop=stop)
+                         console=Console(stderr=True, quiet=quiet or detached))
+    with display:
+        summary = serve(parsed, directory, max_cycles=max_cycles,
+                        reporter=_with_champion(display, directory),
+                        mode="daemon" if detached else "foreground",
+                        on_log=lambda _, d: display._line(
+                            f"run {parsed.name} in {directory} · log {d['path']}"))
     with Store(directory) as store:
         champ = champion_summary(store)
         pending = store.pending_cycle()
+    if quiet or detached:
+        return
     if pending is not None:
         err.print(f"cycle {pending[0]} was interrupted; its evidence is kept and it resumes "
                   "on the next start", highlight=False)
@@ -191,10 +209,16 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version,
     """ratchet: holds a champion, measures challengers, promotes only what is proven better."""
 
 
+register_service_commands(app)
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (typer); a RatchetError is one line and exit 2."""
     try:
         app()
+    except AlreadyRunning as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
     except RatchetError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)

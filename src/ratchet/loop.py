@@ -19,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from ratchet.atomic import atomic_write_json
 from ratchet.executors import EvalResult
 from ratchet.factory import Components
 from ratchet.gates import GateResult, run_gates
+from ratchet.service.controls import Controls
 from ratchet.store import Champion, EvaluationRow, Store
 from ratchet.summary import write_champion_file
 from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial, Verdict
@@ -70,7 +72,8 @@ def batch_seed(run_seed: int, cycle: int, batch: int) -> int:
 class Loop:
     def __init__(self, *, name: str, store: Store, components: Components,
                  schedule: Schedule, seed: int = 0, recipe: dict[str, Any] | None = None,
-                 reporter: Reporter | None = None, stop: threading.Event | None = None):
+                 reporter: Reporter | None = None, stop: threading.Event | None = None,
+                 controls: Controls | None = None):
         self.name = name
         self.store = store
         self.c = components
@@ -79,7 +82,44 @@ class Loop:
         self.recipe = recipe or {}
         self.reporter = reporter or (lambda event, data: None)
         self.stop = stop or threading.Event()
+        self.controls = controls or Controls(Path(store.run_dir))
         self.consecutive_failures = 0
+        self.state: dict[str, Any] = {"phase": "starting", "paused": False,
+                                      "consecutive_failures": 0}
+
+    def _set_state(self, **changes: Any) -> None:
+        """Live state for `ratchet status` (state.json, written atomically)."""
+        self.state.update(changes, updated_at=time.time())
+        atomic_write_json(Path(self.store.run_dir) / "state.json", self.state)
+
+    def _wait(self, seconds: float, phase: str, reason: str = "") -> bool:
+        """Sleep without blocking a stop; the state says why. False when stopping."""
+        if seconds <= 0:
+            return not self.stop.is_set()
+        self._set_state(phase=phase, paused=phase != "waiting", pause_reason=reason,
+                        resume_at=time.time() + seconds)
+        stopped = self.stop.wait(seconds)
+        self._set_state(phase="running", paused=False, pause_reason="", resume_at=None)
+        return not stopped
+
+    def honour_controls(self) -> bool:
+        """Obey the stop and pause files. False when the loop must stop."""
+        if self.controls.stop_requested:
+            log.info("stop file found: stopping at this safe point")
+            self.stop.set()
+        if self.controls.paused and not self.stop.is_set():
+            log.info("paused by request (pause file)")
+            self.store.event("paused", "paused by request")
+            self.reporter("pause", {"seconds": None, "reason": "paused by request"})
+            self._set_state(phase="paused", paused=True, pause_reason="paused by request")
+            while self.controls.paused and not self.stop.wait(0.25):
+                if self.controls.stop_requested:
+                    self.stop.set()
+            if not self.stop.is_set():
+                log.info("resumed")
+                self.store.event("resumed", "resumed by request")
+                self._set_state(phase="running", paused=False, pause_reason="")
+        return not self.stop.is_set()
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -104,7 +144,8 @@ class Loop:
         max_cycles = max_cycles if max_cycles is not None else self.schedule.max_cycles
         summary = LoopSummary()
         self.start()
-        while not self.stop.is_set() and (max_cycles is None or summary.cycles < max_cycles):
+        self._set_state(phase="running")
+        while self.honour_controls() and (max_cycles is None or summary.cycles < max_cycles):
             result = self.run_cycle()
             if result is None:
                 break
@@ -112,8 +153,9 @@ class Loop:
             summary.promotions += result.decision is Decision.PROMOTE
             summary.failures += result.decision is Decision.FAILED
             if self._after_cycle(result) and not (max_cycles and summary.cycles >= max_cycles):
-                self.stop.wait(self.schedule.interval_s)
+                self._wait(self.schedule.interval_s, "waiting")
         summary.stopped = self.stop.is_set()
+        self._set_state(phase="stopped")
         self.store.event("loop_stopped", f"loop stopped after {summary.cycles} cycles",
                          **summary.__dict__)
         return summary
@@ -122,8 +164,10 @@ class Loop:
         """Failure back-off, emergency pause and stagnation report. False when stopping."""
         if result.decision is not Decision.FAILED:
             self.consecutive_failures = 0
+            self._set_state(consecutive_failures=0, cycle=result.cycle)
         else:
             self.consecutive_failures += 1
+            self._set_state(consecutive_failures=self.consecutive_failures, cycle=result.cycle)
             if self.consecutive_failures >= self.schedule.max_consecutive_failures:
                 msg = (f"{self.consecutive_failures} consecutive failed evaluations: pausing "
                        f"{self.schedule.pause_s:g} s")
@@ -131,8 +175,10 @@ class Loop:
                 self.store.event("safety_pause", msg, level="warning")
                 self.reporter("pause", {"seconds": self.schedule.pause_s, "reason": msg})
                 self.consecutive_failures = 0
-                return not self.stop.wait(self.schedule.pause_s)
-            return not self.stop.wait(self.schedule.failure_backoff_s)
+                return self._wait(self.schedule.pause_s, "safety_pause", msg)
+            return self._wait(self.schedule.failure_backoff_s, "backoff",
+                              f"evaluation failed: backing off "
+                              f"{self.schedule.failure_backoff_s:g} s")
         champion = self.store.champion()
         idle = result.cycle - champion.cycle
         every = self.schedule.stagnation_cycles
@@ -175,9 +221,11 @@ class Loop:
                 evidence: Evidence, next_batch: int) -> Verdict | None:
         verdict = self.c.judge.decide(evidence) if evidence.batches else None
         while verdict is None or verdict.decision is Decision.CONTINUE:
-            if self.stop.is_set():
+            if not self.honour_controls():
                 return None
             results = self._measure(cycle, next_batch, candidate, champion)
+            if results is None:  # stopped mid-batch: the batch is discarded
+                return None
             next_batch += 1
             failed = [r for r in results if not r.ok]
             if failed:
@@ -239,7 +287,7 @@ class Loop:
         return Evidence(self.c.judge.outcome, head_to_head=self.c.target.head_to_head)
 
     def _measure(self, cycle: int, batch: int, candidate: Candidate,
-                 champion: Champion) -> list[EvalResult]:
+                 champion: Champion) -> list[EvalResult] | None:
         seed = batch_seed(self.seed, cycle, batch)
         size = self.c.judge.batch
         if self.c.target.head_to_head:
@@ -249,6 +297,9 @@ class Loop:
             tasks = [EvalTask(candidate, "challenger", seed, size, cycle, batch),
                      EvalTask(champion.candidate, "champion", seed, size, cycle, batch)]
         results = self.c.executor.run(self.c.target, tasks)
+        if self.stop.is_set():
+            log.info("cycle %d: batch %d discarded (stopping)", cycle, batch)
+            return None
         self.store.record_evaluations([_row(r) for r in results])
         return results
 
@@ -267,6 +318,8 @@ class Loop:
         tasks = [EvalTask(champion.candidate, "baseline", batch_seed(self.seed, 0, b), size, 0,
                           b) for b in range(first, first + batches)]
         results = self.c.executor.run(self.c.target, tasks)
+        if self.stop.is_set():
+            return
         self.store.record_evaluations([_row(r) for r in results])
         failed = [r for r in results if not r.ok]
         if failed:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import signal
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -48,7 +48,7 @@ def log_file(run_dir: Path) -> Iterator[Path]:
     """One log file per start, under the run's logs/ directory."""
     logs = run_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    path = logs / time.strftime("ratchet-%Y%m%d-%H%M%S.log")
+    path = logs / time.strftime(f"ratchet-%Y%m%d-%H%M%S-{os.getpid()}.log")
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("ratchet")
@@ -59,25 +59,6 @@ def log_file(run_dir: Path) -> Iterator[Path]:
     finally:
         root.removeHandler(handler)
         handler.close()
-
-
-@contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM ask the loop to stop at its next safe point; a second SIGINT
-    interrupts at once (the benchmark child is killed, its evaluation discarded)."""
-
-    def handle(signum: int, frame: object) -> None:
-        if stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        log.info("signal %s: stopping at the next safe point", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 def run_recipe(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,

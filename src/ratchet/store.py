@@ -154,8 +154,8 @@ class Store:
                 raise StoreError(f"{self.path} is not a ratchet store")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot use the store {self.path}: {exc}") from None
-        except PermissionError as exc:
-            raise StoreError(f"cannot write to run directory {self.run_dir}: {exc.strerror}") \
+        except OSError as exc:
+            raise StoreError(f"cannot use run directory {self.run_dir}: {exc.strerror}") \
                 from None
 
     def close(self) -> None:
@@ -184,14 +184,23 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
+        """All or nothing. A full disk or an unwritable file becomes a StoreError; the
+        transaction is rolled back, so the store stays at its last committed step."""
         cur = self.conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
         try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self.conn.in_transaction:
+                self.conn.rollback()
+            raise StoreError(f"cannot write the store {self.path}: {exc} (nothing was "
+                             "half-written; free space or fix permissions, then start again)"
+                             ) from None
 
     # -- writes ---------------------------------------------------------------------
     def init_run(self, name: str, recipe: dict[str, Any], baseline: Candidate) -> None:

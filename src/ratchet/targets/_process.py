@@ -8,11 +8,14 @@ import re
 import shlex
 import signal
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ratchet.errors import EvaluationError
+from ratchet.service import children
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
 
@@ -44,10 +47,12 @@ class Completed:
 
 
 def run(command: str | list[str], *, env: Mapping[str, str], cwd: str | None,
-        timeout_s: float, what: str = "benchmark") -> Completed:
-    import time
-
+        timeout_s: float, what: str = "benchmark", registry: Path | None = None) -> Completed:
+    """Run ``command``; its pid is kept in ``registry`` while it runs (see
+    ratchet.service.children) so that a stop can terminate it."""
     start = time.monotonic()
+    if registry is not None and children.stopping(registry):
+        raise EvaluationError(f"{what} not started: ratchet is stopping")
     try:
         proc = subprocess.Popen(command, shell=isinstance(command, str), env=dict(env), cwd=cwd,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -56,6 +61,11 @@ def run(command: str | list[str], *, env: Mapping[str, str], cwd: str | None,
         raise EvaluationError(f"{what} command not found: {command}") from None
     except PermissionError:
         raise EvaluationError(f"{what} command is not executable: {command}") from None
+    entry = children.register(registry, proc.pid) if registry is not None else None
+    if registry is not None and children.stopping(registry):  # stop began meanwhile
+        _kill_group(proc)
+        children.unregister(entry)  # type: ignore[arg-type]
+        raise EvaluationError(f"{what} stopped: ratchet is stopping")
     try:
         out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -64,6 +74,12 @@ def run(command: str | list[str], *, env: Mapping[str, str], cwd: str | None,
     except BaseException:  # interrupted: never leave the child running
         _kill_group(proc)
         raise
+    finally:
+        if entry is not None:
+            children.unregister(entry)
+    if proc.returncode < 0:
+        raise EvaluationError(f"{what} was killed by signal "
+                              f"{signal.Signals(-proc.returncode).name}")
     if proc.returncode != 0:
         tail = " | ".join(err.strip().splitlines()[-3:]) or "no output on stderr"
         raise EvaluationError(f"{what} exited with code {proc.returncode}: {tail}")

@@ -73,12 +73,17 @@ class CommandTarget(Target):
         env = self._environment(task, values)
         if self.build:
             _process.run(_process.fill_command(self.build, values), env=env, cwd=self.cwd,
-                         timeout_s=self.timeout_s, what="build")
+                         timeout_s=self.timeout_s, what="build", registry=self.children_dir)
         done = _process.run(_process.fill_command(self.benchmark, values), env=env,
-                            cwd=self.cwd, timeout_s=self.timeout_s)
+                            cwd=self.cwd, timeout_s=self.timeout_s,
+                            registry=self.children_dir)
         if self.outcome == "games":
             return _output.games_measurement(done.stdout, done.seconds)
         return _output.samples_measurement(done.stdout, self.metric or "", done.seconds)
+
+    @property
+    def children_dir(self) -> Path:
+        return self.workdir / ".children"
 
     def apply(self, champion: Candidate) -> None:
         if self.config_file is not None:

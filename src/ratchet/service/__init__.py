@@ -1,0 +1,1 @@
+"""The always-on service: pid lock, control files, daemon lifecycle, status."""

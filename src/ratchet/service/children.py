@@ -1,0 +1,111 @@
+"""A registry of running benchmark processes, one file per child in a directory.
+
+Benchmark children run in their own sessions (so a Ctrl+C meant for ratchet does not hit
+them). The registry lets a stop terminate them within a bounded time, and lets the next
+start kill the ones a ``kill -9`` of ratchet left behind. Each entry records the child's
+start time, so a recycled pid is never killed by mistake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+STOPPING_MARK = ".stopping"  # present while ratchet shuts down: no new child may start
+
+
+def stopping(directory: Path) -> bool:
+    return (directory / STOPPING_MARK).exists()
+
+
+def begin_shutdown(directory: Path, grace_s: float = 3.0) -> int:
+    """Forbid new children (in every process), then terminate the running ones."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / STOPPING_MARK).touch()
+    return terminate_all(directory, grace_s)
+
+
+def reset(directory: Path) -> None:
+    """At start: children may run again."""
+    (directory / STOPPING_MARK).unlink(missing_ok=True)
+
+
+def _start_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def register(directory: Path, pid: int) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    entry = directory / str(pid)
+    entry.write_text(f"{_start_time(pid) or 0.0}\n")
+    return entry
+
+
+def unregister(entry: Path) -> None:
+    entry.unlink(missing_ok=True)
+
+
+def _live_entries(directory: Path) -> list[tuple[int, Path]]:
+    """Registered children that are still the processes we started (same start time)."""
+    live = []
+    if not directory.is_dir():
+        return live
+    for entry in directory.iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            recorded = float(entry.read_text().strip() or 0)
+        except (OSError, ValueError):
+            recorded = 0.0
+        started = _start_time(pid)
+        if started is not None and abs(started - recorded) < 1.0:
+            live.append((pid, entry))
+        else:
+            entry.unlink(missing_ok=True)
+    return live
+
+
+def terminate_all(directory: Path, grace_s: float = 3.0) -> int:
+    """SIGTERM every registered child's process group, SIGKILL what is left after
+    ``grace_s``. Returns how many were signalled."""
+    live = _live_entries(directory)
+    for pid, _ in live:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while live and time.monotonic() < deadline:
+        live = [(pid, e) for pid, e in live if psutil.pid_exists(pid) and not _zombie(pid)]
+        time.sleep(0.05)
+    for pid, entry in live:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        entry.unlink(missing_ok=True)
+    return len(live)
+
+
+def reap_orphans(directory: Path) -> int:
+    """Kill children left by a previous ratchet that died without cleaning up."""
+    count = len(_live_entries(directory))
+    if count:
+        log.warning("killing %d benchmark processes left by a previous run", count)
+        terminate_all(directory, grace_s=1.0)
+    return count
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True

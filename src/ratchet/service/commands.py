@@ -1,0 +1,194 @@
+"""CLI commands of the service: start, stop, restart, status, logs, pause, resume, service."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ratchet.recipe import load_recipe
+from ratchet.service import control
+from ratchet.service.controls import Controls
+from ratchet.service.pidfile import AlreadyRunning, running_pid
+from ratchet.service.status import newest_log, run_status
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+RunDir = Annotated[Path | None, typer.Option("--run-dir", help="run directory "
+                                             "(default: runs/<name>)")]
+Name = Annotated[str | None, typer.Option("--name", help="run name (default: the recipe's); "
+                                          "several names run side by side")]
+
+
+def _dir(run_dir: Path | None, name: str | None = None, must_exist: bool = False) -> Path:
+    directory = run_dir if run_dir is not None else Path("runs") / name if name else None
+    if directory is not None:
+        if must_exist and not directory.is_dir():
+            err.print(f"[bold red]error:[/] no run at {directory}")
+            raise typer.Exit(2)
+        return directory
+    runs = sorted(p.parent for p in Path("runs").glob("*/ratchet.db"))
+    if len(runs) == 1:
+        return runs[0]
+    err.print("[bold red]error:[/] which run? pass --run-dir DIR or --name NAME"
+              + (f" (runs here: {', '.join(map(str, runs))})" if runs else ""))
+    raise typer.Exit(2)
+
+
+def start(recipe: Annotated[Path, typer.Argument(help="recipe YAML")], name: Name = None,
+          run_dir: RunDir = None) -> None:
+    """Start the loop as a background daemon and return."""
+    parsed = load_recipe(recipe)
+    directory = run_dir or Path("runs") / (name or parsed.name)
+    try:
+        started = control.start_daemon(recipe, directory, name=name)
+    except AlreadyRunning as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    out.print(f"started {name or parsed.name}: pid {started.pid}, run directory {directory}\n"
+              f"  status: ratchet status --run-dir {directory}\n"
+              f"  logs:   {started.log_hint}\n"
+              f"  stop:   ratchet stop --run-dir {directory}", highlight=False)
+
+
+def stop(run_dir: RunDir = None, name: Name = None,
+         timeout: Annotated[float, typer.Option("--timeout", help="seconds to wait")] = 30.0,
+         force: Annotated[bool, typer.Option("--force", help="SIGKILL after the timeout")]
+         = False) -> None:
+    """Stop the daemon (SIGTERM) at its next safe point and wait for it to exit."""
+    directory = _dir(run_dir, name)
+    t = time.monotonic()
+    info = control.stop_daemon(directory, timeout_s=timeout, force=force)
+    if info is None:
+        out.print(f"not running ({directory})")
+    else:
+        out.print(f"stopped pid {info.pid} in {time.monotonic() - t:.1f} s")
+
+
+def restart(run_dir: RunDir = None, name: Name = None) -> None:
+    """Stop the daemon if it runs, then start it again with the same recipe."""
+    directory = _dir(run_dir, name)
+    recipe, start_name, cwd = control.start_args(directory)
+    control.stop_daemon(directory)
+    os.chdir(cwd)
+    start(recipe, start_name, directory)
+
+
+def status(run_dir: RunDir = None, name: Name = None,
+           as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False
+           ) -> None:
+    """Running or not, cycle, current and best score, promotions, last decision."""
+    s = run_status(_dir(run_dir, name))
+    if as_json:
+        print(json.dumps(s, indent=2, default=str))
+        return
+    state = (f"[green]running[/] pid {s['pid']} ({s['mode']}), up {s['uptime_s']:.0f} s"
+             if s["running"] else "[yellow]not running[/]")
+    if s["paused"]:
+        state += f", [yellow]paused[/]: {s['pause_reason']}"
+    best = s["best"]
+    score = best["score"]
+    ci = (f" [{score['low']:.4g}, {score['high']:.4g}]" if score.get("low") is not None else "")
+    mean = f"{score['mean']:.4g}{ci} n={score['n']}" if score.get("mean") is not None else "—"
+    cur = f"{s['current_score']:.4g}" if s["current_score"] is not None else "—"
+    last = s["last_decision"]
+    out.print(f"[bold]{s['name']}[/] {state}\n"
+              f"  cycle {s['cycle']}{' (in progress)' if s['cycle_in_progress'] else ''}, "
+              f"{s['promotions']} promotions, {s['cycles_since_promotion']} cycles since the "
+              f"last\n"
+              f"  champion v{best['version']} ({best['candidate']}): score {mean}\n"
+              f"  last challenger score {cur}"
+              + (f"; last decision: cycle {last['cycle']} {last['decision']} — "
+                 f"{last['reason']}" if last else "")
+              + f"\n  consecutive failures {s['consecutive_failures']}\n"
+              f"  run directory {s['run_dir']}", highlight=False)
+
+
+def logs(run_dir: RunDir = None, name: Name = None,
+         follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing")] = False,
+         lines: Annotated[int, typer.Option("-n", "--lines", min=0)] = 40) -> None:
+    """The newest log file of the run (one file per start)."""
+    directory = _dir(run_dir, name)
+    path = newest_log(directory)
+    if path is None:
+        err.print(f"[bold red]error:[/] no log files in {directory / 'logs'}")
+        raise typer.Exit(2)
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh.readlines()[-lines:] if lines else []:
+            print(line, end="")
+        if not follow:
+            return
+        try:
+            while True:
+                line = fh.readline()
+                if line:
+                    print(line, end="", flush=True)
+                    continue
+                newer = newest_log(directory)
+                if newer is not None and newer != path:  # the daemon restarted
+                    path = newer
+                    fh.close()
+                    fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
+                    continue
+                time.sleep(0.3)
+        except KeyboardInterrupt:
+            return
+
+
+def pause(run_dir: RunDir = None, name: Name = None) -> None:
+    """Pause the loop at its next safe point (it keeps its place)."""
+    directory = _dir(run_dir, name, must_exist=True)
+    Controls(directory).pause()
+    running = running_pid(directory) is not None
+    out.print(f"paused {directory}" + ("" if running else " (not running: it will start "
+                                       "paused)"))
+
+
+def resume(run_dir: RunDir = None, name: Name = None) -> None:
+    """Resume a paused loop."""
+    directory = _dir(run_dir, name, must_exist=True)
+    Controls(directory).resume()
+    out.print(f"resumed {directory}")
+
+
+service_app = typer.Typer(help="Run a recipe under systemd.", no_args_is_help=True)
+
+
+@service_app.command("install")
+def service_install(recipe: Annotated[Path, typer.Argument(help="recipe YAML")],
+                    user: Annotated[bool, typer.Option("--user", help="a user unit "
+                                                       "(~/.config/systemd/user)")] = False,
+                    name: Name = None, run_dir: RunDir = None,
+                    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                                help="write the unit here")]
+                    = None) -> None:
+    """Write a systemd unit (Restart=always) for RECIPE and print how to enable it."""
+    from ratchet.atomic import atomic_write_text
+    from ratchet.service.systemd import unit_path, unit_text
+
+    parsed = load_recipe(recipe)
+    unit_name = name or parsed.name
+    directory = (run_dir or Path("runs") / unit_name).resolve()
+    path = output or unit_path(unit_name, user)
+    try:
+        atomic_write_text(path, unit_text(recipe.resolve(), directory, Path.cwd(), unit_name))
+    except PermissionError:
+        err.print(f"[bold red]error:[/] cannot write {path}: run as root, or use --user")
+        raise typer.Exit(2) from None
+    flag = " --user" if user else ""
+    out.print(f"wrote {path}\nenable and start it with:\n"
+              f"  systemctl{flag} daemon-reload\n"
+              f"  systemctl{flag} enable --now {path.name}\n"
+              f"follow it with: journalctl{flag} -u {path.name} -f", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    for fn in (start, stop, restart, status, logs, pause, resume):
+        app.command()(fn)
+    app.add_typer(service_app, name="service")

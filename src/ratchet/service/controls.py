@@ -1,0 +1,34 @@
+"""Control files in the run directory: how `ratchet pause|resume|stop` reach a running loop
+without writing to its store (the loop stays the store's one writer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PAUSE_FILE = "pause"
+STOP_FILE = "stop"
+
+
+class Controls:
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+
+    @property
+    def paused(self) -> bool:
+        return (self.run_dir / PAUSE_FILE).exists()
+
+    @property
+    def stop_requested(self) -> bool:
+        return (self.run_dir / STOP_FILE).exists()
+
+    def pause(self) -> None:
+        (self.run_dir / PAUSE_FILE).touch()
+
+    def resume(self) -> None:
+        (self.run_dir / PAUSE_FILE).unlink(missing_ok=True)
+
+    def request_stop(self) -> None:
+        (self.run_dir / STOP_FILE).touch()
+
+    def clear_stop(self) -> None:
+        (self.run_dir / STOP_FILE).unlink(missing_ok=True)

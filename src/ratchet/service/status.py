@@ -1,0 +1,62 @@
+"""`ratchet status`: the live process (if any) and the run's standing, from the store."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ratchet.service.pidfile import running_pid
+from ratchet.store import Store
+from ratchet.summary import champion_summary
+from ratchet.types import Decision
+
+
+def run_status(run_dir: Path) -> dict[str, Any]:
+    info = running_pid(run_dir)
+    with Store(run_dir) as store:
+        champ = champion_summary(store)
+        decisions = store.decisions(limit=50)
+        pending = store.pending_cycle()
+    trailing_failures = 0
+    for d in reversed(decisions):
+        if d.decision is not Decision.FAILED:
+            break
+        trailing_failures += 1
+    state = _read_state(run_dir) if info is not None else {}
+    last = decisions[-1] if decisions else None
+    return {
+        "run_dir": str(run_dir), "name": champ["name"],
+        "running": info is not None, "pid": info.pid if info else None,
+        "mode": info.mode if info else None,
+        "uptime_s": round(time.time() - info.started_at, 1) if info else None,
+        "phase": state.get("phase", "running" if info else "stopped"),
+        "paused": bool(state.get("paused")) or (run_dir / "pause").exists(),
+        "pause_reason": state.get("pause_reason") or
+        ("paused by request" if (run_dir / "pause").exists() else None),
+        "cycle": pending[0] if pending else (last.cycle if last else 0),
+        "cycle_in_progress": pending is not None,
+        "cycles_decided": champ["cycles"] - (1 if pending else 0),
+        "current_score": last.score if last else None,
+        "best": champ,
+        "promotions": champ["promotions"],
+        "cycles_since_promotion": (last.cycle - champ["cycle"]) if last else 0,
+        "last_decision": None if last is None else {
+            "cycle": last.cycle, "candidate": last.candidate.id,
+            "decision": last.decision.value, "reason": last.reason},
+        "consecutive_failures": state.get("consecutive_failures", trailing_failures),
+        "log_file": str(newest_log(run_dir) or ""),
+    }
+
+
+def _read_state(run_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((run_dir / "state.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def newest_log(run_dir: Path) -> Path | None:
+    logs = sorted((run_dir / "logs").glob("ratchet-*.log"))
+    return logs[-1] if logs else None
