@@ -4,6 +4,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -185,3 +186,15 @@ def test_tpe_run_resumes_with_its_history_replayed(tmp_path):
     assert {d.candidate.origin for d in store.decisions()} == {"tpe"}
     kinds = [e["kind"] for e in store.events()]
     assert kinds.count("run_resumed") == 1
+
+
+def test_checkpoints_on_promotion_every_n_cycles_and_shutdown_with_retention(tmp_path):
+    summary, store, _ = _run(tmp_path, 12, schedule={"checkpoint_every": 3,
+                                                     "checkpoint_keep": 2})
+    directory = tmp_path / "run" / "checkpoints"
+    snapshots = sorted(p.name for p in directory.glob("cycle-*.db"))
+    assert len(snapshots) == 2 and snapshots[-1] == "cycle-00000012.db"
+    for version in range(1, summary.promotions + 1):  # every champion is kept
+        assert (directory / f"champion-v{version:04d}.json").exists()
+    snap = sqlite3.connect(directory / snapshots[-1])
+    assert snap.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 12

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ratchet.atomic import atomic_write_json
+from ratchet.checkpoint import write_checkpoint
 from ratchet.executors import EvalResult
 from ratchet.factory import Components
 from ratchet.gates import GateResult, run_gates
@@ -42,6 +43,8 @@ class Schedule:
     failure_backoff_s: float = 30.0
     max_consecutive_failures: int = 3
     pause_s: float = 60.0
+    checkpoint_every: int = 10
+    checkpoint_keep: int = 5
 
 
 @dataclass
@@ -155,6 +158,7 @@ class Loop:
             if self._after_cycle(result) and not (max_cycles and summary.cycles >= max_cycles):
                 self._wait(self.schedule.interval_s, "waiting")
         summary.stopped = self.stop.is_set()
+        self._checkpoint("shutdown")
         self._set_state(phase="stopped")
         self.store.event("loop_stopped", f"loop stopped after {summary.cycles} cycles",
                          **summary.__dict__)
@@ -264,6 +268,9 @@ class Loop:
         else:
             self.c.target.discard(candidate)
         write_champion_file(self.store)
+        every = self.schedule.checkpoint_every
+        if new_champion is not None or (every and cycle % every == 0):
+            self._checkpoint("promotion" if new_champion else f"every {every} cycles")
         log.info("cycle %d: %s — %s (n=%d, %.1f s of evaluation)", cycle, decision.value,
                  reason, evidence.n, evidence.cost_s)
         result = CycleResult(cycle, candidate, decision, reason, evidence, stats, gate_results,
@@ -281,6 +288,10 @@ class Loop:
         self.store.event("promotion", msg, cycle=cycle, version=new.version,
                          candidate=new.candidate.id, changes=changes,
                          elo=stats.get("elo"), improvement=stats.get("improvement"))
+
+    def _checkpoint(self, reason: str) -> None:
+        write_checkpoint(self.store, self.store.last_cycle(), reason,
+                         keep=self.schedule.checkpoint_keep)
 
     # -- measuring ------------------------------------------------------------------
     def _new_evidence(self) -> Evidence:

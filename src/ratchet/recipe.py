@@ -121,6 +121,9 @@ class ScheduleSpec(_Spec):
     failure_backoff_s: float = Field(30.0, ge=0)
     max_consecutive_failures: int = Field(3, ge=1)
     pause_s: float = Field(60.0, ge=0)
+    checkpoint_every: int = Field(10, ge=0, description="cycles between checkpoints (0: only "
+                                  "on promotion and shutdown)")
+    checkpoint_keep: int = Field(5, ge=1, description="store snapshots kept")
 
 
 class ExecutorSpec(_Spec):

@@ -6,8 +6,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats as _st
-
 
 def elo_to_score(elo: float) -> float:
     """Expected score of a player ``elo`` points stronger (logistic Elo)."""
@@ -42,6 +40,8 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> Estimate:
     mean = sum(values) / n
     if n < 2:
         return Estimate(mean, float("-inf"), float("inf"), n, confidence)
+    from scipy import stats as _st  # lazy: scipy takes ~0.5 s to import
+
     var = sum((v - mean) ** 2 for v in values) / (n - 1)
     q = _st.t.ppf(0.5 + confidence / 2, n - 1)
     half = q * math.sqrt(var / n)

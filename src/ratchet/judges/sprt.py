@@ -26,7 +26,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ratchet.judges._base import Judge
 from ratchet.stats import elo_to_score, score_to_elo
@@ -40,6 +39,8 @@ _PSEUDO_COUNT = 1e-3  # keeps every outcome possible, so every mean in (0, 1) is
 def constrained_mle(values: np.ndarray, freqs: np.ndarray, mean: float) -> np.ndarray:
     """The distribution on ``values`` with the given mean that maximises the likelihood of
     observed frequencies ``freqs``: p_i = f_i / (1 + lam * (v_i - mean))."""
+    from scipy.optimize import brentq  # lazy: keeps `ratchet status` quick to start
+
     d = values - mean
     lo, hi = -1.0 / d.max(), -1.0 / d.min()
     span = hi - lo

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats as st
 
 from ratchet.judges._base import Judge
 from ratchet.types import Decision, Evidence, Verdict
@@ -45,6 +44,8 @@ class WelchJudge(Judge):
                 f"confidence={self.confidence:g}")
 
     def decide(self, evidence: Evidence) -> Verdict:
+        from scipy import stats as st  # lazy: keeps `ratchet status` quick to start
+
         c = np.asarray(evidence.challenger, dtype=float)
         h = np.asarray(evidence.champion, dtype=float)
         n = min(len(c), len(h))

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ratchet.checkpoint import prune_logs
 from ratchet.loop import LoopSummary, Reporter
 from ratchet.recipe import Recipe
 from ratchet.runner import log_file, run_recipe
@@ -58,6 +59,7 @@ def serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
             on_log("log", {"path": log_path})
         if lock.stale_replaced:
             log.warning("replaced a stale pid file (the previous process died)")
+        prune_logs(run_dir)
         children.reset(registry_dir(run_dir))
         children.reap_orphans(registry_dir(run_dir))
         Controls(run_dir).clear_stop()

@@ -1,0 +1,48 @@
+"""Checkpoints: consistent snapshots of the store (SQLite's online backup) taken on every
+promotion, every N cycles and at shutdown. The last ``keep`` snapshots are kept, plus one
+small JSON record per champion forever, so the disk does not grow without bound."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from ratchet.atomic import atomic_write_json
+from ratchet.store import Store
+from ratchet.summary import champion_summary
+
+log = logging.getLogger(__name__)
+
+DIR_NAME = "checkpoints"
+
+
+def write_checkpoint(store: Store, cycle: int, reason: str, keep: int = 5) -> Path:
+    directory = Path(store.run_dir) / DIR_NAME
+    directory.mkdir(exist_ok=True)
+    path = directory / f"cycle-{cycle:08d}.db"
+    tmp = path.with_suffix(".db.tmp")
+    tmp.unlink(missing_ok=True)
+    target = sqlite3.connect(tmp)
+    try:
+        store.conn.backup(target)
+    finally:
+        target.close()
+    tmp.replace(path)
+    summary = champion_summary(store)
+    atomic_write_json(directory / f"champion-v{summary['version']:04d}.json", summary)
+    _prune(directory, keep)
+    log.info("checkpoint %s (%s)", path.name, reason)
+    return path
+
+
+def _prune(directory: Path, keep: int) -> None:
+    snapshots = sorted(directory.glob("cycle-*.db"))
+    for old in snapshots[:-keep] if keep > 0 else snapshots:
+        old.unlink(missing_ok=True)
+
+
+def prune_logs(run_dir: Path, keep: int = 20) -> None:
+    logs = sorted((run_dir / "logs").glob("ratchet-*.log"), key=lambda p: p.stat().st_mtime)
+    for old in logs[:-keep]:
+        old.unlink(missing_ok=True)
