@@ -74,4 +74,8 @@ def build_executor(recipe: Recipe) -> Executor:
     e = recipe.executor
     if e.kind == "processes":
         return ProcessesExecutor(e.workers)
+    if e.kind == "ray":
+        from ratchet.executors.ray import RayExecutor
+
+        return RayExecutor(e.address, e.workers, e.max_retries)
     return InlineExecutor()

@@ -57,6 +57,8 @@ class CycleResult:
     stats: dict[str, Any]
     gates: list[GateResult] = field(default_factory=list)
     champion: Champion | None = None
+    seconds: float = 0.0             # wall time of the cycle in this process
+    evaluation_seconds: float = 0.0  # of which waiting for evaluations
 
 
 @dataclass
@@ -87,6 +89,7 @@ class Loop:
         self.stop = stop or threading.Event()
         self.controls = controls or Controls(Path(store.run_dir))
         self.consecutive_failures = 0
+        self._evaluation_s = 0.0
         self.state: dict[str, Any] = {"phase": "starting", "paused": False,
                                       "consecutive_failures": 0}
 
@@ -197,6 +200,8 @@ class Loop:
     def run_cycle(self) -> CycleResult | None:
         """Take one challenger to a decision. None when stopped before the decision (the
         cycle stays pending and resumes on the next start)."""
+        started = time.perf_counter()
+        self._evaluation_s = 0.0
         champion = self.store.champion()
         cycle, candidate, evidence, next_batch = self._open_cycle(champion)
         self.reporter("cycle_start", {"cycle": cycle, "candidate": candidate,
@@ -204,7 +209,11 @@ class Loop:
         verdict = self._gather(cycle, candidate, champion, evidence, next_batch)
         if verdict is None:
             return None
-        return self._close_cycle(cycle, candidate, champion, evidence, verdict)
+        result = self._close_cycle(cycle, candidate, champion, evidence, verdict)
+        result.seconds = time.perf_counter() - started
+        result.evaluation_seconds = self._evaluation_s
+        self.reporter("cycle_end", {"result": result})
+        return result
 
     def _open_cycle(self, champion: Champion) -> tuple[int, Candidate, Evidence, int]:
         pending = self.store.pending_cycle()
@@ -273,10 +282,8 @@ class Loop:
             self._checkpoint("promotion" if new_champion else f"every {every} cycles")
         log.info("cycle %d: %s — %s (n=%d, %.1f s of evaluation)", cycle, decision.value,
                  reason, evidence.n, evidence.cost_s)
-        result = CycleResult(cycle, candidate, decision, reason, evidence, stats, gate_results,
-                             new_champion or champion)
-        self.reporter("cycle_end", {"result": result})
-        return result
+        return CycleResult(cycle, candidate, decision, reason, evidence, stats, gate_results,
+                           new_champion or champion)
 
     def _log_promotion(self, cycle: int, old: Champion, new: Champion,
                        stats: dict[str, Any]) -> None:
@@ -307,7 +314,9 @@ class Loop:
         else:
             tasks = [EvalTask(candidate, "challenger", seed, size, cycle, batch),
                      EvalTask(champion.candidate, "champion", seed, size, cycle, batch)]
+        t = time.perf_counter()
         results = self.c.executor.run(self.c.target, tasks)
+        self._evaluation_s += time.perf_counter() - t
         if self.stop.is_set():
             log.info("cycle %d: batch %d discarded (stopping)", cycle, batch)
             return None

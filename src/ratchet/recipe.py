@@ -127,8 +127,12 @@ class ScheduleSpec(_Spec):
 
 
 class ExecutorSpec(_Spec):
-    kind: Literal["inline", "processes"] = "inline"
-    workers: int | None = Field(None, ge=1)
+    kind: Literal["inline", "processes", "ray"] = "inline"
+    workers: int | None = Field(None, ge=1, description="processes: pool size; ray: CPUs "
+                                "of a local Ray instance")
+    address: str | None = Field(None, description="ray: 'auto' or a cluster address; "
+                                "absent: start a local Ray")
+    max_retries: int = Field(3, ge=0, description="ray: re-runs of a task whose worker died")
 
 
 Strategies = Annotated[PerturbSpec | OptunaSpec, Field(discriminator="kind")]

@@ -30,13 +30,18 @@ def is_json(path: Path) -> bool:
     return path.suffix.lower() == ".json"
 
 
-def load(path: Path) -> Any:
+def read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigFileError(f"config file {path} does not exist") from None
     except OSError as exc:
         raise ConfigFileError(f"config file {path} cannot be read: {exc.strerror}") from None
+
+
+def load(path: Path, text: str | None = None) -> Any:
+    """Parse ``text`` (or the file's) as the format ``path`` names."""
+    text = read_text(path) if text is None else text
     try:
         data = json.loads(text) if is_json(path) else _yaml().load(text)
     except (json.JSONDecodeError, YAMLError) as exc:
@@ -77,8 +82,14 @@ def dump(data: Any, path: Path) -> str:
 
 def write_with(source: Path, dest: Path, values: Mapping[str, Any]) -> None:
     """Write ``source`` with ``values`` set at their dotted keys to ``dest``, atomically."""
-    data = load(source)
+    write_text_with(read_text(source), dest, values)
+
+
+def write_text_with(template: str, dest: Path, values: Mapping[str, Any]) -> None:
+    """Like write_with, from the config's text instead of its file."""
+    data = load(dest, template)
     set_values(data, values)
+    dest.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(dest, dump(data, dest))
 
 

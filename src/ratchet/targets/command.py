@@ -47,6 +47,7 @@ class CommandTarget(Target):
         self.cwd = cwd
         self.start = dict(start or {})
         self.shell = shell
+        self._template: str | None = None
         self.head_to_head = "champion_config" in self.placeholders()
 
     def placeholders(self) -> set[str]:
@@ -88,6 +89,14 @@ class CommandTarget(Target):
     def apply(self, champion: Candidate) -> None:
         if self.config_file is not None:
             _config_file.write_with(self.config_file, self.config_file, champion.params)
+            self._template = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Travel with the live config's text, so that a worker on another machine (Ray)
+        can write a candidate's config without the loop's disk."""
+        if self.config_file is not None and self._template is None:
+            self._template = _config_file.read_text(self.config_file)
+        return dict(self.__dict__)
 
     def discard(self, candidate: Candidate) -> None:
         shutil.rmtree(self.workdir / candidate.id, ignore_errors=True)
@@ -97,7 +106,9 @@ class CommandTarget(Target):
         name = self.config_file.name if self.config_file else "params.json"
         path = self.workdir / candidate.id / name
         if not path.exists():
-            if self.config_file is not None:
+            if self.config_file is not None and self._template is not None:
+                _config_file.write_text_with(self._template, path, candidate.params)
+            elif self.config_file is not None:
                 _config_file.write_with(self.config_file, path, candidate.params)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,79 @@
+"""Evaluations as Ray tasks: on a local Ray instance, or a cluster (`address: auto` or a
+Ray URL). The loop stays the only writer of the store: workers return results.
+
+A worker process that dies mid-evaluation is a system failure to Ray, which re-runs the
+task elsewhere (``max_retries``); each task yields exactly one result, so retried work is
+never counted twice. An evaluation that *fails* (bad output, timeout) is not retried: it
+comes back as a failed result like on every executor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ratchet.errors import RatchetError
+from ratchet.executors._base import EvalResult, Executor, evaluate_safely
+from ratchet.types import EvalTask
+
+if TYPE_CHECKING:
+    from ratchet.targets import Target
+
+log = logging.getLogger(__name__)
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise RatchetError("executor 'ray' needs Ray: pip install 'ratchet[ray]' "
+                           "(or pip install ray)") from None
+    return ray
+
+
+class RayExecutor(Executor):
+    name = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None,
+                 max_retries: int = 3):
+        self.address = address
+        self.num_cpus = num_cpus
+        self.max_retries = max_retries
+        self._started_here = False
+        self._remote: Any = None
+
+    def _connect(self) -> Any:
+        ray = _ray()
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                      "configure_logging": False}
+            if self.address:
+                kwargs["address"] = self.address
+            elif self.num_cpus:
+                kwargs["num_cpus"] = self.num_cpus
+            ray.init(**kwargs)
+            self._started_here = True
+            log.info("connected to Ray: %s", ray.cluster_resources())
+        if self._remote is None:
+            self._remote = ray.remote(max_retries=self.max_retries,
+                                      retry_exceptions=False)(evaluate_safely)
+        return ray
+
+    def run(self, target: Target, tasks: Sequence[EvalTask]) -> list[EvalResult]:
+        ray = self._connect()
+        target_ref = ray.put(target)
+        refs = [self._remote.remote(target_ref, task) for task in tasks]
+        results = []
+        for task, ref in zip(tasks, refs, strict=True):
+            try:
+                results.append(ray.get(ref))
+            except ray.exceptions.RayError as exc:  # retries exhausted, node lost, ...
+                results.append(EvalResult(task, None, f"ray task failed: {exc}", 0.0))
+        return results
+
+    def close(self) -> None:
+        if self._started_here:
+            _ray().shutdown()
+            self._started_here = False
+            self._remote = None

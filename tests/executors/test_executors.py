@@ -1,0 +1,83 @@
+"""Every executor runs the same evaluations to the same results; Ray on a local instance."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ratchet.executors import InlineExecutor, ProcessesExecutor
+from ratchet.executors.ray import RayExecutor
+from ratchet.recipe import parse_recipe
+from ratchet.runner import run_recipe
+from ratchet.space import Space
+from ratchet.store import Store
+from ratchet.targets import Target
+from ratchet.types import Candidate, EvalTask, Measurement
+from tests.conftest import toy_recipe
+
+
+class DiesOnce(Target):
+    """Kills its own worker process on the first attempt of each task (a crashed node)."""
+
+    name = "dies-once"
+    outcome = "samples"
+
+    def __init__(self, marker_dir: Path):
+        self.marker_dir = marker_dir
+
+    def baseline(self, space: Space) -> dict:
+        return {}
+
+    def evaluate(self, task: EvalTask) -> Measurement:
+        marker = self.marker_dir / f"{task.batch}"
+        if not marker.exists():
+            marker.write_text(str(os.getpid()))
+            os._exit(1)  # the worker dies mid-evaluation
+        attempts = marker.read_text()
+        marker.write_text(attempts + " retried")
+        return Measurement("samples", (float(task.batch),))
+
+
+@pytest.fixture(scope="module")
+def ray_executor():
+    executor = RayExecutor(num_cpus=2)
+    yield executor
+    executor.close()
+
+
+def _tasks(n=4):
+    c = Candidate({"x": 0.5, "y": 0.5}, "test")
+    return [EvalTask(c, "challenger", seed=s, size=10, cycle=1, batch=s) for s in range(n)]
+
+
+def test_all_executors_return_identical_results(tmp_path, ray_executor):
+    from ratchet.factory import build_target
+
+    target = build_target(parse_recipe(toy_recipe(tmp_path)), tmp_path / "run")
+    tasks = _tasks()
+    with ProcessesExecutor(2) as procs:
+        results = [ex.run(target, tasks) for ex in (InlineExecutor(), procs, ray_executor)]
+    scores = [[r.measurement.scores for r in rs] for rs in results]
+    assert scores[0] == scores[1] == scores[2]
+    assert all(r.ok for rs in results for r in rs)
+
+
+def test_a_worker_that_dies_mid_evaluation_is_retried_and_counted_once(tmp_path,
+                                                                       ray_executor):
+    results = ray_executor.run(DiesOnce(tmp_path), _tasks(3))
+    assert [r.measurement.scores for r in results] == [(0.0,), (1.0,), (2.0,)]
+    for batch in range(3):  # each task died once, ran again once, and returned one result
+        assert (tmp_path / str(batch)).read_text().endswith(" retried")
+        assert (tmp_path / str(batch)).read_text().count("retried") == 1
+
+
+def test_a_recipe_runs_on_ray_like_on_processes(tmp_path, ray_executor):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = parse_recipe(toy_recipe(tmp_path / "a", executor={"kind": "processes", "workers": 2}))
+    b = parse_recipe(toy_recipe(tmp_path / "b", executor={"kind": "ray", "workers": 2}))
+    run_recipe(a, tmp_path / "a" / "run", max_cycles=3)
+    run_recipe(b, tmp_path / "b" / "run", max_cycles=3)
+    da, db = Store(tmp_path / "a" / "run").decisions(), Store(tmp_path / "b" / "run").decisions()
+    assert [(d.decision, d.candidate.params, d.score) for d in da] == \
+        [(d.decision, d.candidate.params, d.score) for d in db]
