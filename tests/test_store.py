@@ -80,3 +80,18 @@ def test_atomic_json_write_replaces_whole_file(tmp_path):
     atomic_write_json(path, {"v": 2})
     assert json.loads(path.read_text()) == {"v": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["champion.json"]
+
+
+def test_a_full_disk_is_a_clear_error_and_the_store_stays_consistent(store):
+    from ratchet.errors import StoreError
+
+    store.start_cycle(1, Candidate({"x": 2}, "perturb", id="c1"), {})
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now "full"
+    big = tuple([1.0] * 50_000)
+    with pytest.raises(StoreError, match="full.*nothing was half-written"):
+        store.record_evaluations([_row("c1", scores=big), _row("c1", batch=1)])
+    assert store.evaluations() == []  # neither row of the batch landed
+    store.conn.execute("PRAGMA max_page_count = 1073741823")  # space freed
+    store.record_evaluations([_row("c1")])
+    assert len(store.evaluations()) == 1 and store.pending_cycle()[1].id == "c1"
