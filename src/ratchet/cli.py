@@ -85,7 +85,7 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
         summary = serve(parsed, directory, max_cycles=max_cycles,
                         reporter=_with_champion(display, directory),
                         mode="daemon" if detached else "foreground",
-                        on_log=lambda _, d: display._line(
+                        on_log=lambda _, d: display.line(
                             f"run {parsed.name} in {directory} · log {d['path']}"))
     with Store(directory) as store:
         champ = champion_summary(store)

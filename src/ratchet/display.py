@@ -76,7 +76,7 @@ class RunDisplay:
             self.status = f"measuring the baseline ({data['size']} games/runs)"
         elif event == "baseline_end":
             self.status = "baseline measured"
-            self._line(f"baseline: {len(data['scores'])} measured, mean "
+            self.line(f"baseline: {len(data['scores'])} measured, mean "
                        f"{_mean(data['scores']):.4g}")
         elif event == "cycle_start":
             self.cycle = {"n": data["cycle"], "candidate": data["candidate"],
@@ -90,12 +90,12 @@ class RunDisplay:
             if result.decision is Decision.PROMOTE:
                 self.promotions += 1
             if result.decision is not Decision.REJECT or self.live is None:
-                self._line(describe(result), _STYLE.get(result.decision))
+                self.line(describe(result), _STYLE.get(result.decision))
         elif event in ("pause", "stagnation"):
-            self._line(f"{event}: {data}", "yellow")
+            self.line(f"{event}: {data}", "yellow")
         self._refresh()
 
-    def _line(self, text: str, style: str | None = None) -> None:
+    def line(self, text: str, style: str | None = None) -> None:
         self.console.print(Text(text, style=style or ""))
 
     def _refresh(self) -> None:

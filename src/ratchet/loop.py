@@ -383,7 +383,3 @@ def _measurement(row: EvaluationRow, evidence: Evidence) -> Measurement:
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
-
-
-def run_dir_for(name: str, run_dir: str | Path | None) -> Path:
-    return Path(run_dir) if run_dir else Path("runs") / name

@@ -22,10 +22,6 @@ log = logging.getLogger("ratchet")
 _IDENTITY_KEYS = ("space", "target")
 
 
-def default_run_dir(recipe: Recipe) -> Path:
-    return Path("runs") / recipe.name
-
-
 def open_loop(recipe: Recipe, run_dir: Path, *, reporter: Reporter | None = None,
               stop: threading.Event | None = None) -> Loop:
     store = Store(run_dir, create=True)
