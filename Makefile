@@ -5,12 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: demo test install lint bench clean
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-$(STAMP): pyproject.toml
+.PHONY: demo test install browser lint bench clean
+
+$(STAMP): pyproject.toml scripts/vendor_js.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	bash scripts/vendor_js.sh
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -18,13 +21,20 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ratchet run recipes/snake.yaml $(ARGS)
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium (headless); install it once.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser
 	$(BIN)/ruff check src tests examples bench
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(BIN)/python bench/decision_quality.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/executors.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

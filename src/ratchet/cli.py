@@ -85,8 +85,9 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
         summary = serve(parsed, directory, max_cycles=max_cycles,
                         reporter=_with_champion(display, directory),
                         mode="daemon" if detached else "foreground",
-                        on_log=lambda _, d: display.line(
-                            f"run {parsed.name} in {directory} · log {d['path']}"))
+                        on_log=lambda kind, d: display.line(
+                            f"run {parsed.name} in {directory} · log {d['path']}"
+                            if kind == "log" else f"dashboard: {d['url']}"))
     with Store(directory) as store:
         champ = champion_summary(store)
         pending = store.pending_cycle()
@@ -194,6 +195,32 @@ def _effect(row: dict) -> str:
 
 def _fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.4g}"
+
+
+@app.command()
+def dashboard(run_dirs: Annotated[list[Path] | None, typer.Argument(
+                  help="run directories (default: every run under runs/)",
+                  show_default=False)] = None,
+              host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+              port: Annotated[int, typer.Option(help="port (0: any free port)")] = 8321,
+              ) -> None:
+    """Serve the dashboard of stopped or running runs, read-only, from their stores."""
+    from ratchet.web import create_app
+    from ratchet.web.server import WebServer
+
+    dirs = run_dirs or sorted(p.parent for p in Path("runs").glob("*/ratchet.db"))
+    if not dirs:
+        _fail("no runs: pass RUN_DIR (a directory holding ratchet.db)")
+    for d in dirs:
+        Store(d).close()  # a clear error for a directory that holds no run
+    server = WebServer(create_app(dirs, read_only=True), host, port)
+    url = server.start()
+    err.print(f"dashboard of {len(dirs)} run(s) at {url} (read-only) · Ctrl+C stops",
+              highlight=False)
+    try:
+        server.thread.join()  # type: ignore[union-attr]
+    except KeyboardInterrupt:
+        server.stop()
 
 
 def _version(value: bool) -> None:

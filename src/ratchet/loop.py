@@ -21,6 +21,7 @@ import numpy as np
 
 from ratchet.atomic import atomic_write_json
 from ratchet.checkpoint import write_checkpoint
+from ratchet.errors import StoreError
 from ratchet.executors import EvalResult
 from ratchet.factory import Components
 from ratchet.gates import GateResult, run_gates
@@ -109,7 +110,10 @@ class Loop:
         return not stopped
 
     def honour_controls(self) -> bool:
-        """Obey the stop and pause files. False when the loop must stop."""
+        """Obey the stop, pause and promote files. False when the loop must stop."""
+        wanted = self.controls.take_promotion()
+        if wanted is not None:
+            self._manual_promotion(wanted)
         if self.controls.stop_requested:
             log.info("stop file found: stopping at this safe point")
             self.stop.set()
@@ -128,8 +132,10 @@ class Loop:
         return not self.stop.is_set()
 
     # -- lifecycle ------------------------------------------------------------------
-    def start(self) -> None:
-        """Create the run or resume it, measure the baseline once, make the champion live."""
+    def prepare(self) -> None:
+        """Create the run or resume it, and make the champion live (idempotent)."""
+        if getattr(self, "_prepared", False):
+            return
         info = self.store.run_info()
         if info is None:
             params = self.c.target.baseline(self.c.space)
@@ -141,9 +147,14 @@ class Loop:
             self.c.strategy.restore(self.store.trials())
             self.store.event("run_resumed", f"run {self.name} resumed at cycle "
                              f"{self.store.last_cycle()}")
-        champion = self.store.champion()
-        self.c.target.apply(champion.candidate)
-        self._measure_baseline(champion)
+        self.c.target.apply(self.store.champion().candidate)
+        write_champion_file(self.store)
+        self._prepared = True
+
+    def start(self) -> None:
+        """prepare(), then measure the baseline once."""
+        self.prepare()
+        self._measure_baseline(self.store.champion())
         write_champion_file(self.store)
 
     def run(self, max_cycles: int | None = None) -> LoopSummary:
@@ -166,6 +177,25 @@ class Loop:
         self.store.event("loop_stopped", f"loop stopped after {summary.cycles} cycles",
                          **summary.__dict__)
         return summary
+
+    def _manual_promotion(self, candidate_id: str) -> None:
+        champion = self.store.champion()
+        pending = self.store.pending_cycle()
+        try:
+            if candidate_id == champion.candidate.id:
+                raise ValueError("it is already the champion")
+            if pending is not None and pending[1].id == candidate_id:
+                raise ValueError("it is still being measured")
+            new = self.store.manual_promotion(candidate_id, champion, self.store.last_cycle())
+        except (ValueError, StoreError) as exc:
+            log.warning("manual promotion of %s refused: %s", candidate_id, exc)
+            self.store.event("promotion_refused", f"manual promotion of {candidate_id} "
+                             f"refused: {exc}", level="warning")
+            return
+        self.c.target.apply(new.candidate)
+        write_champion_file(self.store)
+        log.warning("manual promotion: %s is champion v%d", candidate_id, new.version)
+        self._checkpoint("manual promotion")
 
     def _after_cycle(self, result: CycleResult) -> bool:
         """Failure back-off, emergency pause and stagnation report. False when stopping."""
@@ -252,6 +282,9 @@ class Loop:
                          random.Random(batch_seed(self.seed, cycle, next_batch - 1)))
             verdict = self.c.judge.decide(evidence)
             self.reporter("batch", {"cycle": cycle, "evidence": evidence, "verdict": verdict})
+            self._set_state(cycle=cycle, candidate=candidate.id, batches=evidence.batches,
+                            evidence={k: v for k, v in verdict.stats.items()
+                                      if isinstance(v, int | float)})
         return verdict
 
     def _close_cycle(self, cycle: int, candidate: Candidate, champion: Champion,

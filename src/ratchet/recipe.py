@@ -135,6 +135,13 @@ class ExecutorSpec(_Spec):
     max_retries: int = Field(3, ge=0, description="ray: re-runs of a task whose worker died")
 
 
+class DashboardSpec(_Spec):
+    port: int | None = Field(None, ge=0, le=65535, description="serve the dashboard on this "
+                             "port (0: any free port); absent: no web server")
+    host: str = Field("127.0.0.1", description="address to bind; 127.0.0.1 unless you mean "
+                      "to expose it")
+
+
 Strategies = Annotated[PerturbSpec | OptunaSpec, Field(discriminator="kind")]
 Judges = Annotated[SPRTSpec | WelchSpec, Field(discriminator="kind")]
 
@@ -148,6 +155,7 @@ class Recipe(_Spec):
     gates: list[GateSpec] = Field(default_factory=list)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    dashboard: DashboardSpec = Field(default_factory=DashboardSpec)
     seed: int = 0
 
     @model_validator(mode="after")

@@ -6,8 +6,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from ratchet.errors import RecipeError
@@ -58,12 +58,16 @@ def log_file(run_dir: Path) -> Iterator[Path]:
 
 
 def run_recipe(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
-               reporter: Reporter | None = None,
-               stop: threading.Event | None = None) -> LoopSummary:
+               reporter: Reporter | None = None, stop: threading.Event | None = None,
+               beside: Callable[[], AbstractContextManager[object]] | None = None
+               ) -> LoopSummary:
+    """Run the recipe's loop; ``beside`` (e.g. the dashboard) runs once the run exists."""
     stop = stop or threading.Event()
     loop = open_loop(recipe, run_dir, reporter=reporter, stop=stop)
     try:
         with loop.c.executor:
-            return loop.run(max_cycles)
+            loop.prepare()
+            with beside() if beside else nullcontext():
+                return loop.run(max_cycles)
     finally:
         loop.store.close()

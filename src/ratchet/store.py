@@ -256,7 +256,39 @@ class Store:
                 promoted = Champion(candidate, version, cycle, now)
             cur.execute("UPDATE runs SET strategy_state = ? WHERE id = 1",
                         (json.dumps(strategy_state),))
+            # the live stream's record of the cycle, in the same transaction as the decision
+            cur.execute("INSERT INTO events (ts, level, kind, message, data) VALUES "
+                        "(?, 'info', 'decision', ?, ?)",
+                        (now, f"cycle {cycle}: {decision.value}", json.dumps({
+                            "cycle": cycle, "candidate": candidate.id,
+                            "decision": decision.value, "score": score,
+                            "champion_score": champion_score, "games": games,
+                            "n": stats.get("n"), "elo": stats.get("elo"),
+                            "improvement": stats.get("improvement"), "reason": reason,
+                            "version": promoted.version if promoted else champion.version},
+                            default=float)))
         return promoted
+
+    def manual_promotion(self, candidate_id: str, champion: Champion, cycle: int) -> Champion:
+        """A person's promotion: recorded as such, in one transaction."""
+        now = time.time()
+        candidate = self.candidate(candidate_id)
+        with self.transaction() as cur:
+            version = champion.version + 1
+            cur.execute("INSERT INTO promotions (version, candidate_id, previous_id, cycle, "
+                        "stats, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (version, candidate_id, champion.candidate.id, cycle,
+                         json.dumps({"manual": True}), now))
+            cur.execute("UPDATE candidates SET status = 'retired' WHERE id = ?",
+                        (champion.candidate.id,))
+            cur.execute("UPDATE candidates SET status = 'champion' WHERE id = ?",
+                        (candidate_id,))
+            cur.execute("INSERT INTO events (ts, level, kind, message, data) VALUES "
+                        "(?, 'warning', 'promotion', ?, ?)",
+                        (now, f"manual promotion of {candidate_id} as champion v{version}",
+                         json.dumps({"manual": True, "version": version, "cycle": cycle,
+                                     "candidate": candidate_id})))
+        return Champion(candidate, version, cycle, now)
 
     def event(self, kind: str, message: str, level: str = "info", **data: Any) -> None:
         with self.transaction() as cur:
@@ -352,11 +384,20 @@ class Store:
         return [Trial(d.candidate, d.cycle, d.decision, d.score, d.champion_score)
                 for d in self.decisions()]
 
-    def events(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT id, ts, level, kind, message, data FROM events "
-                                 "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+    def events(self, limit: int = 100, after: int | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` events, or with ``after`` the first ``limit`` after that id."""
+        if after is None:
+            rows = self.conn.execute("SELECT id, ts, level, kind, message, data FROM events "
+                                     "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()[::-1]
+        else:
+            rows = self.conn.execute("SELECT id, ts, level, kind, message, data FROM events "
+                                     "WHERE id > ? ORDER BY id LIMIT ?",
+                                     (after, limit)).fetchall()
         return [{"id": r[0], "ts": r[1], "level": r[2], "kind": r[3], "message": r[4],
-                 "data": json.loads(r[5])} for r in reversed(rows)]
+                 "data": json.loads(r[5])} for r in rows]
+
+    def last_event_id(self) -> int:
+        return int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
 
 
 def _candidate(row: Sequence[Any]) -> Candidate:

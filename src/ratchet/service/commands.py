@@ -47,14 +47,17 @@ def start(recipe: Annotated[Path, typer.Argument(help="recipe YAML")], name: Nam
     parsed = load_recipe(recipe)
     directory = run_dir or Path("runs") / (name or parsed.name)
     try:
-        started = control.start_daemon(recipe, directory, name=name)
+        started = control.start_daemon(recipe, directory, name=name,
+                                       dashboard=parsed.dashboard.port is not None)
     except AlreadyRunning as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from None
     out.print(f"started {name or parsed.name}: pid {started.pid}, run directory {directory}\n"
               f"  status: ratchet status --run-dir {directory}\n"
               f"  logs:   {started.log_hint}\n"
-              f"  stop:   ratchet stop --run-dir {directory}", highlight=False)
+              f"  stop:   ratchet stop --run-dir {directory}"
+              + (f"\n  dashboard: {started.url} (token in {directory / 'token'})"
+                 if started.url else ""), highlight=False)
 
 
 def stop(run_dir: RunDir = None, name: Name = None,
@@ -107,7 +110,8 @@ def status(run_dir: RunDir = None, name: Name = None,
               + (f"; last decision: cycle {last['cycle']} {last['decision']} — "
                  f"{last['reason']}" if last else "")
               + f"\n  consecutive failures {s['consecutive_failures']}\n"
-              f"  run directory {s['run_dir']}", highlight=False)
+              f"  run directory {s['run_dir']}"
+              + (f"\n  dashboard {s['url']}" if s.get("url") else ""), highlight=False)
 
 
 def logs(run_dir: RunDir = None, name: Name = None,

@@ -23,10 +23,11 @@ class Started:
     pid: int
     run_dir: Path
     log_hint: str
+    url: str | None = None
 
 
 def start_daemon(recipe_path: Path, run_dir: Path, *, name: str | None = None,
-                 wait_s: float = 20.0) -> Started:
+                 wait_s: float = 20.0, dashboard: bool = False) -> Started:
     """Launch `ratchet run` detached (own session, no terminal) and wait until it holds the
     run's lock."""
     info = running_pid(run_dir)
@@ -50,8 +51,9 @@ def start_daemon(recipe_path: Path, run_dir: Path, *, name: str | None = None,
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         info = running_pid(run_dir)
-        if info is not None and info.pid == proc.pid:
-            return Started(proc.pid, run_dir, f"ratchet logs -f --run-dir {run_dir}")
+        url = _dashboard_url(run_dir, proc.pid) if dashboard else None
+        if info is not None and info.pid == proc.pid and (url or not dashboard):
+            return Started(proc.pid, run_dir, f"ratchet logs -f --run-dir {run_dir}", url)
         if proc.poll() is not None:
             raise RatchetError(f"the daemon exited at once (code {proc.returncode}): "
                                f"{_tail(run_dir / 'logs' / 'daemon.out')}")
@@ -90,6 +92,14 @@ def start_args(run_dir: Path) -> tuple[Path, str | None, str]:
     except (OSError, ValueError, KeyError):
         raise RatchetError(f"{run_dir} was never started with 'ratchet start'; "
                            "start it with 'ratchet start RECIPE'") from None
+
+
+def _dashboard_url(run_dir: Path, pid: int) -> str | None:
+    try:
+        data = json.loads((run_dir / "dashboard.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data.get("url") if data.get("pid") == pid else None
 
 
 def _tail(path: Path, lines: int = 5) -> str:

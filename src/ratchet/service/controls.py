@@ -7,6 +7,7 @@ from pathlib import Path
 
 PAUSE_FILE = "pause"
 STOP_FILE = "stop"
+PROMOTE_FILE = "promote"
 
 
 class Controls:
@@ -32,3 +33,18 @@ class Controls:
 
     def clear_stop(self) -> None:
         (self.run_dir / STOP_FILE).unlink(missing_ok=True)
+
+    def request_promotion(self, candidate_id: str) -> None:
+        from ratchet.atomic import atomic_write_text
+
+        atomic_write_text(self.run_dir / PROMOTE_FILE, candidate_id + "\n")
+
+    def take_promotion(self) -> str | None:
+        """The candidate a person asked to promote, once."""
+        path = self.run_dir / PROMOTE_FILE
+        try:
+            candidate = path.read_text().strip()
+        except FileNotFoundError:
+            return None
+        path.unlink(missing_ok=True)
+        return candidate or None

@@ -19,6 +19,8 @@ def run_status(run_dir: Path) -> dict[str, Any]:
         champ = champion_summary(store)
         decisions = store.decisions(limit=50)
         pending = store.pending_cycle()
+        error = store.conn.execute("SELECT message FROM events WHERE level = 'error' "
+                                   "ORDER BY id DESC LIMIT 1").fetchone()
     trailing_failures = 0
     for d in reversed(decisions):
         if d.decision is not Decision.FAILED:
@@ -46,8 +48,17 @@ def run_status(run_dir: Path) -> dict[str, Any]:
             "cycle": last.cycle, "candidate": last.candidate.id,
             "decision": last.decision.value, "reason": last.reason},
         "consecutive_failures": state.get("consecutive_failures", trailing_failures),
+        "last_error": error[0] if error else None,
         "log_file": str(newest_log(run_dir) or ""),
+        "url": _dashboard_url(run_dir) if info is not None else None,
     }
+
+
+def _dashboard_url(run_dir: Path) -> str | None:
+    try:
+        return json.loads((run_dir / "dashboard.json").read_text()).get("url")
+    except (OSError, ValueError):
+        return None
 
 
 def _read_state(run_dir: Path) -> dict[str, Any]:

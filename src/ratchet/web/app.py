@@ -1,0 +1,70 @@
+"""`create_app(run_dirs)`: the dashboard and API for one or more runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
+
+from ratchet import __version__
+from ratchet.store import Store
+from ratchet.web.metrics import RunCollector
+
+log = logging.getLogger(__name__)
+STATIC = Path(str(resources.files("ratchet.web") / "static"))
+
+
+def create_app(run_dirs: Sequence[Path], *, read_only: bool = False) -> FastAPI:
+    from ratchet.web.routes import api, control, events, health
+
+    runs: dict[str, Path] = {}
+    for directory in run_dirs:
+        with Store(directory) as store:
+            name = (store.run_info() or {}).get("name") or directory.name
+        runs[name if name not in runs else f"{name} ({directory})"] = Path(directory)
+    app = FastAPI(title="ratchet", version=__version__,
+                  description="Dashboard and API of ratchet runs. Read-only endpoints need "
+                              "nothing; pause, resume, stop and promote need the run's "
+                              "token (the `token` file in its run directory) as "
+                              "`Authorization: Bearer <token>`.")
+    app.state.runs = runs
+    app.state.read_only = read_only
+    registry = CollectorRegistry(auto_describe=True)
+    for directory in runs.values():
+        registry.register(RunCollector(directory))
+    app.state.registry = registry
+    for module in (api, events, control, health):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    if not (STATIC / "vendor" / "uPlot.iife.min.js").exists():
+        log.warning("the chart library is not vendored: run `make install` (or "
+                    "scripts/vendor_js.sh); the dashboard shows no charts until then")
+    from ratchet.stats import mean_ci
+
+    mean_ci([0.0, 1.0])  # import scipy now, not during the first request
+    return app
+
+
+def run_dir_of(request: Request, run: str | None = Query(None, description="run name "
+                                                         "(default: the first)")) -> Path:
+    runs: dict[str, Path] = request.app.state.runs
+    if run is None:
+        return next(iter(runs.values()))
+    if run not in runs:
+        raise HTTPException(404, f"no run named {run!r}; runs: {list(runs)}")
+    return runs[run]

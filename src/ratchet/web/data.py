@@ -1,0 +1,113 @@
+"""Read-only views of a run for the web app. Every call opens its own connection: SQLite in
+WAL mode lets readers run beside the loop's writes without blocking them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ratchet.service.status import run_status
+from ratchet.store import Store
+
+
+def history(run_dir: Path, since: int = 0, limit: int | None = None) -> dict[str, Any]:
+    """Cycles as parallel arrays (compact for 10,000+ cycles), plus the event id to stream
+    from so that nothing is missed between this answer and the live stream."""
+    with Store(run_dir) as store:
+        last_event = store.last_event_id()
+        sql = ("SELECT d.cycle, d.candidate_id, d.decision, d.score, d.champion_score, "
+               "d.games, d.stats, d.reason, d.created_at FROM decisions d WHERE d.cycle > ? "
+               "ORDER BY d.cycle")
+        args: list[Any] = [since]
+        rows = store.conn.execute(sql, args).fetchall()
+    if limit is not None:
+        rows = rows[-limit:]
+    cols: dict[str, list[Any]] = {k: [] for k in (
+        "cycle", "candidate", "decision", "score", "champion_score", "games", "n", "elo",
+        "elo_low", "elo_high", "improvement", "reason", "ts")}
+    for r in rows:
+        stats = json.loads(r[6])
+        cols["cycle"].append(r[0])
+        cols["candidate"].append(r[1])
+        cols["decision"].append(r[2])
+        cols["score"].append(r[3])
+        cols["champion_score"].append(r[4])
+        cols["games"].append(r[5])
+        cols["reason"].append(r[7])
+        cols["ts"].append(r[8])
+        for key in ("n", "elo", "elo_low", "elo_high", "improvement"):
+            cols[key].append(stats.get(key))
+    return {"last_event_id": last_event, "cycles": cols}
+
+
+def candidates(run_dir: Path, decision: str | None, limit: int, offset: int
+               ) -> list[dict[str, Any]]:
+    sql = ("SELECT c.id, c.cycle, c.origin, c.note, c.params, c.status, d.decision, d.score, "
+           "d.champion_score, d.stats, d.reason FROM candidates c LEFT JOIN decisions d "
+           "ON d.candidate_id = c.id")
+    args: list[Any] = []
+    if decision:
+        sql += " WHERE d.decision = ?"
+        args.append(decision)
+    sql += " ORDER BY c.cycle DESC LIMIT ? OFFSET ?"
+    args += [limit, offset]
+    with Store(run_dir) as store:
+        rows = store.conn.execute(sql, args).fetchall()
+    out = []
+    for r in rows:
+        stats = json.loads(r[9]) if r[9] else {}
+        out.append({"id": r[0], "cycle": r[1], "origin": r[2], "note": r[3],
+                    "params": json.loads(r[4]), "status": r[5], "decision": r[6],
+                    "score": r[7], "champion_score": r[8], "reason": r[10],
+                    "n": stats.get("n"), "elo": stats.get("elo"),
+                    "elo_low": stats.get("elo_low"), "elo_high": stats.get("elo_high"),
+                    "improvement": stats.get("improvement")})
+    return out
+
+
+def champion(run_dir: Path) -> dict[str, Any]:
+    """The champion and every promotion with the parameters it changed."""
+    from ratchet.summary import champion_summary
+
+    with Store(run_dir) as store:
+        summary = champion_summary(store)
+        promotions = store.promotions()
+        params = {p["candidate_id"]: store.candidate(p["candidate_id"]).params
+                  for p in promotions}
+    history_rows = []
+    for p in promotions:
+        before = params.get(p["previous_id"] or "", {})
+        after = params[p["candidate_id"]]
+        history_rows.append({
+            "version": p["version"], "cycle": p["cycle"], "candidate": p["candidate_id"],
+            "promoted_at": p["created_at"],
+            "changes": {k: [before.get(k), v] for k, v in after.items()
+                        if before and before.get(k) != v},
+            "elo": p["stats"].get("elo"), "elo_low": p["stats"].get("elo_low"),
+            "elo_high": p["stats"].get("elo_high"), "n": p["stats"].get("n"),
+            "improvement": p["stats"].get("improvement"),
+            "manual": bool(p["stats"].get("manual"))})
+    return {**summary, "history": history_rows}
+
+
+def cycle_detail(run_dir: Path, cycle: int) -> dict[str, Any]:
+    """Per-batch outcomes of one cycle (wins/draws/losses or samples) by role."""
+    with Store(run_dir) as store:
+        rows = store.evaluations(cycle=cycle)
+    roles: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        role = roles.setdefault(r.role, {"wins": 0, "draws": 0, "losses": 0, "samples": [],
+                                         "failed": 0})
+        if not r.ok:
+            role["failed"] += 1
+            continue
+        role["wins"] += sum(1 for s in r.scores if s == 1.0)
+        role["draws"] += sum(1 for s in r.scores if s == 0.5)
+        role["losses"] += sum(1 for s in r.scores if s == 0.0)
+        role["samples"].extend(r.scores)
+    return {"cycle": cycle, "roles": roles}
+
+
+def status(run_dir: Path) -> dict[str, Any]:
+    return run_status(run_dir)

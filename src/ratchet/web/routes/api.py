@@ -1,0 +1,49 @@
+"""Read-only JSON: runs, status, history, candidates, champion, one cycle's detail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from ratchet.web import data
+from ratchet.web.app import run_dir_of
+
+router = APIRouter(prefix="/api", tags=["read"])
+RunDir = Depends(run_dir_of)
+
+
+@router.get("/runs", summary="Runs this server shows")
+def runs(request: Request) -> list[dict[str, str]]:
+    return [{"name": name, "run_dir": str(path)} for name, path in
+            request.app.state.runs.items()]
+
+
+@router.get("/status", summary="Running or not, cycle, scores, promotions, last decision")
+def status(run_dir: Path = RunDir) -> dict[str, Any]:
+    return data.status(run_dir)
+
+
+@router.get("/history", summary="Every decided cycle, as parallel arrays")
+def history(run_dir: Path = RunDir, since: int = Query(0, ge=0, description="cycles after"),
+            limit: int | None = Query(None, ge=1)) -> dict[str, Any]:
+    return data.history(run_dir, since, limit)
+
+
+@router.get("/candidates", summary="Candidates, newest first, optionally by decision")
+def candidates(run_dir: Path = RunDir,
+               decision: str | None = Query(None, pattern="^(promote|reject|failed|gated)$"),
+               limit: int = Query(100, ge=1, le=1000),
+               offset: int = Query(0, ge=0)) -> list[dict[str, Any]]:
+    return data.candidates(run_dir, decision, limit, offset)
+
+
+@router.get("/champion", summary="The champion, its score and every promotion")
+def champion(run_dir: Path = RunDir) -> dict[str, Any]:
+    return data.champion(run_dir)
+
+
+@router.get("/cycles/{cycle}", summary="Outcomes of one cycle by role")
+def cycle(cycle: int, run_dir: Path = RunDir) -> dict[str, Any]:
+    return data.cycle_detail(run_dir, cycle)

@@ -1,0 +1,58 @@
+"""`/health` for load balancers and alerting; `/metrics` for Prometheus."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ratchet.store import Store
+from ratchet.web import data
+from ratchet.web.app import run_dir_of
+
+router = APIRouter(tags=["health"])
+
+
+def _last_progress(run_dir: Path) -> float | None:
+    with Store(run_dir) as store:
+        row = store.conn.execute(
+            "SELECT MAX(t) FROM (SELECT MAX(created_at) AS t FROM evaluations "
+            "UNION ALL SELECT MAX(created_at) FROM decisions)").fetchone()
+    return row[0]
+
+
+@router.get("/health", summary="200 while the loop makes progress, 503 with the reason")
+def health(run_dir: Path = Depends(run_dir_of)) -> JSONResponse:
+    s = data.status(run_dir)
+    recipe = {}
+    with Store(run_dir) as store:
+        recipe = (store.run_info() or {}).get("recipe", {})
+    stuck_after = max(600.0, 3 * float(recipe.get("target", {}).get("timeout_s", 300)))
+    last = _last_progress(run_dir)
+    age = time.time() - last if last else None
+    details: dict[str, Any] = {"running": s["running"], "phase": s["phase"],
+                               "cycle": s["cycle"], "paused": s["paused"],
+                               "consecutive_failures": s["consecutive_failures"],
+                               "seconds_since_progress": age, "stuck_after_s": stuck_after}
+    reason = None
+    if not s["running"]:
+        reason = "the loop is not running"
+    elif s["paused"]:
+        reason = f"paused: {s['pause_reason']}"
+    elif s["consecutive_failures"]:
+        reason = f"failing: {s['consecutive_failures']} consecutive failed cycles"
+    elif age is not None and age > stuck_after:
+        reason = f"stuck: no progress for {age:.0f} s"
+    details["ok"] = reason is None
+    details["reason"] = reason
+    return JSONResponse(details, status_code=200 if reason is None else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.registry),
+                    media_type=CONTENT_TYPE_LATEST)

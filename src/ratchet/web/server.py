@@ -1,0 +1,47 @@
+"""Serve the app with uvicorn: in a thread beside the loop (the daemon) or in the
+foreground (`ratchet dashboard`)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import uvicorn
+from fastapi import FastAPI
+
+from ratchet.errors import RatchetError
+
+
+class WebServer:
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0):
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.host = host
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        sock = self.server.servers[0].sockets[0].getsockname()
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{sock[1]}/"
+
+    def start(self, timeout_s: float = 15.0) -> str:
+        self.thread = threading.Thread(target=self.server.run, name="ratchet-web",
+                                       daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RatchetError(f"the dashboard could not listen on {self.host}: is the "
+                                   "port in use?")
+            time.sleep(0.02)
+        return self.url
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+    def run_forever(self) -> None:
+        self.server.run()

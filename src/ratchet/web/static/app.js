@@ -1,0 +1,176 @@
+// ratchet dashboard: loads the run once, then follows it over server-sent events.
+"use strict";
+const $ = (s) => document.querySelector(s);
+let run = null, source = null, cycles = null, kind = "games";
+const state = { promotions: 0 };
+
+async function getJSON(path) {
+  const sep = path.includes("?") ? "&" : "?";
+  const res = await fetch(run ? `${path}${sep}run=${encodeURIComponent(run)}` : path);
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return res.json();
+}
+const fmt = (x, d = 3) => (x === null || x === undefined || Number.isNaN(x)) ? "—" : Number(x).toFixed(d);
+const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
+const effect = (r) => r.elo !== null && r.elo !== undefined ? `${r.elo >= 0 ? "+" : ""}${fmt(r.elo, 0)} Elo`
+  : (r.improvement !== null && r.improvement !== undefined ? `${(100 * r.improvement).toFixed(2)}%` : "");
+
+function renderStatus(s) {
+  const phase = s.phase && s.phase !== "running" ? ` · ${s.phase}` : "";
+  const stateText = s.running ? (s.paused ? `paused (${s.pause_reason})` : `running${phase}`) : "stopped";
+  $("#s-state").textContent = stateText;
+  $("#s-state").className = s.running ? (s.paused ? "gated" : "promote") : "reject";
+  $("#s-cycle").textContent = `${s.cycle}${s.cycle_in_progress ? " (in progress)" : ""}`;
+  const b = s.best, sc = b.score || {};
+  $("#s-champion").textContent = `v${b.version} · ${b.candidate}`;
+  $("#s-best").textContent = sc.mean === null || sc.mean === undefined ? "—"
+    : `${fmt(sc.mean)} [${fmt(sc.low)}, ${fmt(sc.high)}] n=${sc.n}${b.provisional ? " (provisional)" : ""}`;
+  $("#s-current").textContent = fmt(s.current_score);
+  $("#s-promotions").textContent = s.promotions;
+  $("#s-uptime").textContent = s.uptime_s ? `${Math.round(s.uptime_s)} s` : "—";
+  $("#s-error").textContent = s.last_error || "none";
+  $("#s-error").className = s.last_error ? "bad" : "";
+  state.promotions = s.promotions;
+}
+
+function renderProgress(st) {
+  const ev = st.evidence || {};
+  let text = `${st.phase || ""}`;
+  if (st.cycle) text += ` · cycle ${st.cycle}`;
+  if (ev.n !== undefined) text += ` · n=${ev.n}`;
+  if (ev.llr !== undefined) text += ` · LLR ${fmt(ev.llr, 2)} in [${fmt(ev.lower, 2)}, ${fmt(ev.upper, 2)}]`;
+  if (ev.elo !== undefined) text += ` · Elo ${fmt(ev.elo, 0)}`;
+  if (ev.p_value !== undefined) text += ` · p=${fmt(ev.p_value, 3)}`;
+  if (st.pause_reason) text += ` · ${st.pause_reason}`;
+  $("#s-progress").textContent = text;
+}
+
+function trend(values, alpha = 0.1) {
+  let ema = null;
+  return values.map((v) => (v === null ? ema : (ema = ema === null ? v : ema + alpha * (v - ema))));
+}
+
+let plot = null;
+
+function curveData() {
+  const c = cycles;
+  const other = c.score.map((y, i) => (c.decision[i] === "promote" ? null : y));
+  const promoted = c.score.map((y, i) => (c.decision[i] === "promote" ? y : null));
+  return [c.cycle, other, c.champion_score, trend(c.champion_score), promoted];
+}
+
+function drawCurve() {
+  const data = curveData();
+  document.body.dataset.points = String(data[0].length);
+  if (typeof uPlot === "undefined") {
+    $("#curve").textContent = "charts unavailable: the chart library is not vendored (make install)";
+    return;
+  }
+  if (plot) { plot.setData(data); return; }
+  const el = $("#curve");
+  const dots = (color, size) => ({ stroke: color, fill: color, paths: () => null,
+    points: { show: true, size, fill: color, stroke: color } });
+  plot = new uPlot({
+    width: el.clientWidth, height: 320, scales: { x: { time: false } },
+    axes: [{ label: "cycle" }, { label: kind === "games" ? "score (win = 1, draw = ½)" : "metric" }],
+    series: [{ label: "cycle" },
+      { label: "challenger", ...dots("#8b93a7", 5) },
+      { label: "champion (same seeds)", stroke: "#2f6fdd", width: 1, spanGaps: true },
+      { label: "champion trend", stroke: "#1d2330", width: 2, spanGaps: true },
+      { label: "promotion ★", ...dots("#1a9d5a", 11) }],
+  }, data, el);
+  window.addEventListener("resize", () => plot.setSize({ width: el.clientWidth, height: 320 }));
+}
+
+function addCycle(d) {
+  for (const [k, v] of Object.entries({ cycle: d.cycle, candidate: d.candidate, decision: d.decision, score: d.score,
+    champion_score: d.champion_score, games: d.games, n: d.n, elo: d.elo, improvement: d.improvement, reason: d.reason })) {
+    (cycles[k] || (cycles[k] = [])).push(v);
+  }
+  drawCurve();
+  renderCandidates();
+}
+
+function renderCandidates() {
+  const want = $("#filter").value, rows = [];
+  for (let i = cycles.cycle.length - 1; i >= 0 && rows.length < 200; i--) {
+    if (want && cycles.decision[i] !== want) continue;
+    const r = { elo: cycles.elo[i], improvement: cycles.improvement[i] };
+    rows.push(`<tr><td class="num">${cycles.cycle[i]}</td><td>${esc(cycles.candidate[i])}</td>
+      <td class="${esc(cycles.decision[i])}">${esc(cycles.decision[i])}</td><td class="num">${cycles.n[i] ?? ""}</td>
+      <td class="num">${fmt(cycles.score[i])}</td><td class="num">${fmt(cycles.champion_score[i])}</td>
+      <td class="num">${effect(r)}</td><td>${esc(cycles.reason[i])}</td></tr>`);
+  }
+  $("#candidates tbody").innerHTML = rows.join("");
+}
+
+function renderChampion(ch) {
+  $("#best tbody").innerHTML = Object.entries(ch.params).map(([k, v]) =>
+    `<tr><td>${esc(k)}</td><td class="num">${esc(typeof v === "number" ? +v.toPrecision(6) : v)}</td></tr>`).join("");
+  $("#champions tbody").innerHTML = ch.history.slice().reverse().map((p) => {
+    const ev = p.manual ? "manual" : (p.elo !== null && p.elo !== undefined
+      ? `${fmt(p.elo, 0)} Elo [${fmt(p.elo_low, 0)}, ${fmt(p.elo_high, 0)}] n=${p.n}`
+      : (p.improvement !== null && p.improvement !== undefined ? `${(100 * p.improvement).toFixed(2)}% n=${p.n}` : "baseline"));
+    const changes = Object.entries(p.changes).map(([k, [a, b]]) => `${esc(k)} ${fmt(a, 3)}→${fmt(b, 3)}`).join(", ");
+    return `<tr><td>v${p.version}</td><td class="num">${p.cycle}</td><td>${esc(p.candidate)}</td><td>${ev}</td>
+      <td class="changes">${changes}</td></tr>`;
+  }).join("");
+}
+
+async function renderCycle(n) {
+  if (!n) return;
+  const d = await getJSON(`/api/cycles/${n}`);
+  $("#cycle-label").textContent = `cycle ${n}`;
+  const rows = Object.entries(d.roles).map(([role, r]) => {
+    if (kind !== "games") {
+      const s = r.samples.slice().sort((a, b) => a - b), mid = s[Math.floor(s.length / 2)];
+      return `<div class="row"><b>${esc(role)}</b><span>n=${s.length} min ${fmt(s[0])} median ${fmt(mid)}
+        max ${fmt(s[s.length - 1])}</span><span class="legend">${r.failed ? `${r.failed} failed` : ""}</span></div>`;
+    }
+    const total = r.wins + r.draws + r.losses || 1, pct = (x) => `${(100 * x / total).toFixed(1)}%`;
+    return `<div class="row"><b>${esc(role)}</b><div class="stack" title="${r.wins} W / ${r.draws} D / ${r.losses} L">
+      <div class="w" style="width:${pct(r.wins)}"></div><div class="d" style="width:${pct(r.draws)}"></div>
+      <div class="l" style="width:${pct(r.losses)}"></div></div>
+      <span class="legend">${r.wins} W · ${r.draws} D · ${r.losses} L</span></div>`;
+  });
+  $("#bars").innerHTML = `<div class="bars">${rows.join("")}</div>`;
+}
+
+function connect(after) {
+  if (source) source.close();
+  const sep = run ? `&run=${encodeURIComponent(run)}` : "";
+  source = new EventSource(`/api/events?after=${after}${sep}`);
+  source.onopen = () => { $("#live").textContent = "live"; $("#live").className = "pill"; };
+  source.onerror = () => { $("#live").textContent = "reconnecting"; $("#live").className = "pill off"; };
+  source.addEventListener("decision", async (e) => {
+    const d = JSON.parse(e.data).data;
+    addCycle(d);
+    renderCycle(d.cycle);
+    renderStatus(await getJSON("/api/status"));
+    if (d.decision === "promote") renderChampion(await getJSON("/api/champion"));
+  });
+  source.addEventListener("promotion", async () => renderChampion(await getJSON("/api/champion")));
+  source.addEventListener("state", (e) => renderProgress(JSON.parse(e.data)));
+}
+
+async function load() {
+  const runs = await getJSON("/api/runs");
+  if (!run) run = runs[0].name;
+  $("#run-picker").innerHTML = runs.map((r) => `<option ${r.name === run ? "selected" : ""}>${esc(r.name)}</option>`).join("");
+  $("#health-link").href = `/health?run=${encodeURIComponent(run)}`;
+  const [status, history, champion] = await Promise.all([getJSON("/api/status"), getJSON("/api/history"), getJSON("/api/champion")]);
+  cycles = history.cycles;
+  kind = (cycles.elo.some((x) => x !== null) || cycles.games.some((g) => g > 0)) && !cycles.improvement.some((x) => x !== null) ? "games" : "samples";
+  renderStatus(status);
+  $("#s-evals").textContent = cycles.games.reduce((a, b) => a + (b || 0), 0).toLocaleString();
+  drawCurve();
+  renderCandidates();
+  renderChampion(champion);
+  renderCycle(cycles.cycle[cycles.cycle.length - 1]);
+  connect(history.last_event_id);
+  document.body.dataset.loaded = String(cycles.cycle.length);
+}
+
+$("#run-picker").addEventListener("change", (e) => { run = e.target.value; load(); });
+$("#filter").addEventListener("change", renderCandidates);
+load().catch((err) => { $("#s-error").textContent = String(err); $("#s-error").className = "bad"; });

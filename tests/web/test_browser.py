@@ -1,0 +1,79 @@
+"""A real browser (Debian's chromium, headless) on the dashboard of a live run."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import write_recipe
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def ratchet(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "ratchet", *map(str, args)], check=True,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def live_run(tmp_path):
+    recipe = write_recipe(tmp_path, dashboard={"port": 0})
+    run_dir = tmp_path / "run"
+    ratchet("start", recipe, "--run-dir", run_dir, env={"TOY_DELAY": "0.4"})
+    try:
+        status = json.loads(ratchet("status", "--run-dir", run_dir, "--json").stdout)
+        assert status["url"].startswith("http://127.0.0.1:")
+        yield status["url"], run_dir
+    finally:
+        ratchet("stop", "--run-dir", run_dir)
+
+
+@pytest.fixture
+def browser():
+    assert os.path.exists(CHROMIUM), "chromium is missing: `make test` installs it (apt)"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def test_dashboard_draws_and_updates_live(live_run, browser, tmp_path):
+    url, _ = live_run
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_selector("body[data-loaded]")
+    page.wait_for_function("document.querySelector('#curve canvas') !== null")
+    page.wait_for_function("document.getElementById('live').textContent === 'live'")
+    points = "Number(document.body.dataset.points)"
+    before = page.evaluate(points)
+    page.wait_for_function(f"{points} > {before}", timeout=60_000)  # a new cycle, no reload
+    assert page.evaluate(points) > before
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    assert page.inner_text("#s-state").startswith("running")
+    shot = tmp_path / "dashboard.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 20_000
+    assert errors == []
+
+
+def test_a_wrong_token_is_refused_from_the_page(live_run, browser):
+    url, run_dir = live_run
+    page = browser.new_page()
+    page.goto(url)
+    call = ("async (t) => (await fetch('/api/control/pause', {method: 'POST', "
+            "headers: {Authorization: 'Bearer ' + t}})).status")
+    assert page.evaluate(call, "not-the-token") == 401
+    assert not (run_dir / "pause").exists()
+    token = (run_dir / "token").read_text().strip()
+    assert page.evaluate(call, token) == 200
+    assert (run_dir / "pause").exists()
