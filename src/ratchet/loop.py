@@ -294,6 +294,9 @@ class Loop:
         if decision is Decision.PROMOTE:
             gate_results = run_gates(self.c.gates, candidate, evidence)
             stats["gates"] = [g.__dict__ for g in gate_results]
+            for g in gate_results:
+                log.info("cycle %d: gate %s %s: %s", cycle, g.gate,
+                         "passed" if g.passed else "REFUSED", g.reason)
             refused = [g for g in gate_results if not g.passed]
             if refused:
                 decision = Decision.GATED

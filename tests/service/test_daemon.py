@@ -65,6 +65,14 @@ def test_start_status_stop(daemon):
     # a second daemon on the same run is refused, exit code 1
     again = ratchet("start", recipe, "--run-dir", run_dir, check=False)
     assert again.returncode == 1 and "already running" in again.stderr
+    old_pid = s["pid"]
+    assert "started toy" in ratchet("restart", "--run-dir", run_dir).stdout
+    assert status(run_dir)["pid"] not in (None, old_pid)
+    follow = subprocess.Popen([sys.executable, "-m", "ratchet", "logs", "-f", "-n", "0",
+                               "--run-dir", str(run_dir)], stdout=subprocess.PIPE, text=True)
+    line = follow.stdout.readline()  # a new line written by the running daemon
+    follow.kill()
+    assert "ratchet." in line
     assert "stopped pid" in ratchet("stop", "--run-dir", run_dir).stdout
     assert not (run_dir / PID_NAME).exists()
     s = status(run_dir)

@@ -121,3 +121,10 @@ def test_a_string_command_needs_an_explicit_shell(tmp_path):
     pwned = tmp_path / "pwned"
     m = target.evaluate(_task({"x": f"$(touch {pwned}); touch {pwned}", "y": 0.5}))
     assert m.scores == (1.0,) and not pwned.exists()
+
+
+def test_a_deleted_live_config_is_an_evaluation_error(tmp_path):
+    target, live = _target(tmp_path)
+    live.unlink()
+    with pytest.raises(EvaluationError, match="does not exist"):
+        target.evaluate(_task({"x": 0.5, "y": 0.5}))

@@ -76,7 +76,7 @@ def stop(run_dir: RunDir = None, name: Name = None,
 
 def restart(run_dir: RunDir = None, name: Name = None) -> None:
     """Stop the daemon if it runs, then start it again with the same recipe."""
-    directory = _dir(run_dir, name)
+    directory = _dir(run_dir, name).resolve()
     recipe, start_name, cwd = control.start_args(directory)
     control.stop_daemon(directory)
     os.chdir(cwd)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ratchet.errors import EvaluationError
 from ratchet.space import Space
 from ratchet.targets import _config_file, _output, _process
 from ratchet.targets._base import Target
@@ -70,7 +71,10 @@ class CommandTarget(Target):
         return space.validate(values)
 
     def evaluate(self, task: EvalTask) -> Measurement:
-        values = self._values(task)
+        try:
+            values = self._values(task)
+        except _config_file.ConfigFileError as exc:  # e.g. the live file was deleted
+            raise EvaluationError(str(exc)) from None
         env = self._environment(task, values)
         if self.build:
             _process.run(_process.fill_command(self.build, values), env=env, cwd=self.cwd,
