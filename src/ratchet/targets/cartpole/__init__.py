@@ -1,0 +1,1 @@
+"""The `cartpole` target: a self-improving CartPole agent (SSM policy, meta-learning)."""
