@@ -1,0 +1,120 @@
+"""A State Space Model policy: diagonal linear recurrences (S4D/LRU-like), policy and value
+heads.
+
+Each layer is  h_t = a * h_{t-1} + B x_t,  y_t = C h_t + D * x_t  with a learned diagonal
+decay a = exp(-exp(nu)) in (0, 1) (stable by construction), then a GELU and a residual.
+Training runs a whole sequence at once in *convolution mode* (h = causal conv of B x with
+the kernel a^k, by FFT); acting runs ``step()`` with the hidden state carried along. Both
+compute the same function (tested).
+
+The input at step t is the observation, the previous action (one-hot) and the previous
+reward, so the recurrent state can identify the task from experience. The hidden state is
+reset at the start of each *task*, not each episode: it carries across episodes of the same
+task (in-context adaptation), and ``initial_state`` starts it fresh.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True)
+class Arch:
+    obs_dim: int = 4
+    n_actions: int = 2
+    state_dim: int = 32
+    hidden_dim: int = 64
+    layers: int = 1
+
+    @property
+    def input_dim(self) -> int:
+        return self.obs_dim + self.n_actions + 1
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class DiagonalSSM(nn.Module):
+    def __init__(self, width: int, state_dim: int):
+        super().__init__()
+        # decays spread over [0.5, 0.999]: short and long memories from the start
+        a0 = torch.linspace(0.5, 0.999, state_dim)
+        self.nu = nn.Parameter(torch.log(-torch.log(a0)))
+        self.B = nn.Linear(width, state_dim, bias=False)
+        self.C = nn.Linear(state_dim, width, bias=False)
+        self.D = nn.Parameter(torch.ones(width))
+        nn.init.normal_(self.B.weight, std=1.0 / math.sqrt(width))
+        nn.init.normal_(self.C.weight, std=1.0 / math.sqrt(state_dim))
+
+    def decay(self) -> Tensor:
+        return torch.exp(-torch.exp(self.nu))
+
+    def forward(self, x: Tensor, h0: Tensor) -> tuple[Tensor, Tensor]:
+        """x: (batch, time, width), h0: (batch, state) -> y (batch, time, width), h_T."""
+        a = self.decay()
+        u = self.B(x)                                        # (batch, time, state)
+        steps = x.shape[1]
+        powers = torch.arange(steps, device=x.device, dtype=x.dtype)
+        kernel = a.unsqueeze(0) ** powers.unsqueeze(1)        # (time, state): a^k
+        n = 2 * steps
+        conv = torch.fft.irfft(torch.fft.rfft(u, n=n, dim=1) *
+                               torch.fft.rfft(kernel, n=n, dim=0).unsqueeze(0), n=n, dim=1)
+        h = conv[:, :steps] + (a * kernel).unsqueeze(0) * h0.unsqueeze(1)  # + a^(t+1) h0
+        return self.C(h) + self.D * x, h[:, -1]
+
+    def step(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        """x: (batch, width), h: (batch, state)."""
+        h = self.decay() * h + self.B(x)
+        return self.C(h) + self.D * x, h
+
+
+class SSMPolicy(nn.Module):
+    def __init__(self, arch: Arch = Arch()):
+        super().__init__()
+        self.arch = arch
+        self.encoder = nn.Linear(arch.input_dim, arch.hidden_dim)
+        self.ssms = nn.ModuleList(DiagonalSSM(arch.hidden_dim, arch.state_dim)
+                                  for _ in range(arch.layers))
+        self.norms = nn.ModuleList(nn.LayerNorm(arch.hidden_dim) for _ in range(arch.layers))
+        self.pi = nn.Linear(arch.hidden_dim, arch.n_actions)
+        self.v = nn.Linear(arch.hidden_dim, 1)
+
+    def initial_state(self, batch: int = 1) -> list[Tensor]:
+        return [torch.zeros(batch, self.arch.state_dim) for _ in range(self.arch.layers)]
+
+    def forward(self, inputs: Tensor, state: list[Tensor] | None = None
+                ) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """Sequence mode. inputs: (batch, time, input_dim) -> logits (batch, time,
+        n_actions), values (batch, time), final state."""
+        state = state if state is not None else self.initial_state(inputs.shape[0])
+        z = F.gelu(self.encoder(inputs))
+        final = []
+        for ssm, norm, h0 in zip(self.ssms, self.norms, state, strict=True):
+            y, h = ssm(norm(z), h0)
+            z = z + F.gelu(y)
+            final.append(h)
+        return self.pi(z), self.v(z).squeeze(-1), final
+
+    def step(self, inputs: Tensor, state: list[Tensor]
+             ) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """Acting mode. inputs: (batch, input_dim) -> logits, values (batch,), new state."""
+        z = F.gelu(self.encoder(inputs))
+        new_state = []
+        for ssm, norm, h in zip(self.ssms, self.norms, state, strict=True):
+            y, h = ssm.step(norm(z), h)
+            z = z + F.gelu(y)
+            new_state.append(h)
+        return self.pi(z), self.v(z).squeeze(-1), new_state
+
+
+def policy_input(obs: Tensor, prev_action: Tensor, prev_reward: Tensor, n_actions: int
+                 ) -> Tensor:
+    """Observation, previous action (one-hot; zeros at the start) and previous reward."""
+    onehot = F.one_hot(prev_action.clamp(min=0), n_actions).to(obs.dtype)
+    onehot = onehot * (prev_action >= 0).unsqueeze(-1).to(obs.dtype)
+    return torch.cat([obs, onehot, prev_reward.unsqueeze(-1).to(obs.dtype)], dim=-1)

@@ -1,0 +1,66 @@
+"""The SSM policy: shapes, sequence mode == step mode, save/load round trip."""
+
+import pytest
+import torch
+
+from ratchet.errors import RatchetError
+from ratchet.targets.cartpole.checkpoint import load_policy, save_policy
+from ratchet.targets.cartpole.ssm import Arch, SSMPolicy, policy_input
+
+
+@pytest.mark.parametrize("arch", [Arch(), Arch(state_dim=8, hidden_dim=16, layers=3)])
+def test_shapes(arch):
+    model = SSMPolicy(arch)
+    x = torch.randn(3, 17, arch.input_dim)
+    logits, values, state = model(x)
+    assert logits.shape == (3, 17, arch.n_actions) and values.shape == (3, 17)
+    assert len(state) == arch.layers and state[0].shape == (3, arch.state_dim)
+    decay = model.ssms[0].decay()
+    assert ((decay > 0) & (decay < 1)).all()  # stable by construction
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_sequence_mode_equals_step_mode(layers):
+    torch.manual_seed(0)
+    model = SSMPolicy(Arch(state_dim=16, hidden_dim=32, layers=layers))
+    x = torch.randn(2, 300, model.arch.input_dim)
+    start = [torch.randn(2, 16) for _ in range(layers)]  # a carried-over hidden state
+    with torch.no_grad():
+        seq_logits, seq_values, seq_state = model(x, start)
+        state, step_logits, step_values = start, [], []
+        for t in range(x.shape[1]):
+            logits, values, state = model.step(x[:, t], state)
+            step_logits.append(logits)
+            step_values.append(values)
+    torch.testing.assert_close(seq_logits, torch.stack(step_logits, 1), atol=2e-4, rtol=1e-4)
+    torch.testing.assert_close(seq_values, torch.stack(step_values, 1), atol=2e-4, rtol=1e-4)
+    for a, b in zip(seq_state, state, strict=True):
+        torch.testing.assert_close(a, b, atol=2e-4, rtol=1e-4)
+
+
+def test_policy_input_marks_the_first_step():
+    obs = torch.zeros(2, 4)
+    x = policy_input(obs, torch.tensor([-1, 1]), torch.tensor([0.0, 1.0]), 2)
+    assert x.tolist() == [[0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1, 1]]
+
+
+def test_a_saved_policy_loads_exactly_what_was_saved(tmp_path):
+    torch.manual_seed(1)
+    model = SSMPolicy(Arch(state_dim=8, hidden_dim=16, layers=2))
+    path = save_policy(model, tmp_path / "policy", {"note": "test"})
+    loaded, meta = load_policy(path)
+    assert meta == {"note": "test"} and loaded.arch == model.arch
+    for (k, v), (k2, v2) in zip(model.state_dict().items(), loaded.state_dict().items(),
+                                strict=True):
+        assert k == k2 and torch.equal(v, v2)
+    x = torch.randn(1, 20, model.arch.input_dim)
+    torch.testing.assert_close(model(x)[0], loaded(x)[0])
+
+
+def test_loading_garbage_is_a_clear_error(tmp_path):
+    with pytest.raises(RatchetError, match="no saved policy"):
+        load_policy(tmp_path / "absent")
+    (tmp_path / "bad.safetensors").write_bytes(b"not tensors")
+    (tmp_path / "bad.json").write_text('{"format": 1, "arch": {}}')
+    with pytest.raises(RatchetError, match="not a ratchet policy"):
+        load_policy(tmp_path / "bad")
