@@ -18,7 +18,7 @@ from torch.distributions import Categorical
 class PPOConfig:
     """PPO hyperparameters."""
 
-    learning_rate: float = 3e-3
+    learning_rate: float = 1e-3
     """Adam step size."""
     gamma: float = 0.99
     """Discount factor."""
@@ -34,6 +34,9 @@ class PPOConfig:
     """Optimisation passes over each rollout."""
     max_grad_norm: float = 0.5
     """Gradient clipping."""
+    reward_scale: float = 0.01
+    """Rewards are scaled for the value targets: the value head shares the trunk with the
+    policy, and CartPole's returns (up to ~100 discounted) would drown the policy loss."""
 
 
 def gae(rewards: Tensor, values: Tensor, dones: Tensor, gamma: float, lam: float
