@@ -8,7 +8,7 @@ from ratchet.targets.cartpole.maml import (
     adapt,
     meta_train,
     params_of,
-    rollout_loss,
+    support_loss,
     using,
 )
 from ratchet.targets.cartpole.ppo import PPOConfig
@@ -24,10 +24,10 @@ def test_inner_update_lowers_the_support_loss(first_order):
     support = [collect(policy, hard_task("train", 0), 3, seed=2)]
     cfg = PPOConfig()
     params = params_of(policy)
-    before = rollout_loss(policy, params, support, cfg).item()
+    before = support_loss(policy, params, support, cfg).item()
     adapted = adapt(policy, params, support, steps=3, lr=0.05, cfg=cfg,
                     first_order=first_order)
-    after = rollout_loss(policy, adapted, support, cfg).item()
+    after = support_loss(policy, adapted, support, cfg).item()
     assert after < before
     # the policy's own parameters are untouched by the functional inner loop
     assert all(torch.equal(p, params[k]) for k, p in policy.named_parameters())
@@ -39,7 +39,7 @@ def test_second_order_gradients_flow_through_the_inner_step():
     support = [collect(policy, nominal(), 1, seed=0)]
     meta = params_of(policy)
     adapted = adapt(policy, meta, support, 1, 0.1, PPOConfig(), first_order=False)
-    loss = rollout_loss(policy, adapted, support, PPOConfig())
+    loss = support_loss(policy, adapted, support, PPOConfig())
     g = torch.autograd.grad(loss, meta["encoder.weight"])[0]
     assert g.abs().sum() > 0
 

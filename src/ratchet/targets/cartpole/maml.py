@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
-from torch.func import functional_call, grad
+from torch.func import grad
 
-from ratchet.targets.cartpole.ppo import PPOConfig, gae, ppo_loss
+from ratchet.targets.cartpole.ppo import PPOConfig
 from ratchet.targets.cartpole.rollout import Rollout, collect
 from ratchet.targets.cartpole.ssm import SSMPolicy
 from ratchet.targets.cartpole.tasks import Task
+from ratchet.targets.cartpole.train import batch_targets, rollout_loss
 
 Params = dict[str, Tensor]
 
@@ -54,27 +55,23 @@ def params_of(policy: SSMPolicy) -> Params:
     return {k: v for k, v in policy.named_parameters()}
 
 
-def rollout_loss(policy: SSMPolicy, params: Params, rollouts: Sequence[Rollout],
+def support_loss(policy: SSMPolicy, params: Params, rollouts: Sequence[Rollout],
                  cfg: PPOConfig) -> Tensor:
-    """The PPO loss of ``params`` on rollouts (all steps at once)."""
-    targets = [gae(r.rewards * cfg.reward_scale, r.values, r.dones, cfg.gamma, cfg.gae_lambda)
-               for r in rollouts]
-    outputs = [functional_call(policy, params, (r.inputs[None],)) for r in rollouts]
-    loss, _ = ppo_loss(torch.cat([o[0][0] for o in outputs]),
-                       torch.cat([o[1][0] for o in outputs]),
-                       torch.cat([r.actions for r in rollouts]),
-                       torch.cat([r.logprobs for r in rollouts]),
-                       torch.cat([a for a, _ in targets]), torch.cat([t for _, t in targets]),
-                       cfg)
-    return loss
+    """The PPO loss of ``params`` on rollouts."""
+    return rollout_loss(policy, rollouts, batch_targets(rollouts, cfg), cfg, params)[0]
 
 
 def adapt(policy: SSMPolicy, params: Params, support: Sequence[Rollout], steps: int,
           lr: float, cfg: PPOConfig, first_order: bool = True) -> Params:
     """``steps`` gradient steps on the support rollouts, functionally, with the gradient's
     global norm clipped like PPO's (the decays' gradients grow with sequence length)."""
+    targets = batch_targets(support, cfg)  # from the rollouts' own values: fixed
+
+    def loss(p: Params) -> Tensor:
+        return rollout_loss(policy, support, targets, cfg, p)[0]
+
     for _ in range(steps):
-        grads = grad(lambda p: rollout_loss(policy, p, support, cfg))(params)
+        grads = grad(loss)(params)
         if first_order:
             grads = {k: g.detach() for k, g in grads.items()}
         norm = torch.sqrt(sum((g**2).sum() for g in grads.values()))
@@ -115,7 +112,7 @@ def meta_train(policy: SSMPolicy, tasks: Sequence[Task], cfg: MAMLConfig,
             with using(policy, adapted):
                 query = [collect(policy, task, cfg.query_episodes, seed=seed + 50_000)]
             query_returns += query[0].returns
-            losses.append(rollout_loss(policy, adapted, query, cfg.ppo))
+            losses.append(support_loss(policy, adapted, query, cfg.ppo))
         optimizer.zero_grad()
         torch.stack(losses).mean().backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.ppo.max_grad_norm)

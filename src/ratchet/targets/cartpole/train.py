@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import Tensor
+from torch.func import functional_call
 
 from ratchet.targets.cartpole.ppo import PPOConfig, gae, ppo_loss
 from ratchet.targets.cartpole.rollout import Rollout, collect
@@ -39,22 +41,39 @@ class UpdateReport:
     stats: dict[str, float]
 
 
+Targets = tuple[Tensor, Tensor]  # advantages and returns of a batch of rollouts
+
+
+def batch_targets(rollouts: Sequence[Rollout], cfg: PPOConfig) -> Targets:
+    """GAE advantages and returns of every step of every rollout, concatenated."""
+    pairs = [gae(r.rewards * cfg.reward_scale, r.values, r.dones, cfg.gamma, cfg.gae_lambda)
+             for r in rollouts]
+    return torch.cat([a for a, _ in pairs]), torch.cat([t for _, t in pairs])
+
+
+def rollout_loss(policy: SSMPolicy, rollouts: Sequence[Rollout], targets: Targets,
+                 cfg: PPOConfig, params: dict[str, Tensor] | None = None
+                 ) -> tuple[Tensor, dict[str, float]]:
+    """PPO loss over all steps at once (advantages normalized over the whole batch); each
+    rollout runs through the policy as one sequence, with ``params`` in place of the
+    policy's own when given (MAML's functional inner loop)."""
+    def run(r: Rollout) -> tuple[Tensor, Tensor, list[Tensor]]:
+        x = r.inputs[None]
+        return policy(x) if params is None else functional_call(policy, params, (x,))
+
+    outputs = [run(r) for r in rollouts]
+    return ppo_loss(torch.cat([o[0][0] for o in outputs]), torch.cat([o[1][0] for o in outputs]),
+                    torch.cat([r.actions for r in rollouts]),
+                    torch.cat([r.logprobs for r in rollouts]), targets[0], targets[1], cfg)
+
+
 def ppo_update(policy: SSMPolicy, optimizer: torch.optim.Optimizer,
                rollouts: Sequence[Rollout], cfg: PPOConfig) -> dict[str, float]:
-    """PPO epochs over every step of every rollout at once (advantages normalized over the
-    whole batch); each rollout runs through the policy as one sequence."""
-    targets = [gae(r.rewards * cfg.reward_scale, r.values, r.dones, cfg.gamma, cfg.gae_lambda)
-               for r in rollouts]
-    advantages = torch.cat([a for a, _ in targets])
-    returns = torch.cat([r for _, r in targets])
-    actions = torch.cat([r.actions for r in rollouts])
-    old_logprobs = torch.cat([r.logprobs for r in rollouts])
+    """PPO epochs over every step of every rollout at once."""
+    targets = batch_targets(rollouts, cfg)
     stats: dict[str, float] = {}
     for _ in range(cfg.epochs):
-        outputs = [policy(r.inputs[None]) for r in rollouts]
-        logits = torch.cat([o[0][0] for o in outputs])
-        values = torch.cat([o[1][0] for o in outputs])
-        loss, stats = ppo_loss(logits, values, actions, old_logprobs, advantages, returns, cfg)
+        loss, stats = rollout_loss(policy, rollouts, targets, cfg)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
