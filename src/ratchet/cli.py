@@ -16,6 +16,7 @@ from ratchet import __version__
 from ratchet.errors import RatchetError
 from ratchet.export import export_lines, history_rows
 from ratchet.recipe import load_recipe
+from ratchet.rundirs import existing_runs, resolve_run_dir
 from ratchet.service.commands import register as register_service_commands
 from ratchet.service.pidfile import AlreadyRunning
 from ratchet.store import Store
@@ -40,16 +41,7 @@ def _fail(message: str) -> None:
 
 
 def _resolve_run_dir(recipe: Path | None, run_dir: Path | None) -> Path:
-    if run_dir is not None:
-        return run_dir
-    if recipe is not None:
-        return Path("runs") / load_recipe(recipe).name
-    runs = sorted(p for p in Path("runs").glob("*") if (p / "ratchet.db").exists())
-    if len(runs) == 1:
-        return runs[0]
-    _fail("which run? pass --run-dir DIR or a RECIPE" +
-          (f" (runs here: {', '.join(str(r) for r in runs)})" if runs else ""))
-    raise AssertionError  # unreachable: _fail exits
+    return resolve_run_dir(run_dir, load_recipe(recipe).name if recipe else None)
 
 
 @app.command()
@@ -208,7 +200,7 @@ def dashboard(run_dirs: Annotated[list[Path] | None, typer.Argument(
     from ratchet.web import create_app
     from ratchet.web.server import WebServer
 
-    dirs = run_dirs or sorted(p.parent for p in Path("runs").glob("*/ratchet.db"))
+    dirs = run_dirs or existing_runs()
     if not dirs:
         _fail("no runs: pass RUN_DIR (a directory holding ratchet.db)")
     for d in dirs:

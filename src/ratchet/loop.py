@@ -362,14 +362,13 @@ class Loop:
     def _measure_baseline(self, champion: Champion) -> None:
         if self.c.target.head_to_head or self.schedule.baseline <= 0 or champion.version:
             return
-        if any(r.ok for r in self.store.evaluations(candidate_id=champion.candidate.id,
-                                                    roles=("baseline",))):
+        earlier = self.store.evaluations(candidate_id=champion.candidate.id,
+                                         roles=("baseline",))
+        if any(r.ok for r in earlier):
             return
         size = self.c.judge.batch
         batches = max(1, -(-self.schedule.baseline // size))
-        done = {r.batch for r in self.store.evaluations(candidate_id=champion.candidate.id,
-                                                        roles=("baseline",))}
-        first = max(done) + 1 if done else 0
+        first = max(r.batch for r in earlier) + 1 if earlier else 0  # after failed tries
         self.reporter("baseline_start", {"size": batches * size})
         tasks = [EvalTask(champion.candidate, "baseline", batch_seed(self.seed, 0, b), size, 0,
                           b) for b in range(first, first + batches)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,7 +163,3 @@ class Space:
     @classmethod
     def from_dict(cls, spec: Mapping[str, Mapping[str, Any]]) -> Space:
         return cls(tuple(Param.from_dict(name, s) for name, s in spec.items()))
-
-    @classmethod
-    def of(cls, params: Iterable[Param]) -> Space:
-        return cls(tuple(params))

@@ -19,7 +19,3 @@ class Judge(ABC):
     @abstractmethod
     def decide(self, evidence: Evidence) -> Verdict:
         """Verdict on the evidence gathered so far in this cycle."""
-
-    def describe(self) -> str:
-        """One line for logs and progress displays."""
-        return self.name

@@ -79,9 +79,6 @@ class SPRTJudge(Judge):
     def upper(self) -> float:
         return math.log((1 - self.beta) / self.alpha)
 
-    def describe(self) -> str:
-        return (f"sprt elo0={self.elo0:g} elo1={self.elo1:g} alpha={self.alpha:g} "
-                f"beta={self.beta:g}")
 
     def decide(self, evidence: Evidence) -> Verdict:
         values, observations, s0, s1, elo_fn = self._frame(evidence)

@@ -39,9 +39,6 @@ class WelchJudge(Judge):
     def looks(self) -> int:
         return max(1, math.ceil(self.max_samples / self.batch))
 
-    def describe(self) -> str:
-        return (f"welch {self.direction} min_improvement={self.min_improvement:g} "
-                f"confidence={self.confidence:g}")
 
     def decide(self, evidence: Evidence) -> Verdict:
         from scipy import stats as st  # lazy: keeps `ratchet status` quick to start

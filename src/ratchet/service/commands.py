@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from ratchet.recipe import load_recipe
+from ratchet.rundirs import resolve_run_dir
 from ratchet.service import control
 from ratchet.service.controls import Controls
 from ratchet.service.pidfile import AlreadyRunning, running_pid
@@ -27,18 +28,7 @@ Name = Annotated[str | None, typer.Option("--name", help="run name (default: the
 
 
 def _dir(run_dir: Path | None, name: str | None = None, must_exist: bool = False) -> Path:
-    directory = run_dir if run_dir is not None else Path("runs") / name if name else None
-    if directory is not None:
-        if must_exist and not directory.is_dir():
-            err.print(f"[bold red]error:[/] no run at {directory}")
-            raise typer.Exit(2)
-        return directory
-    runs = sorted(p.parent for p in Path("runs").glob("*/ratchet.db"))
-    if len(runs) == 1:
-        return runs[0]
-    err.print("[bold red]error:[/] which run? pass --run-dir DIR or --name NAME"
-              + (f" (runs here: {', '.join(map(str, runs))})" if runs else ""))
-    raise typer.Exit(2)
+    return resolve_run_dir(run_dir, name, must_exist)
 
 
 def start(recipe: Annotated[Path, typer.Argument(help="recipe YAML")], name: Name = None,

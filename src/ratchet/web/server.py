@@ -42,6 +42,3 @@ class WebServer:
         self.server.should_exit = True
         if self.thread is not None:
             self.thread.join(timeout=5)
-
-    def run_forever(self) -> None:
-        self.server.run()

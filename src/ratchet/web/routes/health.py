@@ -17,22 +17,21 @@ from ratchet.web.app import run_dir_of
 router = APIRouter(tags=["health"])
 
 
-def _last_progress(run_dir: Path) -> float | None:
+def _progress(run_dir: Path) -> tuple[float | None, float]:
+    """Time of the last evaluation or decision, and the benchmark timeout of the recipe."""
     with Store(run_dir) as store:
+        recipe = (store.run_info() or {}).get("recipe", {})
         row = store.conn.execute(
             "SELECT MAX(t) FROM (SELECT MAX(created_at) AS t FROM evaluations "
             "UNION ALL SELECT MAX(created_at) FROM decisions)").fetchone()
-    return row[0]
+    return row[0], float(recipe.get("target", {}).get("timeout_s", 300))
 
 
 @router.get("/health", summary="200 while the loop makes progress, 503 with the reason")
 def health(run_dir: Path = Depends(run_dir_of)) -> JSONResponse:
     s = data.status(run_dir)
-    recipe = {}
-    with Store(run_dir) as store:
-        recipe = (store.run_info() or {}).get("recipe", {})
-    stuck_after = max(600.0, 3 * float(recipe.get("target", {}).get("timeout_s", 300)))
-    last = _last_progress(run_dir)
+    last, timeout_s = _progress(run_dir)
+    stuck_after = max(600.0, 3 * timeout_s)
     age = time.time() - last if last else None
     details: dict[str, Any] = {"running": s["running"], "phase": s["phase"],
                                "cycle": s["cycle"], "paused": s["paused"],

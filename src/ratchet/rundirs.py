@@ -1,0 +1,29 @@
+"""Where runs live (`runs/<name>` by default): one resolver for every command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ratchet.errors import RatchetError
+
+RUNS = Path("runs")
+
+
+def existing_runs() -> list[Path]:
+    """Run directories (holding a store) under ./runs."""
+    return sorted(p.parent for p in RUNS.glob("*/ratchet.db"))
+
+
+def resolve_run_dir(run_dir: Path | None, name: str | None = None,
+                    must_exist: bool = False) -> Path:
+    """``--run-dir``, else ``runs/<name>``, else the only run under ./runs."""
+    directory = run_dir if run_dir is not None else RUNS / name if name else None
+    if directory is None:
+        runs = existing_runs()
+        if len(runs) != 1:
+            listed = f" (runs here: {', '.join(map(str, runs))})" if runs else ""
+            raise RatchetError(f"which run? pass --run-dir DIR or a name{listed}")
+        directory = runs[0]
+    if must_exist and not directory.is_dir():
+        raise RatchetError(f"no run at {directory}")
+    return directory
