@@ -33,16 +33,22 @@ class Estimate:
 
 
 def mean_ci(values: Sequence[float], confidence: float = 0.95) -> Estimate:
-    """Student-t interval for the mean (normal for n > 1000); degenerate for n < 2."""
-    n = len(values)
+    """Student-t interval for the mean; degenerate for n < 2."""
+    return estimate_from_moments(len(values), sum(values), sum(v * v for v in values),
+                                 confidence)
+
+
+def estimate_from_moments(n: int, total: float, total_sq: float,
+                          confidence: float = 0.95) -> Estimate:
+    """The same interval from the count, sum and sum of squares (which SQL can add up)."""
     if n == 0:
         return Estimate(float("nan"), float("nan"), float("nan"), 0, confidence)
-    mean = sum(values) / n
+    mean = total / n
     if n < 2:
         return Estimate(mean, float("-inf"), float("inf"), n, confidence)
     from scipy import stats as _st  # lazy: scipy takes ~0.5 s to import
 
-    var = sum((v - mean) ** 2 for v in values) / (n - 1)
-    q = _st.t.ppf(0.5 + confidence / 2, n - 1)
+    var = max(total_sq - n * mean * mean, 0.0) / (n - 1)
+    q = float(_st.t.ppf(0.5 + confidence / 2, n - 1))
     half = q * math.sqrt(var / n)
     return Estimate(mean, mean - half, mean + half, n, confidence)

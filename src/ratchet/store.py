@@ -362,6 +362,17 @@ class Store:
                               tuple(json.loads(r[7])), bool(r[8]), r[9], json.loads(r[10]),
                               r[11], r[12], r[13]) for r in rows]
 
+    def score_moments(self, candidate_id: str, roles: Sequence[str]
+                      ) -> tuple[int, float, float]:
+        """Count, sum and sum of squares of a candidate's measured scores, added up by
+        SQLite (a long-held champion has hundreds of thousands)."""
+        row = self.conn.execute(
+            "SELECT COUNT(j.value), TOTAL(j.value), TOTAL(j.value * j.value) "
+            "FROM evaluations AS e, json_each(e.scores) AS j WHERE e.candidate_id = ? "
+            f"AND e.ok = 1 AND e.role IN ({','.join('?' * len(roles))})",
+            (candidate_id, *roles)).fetchone()
+        return int(row[0]), float(row[1]), float(row[2])
+
     def champion_scores(self, candidate_id: str) -> list[float]:
         """Every score measured while ``candidate_id`` was the champion (never the
         evidence that promoted it, which is biased upward by selection)."""

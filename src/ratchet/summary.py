@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ratchet.atomic import atomic_write_json
-from ratchet.stats import mean_ci
+from ratchet.stats import estimate_from_moments
 from ratchet.store import Store
 
 CHAMPION_FILE = "champion.json"
@@ -18,14 +18,12 @@ def champion_summary(store: Store) -> dict[str, Any]:
     any re-measurement, the score comes from the promoting evidence and is marked
     provisional (it is biased upward: it won a selection)."""
     champ = store.champion()
-    scores = store.champion_scores(champ.candidate.id)
+    moments = store.score_moments(champ.candidate.id, ("baseline", "champion"))
     provisional = False
-    if not scores:
-        scores = [s for row in store.evaluations(candidate_id=champ.candidate.id,
-                                                 roles=("challenger",))
-                  if row.ok for s in row.scores]
-        provisional = bool(scores)
-    est = mean_ci(scores)
+    if moments[0] == 0:
+        moments = store.score_moments(champ.candidate.id, ("challenger",))
+        provisional = moments[0] > 0
+    est = estimate_from_moments(*moments)
     promotions = store.promotions()
     return {"name": (store.run_info() or {}).get("name"), "version": champ.version,
             "candidate": champ.candidate.id, "params": champ.candidate.params,
