@@ -21,7 +21,7 @@ from ratchet.targets.cartpole.tasks import hard_task, nominal
 def test_inner_update_lowers_the_support_loss(first_order):
     torch.manual_seed(0)
     policy = SSMPolicy(Arch(state_dim=8, hidden_dim=16))
-    support = [collect(policy, hard_task("train", 0), 3, seed=2)]
+    support = collect(policy, [hard_task("train", 0)], 3, seed=2)
     cfg = PPOConfig()
     params = params_of(policy)
     before = support_loss(policy, params, support, cfg).item()
@@ -36,7 +36,7 @@ def test_inner_update_lowers_the_support_loss(first_order):
 def test_second_order_gradients_flow_through_the_inner_step():
     torch.manual_seed(0)
     policy = SSMPolicy(Arch(state_dim=4, hidden_dim=8))
-    support = [collect(policy, nominal(), 1, seed=0)]
+    support = collect(policy, [nominal()], 1, seed=0)
     meta = params_of(policy)
     adapted = adapt(policy, meta, support, 1, 0.1, PPOConfig(), first_order=False)
     loss = support_loss(policy, adapted, support, PPOConfig())

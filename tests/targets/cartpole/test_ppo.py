@@ -3,9 +3,9 @@
 import torch
 
 from ratchet.targets.cartpole.ppo import PPOConfig, gae, ppo_loss
-from ratchet.targets.cartpole.rollout import collect
+from ratchet.targets.cartpole.rollout import Stream, collect
 from ratchet.targets.cartpole.ssm import Arch, SSMPolicy
-from ratchet.targets.cartpole.tasks import nominal
+from ratchet.targets.cartpole.tasks import hard_task, nominal
 
 
 def test_gae_by_hand_and_no_leak_across_episodes():
@@ -18,6 +18,12 @@ def test_gae_by_hand_and_no_leak_across_episodes():
     torch.testing.assert_close(adv, ret - values)
 
 
+def test_gae_bootstraps_a_cut_sequence():
+    adv, ret = gae(torch.tensor([1.0]), torch.tensor([0.0]), torch.tensor([0.0]), gamma=0.5,
+                   lam=1.0, last_value=torch.tensor(4.0))
+    torch.testing.assert_close(ret, torch.tensor([3.0]))
+
+
 def test_ppo_steps_lower_the_loss_on_a_fixed_batch():
     torch.manual_seed(0)
     model = SSMPolicy(Arch(state_dim=8, hidden_dim=16))
@@ -27,12 +33,14 @@ def test_ppo_steps_lower_the_loss_on_a_fixed_batch():
         actions = torch.distributions.Categorical(logits=logits).sample()
         old = torch.distributions.Categorical(logits=logits).log_prob(actions)
     advantages, returns = torch.randn(1, 64), torch.randn(1, 64)
+    mask = torch.ones(1, 64)
+    mask[0, 50:] = 0.0
     cfg = PPOConfig(learning_rate=1e-2)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
     losses = []
     for _ in range(20):
         logits, values, _ = model(x)
-        loss, _ = ppo_loss(logits, values, actions, old, advantages, returns, cfg)
+        loss, _ = ppo_loss(logits, values, actions, old, advantages, returns, mask, cfg)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -40,17 +48,38 @@ def test_ppo_steps_lower_the_loss_on_a_fixed_batch():
     assert losses[-1] < losses[0]
 
 
-def test_rollout_records_whole_episodes_with_state_carried():
+def test_collect_plays_whole_episodes_per_slot_with_state_carried():
     torch.manual_seed(0)
     model = SSMPolicy(Arch(state_dim=8, hidden_dim=16))
-    r = collect(model, nominal(), episodes=3, seed=1)
-    assert len(r.returns) == 3 and r.steps == sum(r.returns)
-    assert int(r.dones.sum()) == 3 and r.dones[-1] == 1
+    tasks = [nominal(), hard_task("train", 0)]
+    r = collect(model, tasks, episodes=3, seed=1)
+    for slot in range(2):
+        mask = r.mask[slot]
+        assert len(r.returns[slot]) == 3 and mask.sum() == sum(r.returns[slot])
+        assert int((r.dones[slot] * mask).sum()) == 3
+        assert r.resets[slot, 0] == 1 and r.resets[slot, 1:].sum() == 0
     # the policy sees its previous action and reward after the first step
-    assert r.inputs[0, 4:].tolist() == [0.0, 0.0, 0.0]
-    assert r.inputs[1, 6] == 1.0
-    again = collect(model, nominal(), episodes=3, seed=1)
+    assert r.inputs[0, 0, 4:].tolist() == [0.0, 0.0, 0.0]
+    assert r.inputs[0, 1, 6] == 1.0
+    again = collect(model, tasks, episodes=3, seed=1)
     assert again.returns == r.returns  # seeded
+
+
+def test_a_stream_of_segments_replays_exactly_in_sequence_mode():
+    """What the policy computed while acting, segment after segment with the state carried
+    and tasks switching mid-segment, is what training recomputes from h0 and resets."""
+    torch.manual_seed(0)
+    model = SSMPolicy(Arch(state_dim=8, hidden_dim=16))
+    stream = Stream(model, [nominal(), hard_task("train", 1)], slots=3, episodes_per_task=1,
+                    seed=4)
+    segments = [stream.segment(model, 64) for _ in range(3)]
+    stream.close()
+    assert sum(s.resets[:, 1:].sum() for s in segments) > 0  # tasks switched mid-segment
+    for seg in segments:
+        with torch.no_grad():
+            _, values, _ = model(seg.inputs, seg.h0, seg.resets)
+        torch.testing.assert_close(values, seg.values, atol=1e-4, rtol=1e-4)
+    assert segments[1].h0[0].abs().sum() > 0  # carried over from the previous segment
 
 
 def test_policy_gradient_training_improves_the_return():
@@ -63,7 +92,7 @@ def test_policy_gradient_training_improves_the_return():
     policy = SSMPolicy(Arch(state_dim=8, hidden_dim=16))
     before = float(np.mean(evaluate(policy, [nominal()], 5)))
     reports = train_policy_gradient(policy, [nominal()], TrainConfig(
-        total_steps=15_000, tasks_per_update=8, episodes_per_task=1, seed=1))
+        total_steps=20_000, slots=4, seed=1))
     after = float(np.mean(evaluate(policy, [nominal()], 5)))
-    assert reports[-1].steps >= 15_000
-    assert after > before + 15, (before, after)  # ~10 (random) -> ~50 on this budget
+    assert reports[-1].steps >= 20_000
+    assert after > before + 30, (before, after)

@@ -38,6 +38,26 @@ def test_sequence_mode_equals_step_mode(layers):
         torch.testing.assert_close(a, b, atol=2e-4, rtol=1e-4)
 
 
+def test_resets_in_sequence_mode_equal_zeroing_the_state_in_step_mode():
+    torch.manual_seed(0)
+    model = SSMPolicy(Arch(state_dim=8, hidden_dim=16, layers=2))
+    x = torch.randn(2, 120, model.arch.input_dim)
+    resets = torch.zeros(2, 120)
+    resets[0, [0, 40, 41, 90]] = 1.0  # at the start, twice in a row, later
+    resets[1, 77] = 1.0
+    start = [torch.randn(2, 8) for _ in range(2)]
+    with torch.no_grad():
+        seq_logits, _, seq_state = model(x, start, resets)
+        state, step_logits = start, []
+        for t in range(120):
+            keep = (1 - resets[:, t]).unsqueeze(-1)
+            logits, _, state = model.step(x[:, t], [h * keep for h in state])
+            step_logits.append(logits)
+    torch.testing.assert_close(seq_logits, torch.stack(step_logits, 1), atol=2e-4, rtol=1e-4)
+    for a, b in zip(seq_state, state, strict=True):
+        torch.testing.assert_close(a, b, atol=2e-4, rtol=1e-4)
+
+
 def test_policy_input_marks_the_first_step():
     obs = torch.zeros(2, 4)
     x = policy_input(obs, torch.tensor([-1, 1]), torch.tensor([0.0, 1.0]), 2)

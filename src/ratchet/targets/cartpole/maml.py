@@ -55,13 +55,13 @@ def params_of(policy: SSMPolicy) -> Params:
     return {k: v for k, v in policy.named_parameters()}
 
 
-def support_loss(policy: SSMPolicy, params: Params, rollouts: Sequence[Rollout],
-                 cfg: PPOConfig) -> Tensor:
-    """The PPO loss of ``params`` on rollouts."""
-    return rollout_loss(policy, rollouts, batch_targets(rollouts, cfg), cfg, params)[0]
+def support_loss(policy: SSMPolicy, params: Params, rollout: Rollout, cfg: PPOConfig
+                 ) -> Tensor:
+    """The PPO loss of ``params`` on a rollout."""
+    return rollout_loss(policy, rollout, batch_targets(rollout, cfg), cfg, params)[0]
 
 
-def adapt(policy: SSMPolicy, params: Params, support: Sequence[Rollout], steps: int,
+def adapt(policy: SSMPolicy, params: Params, support: Rollout, steps: int,
           lr: float, cfg: PPOConfig, first_order: bool = True) -> Params:
     """``steps`` gradient steps on the support rollouts, functionally, with the gradient's
     global norm clipped like PPO's (the decays' gradients grow with sequence length)."""
@@ -106,12 +106,12 @@ def meta_train(policy: SSMPolicy, tasks: Sequence[Task], cfg: MAMLConfig,
         for i in range(cfg.tasks_per_epoch):
             task = rng.choice(list(tasks))
             seed = cfg.seed * 100_003 + epoch * 101 + i
-            support = [collect(policy, task, cfg.support_episodes, seed=seed)]
+            support = collect(policy, [task], cfg.support_episodes, seed=seed)
             adapted = adapt(policy, meta, support, cfg.inner_steps, cfg.inner_lr, cfg.ppo,
                             cfg.first_order)
             with using(policy, adapted):
-                query = [collect(policy, task, cfg.query_episodes, seed=seed + 50_000)]
-            query_returns += query[0].returns
+                query = collect(policy, [task], cfg.query_episodes, seed=seed + 50_000)
+            query_returns += query.episode_returns()
             losses.append(support_loss(policy, adapted, query, cfg.ppo))
         optimizer.zero_grad()
         torch.stack(losses).mean().backward()

@@ -54,8 +54,10 @@ class DiagonalSSM(nn.Module):
     def decay(self) -> Tensor:
         return torch.exp(-torch.exp(self.nu))
 
-    def forward(self, x: Tensor, h0: Tensor) -> tuple[Tensor, Tensor]:
-        """x: (batch, time, width), h0: (batch, state) -> y (batch, time, width), h_T."""
+    def forward(self, x: Tensor, h0: Tensor, resets: Tensor | None = None
+                ) -> tuple[Tensor, Tensor]:
+        """x: (batch, time, width), h0: (batch, state) -> y (batch, time, width), h_T.
+        ``resets`` (batch, time) is 1 where the state is zeroed before that step's input."""
         a = self.decay()
         u = self.B(x)                                        # (batch, time, state)
         steps = x.shape[1]
@@ -65,12 +67,31 @@ class DiagonalSSM(nn.Module):
         conv = torch.fft.irfft(torch.fft.rfft(u, n=n, dim=1) *
                                torch.fft.rfft(kernel, n=n, dim=0).unsqueeze(0), n=n, dim=1)
         h = conv[:, :steps] + (a * kernel).unsqueeze(0) * h0.unsqueeze(1)  # + a^(t+1) h0
+        if resets is not None and bool(resets.any()):
+            h = _apply_resets(h, h0, a, resets)
         return self.C(h) + self.D * x, h[:, -1]
 
     def step(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
-        """x: (batch, width), h: (batch, state)."""
+        """x: (batch, width), h: (batch, state) (zeroed by the caller at a reset)."""
         h = self.decay() * h + self.B(x)
         return self.C(h) + self.D * x, h
+
+
+def _apply_resets(h: Tensor, h0: Tensor, a: Tensor, resets: Tensor) -> Tensor:
+    """Turn the no-reset states c_t into states that restart at each reset.
+
+    With r the last reset at or before t, the true state sums the inputs from r on only:
+    h_t = c_t - a^(t-r+1) c_(r-1), where c_(-1) = h0. Exact for a linear recurrence, so
+    the sequence is still one convolution however many episodes or tasks it spans.
+    """
+    steps = h.shape[1]
+    t = torch.arange(steps, device=h.device)
+    last = torch.where(resets > 0, t, torch.full_like(t, -1)).cummax(dim=1).values  # (b, T)
+    before = torch.cat([h0.unsqueeze(1), h], dim=1)          # before[:, r] = c_(r-1)
+    prior = before.gather(1, last.clamp(min=0).unsqueeze(-1).expand(-1, -1, h.shape[2]))
+    gap = (t - last + 1).clamp(min=0).to(h.dtype).unsqueeze(-1)      # t - r + 1
+    correction = torch.exp(gap * torch.log(a)) * prior
+    return h - torch.where((last >= 0).unsqueeze(-1), correction, torch.zeros_like(h))
 
 
 class SSMPolicy(nn.Module):
@@ -87,15 +108,16 @@ class SSMPolicy(nn.Module):
     def initial_state(self, batch: int = 1) -> list[Tensor]:
         return [torch.zeros(batch, self.arch.state_dim) for _ in range(self.arch.layers)]
 
-    def forward(self, inputs: Tensor, state: list[Tensor] | None = None
-                ) -> tuple[Tensor, Tensor, list[Tensor]]:
+    def forward(self, inputs: Tensor, state: list[Tensor] | None = None,
+                resets: Tensor | None = None) -> tuple[Tensor, Tensor, list[Tensor]]:
         """Sequence mode. inputs: (batch, time, input_dim) -> logits (batch, time,
-        n_actions), values (batch, time), final state."""
+        n_actions), values (batch, time), final state. ``resets`` (batch, time) marks the
+        steps where every layer's state starts afresh (a new task)."""
         state = state if state is not None else self.initial_state(inputs.shape[0])
         z = F.gelu(self.encoder(inputs))
         final = []
         for ssm, norm, h0 in zip(self.ssms, self.norms, state, strict=True):
-            y, h = ssm(norm(z), h0)
+            y, h = ssm(norm(z), h0, resets)
             z = z + F.gelu(y)
             final.append(h)
         return self.pi(z), self.v(z).squeeze(-1), final
