@@ -33,10 +33,12 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) browser
+	$(BIN)/pip install -q -e ".[dev,rl,bench]"
 	$(BIN)/python bench/decision_quality.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/executors.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/cartpole.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -21,6 +21,7 @@ from ratchet.service.commands import register as register_service_commands
 from ratchet.service.pidfile import AlreadyRunning
 from ratchet.store import Store
 from ratchet.summary import champion_summary
+from ratchet.targets.cartpole.cli import app as cartpole_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="ratchet: holds a champion, measures challengers, promotes only what "
@@ -229,6 +230,7 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version,
 
 
 register_service_commands(app)
+app.add_typer(cartpole_app, name="cartpole")
 
 
 def main() -> None:

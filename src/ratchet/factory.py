@@ -7,10 +7,10 @@ from pathlib import Path
 
 from ratchet.executors import Executor, InlineExecutor, ProcessesExecutor
 from ratchet.gates import FloorGate, Gate, RangeGate
-from ratchet.judges import Judge, SPRTJudge, WelchJudge
+from ratchet.judges import Judge, SPRTJudge, WeightedJudge, WelchJudge
 from ratchet.recipe import Recipe
 from ratchet.space import Space
-from ratchet.strategies import OptunaStrategy, PerturbStrategy, Strategy
+from ratchet.strategies import EvolveStrategy, OptunaStrategy, PerturbStrategy, Strategy
 from ratchet.targets import CommandTarget, Target
 
 
@@ -33,6 +33,12 @@ def build_components(recipe: Recipe, run_dir: Path) -> Components:
 
 def build_target(recipe: Recipe, run_dir: Path) -> Target:
     t = recipe.target
+    if t.kind == "cartpole":
+        from ratchet.targets.cartpole.target import CartPoleTarget  # torch: only when used
+
+        return CartPoleTarget(run_dir / "work", model=t.model, train_steps=t.train_steps,
+                              episodes=t.episodes, adaptation=t.adaptation,
+                              hard_tasks=t.hard_tasks, threads=t.threads, seed=recipe.seed)
     return CommandTarget(benchmark=t.benchmark, workdir=run_dir / "work",
                          config_file=t.config_file, build=t.build, timeout_s=t.timeout_s,
                          outcome=t.outcome, metric=t.metric, env=t.env, cwd=t.cwd,
@@ -42,6 +48,10 @@ def build_target(recipe: Recipe, run_dir: Path) -> Target:
 def build_strategy(recipe: Recipe, space: Space) -> Strategy:
     s = recipe.strategy
     direction = recipe.target.direction
+    if s.kind == "evolve":
+        return EvolveStrategy(space, seed=recipe.seed, direction=direction,
+                              architecture=tuple(s.architecture), scale=s.scale,
+                              params_per_step=s.params_per_step)
     if s.kind == "perturb":
         return PerturbStrategy(space, seed=recipe.seed, direction=direction,
                                params_per_step=s.params_per_step, scale=s.scale,
@@ -55,6 +65,11 @@ def build_judge(recipe: Recipe) -> Judge:
     if j.kind == "sprt":
         return SPRTJudge(elo0=j.elo0, elo1=j.elo1, alpha=j.alpha, beta=j.beta, batch=j.batch,
                          min_games=j.min_games, max_games=j.max_games)
+    if j.kind == "weighted":
+        return WeightedJudge(min_improvement=j.min_improvement, confidence=j.confidence,
+                             batch=j.batch, min_samples=j.min_samples,
+                             max_samples=j.max_samples, direction=recipe.target.direction,
+                             futility=j.futility, weights=dict(j.weights))
     return WelchJudge(min_improvement=j.min_improvement, confidence=j.confidence,
                       batch=j.batch, min_samples=j.min_samples, max_samples=j.max_samples,
                       direction=recipe.target.direction, futility=j.futility)

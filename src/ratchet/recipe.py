@@ -53,6 +53,25 @@ class CommandTargetSpec(_Spec):
         return self
 
 
+class CartPoleTargetSpec(_Spec):
+    kind: Literal["cartpole"]
+    model: str | None = Field(None, description="starting champion (a .safetensors saved by "
+                              "ratchet); absent: the shipped model")
+    train_steps: int = Field(60_000, ge=1000, description="PPO steps to train each challenger")
+    episodes: int = Field(5, ge=2, le=50, description="episodes per task unit measured")
+    adaptation: Literal["in_context", "standard", "hybrid"] = "in_context"
+    hard_tasks: bool = Field(True, description="train and measure on hard tasks too")
+    threads: int = Field(1, ge=1, description="torch threads per evaluation")
+
+    @property
+    def outcome(self) -> Literal["samples"]:
+        return "samples"
+
+    @property
+    def direction(self) -> Literal["maximize"]:
+        return "maximize"
+
+
 class PerturbSpec(_Spec):
     kind: Literal["perturb"]
     params_per_step: tuple[int, int] = (3, 5)
@@ -65,6 +84,14 @@ class PerturbSpec(_Spec):
         if not 1 <= lo <= hi:
             raise ValueError("params_per_step must be [low, high] with 1 <= low <= high")
         return self
+
+
+class EvolveSpec(_Spec):
+    kind: Literal["evolve"]
+    architecture: list[str] = Field(default_factory=lambda: ["state_dim", "hidden_dim",
+                                                             "layers"])
+    scale: float = Field(0.2, gt=0, le=1, description="relative size of a move")
+    params_per_step: tuple[int, int] = (1, 2)
 
 
 class OptunaSpec(_Spec):
@@ -99,6 +126,19 @@ class WelchSpec(_Spec):
     min_samples: int = Field(3, ge=2)
     max_samples: int = Field(30, ge=2)
     futility: float = Field(0.2, gt=0, lt=0.5)
+
+
+class WeightedSpec(WelchSpec):
+    kind: Literal["weighted"]  # type: ignore[assignment]
+    weights: dict[str, float] = Field(default_factory=lambda: {
+        "average_reward": 0.3, "generalization": 0.25, "adaptation_speed": 0.15,
+        "meta_efficiency": 0.15, "stability": 0.15})
+
+    @model_validator(mode="after")
+    def _check(self) -> WeightedSpec:
+        if not self.weights:
+            raise ValueError("weights is empty: name at least one metric to weigh")
+        return self
 
 
 class GateSpec(_Spec):
@@ -142,13 +182,14 @@ class DashboardSpec(_Spec):
                       "to expose it")
 
 
-Strategies = Annotated[PerturbSpec | OptunaSpec, Field(discriminator="kind")]
-Judges = Annotated[SPRTSpec | WelchSpec, Field(discriminator="kind")]
+Strategies = Annotated[PerturbSpec | EvolveSpec | OptunaSpec, Field(discriminator="kind")]
+Judges = Annotated[SPRTSpec | WelchSpec | WeightedSpec, Field(discriminator="kind")]
+Targets = Annotated[CommandTargetSpec | CartPoleTargetSpec, Field(discriminator="kind")]
 
 
 class Recipe(_Spec):
     name: str = Field(pattern=_NAME)
-    target: CommandTargetSpec
+    target: Targets
     space: dict[str, dict[str, Any]]
     strategy: Strategies = Field(default_factory=lambda: PerturbSpec(kind="perturb"))
     judge: Judges
@@ -162,8 +203,9 @@ class Recipe(_Spec):
     def _check(self) -> Recipe:
         if self.judge.kind == "sprt" and self.target.outcome != "games":
             raise ValueError("judge sprt needs target outcome: games (use welch for samples)")
-        if self.judge.kind == "welch" and self.target.outcome != "samples":
-            raise ValueError("judge welch needs target outcome: samples (use sprt for games)")
+        if self.judge.kind in ("welch", "weighted") and self.target.outcome != "samples":
+            raise ValueError(f"judge {self.judge.kind} needs target outcome: samples (use "
+                             "sprt for games)")
         if not self.space:
             raise ValueError("space is empty: name at least one parameter to tune")
         return self
@@ -201,6 +243,8 @@ def parse_recipe(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
         raise RecipeError(f"{source}: space.{exc}") from None
     allowed = RESERVED | set(space.names)
     t = recipe.target
+    if not isinstance(t, CommandTargetSpec):
+        return recipe
     used = placeholders(t.benchmark) | (placeholders(t.build) if t.build else set())
     for value in t.env.values():
         used |= placeholders(value)
@@ -226,5 +270,6 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _is_tag(part: Any) -> bool:
-    return part in ("command", "perturb", "tpe", "cmaes", "random", "sprt", "welch",
-                    "function-after[_check(), CommandTargetSpec]")
+    return part in ("command", "cartpole", "perturb", "evolve", "tpe", "cmaes", "random",
+                    "sprt", "welch", "weighted", "function-after[_check(), CommandTargetSpec]",
+                    "function-after[_check(), WeightedSpec]")

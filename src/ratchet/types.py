@@ -102,6 +102,9 @@ class Evidence:
     pairs: list[tuple[float, float]] = field(default_factory=list)
     batches: int = 0
     cost_s: float = 0.0
+    challenger_metrics: list[dict[str, float]] = field(default_factory=list)
+    champion_metrics: list[dict[str, float]] = field(default_factory=list)
+    """Each batch's named metrics (Measurement.metrics), for judges that weigh them."""
 
     @property
     def n(self) -> int:
@@ -120,9 +123,11 @@ class Evidence:
         self.batches += 1
         self.cost_s += challenger.cost_s + (champion.cost_s if champion else 0.0)
         self.challenger.extend(challenger.scores)
+        self.challenger_metrics.append(dict(challenger.metrics))
         if champion is None:
             return
         self.champion.extend(champion.scores)
+        self.champion_metrics.append(dict(champion.metrics))
         if self.kind == "games" and not self.head_to_head:
             self.pairs.extend(pair_games(challenger, champion, rng))
 

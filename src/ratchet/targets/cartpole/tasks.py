@@ -15,8 +15,10 @@ fixed policy fails and adaptation is required:
 * ``mask_vel``: velocities are zeroed, only position and angle are observed: memory needed.
 
 Training hard tasks use one hard transform on nominal-ish physics; held-out hard tasks are
-unseen *combinations* (two transforms, e.g. flip + mix_obs) on varied physics. Every task
-is fully determined by (family, split, index, seed).
+unseen *combinations* (two transforms, e.g. flip + mix_obs) on varied physics. The
+``validation`` split (what the RSI daemon selects on, so that the held-out figures stay
+held out) draws physics like the held-out split and single hard transforms on varied
+physics. Every task is fully determined by (family, split, index, seed).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-Split = Literal["train", "heldout"]
+Split = Literal["train", "validation", "heldout"]
+SPLITS: tuple[Split, ...] = ("train", "validation", "heldout")
 PHYSICS_RANGES: dict[str, tuple[float, float]] = {
     "length": (0.25, 1.0), "masspole": (0.05, 0.5), "masscart": (0.5, 2.0),
     "gravity": (8.0, 12.0), "force_mag": (7.0, 13.0)}
@@ -83,6 +86,9 @@ def hard_task(split: Split, index: int, seed: int = 0) -> Task:
     if split == "train":
         transforms: tuple[str, ...] = (HARD[index % len(HARD)],)
         physics = {k: float(v * rng.uniform(0.9, 1.1)) for k, v in NOMINAL.items()}
+    elif split == "validation":
+        transforms = (HARD[index % len(HARD)],)
+        physics = _physics(rng)
     else:
         transforms = HELDOUT_COMBOS[index % len(HELDOUT_COMBOS)]
         physics = _physics(rng)
@@ -97,3 +103,24 @@ def task_set(family: Literal["physics", "hard"], split: Split, n: int, seed: int
              ) -> list[Task]:
     make = physics_task if family == "physics" else hard_task
     return [make(split, i, seed) for i in range(n)]
+
+
+SET_SIZES = {"physics": 30, "hard": 10}
+
+
+def tasks_named(name: str, seed: int = 0) -> list[Task]:
+    """``nominal``; one task, ``physics-heldout-3``; or a whole set, ``hard-train`` (30
+    physics or 10 hard tasks)."""
+    if name == "nominal":
+        return [nominal()]
+    parts = name.split("-")
+    family, split = parts[0], parts[1] if len(parts) > 1 else ""
+    if family in SET_SIZES and split in SPLITS:
+        if len(parts) == 2:
+            return task_set(family, split, SET_SIZES[family], seed)  # type: ignore[arg-type]
+        if len(parts) == 3 and parts[2].isdigit():
+            make = physics_task if family == "physics" else hard_task
+            return [make(split, int(parts[2]), seed)]  # type: ignore[arg-type]
+    raise ValueError(f"unknown task {name!r}: expected nominal, FAMILY-SPLIT or "
+                     f"FAMILY-SPLIT-INDEX with FAMILY physics or hard and SPLIT one of "
+                     f"{', '.join(SPLITS)} (e.g. physics-heldout, hard-train-2)")

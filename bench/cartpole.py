@@ -1,0 +1,324 @@
+"""The CartPole agent against strong baselines, measured in the same run.
+
+1. nominal: the shipped model on 100 episodes of nominal CartPole-v1 (each from a fresh
+   state; and in blocks of 10 with the state carried).
+2. physics: 30 held-out physics tasks, zero-shot, 3 episodes each: the shipped model
+   (PPO on nominal + 20 physics training tasks; --retrain reproduces it here at --steps)
+   against SB3 PPO trained with domain randomization over the same tasks for the same
+   number of environment steps.
+3. hard: per held-out hard task, the return after <= 10 episodes of adaptation: in context
+   (the state carried; mean of episodes 8-10), standard and hybrid gradient adaptation
+   (10 episodes), zero-shot (episode 1); SB3 PPO and sb3-contrib RecurrentPPO (LSTM), both
+   trained with domain randomization, fine-tuned on the same 10 episodes.
+4. rsi: the cartpole-rsi recipe with `evolve` against random search over the same space,
+   on the same environment-step budget (training and measuring both counted), --seeds
+   seeds; the final champions re-measured on the held-out tasks. Also the wall time of one
+   cycle of the default recipe on this machine.
+
+Needs the bench extra: pip install -e '.[bench]' (stable-baselines3, sb3-contrib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from ratchet.recipe import load_recipe, parse_recipe  # noqa: E402
+from ratchet.runner import run_recipe  # noqa: E402
+from ratchet.store import Store  # noqa: E402
+from ratchet.targets.cartpole.adapt import AdaptConfig, adapt_policy, replay_buffer  # noqa: E402
+from ratchet.targets.cartpole.checkpoint import load_policy  # noqa: E402
+from ratchet.targets.cartpole.envs import make_env  # noqa: E402
+from ratchet.targets.cartpole.pretrain import (  # noqa: E402
+    load_shipped,
+    nominal_return,
+    pretrain,
+    training_tasks,
+)
+from ratchet.targets.cartpole.tasks import Task, task_set  # noqa: E402
+from ratchet.targets.cartpole.train import evaluate  # noqa: E402
+
+RECIPE = ROOT / "recipes" / "cartpole-rsi.yaml"
+
+
+# -- SB3 baselines ------------------------------------------------------------------------
+def _randomized_env(tasks: list[Task], seed: int):
+    """A gymnasium env that plays a randomly chosen task each episode."""
+    import gymnasium as gym
+
+    class Randomized(gym.Env):
+        def __init__(self) -> None:
+            self.rng = random.Random(seed)
+            self.env = make_env(tasks[0])
+            self.observation_space = self.env.observation_space
+            self.action_space = self.env.action_space
+
+        def reset(self, *, seed: int | None = None, options: Any = None):
+            self.env.close()
+            self.env = make_env(self.rng.choice(tasks))
+            return self.env.reset(seed=self.rng.randrange(2**31))
+
+        def step(self, action):
+            return self.env.step(action)
+
+    return Randomized()
+
+
+def sb3_train(kind: str, tasks: list[Task], steps: int, seed: int):
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    env = DummyVecEnv([lambda i=i: _randomized_env(tasks, seed * 100 + i) for i in range(8)])
+    if kind == "ppo":
+        model = PPO("MlpPolicy", env, seed=seed, verbose=0, n_steps=256, batch_size=256,
+                    learning_rate=1e-3, ent_coef=0.0, device="cpu")
+    else:
+        from sb3_contrib import RecurrentPPO
+
+        model = RecurrentPPO("MlpLstmPolicy", env, seed=seed, verbose=0, n_steps=256,
+                             batch_size=256, learning_rate=1e-3, device="cpu")
+    model.learn(total_timesteps=steps)
+    return model
+
+
+def sb3_returns(model, task: Task, episodes: int, seed: int) -> list[float]:
+    env = make_env(task)
+    out = []
+    recurrent = hasattr(model.policy, "lstm_actor")
+    for e in range(episodes):
+        obs, _ = env.reset(seed=seed + e)
+        state, start, total, done = None, np.ones((1,), dtype=bool), 0.0, False
+        while not done:
+            if recurrent:
+                action, state = model.predict(obs, state=state, episode_start=start,
+                                              deterministic=True)
+                start = np.zeros((1,), dtype=bool)
+            else:
+                action, _ = model.predict(obs, deterministic=True)
+            obs, r, term, trunc, _ = env.step(int(action))
+            total += float(r)
+            done = term or trunc
+        out.append(total)
+    return out
+
+
+def sb3_finetune(model, task: Task, episodes: int, seed: int):
+    """Copy of ``model`` trained on ``episodes`` episodes of ``task`` (small rollouts so
+    that the few episodes give a few updates)."""
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    class StopAfterEpisodes(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.done = 0
+
+        def _on_step(self) -> bool:
+            self.done += int(np.sum(self.locals["dones"]))
+            return self.done < episodes
+
+    tuned = copy.deepcopy(model)
+    tuned.set_env(DummyVecEnv([lambda: _FixedSeeds(make_env(task), seed)]))
+    tuned.n_steps = 32
+    tuned.batch_size = 32
+    tuned.rollout_buffer.buffer_size = 32
+    tuned.rollout_buffer.reset()
+    tuned.learn(total_timesteps=episodes * 500, callback=StopAfterEpisodes(),
+                reset_num_timesteps=True)
+    return tuned
+
+
+class _FixedSeeds:
+    """Pass-through env wrapper seeding each reset from a counter."""
+
+    def __init__(self, env, seed: int) -> None:
+        self.env, self.seed, self.count = env, seed, 0
+        self.observation_space, self.action_space = env.observation_space, env.action_space
+        self.metadata, self.render_mode, self.spec = {}, None, None
+
+    def reset(self, *, seed: int | None = None, options: Any = None):
+        self.count += 1
+        return self.env.reset(seed=self.seed + self.count)
+
+    def step(self, action):
+        return self.env.step(action)
+
+    def close(self) -> None:
+        self.env.close()
+
+    @property
+    def unwrapped(self):
+        return self
+
+    def __getattr__(self, name: str):
+        return getattr(self.env, name)
+
+
+# -- sections ------------------------------------------------------------------------------
+def section_nominal(policy) -> None:
+    fresh = nominal_return(policy, 100)
+    carried = nominal_return(policy, 100, per_task=10)
+    print(f"\n## nominal CartPole-v1, shipped model, 100 greedy episodes\n"
+          f"fresh state each episode: {fresh:.1f}; blocks of 10, state carried: "
+          f"{carried:.1f}  (issue: >= 475)")
+
+
+def section_physics(policy, sb3_ppo, steps: int) -> None:
+    tasks = task_set("physics", "heldout", 30)
+    ours = [float(np.mean(r)) for r in evaluate(policy, tasks, 3)]
+    theirs = [float(np.mean(sb3_returns(sb3_ppo, t, 3, 10_000 + i)))
+              for i, t in enumerate(tasks)]
+    print(f"\n## 30 held-out physics tasks, zero-shot, 3 episodes each ({steps} training "
+          f"steps each)\n| method | mean | worst task |\n|---|---|---|\n"
+          f"| ratchet SSM + PPO | {np.mean(ours):.1f} | {min(ours):.1f} |\n"
+          f"| SB3 PPO (MLP), domain randomization | {np.mean(theirs):.1f} | "
+          f"{min(theirs):.1f} |")
+
+
+def section_hard(policy, sb3_ppo, sb3_lstm, budget: int) -> None:
+    tasks = task_set("hard", "heldout", 10)
+    replay = replay_buffer(policy, training_tasks(0), 8, seed=5)
+    print(f"\n## held-out hard tasks: return after <= {budget} episodes of adaptation "
+          f"(greedy, 5 episodes after adapting; in context: episodes 8-10)\n"
+          "| task | zero-shot | in context | standard | hybrid | SB3 PPO ft | "
+          "RecurrentPPO ft |\n|---|---|---|---|---|---|---|")
+    rows = []
+    for i, task in enumerate(tasks):
+        in_context = evaluate(policy, [task], budget, seed=20_000 + i)[0]
+        row = [in_context[0], float(np.mean(in_context[-3:]))]
+        for mode in ("standard", "hybrid"):
+            adapted = adapt_policy(policy, task, AdaptConfig(mode=mode, episodes=budget),
+                                   seed=30_000 + i, replay=replay).policy
+            row.append(float(np.mean(evaluate(adapted, [task] * 5, 1, seed=40_000 + i))))
+        for model in (sb3_ppo, sb3_lstm):
+            if model is None:
+                row.append(float("nan"))
+                continue
+            tuned = sb3_finetune(model, task, budget, seed=30_000 + i)
+            row.append(float(np.mean(sb3_returns(tuned, task, 5, 40_000 + i))))
+        rows.append(row)
+        print(f"| {task.name} | " + " | ".join(f"{v:.0f}" for v in row) + " |", flush=True)
+    means = np.nanmean(np.array(rows), axis=0)
+    print("| **mean** | " + " | ".join(f"{v:.0f}" for v in means) + " |  (issue: >= 400 "
+          "on each)")
+
+
+def _rsi_run(strategy: dict, seed: int, budget: int, tmp: Path) -> dict[str, float]:
+    raw = load_recipe(RECIPE).model_dump(mode="json")
+    raw.update(strategy=strategy, seed=seed, name=f"rsi-{strategy['kind']}-{seed}")
+    raw["schedule"] = {**raw["schedule"], "max_cycles": 10_000}
+    recipe = parse_recipe(raw)
+    run_dir = tmp / raw["name"]
+    used = {"steps": 0.0}
+
+    def count(event: str, data: dict) -> None:
+        if event == "cycle_end":
+            store = Store(run_dir)
+            rows = store.evaluations()
+            used["steps"] = sum(r.metrics.get("eval_steps", 0) + r.metrics.get(
+                "train_steps", 0) for r in rows)
+
+    cycles, promotions, started = 0, 0, time.perf_counter()
+    while used["steps"] < budget:
+        summary = run_recipe(recipe, run_dir, max_cycles=1, reporter=count)
+        cycles += summary.cycles
+        promotions += summary.promotions
+    champion = Store(run_dir).champion().candidate
+    policy, _ = load_policy(run_dir / "work" / "models" / f"{champion.id}.safetensors")
+    physics = np.mean(evaluate(policy, task_set("physics", "heldout", 30), 2))
+    hard = np.mean(evaluate(policy, task_set("hard", "heldout", 10), 5))
+    return {"cycles": cycles, "promotions": promotions, "steps": used["steps"],
+            "heldout_physics": float(physics), "heldout_hard": float(hard),
+            "seconds": time.perf_counter() - started}
+
+
+def section_rsi(seeds: int, budget: int) -> None:
+    print(f"\n## RSI: evolve vs random search, {budget} environment steps per run "
+          f"(training + measuring), champion re-measured on held-out tasks\n"
+          "| strategy | seed | cycles | promotions | steps used | held-out physics | "
+          "held-out hard | wall s |\n|---|---|---|---|---|---|---|---|")
+    results: dict[str, list[dict[str, float]]] = {"evolve": [], "random": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(seeds):
+            for kind, spec in (("evolve", {"kind": "evolve", "scale": 0.2}),
+                               ("random", {"kind": "random", "n_startup_trials": 1})):
+                r = _rsi_run(spec, seed, budget, Path(tmp))
+                results[kind].append(r)
+                print(f"| {kind} | {seed} | {r['cycles']} | {r['promotions']} | "
+                      f"{r['steps']:.0f} | {r['heldout_physics']:.1f} | "
+                      f"{r['heldout_hard']:.1f} | {r['seconds']:.0f} |", flush=True)
+    for kind, rs in results.items():
+        print(f"{kind}: mean held-out physics {np.mean([r['heldout_physics'] for r in rs]):.1f}"
+              f", hard {np.mean([r['heldout_hard'] for r in rs]):.1f}, promotions "
+              f"{np.mean([r['promotions'] for r in rs]):.1f}")
+
+
+def section_cycle_time() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        times: list[float] = []
+
+        def on(event: str, data: dict) -> None:
+            if event == "cycle_end":
+                times.append(data["result"].seconds)
+
+        run_recipe(load_recipe(RECIPE), Path(tmp) / "run", max_cycles=2, reporter=on)
+    print(f"\n## one RSI cycle of recipes/cartpole-rsi.yaml on this machine\n"
+          f"cycle wall times: {', '.join(f'{t:.1f} s' for t in times)}  (issue: <= 60 s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", default="nominal,physics,hard,rsi,cycle",
+                        help="comma-separated: nominal, physics, hard, rsi, cycle")
+    parser.add_argument("--steps", type=int, default=300_000, help="training steps of "
+                        "each method in the physics and hard sections")
+    parser.add_argument("--retrain", action="store_true", help="pretrain ratchet's model "
+                        "here instead of loading the shipped one (same seeded call)")
+    parser.add_argument("--budget-episodes", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--rsi-steps", type=int, default=400_000)
+    parser.add_argument("--no-lstm", action="store_true", help="skip RecurrentPPO")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    sections = set(args.sections.split(","))
+    if args.retrain:
+        policy, meta = pretrain(steps=args.steps)
+    else:
+        policy, meta = load_shipped()
+    print(f"ratchet model: {meta.get('steps')} training steps, {meta.get('train_seconds')} s")
+    if "nominal" in sections:
+        section_nominal(policy)
+    sb3_ppo = sb3_lstm = None
+    if sections & {"physics", "hard"}:
+        started = time.perf_counter()
+        sb3_ppo = sb3_train("ppo", training_tasks(0), args.steps, seed=0)
+        print(f"SB3 PPO trained for {args.steps} steps in {time.perf_counter() - started:.0f} s")
+    if "physics" in sections:
+        section_physics(policy, sb3_ppo, args.steps)
+    if "hard" in sections:
+        if not args.no_lstm:
+            started = time.perf_counter()
+            sb3_lstm = sb3_train("lstm", training_tasks(0), args.steps, seed=0)
+            print(f"RecurrentPPO trained for {args.steps} steps in "
+                  f"{time.perf_counter() - started:.0f} s")
+        section_hard(policy, sb3_ppo, sb3_lstm, args.budget_episodes)
+    if "rsi" in sections:
+        section_rsi(args.seeds, args.rsi_steps)
+    if "cycle" in sections:
+        section_cycle_time()
+
+
+if __name__ == "__main__":
+    main()

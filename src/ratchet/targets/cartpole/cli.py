@@ -1,0 +1,245 @@
+"""``ratchet cartpole``: pretrain, train, evaluate and adapt the SSM policy by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from ratchet.errors import RatchetError
+
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                  help="The CartPole SSM agent: pretrain, train, eval, adapt.")
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+ModelOpt = Annotated[Path | None, typer.Option("--model", help="a saved policy "
+                                               "(.safetensors); default: the shipped model")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="seeds tasks, episodes and training")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+TaskOpt = Annotated[str, typer.Option("--task", help="nominal, FAMILY-SPLIT (a whole set) "
+                                      "or FAMILY-SPLIT-INDEX, e.g. physics-heldout, "
+                                      "hard-heldout-0")]
+
+
+def _load(model: Path | None) -> tuple[Any, dict[str, Any]]:
+    from ratchet.targets.cartpole.checkpoint import load_policy
+    from ratchet.targets.cartpole.pretrain import SHIPPED
+
+    return load_policy(model or SHIPPED)
+
+
+def _tasks(name: str, seed: int) -> list:
+    from ratchet.targets.cartpole.tasks import tasks_named
+
+    try:
+        return tasks_named(name, seed)
+    except ValueError as exc:
+        raise RatchetError(f"--task: {exc}") from None
+
+
+def _positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise RatchetError(f"{name} must be positive, got {value:g}")
+
+
+def _threads() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@app.command()
+def pretrain(out_path: Annotated[Path | None, typer.Option(
+                 "--out", help="where to save (default: the shipped model's place)")] = None,
+             seed: SeedOpt = 0,
+             steps: Annotated[int, typer.Option("--steps", help="environment steps")]
+             = 300_000) -> None:
+    """Reproduce the shipped model: PPO on nominal + physics training tasks, seeded."""
+    from ratchet.targets.cartpole.pretrain import (
+        SHIPPED,
+        nominal_return,
+        pretrain,
+        save_pretrained,
+    )
+
+    _positive("--steps", steps)
+    _threads()
+    target = out_path or SHIPPED
+
+    def progress(report: Any) -> None:
+        if report.update % 25 == 0:
+            out.print(f"update {report.update:4d}  steps {report.steps:7d}  "
+                      f"recent return {report.mean_return:6.1f}", highlight=False)
+
+    policy, meta = pretrain(seed=seed, steps=steps, on_update=progress)
+    meta["nominal_return_100"] = nominal_return(policy)
+    meta["nominal_return_10x10"] = nominal_return(policy, per_task=10)
+    path = save_pretrained(policy, meta, target)
+    out.print(f"saved {path}: nominal CartPole-v1 mean return over 100 episodes "
+              f"{meta['nominal_return_100']:.1f} from a fresh state, "
+              f"{meta['nominal_return_10x10']:.1f} in blocks of 10 with the state carried",
+              highlight=False)
+
+
+@app.command()
+def train(mode: Annotated[str, typer.Option("--mode", help="meta_rl (MAML) or "
+                                            "policy_gradient (PPO)")] = "policy_gradient",
+          env_name: Annotated[str, typer.Option("--env-name", help="gymnasium env")]
+          = "CartPole-v1",
+          epochs: Annotated[int, typer.Option("--epochs", help="meta_rl: outer updates; "
+                                              "policy_gradient: PPO updates")] = 50,
+          tasks_per_epoch: Annotated[int, typer.Option("--tasks-per-epoch")] = 8,
+          inner_lr: Annotated[float, typer.Option("--inner-lr", help="meta_rl: inner "
+                                                  "step size")] = 0.05,
+          outer_lr: Annotated[float, typer.Option("--outer-lr", help="Adam step size")]
+          = 1e-3,
+          episodes: Annotated[int, typer.Option("--episodes", help="episodes per task "
+                                                "(support and query for meta_rl)")] = 2,
+          tasks: Annotated[str, typer.Option("--tasks", help="physics, hard or mixed "
+                                             "training tasks")] = "mixed",
+          model: ModelOpt = None,
+          fresh: Annotated[bool, typer.Option("--fresh", help="start from random weights "
+                                              "instead of --model")] = False,
+          out_path: Annotated[Path, typer.Option("--out", help="where to save")]
+          = Path("cartpole-policy.safetensors"),
+          seed: SeedOpt = 0) -> None:
+    """Train a policy (from the shipped model unless --fresh) and save it."""
+    import numpy as np
+
+    from ratchet.targets.cartpole.checkpoint import save_policy
+    from ratchet.targets.cartpole.pretrain import training_tasks
+    from ratchet.targets.cartpole.ssm import SSMPolicy
+
+    if env_name != "CartPole-v1":
+        raise RatchetError(f"--env-name {env_name!r}: only CartPole-v1 is supported")
+    if mode not in ("meta_rl", "policy_gradient"):
+        raise RatchetError(f"--mode {mode!r}: expected meta_rl or policy_gradient")
+    if tasks not in ("physics", "hard", "mixed"):
+        raise RatchetError(f"--tasks {tasks!r}: expected physics, hard or mixed")
+    for name, value in (("--epochs", epochs), ("--tasks-per-epoch", tasks_per_epoch),
+                        ("--inner-lr", inner_lr), ("--outer-lr", outer_lr),
+                        ("--episodes", episodes)):
+        _positive(name, value)
+    _threads()
+    policy = SSMPolicy() if fresh else _load(model)[0]
+    pool = training_tasks(seed, hard=tasks != "physics")
+    if tasks == "hard":
+        pool = [t for t in pool if t.transforms]
+    if mode == "meta_rl":
+        from ratchet.targets.cartpole.maml import MAMLConfig, meta_train
+
+        cfg = MAMLConfig(epochs=epochs, tasks_per_epoch=tasks_per_epoch, inner_lr=inner_lr,
+                         outer_lr=outer_lr, support_episodes=episodes,
+                         query_episodes=episodes, seed=seed)
+        history = meta_train(policy, pool, cfg, on_epoch=lambda e, r: out.print(
+            f"epoch {e:4d}  query return {r:6.1f}", highlight=False))
+        summary = {"final_query_return": float(np.mean(history[-5:]))}
+    else:
+        from dataclasses import replace
+
+        from ratchet.targets.cartpole.train import TrainConfig, train_policy_gradient
+
+        base = TrainConfig(slots=tasks_per_epoch, episodes_per_task=episodes, seed=seed)
+        cfg = replace(base, total_steps=epochs * base.slots * base.segment_steps,
+                      ppo=replace(base.ppo, learning_rate=outer_lr))
+        reports = train_policy_gradient(policy, pool, cfg, on_update=lambda r: (
+            r.update % 25 == 0 and out.print(f"update {r.update:4d}  steps {r.steps:7d}  "
+                                             f"recent return {r.mean_return:6.1f}",
+                                             highlight=False)))
+        summary = {"recent_return": reports[-1].mean_return if reports else 0.0}
+    path = save_policy(policy, out_path, {"mode": mode, "seed": seed, "tasks": tasks,
+                                          **summary})
+    out.print(f"saved {path}", highlight=False)
+
+
+@app.command("eval")
+def evaluate_command(model: ModelOpt = None, task: TaskOpt = "nominal",
+                     episodes: Annotated[int, typer.Option("--episodes", help="episodes "
+                                                           "in all (split over the tasks)")]
+                     = 100,
+                     carry: Annotated[int, typer.Option("--carry", help="one task: episodes "
+                                                        "played back to back with the "
+                                                        "hidden state carried")] = 1,
+                     as_json: JsonOpt = False, seed: SeedOpt = 10_000) -> None:
+    """Mean greedy return of a policy (the shipped one by default) on a task or task set."""
+    import numpy as np
+
+    from ratchet.targets.cartpole.train import evaluate
+
+    _positive("--episodes", episodes)
+    _positive("--carry", carry)
+    _threads()
+    policy, _ = _load(model)
+    tasks = _tasks(task, 0)
+    if len(tasks) == 1:  # one task: blocks of --carry episodes, the state fresh for each
+        per = min(carry, episodes)
+        tasks = tasks * max(1, episodes // per)
+    else:
+        per = max(1, episodes // len(tasks))
+    returns = evaluate(policy, tasks, per, seed=seed)
+    flat = [r for unit in returns for r in unit]
+    result = {"model": str(model or "shipped"), "task": task, "episodes": len(flat),
+              "mean_return": float(np.mean(flat)), "min_return": float(np.min(flat)),
+              "per_task": {t.name: float(np.mean(r)) for t, r in zip(tasks, returns,
+                                                                      strict=True)}}
+    if as_json:
+        print(json.dumps(result))
+        return
+    out.print(f"{task}: mean return {result['mean_return']:.1f} over {len(flat)} episodes "
+              f"(min {result['min_return']:.0f})", highlight=False)
+
+
+@app.command()
+def adapt(task: TaskOpt = "hard-heldout-0", model: ModelOpt = None,
+          mode: Annotated[str, typer.Option("--mode", help="standard or hybrid")]
+          = "standard",
+          episodes: Annotated[int, typer.Option("--episodes", help="episodes of the task "
+                                                "to adapt on")] = 10,
+          steps: Annotated[int, typer.Option("--steps", help="gradient steps per round")]
+          = 8,
+          lr: Annotated[float, typer.Option("--lr", help="adaptation step size")] = 3e-4,
+          out_path: Annotated[Path | None, typer.Option("--out", help="save the adapted "
+                                                        "policy here")] = None,
+          as_json: JsonOpt = False, seed: SeedOpt = 0) -> None:
+    """Adapt a policy to one task by gradient steps and compare before and after."""
+    import numpy as np
+
+    from ratchet.targets.cartpole.adapt import (
+        MODES,
+        AdaptConfig,
+        adapt_policy,
+        replay_buffer,
+    )
+    from ratchet.targets.cartpole.checkpoint import save_policy
+    from ratchet.targets.cartpole.pretrain import training_tasks
+    from ratchet.targets.cartpole.train import evaluate
+
+    if mode not in MODES:
+        raise RatchetError(f"--mode {mode!r}: expected one of {', '.join(MODES)}")
+    for name, value in (("--episodes", episodes), ("--steps", steps), ("--lr", lr)):
+        _positive(name, value)
+    tasks = _tasks(task, 0)
+    if len(tasks) != 1:
+        raise RatchetError(f"--task {task}: adapt takes one task (e.g. {task}-0)")
+    _threads()
+    policy, _ = _load(model)
+    replay = (replay_buffer(policy, training_tasks(seed), 8, seed + 1)
+              if mode == "hybrid" else None)
+    before = float(np.mean(evaluate(policy, tasks, 5, seed=seed + 100)[0]))
+    result = adapt_policy(policy, tasks[0], AdaptConfig(mode=mode, episodes=episodes,  # type: ignore[arg-type]
+                                                        steps=steps, learning_rate=lr),
+                          seed=seed, replay=replay)
+    after = float(np.mean(evaluate(result.policy, tasks, 5, seed=seed + 100)[0]))
+    report = {"task": tasks[0].name, "mode": mode, "episodes": episodes,
+              "before": before, "after": after, "curve": result.curve}
+    if out_path is not None:
+        save_policy(result.policy, out_path, {"adapted_to": tasks[0].name, "mode": mode})
+    if as_json:
+        print(json.dumps(report))
+        return
+    out.print(f"{tasks[0].name}: {before:.1f} before, {after:.1f} after {episodes} episodes "
+              f"of {mode} adaptation", highlight=False)

@@ -1,0 +1,85 @@
+"""The shipped model: how it was made (one seeded call), where it lives, how to load it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ratchet.targets.cartpole.checkpoint import load_policy, save_policy
+from ratchet.targets.cartpole.hyper import training_meta
+from ratchet.targets.cartpole.ssm import Arch, SSMPolicy
+from ratchet.targets.cartpole.tasks import nominal, task_set
+from ratchet.targets.cartpole.train import (
+    TrainConfig,
+    UpdateReport,
+    evaluate,
+    train_policy_gradient,
+)
+
+SHIPPED = Path(__file__).parent / "shipped" / "policy.safetensors"
+PRETRAIN_STEPS = 300_000
+TRAIN_TASKS = 20
+
+
+def training_tasks(seed: int = 0, hard: bool = False) -> list:
+    """Nominal CartPole, the physics training tasks and, with ``hard``, the hard ones."""
+    tasks = [nominal(), *task_set("physics", "train", TRAIN_TASKS, seed)]
+    return tasks + task_set("hard", "train", TRAIN_TASKS, seed) if hard else tasks
+
+
+def pretrain(seed: int = 0, steps: int = PRETRAIN_STEPS, arch: Arch = Arch(),
+             on_update: Callable[[UpdateReport], None] | None = None,
+             select_every: int = 20) -> tuple[SSMPolicy, dict[str, Any]]:
+    """PPO from scratch on the physics training tasks; seeded end to end (one thread).
+
+    PPO's return wobbles from update to update, so over the second half of the budget the
+    policy is scored every ``select_every`` updates on validation tasks (greedy, two
+    episodes each) and the best-scoring weights are kept (ties go to the later ones).
+    """
+    torch.manual_seed(seed)
+    policy = SSMPolicy(arch)
+    cfg = TrainConfig(total_steps=steps, seed=seed)
+    validation = [nominal(), *task_set("physics", "validation", 8, seed)]
+    best: dict[str, Any] = {"score": -1.0}
+
+    def select(report: UpdateReport) -> None:
+        if on_update is not None:
+            on_update(report)
+        last = report.steps >= steps
+        if report.steps < steps / 2 or (report.update % select_every and not last):
+            return
+        score = float(np.mean(evaluate(policy, validation, 2, seed=777)))
+        if score >= best["score"]:
+            best.update(score=score, steps=report.steps,
+                        state={k: v.clone() for k, v in policy.state_dict().items()})
+
+    started = time.perf_counter()
+    reports = train_policy_gradient(policy, training_tasks(seed), cfg, select)
+    if "state" in best:
+        policy.load_state_dict(best["state"])
+    meta = {"seed": seed, "steps": reports[-1].steps if reports else 0,
+            "selected_at_steps": best.get("steps"), "validation_return": best["score"],
+            "train_seconds": round(time.perf_counter() - started, 1),
+            "training": training_meta(cfg), "tasks": "nominal + physics train"}
+    return policy, meta
+
+
+def nominal_return(policy: SSMPolicy, episodes: int = 100, seed: int = 10_000,
+                   per_task: int = 1) -> float:
+    """Mean greedy return over ``episodes`` episodes of nominal CartPole-v1, each from a
+    fresh hidden state (``per_task`` > 1: blocks of that many, the state carried)."""
+    tasks = [nominal()] * max(1, episodes // per_task)
+    return float(np.mean(evaluate(policy, tasks, per_task, seed=seed)))
+
+
+def save_pretrained(policy: SSMPolicy, meta: dict[str, Any], path: Path = SHIPPED) -> Path:
+    return save_policy(policy, path, meta)
+
+
+def load_shipped() -> tuple[SSMPolicy, dict[str, Any]]:
+    return load_policy(SHIPPED)
