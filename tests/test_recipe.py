@@ -55,3 +55,18 @@ def test_cli_reports_a_bad_recipe_in_one_line_with_exit_code_2(tmp_path):
     assert proc.returncode == 2
     assert "judge.beta" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "run" / "ratchet.db").exists()
+
+
+def test_a_cartpole_recipe_must_be_able_to_measure_what_its_judge_weighs():
+    from ratchet.recipe import parse_recipe
+
+    raw = {"name": "cp", "target": {"kind": "cartpole", "hard_tasks": False},
+           "space": {"learning_rate": {"type": "logfloat", "low": 1e-4, "high": 1e-2}},
+           "strategy": {"kind": "evolve"}, "judge": {"kind": "weighted"}}
+    with pytest.raises(RecipeError, match="hard_tasks is false"):
+        parse_recipe(raw)
+    raw["judge"]["weights"] = {"average_reward": 1.0}
+    assert parse_recipe(raw).judge.kind == "weighted"
+    raw["judge"] = {"kind": "sprt"}
+    with pytest.raises(RecipeError, match="judge sprt needs target outcome: games"):
+        parse_recipe(raw)

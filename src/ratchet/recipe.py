@@ -208,6 +208,14 @@ class Recipe(_Spec):
                              "sprt for games)")
         if not self.space:
             raise ValueError("space is empty: name at least one parameter to tune")
+        if self.target.kind == "cartpole" and self.judge.kind == "weighted":
+            hard_only = {"adaptation_speed", "meta_efficiency"} & set(self.judge.weights)
+            if hard_only and not self.target.hard_tasks:
+                raise ValueError(f"judge weights {sorted(hard_only)} are measured on hard "
+                                 "tasks, but target.hard_tasks is false")
+            if hard_only and self.judge.batch < 2:
+                raise ValueError("judge.batch must be at least 2 with hard tasks: units "
+                                 "alternate physics and hard tasks")
         return self
 
     def parsed_space(self) -> Space:

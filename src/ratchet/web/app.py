@@ -20,13 +20,19 @@ log = logging.getLogger(__name__)
 STATIC = Path(str(resources.files("ratchet.web") / "static"))
 
 
-def create_app(run_dirs: Sequence[Path], *, read_only: bool = False) -> FastAPI:
+def create_app(run_dirs: Sequence[Path], *, read_only: bool = False,
+               playground: bool | None = None) -> FastAPI:
+    """``playground``: mount the CartPole playground at /playground (None: when one of the
+    runs is a cartpole run and gradio is installed)."""
     from ratchet.web.routes import api, control, events, health
 
     runs: dict[str, Path] = {}
+    cartpole = False
     for directory in run_dirs:
         with Store(directory) as store:
-            name = (store.run_info() or {}).get("name") or directory.name
+            info = store.run_info() or {}
+        name = info.get("name") or directory.name
+        cartpole |= info.get("recipe", {}).get("target", {}).get("kind") == "cartpole"
         runs[name if name not in runs else f"{name} ({directory})"] = Path(directory)
     app = FastAPI(title="ratchet", version=__version__,
                   description="Dashboard and API of ratchet runs. Read-only endpoints need "
@@ -57,7 +63,17 @@ def create_app(run_dirs: Sequence[Path], *, read_only: bool = False) -> FastAPI:
     from ratchet.stats import mean_ci
 
     mean_ci([0.0, 1.0])  # import scipy now, not during the first request
+    if playground or (playground is None and cartpole and _has("gradio")):
+        from ratchet.targets.cartpole.playground import mount
+
+        app = mount(app, list(runs.values()))
     return app
+
+
+def _has(module: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(module) is not None
 
 
 def run_dir_of(request: Request, run: str | None = Query(None, description="run name "

@@ -14,8 +14,10 @@ from ratchet.errors import RatchetError
 
 class WebServer:
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0):
+        # the Gradio playground starts its event queue from the app's lifespan
+        lifespan = "on" if getattr(app.state, "playground", False) else "off"
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                access_log=False, lifespan="off")
+                                access_log=False, lifespan=lifespan)
         self.server = uvicorn.Server(config)
         self.host = host
         self.thread: threading.Thread | None = None

@@ -63,14 +63,18 @@ def test_adaptation_improves_the_return_on_a_hard_task():
     torch.manual_seed(1)
     policy = SSMPolicy(Arch(state_dim=8, hidden_dim=16))
     train_policy_gradient(policy, [nominal()], TrainConfig(total_steps=20_000, slots=4,
-                                                           seed=1))
+                                                           episodes_per_task=2, seed=1))
     flip = hard_task("train", 0)
     before = np.mean(evaluate(policy, [flip] * 10, 1, greedy=False))
-    result = adapt_policy(policy, flip, AdaptConfig(episodes=10, steps=16,
-                                                    learning_rate=1e-2), seed=1)
-    after = np.mean(evaluate(result.policy, [flip] * 10, 1, greedy=False))
-    assert len(result.curve) == 10
-    assert after > before + 8, (before, after)  # 13 -> 27 at this seed
+    afters = []
+    for seed in range(3):  # 10 episodes of the flipped task each
+        result = adapt_policy(policy, flip, AdaptConfig(episodes=10, steps=16,
+                                                        learning_rate=1e-2), seed=seed)
+        assert len(result.curve) == 10
+        afters.append(np.mean(evaluate(result.policy, [flip] * 10, 1, greedy=False)))
+    # measured: 13 before; 24, 27, 36 after
+    assert np.mean(afters) > before + 5 and sum(a > before for a in afters) >= 2, \
+        (before, afters)
     # the policy given is untouched; hybrid runs with a replay buffer
     assert np.mean(evaluate(policy, [flip] * 10, 1, greedy=False)) == before
     replay = replay_buffer(policy, [nominal()], 2, seed=3)

@@ -182,10 +182,12 @@ def evaluate_command(model: ModelOpt = None, task: TaskOpt = "nominal",
         per = max(1, episodes // len(tasks))
     returns = evaluate(policy, tasks, per, seed=seed)
     flat = [r for unit in returns for r in unit]
+    by_task: dict[str, list[float]] = {}
+    for t, r in zip(tasks, returns, strict=True):
+        by_task.setdefault(t.name, []).extend(r)
     result = {"model": str(model or "shipped"), "task": task, "episodes": len(flat),
               "mean_return": float(np.mean(flat)), "min_return": float(np.min(flat)),
-              "per_task": {t.name: float(np.mean(r)) for t, r in zip(tasks, returns,
-                                                                      strict=True)}}
+              "per_task": {name: float(np.mean(r)) for name, r in by_task.items()}}
     if as_json:
         print(json.dumps(result))
         return
@@ -243,3 +245,28 @@ def adapt(task: TaskOpt = "hard-heldout-0", model: ModelOpt = None,
         return
     out.print(f"{tasks[0].name}: {before:.1f} before, {after:.1f} after {episodes} episodes "
               f"of {mode} adaptation", highlight=False)
+
+
+@app.command()
+def playground(run_dirs: Annotated[list[Path] | None, typer.Argument(
+                   help="run directories whose champions to offer", show_default=False)]
+               = None,
+               host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+               port: Annotated[int, typer.Option(help="port (0: any free port)")] = 7860
+               ) -> None:
+    """Serve the Gradio playground alone (the dashboard also mounts it at /playground)."""
+    from ratchet.targets.cartpole.playground import standalone
+    from ratchet.web.server import WebServer
+
+    try:
+        app_ = standalone(run_dirs or [])
+    except ImportError as exc:
+        raise RatchetError(f"the playground needs gradio ({exc.name} is missing): "
+                           "pip install 'ratchet[playground]'") from None
+    server = WebServer(app_, host, port)
+    url = server.start()
+    err.print(f"playground at {url}playground/ · Ctrl+C stops", highlight=False)
+    try:
+        server.thread.join()  # type: ignore[union-attr]
+    except KeyboardInterrupt:
+        server.stop()

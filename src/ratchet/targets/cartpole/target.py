@@ -30,7 +30,7 @@ from ratchet.errors import EvaluationError, RatchetError, RecipeError
 from ratchet.space import Space
 from ratchet.targets._base import Target
 from ratchet.targets.cartpole import metrics
-from ratchet.targets.cartpole.adapt import AdaptConfig, adapt_policy
+from ratchet.targets.cartpole.adapt import AdaptConfig, adapt_policy, replay_buffer
 from ratchet.targets.cartpole.checkpoint import load_policy, save_policy
 from ratchet.targets.cartpole.hyper import (
     adapt_config,
@@ -106,8 +106,6 @@ class CartPoleTarget(Target):
                 mode=self.adaptation, episodes=self.episodes))  # type: ignore[arg-type]
             replay = None
             if self.adaptation == "hybrid":
-                from ratchet.targets.cartpole.adapt import replay_buffer
-
                 replay = replay_buffer(policy, training_tasks(self.seed), 8, task.seed + 2)
                 steps += replay.steps
             returns["hard"] = [adapt_policy(policy, t, cfg, task.seed + 3 + i,

@@ -28,8 +28,10 @@ class TrainConfig:
     """Tasks played side by side."""
     segment_steps: int = 128
     """Steps per slot between PPO updates."""
-    episodes_per_task: int = 2
-    """Episodes back to back per task (the hidden state carries across them)."""
+    episodes_per_task: int = 5
+    """Episodes back to back per task (the hidden state carries across them). With 2, the
+    policy had never seen a third episode, and 10 carried episodes of nominal CartPole
+    scored 454 instead of 495."""
     anneal_lr: bool = True
     """Decay the learning rate linearly to zero over ``total_steps``."""
     seed: int = 0

@@ -1,0 +1,39 @@
+"""`ratchet cartpole`: eval prints JSON with mean_return; bad input is one line, exit 2."""
+
+import json
+import subprocess
+import sys
+
+
+def ratchet(*args):
+    return subprocess.run([sys.executable, "-m", "ratchet", "cartpole", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_eval_of_the_shipped_model_prints_json():
+    done = ratchet("eval", "--episodes", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["episodes"] == 2 and result["mean_return"] >= 475
+
+
+def test_train_adapt_and_eval_round_trip(tmp_path):
+    model = tmp_path / "pg.safetensors"
+    done = ratchet("train", "--epochs", "2", "--tasks-per-epoch", "2", "--out", model)
+    assert done.returncode == 0, done.stderr
+    done = ratchet("adapt", "--model", model, "--task", "hard-train-0", "--episodes", "2",
+                   "--steps", "1", "--json", "--out", tmp_path / "adapted")
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["curve"]) == 2
+    assert ratchet("eval", "--model", tmp_path / "adapted", "--episodes", "1").returncode == 0
+
+
+def test_bad_input_is_one_clear_line_and_exit_2(tmp_path):
+    for args, message in ((["eval", "--task", "nowhere"], "unknown task 'nowhere'"),
+                          (["eval", "--model", tmp_path / "absent"], "no saved policy"),
+                          (["adapt", "--mode", "sideways"], "expected one of standard"),
+                          (["train", "--env-name", "Pendulum-v1"], "only CartPole-v1"),
+                          (["eval", "--episodes", "0"], "--episodes must be positive")):
+        done = ratchet(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr
