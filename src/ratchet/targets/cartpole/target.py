@@ -110,6 +110,7 @@ class CartPoleTarget(Target):
                 steps += replay.steps
             returns["hard"] = [adapt_policy(policy, t, cfg, task.seed + 3 + i,
                                             replay=replay).curve for i, t in enumerate(hard)]
+            # CartPole pays 1 per step: an episode's return is its length
             steps += int(sum(sum(curve) for curve in returns["hard"]))
         scores = [r for unit in (*returns["physics"], *returns["hard"]) for r in unit]
         found = metrics.compute(returns["physics"], returns["hard"])
