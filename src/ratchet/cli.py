@@ -210,10 +210,7 @@ def dashboard(run_dirs: Annotated[list[Path] | None, typer.Argument(
     url = server.start()
     err.print(f"dashboard of {len(dirs)} run(s) at {url} (read-only) · Ctrl+C stops",
               highlight=False)
-    try:
-        server.thread.join()  # type: ignore[union-attr]
-    except KeyboardInterrupt:
-        server.stop()
+    server.wait()
 
 
 def _version(value: bool) -> None:

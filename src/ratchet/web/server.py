@@ -40,6 +40,13 @@ class WebServer:
             time.sleep(0.02)
         return self.url
 
+    def wait(self) -> None:
+        """Block until the server thread ends or Ctrl+C, then stop (foreground use)."""
+        try:
+            self.thread.join()  # type: ignore[union-attr]
+        except KeyboardInterrupt:
+            self.stop()
+
     def stop(self) -> None:
         self.server.should_exit = True
         if self.thread is not None:

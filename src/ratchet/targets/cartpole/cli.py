@@ -266,7 +266,4 @@ def playground(run_dirs: Annotated[list[Path] | None, typer.Argument(
     server = WebServer(app_, host, port)
     url = server.start()
     err.print(f"playground at {url}playground/ · Ctrl+C stops", highlight=False)
-    try:
-        server.thread.join()  # type: ignore[union-attr]
-    except KeyboardInterrupt:
-        server.stop()
+    server.wait()
