@@ -23,7 +23,7 @@ from ratchet.targets.cartpole.ppo import PPOConfig
 from ratchet.targets.cartpole.rollout import Rollout, collect
 from ratchet.targets.cartpole.ssm import SSMPolicy
 from ratchet.targets.cartpole.tasks import Task
-from ratchet.targets.cartpole.train import batch_targets, rollout_loss
+from ratchet.targets.cartpole.train import batch_targets, gradient_step, rollout_loss
 
 Mode = Literal["standard", "hybrid"]
 MODES: tuple[Mode, ...] = ("standard", "hybrid")
@@ -79,9 +79,6 @@ def adapt_policy(policy: SSMPolicy, task: Task, cfg: AdaptConfig, seed: int,
             if cfg.mode == "hybrid":
                 loss = loss + cfg.replay_weight * rollout_loss(
                     model, replay, replay_targets, ppo)[0]  # type: ignore[arg-type]
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), ppo.max_grad_norm)
-            optimizer.step()
+            gradient_step(model, optimizer, loss, ppo.max_grad_norm)
         round_index += 1
     return AdaptResult(model, curve)

@@ -57,9 +57,12 @@ def build(run_dirs: Sequence[Path] = ()) -> Any:
     torch.set_num_threads(1)
     models = model_choices(run_dirs)
 
+    def path_of(label: str) -> Path:
+        """The model behind a label (runs are re-read: a champion may have appeared)."""
+        return model_choices(run_dirs).get(label) or models[SHIPPED_LABEL]
+
     def load(label: str) -> Any:
-        path = model_choices(run_dirs).get(label) or models[SHIPPED_LABEL]
-        return load_policy(path)[0]
+        return load_policy(path_of(label))[0]
 
     def play(label: str, task: str, episodes: float) -> tuple[str, Any]:
         policy = load(label)
@@ -90,7 +93,7 @@ def build(run_dirs: Sequence[Path] = ()) -> Any:
 
         def work() -> None:
             try:
-                _run_rsi(models.get(label, models[SHIPPED_LABEL]), int(cycles), lines.put)
+                _run_rsi(path_of(label), int(cycles), lines.put)
             except Exception as exc:  # shown in the log, the page stays usable
                 lines.put(f"failed: {exc}")
             finally:

@@ -13,7 +13,7 @@ import torch
 from ratchet.targets.cartpole.checkpoint import load_policy, save_policy
 from ratchet.targets.cartpole.hyper import training_meta
 from ratchet.targets.cartpole.ssm import Arch, SSMPolicy
-from ratchet.targets.cartpole.tasks import nominal, task_set
+from ratchet.targets.cartpole.tasks import Task, nominal, task_set
 from ratchet.targets.cartpole.train import (
     TrainConfig,
     UpdateReport,
@@ -26,7 +26,7 @@ PRETRAIN_STEPS = 300_000
 TRAIN_TASKS = 20
 
 
-def training_tasks(seed: int = 0, hard: bool = False) -> list:
+def training_tasks(seed: int = 0, hard: bool = False) -> list[Task]:
     """Nominal CartPole, the physics training tasks and, with ``hard``, the hard ones."""
     tasks = [nominal(), *task_set("physics", "train", TRAIN_TASKS, seed)]
     return tasks + task_set("hard", "train", TRAIN_TASKS, seed) if hard else tasks

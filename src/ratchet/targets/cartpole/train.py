@@ -80,11 +80,17 @@ def ppo_update(policy: SSMPolicy, optimizer: torch.optim.Optimizer, rollout: Rol
         for idx in torch.randperm(slots, generator=generator).chunk(chunks):
             loss, stats = rollout_loss(policy, rollout.rows(idx),
                                        (advantages[idx], returns[idx]), cfg)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
-            optimizer.step()
+            gradient_step(policy, optimizer, loss, cfg.max_grad_norm)
     return stats
+
+
+def gradient_step(policy: SSMPolicy, optimizer: torch.optim.Optimizer, loss: Tensor,
+                  max_grad_norm: float) -> None:
+    """One optimizer step on ``loss`` with the gradient's global norm clipped."""
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(policy.parameters(), max_grad_norm)
+    optimizer.step()
 
 
 def train_policy_gradient(policy: SSMPolicy, tasks: Sequence[Task], cfg: TrainConfig,
