@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml scripts/vendor_js.sh
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: the CPU build on disk; any other spec pulls a multi-GB CUDA build
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[dev,rl,playground]"
+	$(BIN)/pip install --quiet -e ".[dev,rl,playground,sysctl]"
 	bash scripts/vendor_js.sh
 	touch $(STAMP)
 
@@ -33,12 +33,13 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) browser
-	$(BIN)/pip install -q -e ".[dev,rl,playground,bench]"
+	$(BIN)/pip install -q -e ".[dev,rl,playground,sysctl,bench]"
 	$(BIN)/python bench/decision_quality.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/executors.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/cartpole.py
+	$(BIN)/python bench/sysctl.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -22,6 +22,8 @@ from ratchet.service.pidfile import AlreadyRunning
 from ratchet.store import Store
 from ratchet.summary import champion_summary
 from ratchet.targets.cartpole.cli import app as cartpole_app
+from ratchet.targets.sysctl.cli import app as sysctl_app
+from ratchet.targets.sysctl.cli import tune_os
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="ratchet: holds a champion, measures challengers, promotes only what "
@@ -58,7 +60,7 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
         detached: Annotated[bool, typer.Option("--detached", hidden=True)] = False,
         ) -> None:
     """Run the improvement loop in the foreground until Ctrl+C or --max-cycles."""
-    from ratchet.display import RunDisplay
+    from ratchet.display import RunDisplay, with_champion
     from ratchet.service.daemon import serve
 
     parsed = load_recipe(recipe)
@@ -76,7 +78,7 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
                          console=Console(stderr=True, quiet=quiet or detached))
     with display:
         summary = serve(parsed, directory, max_cycles=max_cycles,
-                        reporter=_with_champion(display, directory),
+                        reporter=with_champion(display, directory),
                         mode="daemon" if detached else "foreground",
                         on_log=lambda kind, d: display.line(
                             f"run {parsed.name} in {directory} · log {d['path']}"
@@ -94,15 +96,6 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
               f"{summary.failures} failed; champion v{champ['version']} "
               f"({champ['candidate']}). See `ratchet best --run-dir {directory}`.",
               highlight=False)
-
-
-def _with_champion(display, run_dir: Path):
-    def report(event: str, data: dict) -> None:
-        display(event, data)
-        if event in ("baseline_end", "cycle_end"):
-            with Store(run_dir) as store:
-                display.set_champion(champion_summary(store))
-    return report
 
 
 @app.command()
@@ -228,6 +221,8 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version,
 
 register_service_commands(app)
 app.add_typer(cartpole_app, name="cartpole")
+app.command("tune-os")(tune_os)
+app.add_typer(sysctl_app, name="sysctl")
 
 
 def main() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
@@ -141,6 +143,19 @@ class RunDisplay:
         parts.append(Text(f"judge: {self.judge} · Ctrl+C stops at the next safe point",
                           style="dim"))
         return Panel(Group(*parts), title="ratchet", border_style="blue")
+
+
+def with_champion(display: RunDisplay, run_dir: Path) -> Callable[[str, dict], None]:
+    """``display`` as the loop's reporter, told the champion's standing after each cycle."""
+    from ratchet.store import Store
+    from ratchet.summary import champion_summary
+
+    def report(event: str, data: dict) -> None:
+        display(event, data)
+        if event in ("baseline_end", "cycle_end"):
+            with Store(run_dir) as store:
+                display.set_champion(champion_summary(store))
+    return report
 
 
 def _score_text(score: dict[str, Any], provisional: bool) -> str:

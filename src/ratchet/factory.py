@@ -39,6 +39,15 @@ def build_target(recipe: Recipe, run_dir: Path) -> Target:
         return CartPoleTarget(run_dir / "work", model=t.model, train_steps=t.train_steps,
                               episodes=t.episodes, adaptation=t.adaptation,
                               hard_tasks=t.hard_tasks, threads=t.threads, seed=recipe.seed)
+    if t.kind == "sysctl":
+        from ratchet.targets.sysctl.reward import Weights
+        from ratchet.targets.sysctl.target import SysctlTarget
+
+        return SysctlTarget(space=recipe.parsed_space(), benchmark=t.benchmark, metric=t.metric,
+                            workdir=run_dir / "work", root=t.sysctl_root, dry_run=t.dry_run,
+                            timeout_s=t.timeout_s, reference_runs=t.reference_runs,
+                            weights=Weights(t.performance_weight, t.stability_weight),
+                            cwd=t.cwd)
     return CommandTarget(benchmark=t.benchmark, workdir=run_dir / "work",
                          config_file=t.config_file, build=t.build, timeout_s=t.timeout_s,
                          outcome=t.outcome, metric=t.metric, env=t.env, cwd=t.cwd,
@@ -52,6 +61,14 @@ def build_strategy(recipe: Recipe, space: Space) -> Strategy:
         return EvolveStrategy(space, seed=recipe.seed, direction=direction,
                               architecture=tuple(s.architecture), scale=s.scale,
                               params_per_step=s.params_per_step)
+    if s.kind == "ppo":
+        from ratchet.strategies.ppo import PPOStrategy  # SB3 and torch: only when used
+
+        return PPOStrategy(space, seed=recipe.seed, direction=direction, n_steps=s.n_steps,
+                           batch_size=s.batch_size, n_epochs=s.n_epochs,
+                           learning_rate=s.learning_rate, gamma=s.gamma,
+                           max_steps_per_episode=s.max_steps_per_episode,
+                           state_metrics=tuple(s.state_metrics))
     if s.kind == "perturb":
         return PerturbStrategy(space, seed=recipe.seed, direction=direction,
                                params_per_step=s.params_per_step, scale=s.scale,

@@ -46,6 +46,7 @@ class Schedule:
     pause_s: float = 60.0
     checkpoint_every: int = 10
     checkpoint_keep: int = 5
+    early_stop_cycles: int | None = None
 
 
 @dataclass
@@ -169,6 +170,8 @@ class Loop:
             summary.cycles += 1
             summary.promotions += result.decision is Decision.PROMOTE
             summary.failures += result.decision is Decision.FAILED
+            if self._converged(result):
+                break
             if self._after_cycle(result) and not (max_cycles and summary.cycles >= max_cycles):
                 self._wait(self.schedule.interval_s, "waiting")
         summary.stopped = self.stop.is_set()
@@ -196,6 +199,17 @@ class Loop:
         write_champion_file(self.store)
         log.warning("manual promotion: %s is champion v%d", candidate_id, new.version)
         self._checkpoint("manual promotion")
+
+    def _converged(self, result: CycleResult) -> bool:
+        """Early stopping: ``early_stop_cycles`` cycles in a row without a promotion."""
+        limit = self.schedule.early_stop_cycles
+        idle = result.cycle - self.store.champion().cycle
+        if not limit or idle < limit:
+            return False
+        msg = f"early stop: {idle} cycles without a promotion"
+        log.info(msg)
+        self.store.event("early_stop", msg, cycles=idle)
+        return True
 
     def _after_cycle(self, result: CycleResult) -> bool:
         """Failure back-off, emergency pause and stagnation report. False when stopping."""

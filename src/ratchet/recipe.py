@@ -72,6 +72,40 @@ class CartPoleTargetSpec(_Spec):
         return "maximize"
 
 
+class SysctlTargetSpec(_Spec):
+    kind: Literal["sysctl"]
+    benchmark: list[str] | str = Field(description="benchmark argv; a string is split like a "
+                                       "shell would, and never run by one")
+    metric: str = Field(description="the value the benchmark prints (`metric: value`), "
+                        "higher is better")
+    sysctl_root: str = Field("/proc/sys", description="where kernel parameters live "
+                             "(a directory tree of files in tests)")
+    dry_run: bool = Field(False, description="write nothing; measure the system as it is")
+    timeout_s: float = Field(15.0, gt=0, description="seconds before a benchmark run is "
+                             "killed and counted as failed")
+    performance_weight: float = Field(0.5, ge=0)
+    stability_weight: float = Field(0.5, ge=0)
+    reference_runs: int = Field(3, ge=1, description="runs measuring the original values")
+    cwd: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SysctlTargetSpec:
+        if not self.benchmark or (isinstance(self.benchmark, str)
+                                  and not self.benchmark.strip()):
+            raise ValueError("benchmark must not be empty")
+        if self.performance_weight + self.stability_weight <= 0:
+            raise ValueError("performance_weight + stability_weight must be above 0")
+        return self
+
+    @property
+    def outcome(self) -> Literal["samples"]:
+        return "samples"
+
+    @property
+    def direction(self) -> Literal["maximize"]:
+        return "maximize"
+
+
 class PerturbSpec(_Spec):
     kind: Literal["perturb"]
     params_per_step: tuple[int, int] = (3, 5)
@@ -92,6 +126,31 @@ class EvolveSpec(_Spec):
                                                              "layers"])
     scale: float = Field(0.2, gt=0, le=1, description="relative size of a move")
     params_per_step: tuple[int, int] = (1, 2)
+
+
+class PPOSpec(_Spec):
+    kind: Literal["ppo"]
+    n_steps: int = Field(64, ge=2, description="steps per rollout before a PPO update")
+    batch_size: int = Field(32, ge=1)
+    n_epochs: int = Field(5, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    gamma: float = Field(0.95, ge=0, le=1)
+    max_steps_per_episode: int = Field(10, ge=1)
+    state_metrics: list[str] = Field(default_factory=lambda: ["cpu_usage",
+                                                              "memory_used_percent"])
+
+    @model_validator(mode="after")
+    def _check(self) -> PPOSpec:
+        from ratchet.strategies.system_metrics import STATE_METRICS
+
+        unknown = [m for m in self.state_metrics if m not in STATE_METRICS]
+        if unknown:
+            raise ValueError(f"unknown state metrics {unknown}; expected some of "
+                             f"{sorted(STATE_METRICS)}")
+        if self.batch_size > self.n_steps:
+            raise ValueError(f"batch_size ({self.batch_size}) must not exceed n_steps "
+                             f"({self.n_steps})")
+        return self
 
 
 class OptunaSpec(_Spec):
@@ -164,6 +223,8 @@ class ScheduleSpec(_Spec):
     checkpoint_every: int = Field(10, ge=0, description="cycles between checkpoints (0: only "
                                   "on promotion and shutdown)")
     checkpoint_keep: int = Field(5, ge=1, description="store snapshots kept")
+    early_stop_cycles: int | None = Field(None, ge=1, description="end the run after this "
+                                          "many cycles without a promotion")
 
 
 class ExecutorSpec(_Spec):
@@ -182,9 +243,11 @@ class DashboardSpec(_Spec):
                       "to expose it")
 
 
-Strategies = Annotated[PerturbSpec | EvolveSpec | OptunaSpec, Field(discriminator="kind")]
+Strategies = Annotated[PerturbSpec | EvolveSpec | PPOSpec | OptunaSpec,
+                      Field(discriminator="kind")]
 Judges = Annotated[SPRTSpec | WelchSpec | WeightedSpec, Field(discriminator="kind")]
-Targets = Annotated[CommandTargetSpec | CartPoleTargetSpec, Field(discriminator="kind")]
+Targets = Annotated[CommandTargetSpec | CartPoleTargetSpec | SysctlTargetSpec,
+                    Field(discriminator="kind")]
 
 
 class Recipe(_Spec):
@@ -218,6 +281,15 @@ class Recipe(_Spec):
                                  "alternate physics and hard tasks")
         return self
 
+    def _check_sysctl(self, space: Space) -> None:
+        from ratchet.targets.sysctl.tree import check_name
+
+        for p in space:
+            check_name(p.name)
+            if p.type not in ("int", "float"):
+                raise ValueError(f"space.{p.name}: a kernel parameter is int or float, "
+                                 f"not {p.type}")
+
     def parsed_space(self) -> Space:
         return Space.from_dict(self.space)
 
@@ -249,6 +321,18 @@ def parse_recipe(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
         space = recipe.parsed_space()
     except SpaceError as exc:
         raise RecipeError(f"{source}: space.{exc}") from None
+    from ratchet.targets.sysctl.tree import SysctlError
+
+    try:
+        if recipe.target.kind == "sysctl":
+            recipe._check_sysctl(space)
+    except (SysctlError, ValueError) as exc:
+        raise RecipeError(f"{source}: {exc}") from None
+    if recipe.strategy.kind == "ppo":
+        not_numeric = [p.name for p in space if not p.is_numeric]
+        if not_numeric:
+            raise RecipeError(f"{source}: strategy ppo tunes numeric parameters only; "
+                              f"{not_numeric} are not")
     allowed = RESERVED | set(space.names)
     t = recipe.target
     if not isinstance(t, CommandTargetSpec):
@@ -278,6 +362,6 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _is_tag(part: Any) -> bool:
-    return part in ("command", "cartpole", "perturb", "evolve", "tpe", "cmaes", "random",
-                    "sprt", "welch", "weighted", "function-after[_check(), CommandTargetSpec]",
-                    "function-after[_check(), WeightedSpec]")
+    return part in ("command", "cartpole", "sysctl", "perturb", "evolve", "ppo", "tpe",
+                    "cmaes", "random", "sprt", "welch", "weighted") \
+        or str(part).startswith("function-after[")

@@ -65,9 +65,14 @@ def run_recipe(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
     stop = stop or threading.Event()
     loop = open_loop(recipe, run_dir, reporter=reporter, stop=stop)
     try:
-        with loop.c.executor:
-            loop.prepare()
-            with beside() if beside else nullcontext():
-                return loop.run(max_cycles)
+        loop.c.target.open(loop.store)
+        try:
+            with loop.c.executor:
+                loop.prepare()
+                with beside() if beside else nullcontext():
+                    return loop.run(max_cycles)
+        finally:
+            loop.c.strategy.close()
+            loop.c.target.close()
     finally:
         loop.store.close()

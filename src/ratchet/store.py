@@ -90,6 +90,15 @@ MIGRATIONS: list[str] = [
         data TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # What a target keeps about the system it changes (sysctl: the original values and
+    # whether they may be overwritten), apart from the run's history.
+    """
+    CREATE TABLE target_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 ]
 
 
@@ -289,6 +298,22 @@ class Store:
                          json.dumps({"manual": True, "version": version, "cycle": cycle,
                                      "candidate": candidate_id})))
         return Champion(candidate, version, cycle, now)
+
+    def set_target_state(self, key: str, value: Any) -> None:
+        """Commit ``value`` (JSON) under ``key``; None deletes it."""
+        with self.transaction() as cur:
+            if value is None:
+                cur.execute("DELETE FROM target_state WHERE key = ?", (key,))
+            else:
+                cur.execute("INSERT INTO target_state (key, value, updated_at) VALUES (?, ?, ?) "
+                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                            "updated_at = excluded.updated_at",
+                            (key, json.dumps(value), time.time()))
+
+    def target_state(self, key: str) -> Any:
+        row = self.conn.execute("SELECT value FROM target_state WHERE key = ?",
+                                (key,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     def event(self, kind: str, message: str, level: str = "info", **data: Any) -> None:
         with self.transaction() as cur:

@@ -51,6 +51,9 @@ def stop_on_signals(stop: threading.Event, run_dir: Path) -> Iterator[None]:
                                                                STOP_GRACE_S),
                          daemon=True).start()
 
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; the caller stops the loop itself
+        return
     previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield

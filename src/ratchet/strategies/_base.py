@@ -39,6 +39,9 @@ class Strategy(ABC):
     def restore(self, history: Sequence[Trial]) -> None:  # noqa: B027 - optional hook
         """Rebuild in-memory models from the run's history after a restart."""
 
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release threads or processes; called when the loop ends."""
+
     def _candidate(self, params: dict[str, Any], champion: Candidate, note: str) -> Candidate:
         return Candidate(params=self.space.validate(params), origin=self.name,
                          parent=champion.id, note=note)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ratchet.space import Space
 from ratchet.types import Candidate, EvalTask, Measurement, OutcomeKind
+
+if TYPE_CHECKING:
+    from ratchet.store import Store
 
 
 class Target(ABC):
@@ -30,3 +33,11 @@ class Target(ABC):
 
     def discard(self, candidate: Candidate) -> None:  # noqa: B027 - optional hook
         """Forget files made for a candidate that will not be measured again."""
+
+    def open(self, store: Store) -> None:  # noqa: B027 - optional hook
+        """Called in the loop's process before anything is applied or measured: a target
+        that changes a live system records what it will change (in ``store``, committed)
+        and repairs what a crashed run left behind."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Called when the loop ends for any reason (completion, stop, error)."""

@@ -41,6 +41,33 @@ def history(run_dir: Path, since: int = 0, limit: int | None = None) -> dict[str
     return {"last_event_id": last_event, "cycles": cols}
 
 
+def objectives(run_dir: Path) -> dict[str, Any]:
+    """Per cycle, the challenger's mean ``performance`` and ``stability`` metrics and mean
+    score (reward), for targets that measure both (sysctl); empty lists otherwise."""
+    with Store(run_dir) as store:
+        strategy = ((store.run_info() or {}).get("recipe") or {}).get("strategy") or {}
+        rows = store.conn.execute(
+            "SELECT e.cycle, e.metrics, e.scores, d.decision FROM evaluations e JOIN "
+            "decisions d ON d.cycle = e.cycle WHERE e.ok = 1 AND e.role = 'challenger' "
+            "ORDER BY e.cycle, e.batch").fetchall()
+    per_cycle: dict[int, dict[str, Any]] = {}
+    for cycle, metrics, scores, decision in rows:
+        m = json.loads(metrics)
+        if "performance" not in m or "stability" not in m:
+            continue
+        c = per_cycle.setdefault(cycle, {"p": [], "s": [], "r": [], "decision": decision})
+        c["p"].append(m["performance"])
+        c["s"].append(m["stability"])
+        c["r"].extend(json.loads(scores))
+    mean = lambda xs: sum(xs) / len(xs) if xs else None  # noqa: E731
+    cycles = sorted(per_cycle)
+    return {"cycle": cycles, "performance": [mean(per_cycle[c]["p"]) for c in cycles],
+            "stability": [mean(per_cycle[c]["s"]) for c in cycles],
+            "reward": [mean(per_cycle[c]["r"]) for c in cycles],
+            "decision": [per_cycle[c]["decision"] for c in cycles],
+            "episode_length": int(strategy.get("max_steps_per_episode") or 10)}
+
+
 def candidates(run_dir: Path, decision: str | None, limit: int, offset: int
                ) -> list[dict[str, Any]]:
     sql = ("SELECT c.id, c.cycle, c.origin, c.note, c.params, c.status, d.decision, d.score, "

@@ -31,6 +31,12 @@ def history(run_dir: Path = RunDir, since: int = Query(0, ge=0, description="cyc
     return data.history(run_dir, since, limit)
 
 
+@router.get("/objectives", summary="Per cycle: the challenger's performance, stability and "
+            "reward (targets that measure both, e.g. sysctl)")
+def objectives(run_dir: Path = RunDir) -> dict[str, Any]:
+    return data.objectives(run_dir)
+
+
 @router.get("/candidates", summary="Candidates, newest first, optionally by decision")
 def candidates(run_dir: Path = RunDir,
                decision: str | None = Query(None, pattern="^(promote|reject|failed|gated)$"),

@@ -136,6 +136,56 @@ async function renderCycle(n) {
   $("#bars").innerHTML = `<div class="bars">${rows.join("")}</div>`;
 }
 
+// Two small charts drawn on a canvas: a scatter and bars (sysctl-like runs only).
+function frame(canvas, xLabel, yLabel, [x0, x1], [y0, y1]) {
+  const dpr = window.devicePixelRatio || 1, w = canvas.clientWidth, h = canvas.clientHeight;
+  canvas.width = w * dpr; canvas.height = h * dpr;
+  const g = canvas.getContext("2d");
+  g.scale(dpr, dpr);
+  g.clearRect(0, 0, w, h);
+  const L = 62, B = 34, T = 8, R = 28;
+  const sx = (x) => L + (x - x0) / ((x1 - x0) || 1) * (w - L - R);
+  const sy = (y) => h - B - (y - y0) / ((y1 - y0) || 1) * (h - B - T);
+  g.strokeStyle = "#c5cad6"; g.fillStyle = "#6b7385"; g.font = "11px system-ui";
+  g.beginPath(); g.moveTo(L, T); g.lineTo(L, h - B); g.lineTo(w - R, h - B); g.stroke();
+  for (let i = 0; i <= 4; i++) {
+    const xv = x0 + (x1 - x0) * i / 4, yv = y0 + (y1 - y0) * i / 4;
+    g.textAlign = "center"; g.fillText(+xv.toPrecision(3), sx(xv), h - B + 14);
+    g.textAlign = "right"; g.fillText(+yv.toPrecision(3), L - 6, sy(yv) + 4);
+  }
+  g.textAlign = "center"; g.fillText(xLabel, (L + w - R) / 2, h - 4);
+  g.save(); g.translate(11, h / 2); g.rotate(-Math.PI / 2); g.fillText(yLabel, 0, 0); g.restore();
+  return { g, sx, sy };
+}
+const range = (xs, pad = 0.05) => {
+  const v = xs.filter((x) => x !== null), lo = Math.min(...v), hi = Math.max(...v), d = (hi - lo) || Math.abs(hi) || 1;
+  return [lo - pad * d, hi + pad * d];
+};
+
+async function renderObjectives() {
+  const o = await getJSON("/api/objectives");
+  $("#objectives").hidden = o.cycle.length === 0;
+  if (!o.cycle.length) return;
+  const sc = frame($("#tradeoff"), "performance", "stability", range(o.performance), [0, 1.05]);
+  o.cycle.forEach((_, i) => {
+    const promoted = o.decision[i] === "promote";
+    sc.g.fillStyle = promoted ? "#1a9d5a" : "rgba(47, 111, 221, 0.55)";
+    sc.g.beginPath();
+    sc.g.arc(sc.sx(o.performance[i]), sc.sy(o.stability[i]), promoted ? 6 : 3.5, 0, 2 * Math.PI);
+    sc.g.fill();
+  });
+  $("#tradeoff").dataset.points = String(o.cycle.length);
+  const episodes = [];
+  $("#episode-len").textContent = o.episode_length;
+  o.reward.forEach((r, i) => { const e = Math.floor(i / o.episode_length); (episodes[e] ||= []).push(r); });
+  const means = episodes.map((rs) => rs.reduce((a, b) => a + b, 0) / rs.length);
+  const bars = frame($("#episodes"), "episode", "mean reward", [0.5, means.length + 0.5], [0, Math.max(...means) * 1.1]);
+  const width = Math.max(2, (bars.sx(1.4) - bars.sx(0.6)));
+  bars.g.fillStyle = "#2f6fdd";
+  means.forEach((m, i) => bars.g.fillRect(bars.sx(i + 1) - width / 2, bars.sy(m), width, bars.sy(0) - bars.sy(m)));
+  $("#episodes").dataset.bars = String(means.length);
+}
+
 function connect(after) {
   if (source) source.close();
   const sep = run ? `&run=${encodeURIComponent(run)}` : "";
@@ -147,6 +197,7 @@ function connect(after) {
     addCycle(d);
     renderCycle(d.cycle);
     renderStatus(await getJSON("/api/status"));
+    renderObjectives();
     if (d.decision === "promote") renderChampion(await getJSON("/api/champion"));
   });
   source.addEventListener("promotion", async () => renderChampion(await getJSON("/api/champion")));
@@ -167,6 +218,7 @@ async function load() {
   renderCandidates();
   renderChampion(champion);
   renderCycle(cycles.cycle[cycles.cycle.length - 1]);
+  await renderObjectives();
   connect(history.last_event_id);
   document.body.dataset.loaded = String(cycles.cycle.length);
 }

@@ -1,0 +1,1 @@
+"""The ``sysctl`` target: kernel parameters tuned safely, with rollback (seed 003)."""

@@ -1,0 +1,86 @@
+"""Seed 003's Python API, on ratchet's loop: ``optimize_os_parameters``.
+
+    from ratchet.targets.sysctl.tuning import optimize_os_parameters
+    result = optimize_os_parameters(config, show_dashboard=True, web_port=5000)
+    result["best_config"], result["best_reward"], result["improvement"]
+
+The originals are written back when tuning ends; the best configuration is reported, not
+left applied (``sysctl_commands`` lists the commands that would apply it).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from pathlib import Path
+from typing import Any
+
+from ratchet.recipe import Recipe
+from ratchet.store import Store
+from ratchet.targets.sysctl.config import Algorithm, load_os_config, to_recipe
+from ratchet.targets.sysctl.tree import format_value
+
+
+def optimize_os_parameters(config: dict[str, Any] | str | os.PathLike[str],
+                           show_dashboard: bool = False, web_host: str = "127.0.0.1",
+                           web_port: int = 5000, dry_run: bool = False, *,
+                           sysctl_root: str | None = None, run_dir: str | None = None,
+                           algorithm: Algorithm | None = None) -> dict[str, Any]:
+    """Tune the config's kernel parameters; returns best_config, best_reward and
+    improvement (% over the original configuration's reward), among others."""
+    from ratchet.service.daemon import serve
+
+    recipe = tuning_recipe(config, dry_run=dry_run, sysctl_root=sysctl_root,
+                           algorithm=algorithm,
+                           dashboard_port=web_port if show_dashboard else None, host=web_host)
+    directory = Path(run_dir) if run_dir else Path("runs") / recipe.name
+    serve(recipe, directory)
+    return tuning_result(directory)
+
+
+def tuning_recipe(config: dict[str, Any] | str | os.PathLike[str], **options: Any) -> Recipe:
+    return to_recipe(load_os_config(config), **options)
+
+
+def tuning_result(run_dir: Path) -> dict[str, Any]:
+    """The champion against the original configuration, both as measured while they were
+    champion (never the selection-biased evidence that promoted a challenger)."""
+    with Store(run_dir) as store:
+        champion = store.champion()
+        original_id = store.promotions()[0]["candidate_id"]
+        info = store.run_info() or {}
+        best = _measured(store, champion.candidate.id)
+        original = _measured(store, original_id)
+        cycles, promotions = store.last_cycle(), len(store.promotions()) - 1
+    improvement = _percent(best["reward"], original["reward"])
+    params = champion.candidate.params
+    return {"best_config": params, "best_reward": best["reward"],
+            "best_provisional": best["provisional"],
+            "original_reward": original["reward"], "improvement": improvement,
+            "best_performance": best["performance"],
+            "original_performance": original["performance"],
+            "performance_improvement": _percent(best["performance"], original["performance"]),
+            "steps": cycles, "promotions": promotions,
+            "dry_run": bool(info.get("recipe", {}).get("target", {}).get("dry_run")),
+            "run_dir": str(run_dir),
+            "sysctl_commands": [f"sysctl -w {k}={format_value(v)}" for k, v in params.items()]}
+
+
+def _measured(store: Store, candidate_id: str) -> dict[str, Any]:
+    rows = [r for r in store.evaluations(candidate_id=candidate_id,
+                                         roles=("baseline", "champion")) if r.ok]
+    provisional = not rows
+    if provisional:  # promoted by the last step: only the (optimistic) promoting evidence
+        rows = [r for r in store.evaluations(candidate_id=candidate_id,
+                                             roles=("challenger",)) if r.ok]
+    scores = [s for r in rows for s in r.scores]
+    performance = [r.metrics["performance"] for r in rows if "performance" in r.metrics]
+    return {"reward": statistics.fmean(scores) if scores else None,
+            "performance": statistics.fmean(performance) if performance else None,
+            "provisional": provisional}
+
+
+def _percent(new: float | None, old: float | None) -> float | None:
+    if new is None or not old:
+        return None
+    return 100.0 * (new - old) / abs(old)
