@@ -53,15 +53,8 @@ class CommandTargetSpec(_Spec):
         return self
 
 
-class CartPoleTargetSpec(_Spec):
-    kind: Literal["cartpole"]
-    model: str | None = Field(None, description="starting champion (a .safetensors saved by "
-                              "ratchet); absent: the shipped model")
-    train_steps: int = Field(60_000, ge=1000, description="PPO steps to train each challenger")
-    episodes: int = Field(5, ge=2, le=50, description="episodes per task unit measured")
-    adaptation: Literal["in_context", "standard", "hybrid"] = "in_context"
-    hard_tasks: bool = Field(True, description="train and measure on hard tasks too")
-    threads: int = Field(1, ge=1, description="torch threads per evaluation")
+class _MaximizedSamples(_Spec):
+    """A target whose measurements are samples of a score to maximize."""
 
     @property
     def outcome(self) -> Literal["samples"]:
@@ -72,7 +65,18 @@ class CartPoleTargetSpec(_Spec):
         return "maximize"
 
 
-class SysctlTargetSpec(_Spec):
+class CartPoleTargetSpec(_MaximizedSamples):
+    kind: Literal["cartpole"]
+    model: str | None = Field(None, description="starting champion (a .safetensors saved by "
+                              "ratchet); absent: the shipped model")
+    train_steps: int = Field(60_000, ge=1000, description="PPO steps to train each challenger")
+    episodes: int = Field(5, ge=2, le=50, description="episodes per task unit measured")
+    adaptation: Literal["in_context", "standard", "hybrid"] = "in_context"
+    hard_tasks: bool = Field(True, description="train and measure on hard tasks too")
+    threads: int = Field(1, ge=1, description="torch threads per evaluation")
+
+
+class SysctlTargetSpec(_MaximizedSamples):
     kind: Literal["sysctl"]
     benchmark: list[str] | str = Field(description="benchmark argv; a string is split like a "
                                        "shell would, and never run by one")
@@ -96,14 +100,6 @@ class SysctlTargetSpec(_Spec):
         if self.performance_weight + self.stability_weight <= 0:
             raise ValueError("performance_weight + stability_weight must be above 0")
         return self
-
-    @property
-    def outcome(self) -> Literal["samples"]:
-        return "samples"
-
-    @property
-    def direction(self) -> Literal["maximize"]:
-        return "maximize"
 
 
 class PerturbSpec(_Spec):

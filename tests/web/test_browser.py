@@ -45,14 +45,20 @@ def browser():
         b.close()
 
 
-def test_dashboard_draws_and_updates_live(live_run, browser, tmp_path):
-    url, _ = live_run
-    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+def open_dashboard(browser, url, height=1000):
+    """A page on the dashboard once its learning curve is drawn, and its script errors."""
+    page = browser.new_page(viewport={"width": 1300, "height": height})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
     page.wait_for_selector("body[data-loaded]")
     page.wait_for_function("document.querySelector('#curve canvas') !== null")
+    return page, errors
+
+
+def test_dashboard_draws_and_updates_live(live_run, browser, tmp_path):
+    url, _ = live_run
+    page, errors = open_dashboard(browser, url)
     page.wait_for_function("document.getElementById('live').textContent === 'live'")
     points = "Number(document.body.dataset.points)"
     before = page.evaluate(points)

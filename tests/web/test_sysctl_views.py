@@ -9,7 +9,7 @@ import time
 
 from ratchet.targets.sysctl.workloads import synthetic
 from tests.targets.sysctl.conftest import SYNTHETIC, os_config
-from tests.web.test_browser import browser  # noqa: F401 - the fixture
+from tests.web.test_browser import browser, open_dashboard  # noqa: F401 - the fixture
 
 
 def test_tune_os_dashboard_views(tmp_path, browser):  # noqa: F811
@@ -29,12 +29,7 @@ def test_tune_os_dashboard_views(tmp_path, browser):  # noqa: F811
             time.sleep(0.1)
         url = json.loads((run_dir / "dashboard.json").read_text())["url"]
         assert url.startswith("http://127.0.0.1:")
-        page = browser.new_page(viewport={"width": 1300, "height": 1200})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        page.wait_for_selector("body[data-loaded]")
-        page.wait_for_function("document.querySelector('#curve canvas') !== null")
+        page, errors = open_dashboard(browser, url, height=1200)
         page.wait_for_function("!document.getElementById('objectives').hidden", timeout=60_000)
         points = "Number(document.getElementById('tradeoff').dataset.points)"
         before = page.evaluate(points)

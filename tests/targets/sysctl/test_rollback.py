@@ -76,14 +76,19 @@ def test_sigterm_restores_the_originals(tmp_path, tree):
     assert values(tree) == originals
 
 
-def test_kill_9_then_restart_restores_first(tmp_path, tree):
+def _kill_9_while_changed(tmp_path, tree, run_dir):
     originals = values(tree)
-    run_dir = tmp_path / "run"
     proc = _start_slow(tmp_path, tree, run_dir)
     _wait_until_changed(tree, originals, proc)
     proc.kill()
     proc.wait(10)
     assert values(tree) != originals  # the crash left a challenger's values in place
+    return originals
+
+
+def test_kill_9_then_restart_restores_first(tmp_path, tree):
+    run_dir = tmp_path / "run"
+    originals = _kill_9_while_changed(tmp_path, tree, run_dir)
     done = tune(_slow_config(tmp_path), tree, run_dir, "--algorithm", "perturb", "--steps", "1")
     assert done.returncode == 0, done.stderr
     assert values(tree) == originals
@@ -93,12 +98,8 @@ def test_kill_9_then_restart_restores_first(tmp_path, tree):
 
 
 def test_kill_9_then_restore_by_hand(tmp_path, tree):
-    originals = values(tree)
     run_dir = tmp_path / "run"
-    proc = _start_slow(tmp_path, tree, run_dir)
-    _wait_until_changed(tree, originals, proc)
-    proc.kill()
-    proc.wait(10)
+    originals = _kill_9_while_changed(tmp_path, tree, run_dir)
     done = ratchet("sysctl", "restore", "--run-dir", run_dir)
     assert done.returncode == 0, done.stderr
     assert "restored 3 kernel parameters" in done.stdout

@@ -103,12 +103,13 @@ class SysctlTarget(Target):
             unwritable = self.tree.unwritable()
             if unwritable:
                 raise SysctlError(permission_message(unwritable[0]))
-            store.set_target_state(CHANGED, {"pid": os.getpid(), "since": time.time()})
         reference = store.target_state(REFERENCE)
         if reference is None:
             reference = self._measure_reference()
             store.set_target_state(REFERENCE, reference)
         self.reference = float(reference["performance"])
+        if not self.dry_run:  # from here on, values may be changed
+            store.set_target_state(CHANGED, {"pid": os.getpid(), "since": time.time()})
 
     def close(self) -> None:
         store, self._store = self._store, None
