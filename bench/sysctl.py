@@ -108,6 +108,8 @@ def run_seed003(steps: int, seed: int, work: Path) -> dict:
             return self.obs, {}
 
         def step(self, action):
+            if self.steps >= steps:  # SB3 finishes its rollout; the budget is spent
+                return self.obs, 0.0, False, True, {}
             values = {}
             for name, a in zip(names, np.clip(action, -1, 1), strict=True):
                 low, high = synthetic.RANGES[name]

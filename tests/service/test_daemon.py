@@ -182,7 +182,7 @@ def test_supervise_restarts_a_crashed_loop(daemon):
     first = wait_for(lambda: running_pid(run_dir), what="the first child")
     os.kill(first.pid, signal.SIGKILL)
     second = wait_for(lambda: (lambda i: i if i and i.pid != first.pid else None)(
-        running_pid(run_dir)), what="a restarted child")
+        running_pid(run_dir)), timeout=60, what="a restarted child")
     assert second.pid != first.pid
     out, err = sup.communicate(timeout=120)
     assert sup.returncode == 0, err
