@@ -74,12 +74,14 @@ def run_ratchet(method: str, steps: int, seed: int, work: Path) -> dict:
 
 def run_seed003(steps: int, seed: int, work: Path) -> dict:
     """Seed 003's loop: PPO, one run per step, the best single reward wins."""
-    import gymnasium as gym
-    import numpy as np
     from stable_baselines3 import PPO
 
+    from ratchet.space import Space
+    from ratchet.strategies.ppo_env import OSTuningEnv
+
     root = synthetic.make_tree(work / "sys")
-    names = list(synthetic.RANGES)
+    space = Space.from_dict({name: {"type": "int", "low": low, "high": high}
+                             for name, (low, high) in synthetic.RANGES.items()})
 
     def measure() -> float | None:
         done = subprocess.run([sys.executable, str(WORKLOAD), "--root", str(root)],
@@ -92,43 +94,24 @@ def run_seed003(steps: int, seed: int, work: Path) -> dict:
     reference = statistics.fmean(v for v in (measure() for _ in range(3)) if v)
     best: dict = {"reward": -1.0}
     trace: list[tuple[int, dict]] = []  # (step, new best)
+    done_steps = [0]
     started = time.monotonic()
 
-    class Env(gym.Env):
-        action_space = gym.spaces.Box(-1, 1, (len(names),), dtype=np.float32)
-        observation_space = gym.spaces.Box(0, 1, (len(names),), dtype=np.float32)
+    def exchange(values: dict) -> float:
+        if done_steps[0] >= steps:  # SB3 finishes its rollout; the budget is spent
+            return 0.0
+        done_steps[0] += 1
+        for name, v in values.items():
+            root.joinpath(*name.split(".")).write_text(f"{v}\n")
+        speed = measure()
+        r = 0.5 * (speed or 0) / reference + 0.5 * reward.load_score()
+        if r > best["reward"]:
+            best.update(reward=r, params=values, speed=speed)
+            trace.append((done_steps[0], values))
+        return r
 
-        def __init__(self) -> None:
-            self.t = 0
-            self.steps = 0
-            self.obs = np.full(len(names), 0.5, dtype=np.float32)
-
-        def reset(self, *, seed=None, options=None):
-            self.t = 0
-            return self.obs, {}
-
-        def step(self, action):
-            if self.steps >= steps:  # SB3 finishes its rollout; the budget is spent
-                return self.obs, 0.0, False, True, {}
-            values = {}
-            for name, a in zip(names, np.clip(action, -1, 1), strict=True):
-                low, high = synthetic.RANGES[name]
-                values[name] = int(round(low + (float(a) + 1) / 2 * (high - low)))
-            for name, v in values.items():
-                root.joinpath(*name.split(".")).write_text(f"{v}\n")
-            speed = measure()
-            r = 0.5 * (speed or 0) / reference + 0.5 * reward.load_score()
-            self.t += 1
-            self.steps += 1
-            if r > best["reward"]:
-                best.update(reward=r, params=values, speed=speed)
-                trace.append((self.steps, values))
-            self.obs = np.asarray([(values[n] - synthetic.RANGES[n][0])
-                                   / (synthetic.RANGES[n][1] - synthetic.RANGES[n][0])
-                                   for n in names], dtype=np.float32)
-            return self.obs, r, False, self.t >= 10, {}
-
-    PPO("MlpPolicy", Env(), n_steps=64, batch_size=32, n_epochs=5, learning_rate=1e-3,
+    env = OSTuningEnv(space, (), exchange, synthetic.LINUX_DEFAULTS, max_steps_per_episode=10)
+    PPO("MlpPolicy", env, n_steps=64, batch_size=32, n_epochs=5, learning_rate=1e-3,
         gamma=0.95, seed=seed, verbose=0, device="cpu").learn(steps)
     reached = next((step for step, p in trace if closeness(p) >= NEAR), None)
     return {"closeness": closeness(best["params"]), "reached": reached, "runs": steps + 3,

@@ -203,8 +203,10 @@ class Loop:
     def _converged(self, result: CycleResult) -> bool:
         """Early stopping: ``early_stop_cycles`` cycles in a row without a promotion."""
         limit = self.schedule.early_stop_cycles
+        if not limit:
+            return False
         idle = result.cycle - self.store.champion().cycle
-        if not limit or idle < limit:
+        if idle < limit:
             return False
         msg = f"early stop: {idle} cycles without a promotion"
         log.info(msg)

@@ -277,15 +277,6 @@ class Recipe(_Spec):
                                  "alternate physics and hard tasks")
         return self
 
-    def _check_sysctl(self, space: Space) -> None:
-        from ratchet.targets.sysctl.tree import check_name
-
-        for p in space:
-            check_name(p.name)
-            if p.type not in ("int", "float"):
-                raise ValueError(f"space.{p.name}: a kernel parameter is int or float, "
-                                 f"not {p.type}")
-
     def parsed_space(self) -> Space:
         return Space.from_dict(self.space)
 
@@ -317,18 +308,16 @@ def parse_recipe(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
         space = recipe.parsed_space()
     except SpaceError as exc:
         raise RecipeError(f"{source}: space.{exc}") from None
-    from ratchet.targets.sysctl.tree import SysctlError
+    from ratchet.strategies.ppo import check_numeric
+    from ratchet.targets.sysctl.tree import SysctlError, check_space
 
     try:
         if recipe.target.kind == "sysctl":
-            recipe._check_sysctl(space)
+            check_space(space)
+        if recipe.strategy.kind == "ppo":
+            check_numeric(space)
     except (SysctlError, ValueError) as exc:
         raise RecipeError(f"{source}: {exc}") from None
-    if recipe.strategy.kind == "ppo":
-        not_numeric = [p.name for p in space if not p.is_numeric]
-        if not_numeric:
-            raise RecipeError(f"{source}: strategy ppo tunes numeric parameters only; "
-                              f"{not_numeric} are not")
     allowed = RESERVED | set(space.names)
     t = recipe.target
     if not isinstance(t, CommandTargetSpec):

@@ -29,6 +29,13 @@ FAILURE_REWARD = 0.0
 _WAIT_S = 1.0
 
 
+def check_numeric(space: Space) -> Space:
+    not_numeric = [p.name for p in space if not p.is_numeric]
+    if not_numeric:
+        raise ValueError(f"ppo tunes numeric parameters only; {not_numeric} are not")
+    return space
+
+
 class _Stopped(Exception):
     """Raised inside the PPO thread to end ``learn()`` when the strategy closes."""
 
@@ -42,15 +49,14 @@ class PPOStrategy(Strategy):
                  max_steps_per_episode: int = 10,
                  state_metrics: Sequence[str] = ("cpu_usage", "memory_used_percent")):
         super().__init__(space, seed=seed, direction=direction)
-        not_numeric = [p.name for p in space if not p.is_numeric]
-        if not_numeric:
-            raise ValueError(f"ppo tunes numeric parameters only; {not_numeric} are not")
+        check_numeric(space)
         self.options = dict(n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs,
                             learning_rate=learning_rate, gamma=gamma)
         self.max_steps_per_episode = max_steps_per_episode
         self.state_metrics = tuple(state_metrics)
         self.steps = 0
         self._weights: bytes | None = None
+        self._saved_updates: int | None = None  # PPO updates behind ``_weights``
         self._actions: queue.Queue[Any] = queue.Queue()
         self._rewards: queue.Queue[Any] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -81,9 +87,11 @@ class PPOStrategy(Strategy):
 
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"steps": self.steps}
-        weights = self._policy_bytes() if self._model is not None else self._weights
-        if weights is not None:
-            state["policy"] = base64.b64encode(weights).decode("ascii")
+        if self._model is not None and self._model._n_updates != self._saved_updates:
+            self._weights = self._policy_bytes()  # the weights change only when PPO trains
+            self._saved_updates = self._model._n_updates
+        if self._weights is not None:
+            state["policy"] = base64.b64encode(self._weights).decode("ascii")
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

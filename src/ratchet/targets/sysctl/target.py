@@ -42,6 +42,7 @@ from ratchet.targets.sysctl.tree import (
     SysctlTree,
     format_value,
     permission_message,
+    write_raw,
 )
 from ratchet.types import Candidate, EvalTask, Measurement
 
@@ -164,13 +165,12 @@ class SysctlTarget(Target):
         for why in reasons:
             log.warning("candidate %s: a benchmark run failed: %s", task.candidate.id, why)
         stable = reward.stability(results)
-        ok = [r for r in results if r is not None]
-        memory = psutil.virtual_memory().percent
-        metrics = {"performance": statistics.fmean(ok),
-                   "performance_score": statistics.fmean(ok) / self.reference,
+        performance = statistics.fmean(r for r in results if r is not None)
+        metrics = {"performance": performance,
+                   "performance_score": performance / self.reference,
                    "stability": stable, "failures": float(len(reasons)),
                    "cpu_usage": psutil.cpu_percent(interval=None),
-                   "memory_used_percent": memory}
+                   "memory_used_percent": psutil.virtual_memory().percent}
         scores = reward.rewards(results, self.reference, self.weights, stable)
         return Measurement("samples", tuple(scores), errors=len(reasons),
                            cost_s=time.monotonic() - started, metrics=metrics)
@@ -183,9 +183,8 @@ class SysctlTarget(Target):
         with self._lock():
             previous = None
             if params is not None and not self.dry_run:
-                self.tree.check(params)
                 previous = self.tree.read_all()
-                self.tree.write(params)
+                self.tree.write(params)  # checks everything before the first write
             try:
                 results: list[float | None] = []
                 reasons: list[str] = []
@@ -232,9 +231,7 @@ def restore_originals(store: Store, root: str | os.PathLike[str] | None = None
         raise SysctlError(f"{store.run_dir} holds no original sysctl values (not a sysctl "
                           "run, or it never started)")
     values: dict[str, str] = saved["values"]
-    tree = SysctlTree(Space.from_dict({name: {"type": "float", "low": 0, "high": 1}
-                                       for name in values}), root or saved["root"])
-    tree.restore(values)
+    write_raw(Path(root or saved["root"]), values)  # only names this run read itself
     store.set_target_state(CHANGED, None)
     return values
 

@@ -33,6 +33,37 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_space(space: Space) -> Space:
+    """Every parameter is a sysctl name holding one int or float."""
+    for p in space:
+        check_name(p.name)
+        if p.type not in ("int", "float"):
+            raise SysctlError(f"space.{p.name}: a kernel parameter is int or float, "
+                              f"not {p.type}")
+    return space
+
+
+def path_of(root: Path, name: str) -> Path:
+    return root.joinpath(*check_name(name).split("."))
+
+
+def write_raw(root: Path, raw: Mapping[str, str]) -> None:
+    """Write each text to its parameter's file; the caller has checked what it writes."""
+    for name, text in raw.items():
+        path = path_of(root, name)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+            try:
+                os.write(fd, (text + "\n").encode("ascii"))
+            finally:
+                os.close(fd)
+        except PermissionError:
+            raise SysctlError(permission_message(path)) from None
+        except OSError as exc:
+            raise SysctlError(f"{name}: the kernel refused {text!r} ({exc.strerror})") \
+                from None
+
+
 def format_value(value: int | float) -> str:
     return str(value) if isinstance(value, int) else format(value, "g")
 
@@ -41,13 +72,11 @@ class SysctlTree:
     """Reads and writes the parameters of ``space`` under ``root``; nothing else."""
 
     def __init__(self, space: Space, root: str | os.PathLike[str] = DEFAULT_ROOT):
-        self.space = space
+        self.space = check_space(space)
         self.root = Path(root)
-        for name in space.names:
-            check_name(name)
 
     def path(self, name: str) -> Path:
-        return self.root.joinpath(*check_name(name).split("."))
+        return path_of(self.root, name)
 
     def read_raw(self, name: str) -> str:
         try:
@@ -92,29 +121,14 @@ class SysctlTree:
 
     def write(self, values: Mapping[str, Any]) -> None:
         """Check everything, then write each value."""
-        self._write_raw({k: format_value(v) for k, v in self.check(values).items()})
+        write_raw(self.root, {k: format_value(v) for k, v in self.check(values).items()})
 
     def restore(self, raw: Mapping[str, str]) -> None:
         """Write back raw texts read earlier (they may lie outside the tuning ranges)."""
         unknown = [name for name in raw if name not in self.space.names]
         if unknown:
             raise SysctlError(f"refusing to restore {unknown}: not configured parameters")
-        self._write_raw(dict(raw))
-
-    def _write_raw(self, raw: Mapping[str, str]) -> None:
-        for name, text in raw.items():
-            path = self.path(name)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-                try:
-                    os.write(fd, (text + "\n").encode("ascii"))
-                finally:
-                    os.close(fd)
-            except PermissionError:
-                raise SysctlError(permission_message(path)) from None
-            except OSError as exc:
-                raise SysctlError(f"{name}: the kernel refused {text!r} ({exc.strerror})") \
-                    from None
+        write_raw(self.root, dict(raw))
 
     def unwritable(self) -> list[Path]:
         """The parameter files this process may not write."""

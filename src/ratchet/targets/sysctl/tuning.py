@@ -47,11 +47,11 @@ def tuning_result(run_dir: Path) -> dict[str, Any]:
     champion (never the selection-biased evidence that promoted a challenger)."""
     with Store(run_dir) as store:
         champion = store.champion()
-        original_id = store.promotions()[0]["candidate_id"]
+        promotions = store.promotions()
         info = store.run_info() or {}
         best = _measured(store, champion.candidate.id)
-        original = _measured(store, original_id)
-        cycles, promotions = store.last_cycle(), len(store.promotions()) - 1
+        original = _measured(store, promotions[0]["candidate_id"])
+        cycles = store.last_cycle()
     improvement = _percent(best["reward"], original["reward"])
     params = champion.candidate.params
     return {"best_config": params, "best_reward": best["reward"],
@@ -60,7 +60,7 @@ def tuning_result(run_dir: Path) -> dict[str, Any]:
             "best_performance": best["performance"],
             "original_performance": original["performance"],
             "performance_improvement": _percent(best["performance"], original["performance"]),
-            "steps": cycles, "promotions": promotions,
+            "steps": cycles, "promotions": len(promotions) - 1,
             "dry_run": bool(info.get("recipe", {}).get("target", {}).get("dry_run")),
             "run_dir": str(run_dir),
             "sysctl_commands": [f"sysctl -w {k}={format_value(v)}" for k, v in params.items()]}

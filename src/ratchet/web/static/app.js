@@ -197,7 +197,9 @@ function connect(after) {
     addCycle(d);
     renderCycle(d.cycle);
     renderStatus(await getJSON("/api/status"));
-    renderObjectives();
+    // only runs that measure performance and stability have these views: stop asking
+    // once a few cycles have shown that this one does not
+    if (!$("#objectives").hidden || cycles.cycle.length <= 3) renderObjectives();
     if (d.decision === "promote") renderChampion(await getJSON("/api/champion"));
   });
   source.addEventListener("promotion", async () => renderChampion(await getJSON("/api/champion")));
