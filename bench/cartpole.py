@@ -8,8 +8,10 @@
    number of environment steps.
 3. hard: per held-out hard task, the return after <= 10 episodes of adaptation: in context
    (the state carried; mean of episodes 8-10), standard and hybrid gradient adaptation
-   (10 episodes), zero-shot (episode 1); SB3 PPO and sb3-contrib RecurrentPPO (LSTM), both
-   trained with domain randomization, fine-tuned on the same 10 episodes.
+   and identify (a learned sensor map) (10 episodes), zero-shot (episode 1); SB3 PPO and
+   sb3-contrib RecurrentPPO (LSTM), both trained with domain randomization, fine-tuned on
+   the same 10 episodes. Then identify alone on all 30 generated held-out hard tasks,
+   --hard-seeds seeds each.
 4. rsi: the cartpole-rsi recipe with `evolve` against random search over the same space,
    on the same environment-step budget (training and measuring both counted), --seeds
    seeds; the final champions re-measured on the held-out tasks. Also the wall time of one
@@ -191,21 +193,28 @@ def section_physics(policy, sb3_ppo, steps: int) -> None:
         print(f"| {name} | {np.mean(values):.1f} | {min(values):.1f} |")
 
 
-def section_hard(policy, sb3_ppo, sb3_lstm, budget: int) -> None:
+def _adapted_return(policy, task: Task, mode: str, budget: int, seed: int, replay=None
+                    ) -> float:
+    """Mean of 5 greedy episodes (seeds 40_000 + ...) after adapting on ``budget``."""
+    adapted = adapt_policy(policy, task, AdaptConfig(mode=mode, episodes=budget),
+                           seed=seed, replay=replay)
+    return float(np.mean(evaluate(adapted.policy, [task] * 5, 1, seed=40_000 + seed % 1000,
+                                  sensor=adapted.sensor)))
+
+
+def section_hard(policy, sb3_ppo, sb3_lstm, budget: int, seeds: int) -> None:
     tasks = task_set("hard", "heldout", 10)
     replay = replay_buffer(policy, training_tasks(0), 8, seed=5)
     print(f"\n## held-out hard tasks: return after <= {budget} episodes of adaptation "
           f"(greedy, 5 episodes after adapting; in context: episodes 8-10)\n"
-          "| task | zero-shot | in context | standard | hybrid | SB3 PPO ft | "
-          "RecurrentPPO ft |\n|---|---|---|---|---|---|---|")
+          "| task | zero-shot | in context | standard | hybrid | identify | SB3 PPO ft | "
+          "RecurrentPPO ft |\n|---|---|---|---|---|---|---|---|")
     rows = []
     for i, task in enumerate(tasks):
         in_context = evaluate(policy, [task], budget, seed=20_000 + i)[0]
         row = [in_context[0], float(np.mean(in_context[-3:]))]
-        for mode in ("standard", "hybrid"):
-            adapted = adapt_policy(policy, task, AdaptConfig(mode=mode, episodes=budget),
-                                   seed=30_000 + i, replay=replay).policy
-            row.append(float(np.mean(evaluate(adapted, [task] * 5, 1, seed=40_000 + i))))
+        for mode in ("standard", "hybrid", "identify"):
+            row.append(_adapted_return(policy, task, mode, budget, 30_000 + i, replay))
         for model in (sb3_ppo, sb3_lstm):
             if model is None:
                 row.append(float("nan"))
@@ -217,6 +226,12 @@ def section_hard(policy, sb3_ppo, sb3_lstm, budget: int) -> None:
     means = np.nanmean(np.array(rows), axis=0)
     print("| **mean** | " + " | ".join(f"{v:.0f}" for v in means) + " |  (issue: >= 400 "
           "on each)")
+    everything = task_set("hard", "heldout", 30)
+    found = [_adapted_return(policy, task, "identify", budget, 30_000 + i + 1000 * s)
+             for s in range(seeds) for i, task in enumerate(everything)]
+    print(f"\nidentify on all 30 generated held-out hard tasks x {seeds} seeds: mean "
+          f"{np.mean(found):.1f}, worst {min(found):.0f}, "
+          f"{sum(v >= 400 for v in found)}/{len(found)} at >= 400")
 
 
 def _rsi_run(strategy: dict, seed: int, budget: int, tmp: Path, start: Path | None
@@ -309,7 +324,10 @@ def main() -> None:
     parser.add_argument("--retrain", action="store_true", help="pretrain ratchet's model "
                         "here instead of loading the shipped one (same seeded call)")
     parser.add_argument("--budget-episodes", type=int, default=10)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="RSI section: seeds per "
+                        "strategy")
+    parser.add_argument("--hard-seeds", type=int, default=2, help="hard section: seeds of "
+                        "identify on all 30 held-out hard tasks")
     parser.add_argument("--rsi-steps", type=int, default=600_000)
     parser.add_argument("--rsi-start-steps", type=int, default=30_000, help="pretrain the "
                         "RSI starting model for this many steps (0: the shipped model)")
@@ -341,7 +359,7 @@ def main() -> None:
             sb3_lstm = sb3_train("lstm", training_tasks(0), lstm_steps, seed=0)
             print(f"RecurrentPPO trained for {lstm_steps} steps in "
                   f"{time.perf_counter() - started:.0f} s")
-        section_hard(policy, sb3_ppo, sb3_lstm, args.budget_episodes)
+        section_hard(policy, sb3_ppo, sb3_lstm, args.budget_episodes, args.hard_seeds)
     if "rsi" in sections:
         section_rsi(args.seeds, args.rsi_steps, args.rsi_start_steps)
     if "cycle" in sections:

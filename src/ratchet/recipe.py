@@ -71,7 +71,7 @@ class CartPoleTargetSpec(_MaximizedSamples):
                               "ratchet); absent: the shipped model")
     train_steps: int = Field(60_000, ge=1000, description="PPO steps to train each challenger")
     episodes: int = Field(5, ge=2, le=50, description="episodes per task unit measured")
-    adaptation: Literal["in_context", "standard", "hybrid"] = "in_context"
+    adaptation: Literal["in_context", "standard", "hybrid", "identify"] = "in_context"
     hard_tasks: bool = Field(True, description="train and measure on hard tasks too")
     threads: int = Field(1, ge=1, description="torch threads per evaluation")
 

@@ -34,7 +34,8 @@ def test_the_playground_runs_episodes_and_adapts_in_a_browser(playground_url, br
     page.click("#adapt")
     after = "document.querySelector('#adapt-result textarea')"
     page.wait_for_function(f"{after} && {after}.value.includes('after')", timeout=60_000)
-    assert "before" in page.evaluate(f"{after}.value")
+    text = page.evaluate(f"{after}.value")
+    assert "before" in text and "of identify adaptation" in text, text
 
 
 def test_a_cartpole_dashboard_mounts_the_playground(tmp_path):

@@ -31,9 +31,29 @@ def test_train_adapt_and_eval_round_trip(tmp_path):
 def test_bad_input_is_one_clear_line_and_exit_2(tmp_path):
     for args, message in ((["eval", "--task", "nowhere"], "unknown task 'nowhere'"),
                           (["eval", "--model", tmp_path / "absent"], "no saved policy"),
-                          (["adapt", "--mode", "sideways"], "expected one of standard"),
+                          (["adapt", "--mode", "sideways"],
+                           "expected one of standard, hybrid, identify"),
                           (["train", "--env-name", "Pendulum-v1"], "only CartPole-v1"),
                           (["eval", "--episodes", "0"], "--episodes must be positive")):
         done = ratchet(*args)
         assert done.returncode == 2, (args, done.stderr)
         assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_identify_adaptation_is_saved_and_replayed_by_eval(tmp_path):
+    out = tmp_path / "identified"
+    done = ratchet("adapt", "--mode", "identify", "--task", "hard-heldout-3", "--json",
+                   "--out", out)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["before"] < 100 and report["after"] >= 400, report  # measured 27 -> 500
+    done = ratchet("eval", "--model", out, "--task", "hard-heldout-3", "--episodes", "3",
+                   "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["mean_return"] >= 400  # played through its sensor map
+    meta = json.loads(out.with_suffix(".json").read_text())
+    meta["meta"]["sensor_map"] = [[1.0, 2.0]]
+    out.with_suffix(".json").write_text(json.dumps(meta))
+    done = ratchet("eval", "--model", out, "--episodes", "1")
+    assert done.returncode == 2 and "sensor_map" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,4 +1,4 @@
-"""Test-time adaptation by gradient steps on the current task.
+"""Test-time adaptation on the current task.
 
 * ``standard``: play a round of episodes on the task, take ``steps`` PPO steps on them,
   repeat until the episode budget is spent.
@@ -6,8 +6,14 @@
   of training tasks played by the unadapted policy) added, weighted by ``replay_weight``,
   so the policy does not forget what it knew while it fits the new task.
 
+* ``identify``: the weights stay; the agent learns a sensor map through which the policy
+  sees the task (system identification against the dynamics of its training tasks:
+  ``identify.py``), refitted after every episode.
+
 Only episodes of the task being adapted to count against ``episodes``; the replay buffer
 is collected once, before adapting. The policy given is not modified: a copy adapts.
+An adapted policy plays the task through ``AdaptResult.sensor`` when there is one
+(``evaluate(result.policy, ..., sensor=result.sensor)``).
 """
 
 from __future__ import annotations
@@ -17,16 +23,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 
+from ratchet.targets.cartpole.identify import identify
 from ratchet.targets.cartpole.ppo import PPOConfig
 from ratchet.targets.cartpole.rollout import Rollout, collect
 from ratchet.targets.cartpole.ssm import SSMPolicy
 from ratchet.targets.cartpole.tasks import Task
 from ratchet.targets.cartpole.train import batch_targets, gradient_step, rollout_loss
 
-Mode = Literal["standard", "hybrid"]
-MODES: tuple[Mode, ...] = ("standard", "hybrid")
+Mode = Literal["standard", "hybrid", "identify"]
+MODES: tuple[Mode, ...] = ("standard", "hybrid", "identify")
+GRADIENT_MODES: tuple[Mode, ...] = ("standard", "hybrid")
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,8 @@ class AdaptResult:
     policy: SSMPolicy
     curve: list[float]
     """Return of every episode played while adapting, in order."""
+    sensor: np.ndarray | None = None
+    """``identify``: the sensor map the policy plays the task through."""
 
 
 def replay_buffer(policy: SSMPolicy, tasks: Sequence[Task], episodes: int, seed: int
@@ -63,6 +74,9 @@ def adapt_policy(policy: SSMPolicy, task: Task, cfg: AdaptConfig, seed: int,
                  replay: Rollout | None = None, ppo: PPOConfig | None = None) -> AdaptResult:
     if cfg.mode == "hybrid" and replay is None:
         raise ValueError("hybrid adaptation needs a replay buffer")
+    if cfg.mode == "identify":
+        found = identify(policy, task, cfg.episodes, seed)
+        return AdaptResult(policy, found.curve, found.sensor)
     ppo = ppo or PPOConfig()
     model = copy.deepcopy(policy)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)

@@ -32,6 +32,23 @@ def _load(model: Path | None) -> tuple[Any, dict[str, Any]]:
     return load_policy(model or SHIPPED)
 
 
+def _sensor_of(meta: dict[str, Any], model: Path | None) -> Any:
+    """The sensor map an ``identify``-adapted model was saved with (None: plays as is)."""
+    import numpy as np
+
+    if "sensor_map" not in meta:
+        return None
+    try:
+        sensor = np.asarray(meta["sensor_map"], dtype=np.float64)
+    except (TypeError, ValueError):
+        sensor = np.zeros(0)
+    if sensor.shape != (4, 9) or not np.isfinite(sensor).all():
+        raise RatchetError(f"{model}: sensor_map in its .json must be 4 rows of 9 finite "
+                           "numbers (as `ratchet cartpole adapt --mode identify --out` "
+                           "writes it)")
+    return sensor
+
+
 def _tasks(name: str, seed: int) -> list:
     from ratchet.targets.cartpole.tasks import tasks_named
 
@@ -173,14 +190,15 @@ def evaluate_command(model: ModelOpt = None, task: TaskOpt = "nominal",
     _positive("--episodes", episodes)
     _positive("--carry", carry)
     _threads()
-    policy, _ = _load(model)
+    policy, meta = _load(model)
+    sensor = _sensor_of(meta, model)
     tasks = _tasks(task, 0)
     if len(tasks) == 1:  # one task: blocks of --carry episodes, the state fresh for each
         per = min(carry, episodes)
         tasks = tasks * max(1, episodes // per)
     else:
         per = max(1, episodes // len(tasks))
-    returns = evaluate(policy, tasks, per, seed=seed)
+    returns = evaluate(policy, tasks, per, seed=seed, sensor=sensor)
     flat = [r for unit in returns for r in unit]
     by_task: dict[str, list[float]] = {}
     for t, r in zip(tasks, returns, strict=True):
@@ -197,7 +215,8 @@ def evaluate_command(model: ModelOpt = None, task: TaskOpt = "nominal",
 
 @app.command()
 def adapt(task: TaskOpt = "hard-heldout-0", model: ModelOpt = None,
-          mode: Annotated[str, typer.Option("--mode", help="standard or hybrid")]
+          mode: Annotated[str, typer.Option("--mode", help="standard, hybrid (gradient "
+                                            "steps) or identify (a learned sensor map)")]
           = "standard",
           episodes: Annotated[int, typer.Option("--episodes", help="episodes of the task "
                                                 "to adapt on")] = 10,
@@ -207,7 +226,7 @@ def adapt(task: TaskOpt = "hard-heldout-0", model: ModelOpt = None,
           out_path: Annotated[Path | None, typer.Option("--out", help="save the adapted "
                                                         "policy here")] = None,
           as_json: JsonOpt = False, seed: SeedOpt = 0) -> None:
-    """Adapt a policy to one task by gradient steps and compare before and after."""
+    """Adapt a policy to one task and compare before and after (5 greedy episodes)."""
     import numpy as np
 
     from ratchet.targets.cartpole.adapt import (
@@ -235,11 +254,15 @@ def adapt(task: TaskOpt = "hard-heldout-0", model: ModelOpt = None,
     result = adapt_policy(policy, tasks[0], AdaptConfig(mode=mode, episodes=episodes,  # type: ignore[arg-type]
                                                         steps=steps, learning_rate=lr),
                           seed=seed, replay=replay)
-    after = float(np.mean(evaluate(result.policy, tasks, 5, seed=seed + 100)[0]))
+    after = float(np.mean(evaluate(result.policy, tasks, 5, seed=seed + 100,
+                                   sensor=result.sensor)[0]))
     report = {"task": tasks[0].name, "mode": mode, "episodes": episodes,
               "before": before, "after": after, "curve": result.curve}
     if out_path is not None:
-        save_policy(result.policy, out_path, {"adapted_to": tasks[0].name, "mode": mode})
+        meta: dict[str, object] = {"adapted_to": tasks[0].name, "mode": mode}
+        if result.sensor is not None:
+            meta["sensor_map"] = result.sensor.tolist()  # `eval` plays through it
+        save_policy(result.policy, out_path, meta)
     if as_json:
         print(json.dumps(report))
         return

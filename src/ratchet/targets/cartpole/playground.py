@@ -1,5 +1,5 @@
 """A Gradio playground for the CartPole agent: pick a model (the shipped one or a run's
-champion) and a task, play episodes and plot their returns, adapt (standard or hybrid)
+champion) and a task, play episodes and plot their returns, adapt (standard, hybrid or identify)
 and compare before and after, run a few RSI cycles with a live log.
 
 Mounted by the dashboard at ``/playground`` when it serves a cartpole run, or alone with
@@ -48,7 +48,7 @@ def build(run_dirs: Sequence[Path] = ()) -> Any:
     import numpy as np
     import torch
 
-    from ratchet.targets.cartpole.adapt import AdaptConfig, adapt_policy, replay_buffer
+    from ratchet.targets.cartpole.adapt import MODES, AdaptConfig, adapt_policy, replay_buffer
     from ratchet.targets.cartpole.checkpoint import load_policy
     from ratchet.targets.cartpole.pretrain import training_tasks
     from ratchet.targets.cartpole.tasks import tasks_named
@@ -79,7 +79,7 @@ def build(run_dirs: Sequence[Path] = ()) -> Any:
         before = evaluate(policy, [target] * 5, 1, seed=3)
         result = adapt_policy(policy, target, AdaptConfig(mode=mode, episodes=int(episodes)),
                               seed=4, replay=replay)
-        after = evaluate(result.policy, [target] * 5, 1, seed=3)
+        after = evaluate(result.policy, [target] * 5, 1, seed=3, sensor=result.sensor)
         b, a = np.mean(before), np.mean(after)
         text = (f"{task}: {b:.1f} before, {a:.1f} after {int(episodes)} episodes of {mode} "
                 f"adaptation")
@@ -122,7 +122,7 @@ def build(run_dirs: Sequence[Path] = ()) -> Any:
             plot = gr.LinePlot(x="episode", y="return", color="series", label="returns")
             run_button.click(play, [model, task, episodes], [summary, plot])
         with gr.Tab("adapt"):
-            mode = gr.Radio(["standard", "hybrid"], value="standard", label="mode")
+            mode = gr.Radio(list(MODES), value="identify", label="mode")
             budget = gr.Slider(1, 20, value=10, step=1, label="episodes to adapt on")
             adapt_button = gr.Button("Adapt", elem_id="adapt")
             adapt_summary = gr.Textbox(label="before / after", elem_id="adapt-result")

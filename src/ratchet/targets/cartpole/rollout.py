@@ -61,11 +61,13 @@ class Rollout:
 class _Slots:
     """Environments stepped together, each with its task, hidden state and last action."""
 
-    def __init__(self, policy: SSMPolicy, tasks: Sequence[Task], seed: int):
+    def __init__(self, policy: SSMPolicy, tasks: Sequence[Task], seed: int,
+                 sensor: np.ndarray | None = None):
         self.seed = seed
+        self.sensor = sensor
         self.n_actions = policy.arch.n_actions
         self.tasks = list(tasks)
-        self.envs = [make_env(t) for t in self.tasks]
+        self.envs = [make_env(t, sensor=sensor) for t in self.tasks]
         self.episodes = [0] * len(tasks)           # finished in the current task
         self.started = [0] * len(tasks)            # tasks taken up by each slot
         self.running = np.zeros(len(tasks))
@@ -84,7 +86,7 @@ class _Slots:
     def switch(self, i: int, task: Task) -> None:
         """Slot ``i`` takes up ``task``: fresh environment, hidden state and history."""
         self.envs[i].close()
-        self.tasks[i], self.envs[i] = task, make_env(task)
+        self.tasks[i], self.envs[i] = task, make_env(task, sensor=self.sensor)
         self.episodes[i], self.running[i] = 0, 0.0
         self.started[i] += 1
         self.obs[i] = self._reset_env(i)
@@ -141,11 +143,13 @@ def _stack(records: list[dict[str, Tensor]], h0: list[Tensor], last_values: Tens
 
 @torch.no_grad()
 def collect(policy: SSMPolicy, tasks: Sequence[Task], episodes: int, seed: int,
-            greedy: bool = False, max_steps: int | None = None) -> Rollout:
+            greedy: bool = False, max_steps: int | None = None,
+            sensor: np.ndarray | None = None) -> Rollout:
     """``episodes`` episodes of each task, all slots stepped together, each from a fresh
     hidden state; a slot stops early after ``max_steps`` steps (its last step then counts
-    as an episode end)."""
-    slots = _Slots(policy, tasks, seed)
+    as an episode end). ``sensor``: the tasks seen through this sensor map (``identify``
+    adaptation)."""
+    slots = _Slots(policy, tasks, seed, sensor)
     h0 = [h.clone() for h in slots.state]
     active = np.ones(len(tasks), dtype=bool)
     finished: list[list[float]] = [[] for _ in tasks]

@@ -8,9 +8,9 @@ settings, and its weights.
   ``train_steps`` environment steps on the training tasks. The weights land in
   ``work/models/<candidate>.safetensors`` (atomically: a crash mid-training retrains).
 * A measurement plays ``size`` units of validation tasks (physics and hard, alternating),
-  ``episodes`` episodes each with the state carried (and, with gradient adaptation, the
-  policy adapted on the hard units as it plays). Its samples are the episode returns in
-  order; its metrics are the five of ``metrics.py``.
+  ``episodes`` episodes each with the state carried (and, with ``standard``, ``hybrid``
+  or ``identify`` adaptation, the policy adapted on the hard units as it plays). Its
+  samples are the episode returns in order; its metrics are the five of ``metrics.py``.
 * ``apply`` copies the champion's weights to ``champion-policy.safetensors`` (and its
   ``.json``) in the run directory.
 """
@@ -30,7 +30,12 @@ from ratchet.errors import EvaluationError, RatchetError, RecipeError
 from ratchet.space import Space
 from ratchet.targets._base import Target
 from ratchet.targets.cartpole import metrics
-from ratchet.targets.cartpole.adapt import AdaptConfig, adapt_policy, replay_buffer
+from ratchet.targets.cartpole.adapt import (
+    GRADIENT_MODES,
+    AdaptConfig,
+    adapt_policy,
+    replay_buffer,
+)
 from ratchet.targets.cartpole.checkpoint import load_policy, save_policy
 from ratchet.targets.cartpole.hyper import (
     adapt_config,
@@ -48,7 +53,7 @@ from ratchet.targets.cartpole.tasks import Task, task_set
 from ratchet.targets.cartpole.train import train_policy_gradient
 from ratchet.types import Candidate, EvalTask, Measurement
 
-Adaptation = Literal["in_context", "standard", "hybrid"]
+Adaptation = Literal["in_context", "standard", "hybrid", "identify"]
 VALIDATION_TASKS = 16
 
 
@@ -72,7 +77,7 @@ class CartPoleTarget(Target):
 
     # -- the Target protocol ------------------------------------------------------------
     def baseline(self, space: Space) -> dict[str, Any]:
-        bad = unknown(space.names, self.adaptation != "in_context")
+        bad = unknown(space.names, self.adaptation in GRADIENT_MODES)
         if bad:
             raise RecipeError(f"space: the cartpole target does not read {bad} (with "
                               f"adaptation: {self.adaptation}); it reads "

@@ -124,7 +124,7 @@ def train_policy_gradient(policy: SSMPolicy, tasks: Sequence[Task], cfg: TrainCo
 
 
 def evaluate(policy: SSMPolicy, tasks: Sequence[Task], episodes: int, seed: int = 10_000,
-             greedy: bool = True) -> list[list[float]]:
+             greedy: bool = True, sensor: np.ndarray | None = None) -> list[list[float]]:
     """Returns of ``episodes`` episodes per task, per task (the hidden state carried
-    across a task's episodes)."""
-    return collect(policy, tasks, episodes, seed=seed, greedy=greedy).returns
+    across a task's episodes; ``sensor``: seen through this sensor map)."""
+    return collect(policy, tasks, episodes, seed=seed, greedy=greedy, sensor=sensor).returns
