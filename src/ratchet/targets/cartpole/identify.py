@@ -67,12 +67,8 @@ class IdentifyConfig:
 class Identified:
     sensor: np.ndarray
     """The chosen sensor map W (4 x 9)."""
-    model: int
-    """Index of the chosen model in the library."""
     curve: list[float]
     """Return of every episode played while adapting."""
-    scores: list[float]
-    """Each library model's residual on all the task's steps."""
 
 
 def fit_linear_model(steps: Sequence[Step]) -> LinearModel:
@@ -159,21 +155,17 @@ def identify(policy: SSMPolicy, task: Task, episodes: int, seed: int,
     generator = torch.Generator().manual_seed(seed)
     steps: list[Step] = []
     curve: list[float] = []
-    best: tuple[int, np.ndarray] | None = None
-    scores: list[float] = []
+    sensor: np.ndarray | None = None
     for e in range(episodes):
         episode_seed = (seed * 7919 + e) % 2**31
-        if e < cfg.probe_episodes or best is None:
+        if e < cfg.probe_episodes or sensor is None:
             ret = _play(None, task, PLAIN_SENSOR, episode_seed, generator, steps)
         else:
-            ret = _play(policy, task, best[1], episode_seed, generator, steps)
+            ret = _play(policy, task, sensor, episode_seed, generator, steps)
         curve.append(ret)
         if steps:
             fits = [fit_sensor(steps, m, cfg.ridge) for m in models]
-            scores = [f[1] for f in fits]
-            choice = min(range(len(models)), key=lambda i: scores[i] * (
+            choice = min(range(len(models)), key=lambda i: fits[i][1] * (
                 cfg.prior_margin if i == 0 else 1.0))
-            best = (choice, fits[choice][0])
-    if best is None:
-        return Identified(PLAIN_SENSOR.copy(), -1, curve, scores)
-    return Identified(best[1], best[0], curve, scores)
+            sensor = fits[choice][0]
+    return Identified(PLAIN_SENSOR.copy() if sensor is None else sensor, curve)
