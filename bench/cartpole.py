@@ -193,12 +193,13 @@ def section_physics(policy, sb3_ppo, steps: int) -> None:
         print(f"| {name} | {np.mean(values):.1f} | {min(values):.1f} |")
 
 
-def _adapted_return(policy, task: Task, mode: str, budget: int, seed: int, replay=None
+def _adapted_return(policy, task: Task, mode: str, budget: int, index: int, replay=None
                     ) -> float:
-    """Mean of 5 greedy episodes (seeds 40_000 + ...) after adapting on ``budget``."""
+    """Mean of 5 greedy episodes after adapting on ``budget`` episodes; the ``index``-th
+    task of a set adapts with seed 30_000 + index and is measured from 40_000 + index."""
     adapted = adapt_policy(policy, task, AdaptConfig(mode=mode, episodes=budget),
-                           seed=seed, replay=replay)
-    return float(np.mean(evaluate(adapted.policy, [task] * 5, 1, seed=40_000 + seed % 1000,
+                           seed=30_000 + index, replay=replay)
+    return float(np.mean(evaluate(adapted.policy, [task] * 5, 1, seed=40_000 + index,
                                   sensor=adapted.sensor)))
 
 
@@ -214,7 +215,7 @@ def section_hard(policy, sb3_ppo, sb3_lstm, budget: int, seeds: int) -> None:
         in_context = evaluate(policy, [task], budget, seed=20_000 + i)[0]
         row = [in_context[0], float(np.mean(in_context[-3:]))]
         for mode in ("standard", "hybrid", "identify"):
-            row.append(_adapted_return(policy, task, mode, budget, 30_000 + i, replay))
+            row.append(_adapted_return(policy, task, mode, budget, i, replay))
         for model in (sb3_ppo, sb3_lstm):
             if model is None:
                 row.append(float("nan"))
@@ -228,7 +229,7 @@ def section_hard(policy, sb3_ppo, sb3_lstm, budget: int, seeds: int) -> None:
           "on each)")
     for task_seed in range(1, seeds + 1):  # task sets no design choice was made on
         fresh = task_set("hard", "heldout", 30, seed=task_seed)
-        found = [_adapted_return(policy, task, "identify", budget, 30_000 + i)
+        found = [_adapted_return(policy, task, "identify", budget, i)
                  for i, task in enumerate(fresh)]
         print(f"identify on 30 held-out hard tasks generated with task seed {task_seed}: "
               f"mean {np.mean(found):.1f}, worst {min(found):.0f}, "
