@@ -296,8 +296,10 @@ def _rsi_table(seeds: int, budget: int, tmp: Path, start: Path | None) -> None:
           "| strategy | seed | cycles | promotions | steps used | held-out physics | "
           "held-out hard | wall s |\n|---|---|---|---|---|---|---|---|")
     results: dict[str, list[dict[str, float]]] = {"evolve": [], "random": []}
+    shipped = load_recipe(RECIPE).model_dump(mode="json")["strategy"]  # evolve as shipped
+    print(f"evolve: {shipped}")
     for seed in range(seeds):
-        for kind, spec in (("evolve", {"kind": "evolve", "scale": 0.2}),
+        for kind, spec in (("evolve", shipped),
                            ("random", {"kind": "random", "n_startup_trials": 1})):
             r = _rsi_run(spec, seed, budget, tmp, start)
             results[kind].append(r)

@@ -120,7 +120,9 @@ class EvolveSpec(_Spec):
     kind: Literal["evolve"]
     architecture: list[str] = Field(default_factory=lambda: ["state_dim", "hidden_dim",
                                                              "layers"])
-    scale: float = Field(0.2, gt=0, le=1, description="relative size of a move")
+    scale: float = Field(0.2, gt=0, le=1, description="starting size of a hyperparameter "
+                         "move (relative; adapted by the 1/5th success rule)")
+    arch_scale: float = Field(0.2, gt=0, le=1, description="relative size of a width move")
     params_per_step: tuple[int, int] = (1, 2)
 
 

@@ -1,6 +1,8 @@
 """evolve: architecture moves of about 20% (depth by one), hyperparameter moves, a step
 size that follows the success rate, and a resumable random stream."""
 
+import pytest
+
 from ratchet.space import Space
 from ratchet.strategies.evolve import EvolveStrategy
 from ratchet.types import Candidate, Decision, Trial
@@ -16,8 +18,9 @@ CHAMPION = Candidate({"state_dim": 32, "hidden_dim": 64, "layers": 2, "learning_
                       "ent_coef": 0.01}, origin="baseline")
 
 
-def test_moves_are_architecture_or_hyperparameters_and_sized_as_documented():
-    strategy = EvolveStrategy(SPACE, seed=3)
+@pytest.mark.parametrize("scale", [0.2, 0.5])
+def test_moves_are_architecture_or_hyperparameters_and_sized_as_documented(scale):
+    strategy = EvolveStrategy(SPACE, seed=3, scale=scale)  # scale: hyperparameters only
     kinds = set()
     for _ in range(200):
         c = strategy.propose(CHAMPION, [])

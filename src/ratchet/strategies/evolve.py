@@ -2,8 +2,8 @@
 step size that adapts to how often moves succeed (the 1/5th success rule of (1+1)-ES).
 
 * Architecture parameters (``architecture``, e.g. state_dim, hidden_dim, layers): a width
-  grows or shrinks by ``scale`` (20%) of its value, at least by one; a depth-like integer
-  (range of at most 8) moves by one.
+  grows or shrinks by ``arch_scale`` (20%) of its value, at least by one; a depth-like
+  integer (range of at most 8) moves by one.
 * Other parameters: log-scale ones are multiplied by exp(±U(0.5, 1) * 2 * step), linear
   ones move by ±U(0.5, 1) * step of their range, categorical ones switch.
 
@@ -32,11 +32,13 @@ class EvolveStrategy(Strategy):
 
     def __init__(self, space: Space, *, seed: int = 0, direction: Direction = "maximize",
                  architecture: tuple[str, ...] = ("state_dim", "hidden_dim", "layers"),
-                 scale: float = 0.2, params_per_step: tuple[int, int] = (1, 2)):
+                 scale: float = 0.2, arch_scale: float = 0.2,
+                 params_per_step: tuple[int, int] = (1, 2)):
         super().__init__(space, seed=seed, direction=direction)
         self.arch = [p for p in space if p.name in architecture]
         self.hyper = [p for p in space if p.name not in architecture]
         self.scale = scale
+        self.arch_scale = arch_scale
         self.step = scale
         self.params_per_step = params_per_step
         self.proposals = 0
@@ -68,7 +70,7 @@ class EvolveStrategy(Strategy):
         if p.type == "int" and (arch or p.high - p.low <= 8):  # type: ignore[operator]
             if p.high - p.low <= 8:  # type: ignore[operator]
                 return p.clip(value + sign)
-            delta = max(1, round(abs(value) * self.scale))
+            delta = max(1, round(abs(value) * self.arch_scale))
             return p.clip(value + sign * delta)
         size = sign * rng.uniform(0.5, 1.0) * self.step
         if p.type == "logfloat":

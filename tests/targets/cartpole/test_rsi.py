@@ -15,8 +15,10 @@ from ratchet.targets.cartpole.checkpoint import load_policy
 from ratchet.targets.cartpole.hyper import warm_start
 from ratchet.targets.cartpole.pretrain import SHIPPED, load_shipped, nominal_return
 from ratchet.targets.cartpole.ssm import Arch, SSMPolicy
+from ratchet.targets.cartpole.target import CartPoleTarget
 from ratchet.targets.cartpole.tasks import hard_task, nominal, tasks_named
 from ratchet.targets.cartpole.train import TrainConfig, evaluate, train_policy_gradient
+from ratchet.types import Candidate
 from tests.conftest import ROOT
 
 
@@ -57,6 +59,21 @@ def test_warm_start_copies_what_fits():
     assert copied == len(parent.state_dict())  # every parent tensor lands somewhere
     assert torch.equal(child.ssms[0].B.weight[:8, :12], parent.ssms[0].B.weight[:8, :12])
     assert torch.equal(child.pi.bias, parent.pi.bias)
+
+
+def test_a_challenger_trains_to_the_same_weights_whatever_its_id(tmp_path):
+    """Candidate ids are random; the training seed comes from what the candidate is, so a
+    seeded run is repeatable. A resized layer's fresh part is seeded too."""
+    trained = []
+    for run in ("a", "b"):
+        torch.manual_seed(len(run) * 7 + ord(run))  # whatever the process did before
+        target = CartPoleTarget(tmp_path / run, train_steps=512, hard_tasks=False)
+        parent = Candidate(params={}, origin="baseline")
+        child = Candidate(params={"hidden_dim": 72, "learning_rate": 2e-3}, origin="evolve",
+                          parent=parent.id, note="architecture: hidden_dim 64 -> 72")
+        trained.append(target.policy_of(child).state_dict())
+    assert all(torch.equal(trained[0][k], trained[1][k]) for k in trained[0])
+    assert trained[0]["encoder.weight"].shape[0] == 72
 
 
 def test_adaptation_improves_the_return_on_a_hard_task():

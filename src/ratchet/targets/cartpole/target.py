@@ -5,8 +5,10 @@ settings, and its weights.
   training settings are the baseline parameters, its weights the champion's weights.
 * A challenger is *trained* before it is measured: its model is built from its parameters,
   warm-started from its parent's weights where shapes allow, and trained with PPO for
-  ``train_steps`` environment steps on the training tasks. The weights land in
-  ``work/models/<candidate>.safetensors`` (atomically: a crash mid-training retrains).
+  ``train_steps`` environment steps on the training tasks, seeded from what the
+  candidate is (parameters, origin, note; not its random id), so a seeded run repeats
+  itself. The weights land in ``work/models/<candidate>.safetensors`` (atomically: a
+  crash mid-training retrains).
 * A measurement plays ``size`` units of validation tasks (physics and hard, alternating),
   ``episodes`` episodes each with the state carried (and, with ``standard``, ``hybrid``
   or ``identify`` adaptation, the policy adapted on the hard units as it plays). Its
@@ -167,9 +169,10 @@ class CartPoleTarget(Target):
         parent_path = self.workdir / "models" / f"{candidate.parent}.safetensors"
         parent = self._load(parent_path if parent_path.exists() else self.model)[0]
         params = {**self._parent_params(parent), **candidate.params}
+        seed = _training_seed(candidate, self.seed)
+        torch.manual_seed(seed)  # what warm_start does not copy starts from this seed
         policy = SSMPolicy(arch_of(params, parent.arch))
         copied = warm_start(policy, parent)
-        seed = _seed_of(candidate.id, self.seed)
         cfg = train_config(params, self.train_steps, seed)
         reports = train_policy_gradient(policy, training_tasks(self.seed, self.hard_tasks), cfg)
         return policy, {"parent": candidate.parent, "warm_started_tensors": copied,
@@ -195,6 +198,9 @@ class CartPoleTarget(Target):
             raise EvaluationError(f"cannot load the model {path}: {exc}") from exc
 
 
-def _seed_of(candidate_id: str, seed: int) -> int:
-    digest = hashlib.sha256(f"{seed}/{candidate_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
+def _training_seed(candidate: Candidate, seed: int) -> int:
+    """From what the candidate is, not from its id (a random uuid): a seeded run trains
+    the same challengers again, and a retrained candidate is the same model."""
+    what = json.dumps([seed, candidate.params, candidate.origin, candidate.note],
+                      sort_keys=True, default=str)
+    return int.from_bytes(hashlib.sha256(what.encode()).digest()[:4], "little")
