@@ -163,11 +163,10 @@ def fit_sensor(stats: TransitionStats, model: LinearModel, ridge: float
     d = next(iter(stats.gram.values())).shape[-1]
     lhs, rhs, target = np.zeros((4 * d, 4 * d)), np.zeros((4, d)), 0.0
     A, b, c = model.A, model.b, model.c
-    power = np.eye(4)
-    powers = [power]
+    powers = [np.eye(4)]  # A^0 .. A^h
     for h in range(1, stats.horizon + 1):
-        power = A @ power
-        powers.append(power)
+        powers.append(A @ powers[-1])
+        power = powers[h]
         if not stats.starts[h]:
             continue
         weight = 1.0 / h**2
