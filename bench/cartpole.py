@@ -5,7 +5,8 @@
 2. physics: 30 held-out physics tasks, zero-shot, 3 episodes each: the shipped model
    (PPO on nominal + 20 physics training tasks; --retrain reproduces it here at --steps)
    against SB3 PPO trained with domain randomization over the same tasks for the same
-   number of environment steps.
+   number of environment steps; then both sides again from training seeds 1 and 2
+   (--physics-seeds), each with its own draw of training tasks.
 3. hard: per held-out hard task, the return after <= 10 episodes of adaptation: in context
    (the state carried; mean of episodes 8-10), standard and hybrid gradient adaptation
    and identify (a learned sensor map) (10 episodes), zero-shot (episode 1); SB3 PPO and
@@ -171,26 +172,47 @@ def section_nominal(policy) -> None:
           f"{carried:.1f}  (issue: >= 475)")
 
 
-def section_physics(policy, sb3_ppo, steps: int) -> None:
+def section_physics(policy, sb3_ppo, steps: int, seeds: list[int]) -> None:
+    """Each training seed draws its own 20 training tasks and initialisation, for both
+    sides; seed 0's models are the ones the other sections use (``policy``, ``sb3_ppo``)."""
     tasks = task_set("physics", "heldout", 30)
-    fresh = [float(np.mean(evaluate(policy, [t] * 3, 1, seed=10_000 + i)))
-             for i, t in enumerate(tasks)]
-    carried = [float(np.mean(r)) for r in evaluate(policy, tasks, 3)]
-    started = time.perf_counter()
-    default = sb3_train("ppo-default", training_tasks(0), steps, seed=0)
-    print(f"SB3 PPO (defaults) trained for {steps} steps in "
-          f"{time.perf_counter() - started:.0f} s")
-    rows = [("ratchet SSM + PPO, each episode from a fresh state", fresh),
-            ("ratchet SSM + PPO, state carried over the 3 episodes", carried)]
-    for name, model in (("SB3 PPO (MLP), defaults", default),
-                        ("SB3 PPO (MLP), tuned: 8 envs, lr 1e-3", sb3_ppo)):
-        rows.append((name, [float(np.mean(sb3_returns(model, t, 3, 10_000 + i)))
-                            for i, t in enumerate(tasks)]))
+
+    def ours(model, carried: bool = False) -> list[float]:
+        if carried:
+            return [float(np.mean(r)) for r in evaluate(model, tasks, 3)]
+        return [float(np.mean(evaluate(model, [t] * 3, 1, seed=10_000 + i)))
+                for i, t in enumerate(tasks)]
+
+    def sb3(model) -> list[float]:
+        return [float(np.mean(sb3_returns(model, t, 3, 10_000 + i)))
+                for i, t in enumerate(tasks)]
+
+    methods = ("ratchet SSM + PPO, each episode from a fresh state",
+               "ratchet SSM + PPO, state carried over the 3 episodes",
+               "SB3 PPO (MLP), defaults", "SB3 PPO (MLP), tuned: 8 envs, lr 1e-3")
+    scores: dict[str, list[list[float]]] = {m: [] for m in methods}
+    for seed in seeds:
+        started = time.perf_counter()
+        mine = policy if seed == 0 else pretrain(seed=seed, steps=steps)[0]
+        default = sb3_train("ppo-default", training_tasks(seed), steps, seed=seed)
+        tuned = sb3_ppo if seed == 0 else sb3_train("ppo", training_tasks(seed), steps, seed)
+        for method, values in zip(methods, (ours(mine), ours(mine, carried=True),
+                                            sb3(default), sb3(tuned)), strict=True):
+            scores[method].append(values)
+        print(f"physics, training seed {seed}: models trained and measured in "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
     print(f"\n## 30 held-out physics tasks, zero-shot, 3 greedy episodes each ({steps} "
-          "training steps each, domain randomization over the same training tasks)\n"
-          "| method | mean | worst task |\n|---|---|---|")
-    for name, values in rows:
-        print(f"| {name} | {np.mean(values):.1f} | {min(values):.1f} |")
+          "training steps each, domain randomization over the same training tasks; "
+          f"training seeds {', '.join(map(str, seeds))})\n"
+          "| method | mean per seed | worst task per seed | mean | mean worst | "
+          "tasks under 500 |\n|---|---|---|---|---|---|")
+    for method, runs in scores.items():
+        means = [float(np.mean(v)) for v in runs]
+        worsts = [min(v) for v in runs]
+        under = sum(x < 500 for v in runs for x in v)
+        print(f"| {method} | {', '.join(f'{m:.1f}' for m in means)} | "
+              f"{', '.join(f'{w:.1f}' for w in worsts)} | {np.mean(means):.1f} | "
+              f"{np.mean(worsts):.1f} | {under} of {30 * len(runs)} |")
 
 
 def _adapted_return(policy, task: Task, mode: str, budget: int, index: int, replay=None,
@@ -327,10 +349,13 @@ def section_cycle_time() -> None:
 
 def _seed_list(text: str) -> list[int]:
     try:
-        return [int(v) for v in text.split(",") if v.strip()]
+        seeds = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
+        seeds = []
+    if not seeds:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, e.g. 3,4; got {text!r}") from None
+            f"expected comma-separated integers, e.g. 3,4; got {text!r}")
+    return seeds
 
 
 def main() -> None:
@@ -344,6 +369,9 @@ def main() -> None:
     parser.add_argument("--budget-episodes", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=5, help="RSI section: seeds per "
                         "strategy (a run's result varies by ~100 from seed to seed)")
+    parser.add_argument("--physics-seeds", type=_seed_list, default="0,1,2",
+                        help="physics section: training seeds of both sides (each draws "
+                        "its own training tasks; seed 0 is the shipped model)")
     parser.add_argument("--fresh-task-seeds", type=_seed_list, default="3,4", help="hard section: "
                         "task seeds of fresh sets of 30 held-out hard tasks for identify "
                         "(comma-separated; sets 0-2 were looked at while designing it)")
@@ -372,7 +400,7 @@ def main() -> None:
         sb3_ppo = sb3_train("ppo", training_tasks(0), args.steps, seed=0)
         print(f"SB3 PPO trained for {args.steps} steps in {time.perf_counter() - started:.0f} s")
     if "physics" in sections:
-        section_physics(policy, sb3_ppo, args.steps)
+        section_physics(policy, sb3_ppo, args.steps, args.physics_seeds)
     if "hard" in sections:
         if not args.no_lstm:
             started = time.perf_counter()
