@@ -60,7 +60,8 @@ def build_strategy(recipe: Recipe, space: Space) -> Strategy:
     if s.kind == "evolve":
         return EvolveStrategy(space, seed=recipe.seed, direction=direction,
                               architecture=tuple(s.architecture), scale=s.scale,
-                              arch_scale=s.arch_scale, params_per_step=s.params_per_step)
+                              arch_scale=s.arch_scale, explore=s.explore,
+                              params_per_step=s.params_per_step)
     if s.kind == "ppo":
         from ratchet.strategies.ppo import PPOStrategy  # SB3 and torch: only when used
 

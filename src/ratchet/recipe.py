@@ -123,6 +123,8 @@ class EvolveSpec(_Spec):
     scale: float = Field(0.2, gt=0, le=1, description="starting size of a hyperparameter "
                          "move (relative; adapted by the 1/5th success rule)")
     arch_scale: float = Field(0.2, gt=0, le=1, description="relative size of a width move")
+    explore: float = Field(0.0, ge=0, le=1, description="share of hyperparameter moves "
+                           "drawn afresh over the parameter's whole range")
     params_per_step: tuple[int, int] = (1, 2)
 
 

@@ -51,3 +51,21 @@ def test_the_step_widens_on_success_and_narrows_on_failure_and_replays_on_resume
     resumed.restore(history)
     assert resumed.step == strategy.step
     assert resumed.propose(CHAMPION, []).params == strategy.propose(CHAMPION, []).params
+
+
+@pytest.mark.parametrize("explore", [0.0, 1.0])
+def test_explore_draws_hyperparameters_over_their_whole_range_not_architecture(explore):
+    strategy = EvolveStrategy(SPACE, seed=5, explore=explore)
+    rates, dims = [], []
+    for _ in range(300):
+        c = strategy.propose(CHAMPION, [])
+        if c.params["learning_rate"] != CHAMPION.params["learning_rate"]:
+            rates.append(c.params["learning_rate"])
+        if c.params["state_dim"] != CHAMPION.params["state_dim"]:
+            dims.append(c.params["state_dim"])
+    assert {abs(d - 32) for d in dims} <= {6, 7}  # width moves stay at 20% either way
+    local = [r for r in rates if 1e-3 / 1.5 < r < 1e-3 * 1.5]  # scale 0.2: x exp(+-0.4)
+    if explore:  # log-uniform over [1e-5, 1e-2]: few land near the champion's value
+        assert min(rates) < 1e-4 and max(rates) > 5e-3 and len(local) < len(rates) / 3
+    else:
+        assert len(local) == len(rates)

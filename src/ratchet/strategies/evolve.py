@@ -5,7 +5,9 @@ step size that adapts to how often moves succeed (the 1/5th success rule of (1+1
   grows or shrinks by ``arch_scale`` (20%) of its value, at least by one; a depth-like
   integer (range of at most 8) moves by one.
 * Other parameters: log-scale ones are multiplied by exp(±U(0.5, 1) * 2 * step), linear
-  ones move by ±U(0.5, 1) * step of their range, categorical ones switch.
+  ones move by ±U(0.5, 1) * step of their range, categorical ones switch. With
+  probability ``explore`` a numeric one is instead drawn afresh over its whole range
+  (log-uniformly for log-scale ones): the occasional long jump local moves never make.
 
 Each proposal is either an architecture move or a hyperparameter move (one to
 ``params_per_step`` parameters). The step starts at ``scale`` and is multiplied by 1.5
@@ -32,13 +34,14 @@ class EvolveStrategy(Strategy):
 
     def __init__(self, space: Space, *, seed: int = 0, direction: Direction = "maximize",
                  architecture: tuple[str, ...] = ("state_dim", "hidden_dim", "layers"),
-                 scale: float = 0.2, arch_scale: float = 0.2,
+                 scale: float = 0.2, arch_scale: float = 0.2, explore: float = 0.0,
                  params_per_step: tuple[int, int] = (1, 2)):
         super().__init__(space, seed=seed, direction=direction)
         self.arch = [p for p in space if p.name in architecture]
         self.hyper = [p for p in space if p.name not in architecture]
         self.scale = scale
         self.arch_scale = arch_scale
+        self.explore = explore
         self.step = scale
         self.params_per_step = params_per_step
         self.proposals = 0
@@ -66,6 +69,8 @@ class EvolveStrategy(Strategy):
         if not p.is_numeric:
             others = [o for o in p.options if o != value]
             return others[int(rng.integers(len(others)))]
+        if not arch and self.explore and rng.random() < self.explore:
+            return self._draw(p, rng)
         sign = 1.0 if rng.random() < 0.5 else -1.0
         if p.type == "int" and (arch or p.high - p.low <= 8):  # type: ignore[operator]
             if p.high - p.low <= 8:  # type: ignore[operator]
@@ -79,6 +84,15 @@ class EvolveStrategy(Strategy):
         if p.type == "int" and moved == value:
             moved = p.clip(value + sign)
         return moved
+
+    @staticmethod
+    def _draw(p: Param, rng: np.random.Generator) -> Any:
+        low, high = float(p.low), float(p.high)  # type: ignore[arg-type]
+        if p.type == "logfloat":
+            return p.clip(math.exp(rng.uniform(math.log(low), math.log(high))))
+        if p.type == "int":  # each whole value equally likely
+            return p.clip(rng.uniform(low - 0.5, high + 0.5))
+        return p.clip(rng.uniform(low, high))
 
     def observe(self, trial: Trial) -> None:
         if trial.decision is Decision.PROMOTE:
