@@ -332,6 +332,20 @@ def _rsi_table(seeds: int, budget: int, tmp: Path, start: Path | None) -> None:
         print(f"{kind}: mean held-out physics {np.mean([r['heldout_physics'] for r in rs]):.1f}"
               f", hard {np.mean([r['heldout_hard'] for r in rs]):.1f}, promotions "
               f"{np.mean([r['promotions'] for r in rs]):.1f}")
+    print(_paired_summary([r["heldout_physics"] for r in results["evolve"]],
+                          [r["heldout_physics"] for r in results["random"]]))
+
+
+def _paired_summary(evolve: list[float], random_: list[float]) -> str:
+    """Seed by seed (both searches start from the same model with the same seed)."""
+    from scipy import stats
+
+    diff = np.subtract(evolve, random_)
+    line = (f"evolve - random, held-out physics, paired by seed: mean {diff.mean():+.1f}, "
+            f"evolve ahead on {int((diff > 0).sum())} of {len(diff)} seeds")
+    if len(diff) > 1 and diff.std() > 0:
+        line += f", paired t-test p = {stats.ttest_1samp(diff, 0).pvalue:.3f} (two-sided)"
+    return line
 
 
 def section_cycle_time() -> None:
@@ -367,8 +381,9 @@ def main() -> None:
     parser.add_argument("--retrain", action="store_true", help="pretrain ratchet's model "
                         "here instead of loading the shipped one (same seeded call)")
     parser.add_argument("--budget-episodes", type=int, default=10)
-    parser.add_argument("--seeds", type=int, default=5, help="RSI section: seeds per "
-                        "strategy (a run's result varies by ~100 from seed to seed)")
+    parser.add_argument("--seeds", type=int, default=10, help="RSI section: seeds per "
+                        "strategy (a run's result varies by ~100 from seed to seed; ~50 min "
+                        "for 10)")
     parser.add_argument("--physics-seeds", type=_seed_list, default="0,1,2",
                         help="physics section: training seeds of both sides (each draws "
                         "its own training tasks; seed 0 is the shipped model)")
