@@ -54,6 +54,7 @@ from ratchet.targets.cartpole.tasks import Task, task_set  # noqa: E402
 from ratchet.targets.cartpole.train import evaluate  # noqa: E402
 
 RECIPE = ROOT / "recipes" / "cartpole-rsi.yaml"
+SECTIONS = ("nominal", "physics", "hard", "rsi", "cycle")
 
 
 # -- SB3 baselines ------------------------------------------------------------------------
@@ -372,16 +373,26 @@ def _seed_list(text: str) -> list[int]:
     return seeds
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number; got {text!r}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", default="nominal,physics,hard,rsi,cycle",
                         help="comma-separated: nominal, physics, hard, rsi, cycle")
-    parser.add_argument("--steps", type=int, default=300_000, help="training steps of "
+    parser.add_argument("--steps", type=_positive, default=300_000, help="training steps of "
                         "each method in the physics and hard sections")
     parser.add_argument("--retrain", action="store_true", help="pretrain ratchet's model "
                         "here instead of loading the shipped one (same seeded call)")
-    parser.add_argument("--budget-episodes", type=int, default=10)
-    parser.add_argument("--seeds", type=int, default=10, help="RSI section: seeds per "
+    parser.add_argument("--budget-episodes", type=_positive, default=10)
+    parser.add_argument("--seeds", type=_positive, default=10, help="RSI section: seeds per "
                         "strategy (a run's result varies by ~100 from seed to seed; ~50 min "
                         "for 10)")
     parser.add_argument("--physics-seeds", type=_seed_list, default="0,1,2",
@@ -390,18 +401,22 @@ def main() -> None:
     parser.add_argument("--fresh-task-seeds", type=_seed_list, default="3,4", help="hard section: "
                         "task seeds of fresh sets of 30 held-out hard tasks for identify "
                         "(comma-separated; sets 0-2 were looked at while designing it)")
-    parser.add_argument("--fresh-repeats", type=int, default=2, help="hard section: "
+    parser.add_argument("--fresh-repeats", type=_positive, default=2, help="hard section: "
                         "adaptation seeds per task of the fresh sets")
-    parser.add_argument("--rsi-steps", type=int, default=600_000)
+    parser.add_argument("--rsi-steps", type=_positive, default=600_000)
     parser.add_argument("--rsi-start-steps", type=int, default=30_000, help="pretrain the "
                         "RSI starting model for this many steps (0: the shipped model)")
     parser.add_argument("--no-lstm", action="store_true", help="skip RecurrentPPO")
-    parser.add_argument("--lstm-steps", type=int, default=None, help="RecurrentPPO's "
+    parser.add_argument("--lstm-steps", type=_positive, default=None, help="RecurrentPPO's "
                         "training steps (default: --steps; it trains at a few hundred "
                         "steps/s on CPU)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    sections = set(args.sections.split(","))
+    sections = {s.strip() for s in args.sections.split(",") if s.strip()}
+    unknown = sections - set(SECTIONS)
+    if unknown or not sections:
+        parser.error(f"--sections: unknown {', '.join(sorted(unknown)) or '(none given)'}; "
+                     f"expected a comma-separated list of {', '.join(SECTIONS)}")
     if args.retrain:
         policy, meta = pretrain(steps=args.steps)
     else:
