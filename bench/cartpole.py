@@ -6,7 +6,8 @@
    (PPO on nominal + 20 physics training tasks; --retrain reproduces it here at --steps)
    against SB3 PPO trained with domain randomization over the same tasks for the same
    number of environment steps; then both sides again from training seeds 1 and 2
-   (--physics-seeds), each with its own draw of training tasks.
+   (--physics-seeds), each with its own draw of training tasks. The same models again on
+   episodes cut at 2000 steps instead of 500 (--long-limit): at 500 all may be perfect.
 3. hard: per held-out hard task, the return after <= 10 episodes of adaptation: in context
    (the state carried; mean of episodes 8-10), standard and hybrid gradient adaptation
    and identify (a learned sensor map) (10 episodes), zero-shot (episode 1); SB3 PPO and
@@ -104,8 +105,9 @@ def sb3_train(kind: str, tasks: list[Task], steps: int, seed: int):
     return model
 
 
-def sb3_returns(model, task: Task, episodes: int, seed: int) -> list[float]:
-    env = make_env(task)
+def sb3_returns(model, task: Task, episodes: int, seed: int,
+                time_limit: int | None = None) -> list[float]:
+    env = make_env(task, time_limit=time_limit)
     out = []
     recurrent = hasattr(model.policy, "lstm_actor")
     for e in range(episodes):
@@ -173,47 +175,55 @@ def section_nominal(policy) -> None:
           f"{carried:.1f}  (issue: >= 475)")
 
 
-def section_physics(policy, sb3_ppo, steps: int, seeds: list[int]) -> None:
+def section_physics(policy, sb3_ppo, steps: int, seeds: list[int], long_limit: int) -> None:
     """Each training seed draws its own 20 training tasks and initialisation, for both
-    sides; seed 0's models are the ones the other sections use (``policy``, ``sb3_ppo``)."""
+    sides; seed 0's models are the ones the other sections use (``policy``, ``sb3_ppo``).
+    The same models then play episodes of up to ``long_limit`` steps: CartPole-v1 cuts at
+    500, where every method may already be perfect."""
     tasks = task_set("physics", "heldout", 30)
 
-    def ours(model, carried: bool = False) -> list[float]:
+    def ours(model, carried: bool = False, limit: int | None = None) -> list[float]:
         if carried:
-            return [float(np.mean(r)) for r in evaluate(model, tasks, 3)]
-        return [float(np.mean(evaluate(model, [t] * 3, 1, seed=10_000 + i)))
+            return [float(np.mean(r)) for r in evaluate(model, tasks, 3, time_limit=limit)]
+        return [float(np.mean(evaluate(model, [t] * 3, 1, seed=10_000 + i, time_limit=limit)))
                 for i, t in enumerate(tasks)]
 
-    def sb3(model) -> list[float]:
-        return [float(np.mean(sb3_returns(model, t, 3, 10_000 + i)))
+    def sb3(model, limit: int | None = None) -> list[float]:
+        return [float(np.mean(sb3_returns(model, t, 3, 10_000 + i, limit)))
                 for i, t in enumerate(tasks)]
 
     methods = ("ratchet SSM + PPO, each episode from a fresh state",
                "ratchet SSM + PPO, state carried over the 3 episodes",
                "SB3 PPO (MLP), defaults", "SB3 PPO (MLP), tuned: 8 envs, lr 1e-3")
-    scores: dict[str, list[list[float]]] = {m: [] for m in methods}
+    limits = {500: ""}
+    if long_limit != 500:
+        limits[long_limit] = f", episodes cut at {long_limit} steps instead of 500"
+    scores = {limit: {m: [] for m in methods} for limit in limits}
     for seed in seeds:
         started = time.perf_counter()
         mine = policy if seed == 0 else pretrain(seed=seed, steps=steps)[0]
         default = sb3_train("ppo-default", training_tasks(seed), steps, seed=seed)
         tuned = sb3_ppo if seed == 0 else sb3_train("ppo", training_tasks(seed), steps, seed)
-        for method, values in zip(methods, (ours(mine), ours(mine, carried=True),
-                                            sb3(default), sb3(tuned)), strict=True):
-            scores[method].append(values)
+        for limit in limits:
+            for method, values in zip(methods, (
+                    ours(mine, limit=limit), ours(mine, carried=True, limit=limit),
+                    sb3(default, limit), sb3(tuned, limit)), strict=True):
+                scores[limit][method].append(values)
         print(f"physics, training seed {seed}: models trained and measured in "
               f"{time.perf_counter() - started:.0f} s", flush=True)
-    print(f"\n## 30 held-out physics tasks, zero-shot, 3 greedy episodes each ({steps} "
-          "training steps each, domain randomization over the same training tasks; "
-          f"training seeds {', '.join(map(str, seeds))})\n"
-          "| method | mean per seed | worst task per seed | mean | mean worst | "
-          "tasks under 500 |\n|---|---|---|---|---|---|")
-    for method, runs in scores.items():
-        means = [float(np.mean(v)) for v in runs]
-        worsts = [min(v) for v in runs]
-        under = sum(x < 500 for v in runs for x in v)
-        print(f"| {method} | {', '.join(f'{m:.1f}' for m in means)} | "
-              f"{', '.join(f'{w:.1f}' for w in worsts)} | {np.mean(means):.1f} | "
-              f"{np.mean(worsts):.1f} | {under} of {30 * len(runs)} |")
+    for limit, label in limits.items():
+        print(f"\n## 30 held-out physics tasks, zero-shot, 3 greedy episodes each{label} "
+              f"({steps} training steps each, domain randomization over the same training "
+              f"tasks; training seeds {', '.join(map(str, seeds))})\n"
+              "| method | mean per seed | worst task per seed | mean | mean worst | "
+              f"tasks under {limit} |\n|---|---|---|---|---|---|")
+        for method, runs in scores[limit].items():
+            means = [float(np.mean(v)) for v in runs]
+            worsts = [min(v) for v in runs]
+            under = sum(x < limit for v in runs for x in v)
+            print(f"| {method} | {', '.join(f'{m:.1f}' for m in means)} | "
+                  f"{', '.join(f'{w:.1f}' for w in worsts)} | {np.mean(means):.1f} | "
+                  f"{np.mean(worsts):.1f} | {under} of {30 * len(runs)} |")
 
 
 def _adapted_return(policy, task: Task, mode: str, budget: int, index: int, replay=None,
@@ -398,6 +408,8 @@ def main() -> None:
     parser.add_argument("--physics-seeds", type=_seed_list, default="0,1,2",
                         help="physics section: training seeds of both sides (each draws "
                         "its own training tasks; seed 0 is the shipped model)")
+    parser.add_argument("--long-limit", type=_positive, default=2000, help="physics "
+                        "section: the same models again on episodes cut at this many steps")
     parser.add_argument("--fresh-task-seeds", type=_seed_list, default="3,4", help="hard section: "
                         "task seeds of fresh sets of 30 held-out hard tasks for identify "
                         "(comma-separated; sets 0-2 were looked at while designing it)")
@@ -430,7 +442,7 @@ def main() -> None:
         sb3_ppo = sb3_train("ppo", training_tasks(0), args.steps, seed=0)
         print(f"SB3 PPO trained for {args.steps} steps in {time.perf_counter() - started:.0f} s")
     if "physics" in sections:
-        section_physics(policy, sb3_ppo, args.steps, args.physics_seeds)
+        section_physics(policy, sb3_ppo, args.steps, args.physics_seeds, args.long_limit)
     if "hard" in sections:
         if not args.no_lstm:
             started = time.perf_counter()

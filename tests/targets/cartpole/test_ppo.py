@@ -96,3 +96,51 @@ def test_policy_gradient_training_improves_the_return():
     after = float(np.mean(evaluate(policy, [nominal()], 5)))
     assert reports[-1].steps >= 20_000
     assert after > before + 30, (before, after)
+
+
+def test_an_episode_cut_by_the_time_limit_bootstraps_the_value_of_where_it_led():
+    """A 500-step episode did not fail: with ``bootstrap_time_limit`` its last target adds
+    the discounted value of the observation the last action led to; a fall adds nothing."""
+    import numpy as np
+
+    from ratchet.targets.cartpole.envs import make_env
+    from ratchet.targets.cartpole.pretrain import load_shipped
+    from ratchet.targets.cartpole.ssm import policy_input
+    from ratchet.targets.cartpole.train import batch_targets
+
+    policy, _ = load_shipped()
+    torch.manual_seed(0)
+    falls = SSMPolicy(Arch(state_dim=8, hidden_dim=16))
+    cut = collect(policy, [nominal()], episodes=1, seed=3, greedy=True)
+    fell = collect(falls, [nominal()], episodes=1, seed=3, greedy=True)
+    assert cut.returns == [[500.0]] and fell.returns[0][0] < 500
+    assert fell.truncated_values.abs().sum() == 0
+    last = cut.steps - 1
+    assert cut.truncated_values[0, :last].abs().sum() == 0
+    # where the last action led, replayed from the last observation the policy saw
+    env = make_env(nominal())
+    env.reset(seed=0)
+    env.unwrapped.state = cut.inputs[0, last, :4].double().numpy()
+    final, *_ = env.step(int(cut.actions[0, last]))
+    after = policy_input(torch.tensor(np.asarray(final, dtype=np.float32))[None],
+                         cut.actions[:, last], cut.rewards[:, last], 2)
+    with torch.no_grad():
+        _, values, _ = policy(torch.cat([cut.inputs, after[:, None]], 1), cut.h0,
+                              torch.cat([cut.resets, torch.zeros(1, 1)], 1))
+    torch.testing.assert_close(cut.truncated_values[0, last], values[0, -1], atol=1e-3,
+                               rtol=1e-3)
+    cfg = PPOConfig(bootstrap_time_limit=True)
+    _, plain = batch_targets(cut, PPOConfig(bootstrap_time_limit=False))
+    _, booted = batch_targets(cut, cfg)
+    gap = booted - plain
+    assert gap[0, last] > 0
+    torch.testing.assert_close(gap[0, last], cfg.gamma * values[0, -1], atol=1e-3, rtol=1e-3)
+
+
+def test_episodes_can_be_cut_later_or_earlier_than_cartpoles_500_steps():
+    from ratchet.targets.cartpole.pretrain import load_shipped
+    from ratchet.targets.cartpole.train import evaluate
+
+    policy, _ = load_shipped()
+    assert evaluate(policy, [nominal()], 2, time_limit=40) == [[40.0, 40.0]]
+    assert evaluate(policy, [nominal()], 1, time_limit=700) == [[700.0]]

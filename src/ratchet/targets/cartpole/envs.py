@@ -22,11 +22,12 @@ def _gym() -> Any:
 
 
 def make_env(task: Task, render_mode: str | None = None,
-             sensor: np.ndarray | None = None) -> Any:
+             sensor: np.ndarray | None = None, time_limit: int | None = None) -> Any:
     """The task's environment; with ``sensor`` (a matrix learned by ``identify``
-    adaptation) its observations pass through the agent's sensor map."""
+    adaptation) its observations pass through the agent's sensor map. ``time_limit``:
+    steps before an episode is cut (default CartPole-v1's 500)."""
     gym = _gym()
-    env = gym.make("CartPole-v1", render_mode=render_mode)
+    env = gym.make("CartPole-v1", render_mode=render_mode, max_episode_steps=time_limit)
     core = env.unwrapped
     p = task.physics
     core.length, core.masspole, core.masscart = p["length"], p["masspole"], p["masscart"]

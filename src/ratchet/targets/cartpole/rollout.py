@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,7 +27,8 @@ from ratchet.targets.cartpole.envs import make_env
 from ratchet.targets.cartpole.ssm import SSMPolicy, policy_input
 from ratchet.targets.cartpole.tasks import Task
 
-_STEP_KEYS = ("inputs", "actions", "logprobs", "values", "rewards", "dones", "mask", "resets")
+_STEP_KEYS = ("inputs", "actions", "logprobs", "values", "rewards", "dones", "mask", "resets",
+              "truncated_values")
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Rollout:
     dones: Tensor         # (slot, time) 1 at each episode's last step (and on padding)
     mask: Tensor          # (slot, time) 1 where a step happened
     resets: Tensor        # (slot, time) 1 where the hidden state started afresh
+    truncated_values: Tensor  # (slot, time) at a step that hit the time limit, the value of
+    #                           the observation it led to (0 elsewhere): PPO bootstraps it
     h0: list[Tensor]      # per layer (slot, state): the hidden state before the first step
     last_values: Tensor   # (slot,) value after the last step (0 when it ended an episode)
     returns: list[list[float]]  # per slot, the episodes finished in this rollout
@@ -62,12 +66,13 @@ class _Slots:
     """Environments stepped together, each with its task, hidden state and last action."""
 
     def __init__(self, policy: SSMPolicy, tasks: Sequence[Task], seed: int,
-                 sensor: np.ndarray | None = None):
+                 sensor: np.ndarray | None = None, time_limit: int | None = None):
         self.seed = seed
         self.sensor = sensor
+        self.time_limit = time_limit
         self.n_actions = policy.arch.n_actions
         self.tasks = list(tasks)
-        self.envs = [make_env(t, sensor=sensor) for t in self.tasks]
+        self.envs = [self._make_env(t) for t in self.tasks]
         self.episodes = [0] * len(tasks)           # finished in the current task
         self.started = [0] * len(tasks)            # tasks taken up by each slot
         self.running = np.zeros(len(tasks))
@@ -78,6 +83,9 @@ class _Slots:
         self.fresh = torch.ones(len(tasks))        # next step starts a new task
         self.rng = torch.Generator().manual_seed(seed)
 
+    def _make_env(self, task: Task) -> Any:
+        return make_env(task, sensor=self.sensor, time_limit=self.time_limit)
+
     def _reset_env(self, i: int) -> np.ndarray:
         seed = (self.seed * 1_000_003 + i * 1009 + self.started[i] * 7919 + self.episodes[i])
         obs, _ = self.envs[i].reset(seed=int(seed % 2**31))
@@ -86,7 +94,7 @@ class _Slots:
     def switch(self, i: int, task: Task) -> None:
         """Slot ``i`` takes up ``task``: fresh environment, hidden state and history."""
         self.envs[i].close()
-        self.tasks[i], self.envs[i] = task, make_env(task, sensor=self.sensor)
+        self.tasks[i], self.envs[i] = task, self._make_env(task)
         self.episodes[i], self.running[i] = 0, 0.0
         self.started[i] += 1
         self.obs[i] = self._reset_env(i)
@@ -109,11 +117,13 @@ class _Slots:
         action = (logits.argmax(-1) if greedy
                   else torch.multinomial(logp.exp(), 1, True, generator=self.rng)[:, 0])
         reward, done = torch.zeros(n), torch.ones(n)
-        ended = []
+        ended, cut = [], []
         for i in np.flatnonzero(active):
             obs, r, terminated, truncated, _ = self.envs[i].step(int(action[i]))
             self.running[i] += r
             reward[i] = float(r)
+            if truncated and not terminated:
+                cut.append((int(i), np.asarray(obs, dtype=np.float32)))
             if terminated or truncated:
                 ended.append((int(i), float(self.running[i])))
                 self.episodes[i] += 1
@@ -125,10 +135,28 @@ class _Slots:
         record = {"inputs": x, "actions": action, "values": value, "rewards": reward,
                   "logprobs": logp.gather(1, action[:, None])[:, 0], "dones": done,
                   "mask": torch.from_numpy(active.astype(np.float32)),
-                  "resets": self.fresh.clone()}
+                  "resets": self.fresh.clone(),
+                  "truncated_values": self._values_after(policy, cut, action, reward)}
         self.prev_action, self.prev_reward = action.clone(), reward.clone()
         self.fresh = torch.zeros(n)
         return record, ended
+
+    def _values_after(self, policy: SSMPolicy, cut: list[tuple[int, np.ndarray]],
+                      action: Tensor, reward: Tensor) -> Tensor:
+        """Values of the observations that episodes cut by the time limit led to (the
+        state advanced to them is thrown away: the next episode starts from ``self.state``
+        as before)."""
+        values = torch.zeros(len(self.envs))
+        if not cut:
+            return values
+        obs = torch.from_numpy(self.obs.copy())
+        for i, final in cut:
+            obs[i] = torch.from_numpy(final)
+        _, after, _ = policy.step(policy_input(obs, action, reward, self.n_actions),
+                                  self.state)
+        for i, _ in cut:
+            values[i] = after[i]
+        return values
 
     def close(self) -> None:
         for env in self.envs:
@@ -144,12 +172,12 @@ def _stack(records: list[dict[str, Tensor]], h0: list[Tensor], last_values: Tens
 @torch.no_grad()
 def collect(policy: SSMPolicy, tasks: Sequence[Task], episodes: int, seed: int,
             greedy: bool = False, max_steps: int | None = None,
-            sensor: np.ndarray | None = None) -> Rollout:
+            sensor: np.ndarray | None = None, time_limit: int | None = None) -> Rollout:
     """``episodes`` episodes of each task, all slots stepped together, each from a fresh
     hidden state; a slot stops early after ``max_steps`` steps (its last step then counts
     as an episode end). ``sensor``: the tasks seen through this sensor map (``identify``
-    adaptation)."""
-    slots = _Slots(policy, tasks, seed, sensor)
+    adaptation). ``time_limit``: episode length before a cut (default 500)."""
+    slots = _Slots(policy, tasks, seed, sensor, time_limit)
     h0 = [h.clone() for h in slots.state]
     active = np.ones(len(tasks), dtype=bool)
     finished: list[list[float]] = [[] for _ in tasks]

@@ -53,8 +53,11 @@ Targets = tuple[Tensor, Tensor]  # advantages and returns, (slot, time)
 
 def batch_targets(rollout: Rollout, cfg: PPOConfig) -> Targets:
     """GAE advantages and returns of every step of every slot."""
-    return gae(rollout.rewards * cfg.reward_scale, rollout.values, rollout.dones, cfg.gamma,
-               cfg.gae_lambda, rollout.last_values)
+    rewards = rollout.rewards * cfg.reward_scale
+    if cfg.bootstrap_time_limit:
+        rewards = rewards + cfg.gamma * rollout.truncated_values
+    return gae(rewards, rollout.values, rollout.dones, cfg.gamma, cfg.gae_lambda,
+               rollout.last_values)
 
 
 def rollout_loss(policy: SSMPolicy, rollout: Rollout, targets: Targets, cfg: PPOConfig,
@@ -124,7 +127,9 @@ def train_policy_gradient(policy: SSMPolicy, tasks: Sequence[Task], cfg: TrainCo
 
 
 def evaluate(policy: SSMPolicy, tasks: Sequence[Task], episodes: int, seed: int = 10_000,
-             greedy: bool = True, sensor: np.ndarray | None = None) -> list[list[float]]:
+             greedy: bool = True, sensor: np.ndarray | None = None,
+             time_limit: int | None = None) -> list[list[float]]:
     """Returns of ``episodes`` episodes per task, per task (the hidden state carried
     across a task's episodes; ``sensor``: seen through this sensor map)."""
-    return collect(policy, tasks, episodes, seed=seed, greedy=greedy, sensor=sensor).returns
+    return collect(policy, tasks, episodes, seed=seed, greedy=greedy, sensor=sensor,
+                   time_limit=time_limit).returns
