@@ -72,12 +72,14 @@ def _threads() -> None:
 @app.command()
 def pretrain(out_path: Annotated[Path | None, typer.Option(
                  "--out", help="where to save (default: the shipped model's place)")] = None,
-             seed: SeedOpt = 0,
+             seed: Annotated[int | None, typer.Option(
+                 "--seed", help="training seed (default: the shipped model's)")] = None,
              steps: Annotated[int, typer.Option("--steps", help="environment steps")]
              = 300_000) -> None:
     """Reproduce the shipped model: PPO on nominal + physics training tasks, seeded."""
     from ratchet.targets.cartpole.pretrain import (
         SHIPPED,
+        SHIPPED_SEED,
         nominal_return,
         pretrain,
         save_pretrained,
@@ -92,7 +94,8 @@ def pretrain(out_path: Annotated[Path | None, typer.Option(
             out.print(f"update {report.update:4d}  steps {report.steps:7d}  "
                       f"recent return {report.mean_return:6.1f}", highlight=False)
 
-    policy, meta = pretrain(seed=seed, steps=steps, on_update=progress)
+    policy, meta = pretrain(seed=SHIPPED_SEED if seed is None else seed, steps=steps,
+                            on_update=progress)
     meta["nominal_return_100"] = nominal_return(policy)
     meta["nominal_return_10x10"] = nominal_return(policy, per_task=10)
     path = save_pretrained(policy, meta, target)
@@ -226,7 +229,8 @@ def adapt(task: TaskOpt = "hard-heldout-0", model: ModelOpt = None,
           out_path: Annotated[Path | None, typer.Option("--out", help="save the adapted "
                                                         "policy here")] = None,
           as_json: JsonOpt = False, seed: SeedOpt = 0) -> None:
-    """Adapt a policy to one task and compare before and after (5 greedy episodes)."""
+    """Adapt a policy to one task and compare before and after (5 greedy episodes, each
+    from a fresh state)."""
     import numpy as np
 
     from ratchet.targets.cartpole.adapt import (
@@ -250,12 +254,13 @@ def adapt(task: TaskOpt = "hard-heldout-0", model: ModelOpt = None,
     policy, _ = _load(model)
     replay = (replay_buffer(policy, training_tasks(seed), 8, seed + 1)
               if mode == "hybrid" else None)
-    before = float(np.mean(evaluate(policy, tasks, 5, seed=seed + 100)[0]))
+    # five episodes, each from a fresh state: as `eval` plays by default
+    before = float(np.mean(evaluate(policy, tasks * 5, 1, seed=seed + 100)))
     result = adapt_policy(policy, tasks[0], AdaptConfig(mode=mode, episodes=episodes,  # type: ignore[arg-type]
                                                         steps=steps, learning_rate=lr),
                           seed=seed, replay=replay)
-    after = float(np.mean(evaluate(result.policy, tasks, 5, seed=seed + 100,
-                                   sensor=result.sensor)[0]))
+    after = float(np.mean(evaluate(result.policy, tasks * 5, 1, seed=seed + 100,
+                                   sensor=result.sensor)))
     report = {"task": tasks[0].name, "mode": mode, "episodes": episodes,
               "before": before, "after": after, "curve": result.curve}
     if out_path is not None:

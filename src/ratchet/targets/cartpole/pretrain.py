@@ -24,6 +24,12 @@ from ratchet.targets.cartpole.train import (
 SHIPPED = Path(__file__).parent / "shipped" / "policy.safetensors"
 PRETRAIN_STEPS = 300_000
 TRAIN_TASKS = 20
+SHIPPED_SEED = 2
+"""Of pretraining seeds 0-2 (each its own draw of training tasks; all three balance every
+held-out physics task), the one whose policy ``identify`` adaptation carried through
+every held-out hard task of task sets 0 and 1: seed 0 fell on 2 of 10 (238, 296), seed 1
+on 1 of 10 (224). Picked on those sets, so the bench's clean check is on task sets 3 and
+4."""
 
 
 def training_tasks(seed: int = 0, hard: bool = False) -> list[Task]:
@@ -32,7 +38,7 @@ def training_tasks(seed: int = 0, hard: bool = False) -> list[Task]:
     return tasks + task_set("hard", "train", TRAIN_TASKS, seed) if hard else tasks
 
 
-def pretrain(seed: int = 0, steps: int = PRETRAIN_STEPS, arch: Arch = Arch(),
+def pretrain(seed: int = SHIPPED_SEED, steps: int = PRETRAIN_STEPS, arch: Arch = Arch(),
              on_update: Callable[[UpdateReport], None] | None = None,
              select_every: int = 20) -> tuple[SSMPolicy, dict[str, Any]]:
     """PPO from scratch on the physics training tasks; seeded end to end (one thread).
