@@ -409,7 +409,8 @@ def main() -> None:
                         "for 10)")
     parser.add_argument("--physics-seeds", type=_seed_list, default="0,1,2",
                         help="physics section: training seeds of both sides (each draws "
-                        "its own training tasks; ours from seed 2 is the shipped model)")
+                        f"its own training tasks; ours from seed {SHIPPED_SEED} is the "
+                        "shipped model)")
     parser.add_argument("--long-limit", type=_positive, default=2000, help="physics "
                         "section: the same models again on episodes cut at this many steps")
     parser.add_argument("--fresh-task-seeds", type=_seed_list, default="3,4", help="hard section: "
