@@ -55,9 +55,11 @@ def adapt_config(params: dict[str, Any], base: AdaptConfig) -> AdaptConfig:
 
 
 def training_meta(cfg: TrainConfig) -> dict[str, Any]:
-    """The training settings in a model's metadata, under the candidate's names."""
+    """The training settings in a model's metadata, under the candidate's names (and how
+    time-limit cuts were treated, which no candidate changes)."""
     ppo = asdict(cfg.ppo)
-    return {**{k: ppo[k] for k in PPO_KEYS}, **{k: getattr(cfg, k) for k in STREAM_KEYS}}
+    return {**{k: ppo[k] for k in PPO_KEYS}, **{k: getattr(cfg, k) for k in STREAM_KEYS},
+            "bootstrap_time_limit": cfg.ppo.bootstrap_time_limit}
 
 
 def _typed(cls: type, name: str, value: Any) -> Any:

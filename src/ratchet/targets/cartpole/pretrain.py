@@ -71,9 +71,7 @@ def pretrain(seed: int = SHIPPED_SEED, steps: int = PRETRAIN_STEPS, arch: Arch =
     meta = {"seed": seed, "steps": reports[-1].steps if reports else 0,
             "selected_at_steps": best.get("steps"), "validation_return": best["score"],
             "train_seconds": round(time.perf_counter() - started, 1),
-            "training": {**training_meta(cfg),
-                         "bootstrap_time_limit": cfg.ppo.bootstrap_time_limit},
-            "tasks": "nominal + physics train"}
+            "training": training_meta(cfg), "tasks": "nominal + physics train"}
     return policy, meta
 
 
