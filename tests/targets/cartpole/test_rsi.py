@@ -84,13 +84,13 @@ def test_adaptation_improves_the_return_on_a_hard_task():
     flip = hard_task("train", 0)
     before = np.mean(evaluate(policy, [flip] * 10, 1, greedy=False))
     afters = []
-    for seed in range(3):  # 10 episodes of the flipped task each
+    for seed in range(5):  # 10 episodes of the flipped task each
         result = adapt_policy(policy, flip, AdaptConfig(episodes=10, steps=16,
-                                                        learning_rate=1e-2), seed=seed)
+                                                        learning_rate=2e-2), seed=seed)
         assert len(result.curve) == 10
         afters.append(np.mean(evaluate(result.policy, [flip] * 10, 1, greedy=False)))
-    # measured: 13 before; 24, 27, 36 after
-    assert np.mean(afters) > before + 5 and sum(a > before for a in afters) >= 2, \
+    # measured: 11.9 before; 8.5, 42.3, 36.4, 24.3, 30.6 after
+    assert np.mean(afters) > before + 5 and sum(a > before for a in afters) >= 3, \
         (before, afters)
     # the policy given is untouched; hybrid runs with a replay buffer
     assert np.mean(evaluate(policy, [flip] * 10, 1, greedy=False)) == before

@@ -1,5 +1,7 @@
 """The SSM policy: shapes, sequence mode == step mode, save/load round trip."""
 
+import json
+
 import pytest
 import torch
 
@@ -16,7 +18,14 @@ def test_shapes(arch):
     assert logits.shape == (3, 17, arch.n_actions) and values.shape == (3, 17)
     assert len(state) == arch.layers and state[0].shape == (3, arch.state_dim)
     decay = model.ssms[0].decay()
-    assert ((decay > 0) & (decay < 1)).all()  # stable by construction
+    assert ((decay > 0) & (decay < arch.max_decay)).all()  # stable by construction
+
+
+def test_decays_stay_under_the_cap_however_far_training_pushes_them():
+    model = SSMPolicy(Arch(state_dim=8, hidden_dim=16, max_decay=0.9))
+    with torch.no_grad():
+        model.ssms[0].nu.fill_(-30.0)  # exp(-exp(nu)) rounds to 1
+    assert torch.allclose(model.ssms[0].decay(), torch.full((8,), 0.9))
 
 
 @pytest.mark.parametrize("layers", [1, 2])
@@ -75,6 +84,17 @@ def test_a_saved_policy_loads_exactly_what_was_saved(tmp_path):
         assert k == k2 and torch.equal(v, v2)
     x = torch.randn(1, 20, model.arch.input_dim)
     torch.testing.assert_close(model(x)[0], loaded(x)[0])
+
+
+def test_a_policy_saved_before_the_decay_cap_loads_uncapped(tmp_path):
+    model = SSMPolicy(Arch(state_dim=8, hidden_dim=16, max_decay=1.0))
+    path = save_policy(model, tmp_path / "old")
+    info = json.loads(path.with_suffix(".json").read_text())
+    del info["arch"]["max_decay"]
+    path.with_suffix(".json").write_text(json.dumps(info))
+    loaded, _ = load_policy(path)
+    assert loaded.arch.max_decay == 1.0
+    torch.testing.assert_close(loaded.ssms[0].decay(), model.ssms[0].decay())
 
 
 def test_loading_garbage_is_a_clear_error(tmp_path):

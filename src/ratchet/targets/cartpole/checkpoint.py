@@ -39,7 +39,8 @@ def load_policy(path: str | os.PathLike[str]) -> tuple[SSMPolicy, dict[str, Any]
     path = Path(path).with_suffix(".safetensors")
     try:
         info = json.loads(path.with_suffix(".json").read_text())
-        arch = Arch(**info["arch"])
+        # files written before the cap existed had uncapped decays
+        arch = Arch(**{"max_decay": 1.0, **info["arch"]})
         tensors = load_file(path)
     except FileNotFoundError as exc:
         raise RatchetError(f"no saved policy at {path} ({exc.filename} is missing)") from None

@@ -24,12 +24,10 @@ from ratchet.targets.cartpole.train import (
 SHIPPED = Path(__file__).parent / "shipped" / "policy.safetensors"
 PRETRAIN_STEPS = 300_000
 TRAIN_TASKS = 20
-SHIPPED_SEED = 2
-"""Of pretraining seeds 0-2 (each its own draw of training tasks; all three balance every
-held-out physics task), the one whose policy ``identify`` adaptation carried through
-every held-out hard task of task sets 0 and 1: seed 0 fell on 2 of 10 (238, 296), seed 1
-on 1 of 10 (224). Picked on those sets, so the bench's clean check is on task sets 3 and
-4."""
+SHIPPED_SEED = 0
+"""The shipped model's pretraining seed: the first one, not picked. (Before the SSM decays
+were capped, seed 2 was picked among 0-2 for holding up under ``identify`` adaptation;
+with the cap, seeds 0, 1 and 2 all do, on hard task sets 0 and 1.)"""
 
 
 def training_tasks(seed: int = 0, hard: bool = False) -> list[Task]:
