@@ -6,7 +6,7 @@ decay a = cap * exp(-exp(nu)) in (0, cap) (stable by construction), then a GELU 
 residual. The cap (``Arch.max_decay``, 0.95: a memory of ~20 steps at most) keeps the
 policy from leaning on a near-constant channel that drifts over long episodes: uncapped,
 33 of 90 held-out physics runs fell within 2000 steps (the cart drifted off the track);
-capped at 0.95, 2 of 90.
+capped at 0.95, 2 of 90 (held-out task set 0; `bench/cartpole.py --sections physics`).
 Training runs a whole sequence at once in *convolution mode* (h = causal conv of B x with
 the kernel a^k, by FFT); acting runs ``step()`` with the hidden state carried along. Both
 compute the same function (tested).
