@@ -184,10 +184,10 @@ def section_physics(policy, policy_seed: int | None, sb3_ppo, steps: int, seeds:
     """Each training seed draws its own 20 training tasks and initialisation, for both
     sides; ours from ``policy_seed`` is ``policy`` (None: it was trained on another
     budget) and SB3's tuned PPO from seed 0 is ``sb3_ppo`` (the models the other sections
-    use). Every model plays each set of 30
-    held-out tasks (``task_seeds``: set 0 is the one choices were made on, later sets are
-    fresh). The same models then play episodes of up to ``long_limit`` steps: CartPole-v1
-    cuts at 500, where every method may already be perfect."""
+    use). Every model plays each set of 30 held-out tasks (``task_seeds``: set 0 is the
+    one choices were made on, later sets are fresh), then the same tasks with episodes of
+    up to ``long_limit`` steps: CartPole-v1 cuts at 500, where every method may already
+    be perfect."""
     task_sets = {ts: task_set("physics", "heldout", 30, ts) for ts in task_seeds}
 
     def ours(model, tasks, carried: bool = False, limit: int | None = None) -> list[float]:
