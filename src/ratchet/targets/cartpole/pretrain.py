@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ratchet.targets.cartpole.checkpoint import load_policy, save_policy
 from ratchet.targets.cartpole.hyper import training_meta
@@ -31,13 +30,6 @@ were capped, seed 2 was picked among 0-2 for holding up under ``identify`` adapt
 with the cap, seeds 0, 1 and 2 all do, on hard task sets 0 and 1.)"""
 
 
-WEIGHT_AVERAGE = 0.95
-"""Decay per PPO update of the weight average that pretraining scores and keeps. Over
-pretraining seeds 0-6, held-out physics task sets 0 and 3 cut at 2000 steps (420 runs),
-the last PPO weights fell on 27 and the average on 19, on no seed more often; the last
-weights also fell once within 500 steps (seed 3), the average never."""
-
-
 def training_tasks(seed: int = 0, hard: bool = False) -> list[Task]:
     """Nominal CartPole, the physics training tasks and, with ``hard``, the hard ones."""
     tasks = [nominal(), *task_set("physics", "train", TRAIN_TASKS, seed)]
@@ -46,34 +38,29 @@ def training_tasks(seed: int = 0, hard: bool = False) -> list[Task]:
 
 def pretrain(seed: int = SHIPPED_SEED, steps: int = PRETRAIN_STEPS, arch: Arch = Arch(),
              on_update: Callable[[UpdateReport], None] | None = None,
-             select_every: int = 20, average: float = WEIGHT_AVERAGE
-             ) -> tuple[SSMPolicy, dict[str, Any]]:
+             select_every: int = 20) -> tuple[SSMPolicy, dict[str, Any]]:
     """PPO from scratch on the physics training tasks; seeded end to end (one thread).
 
-    PPO's weights wobble from update to update, so what is scored and kept is their
-    exponential moving average (``average`` per update, Polyak averaging). Over the second
-    half of the budget the average is scored every ``select_every`` updates on validation
-    tasks (greedy, two episodes each) and the best-scoring weights are kept (ties go to
-    the later ones).
+    PPO's return wobbles from update to update, so over the second half of the budget the
+    policy is scored every ``select_every`` updates on validation tasks (greedy, two
+    episodes each) and the best-scoring weights are kept (ties go to the later ones).
     """
     torch.manual_seed(seed)
     policy = SSMPolicy(arch)
-    averaged = AveragedModel(policy, multi_avg_fn=get_ema_multi_avg_fn(average))
     cfg = TrainConfig(total_steps=steps, seed=seed)
     validation = [nominal(), *task_set("physics", "validation", 8, seed)]
     best: dict[str, Any] = {"score": -1.0}
 
     def select(report: UpdateReport) -> None:
-        averaged.update_parameters(policy)
         if on_update is not None:
             on_update(report)
         last = report.steps >= steps
         if report.steps < steps / 2 or (report.update % select_every and not last):
             return
-        score = float(np.mean(evaluate(averaged.module, validation, 2, seed=777)))
+        score = float(np.mean(evaluate(policy, validation, 2, seed=777)))
         if score >= best["score"]:
-            best.update(score=score, steps=report.steps, state={
-                k: v.clone() for k, v in averaged.module.state_dict().items()})
+            best.update(score=score, steps=report.steps,
+                        state={k: v.clone() for k, v in policy.state_dict().items()})
 
     started = time.perf_counter()
     reports = train_policy_gradient(policy, training_tasks(seed), cfg, select)
@@ -81,7 +68,6 @@ def pretrain(seed: int = SHIPPED_SEED, steps: int = PRETRAIN_STEPS, arch: Arch =
         policy.load_state_dict(best["state"])
     meta = {"seed": seed, "steps": reports[-1].steps if reports else 0,
             "selected_at_steps": best.get("steps"), "validation_return": best["score"],
-            "weight_average": average,
             "train_seconds": round(time.perf_counter() - started, 1),
             "training": training_meta(cfg), "tasks": "nominal + physics train"}
     return policy, meta
