@@ -285,11 +285,12 @@ def section_hard(policy, sb3_ppo, sb3_lstm, budget: int, fresh_task_seeds: list[
               + (f"; below: {', '.join(missed)}" if missed else ""), flush=True)
 
 
-def _rsi_run(strategy: dict, seed: int, budget: int, tmp: Path, start: Path | None
-             ) -> dict[str, float]:
+def _rsi_run(strategy: dict, seed: int, budget: int, tmp: Path, start: Path | None,
+             time_limit: int) -> dict[str, float]:
     raw = load_recipe(RECIPE).model_dump(mode="json")
     raw.update(strategy=strategy, seed=seed, name=f"rsi-{strategy['kind']}-{seed}")
     raw["target"]["model"] = str(start) if start else None
+    raw["target"]["time_limit"] = time_limit
     raw["schedule"] = {**raw["schedule"], "max_cycles": 10_000}
     recipe = parse_recipe(raw)
     run_dir = tmp / raw["name"]
@@ -311,12 +312,16 @@ def _rsi_run(strategy: dict, seed: int, budget: int, tmp: Path, start: Path | No
     policy, _ = load_policy(run_dir / "work" / "models" / f"{champion.id}.safetensors")
     physics = np.mean(evaluate(policy, task_set("physics", "heldout", 30), 2))
     hard = np.mean(evaluate(policy, task_set("hard", "heldout", 10), 5))
-    return {"cycles": cycles, "promotions": promotions, "steps": used["steps"],
-            "heldout_physics": float(physics), "heldout_hard": float(hard),
-            "seconds": time.perf_counter() - started}
+    found = {"cycles": cycles, "promotions": promotions, "steps": used["steps"],
+             "heldout_physics": float(physics), "heldout_hard": float(hard),
+             "seconds": time.perf_counter() - started}
+    if time_limit != 500:
+        found["heldout_physics_long"] = float(np.mean(evaluate(
+            policy, task_set("physics", "heldout", 30), 2, time_limit=time_limit)))
+    return found
 
 
-def section_rsi(seeds: int, budget: int, start_steps: int) -> None:
+def section_rsi(seeds: int, budget: int, start_steps: int, time_limit: int) -> None:
     """From the shipped model (``start_steps`` 0) nothing is left to find on physics tasks
     and 40k-step challengers do not learn the hard ones (measured: evolve, 17 cycles, no
     promotion), so by default both searches start from a weaker model, pretrained (same
@@ -330,39 +335,51 @@ def section_rsi(seeds: int, budget: int, start_steps: int) -> None:
             start = save_policy(weak, Path(tmp) / "start", meta)
             print(f"\nstarting model: pretrained {start_steps} steps, held-out physics "
                   f"{np.mean(evaluate(weak, task_set('physics', 'heldout', 30), 2)):.1f}")
-        _rsi_table(seeds, budget, Path(tmp), start)
+        _rsi_table(seeds, budget, Path(tmp), start, time_limit)
 
 
-def _rsi_table(seeds: int, budget: int, tmp: Path, start: Path | None) -> None:
-    print(f"\n## RSI: evolve vs random search, {budget} environment steps per run "
-          f"(training + measuring), champion re-measured on held-out tasks\n"
-          "| strategy | seed | cycles | promotions | steps used | held-out physics | "
-          "held-out hard | wall s |\n|---|---|---|---|---|---|---|---|")
-    results: dict[str, list[dict[str, float]]] = {"evolve": [], "random": []}
+def _rsi_table(seeds: int, budget: int, tmp: Path, start: Path | None,
+               time_limit: int) -> None:
+    long = time_limit != 500
     shipped = load_recipe(RECIPE).model_dump(mode="json")["strategy"]  # evolve as shipped
     print(f"evolve: {shipped}")
+    print(f"\n## RSI: evolve vs random search, {budget} environment steps per run "
+          f"(training + measuring), validation episodes cut at {time_limit} steps, "
+          "champion re-measured on held-out tasks\n"
+          "| strategy | seed | cycles | promotions | steps used | held-out physics | "
+          + (f"held-out physics at {time_limit} steps | " if long else "")
+          + "held-out hard | wall s |\n|---|---|---|---|---|---|---|---|"
+          + ("---|" if long else ""))
+    results: dict[str, list[dict[str, float]]] = {"evolve": [], "random": []}
     for seed in range(seeds):
         for kind, spec in (("evolve", shipped),
                            ("random", {"kind": "random", "n_startup_trials": 1})):
-            r = _rsi_run(spec, seed, budget, tmp, start)
+            r = _rsi_run(spec, seed, budget, tmp, start, time_limit)
             results[kind].append(r)
             print(f"| {kind} | {seed} | {r['cycles']} | {r['promotions']} | "
                   f"{r['steps']:.0f} | {r['heldout_physics']:.1f} | "
-                  f"{r['heldout_hard']:.1f} | {r['seconds']:.0f} |", flush=True)
+                  + (f"{r['heldout_physics_long']:.1f} | " if long else "")
+                  + f"{r['heldout_hard']:.1f} | {r['seconds']:.0f} |", flush=True)
     for kind, rs in results.items():
         print(f"{kind}: mean held-out physics {np.mean([r['heldout_physics'] for r in rs]):.1f}"
               f", hard {np.mean([r['heldout_hard'] for r in rs]):.1f}, promotions "
-              f"{np.mean([r['promotions'] for r in rs]):.1f}")
-    print(_paired_summary([r["heldout_physics"] for r in results["evolve"]],
-                          [r["heldout_physics"] for r in results["random"]]))
+              f"{np.mean([r['promotions'] for r in rs]):.1f}"
+              + (f", held-out physics at {time_limit} steps "
+                 f"{np.mean([r['heldout_physics_long'] for r in rs]):.1f}" if long else ""))
+    for key, label in (("heldout_physics", "held-out physics"),
+                       *([("heldout_physics_long", f"held-out physics at {time_limit} steps")]
+                         if long else [])):
+        print(_paired_summary([r[key] for r in results["evolve"]],
+                              [r[key] for r in results["random"]], label))
 
 
-def _paired_summary(evolve: list[float], random_: list[float]) -> str:
+def _paired_summary(evolve: list[float], random_: list[float],
+                    label: str = "held-out physics") -> str:
     """Seed by seed (both searches start from the same model with the same seed)."""
     from scipy import stats
 
     diff = np.subtract(evolve, random_)
-    line = (f"evolve - random, held-out physics, paired by seed: mean {diff.mean():+.1f}, "
+    line = (f"evolve - random, {label}, paired by seed: mean {diff.mean():+.1f}, "
             f"evolve ahead on {int((diff > 0).sum())} of {len(diff)} seeds")
     if len(diff) > 1 and diff.std() > 0:
         line += f", paired t-test p = {stats.ttest_1samp(diff, 0).pvalue:.3f} (two-sided)"
@@ -433,6 +450,10 @@ def main() -> None:
     parser.add_argument("--rsi-steps", type=_positive, default=600_000)
     parser.add_argument("--rsi-start-steps", type=int, default=30_000, help="pretrain the "
                         "RSI starting model for this many steps (0: the shipped model)")
+    parser.add_argument("--rsi-time-limit", type=_positive, default=500, help="RSI section: "
+                        "the recipe's target.time_limit (validation episodes cut at this "
+                        "many steps); other than 500, champions are also re-measured on "
+                        "held-out physics at it")
     parser.add_argument("--no-lstm", action="store_true", help="skip RecurrentPPO")
     parser.add_argument("--lstm-steps", type=_positive, default=None, help="RecurrentPPO's "
                         "training steps (default: --steps; it trains at a few hundred "
@@ -472,7 +493,7 @@ def main() -> None:
                      args.fresh_task_seeds,
                      args.fresh_repeats)
     if "rsi" in sections:
-        section_rsi(args.seeds, args.rsi_steps, args.rsi_start_steps)
+        section_rsi(args.seeds, args.rsi_steps, args.rsi_start_steps, args.rsi_time_limit)
     if "cycle" in sections:
         section_cycle_time()
 

@@ -38,7 +38,8 @@ def build_target(recipe: Recipe, run_dir: Path) -> Target:
 
         return CartPoleTarget(run_dir / "work", model=t.model, train_steps=t.train_steps,
                               episodes=t.episodes, adaptation=t.adaptation,
-                              hard_tasks=t.hard_tasks, threads=t.threads, seed=recipe.seed)
+                              hard_tasks=t.hard_tasks, threads=t.threads, seed=recipe.seed,
+                              time_limit=t.time_limit)
     if t.kind == "sysctl":
         from ratchet.targets.sysctl.reward import Weights
         from ratchet.targets.sysctl.target import SysctlTarget

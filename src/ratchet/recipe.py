@@ -74,6 +74,9 @@ class CartPoleTargetSpec(_MaximizedSamples):
     adaptation: Literal["in_context", "standard", "hybrid", "identify"] = "in_context"
     hard_tasks: bool = Field(True, description="train and measure on hard tasks too")
     threads: int = Field(1, ge=1, description="torch threads per evaluation")
+    time_limit: int = Field(500, ge=10, le=100_000, description="steps before a measured "
+                            "episode is cut (CartPole-v1: 500; longer episodes tell apart "
+                            "champions that all balance for 500)")
 
 
 class SysctlTargetSpec(_MaximizedSamples):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from ratchet.recipe import load_recipe
+from ratchet.errors import RecipeError
+from ratchet.recipe import load_recipe, parse_recipe
 from ratchet.runner import run_recipe
 from ratchet.store import Store
 from ratchet.targets.cartpole import metrics
@@ -132,3 +133,23 @@ def test_two_rsi_cycles_in_a_temp_dir(tmp_path):
     live, _ = load_policy(run_dir / "champion-policy.safetensors")
     assert live.arch.state_dim == champion.params["state_dim"]
     assert json.loads((run_dir / "champion.json").read_text())
+
+
+def test_measured_episodes_can_run_past_cartpoles_500_steps(tmp_path):
+    """``target.time_limit`` reaches the target from the recipe; the shipped model's
+    validation episodes then run past 500 steps and the metrics are scaled to the limit."""
+    from ratchet.factory import build_target
+    from ratchet.types import EvalTask
+
+    raw = load_recipe(ROOT / "recipes" / "cartpole-rsi.yaml").model_dump(mode="json")
+    raw["target"].update(time_limit=800, episodes=2)
+    target = build_target(parse_recipe(raw), tmp_path)
+    assert isinstance(target, CartPoleTarget) and target.time_limit == 800
+    found = target.evaluate(EvalTask(Candidate({}, origin="baseline"), "baseline", seed=0,
+                                     size=2, cycle=0, batch=0))
+    assert 500 < max(found.scores) <= 800 and len(found.scores) == 4
+    assert found.metrics["generalization"] == pytest.approx(
+        found.metrics["heldout_physics_return"] / 800)
+    raw["target"]["time_limit"] = 0
+    with pytest.raises(RecipeError, match="time_limit"):
+        parse_recipe(raw)

@@ -52,6 +52,8 @@ class AdaptConfig:
     """hybrid: weight of the replay loss."""
     replay_episodes: int = 8
     """hybrid: episodes of training tasks in the replay buffer."""
+    time_limit: int | None = None
+    """Steps before an episode of the task is cut (None: CartPole-v1's 500)."""
 
 
 @dataclass
@@ -75,7 +77,7 @@ def adapt_policy(policy: SSMPolicy, task: Task, cfg: AdaptConfig, seed: int,
     if cfg.mode == "hybrid" and replay is None:
         raise ValueError("hybrid adaptation needs a replay buffer")
     if cfg.mode == "identify":
-        found = identify(policy, task, cfg.episodes, seed)
+        found = identify(policy, task, cfg.episodes, seed, time_limit=cfg.time_limit)
         return AdaptResult(policy, found.curve, found.sensor)
     ppo = ppo or PPOConfig()
     model = copy.deepcopy(policy)
@@ -85,7 +87,8 @@ def adapt_policy(policy: SSMPolicy, task: Task, cfg: AdaptConfig, seed: int,
     round_index = 0
     while len(curve) < cfg.episodes:
         count = min(cfg.episodes_per_round, cfg.episodes - len(curve))
-        data = collect(model, [task], count, seed=seed + round_index)
+        data = collect(model, [task], count, seed=seed + round_index,
+                       time_limit=cfg.time_limit)
         curve += data.episode_returns()
         targets = batch_targets(data, ppo)
         for _ in range(cfg.steps):

@@ -189,10 +189,11 @@ def fit_sensor(stats: TransitionStats, model: LinearModel, ridge: float
 
 
 def _play(policy: SSMPolicy | None, task: Task, sensor: np.ndarray, seed: int,
-          generator: torch.Generator, steps: list[Step]) -> float:
+          generator: torch.Generator, steps: list[Step], time_limit: int | None = None
+          ) -> float:
     """One episode (random actions without a policy, sampled ones with); records the
     steps; returns the return."""
-    env = SensorMapped(make_env(task), sensor, record=steps)
+    env = SensorMapped(make_env(task, time_limit=time_limit), sensor, record=steps)
     obs, _ = env.reset(seed=seed)
     state = policy.initial_state(1) if policy is not None else []
     prev_action, prev_reward = torch.tensor([-1]), torch.zeros(1)
@@ -217,8 +218,10 @@ def _play(policy: SSMPolicy | None, task: Task, sensor: np.ndarray, seed: int,
 
 def identify(policy: SSMPolicy, task: Task, episodes: int, seed: int,
              cfg: IdentifyConfig = IdentifyConfig(),
-             library: Sequence[LinearModel] | None = None) -> Identified:
-    """Adapt to ``task`` within ``episodes`` episodes: see the module's docstring."""
+             library: Sequence[LinearModel] | None = None,
+             time_limit: int | None = None) -> Identified:
+    """Adapt to ``task`` within ``episodes`` episodes (each cut after ``time_limit``
+    steps, default CartPole-v1's 500): see the module's docstring."""
     models = list(library if library is not None else training_library())
     generator = torch.Generator().manual_seed(seed)
     stats = TransitionStats(cfg.horizon)
@@ -228,9 +231,9 @@ def identify(policy: SSMPolicy, task: Task, episodes: int, seed: int,
         episode_seed = (seed * 7919 + e) % 2**31
         steps: list[Step] = []
         if e < cfg.probe_episodes or sensor is None:
-            ret = _play(None, task, PLAIN_SENSOR, episode_seed, generator, steps)
+            ret = _play(None, task, PLAIN_SENSOR, episode_seed, generator, steps, time_limit)
         else:
-            ret = _play(policy, task, sensor, episode_seed, generator, steps)
+            ret = _play(policy, task, sensor, episode_seed, generator, steps, time_limit)
         curve.append(ret)
         stats.add(steps)
         if stats.steps:

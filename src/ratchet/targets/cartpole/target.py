@@ -13,6 +13,9 @@ settings, and its weights.
   ``episodes`` episodes each with the state carried (and, with ``standard``, ``hybrid``
   or ``identify`` adaptation, the policy adapted on the hard units as it plays). Its
   samples are the episode returns in order; its metrics are the five of ``metrics.py``.
+  Episodes are cut after ``time_limit`` steps: CartPole-v1's 500 by default. A champion
+  that balances every validation task for 500 steps cannot be proven worse than anything
+  at 500; cut later, one that drifts off the track after 1000 steps can.
 * ``apply`` copies the champion's weights to ``champion-policy.safetensors`` (and its
   ``.json``) in the run directory.
 """
@@ -66,7 +69,7 @@ class CartPoleTarget(Target):
     def __init__(self, workdir: Path, model: str | None = None, train_steps: int = 60_000,
                  episodes: int = 5, adaptation: Adaptation = "in_context",
                  hard_tasks: bool = True, threads: int = 1, seed: int = 0,
-                 live_model: Path | None = None):
+                 live_model: Path | None = None, time_limit: int = 500):
         self.workdir = Path(workdir)
         self.model = Path(model) if model else SHIPPED
         self.train_steps = train_steps
@@ -75,6 +78,7 @@ class CartPoleTarget(Target):
         self.hard_tasks = hard_tasks
         self.threads = threads
         self.seed = seed
+        self.time_limit = time_limit
         self.live_model = live_model or self.workdir.parent / "champion-policy.safetensors"
 
     # -- the Target protocol ------------------------------------------------------------
@@ -103,14 +107,17 @@ class CartPoleTarget(Target):
         returns: dict[str, list[list[float]]] = {"physics": [], "hard": []}
         steps = 0
         if physics:
-            played = collect(policy, physics, self.episodes, seed=task.seed, greedy=True)
+            played = collect(policy, physics, self.episodes, seed=task.seed, greedy=True,
+                             time_limit=self.time_limit)
             returns["physics"], steps = played.returns, steps + played.steps
         if hard and self.adaptation == "in_context":
-            played = collect(policy, hard, self.episodes, seed=task.seed + 1, greedy=True)
+            played = collect(policy, hard, self.episodes, seed=task.seed + 1, greedy=True,
+                             time_limit=self.time_limit)
             returns["hard"], steps = played.returns, steps + played.steps
         elif hard:
             cfg = adapt_config(task.candidate.params, AdaptConfig(
-                mode=self.adaptation, episodes=self.episodes))  # type: ignore[arg-type]
+                mode=self.adaptation, episodes=self.episodes,  # type: ignore[arg-type]
+                time_limit=self.time_limit))
             replay = None
             if self.adaptation == "hybrid":
                 replay = replay_buffer(policy, training_tasks(self.seed), 8, task.seed + 2)
@@ -120,7 +127,7 @@ class CartPoleTarget(Target):
             # CartPole pays 1 per step: an episode's return is its length
             steps += int(sum(sum(curve) for curve in returns["hard"]))
         scores = [r for unit in (*returns["physics"], *returns["hard"]) for r in unit]
-        found = metrics.compute(returns["physics"], returns["hard"])
+        found = metrics.compute(returns["physics"], returns["hard"], self.time_limit)
         found["eval_steps"] = float(steps)  # environment steps this measurement cost
         if trained and task.candidate.parent is not None:
             found["train_steps"] = float(self.train_steps_of(task.candidate))
