@@ -286,11 +286,12 @@ def section_hard(policy, sb3_ppo, sb3_lstm, budget: int, fresh_task_seeds: list[
 
 
 def _rsi_run(strategy: dict, seed: int, budget: int, tmp: Path, start: Path | None,
-             time_limit: int) -> dict[str, float]:
+             time_limit: int | None, long_limit: int) -> dict[str, float]:
     raw = load_recipe(RECIPE).model_dump(mode="json")
     raw.update(strategy=strategy, seed=seed, name=f"rsi-{strategy['kind']}-{seed}")
     raw["target"]["model"] = str(start) if start else None
-    raw["target"]["time_limit"] = time_limit
+    if time_limit is not None:
+        raw["target"]["time_limit"] = time_limit
     raw["schedule"] = {**raw["schedule"], "max_cycles": 10_000}
     recipe = parse_recipe(raw)
     run_dir = tmp / raw["name"]
@@ -310,22 +311,24 @@ def _rsi_run(strategy: dict, seed: int, budget: int, tmp: Path, start: Path | No
     cycles, promotions = summary.cycles, summary.promotions
     champion = Store(run_dir).champion().candidate
     policy, _ = load_policy(run_dir / "work" / "models" / f"{champion.id}.safetensors")
-    physics = np.mean(evaluate(policy, task_set("physics", "heldout", 30), 2))
-    hard = np.mean(evaluate(policy, task_set("hard", "heldout", 10), 5))
-    found = {"cycles": cycles, "promotions": promotions, "steps": used["steps"],
-             "heldout_physics": float(physics), "heldout_hard": float(hard),
-             "seconds": time.perf_counter() - started}
-    if time_limit != 500:
-        found["heldout_physics_long"] = float(np.mean(evaluate(
-            policy, task_set("physics", "heldout", 30), 2, time_limit=time_limit)))
-    return found
+    physics = task_set("physics", "heldout", 30)
+    return {"cycles": cycles, "promotions": promotions, "steps": used["steps"],
+            "heldout_physics": float(np.mean(evaluate(policy, physics, 2))),
+            "heldout_physics_long": float(np.mean(evaluate(policy, physics, 2,
+                                                           time_limit=long_limit))),
+            "heldout_hard": float(np.mean(evaluate(policy, task_set("hard", "heldout", 10),
+                                                   5))),
+            "seconds": time.perf_counter() - started}
 
 
-def section_rsi(seeds: int, budget: int, start_steps: int, time_limit: int) -> None:
+def section_rsi(seeds: int, budget: int, start_steps: int, time_limit: int | None,
+                long_limit: int) -> None:
     """From the shipped model (``start_steps`` 0) nothing is left to find on physics tasks
     and 40k-step challengers do not learn the hard ones (measured: evolve, 17 cycles, no
     promotion), so by default both searches start from a weaker model, pretrained (same
-    seeded call) for ``start_steps`` steps, which they must improve."""
+    seeded call) for ``start_steps`` steps, which they must improve. ``time_limit``: the
+    validation episode length (None: the recipe's); champions are re-measured on held-out physics at
+    500 steps and at ``long_limit``."""
     with tempfile.TemporaryDirectory() as tmp:
         start = None
         if start_steps:
@@ -333,42 +336,43 @@ def section_rsi(seeds: int, budget: int, start_steps: int, time_limit: int) -> N
 
             weak, meta = pretrain(seed=0, steps=start_steps)
             start = save_policy(weak, Path(tmp) / "start", meta)
+            physics = task_set("physics", "heldout", 30)
             print(f"\nstarting model: pretrained {start_steps} steps, held-out physics "
-                  f"{np.mean(evaluate(weak, task_set('physics', 'heldout', 30), 2)):.1f}")
-        _rsi_table(seeds, budget, Path(tmp), start, time_limit)
+                  f"{np.mean(evaluate(weak, physics, 2)):.1f}, at {long_limit} steps "
+                  f"{np.mean(evaluate(weak, physics, 2, time_limit=long_limit)):.1f}")
+        _rsi_table(seeds, budget, Path(tmp), start, time_limit, long_limit)
 
 
 def _rsi_table(seeds: int, budget: int, tmp: Path, start: Path | None,
-               time_limit: int) -> None:
-    long = time_limit != 500
-    shipped = load_recipe(RECIPE).model_dump(mode="json")["strategy"]  # evolve as shipped
+               time_limit: int | None, long_limit: int) -> None:
+    recipe = load_recipe(RECIPE).model_dump(mode="json")
+    shipped = recipe["strategy"]  # evolve as shipped
+    cut = time_limit or recipe["target"]["time_limit"]
     print(f"evolve: {shipped}")
     print(f"\n## RSI: evolve vs random search, {budget} environment steps per run "
-          f"(training + measuring), validation episodes cut at {time_limit} steps, "
+          f"(training + measuring), validation episodes cut at {cut} steps, "
           "champion re-measured on held-out tasks\n"
           "| strategy | seed | cycles | promotions | steps used | held-out physics | "
-          + (f"held-out physics at {time_limit} steps | " if long else "")
-          + "held-out hard | wall s |\n|---|---|---|---|---|---|---|---|"
-          + ("---|" if long else ""))
+          f"held-out physics at {long_limit} steps | held-out hard | wall s |\n"
+          "|---|---|---|---|---|---|---|---|---|")
     results: dict[str, list[dict[str, float]]] = {"evolve": [], "random": []}
     for seed in range(seeds):
         for kind, spec in (("evolve", shipped),
                            ("random", {"kind": "random", "n_startup_trials": 1})):
-            r = _rsi_run(spec, seed, budget, tmp, start, time_limit)
+            r = _rsi_run(spec, seed, budget, tmp, start, time_limit, long_limit)
             results[kind].append(r)
             print(f"| {kind} | {seed} | {r['cycles']} | {r['promotions']} | "
                   f"{r['steps']:.0f} | {r['heldout_physics']:.1f} | "
-                  + (f"{r['heldout_physics_long']:.1f} | " if long else "")
-                  + f"{r['heldout_hard']:.1f} | {r['seconds']:.0f} |", flush=True)
+                  f"{r['heldout_physics_long']:.1f} | {r['heldout_hard']:.1f} | "
+                  f"{r['seconds']:.0f} |", flush=True)
     for kind, rs in results.items():
         print(f"{kind}: mean held-out physics {np.mean([r['heldout_physics'] for r in rs]):.1f}"
-              f", hard {np.mean([r['heldout_hard'] for r in rs]):.1f}, promotions "
-              f"{np.mean([r['promotions'] for r in rs]):.1f}"
-              + (f", held-out physics at {time_limit} steps "
-                 f"{np.mean([r['heldout_physics_long'] for r in rs]):.1f}" if long else ""))
+              f", at {long_limit} steps "
+              f"{np.mean([r['heldout_physics_long'] for r in rs]):.1f}, hard "
+              f"{np.mean([r['heldout_hard'] for r in rs]):.1f}, promotions "
+              f"{np.mean([r['promotions'] for r in rs]):.1f}")
     for key, label in (("heldout_physics", "held-out physics"),
-                       *([("heldout_physics_long", f"held-out physics at {time_limit} steps")]
-                         if long else [])):
+                       ("heldout_physics_long", f"held-out physics at {long_limit} steps")):
         print(_paired_summary([r[key] for r in results["evolve"]],
                               [r[key] for r in results["random"]], label))
 
@@ -440,8 +444,9 @@ def main() -> None:
                         help="physics section: task seeds of the sets of 30 held-out tasks "
                         "(set 0 was looked at while choosing the SSM's decay cap; 3 is "
                         "fresh)")
-    parser.add_argument("--long-limit", type=_positive, default=2000, help="physics "
-                        "section: the same models again on episodes cut at this many steps")
+    parser.add_argument("--long-limit", type=_positive, default=2000, help="physics and "
+                        "RSI sections: the same models again on held-out physics episodes "
+                        "cut at this many steps")
     parser.add_argument("--fresh-task-seeds", type=_seed_list, default="3,4", help="hard section: "
                         "task seeds of fresh sets of 30 held-out hard tasks for identify "
                         "(comma-separated; sets 0-2 were looked at while designing it)")
@@ -450,10 +455,9 @@ def main() -> None:
     parser.add_argument("--rsi-steps", type=_positive, default=600_000)
     parser.add_argument("--rsi-start-steps", type=int, default=30_000, help="pretrain the "
                         "RSI starting model for this many steps (0: the shipped model)")
-    parser.add_argument("--rsi-time-limit", type=_positive, default=500, help="RSI section: "
-                        "the recipe's target.time_limit (validation episodes cut at this "
-                        "many steps); other than 500, champions are also re-measured on "
-                        "held-out physics at it")
+    parser.add_argument("--rsi-time-limit", type=_positive, default=None, help="RSI "
+                        "section: validation episodes cut at this many steps (default: the "
+                        "recipe's target.time_limit)")
     parser.add_argument("--no-lstm", action="store_true", help="skip RecurrentPPO")
     parser.add_argument("--lstm-steps", type=_positive, default=None, help="RecurrentPPO's "
                         "training steps (default: --steps; it trains at a few hundred "
@@ -493,7 +497,8 @@ def main() -> None:
                      args.fresh_task_seeds,
                      args.fresh_repeats)
     if "rsi" in sections:
-        section_rsi(args.seeds, args.rsi_steps, args.rsi_start_steps, args.rsi_time_limit)
+        section_rsi(args.seeds, args.rsi_steps, args.rsi_start_steps, args.rsi_time_limit,
+                    args.long_limit)
     if "cycle" in sections:
         section_cycle_time()
 
