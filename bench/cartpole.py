@@ -285,13 +285,17 @@ def section_hard(policy, sb3_ppo, sb3_lstm, budget: int, fresh_task_seeds: list[
               + (f"; below: {', '.join(missed)}" if missed else ""), flush=True)
 
 
+def _heldout_physics(policy, time_limit: int | None = None) -> float:
+    """Mean return on the 30 held-out physics tasks, 2 episodes each, state carried."""
+    return float(np.mean(evaluate(policy, task_set("physics", "heldout", 30), 2,
+                                  time_limit=time_limit)))
+
+
 def _rsi_run(strategy: dict, seed: int, budget: int, tmp: Path, start: Path | None,
-             time_limit: int | None, long_limit: int) -> dict[str, float]:
+             time_limit: int, long_limit: int) -> dict[str, float]:
     raw = load_recipe(RECIPE).model_dump(mode="json")
     raw.update(strategy=strategy, seed=seed, name=f"rsi-{strategy['kind']}-{seed}")
-    raw["target"]["model"] = str(start) if start else None
-    if time_limit is not None:
-        raw["target"]["time_limit"] = time_limit
+    raw["target"].update(model=str(start) if start else None, time_limit=time_limit)
     raw["schedule"] = {**raw["schedule"], "max_cycles": 10_000}
     recipe = parse_recipe(raw)
     run_dir = tmp / raw["name"]
@@ -311,11 +315,9 @@ def _rsi_run(strategy: dict, seed: int, budget: int, tmp: Path, start: Path | No
     cycles, promotions = summary.cycles, summary.promotions
     champion = Store(run_dir).champion().candidate
     policy, _ = load_policy(run_dir / "work" / "models" / f"{champion.id}.safetensors")
-    physics = task_set("physics", "heldout", 30)
     return {"cycles": cycles, "promotions": promotions, "steps": used["steps"],
-            "heldout_physics": float(np.mean(evaluate(policy, physics, 2))),
-            "heldout_physics_long": float(np.mean(evaluate(policy, physics, 2,
-                                                           time_limit=long_limit))),
+            "heldout_physics": _heldout_physics(policy),
+            "heldout_physics_long": _heldout_physics(policy, long_limit),
             "heldout_hard": float(np.mean(evaluate(policy, task_set("hard", "heldout", 10),
                                                    5))),
             "seconds": time.perf_counter() - started}
@@ -327,8 +329,9 @@ def section_rsi(seeds: int, budget: int, start_steps: int, time_limit: int | Non
     and 40k-step challengers do not learn the hard ones (measured: evolve, 17 cycles, no
     promotion), so by default both searches start from a weaker model, pretrained (same
     seeded call) for ``start_steps`` steps, which they must improve. ``time_limit``: the
-    validation episode length (None: the recipe's); champions are re-measured on held-out physics at
-    500 steps and at ``long_limit``."""
+    validation episode length (None: the recipe's); champions are re-measured on
+    held-out physics at 500 steps and at ``long_limit``."""
+    time_limit = time_limit or load_recipe(RECIPE).target.time_limit
     with tempfile.TemporaryDirectory() as tmp:
         start = None
         if start_steps:
@@ -336,21 +339,18 @@ def section_rsi(seeds: int, budget: int, start_steps: int, time_limit: int | Non
 
             weak, meta = pretrain(seed=0, steps=start_steps)
             start = save_policy(weak, Path(tmp) / "start", meta)
-            physics = task_set("physics", "heldout", 30)
             print(f"\nstarting model: pretrained {start_steps} steps, held-out physics "
-                  f"{np.mean(evaluate(weak, physics, 2)):.1f}, at {long_limit} steps "
-                  f"{np.mean(evaluate(weak, physics, 2, time_limit=long_limit)):.1f}")
+                  f"{_heldout_physics(weak):.1f}, at {long_limit} steps "
+                  f"{_heldout_physics(weak, long_limit):.1f}")
         _rsi_table(seeds, budget, Path(tmp), start, time_limit, long_limit)
 
 
 def _rsi_table(seeds: int, budget: int, tmp: Path, start: Path | None,
-               time_limit: int | None, long_limit: int) -> None:
-    recipe = load_recipe(RECIPE).model_dump(mode="json")
-    shipped = recipe["strategy"]  # evolve as shipped
-    cut = time_limit or recipe["target"]["time_limit"]
+               time_limit: int, long_limit: int) -> None:
+    shipped = load_recipe(RECIPE).model_dump(mode="json")["strategy"]  # evolve as shipped
     print(f"evolve: {shipped}")
     print(f"\n## RSI: evolve vs random search, {budget} environment steps per run "
-          f"(training + measuring), validation episodes cut at {cut} steps, "
+          f"(training + measuring), validation episodes cut at {time_limit} steps, "
           "champion re-measured on held-out tasks\n"
           "| strategy | seed | cycles | promotions | steps used | held-out physics | "
           f"held-out physics at {long_limit} steps | held-out hard | wall s |\n"
