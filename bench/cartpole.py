@@ -20,6 +20,12 @@
    on the same environment-step budget (training and measuring both counted), --seeds
    seeds; the final champions re-measured on the held-out tasks. Also the wall time of one
    cycle of the default recipe on this machine.
+5. selection: how pretraining picks among its checkpoints. The rule before 2026-12-02
+   (nominal + 8 validation tasks, 2 episodes each, cut at 500 steps) against today's (30
+   validation tasks, one episode each, cut at 2000), for training seeds --selection-seeds:
+   each seed trains twice on the same trajectory (selection does not touch training) and
+   both picks play the held-out physics sets at 500 and --long-limit steps. Not in the
+   default sections (~1 min per seed and rule).
 
 Needs the bench extra: pip install -e '.[bench]' (stable-baselines3, sb3-contrib).
 """
@@ -50,6 +56,7 @@ from ratchet.targets.cartpole.envs import make_env  # noqa: E402
 from ratchet.targets.cartpole.pretrain import (  # noqa: E402
     PRETRAIN_STEPS,
     SHIPPED_SEED,
+    Selection,
     load_shipped,
     nominal_return,
     pretrain,
@@ -59,7 +66,8 @@ from ratchet.targets.cartpole.tasks import Task, task_set  # noqa: E402
 from ratchet.targets.cartpole.train import evaluate  # noqa: E402
 
 RECIPE = ROOT / "recipes" / "cartpole-rsi.yaml"
-SECTIONS = ("nominal", "physics", "hard", "rsi", "cycle")
+SECTIONS = ("nominal", "physics", "hard", "rsi", "cycle", "selection")
+DEFAULT_SECTIONS = "nominal,physics,hard,rsi,cycle"
 
 
 # -- SB3 baselines ------------------------------------------------------------------------
@@ -193,8 +201,7 @@ def section_physics(policy, policy_seed: int | None, sb3_ppo, steps: int, seeds:
     def ours(model, tasks, carried: bool = False, limit: int | None = None) -> list[float]:
         if carried:
             return [float(np.mean(r)) for r in evaluate(model, tasks, 3, time_limit=limit)]
-        return [float(np.mean(evaluate(model, [t] * 3, 1, seed=10_000 + i, time_limit=limit)))
-                for i, t in enumerate(tasks)]
+        return _fresh_returns(model, tasks, limit)
 
     def sb3(model, tasks, limit: int | None = None) -> list[float]:
         return [float(np.mean(sb3_returns(model, t, 3, 10_000 + i, limit)))
@@ -234,6 +241,49 @@ def section_physics(policy, policy_seed: int | None, sb3_ppo, steps: int, seeds:
             print(f"| {method} | {', '.join(f'{m:.1f}' for m in means)} | "
                   f"{', '.join(f'{w:.1f}' for w in worsts)} | {np.mean(means):.1f} | "
                   f"{np.mean(worsts):.1f} | {under} of {30 * len(runs)} |")
+
+
+def _fresh_returns(model, tasks: list[Task], limit: int | None) -> list[float]:
+    """Per task, the mean of 3 greedy episodes, each from a fresh state."""
+    return [float(np.mean(evaluate(model, [t] * 3, 1, seed=10_000 + i, time_limit=limit)))
+            for i, t in enumerate(tasks)]
+
+
+OLD_SELECTION = Selection(tasks=8, nominal=True, episodes=2, time_limit=500)
+
+
+def section_selection(seeds: list[int], task_seeds: list[int], long_limit: int, steps: int
+                      ) -> None:
+    """Pretraining's checkpoint pick, the rule before 2026-12-02 against today's."""
+    rules = {f"{OLD_SELECTION.describe()} (before)": OLD_SELECTION,
+             f"{Selection().describe()} (now)": Selection()}
+    task_sets = {ts: task_set("physics", "heldout", 30, ts) for ts in task_seeds}
+    rows: dict[str, list[tuple[int, int, int, float]]] = {rule: [] for rule in rules}
+    for seed in seeds:
+        for rule, selection in rules.items():
+            model, meta = pretrain(seed=seed, steps=steps, selection=selection)
+            short = [r for ts in task_seeds for r in _fresh_returns(model, task_sets[ts], 500)]
+            long = [r for ts in task_seeds
+                    for r in _fresh_returns(model, task_sets[ts], long_limit)]
+            rows[rule].append((meta["selected_at_steps"], sum(r < 500 for r in short),
+                               sum(r < long_limit for r in long), min(short)))
+        print(f"selection, training seed {seed}: done", flush=True)
+    runs = 30 * len(task_seeds)
+    print(f"\n## pretraining's checkpoint pick: held-out physics (task sets "
+          f"{', '.join(map(str, task_seeds))}: {runs} tasks, 3 fresh-state episodes each) "
+          f"per training seed {', '.join(map(str, seeds))}\n"
+          f"| rule | picked at (steps) | tasks under 500 | worst at 500 | tasks falling "
+          f"before {long_limit} | total under 500 | total falling |\n|---|---|---|---|---|---|---|")
+    for rule, found in rows.items():
+        print(f"| {rule} | {', '.join(str(r[0]) for r in found)} | "
+              f"{', '.join(str(r[1]) for r in found)} | {min(r[3] for r in found):.1f} | "
+              f"{', '.join(str(r[2]) for r in found)} | {sum(r[1] for r in found)} of "
+              f"{runs * len(seeds)} | {sum(r[2] for r in found)} of {runs * len(seeds)} |")
+    before, now = rows.values()
+    better = sum(n[2] < b[2] for b, n in zip(before, now, strict=True))
+    worse = sum(n[2] > b[2] for b, n in zip(before, now, strict=True))
+    print(f"\nfalls before {long_limit} steps, paired by seed: fewer with today's rule on "
+          f"{better} seeds, more on {worse}")
 
 
 def _adapted_return(policy, task: Task, mode: str, budget: int, index: int, replay=None,
@@ -426,10 +476,11 @@ def _positive(text: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", default="nominal,physics,hard,rsi,cycle",
-                        help="comma-separated: nominal, physics, hard, rsi, cycle")
+    parser.add_argument("--sections", default=DEFAULT_SECTIONS,
+                        help=f"comma-separated, of {', '.join(SECTIONS)} (default "
+                        f"{DEFAULT_SECTIONS})")
     parser.add_argument("--steps", type=_positive, default=300_000, help="training steps of "
-                        "each method in the physics and hard sections")
+                        "each method in the physics, hard and selection sections")
     parser.add_argument("--retrain", action="store_true", help="pretrain ratchet's model "
                         "here instead of loading the shipped one (same seeded call)")
     parser.add_argument("--budget-episodes", type=_positive, default=10)
@@ -452,6 +503,9 @@ def main() -> None:
                         "(comma-separated; sets 0-2 were looked at while designing it)")
     parser.add_argument("--fresh-repeats", type=_positive, default=2, help="hard section: "
                         "adaptation seeds per task of the fresh sets")
+    parser.add_argument("--selection-seeds", type=_seed_list,
+                        default=",".join(map(str, range(14))), help="selection section: "
+                        "pretraining seeds (default 0-13)")
     parser.add_argument("--rsi-steps", type=_positive, default=600_000)
     parser.add_argument("--rsi-start-steps", type=int, default=30_000, help="pretrain the "
                         "RSI starting model for this many steps (0: the shipped model)")
@@ -501,6 +555,9 @@ def main() -> None:
                     args.long_limit)
     if "cycle" in sections:
         section_cycle_time()
+    if "selection" in sections:
+        section_selection(args.selection_seeds, args.physics_task_seeds, args.long_limit,
+                          args.steps)
 
 
 if __name__ == "__main__":

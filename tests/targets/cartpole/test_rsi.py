@@ -14,10 +14,17 @@ from ratchet.targets.cartpole import metrics
 from ratchet.targets.cartpole.adapt import AdaptConfig, adapt_policy, replay_buffer
 from ratchet.targets.cartpole.checkpoint import load_policy
 from ratchet.targets.cartpole.hyper import warm_start
-from ratchet.targets.cartpole.pretrain import SHIPPED, SHIPPED_SEED, load_shipped, nominal_return
+from ratchet.targets.cartpole.pretrain import (
+    SHIPPED,
+    SHIPPED_SEED,
+    Selection,
+    load_shipped,
+    nominal_return,
+    pretrain,
+)
 from ratchet.targets.cartpole.ssm import Arch, SSMPolicy
 from ratchet.targets.cartpole.target import CartPoleTarget
-from ratchet.targets.cartpole.tasks import hard_task, nominal, tasks_named
+from ratchet.targets.cartpole.tasks import hard_task, nominal, task_set, tasks_named
 from ratchet.targets.cartpole.train import TrainConfig, evaluate, train_policy_gradient
 from ratchet.types import Candidate
 from tests.conftest import ROOT
@@ -37,6 +44,17 @@ def test_the_shipped_model_loads_what_was_saved_and_balances():
     assert all(torch.equal(saved[k], v) for k, v in policy.state_dict().items())
     assert meta["seed"] == SHIPPED_SEED and meta["nominal_return_100"] >= 475
     assert nominal_return(policy, episodes=3) >= 475  # a few episodes, here and now
+
+
+def test_pretraining_keeps_the_checkpoint_its_selection_scored():
+    selection = Selection(tasks=2, time_limit=600, every=1)
+    policy, meta = pretrain(seed=0, steps=4096, arch=Arch(state_dim=8, hidden_dim=16),
+                            selection=selection)
+    assert meta["selected_on"] == selection.describe()
+    assert 2048 <= meta["selected_at_steps"] <= 4096  # scored over the second half only
+    rescored = np.mean(evaluate(policy, task_set("physics", "validation", 2, 0), 1,
+                                seed=777, time_limit=600))
+    assert rescored == pytest.approx(meta["validation_return"])  # these are the kept weights
 
 
 def test_metrics_follow_their_definitions():
