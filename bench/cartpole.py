@@ -259,12 +259,13 @@ def section_selection(seeds: list[int], task_seeds: list[int], long_limit: int, 
              f"{Selection().describe()} (now)": Selection()}
     task_sets = {ts: task_set("physics", "heldout", 30, ts) for ts in task_seeds}
     rows: dict[str, list[tuple[int, int, int, float]]] = {rule: [] for rule in rules}
+    def pooled(model, limit: int) -> list[float]:
+        return [r for tasks in task_sets.values() for r in _fresh_returns(model, tasks, limit)]
+
     for seed in seeds:
         for rule, selection in rules.items():
             model, meta = pretrain(seed=seed, steps=steps, selection=selection)
-            short = [r for ts in task_seeds for r in _fresh_returns(model, task_sets[ts], 500)]
-            long = [r for ts in task_seeds
-                    for r in _fresh_returns(model, task_sets[ts], long_limit)]
+            short, long = pooled(model, 500), pooled(model, long_limit)
             rows[rule].append((meta["selected_at_steps"], sum(r < 500 for r in short),
                                sum(r < long_limit for r in long), min(short)))
         print(f"selection, training seed {seed}: done", flush=True)
