@@ -26,6 +26,11 @@
    each seed trains twice on the same trajectory (selection does not touch training) and
    both picks play the held-out physics sets at 500 and --long-limit steps. Not in the
    default sections (~1 min per seed and rule).
+6. memory: where SB3's edge on long episodes comes from. Per training seed
+   (--selection-seeds), the SSM as shipped, the same SSM with its memory off (decays
+   capped at 1e-4, the previous action and reward not read: a feedforward policy) and
+   SB3 PPO with its defaults, on the held-out physics sets at 500 and --long-limit steps.
+   Not in the default sections (~6 min per seed).
 
 Needs the bench extra: pip install -e '.[bench]' (stable-baselines3, sb3-contrib).
 """
@@ -62,11 +67,12 @@ from ratchet.targets.cartpole.pretrain import (  # noqa: E402
     pretrain,
     training_tasks,
 )
+from ratchet.targets.cartpole.ssm import Arch  # noqa: E402
 from ratchet.targets.cartpole.tasks import Task, task_set  # noqa: E402
 from ratchet.targets.cartpole.train import evaluate  # noqa: E402
 
 RECIPE = ROOT / "recipes" / "cartpole-rsi.yaml"
-SECTIONS = ("nominal", "physics", "hard", "rsi", "cycle", "selection")
+SECTIONS = ("nominal", "physics", "hard", "rsi", "cycle", "selection", "memory")
 DEFAULT_SECTIONS = "nominal,physics,hard,rsi,cycle"
 
 
@@ -203,10 +209,6 @@ def section_physics(policy, policy_seed: int | None, sb3_ppo, steps: int, seeds:
             return [float(np.mean(r)) for r in evaluate(model, tasks, 3, time_limit=limit)]
         return _fresh_returns(model, tasks, limit)
 
-    def sb3(model, tasks, limit: int | None = None) -> list[float]:
-        return [float(np.mean(sb3_returns(model, t, 3, 10_000 + i, limit)))
-                for i, t in enumerate(tasks)]
-
     methods = ("ratchet SSM + PPO, each episode from a fresh state",
                "ratchet SSM + PPO, state carried over the 3 episodes",
                "SB3 PPO (MLP), defaults", "SB3 PPO (MLP), tuned: 8 envs, lr 1e-3")
@@ -224,7 +226,8 @@ def section_physics(policy, policy_seed: int | None, sb3_ppo, steps: int, seeds:
             tasks = task_sets[ts]
             for method, values in zip(methods, (
                     ours(mine, tasks, limit=limit), ours(mine, tasks, True, limit),
-                    sb3(default, tasks, limit), sb3(tuned, tasks, limit)), strict=True):
+                    _sb3_fresh_returns(default, tasks, limit),
+                    _sb3_fresh_returns(tuned, tasks, limit)), strict=True):
                 scores[ts, limit][method].append(values)
         print(f"physics, training seed {seed}: models trained and measured in "
               f"{time.perf_counter() - started:.0f} s", flush=True)
@@ -249,6 +252,12 @@ def _fresh_returns(model, tasks: list[Task], limit: int | None) -> list[float]:
             for i, t in enumerate(tasks)]
 
 
+def _sb3_fresh_returns(model, tasks: list[Task], limit: int | None) -> list[float]:
+    """Per task, the mean of 3 greedy episodes (the same reset seeds as ``_fresh_returns``)."""
+    return [float(np.mean(sb3_returns(model, t, 3, 10_000 + i, limit)))
+            for i, t in enumerate(tasks)]
+
+
 OLD_SELECTION = Selection(tasks=8, nominal=True, episodes=2, time_limit=500)
 
 
@@ -257,15 +266,13 @@ def section_selection(seeds: list[int], task_seeds: list[int], long_limit: int, 
     """Pretraining's checkpoint pick, the rule before 2026-12-02 against today's."""
     rules = {f"{OLD_SELECTION.describe()} (before)": OLD_SELECTION,
              f"{Selection().describe()} (now)": Selection()}
-    task_sets = {ts: task_set("physics", "heldout", 30, ts) for ts in task_seeds}
+    task_sets = [task_set("physics", "heldout", 30, ts) for ts in task_seeds]
     rows: dict[str, list[tuple[int, int, int, float]]] = {rule: [] for rule in rules}
-    def pooled(model, limit: int) -> list[float]:
-        return [r for tasks in task_sets.values() for r in _fresh_returns(model, tasks, limit)]
-
     for seed in seeds:
         for rule, selection in rules.items():
             model, meta = pretrain(seed=seed, steps=steps, selection=selection)
-            short, long = pooled(model, 500), pooled(model, long_limit)
+            short = _pooled(_fresh_returns, model, task_sets, 500)
+            long = _pooled(_fresh_returns, model, task_sets, long_limit)
             rows[rule].append((meta["selected_at_steps"], sum(r < 500 for r in short),
                                sum(r < long_limit for r in long), min(short)))
         print(f"selection, training seed {seed}: done", flush=True)
@@ -285,6 +292,47 @@ def section_selection(seeds: list[int], task_seeds: list[int], long_limit: int, 
     worse = sum(n[2] > b[2] for b, n in zip(before, now, strict=True))
     print(f"\nfalls before {long_limit} steps, paired by seed: fewer with today's rule on "
           f"{better} seeds, more on {worse}")
+
+
+def _pooled(returns, model, task_sets: list[list[Task]], limit: int) -> list[float]:
+    return [r for tasks in task_sets for r in returns(model, tasks, limit)]
+
+
+MEMORYLESS = Arch(max_decay=1e-4, previous_step=False)
+
+
+def section_memory(seeds: list[int], task_seeds: list[int], long_limit: int, steps: int
+                   ) -> None:
+    """The SSM with and without memory against SB3 PPO's defaults (a memoryless MLP)."""
+    task_sets = [task_set("physics", "heldout", 30, ts) for ts in task_seeds]
+    methods = {"ratchet SSM + PPO as shipped": lambda seed: pretrain(seed=seed, steps=steps)[0],
+               "the same, memory off (decays <= 1e-4, no previous action/reward)":
+                   lambda seed: pretrain(seed=seed, steps=steps, arch=MEMORYLESS)[0],
+               "SB3 PPO (MLP), defaults":
+                   lambda seed: sb3_train("ppo-default", training_tasks(seed), steps, seed)}
+    rows: dict[str, list[tuple[int, int, float]]] = {m: [] for m in methods}
+    for seed in seeds:
+        started = time.perf_counter()
+        for method, train in methods.items():
+            model = train(seed)
+            returns = _sb3_fresh_returns if method.startswith("SB3") else _fresh_returns
+            short = _pooled(returns, model, task_sets, 500)
+            long = _pooled(returns, model, task_sets, long_limit)
+            rows[method].append((sum(r < 500 for r in short), sum(r < long_limit for r in long),
+                                 min(short)))
+        print(f"memory, training seed {seed}: done in {time.perf_counter() - started:.0f} s",
+              flush=True)
+    runs = 30 * len(task_seeds)
+    print(f"\n## memory: held-out physics (task sets {', '.join(map(str, task_seeds))}: "
+          f"{runs} tasks, 3 fresh-state episodes each), {steps} training steps, per "
+          f"training seed {', '.join(map(str, seeds))}\n"
+          f"| method | tasks under 500 | worst at 500 | tasks falling before {long_limit} | "
+          f"total under 500 | total falling |\n|---|---|---|---|---|---|")
+    for method, found in rows.items():
+        print(f"| {method} | {', '.join(str(r[0]) for r in found)} | "
+              f"{min(r[2] for r in found):.1f} | {', '.join(str(r[1]) for r in found)} | "
+              f"{sum(r[0] for r in found)} of {runs * len(seeds)} | "
+              f"{sum(r[1] for r in found)} of {runs * len(seeds)} |")
 
 
 def _adapted_return(policy, task: Task, mode: str, budget: int, index: int, replay=None,
@@ -506,7 +554,8 @@ def main() -> None:
                         "adaptation seeds per task of the fresh sets")
     parser.add_argument("--selection-seeds", type=_seed_list,
                         default=",".join(map(str, range(14))), help="selection section: "
-                        "pretraining seeds (default 0-13)")
+                        "pretraining seeds, also the memory section's training seeds "
+                        "(default 0-13)")
     parser.add_argument("--rsi-steps", type=_positive, default=600_000)
     parser.add_argument("--rsi-start-steps", type=int, default=30_000, help="pretrain the "
                         "RSI starting model for this many steps (0: the shipped model)")
@@ -559,6 +608,9 @@ def main() -> None:
     if "selection" in sections:
         section_selection(args.selection_seeds, args.physics_task_seeds, args.long_limit,
                           args.steps)
+    if "memory" in sections:
+        section_memory(args.selection_seeds, args.physics_task_seeds, args.long_limit,
+                       args.steps)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,34 @@ def test_a_policy_saved_before_the_decay_cap_loads_uncapped(tmp_path):
     torch.testing.assert_close(loaded.ssms[0].decay(), model.ssms[0].decay())
 
 
+def test_a_policy_that_does_not_read_the_previous_step_ignores_it_and_round_trips(tmp_path):
+    torch.manual_seed(0)
+    model = SSMPolicy(Arch(state_dim=8, hidden_dim=16, previous_step=False))
+    assert model.encoder.in_features == 4
+    x = torch.randn(2, 30, model.arch.input_dim)
+    other = x.clone()
+    other[..., 4:] = torch.randn(2, 30, model.arch.input_dim - 4)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x)[0], model(other)[0])
+        state, stepped = model.initial_state(2), []
+        for t in range(30):
+            logits, _, state = model.step(x[:, t], state)
+            stepped.append(logits)
+        torch.testing.assert_close(model(x)[0], torch.stack(stepped, 1), atol=2e-4, rtol=1e-4)
+    loaded, _ = load_policy(save_policy(model, tmp_path / "p"))
+    assert loaded.arch.previous_step is False
+    torch.testing.assert_close(loaded(x)[0], model(x)[0])
+
+
+def test_a_policy_saved_before_the_previous_step_flag_reads_the_previous_step(tmp_path):
+    model = SSMPolicy(Arch(state_dim=8, hidden_dim=16))
+    path = save_policy(model, tmp_path / "old")
+    info = json.loads(path.with_suffix(".json").read_text())
+    del info["arch"]["previous_step"]
+    path.with_suffix(".json").write_text(json.dumps(info))
+    assert load_policy(path)[0].arch.previous_step is True
+
+
 def test_loading_garbage_is_a_clear_error(tmp_path):
     with pytest.raises(RatchetError, match="no saved policy"):
         load_policy(tmp_path / "absent")

@@ -35,12 +35,20 @@ class Arch:
     hidden_dim: int = 64
     layers: int = 1
     max_decay: float = 0.95
+    previous_step: bool = True
+    """Read the previous action and reward besides the observation (files saved before
+    this field existed did)."""
 
     @property
     def input_dim(self) -> int:
+        """The width of what callers pass in (``policy_input``), whatever the policy reads."""
         return self.obs_dim + self.n_actions + 1
 
-    def to_dict(self) -> dict[str, int | float]:
+    @property
+    def read_dim(self) -> int:
+        return self.input_dim if self.previous_step else self.obs_dim
+
+    def to_dict(self) -> dict[str, int | float | bool]:
         return asdict(self)
 
 
@@ -104,12 +112,15 @@ class SSMPolicy(nn.Module):
     def __init__(self, arch: Arch = Arch()):
         super().__init__()
         self.arch = arch
-        self.encoder = nn.Linear(arch.input_dim, arch.hidden_dim)
+        self.encoder = nn.Linear(arch.read_dim, arch.hidden_dim)
         self.ssms = nn.ModuleList(DiagonalSSM(arch.hidden_dim, arch.state_dim,
                                               arch.max_decay) for _ in range(arch.layers))
         self.norms = nn.ModuleList(nn.LayerNorm(arch.hidden_dim) for _ in range(arch.layers))
         self.pi = nn.Linear(arch.hidden_dim, arch.n_actions)
         self.v = nn.Linear(arch.hidden_dim, 1)
+
+    def _encode(self, inputs: Tensor) -> Tensor:
+        return F.gelu(self.encoder(inputs[..., :self.arch.read_dim]))
 
     def initial_state(self, batch: int = 1) -> list[Tensor]:
         return [torch.zeros(batch, self.arch.state_dim) for _ in range(self.arch.layers)]
@@ -120,7 +131,7 @@ class SSMPolicy(nn.Module):
         n_actions), values (batch, time), final state. ``resets`` (batch, time) marks the
         steps where every layer's state starts afresh (a new task)."""
         state = state if state is not None else self.initial_state(inputs.shape[0])
-        z = F.gelu(self.encoder(inputs))
+        z = self._encode(inputs)
         final = []
         for ssm, norm, h0 in zip(self.ssms, self.norms, state, strict=True):
             y, h = ssm(norm(z), h0, resets)
@@ -131,7 +142,7 @@ class SSMPolicy(nn.Module):
     def step(self, inputs: Tensor, state: list[Tensor]
              ) -> tuple[Tensor, Tensor, list[Tensor]]:
         """Acting mode. inputs: (batch, input_dim) -> logits, values (batch,), new state."""
-        z = F.gelu(self.encoder(inputs))
+        z = self._encode(inputs)
         new_state = []
         for ssm, norm, h in zip(self.ssms, self.norms, state, strict=True):
             y, h = ssm.step(norm(z), h)
