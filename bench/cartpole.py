@@ -67,7 +67,7 @@ from ratchet.targets.cartpole.pretrain import (  # noqa: E402
     pretrain,
     training_tasks,
 )
-from ratchet.targets.cartpole.ssm import Arch  # noqa: E402
+from ratchet.targets.cartpole.ssm import MEMORYLESS  # noqa: E402
 from ratchet.targets.cartpole.tasks import Task, task_set  # noqa: E402
 from ratchet.targets.cartpole.train import evaluate  # noqa: E402
 
@@ -298,9 +298,6 @@ def _pooled(returns, model, task_sets: list[list[Task]], limit: int) -> list[flo
     return [r for tasks in task_sets for r in returns(model, tasks, limit)]
 
 
-MEMORYLESS = Arch(max_decay=1e-4, previous_step=False)
-
-
 def section_memory(seeds: list[int], task_seeds: list[int], long_limit: int, steps: int
                    ) -> None:
     """The SSM with and without memory against SB3 PPO's defaults (a memoryless MLP)."""
@@ -320,7 +317,9 @@ def section_memory(seeds: list[int], task_seeds: list[int], long_limit: int, ste
             long = _pooled(returns, model, task_sets, long_limit)
             rows[method].append((sum(r < 500 for r in short), sum(r < long_limit for r in long),
                                  min(short)))
-        print(f"memory, training seed {seed}: done in {time.perf_counter() - started:.0f} s",
+        print(f"memory, training seed {seed} ({time.perf_counter() - started:.0f} s): "
+              "tasks under 500 / falling before the long limit: " +
+              "; ".join(f"{m.split(',')[0]} {r[-1][0]} / {r[-1][1]}" for m, r in rows.items()),
               flush=True)
     runs = 30 * len(task_seeds)
     print(f"\n## memory: held-out physics (task sets {', '.join(map(str, task_seeds))}: "

@@ -57,3 +57,11 @@ def test_identify_adaptation_is_saved_and_replayed_by_eval(tmp_path):
     done = ratchet("eval", "--model", out, "--episodes", "1")
     assert done.returncode == 2 and "sensor_map" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_pretrain_without_memory_saves_a_feedforward_policy(tmp_path):
+    done = ratchet("pretrain", "--steps", "2048", "--no-memory", "--out", tmp_path / "ff")
+    assert done.returncode == 0, done.stderr
+    arch = json.loads((tmp_path / "ff.json").read_text())["arch"]
+    assert arch["previous_step"] is False and arch["max_decay"] == 1e-4
+    assert ratchet("eval", "--model", tmp_path / "ff", "--episodes", "1").returncode == 0

@@ -75,7 +75,11 @@ def pretrain(out_path: Annotated[Path | None, typer.Option(
              seed: Annotated[int | None, typer.Option(
                  "--seed", help="training seed (default: the shipped model's)")] = None,
              steps: Annotated[int, typer.Option("--steps", help="environment steps")]
-             = 300_000) -> None:
+             = 300_000,
+             memory: Annotated[bool, typer.Option(
+                 "--memory/--no-memory", help="--no-memory: the same network without "
+                 "memory (decays capped at 1e-4, the previous action and reward not "
+                 "read), a feedforward policy")] = True) -> None:
     """Reproduce the shipped model: PPO on nominal + physics training tasks, seeded."""
     from ratchet.targets.cartpole.pretrain import (
         SHIPPED,
@@ -84,6 +88,7 @@ def pretrain(out_path: Annotated[Path | None, typer.Option(
         pretrain,
         save_pretrained,
     )
+    from ratchet.targets.cartpole.ssm import MEMORYLESS, Arch
 
     _positive("--steps", steps)
     _threads()
@@ -95,7 +100,7 @@ def pretrain(out_path: Annotated[Path | None, typer.Option(
                       f"recent return {report.mean_return:6.1f}", highlight=False)
 
     policy, meta = pretrain(seed=SHIPPED_SEED if seed is None else seed, steps=steps,
-                            on_update=progress)
+                            arch=Arch() if memory else MEMORYLESS, on_update=progress)
     meta["nominal_return_100"] = nominal_return(policy)
     meta["nominal_return_10x10"] = nominal_return(policy, per_task=10)
     path = save_pretrained(policy, meta, target)
