@@ -26,7 +26,7 @@
    each seed trains twice on the same trajectory (selection does not touch training) and
    both picks play the held-out physics sets at 500 and --long-limit steps. Not in the
    default sections (~1 min per seed and rule).
-6. memory: where SB3's edge on long episodes comes from. Per training seed
+6. memory: is the SSM's memory what SB3's MLP holds long episodes without? Per seed
    (--selection-seeds), the SSM as shipped, the same SSM with its memory off (decays
    capped at 1e-4, the previous action and reward not read: a feedforward policy) and
    SB3 PPO with its defaults, on the held-out physics sets at 500 and --long-limit steps.
