@@ -302,24 +302,28 @@ def section_memory(seeds: list[int], task_seeds: list[int], long_limit: int, ste
                    ) -> None:
     """The SSM with and without memory against SB3 PPO's defaults (a memoryless MLP)."""
     task_sets = [task_set("physics", "heldout", 30, ts) for ts in task_seeds]
-    methods = {"ratchet SSM + PPO as shipped": lambda seed: pretrain(seed=seed, steps=steps)[0],
-               "the same, memory off (decays <= 1e-4, no previous action/reward)":
-                   lambda seed: pretrain(seed=seed, steps=steps, arch=MEMORYLESS)[0],
-               "SB3 PPO (MLP), defaults":
-                   lambda seed: sb3_train("ppo-default", training_tasks(seed), steps, seed)}
+    methods = {  # name: (short name, how to train it at a seed, how it plays)
+        "ratchet SSM + PPO as shipped":
+            ("as shipped", lambda seed: pretrain(seed=seed, steps=steps)[0], _fresh_returns),
+        "the same, memory off (decays <= 1e-4, no previous action/reward)":
+            ("memory off", lambda seed: pretrain(seed=seed, steps=steps, arch=MEMORYLESS)[0],
+             _fresh_returns),
+        "SB3 PPO (MLP), defaults":
+            ("SB3 defaults",
+             lambda seed: sb3_train("ppo-default", training_tasks(seed), steps, seed),
+             _sb3_fresh_returns)}
     rows: dict[str, list[tuple[int, int, float]]] = {m: [] for m in methods}
     for seed in seeds:
         started = time.perf_counter()
-        for method, train in methods.items():
+        for method, (_, train, returns) in methods.items():
             model = train(seed)
-            returns = _sb3_fresh_returns if method.startswith("SB3") else _fresh_returns
             short = _pooled(returns, model, task_sets, 500)
             long = _pooled(returns, model, task_sets, long_limit)
             rows[method].append((sum(r < 500 for r in short), sum(r < long_limit for r in long),
                                  min(short)))
         print(f"memory, training seed {seed} ({time.perf_counter() - started:.0f} s): "
               "tasks under 500 / falling before the long limit: " +
-              "; ".join(f"{m.split(',')[0]} {r[-1][0]} / {r[-1][1]}" for m, r in rows.items()),
+              "; ".join(f"{methods[m][0]} {r[-1][0]} / {r[-1][1]}" for m, r in rows.items()),
               flush=True)
     runs = 30 * len(task_seeds)
     print(f"\n## memory: held-out physics (task sets {', '.join(map(str, task_seeds))}: "
