@@ -20,11 +20,12 @@
    on the same environment-step budget (training and measuring both counted), --seeds
    seeds; the final champions re-measured on the held-out tasks. Also the wall time of one
    cycle of the default recipe on this machine.
-5. selection: how pretraining picks among its checkpoints. The rule before 2026-12-02
-   (nominal + 8 validation tasks, 2 episodes each, cut at 500 steps) against today's (30
-   validation tasks, one episode each, cut at 2000), for training seeds --selection-seeds:
-   each seed trains twice on the same trajectory (selection does not touch training) and
-   both picks play the held-out physics sets at 500 and --long-limit steps. Not in the
+5. selection: how pretraining picks among its checkpoints. The rule until 2026-12-02
+   (nominal + 8 validation tasks, 2 episodes each, cut at 500 steps, scored every 20
+   updates), the one after it (30 validation tasks, one episode each, cut at 2000, every
+   20) and today's (the same, every 5), for training seeds --selection-seeds: each seed
+   trains once per rule on the same trajectory (selection does not touch training) and
+   each pick plays the held-out physics sets at 500 and --long-limit steps. Not in the
    default sections (~1 min per seed and rule).
 6. memory: is the SSM's memory what SB3's MLP holds long episodes without? Per seed
    (--selection-seeds), the SSM as shipped, the same SSM with its memory off (decays
@@ -258,14 +259,17 @@ def _sb3_fresh_returns(model, tasks: list[Task], limit: int | None) -> list[floa
             for i, t in enumerate(tasks)]
 
 
-OLD_SELECTION = Selection(tasks=8, nominal=True, episodes=2, time_limit=500)
+EARLIER_SELECTIONS = {  # label: rule, oldest first
+    "used until 2026-12-02": Selection(tasks=8, nominal=True, episodes=2, time_limit=500,
+                                       every=20),
+    "used on 2026-12-02 before scoring every 5 updates": Selection(every=20)}
 
 
 def section_selection(seeds: list[int], task_seeds: list[int], long_limit: int, steps: int
                       ) -> None:
-    """Pretraining's checkpoint pick, the rule before 2026-12-02 against today's."""
-    rules = {f"{OLD_SELECTION.describe()} (before)": OLD_SELECTION,
-             f"{Selection().describe()} (now)": Selection()}
+    """Pretraining's checkpoint pick: the earlier rules against today's."""
+    rules = {f"{rule.describe()} ({label})": rule for label, rule in EARLIER_SELECTIONS.items()}
+    rules[f"{Selection().describe()} (now)"] = Selection()
     task_sets = [task_set("physics", "heldout", 30, ts) for ts in task_seeds]
     rows: dict[str, list[tuple[int, int, int, float]]] = {rule: [] for rule in rules}
     for seed in seeds:
@@ -287,11 +291,12 @@ def section_selection(seeds: list[int], task_seeds: list[int], long_limit: int, 
               f"{', '.join(str(r[1]) for r in found)} | {min(r[3] for r in found):.1f} | "
               f"{', '.join(str(r[2]) for r in found)} | {sum(r[1] for r in found)} of "
               f"{runs * len(seeds)} | {sum(r[2] for r in found)} of {runs * len(seeds)} |")
-    before, now = rows.values()
-    better = sum(n[2] < b[2] for b, n in zip(before, now, strict=True))
-    worse = sum(n[2] > b[2] for b, n in zip(before, now, strict=True))
-    print(f"\nfalls before {long_limit} steps, paired by seed: fewer with today's rule on "
-          f"{better} seeds, more on {worse}")
+    *earlier, now = rows.values()
+    for label, before in zip(EARLIER_SELECTIONS, earlier, strict=True):
+        better = sum(n[2] < b[2] for b, n in zip(before, now, strict=True))
+        worse = sum(n[2] > b[2] for b, n in zip(before, now, strict=True))
+        print(f"falls before {long_limit} steps, paired by seed, today's rule against the "
+              f"rule {label}: fewer on {better} seeds, more on {worse}")
 
 
 def _pooled(returns, model, task_sets: list[list[Task]], limit: int) -> list[float]:

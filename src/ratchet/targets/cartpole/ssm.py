@@ -16,10 +16,11 @@ reward, so the recurrent state can identify the task from experience
 (``Arch.previous_step``; off, the policy reads the observation alone). ``MEMORYLESS``
 (decays capped at 1e-4, the previous step not read) is the same network as a feedforward
 policy: over training seeds 0-13 it fell on 12 of 840 held-out physics runs of 2000 steps
-where the SSM fell on 20 and SB3 PPO's MLP on 1 (`bench/cartpole.py --sections memory`),
-so memory alone does not explain SB3's edge there. The hidden state is reset at the start
-of each *task*, not each episode: it carries across episodes of the same
-task (in-context adaptation), and ``initial_state`` starts it fresh.
+(checkpoints scored every 20 updates) where the SSM fell on 20 and SB3 PPO's MLP on 1
+(`bench/cartpole.py --sections memory`), so memory alone does not explain SB3's edge
+there. The hidden state is reset at the start of each *task*, not each episode: it
+carries across episodes of the same task (in-context adaptation), and ``initial_state``
+starts it fresh.
 """
 
 from __future__ import annotations
