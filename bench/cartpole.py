@@ -292,6 +292,7 @@ def section_selection(seeds: list[int], task_seeds: list[int], long_limit: int, 
               f"{', '.join(str(r[2]) for r in found)} | {sum(r[1] for r in found)} of "
               f"{runs * len(seeds)} | {sum(r[2] for r in found)} of {runs * len(seeds)} |")
     *earlier, now = rows.values()
+    print()
     for label, before in zip(EARLIER_SELECTIONS, earlier, strict=True):
         better = sum(n[2] < b[2] for b, n in zip(before, now, strict=True))
         worse = sum(n[2] > b[2] for b, n in zip(before, now, strict=True))
