@@ -9,7 +9,8 @@
    ours from seed 0 at 300k steps is the shipped model (--retrain reproduces it here at
    --steps). Two sets of held-out tasks (--physics-task-seeds: set 0, on which the SSM's
    decay cap was chosen, and a fresh set 3). The same models again on episodes cut at 2000
-   steps instead of 500 (--long-limit): at 500 all may be perfect.
+   steps instead of 500 (--long-limit): at 500 all may be perfect. Then two sets of 30
+   tasks from the wider ranges of the `wide` split (--wide-task-seeds; extrapolation).
 3. hard: per held-out hard task, the return after <= 10 episodes of adaptation: in context
    (the state carried; mean of episodes 8-10), standard and hybrid gradient adaptation
    and identify (a learned sensor map) (10 episodes), zero-shot (episode 1); SB3 PPO and
@@ -32,6 +33,11 @@
    capped at 1e-4, the previous action and reward not read: a feedforward policy) and
    SB3 PPO with its defaults, on the held-out physics sets at 500 and --long-limit steps.
    Not in the default sections (~6 min per seed).
+7. network: is it SB3's network or SB3's training? Per seed (--selection-seeds), the SSM
+   as shipped, our PPO trainer (slots, checkpoint pick and all) training SB3's MLP
+   (bench/_mlp.py) in place of the SSM, and SB3 PPO with its defaults; held-out sets at
+   500 and --long-limit steps and the wide sets at 500. Not in the default sections
+   (~12 min per seed).
 
 Needs the bench extra: pip install -e '.[bench]' (stable-baselines3, sb3-contrib).
 """
@@ -52,7 +58,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
 
+from bench._mlp import MLPPolicy  # noqa: E402
 from ratchet.recipe import load_recipe, parse_recipe  # noqa: E402
 from ratchet.runner import run_recipe  # noqa: E402
 from ratchet.store import Store  # noqa: E402
@@ -73,7 +81,7 @@ from ratchet.targets.cartpole.tasks import Task, task_set  # noqa: E402
 from ratchet.targets.cartpole.train import evaluate  # noqa: E402
 
 RECIPE = ROOT / "recipes" / "cartpole-rsi.yaml"
-SECTIONS = ("nominal", "physics", "hard", "rsi", "cycle", "selection", "memory")
+SECTIONS = ("nominal", "physics", "hard", "rsi", "cycle", "selection", "memory", "network")
 DEFAULT_SECTIONS = "nominal,physics,hard,rsi,cycle"
 
 
@@ -195,15 +203,18 @@ def section_nominal(policy) -> None:
 
 
 def section_physics(policy, policy_seed: int | None, sb3_ppo, steps: int, seeds: list[int],
-                    long_limit: int, task_seeds: list[int]) -> None:
+                    long_limit: int, task_seeds: list[int], wide_seeds: list[int]) -> None:
     """Each training seed draws its own 20 training tasks and initialisation, for both
     sides; ours from ``policy_seed`` is ``policy`` (None: it was trained on another
     budget) and SB3's tuned PPO from seed 0 is ``sb3_ppo`` (the models the other sections
     use). Every model plays each set of 30 held-out tasks (``task_seeds``: set 0 is the
     one choices were made on, later sets are fresh), then the same tasks with episodes of
     up to ``long_limit`` steps: CartPole-v1 cuts at 500, where every method may already
-    be perfect."""
-    task_sets = {ts: task_set("physics", "heldout", 30, ts) for ts in task_seeds}
+    be perfect. Then sets of 30 tasks from the wider ranges (``wide_seeds``; the ``wide``
+    split: extrapolation) at 500 steps."""
+    task_sets = {f"task seed {ts}": task_set("physics", "heldout", 30, ts) for ts in task_seeds}
+    wide_sets = {f"wide ranges, task seed {ts}": task_set("physics", "wide", 30, ts)
+                 for ts in wide_seeds}
 
     def ours(model, tasks, carried: bool = False, limit: int | None = None) -> list[float]:
         if carried:
@@ -216,29 +227,31 @@ def section_physics(policy, policy_seed: int | None, sb3_ppo, steps: int, seeds:
     limits = {500: ""}
     if long_limit != 500:
         limits[long_limit] = f", episodes cut at {long_limit} steps instead of 500"
-    tables = [(ts, limit) for ts in task_seeds for limit in limits]
+    tables = ([(name, limit) for name in task_sets for limit in limits] +
+              [(name, 500) for name in wide_sets])
+    task_sets.update(wide_sets)
     scores = {table: {m: [] for m in methods} for table in tables}
     for seed in seeds:
         started = time.perf_counter()
         mine = policy if seed == policy_seed else pretrain(seed=seed, steps=steps)[0]
         default = sb3_train("ppo-default", training_tasks(seed), steps, seed=seed)
         tuned = sb3_ppo if seed == 0 else sb3_train("ppo", training_tasks(seed), steps, seed)
-        for ts, limit in tables:
-            tasks = task_sets[ts]
+        for name, limit in tables:
+            tasks = task_sets[name]
             for method, values in zip(methods, (
                     ours(mine, tasks, limit=limit), ours(mine, tasks, True, limit),
                     _sb3_fresh_returns(default, tasks, limit),
                     _sb3_fresh_returns(tuned, tasks, limit)), strict=True):
-                scores[ts, limit][method].append(values)
+                scores[name, limit][method].append(values)
         print(f"physics, training seed {seed}: models trained and measured in "
               f"{time.perf_counter() - started:.0f} s", flush=True)
-    for ts, limit in tables:
-        print(f"\n## 30 held-out physics tasks (task seed {ts}), zero-shot, 3 greedy episodes "
+    for name, limit in tables:
+        print(f"\n## 30 held-out physics tasks ({name}), zero-shot, 3 greedy episodes "
               f"each{limits[limit]} ({steps} training steps each, domain randomization over "
               f"the same training tasks; training seeds {', '.join(map(str, seeds))})\n"
               "| method | mean per seed | worst task per seed | mean | mean worst | "
               f"tasks under {limit} |\n|---|---|---|---|---|---|")
-        for method, runs in scores[ts, limit].items():
+        for method, runs in scores[name, limit].items():
             means = [float(np.mean(v)) for v in runs]
             worsts = [min(v) for v in runs]
             under = sum(x < limit for v in runs for x in v)
@@ -304,44 +317,76 @@ def _pooled(returns, model, task_sets: list[list[Task]], limit: int) -> list[flo
     return [r for tasks in task_sets for r in returns(model, tasks, limit)]
 
 
-def section_memory(seeds: list[int], task_seeds: list[int], long_limit: int, steps: int
-                   ) -> None:
+SB3_DEFAULTS = ("SB3 defaults",
+                lambda seed, steps: sb3_train("ppo-default", training_tasks(seed), steps, seed),
+                _sb3_fresh_returns)
+AS_SHIPPED = ("as shipped", lambda seed, steps: pretrain(seed=seed, steps=steps)[0],
+              _fresh_returns)
+
+
+def section_memory(seeds: list[int], task_seeds: list[int], wide_seeds: list[int],
+                   long_limit: int, steps: int) -> None:
     """The SSM with and without memory against SB3 PPO's defaults (a memoryless MLP)."""
-    task_sets = [task_set("physics", "heldout", 30, ts) for ts in task_seeds]
-    methods = {  # name: (short name, how to train it at a seed, how it plays)
-        "ratchet SSM + PPO as shipped":
-            ("as shipped", lambda seed: pretrain(seed=seed, steps=steps)[0], _fresh_returns),
+    _seed_comparison("memory", {
+        "ratchet SSM + PPO as shipped": AS_SHIPPED,
         "the same, memory off (decays <= 1e-4, no previous action/reward)":
-            ("memory off", lambda seed: pretrain(seed=seed, steps=steps, arch=MEMORYLESS)[0],
+            ("memory off",
+             lambda seed, steps: pretrain(seed=seed, steps=steps, arch=MEMORYLESS)[0],
              _fresh_returns),
-        "SB3 PPO (MLP), defaults":
-            ("SB3 defaults",
-             lambda seed: sb3_train("ppo-default", training_tasks(seed), steps, seed),
-             _sb3_fresh_returns)}
-    rows: dict[str, list[tuple[int, int, float]]] = {m: [] for m in methods}
+        "SB3 PPO (MLP), defaults": SB3_DEFAULTS}, seeds, task_seeds, wide_seeds, long_limit,
+        steps)
+
+
+def section_network(seeds: list[int], task_seeds: list[int], wide_seeds: list[int],
+                    long_limit: int, steps: int) -> None:
+    """Is it SB3's network or SB3's training that holds long episodes and wide physics?
+    Our trainer (PPO, task slots, checkpoint pick) with SB3's MLP in place of the SSM."""
+    _seed_comparison("network", {
+        "ratchet SSM + PPO as shipped": AS_SHIPPED,
+        "ratchet PPO training SB3's MLP (64x64 tanh actor and critic)":
+            ("our PPO + MLP",
+             lambda seed, steps: pretrain(seed=seed, steps=steps, network=MLPPolicy)[0],
+             _fresh_returns),
+        "SB3 PPO (MLP), defaults": SB3_DEFAULTS}, seeds, task_seeds, wide_seeds, long_limit,
+        steps)
+
+
+def _seed_comparison(label: str, methods: dict[str, tuple[str, Any, Any]], seeds: list[int],
+                     task_seeds: list[int], wide_seeds: list[int], long_limit: int,
+                     steps: int) -> None:
+    """Per training seed, each method (name: (short name, how to train it at a seed and
+    step budget, how it plays)) on the held-out physics sets at 500 and ``long_limit``
+    steps and on the wide sets at 500."""
+    task_sets = [task_set("physics", "heldout", 30, ts) for ts in task_seeds]
+    wide_sets = [task_set("physics", "wide", 30, ts) for ts in wide_seeds]
+    rows: dict[str, list[tuple[int, int, float, int]]] = {m: [] for m in methods}
     for seed in seeds:
         started = time.perf_counter()
         for method, (_, train, returns) in methods.items():
-            model = train(seed)
+            model = train(seed, steps)
             short = _pooled(returns, model, task_sets, 500)
             long = _pooled(returns, model, task_sets, long_limit)
+            wide = _pooled(returns, model, wide_sets, 500)
             rows[method].append((sum(r < 500 for r in short), sum(r < long_limit for r in long),
-                                 min(short)))
-        print(f"memory, training seed {seed} ({time.perf_counter() - started:.0f} s): "
-              "tasks under 500 / falling before the long limit: " +
-              "; ".join(f"{methods[m][0]} {r[-1][0]} / {r[-1][1]}" for m, r in rows.items()),
-              flush=True)
-    runs = 30 * len(task_seeds)
-    print(f"\n## memory: held-out physics (task sets {', '.join(map(str, task_seeds))}: "
-          f"{runs} tasks, 3 fresh-state episodes each), {steps} training steps, per "
-          f"training seed {', '.join(map(str, seeds))}\n"
+                                 min(short), sum(r < 500 for r in wide)))
+        print(f"{label}, training seed {seed} ({time.perf_counter() - started:.0f} s): "
+              "tasks under 500 / falling before the long limit / wide tasks under 500: " +
+              "; ".join(f"{methods[m][0]} {r[-1][0]} / {r[-1][1]} / {r[-1][3]}"
+                        for m, r in rows.items()), flush=True)
+    runs, wide_runs = 30 * len(task_seeds) * len(seeds), 30 * len(wide_seeds) * len(seeds)
+    print(f"\n## {label}: held-out physics (task sets {', '.join(map(str, task_seeds))}; "
+          f"wide sets {', '.join(map(str, wide_seeds))}; 30 tasks each, 3 fresh-state "
+          f"episodes per task), {steps} training steps, per training seed "
+          f"{', '.join(map(str, seeds))}\n"
           f"| method | tasks under 500 | worst at 500 | tasks falling before {long_limit} | "
-          f"total under 500 | total falling |\n|---|---|---|---|---|---|")
+          "wide tasks under 500 | total under 500 | total falling | total wide under 500 |"
+          "\n|---|---|---|---|---|---|---|---|")
     for method, found in rows.items():
         print(f"| {method} | {', '.join(str(r[0]) for r in found)} | "
               f"{min(r[2] for r in found):.1f} | {', '.join(str(r[1]) for r in found)} | "
-              f"{sum(r[0] for r in found)} of {runs * len(seeds)} | "
-              f"{sum(r[1] for r in found)} of {runs * len(seeds)} |")
+              f"{', '.join(str(r[3]) for r in found)} | "
+              f"{sum(r[0] for r in found)} of {runs} | {sum(r[1] for r in found)} of {runs} | "
+              f"{sum(r[3] for r in found)} of {wide_runs} |")
 
 
 def _adapted_return(policy, task: Task, mode: str, budget: int, index: int, replay=None,
@@ -553,6 +598,9 @@ def main() -> None:
                         help="physics section: task seeds of the sets of 30 held-out tasks "
                         "(set 0 was looked at while choosing the SSM's decay cap; 3 is "
                         "fresh)")
+    parser.add_argument("--wide-task-seeds", type=_seed_list, default="0,1",
+                        help="physics, memory and network sections: task seeds of the sets "
+                        "of 30 tasks from the wide ranges (extrapolation)")
     parser.add_argument("--long-limit", type=_positive, default=2000, help="physics and "
                         "RSI sections: the same models again on held-out physics episodes "
                         "cut at this many steps")
@@ -598,7 +646,7 @@ def main() -> None:
     if "physics" in sections:
         policy_seed = SHIPPED_SEED if args.retrain or args.steps == PRETRAIN_STEPS else None
         section_physics(policy, policy_seed, sb3_ppo, args.steps, args.physics_seeds,
-                        args.long_limit, args.physics_task_seeds)
+                        args.long_limit, args.physics_task_seeds, args.wide_task_seeds)
     if "hard" in sections:
         if not args.no_lstm:
             started = time.perf_counter()
@@ -618,8 +666,11 @@ def main() -> None:
         section_selection(args.selection_seeds, args.physics_task_seeds, args.long_limit,
                           args.steps)
     if "memory" in sections:
-        section_memory(args.selection_seeds, args.physics_task_seeds, args.long_limit,
-                       args.steps)
+        section_memory(args.selection_seeds, args.physics_task_seeds, args.wide_task_seeds,
+                       args.long_limit, args.steps)
+    if "network" in sections:
+        section_network(args.selection_seeds, args.physics_task_seeds, args.wide_task_seeds,
+                        args.long_limit, args.steps)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ def test_train_adapt_and_eval_round_trip(tmp_path):
 
 def test_bad_input_is_one_clear_line_and_exit_2(tmp_path):
     for args, message in ((["eval", "--task", "nowhere"], "unknown task 'nowhere'"),
+                          (["eval", "--task", "hard-wide"], "the wide split is physics only"),
                           (["eval", "--model", tmp_path / "absent"], "no saved policy"),
                           (["adapt", "--mode", "sideways"],
                            "expected one of standard, hybrid, identify"),

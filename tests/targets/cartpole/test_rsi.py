@@ -57,6 +57,22 @@ def test_pretraining_keeps_the_checkpoint_its_selection_scored():
     assert rescored == pytest.approx(meta["validation_return"])  # these are the kept weights
 
 
+def test_pretraining_trains_the_network_it_is_given():
+    from bench._mlp import MLPPolicy
+
+    torch.manual_seed(0)
+    untrained = MLPPolicy()
+    policy, meta = pretrain(seed=0, steps=4096, network=MLPPolicy,
+                            selection=Selection(tasks=2, time_limit=600, every=1))
+    assert isinstance(policy, MLPPolicy) and meta["selected_at_steps"] >= 2048
+    assert not torch.equal(policy.pi.weight, untrained.pi.weight)  # same seed, trained
+    inputs = torch.randn(3, 7, 7)
+    logits, values, _ = policy(inputs)
+    step_logits, step_values, _ = policy.step(inputs[:, 2], policy.initial_state(3))
+    assert torch.allclose(logits[:, 2], step_logits) and torch.allclose(values[:, 2],
+                                                                        step_values)
+
+
 def test_metrics_follow_their_definitions():
     physics = [[500.0, 500.0, 500.0]]
     hard = [[10.0, 100.0, 200.0, 200.0, 200.0]]

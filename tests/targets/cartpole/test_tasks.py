@@ -7,9 +7,11 @@ from ratchet.targets.cartpole.envs import make_env, run_episode
 from ratchet.targets.cartpole.tasks import (
     HELDOUT_COMBOS,
     PHYSICS_RANGES,
+    WIDE_RANGES,
     hard_task,
     nominal,
     task_set,
+    tasks_named,
 )
 
 
@@ -66,3 +68,24 @@ def test_physics_is_applied_to_the_simulation():
     assert env.unwrapped.length == task.physics["length"]
     assert env.unwrapped.polemass_length == pytest.approx(
         task.physics["masspole"] * task.physics["length"])
+
+
+def test_the_wide_split_extrapolates_beyond_the_training_ranges():
+    wide = task_set("physics", "wide", 30, seed=0)
+    assert wide == tasks_named("physics-wide") and wide != task_set("physics", "wide", 30, 1)
+    outside = 0
+    for t in wide:
+        inside = True
+        for k, (lo, hi) in WIDE_RANGES.items():
+            assert lo <= t.physics[k] <= hi
+            inside &= PHYSICS_RANGES[k][0] <= t.physics[k] <= PHYSICS_RANGES[k][1]
+        outside += not inside
+    assert outside >= 25  # five parameters each half outside: nearly every task leaves
+    assert WIDE_RANGES["length"] == pytest.approx((0.125, 2.0))
+
+
+def test_hard_tasks_have_no_wide_split():
+    with pytest.raises(ValueError, match="physics only"):
+        tasks_named("hard-wide")
+    with pytest.raises(ValueError, match="physics only"):
+        hard_task("wide", 0)

@@ -22,7 +22,7 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="seeds tasks, episodes and 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 TaskOpt = Annotated[str, typer.Option("--task", help="nominal, FAMILY-SPLIT (a whole set) "
                                       "or FAMILY-SPLIT-INDEX, e.g. physics-heldout, "
-                                      "hard-heldout-0")]
+                                      "hard-heldout-0, physics-wide (wider physics ranges)")]
 
 
 def _load(model: Path | None) -> tuple[Any, dict[str, Any]]:

@@ -71,15 +71,18 @@ def training_tasks(seed: int = 0, hard: bool = False) -> list[Task]:
 
 def pretrain(seed: int = SHIPPED_SEED, steps: int = PRETRAIN_STEPS, arch: Arch = Arch(),
              on_update: Callable[[UpdateReport], None] | None = None,
-             selection: Selection = Selection()) -> tuple[SSMPolicy, dict[str, Any]]:
+             selection: Selection = Selection(),
+             network: Callable[[Arch], SSMPolicy] = SSMPolicy
+             ) -> tuple[SSMPolicy, dict[str, Any]]:
     """PPO from scratch on the physics training tasks; seeded end to end (one thread).
+    ``network`` builds the policy (another network with the SSM's interface: an ablation).
 
     PPO's policy wobbles from update to update, so over the second half of the budget it is
     scored (``selection``) and the best-scoring weights are kept (ties go to the later
     ones).
     """
     torch.manual_seed(seed)
-    policy = SSMPolicy(arch)
+    policy = network(arch)
     cfg = TrainConfig(total_steps=steps, seed=seed)
     validation = [*([nominal()] if selection.nominal else []),
                   *task_set("physics", "validation", selection.tasks, seed)]

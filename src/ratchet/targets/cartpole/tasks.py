@@ -7,7 +7,11 @@ fixed policy fails and adaptation is required:
 
 * ``physics``: pole half-length U[0.25, 1.0] (nominal 0.5), pole mass U[0.05, 0.5] (0.1),
   cart mass U[0.5, 2.0] (1.0), gravity U[8, 12] (9.8), force magnitude U[7, 13] (10).
-  Robust policies transfer.
+  Robust policies transfer. The ``wide`` split (held out, physics only) draws each parameter
+  log-uniformly from a range twice as wide in log scale about the same geometric centre
+  (``WIDE_RANGES``: pole half-length 0.125-2, pole mass 0.016-1.58, cart mass 0.25-4,
+  gravity 6.5-14.7, force 5.1-17.7): extrapolation, where CartPole-v1's 500 steps do not
+  saturate every method.
 * ``flip``: the action meaning is flipped (0 pushes right, 1 left). Every fixed policy fails.
 * ``permute_obs``: the observation's dimensions come in a random non-identity order.
 * ``mix_obs``: the observation is multiplied by a random matrix (orthogonal, rows scaled by
@@ -23,16 +27,21 @@ physics. Every task is fully determined by (family, split, index, seed).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-Split = Literal["train", "validation", "heldout"]
-SPLITS: tuple[Split, ...] = ("train", "validation", "heldout")
+Split = Literal["train", "validation", "heldout", "wide"]
+SPLITS: tuple[Split, ...] = ("train", "validation", "heldout", "wide")
 PHYSICS_RANGES: dict[str, tuple[float, float]] = {
     "length": (0.25, 1.0), "masspole": (0.05, 0.5), "masscart": (0.5, 2.0),
     "gravity": (8.0, 12.0), "force_mag": (7.0, 13.0)}
+WIDE_RANGES: dict[str, tuple[float, float]] = {
+    k: (math.sqrt(lo * hi) / (hi / lo), math.sqrt(lo * hi) * (hi / lo))
+    for k, (lo, hi) in PHYSICS_RANGES.items()}
+"""Each physics range widened to ``[c / (hi/lo), c * (hi/lo)]`` about its geometric centre c."""
 NOMINAL = {"length": 0.5, "masspole": 0.1, "masscart": 1.0, "gravity": 9.8, "force_mag": 10.0}
 HARD = ("flip", "permute_obs", "mix_obs", "mask_vel")
 HELDOUT_COMBOS = (("flip", "mix_obs"), ("permute_obs", "mask_vel"), ("flip", "mask_vel"),
@@ -78,10 +87,17 @@ def _with_transform(name: str, rng: np.random.Generator, task: dict[str, Any]) -
 
 def physics_task(split: Split, index: int, seed: int = 0) -> Task:
     rng = _rng("physics", split, index, seed)
+    if split == "wide":
+        physics = {k: float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+                   for k, (lo, hi) in WIDE_RANGES.items()}
+        return Task(f"physics-wide-{index}", physics)
     return Task(f"physics-{split}-{index}", _physics(rng))
 
 
 def hard_task(split: Split, index: int, seed: int = 0) -> Task:
+    if split == "wide":
+        raise ValueError("the wide split is physics only: hard tasks are train, validation "
+                         "or heldout")
     rng = _rng("hard", split, index, seed)
     if split == "train":
         transforms: tuple[str, ...] = (HARD[index % len(HARD)],)
@@ -110,11 +126,14 @@ SET_SIZES = {"physics": 30, "hard": 10}
 
 def tasks_named(name: str, seed: int = 0) -> list[Task]:
     """``nominal``; one task, ``physics-heldout-3``; or a whole set, ``hard-train`` (30
-    physics or 10 hard tasks)."""
+    physics or 10 hard tasks; ``physics-wide``: 30 tasks from ``WIDE_RANGES``)."""
     if name == "nominal":
         return [nominal()]
     parts = name.split("-")
     family, split = parts[0], parts[1] if len(parts) > 1 else ""
+    if family == "hard" and split == "wide":
+        raise ValueError(f"unknown task {name!r}: the wide split is physics only "
+                         "(e.g. physics-wide, physics-wide-3)")
     if family in SET_SIZES and split in SPLITS:
         if len(parts) == 2:
             return task_set(family, split, SET_SIZES[family], seed)  # type: ignore[arg-type]
@@ -123,4 +142,5 @@ def tasks_named(name: str, seed: int = 0) -> list[Task]:
             return [make(split, int(parts[2]), seed)]  # type: ignore[arg-type]
     raise ValueError(f"unknown task {name!r}: expected nominal, FAMILY-SPLIT or "
                      f"FAMILY-SPLIT-INDEX with FAMILY physics or hard and SPLIT one of "
-                     f"{', '.join(SPLITS)} (e.g. physics-heldout, hard-train-2)")
+                     f"{', '.join(SPLITS)} (wide: physics only; e.g. physics-heldout, "
+                     "hard-train-2)")
