@@ -131,9 +131,6 @@ def tasks_named(name: str, seed: int = 0) -> list[Task]:
         return [nominal()]
     parts = name.split("-")
     family, split = parts[0], parts[1] if len(parts) > 1 else ""
-    if family == "hard" and split == "wide":
-        raise ValueError(f"unknown task {name!r}: the wide split is physics only "
-                         "(e.g. physics-wide, physics-wide-3)")
     if family in SET_SIZES and split in SPLITS:
         if len(parts) == 2:
             return task_set(family, split, SET_SIZES[family], seed)  # type: ignore[arg-type]
