@@ -120,11 +120,14 @@ def test_adaptation_improves_the_return_on_a_hard_task():
     before = np.mean(evaluate(policy, [flip] * 10, 1, greedy=False))
     afters = []
     for seed in range(5):  # 10 episodes of the flipped task each
-        result = adapt_policy(policy, flip, AdaptConfig(episodes=10, steps=16,
+        result = adapt_policy(policy, flip, AdaptConfig(episodes=10, steps=32,
                                                         learning_rate=2e-2), seed=seed)
         assert len(result.curve) == 10
         afters.append(np.mean(evaluate(result.policy, [flip] * 10, 1, greedy=False)))
-    # measured: 11.9 before; 8.5, 42.3, 36.4, 24.3, 30.6 after
+    # The CPU's float path changes these figures (torch picks AVX-512 or plain kernels), so
+    # the budget leaves a margin on both: measured 11.0 before, 17.0, 9.3, 48.5, 112.0,
+    # 26.8 after (AVX-512); 10.7 before, 61.0, 9.8, 8.5, 24.1, 34.7 after
+    # (ATEN_CPU_CAPABILITY=default). With 16 gradient steps a round: 12.3 / 14.6 after.
     assert np.mean(afters) > before + 5 and sum(a > before for a in afters) >= 3, \
         (before, afters)
     # the policy given is untouched; hybrid runs with a replay buffer
