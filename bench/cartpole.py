@@ -45,6 +45,7 @@ Needs the bench extra: pip install -e '.[bench]' (stable-baselines3, sb3-contrib
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -53,12 +54,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
+
+from ratchet.targets.cartpole.floatpath import PINNED  # noqa: E402
+
+# before torch runs a kernel: the models this bench pretrains are then the ones
+# `ratchet cartpole pretrain` makes on any x86 CPU (both sides run on the same path)
+os.environ.update(PINNED)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from bench._mlp import MLPPolicy  # noqa: E402
 from ratchet.recipe import load_recipe, parse_recipe  # noqa: E402

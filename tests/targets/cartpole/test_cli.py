@@ -1,8 +1,11 @@
 """`ratchet cartpole`: eval prints JSON with mean_return; bad input is one line, exit 2."""
 
 import json
+import os
 import subprocess
 import sys
+
+from ratchet.targets.cartpole import floatpath
 
 
 def ratchet(*args):
@@ -58,6 +61,22 @@ def test_identify_adaptation_is_saved_and_replayed_by_eval(tmp_path):
     done = ratchet("eval", "--model", out, "--episodes", "1")
     assert done.returncode == 2 and "sensor_map" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_pretrain_gives_the_same_bytes_whichever_code_path_mkl_would_take(tmp_path):
+    """Unpinned, MKL restricted to AVX2 (an older CPU's path) trains other weights than on
+    a CPU with AVX-512 (checked on such a machine at 4096 steps); pinned, the same."""
+    unpinned = {k: v for k, v in os.environ.items() if k not in floatpath.PINNED}
+    for name, cpu in (("own", {}), ("avx2", {"MKL_ENABLE_INSTRUCTIONS": "AVX2"})):
+        done = subprocess.run([sys.executable, "-m", "ratchet", "cartpole", "pretrain",
+                               "--steps", "4096", "--out", str(tmp_path / name)],
+                              env={**unpinned, **cpu}, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        meta = json.loads((tmp_path / f"{name}.json").read_text())["meta"]
+        assert meta["float_path"] == "ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE"
+    own, avx2 = ((tmp_path / f"{n}.safetensors").read_bytes() for n in ("own", "avx2"))
+    assert own == avx2
 
 
 def test_pretrain_without_memory_saves_a_feedforward_policy(tmp_path):

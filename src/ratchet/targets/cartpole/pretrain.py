@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ratchet.targets.cartpole import floatpath
 from ratchet.targets.cartpole.checkpoint import load_policy, save_policy
 from ratchet.targets.cartpole.hyper import training_meta
 from ratchet.targets.cartpole.ssm import Arch, SSMPolicy
@@ -76,6 +77,8 @@ def pretrain(seed: int = SHIPPED_SEED, steps: int = PRETRAIN_STEPS, arch: Arch =
              ) -> tuple[SSMPolicy, dict[str, Any]]:
     """PPO from scratch on the physics training tasks; seeded end to end (one thread).
     ``network`` builds the policy (another network with the SSM's interface: an ablation).
+    Bit for bit on any x86 CPU only in a process whose float path is pinned
+    (:mod:`~ratchet.targets.cartpole.floatpath`; ``ratchet cartpole pretrain`` does it).
 
     PPO's policy wobbles from update to update, so over the second half of the budget it is
     scored (``selection``) and the best-scoring weights are kept (ties go to the later
@@ -106,7 +109,7 @@ def pretrain(seed: int = SHIPPED_SEED, steps: int = PRETRAIN_STEPS, arch: Arch =
         policy.load_state_dict(best["state"])
     meta = {"seed": seed, "steps": reports[-1].steps if reports else 0,
             "selected_at_steps": best.get("steps"), "validation_return": best["score"],
-            "selected_on": selection.describe(),
+            "selected_on": selection.describe(), "float_path": floatpath.describe(),
             "train_seconds": round(time.perf_counter() - started, 1),
             "training": training_meta(cfg), "tasks": "nominal + physics train"}
     return policy, meta
