@@ -59,7 +59,8 @@ def training_meta(cfg: TrainConfig) -> dict[str, Any]:
     time-limit cuts were treated, which no candidate changes)."""
     ppo = asdict(cfg.ppo)
     return {**{k: ppo[k] for k in PPO_KEYS}, **{k: getattr(cfg, k) for k in STREAM_KEYS},
-            "bootstrap_time_limit": cfg.ppo.bootstrap_time_limit}
+            "bootstrap_time_limit": cfg.ppo.bootstrap_time_limit,
+            "pushes": asdict(cfg.pushes) if cfg.pushes else None}
 
 
 def _typed(cls: type, name: str, value: Any) -> Any:

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ratchet.targets.cartpole.envs import make_env
+from ratchet.targets.cartpole.pushes import Pushed, Pushes
 from ratchet.targets.cartpole.ssm import SSMPolicy, policy_input
 from ratchet.targets.cartpole.tasks import Task
 
@@ -66,8 +67,11 @@ class _Slots:
     """Environments stepped together, each with its task, hidden state and last action."""
 
     def __init__(self, policy: SSMPolicy, tasks: Sequence[Task], seed: int,
-                 sensor: np.ndarray | None = None, time_limit: int | None = None):
+                 sensor: np.ndarray | None = None, time_limit: int | None = None,
+                 pushes: Pushes | None = None):
         self.seed = seed
+        self.pushes = pushes
+        self.push_rng = np.random.default_rng(seed + 12345)
         self.sensor = sensor
         self.time_limit = time_limit
         self.n_actions = policy.arch.n_actions
@@ -84,7 +88,8 @@ class _Slots:
         self.rng = torch.Generator().manual_seed(seed)
 
     def _make_env(self, task: Task) -> Any:
-        return make_env(task, sensor=self.sensor, time_limit=self.time_limit)
+        env = make_env(task, sensor=self.sensor, time_limit=self.time_limit)
+        return Pushed(env, self.pushes, self.push_rng) if self.pushes else env
 
     def _reset_env(self, i: int) -> np.ndarray:
         seed = (self.seed * 1_000_003 + i * 1009 + self.started[i] * 7919 + self.episodes[i])
@@ -198,14 +203,16 @@ def collect(policy: SSMPolicy, tasks: Sequence[Task], episodes: int, seed: int,
 
 
 class Stream:
-    """Slots that play sampled tasks without end, handing out ``steps``-long segments."""
+    """Slots that play sampled tasks without end, handing out ``steps``-long segments
+    (with ``pushes``, randomly kicked: training only)."""
 
     def __init__(self, policy: SSMPolicy, tasks: Sequence[Task], slots: int,
-                 episodes_per_task: int, seed: int):
+                 episodes_per_task: int, seed: int, pushes: Pushes | None = None):
         self.pool = list(tasks)
         self.episodes_per_task = episodes_per_task
         self.rng = random.Random(seed)
-        self.slots = _Slots(policy, [self.rng.choice(self.pool) for _ in range(slots)], seed)
+        self.slots = _Slots(policy, [self.rng.choice(self.pool) for _ in range(slots)], seed,
+                            pushes=pushes)
 
     @torch.no_grad()
     def segment(self, policy: SSMPolicy, steps: int) -> Rollout:

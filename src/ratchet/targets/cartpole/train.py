@@ -13,6 +13,7 @@ from torch import Tensor
 from torch.func import functional_call
 
 from ratchet.targets.cartpole.ppo import PPOConfig, gae, ppo_loss
+from ratchet.targets.cartpole.pushes import Pushes
 from ratchet.targets.cartpole.rollout import Rollout, Stream, collect
 from ratchet.targets.cartpole.ssm import SSMPolicy
 from ratchet.targets.cartpole.tasks import Task
@@ -36,6 +37,8 @@ class TrainConfig:
     """Decay the learning rate linearly to zero over ``total_steps``."""
     seed: int = 0
     """Seeds task sampling, episodes and torch."""
+    pushes: Pushes | None = field(default_factory=Pushes)
+    """Random kicks while training (None: none)."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
 
 
@@ -104,7 +107,7 @@ def train_policy_gradient(policy: SSMPolicy, tasks: Sequence[Task], cfg: TrainCo
     torch.manual_seed(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
     optimizer = optimizer or torch.optim.Adam(policy.parameters(), lr=cfg.ppo.learning_rate)
-    stream = Stream(policy, tasks, cfg.slots, cfg.episodes_per_task, cfg.seed)
+    stream = Stream(policy, tasks, cfg.slots, cfg.episodes_per_task, cfg.seed, cfg.pushes)
     reports: list[UpdateReport] = []
     steps, recent = 0, []
     try:
