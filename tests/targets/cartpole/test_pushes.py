@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from ratchet.targets.cartpole.pushes import Pushed, Pushes
+from ratchet.targets.cartpole.envs import make_env
+from ratchet.targets.cartpole.pushes import Pushes
 from ratchet.targets.cartpole.rollout import Stream
 from ratchet.targets.cartpole.ssm import Arch, SSMPolicy
 from ratchet.targets.cartpole.tasks import nominal
@@ -31,19 +32,17 @@ def test_pushes_change_the_training_stream_and_are_seeded():
 
 
 def test_a_push_kicks_both_velocities_and_nothing_else():
-    from ratchet.targets.cartpole.envs import make_env
-
-    env, twin = make_env(nominal()), make_env(nominal())
-    pushed = Pushed(env, Pushes(probability=1.0, cart_sd=0.5, pole_sd=0.5),
-                    np.random.default_rng(0))
+    pushed = make_env(nominal(), pushes=Pushes(probability=1.0, cart_sd=0.5, pole_sd=0.5),
+                      push_rng=np.random.default_rng(0))
+    twin = make_env(nominal())
     pushed.reset(seed=1)
     twin.reset(seed=1)
     pushed.step(0)
     twin.step(0)
-    kick = np.asarray(env.unwrapped.state) - np.asarray(twin.unwrapped.state)
+    kick = np.asarray(pushed.core.state) - np.asarray(twin.unwrapped.state)
     assert kick[0] == 0 and kick[2] == 0
     assert kick[1] != 0 and kick[3] != 0
-    env.close()
+    pushed.close()
     twin.close()
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ratchet.targets.cartpole.pushes import Pushed, Pushes
 from ratchet.targets.cartpole.tasks import Task
 
 
@@ -22,10 +23,13 @@ def _gym() -> Any:
 
 
 def make_env(task: Task, render_mode: str | None = None,
-             sensor: np.ndarray | None = None, time_limit: int | None = None) -> Any:
+             sensor: np.ndarray | None = None, time_limit: int | None = None,
+             pushes: Pushes | None = None, push_rng: np.random.Generator | None = None
+             ) -> Any:
     """The task's environment; with ``sensor`` (a matrix learned by ``identify``
     adaptation) its observations pass through the agent's sensor map. ``time_limit``:
-    steps before an episode is cut (default CartPole-v1's 500)."""
+    steps before an episode is cut (default CartPole-v1's 500). ``pushes``: random kicks
+    (training), drawn from ``push_rng`` (default: seeded 0)."""
     gym = _gym()
     env = gym.make("CartPole-v1", render_mode=render_mode, max_episode_steps=time_limit)
     core = env.unwrapped
@@ -41,6 +45,9 @@ def make_env(task: Task, render_mode: str | None = None,
                                                 env.observation_space)
     if sensor is not None:
         env = SensorMapped(env, sensor)
+    if pushes is not None:
+        env = Pushed(env, core, pushes,
+                     push_rng if push_rng is not None else np.random.default_rng(0))
     return env
 
 

@@ -33,21 +33,21 @@ class Pushes:
 
 
 class Pushed:
-    """A CartPole environment (any wrapping) whose physics state gets pushed after a step.
-    The observation returned is the one before the push: the policy sees the kick's effect
-    from the next step on, as it would a real one."""
+    """A CartPole environment (any wrapping) whose physics state ``core`` (the unwrapped
+    CartPole: wrappers of this module do not forward ``unwrapped``) gets pushed after a
+    step. The observation returned is the one before the push: the policy sees the kick's
+    effect from the next step on, as it would a real one. Made by ``make_env(pushes=...)``."""
 
-    def __init__(self, env: Any, pushes: Pushes, rng: np.random.Generator):
-        self.env, self.pushes, self.rng = env, pushes, rng
+    def __init__(self, env: Any, core: Any, pushes: Pushes, rng: np.random.Generator):
+        self.env, self.core, self.pushes, self.rng = env, core, pushes, rng
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         if not (terminated or truncated) and self.rng.random() < self.pushes.probability:
-            core = self.env.unwrapped
-            state = np.array(core.state, dtype=np.float64)
+            state = np.array(self.core.state, dtype=np.float64)
             state[1] += self.rng.normal(0.0, self.pushes.cart_sd)
             state[3] += self.rng.normal(0.0, self.pushes.pole_sd)
-            core.state = state
+            self.core.state = state
         return obs, reward, terminated, truncated, info
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
@@ -55,7 +55,3 @@ class Pushed:
 
     def close(self) -> None:
         self.env.close()
-
-    @property
-    def unwrapped(self) -> Any:
-        return self.env.unwrapped

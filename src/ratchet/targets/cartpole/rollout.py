@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from ratchet.targets.cartpole.envs import make_env
-from ratchet.targets.cartpole.pushes import Pushed, Pushes
+from ratchet.targets.cartpole.pushes import Pushes
 from ratchet.targets.cartpole.ssm import SSMPolicy, policy_input
 from ratchet.targets.cartpole.tasks import Task
 
@@ -71,7 +71,7 @@ class _Slots:
                  pushes: Pushes | None = None):
         self.seed = seed
         self.pushes = pushes
-        self.push_rng = np.random.default_rng(seed + 12345)
+        self.push_rng = np.random.default_rng(seed + 12345) if pushes else None
         self.sensor = sensor
         self.time_limit = time_limit
         self.n_actions = policy.arch.n_actions
@@ -88,8 +88,8 @@ class _Slots:
         self.rng = torch.Generator().manual_seed(seed)
 
     def _make_env(self, task: Task) -> Any:
-        env = make_env(task, sensor=self.sensor, time_limit=self.time_limit)
-        return Pushed(env, self.pushes, self.push_rng) if self.pushes else env
+        return make_env(task, sensor=self.sensor, time_limit=self.time_limit,
+                        pushes=self.pushes, push_rng=self.push_rng)
 
     def _reset_env(self, i: int) -> np.ndarray:
         seed = (self.seed * 1_000_003 + i * 1009 + self.started[i] * 7919 + self.episodes[i])
