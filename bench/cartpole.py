@@ -11,6 +11,8 @@
    decay cap was chosen, and a fresh set 3). The same models again on episodes cut at 2000
    steps instead of 500 (--long-limit): at 500 all may be perfect. Then two sets of 30
    tasks from the wider ranges of the `wide` split (--wide-task-seeds; extrapolation).
+   Each table ends with ours against each SB3 setting, paired by training seed (--workers
+   measures seeds side by side).
 3. hard: per held-out hard task, the return after <= 10 episodes of adaptation: in context
    (the state carried; mean of episodes 8-10), standard and hybrid gradient adaptation
    and identify (a learned sensor map) (10 episodes), zero-shot (episode 1); SB3 PPO and
@@ -209,62 +211,99 @@ def section_nominal(policy) -> None:
           f"{carried:.1f}  (issue: >= 475)")
 
 
-def section_physics(policy, policy_seed: int | None, sb3_ppo, steps: int, seeds: list[int],
-                    long_limit: int, task_seeds: list[int], wide_seeds: list[int]) -> None:
+PHYSICS_METHODS = ("ratchet SSM + PPO, each episode from a fresh state",
+                   "ratchet SSM + PPO, state carried over the 3 episodes",
+                   "SB3 PPO (MLP), defaults", "SB3 PPO (MLP), tuned: 8 envs, lr 1e-3")
+
+
+def _physics_tables(task_seeds: list[int], wide_seeds: list[int], long_limit: int
+                    ) -> dict[tuple[str, int], list[Task]]:
+    """(set name, episode limit) -> the set's 30 tasks, in the order they are printed."""
+    held = {f"task seed {ts}": task_set("physics", "heldout", 30, ts) for ts in task_seeds}
+    limits = sorted({500, long_limit})
+    tables = {(name, limit): tasks for name, tasks in held.items() for limit in limits}
+    tables.update({(f"wide ranges, task seed {ts}", 500): task_set("physics", "wide", 30, ts)
+                   for ts in wide_seeds})
+    return tables
+
+
+def _physics_seed(seed: int, use_shipped: bool, steps: int, task_seeds: list[int],
+                  wide_seeds: list[int], long_limit: int, tuned=None
+                  ) -> tuple[dict[tuple[str, int], dict[str, list[float]]], float]:
+    """One training seed, both sides: per table and method, the 30 per-task returns.
+    A worker process calls it with ``tuned`` None (SB3's tuned PPO is trained here)."""
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    mine = load_shipped()[0] if use_shipped else pretrain(seed=seed, steps=steps)[0]
+    default = sb3_train("ppo-default", training_tasks(seed), steps, seed=seed)
+    tuned = tuned or sb3_train("ppo", training_tasks(seed), steps, seed)
+    scores = {}
+    for table, tasks in _physics_tables(task_seeds, wide_seeds, long_limit).items():
+        limit = table[1]
+        scores[table] = dict(zip(PHYSICS_METHODS, (
+            _fresh_returns(mine, tasks, limit),
+            [float(np.mean(r)) for r in evaluate(mine, tasks, 3, time_limit=limit)],
+            _sb3_fresh_returns(default, tasks, limit),
+            _sb3_fresh_returns(tuned, tasks, limit)), strict=True))
+    return scores, time.perf_counter() - started
+
+
+def section_physics(policy_seed: int | None, sb3_ppo, steps: int, seeds: list[int],
+                    long_limit: int, task_seeds: list[int], wide_seeds: list[int],
+                    workers: int = 1) -> None:
     """Each training seed draws its own 20 training tasks and initialisation, for both
-    sides; ours from ``policy_seed`` is ``policy`` (None: it was trained on another
-    budget) and SB3's tuned PPO from seed 0 is ``sb3_ppo`` (the models the other sections
-    use). Every model plays each set of 30 held-out tasks (``task_seeds``: set 0 is the
-    one choices were made on, later sets are fresh), then the same tasks with episodes of
-    up to ``long_limit`` steps: CartPole-v1 cuts at 500, where every method may already
-    be perfect. Then sets of 30 tasks from the wider ranges (``wide_seeds``; the ``wide``
-    split: extrapolation) at 500 steps."""
-    task_sets = {f"task seed {ts}": task_set("physics", "heldout", 30, ts) for ts in task_seeds}
-    wide_sets = {f"wide ranges, task seed {ts}": task_set("physics", "wide", 30, ts)
-                 for ts in wide_seeds}
+    sides; ours from ``policy_seed`` is the shipped model (None: it was trained on another
+    budget) and SB3's tuned PPO from seed 0 is ``sb3_ppo`` when the seeds run in this
+    process (the model the hard section uses). Every model plays each set of 30 held-out
+    tasks (``task_seeds``: set 0 is the one choices were made on, later sets are fresh),
+    then the same tasks with episodes of up to ``long_limit`` steps: CartPole-v1 cuts at
+    500, where every method may already be perfect. Then sets of 30 tasks from the wider
+    ranges (``wide_seeds``; the ``wide`` split: extrapolation) at 500 steps. ``workers``
+    processes train and measure seeds side by side (each on one thread; the figures are
+    the same as in one process). Each table ends with ours (fresh state) against each SB3
+    setting, paired by training seed."""
+    common = (steps, task_seeds, wide_seeds, long_limit)
+    per_seed: dict[int, dict] = {}
 
-    def ours(model, tasks, carried: bool = False, limit: int | None = None) -> list[float]:
-        if carried:
-            return [float(np.mean(r)) for r in evaluate(model, tasks, 3, time_limit=limit)]
-        return _fresh_returns(model, tasks, limit)
-
-    methods = ("ratchet SSM + PPO, each episode from a fresh state",
-               "ratchet SSM + PPO, state carried over the 3 episodes",
-               "SB3 PPO (MLP), defaults", "SB3 PPO (MLP), tuned: 8 envs, lr 1e-3")
-    limits = {500: ""}
-    if long_limit != 500:
-        limits[long_limit] = f", episodes cut at {long_limit} steps instead of 500"
-    tables = ([(name, limit) for name in task_sets for limit in limits] +
-              [(name, 500) for name in wide_sets])
-    task_sets.update(wide_sets)
-    scores = {table: {m: [] for m in methods} for table in tables}
-    for seed in seeds:
-        started = time.perf_counter()
-        mine = policy if seed == policy_seed else pretrain(seed=seed, steps=steps)[0]
-        default = sb3_train("ppo-default", training_tasks(seed), steps, seed=seed)
-        tuned = sb3_ppo if seed == 0 else sb3_train("ppo", training_tasks(seed), steps, seed)
-        for name, limit in tables:
-            tasks = task_sets[name]
-            for method, values in zip(methods, (
-                    ours(mine, tasks, limit=limit), ours(mine, tasks, True, limit),
-                    _sb3_fresh_returns(default, tasks, limit),
-                    _sb3_fresh_returns(tuned, tasks, limit)), strict=True):
-                scores[name, limit][method].append(values)
+    def done(seed: int, result: tuple[dict, float]) -> None:
+        per_seed[seed] = result[0]
         print(f"physics, training seed {seed}: models trained and measured in "
-              f"{time.perf_counter() - started:.0f} s", flush=True)
-    for name, limit in tables:
+              f"{result[1]:.0f} s", flush=True)
+
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")
+                                 ) as pool:
+            futures = {pool.submit(_physics_seed, s, s == policy_seed, *common): s
+                       for s in seeds}
+            for future in as_completed(futures):
+                done(futures[future], future.result())
+    else:
+        for s in seeds:
+            done(s, _physics_seed(s, s == policy_seed, *common,
+                                  tuned=sb3_ppo if s == 0 else None))
+    for (name, limit) in _physics_tables(task_seeds, wide_seeds, long_limit):
+        runs = {m: [per_seed[s][name, limit][m] for s in seeds] for m in PHYSICS_METHODS}
+        cut = f", episodes cut at {limit} steps instead of 500" if limit != 500 else ""
         print(f"\n## 30 held-out physics tasks ({name}), zero-shot, 3 greedy episodes "
-              f"each{limits[limit]} ({steps} training steps each, domain randomization over "
+              f"each{cut} ({steps} training steps each, domain randomization over "
               f"the same training tasks; training seeds {', '.join(map(str, seeds))})\n"
               "| method | mean per seed | worst task per seed | mean | mean worst | "
               f"tasks under {limit} |\n|---|---|---|---|---|---|")
-        for method, runs in scores[name, limit].items():
-            means = [float(np.mean(v)) for v in runs]
-            worsts = [min(v) for v in runs]
-            under = sum(x < limit for v in runs for x in v)
+        for method, values in runs.items():
+            means = [float(np.mean(v)) for v in values]
+            worsts = [min(v) for v in values]
+            under = sum(x < limit for v in values for x in v)
             print(f"| {method} | {', '.join(f'{m:.1f}' for m in means)} | "
                   f"{', '.join(f'{w:.1f}' for w in worsts)} | {np.mean(means):.1f} | "
-                  f"{np.mean(worsts):.1f} | {under} of {30 * len(runs)} |")
+                  f"{np.mean(worsts):.1f} | {under} of {30 * len(values)} |")
+        ours = [float(np.mean(v)) for v in runs[PHYSICS_METHODS[0]]]
+        for method, short in zip(PHYSICS_METHODS[2:], ("SB3 defaults", "SB3 tuned"),
+                                 strict=True):
+            theirs = [float(np.mean(v)) for v in runs[method]]
+            print(_paired_summary(ours, theirs, "mean return", ("ours", short)))
 
 
 def _fresh_returns(model, tasks: list[Task], limit: int | None) -> list[float]:
@@ -537,14 +576,17 @@ def _rsi_table(seeds: int, budget: int, tmp: Path, start: Path | None,
                               [r[key] for r in results["random"]], label))
 
 
-def _paired_summary(evolve: list[float], random_: list[float],
-                    label: str = "held-out physics") -> str:
-    """Seed by seed (both searches start from the same model with the same seed)."""
+def _paired_summary(first: list[float], second: list[float],
+                    label: str = "held-out physics",
+                    names: tuple[str, str] = ("evolve", "random")) -> str:
+    """Seed by seed (both sides start from the same seed: the same training tasks, the
+    same starting model)."""
     from scipy import stats
 
-    diff = np.subtract(evolve, random_)
-    line = (f"evolve - random, {label}, paired by seed: mean {diff.mean():+.1f}, "
-            f"evolve ahead on {int((diff > 0).sum())} of {len(diff)} seeds")
+    diff = np.subtract(first, second)
+    line = (f"{names[0]} - {names[1]}, {label}, paired by seed: mean {diff.mean():+.1f}, "
+            f"{names[0]} ahead on {int((diff > 0).sum())} of {len(diff)} seeds, behind on "
+            f"{int((diff < 0).sum())}")
     if len(diff) > 1 and diff.std() > 0:
         line += f", paired t-test p = {stats.ttest_1samp(diff, 0).pvalue:.3f} (two-sided)"
     return line
@@ -608,6 +650,9 @@ def main() -> None:
     parser.add_argument("--wide-task-seeds", type=_seed_list, default="0,1",
                         help="physics, memory and network sections: task seeds of the sets "
                         "of 30 tasks from the wide ranges (extrapolation)")
+    parser.add_argument("--workers", type=_positive, default=1, help="physics section: "
+                        "training seeds measured side by side in this many processes (one "
+                        "thread each; the same figures as 1)")
     parser.add_argument("--long-limit", type=_positive, default=2000, help="physics and "
                         "RSI sections: the same models again on held-out physics episodes "
                         "cut at this many steps")
@@ -646,14 +691,18 @@ def main() -> None:
         section_nominal(policy)
     sb3_ppo = sb3_lstm = None
     # SB3's tuned PPO from seed 0: the hard section's baseline, and physics' for seed 0
-    if "hard" in sections or ("physics" in sections and 0 in args.physics_seeds):
+    if "hard" in sections or ("physics" in sections and 0 in args.physics_seeds
+                              and args.workers == 1):
         started = time.perf_counter()
         sb3_ppo = sb3_train("ppo", training_tasks(0), args.steps, seed=0)
         print(f"SB3 PPO trained for {args.steps} steps in {time.perf_counter() - started:.0f} s")
     if "physics" in sections:
-        policy_seed = SHIPPED_SEED if args.retrain or args.steps == PRETRAIN_STEPS else None
-        section_physics(policy, policy_seed, sb3_ppo, args.steps, args.physics_seeds,
-                        args.long_limit, args.physics_task_seeds, args.wide_task_seeds)
+        # the shipped model is pretraining seed 0 at PRETRAIN_STEPS (--retrain: made again)
+        policy_seed = (SHIPPED_SEED if args.steps == PRETRAIN_STEPS and not args.retrain
+                       else None)
+        section_physics(policy_seed, sb3_ppo, args.steps, args.physics_seeds,
+                        args.long_limit, args.physics_task_seeds, args.wide_task_seeds,
+                        args.workers)
     if "hard" in sections:
         if not args.no_lstm:
             started = time.perf_counter()
