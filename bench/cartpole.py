@@ -63,7 +63,7 @@ sys.path.insert(0, str(ROOT))
 from ratchet.targets.cartpole.floatpath import PINNED  # noqa: E402
 
 # before torch runs a kernel: the models this bench pretrains are then the ones
-# `ratchet cartpole pretrain` makes on any x86 CPU (both sides run on the same path)
+# `ratchet cartpole pretrain` makes whatever vector code the CPU has (pretrain() turns oneDNN off)
 os.environ.update(PINNED)
 
 import numpy as np  # noqa: E402

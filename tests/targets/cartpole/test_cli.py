@@ -63,18 +63,21 @@ def test_identify_adaptation_is_saved_and_replayed_by_eval(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_pretrain_gives_the_same_bytes_whichever_code_path_mkl_would_take(tmp_path):
-    """Unpinned, MKL restricted to AVX2 (an older CPU's path) trains other weights than on
-    a CPU with AVX-512 (checked on such a machine at 4096 steps); pinned, the same."""
+def test_pretrain_gives_the_same_bytes_whichever_code_path_the_cpu_would_take(tmp_path):
+    """Unpinned, MKL and oneDNN restricted to AVX2 (an older CPU's paths) train other
+    weights than on a CPU with AVX-512 (checked on such machines at 4096-16384 steps: MKL
+    on an Intel one, oneDNN's GELU on an AMD one); pinned, the same."""
     unpinned = {k: v for k, v in os.environ.items() if k not in floatpath.PINNED}
-    for name, cpu in (("own", {}), ("avx2", {"MKL_ENABLE_INSTRUCTIONS": "AVX2"})):
+    older_cpu = {"MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    for name, cpu in (("own", {}), ("avx2", older_cpu)):
         done = subprocess.run([sys.executable, "-m", "ratchet", "cartpole", "pretrain",
                                "--steps", "4096", "--out", str(tmp_path / name)],
                               env={**unpinned, **cpu}, capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0, done.stderr
         meta = json.loads((tmp_path / f"{name}.json").read_text())["meta"]
-        assert meta["float_path"] == "ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE"
+        assert meta["float_path"] == ("ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE "
+                                      "oneDNN off")
     own, avx2 = ((tmp_path / f"{n}.safetensors").read_bytes() for n in ("own", "avx2"))
     assert own == avx2
 

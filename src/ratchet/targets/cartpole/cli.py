@@ -84,8 +84,9 @@ def pretrain(out_path: Annotated[Path | None, typer.Option(
                  "read), a feedforward policy")] = True) -> None:
     """Reproduce the shipped model: PPO on nominal + physics training tasks, seeded.
 
-    Runs in a child process with torch's and MKL's float path pinned, so that the same
-    seed gives the same bytes on any x86 CPU (~15% slower than the CPU's own path)."""
+    Runs in a child process with torch's, MKL's and oneDNN's float paths pinned, so that
+    the same seed gives the same bytes whichever vector code the CPU would pick (slower
+    than the CPU's own path)."""
     from ratchet.targets.cartpole import floatpath
 
     _positive("--steps", steps)

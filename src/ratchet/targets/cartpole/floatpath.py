@@ -8,13 +8,21 @@ pinned, pretraining gives the same bytes whichever path MKL would choose (checke
 MKL restricted to AVX2 and numpy to x86-64-v2 give the file this machine's AVX-512 gives).
 Both settings are read when torch runs its first kernel, so they go in the environment of
 a fresh process, before torch is imported.
+
+A third path has no environment setting: oneDNN (torch's mkldnn backend) compiles its
+kernels for the CPU it finds, and torch runs GELU on 2-D inputs (the policy acting step by
+step) through it. Its erf differs from one instruction set to the next (ONEDNN_MAX_CPU_ISA
+SSE41, AVX2 and this AMD EPYC's avx512_core_bf16 each trained other weights, and the file
+shipped before 2026-12-04, made on an Intel CPU, did not come out of the same seed here),
+so pretraining runs with it off (:func:`without_onednn`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 PINNED: dict[str, str] = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"}
 """ATen's scalar kernels (no AVX) and MKL's SSE2 code path (Intel's conditional numerical
@@ -30,10 +38,26 @@ def pinned_environ() -> dict[str, str]:
     return {**os.environ, **PINNED}
 
 
+@contextmanager
+def without_onednn() -> Iterator[None]:
+    """torch's oneDNN kernels off inside the block (ATen's own run instead)."""
+    import torch
+
+    was = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = was
+
+
 def describe() -> str:
     """How this process's floats are computed, for a model's metadata."""
     torch = sys.modules.get("torch")
     kernels = torch.backends.cpu.get_cpu_capability() if torch is not None else "DEFAULT"
-    if is_pinned() and kernels == "DEFAULT":
-        return " ".join(f"{name}={value}" for name, value in PINNED.items())
+    onednn = torch is not None and torch.backends.mkldnn.is_available() and \
+        torch.backends.mkldnn.enabled
+    if is_pinned() and kernels == "DEFAULT" and not onednn:
+        return " ".join([*(f"{name}={value}" for name, value in PINNED.items()),
+                         "oneDNN off"])
     return "the CPU's own (not pinned: bit-for-bit only on the same kind of CPU)"

@@ -77,8 +77,9 @@ def pretrain(seed: int = SHIPPED_SEED, steps: int = PRETRAIN_STEPS, arch: Arch =
              ) -> tuple[SSMPolicy, dict[str, Any]]:
     """PPO from scratch on the physics training tasks; seeded end to end (one thread).
     ``network`` builds the policy (another network with the SSM's interface: an ablation).
-    Bit for bit on any x86 CPU only in a process whose float path is pinned
-    (:mod:`~ratchet.targets.cartpole.floatpath`; ``ratchet cartpole pretrain`` does it).
+    Bit for bit across x86 CPUs only in a process whose float path is pinned
+    (:mod:`~ratchet.targets.cartpole.floatpath`; ``ratchet cartpole pretrain`` does it);
+    oneDNN is off while it trains, pinned or not.
 
     PPO's policy wobbles from update to update, so over the second half of the budget it is
     scored (``selection``) and the best-scoring weights are kept (ties go to the later
@@ -104,12 +105,14 @@ def pretrain(seed: int = SHIPPED_SEED, steps: int = PRETRAIN_STEPS, arch: Arch =
                         state={k: v.clone() for k, v in policy.state_dict().items()})
 
     started = time.perf_counter()
-    reports = train_policy_gradient(policy, training_tasks(seed), cfg, select)
+    with floatpath.without_onednn():
+        reports = train_policy_gradient(policy, training_tasks(seed), cfg, select)
+        float_path = floatpath.describe()
     if "state" in best:
         policy.load_state_dict(best["state"])
     meta = {"seed": seed, "steps": reports[-1].steps if reports else 0,
             "selected_at_steps": best.get("steps"), "validation_return": best["score"],
-            "selected_on": selection.describe(), "float_path": floatpath.describe(),
+            "selected_on": selection.describe(), "float_path": float_path,
             "train_seconds": round(time.perf_counter() - started, 1),
             "training": training_meta(cfg), "tasks": "nominal + physics train"}
     return policy, meta
