@@ -447,6 +447,11 @@ def _adapted_return(policy, task: Task, mode: str, budget: int, index: int, repl
                                   sensor=adapted.sensor)))
 
 
+def _cell(value: float) -> str:
+    """A return in a table; a baseline that was not trained (--no-lstm) shows as "-"."""
+    return "-" if np.isnan(value) else f"{value:.0f}"
+
+
 def section_hard(policy, sb3_ppo, sb3_lstm, budget: int, fresh_task_seeds: list[int],
                  repeats: int) -> None:
     tasks = task_set("hard", "heldout", 10)
@@ -468,10 +473,9 @@ def section_hard(policy, sb3_ppo, sb3_lstm, budget: int, fresh_task_seeds: list[
             tuned = sb3_finetune(model, task, budget, seed=30_000 + i)
             row.append(float(np.mean(sb3_returns(tuned, task, 5, 40_000 + i))))
         rows.append(row)
-        print(f"| {task.name} | " + " | ".join(f"{v:.0f}" for v in row) + " |", flush=True)
-    means = np.nanmean(np.array(rows), axis=0)
-    print("| **mean** | " + " | ".join(f"{v:.0f}" for v in means) + " |  (issue: >= 400 "
-          "on each)")
+        print(f"| {task.name} | " + " | ".join(map(_cell, row)) + " |", flush=True)
+    means = [float(np.mean(column)) for column in zip(*rows, strict=True)]
+    print("| **mean** | " + " | ".join(map(_cell, means)) + " |  (issue: >= 400 on each)")
     for task_seed in fresh_task_seeds:  # task sets no design choice was made on
         fresh = task_set("hard", "heldout", 30, seed=task_seed)
         found = [_adapted_return(policy, task, "identify", budget, i, repeat=r)
