@@ -5,6 +5,9 @@ Inner loop: ``steps`` gradient steps on a task's *support* rollouts, computed fu
 (second order) or not (``first_order``: the inner gradients are treated as constants).
 Outer loop: the adapted parameters are scored on *query* rollouts of the same task, and the
 meta-parameters take one Adam step on the mean query loss over the task batch.
+Tasks are adapted one after another, not vmapped: each task's query rollouts are played
+with its own adapted parameters in its own environment, and the rollouts of different
+tasks differ in length.
 """
 
 from __future__ import annotations
