@@ -36,9 +36,10 @@ Episode plan (``episodes`` in all): ``probe_episodes`` with uniformly random act
 the policy through the current best sensor map, its actions sampled, the map scaled by
 each of ``gains`` in turn; the map returned carries the gain whose episodes returned most.
 
-Why gains: the dynamics fix W only up to scale. A model whose push is k times weaker fits
-W / k as well as the true model fits W (and the library's models differ in push strength
-and pole length), so the chosen map may show the policy a shrunken state. The policy,
+Why gains: the dynamics fix W only up to scale. The model (A, b / k, c / k), a push k
+times weaker, fits W / k exactly as well as (A, b, c) fits W (residuals are divided by
+|b|²), and the library's models differ in push strength and pole length, so the chosen map
+may show the policy a shrunken state. The policy,
 trained on true-scale states, pushes too softly and lets the pole go after a few hundred
 steps. Measured on the model shipped on 2026-12-04: on its failing tasks the map was
 about 0.4 times the exact inverse of the transform, and the same map scaled by 1.5 to 3
