@@ -14,15 +14,14 @@ kernels for the CPU it finds, and torch runs GELU on 2-D inputs (the policy acti
 step) through it. Its erf differs from one instruction set to the next (ONEDNN_MAX_CPU_ISA
 SSE41, AVX2 and this AMD EPYC's avx512_core_bf16 each trained other weights, and the file
 shipped before 2026-12-04, made on an Intel CPU, did not come out of the same seed here),
-so pretraining runs with it off (:func:`without_onednn`).
+so pretraining runs with it off (``torch.backends.mkldnn.flags(enabled=False)``).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
 PINNED: dict[str, str] = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"}
 """ATen's scalar kernels (no AVX) and MKL's SSE2 code path (Intel's conditional numerical
@@ -36,19 +35,6 @@ def is_pinned(environ: Mapping[str, str] = os.environ) -> bool:
 def pinned_environ() -> dict[str, str]:
     """This process's environment with the float path pinned: for a child process."""
     return {**os.environ, **PINNED}
-
-
-@contextmanager
-def without_onednn() -> Iterator[None]:
-    """torch's oneDNN kernels off inside the block (ATen's own run instead)."""
-    import torch
-
-    was = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
-    try:
-        yield
-    finally:
-        torch.backends.mkldnn.enabled = was
 
 
 def describe() -> str:

@@ -105,7 +105,8 @@ def pretrain(seed: int = SHIPPED_SEED, steps: int = PRETRAIN_STEPS, arch: Arch =
                         state={k: v.clone() for k, v in policy.state_dict().items()})
 
     started = time.perf_counter()
-    with floatpath.without_onednn():
+    # oneDNN's kernels depend on the CPU and no environment variable pins them (floatpath)
+    with torch.backends.mkldnn.flags(enabled=False):
         reports = train_policy_gradient(policy, training_tasks(seed), cfg, select)
         float_path = floatpath.describe()
     if "state" in best:
