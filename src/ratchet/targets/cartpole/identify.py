@@ -40,7 +40,8 @@ Why gains: the dynamics fix W only up to scale. The model (A, b / k, c / k), a p
 times weaker, fits W / k exactly as well as (A, b, c) fits W (residuals are divided by
 |b|²), and the library's models differ in push strength and pole length, so the chosen map
 may show the policy a shrunken state. The policy, trained on true-scale states, pushes
-too softly and lets the pole go after a few hundred steps. Measured on the model shipped on 2026-12-04: on its failing tasks the map was
+too softly and lets the pole go after a few hundred steps. Measured on the model shipped
+on 2026-12-04: on its failing tasks the map was
 about 0.4 times the exact inverse of the transform, and the same map scaled by 1.5 to 3
 scored 500 on each (scaled by 0.5: under 25). The scale is the one thing the episodes'
 returns must settle. Gains (1, 2) took the held-out hard tasks of fresh task seeds 5 and
