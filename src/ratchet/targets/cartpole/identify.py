@@ -39,14 +39,13 @@ each of ``gains`` in turn; the map returned carries the gain whose episodes retu
 Why gains: the dynamics fix W only up to scale. The model (A, b / k, c / k), a push k
 times weaker, fits W / k exactly as well as (A, b, c) fits W (residuals are divided by
 |b|²), and the library's models differ in push strength and pole length, so the chosen map
-may show the policy a shrunken state. The policy, trained on true-scale states, pushes
-too softly and lets the pole go after a few hundred steps. Measured on the model shipped
-on 2026-12-04: on its failing tasks the map was
-about 0.4 times the exact inverse of the transform, and the same map scaled by 1.5 to 3
-scored 500 on each (scaled by 0.5: under 25). The scale is the one thing the episodes'
-returns must settle. Gains (1, 2) took the held-out hard tasks of fresh task seeds 5 and
-6 (60 runs; chosen after seeing sets 0 and 3) from 3 runs under 400 (worst 15.6, mean
-480.4) to none (all 500).
+may show the policy a shrunken state. The policy, trained on true-scale states, pushes too
+softly and lets the pole go after a few hundred steps. Measured on the model shipped on
+2026-12-04: on its failing tasks the map was about 0.4 times the exact inverse of the
+transform, and the same map scaled by 1.5 to 3 scored 500 on each (scaled by 0.5: under
+25). The scale is the one thing the episodes' returns must settle. Gains (1, 2) took the
+held-out hard tasks of fresh task seeds 5 and 6 (60 runs; chosen after seeing sets 0 and
+3) from 3 runs under 400 (worst 15.6, mean 480.4) to none (all 500).
 """
 
 from __future__ import annotations
