@@ -5,6 +5,7 @@ small JSON record per champion forever, so the disk does not grow without bound.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def write_checkpoint(store: Store, cycle: int, reason: str, keep: int = 5) -> Pa
     path = directory / f"cycle-{cycle:08d}.db"
     tmp = path.with_suffix(".db.tmp")
     tmp.unlink(missing_ok=True)
+    os.close(os.open(tmp, os.O_RDWR | os.O_CREAT, 0o600))  # owner-only, like the store
     target = sqlite3.connect(tmp)
     try:
         store.conn.backup(target)

@@ -14,18 +14,18 @@ from rich.table import Table
 
 from ratchet import __version__
 from ratchet.errors import RatchetError
-from ratchet.export import export_lines, history_rows
+from ratchet.export import ExportFormat, export_csv, export_jsonl, export_lines, history_rows
 from ratchet.recipe import load_recipe
-from ratchet.rundirs import existing_runs, resolve_run_dir
+from ratchet.rundirs import check_name, existing_runs, resolve_run_dir
+from ratchet.runner import RunOptions, warnings_to_stderr
 from ratchet.service.commands import register as register_service_commands
-from ratchet.service.pidfile import AlreadyRunning
 from ratchet.store import Store
 from ratchet.summary import champion_summary
 from ratchet.targets.cartpole.cli import app as cartpole_app
 from ratchet.targets.sysctl.cli import app as sysctl_app
 from ratchet.targets.sysctl.cli import tune_os
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   help="ratchet: holds a champion, measures challengers, promotes only what "
                        "is proven better.")
 out = Console()
@@ -43,65 +43,105 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _resolve_run_dir(recipe: Path | None, run_dir: Path | None) -> Path:
-    return resolve_run_dir(run_dir, load_recipe(recipe).name if recipe else None)
+def _resolve_run_dir(recipe: Path | None, run_dir: Path | None,
+                     name: str | None = None) -> Path:
+    return resolve_run_dir(run_dir, name or (load_recipe(recipe).name if recipe else None),
+                           must_exist=True)
+
+
+AdoptOpt = Annotated[bool, typer.Option(
+    "--adopt", help="the live file was edited by hand: measure it as a challenger against "
+                    "the champion (promoted only on evidence)")]
+RestoreChampionOpt = Annotated[bool, typer.Option(
+    "--restore-champion", help="the live file was edited by hand: write the champion back "
+                               "over it")]
+NameOpt = Annotated[str | None, typer.Option("--name", help="run name (default: the "
+                                             "recipe's); names the run directory runs/NAME")]
+
+
+def run_options(adopt: bool, restore_champion: bool) -> RunOptions:
+    if adopt and restore_champion:
+        _fail("--adopt and --restore-champion exclude each other: pick one")
+    return RunOptions(hand_edit="adopt" if adopt else "restore" if restore_champion
+                      else "refuse")
 
 
 @app.command()
 def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/snake.yaml")],
         max_cycles: Annotated[int | None, typer.Option("--max-cycles", min=1,
                                                         help="stop after N cycles")] = None,
-        run_dir: RunDirOpt = None,
-        name: Annotated[str | None, typer.Option("--name", help="run name (default: the "
-                                                 "recipe's)")] = None,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no live display")] = False,
+        run_dir: RunDirOpt = None, name: NameOpt = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no live display (warnings "
+                                            "and errors still go to stderr)")] = False,
         supervise: Annotated[bool, typer.Option("--supervise", help="restart after a crash, "
                                                 "with exponential back-off")] = False,
+        adopt: AdoptOpt = False, restore_champion: RestoreChampionOpt = False,
+        as_json: Annotated[bool, typer.Option("--json", help="no display; print the run's "
+                                              "outcome as JSON on stdout")] = False,
         detached: Annotated[bool, typer.Option("--detached", hidden=True)] = False,
         ) -> None:
-    """Run the improvement loop in the foreground until Ctrl+C or --max-cycles."""
+    """Run the improvement loop in the foreground until Ctrl+C or --max-cycles.
+
+    Exits 0 when stopped or done, 1 when every cycle failed, 2 on a user mistake (a bad
+    recipe, a live file held by another run or edited by hand), 75 when the store cannot
+    be written (a full disk: try again later)."""
     from ratchet.display import RunDisplay, with_champion
     from ratchet.service.daemon import serve
 
+    options = run_options(adopt, restore_champion)
     parsed = load_recipe(recipe)
     if name:
-        parsed = parsed.model_copy(update={"name": name})
-    directory = run_dir or Path("runs") / parsed.name
+        parsed = parsed.model_copy(update={"name": check_name(name)})
+    directory = resolve_run_dir(run_dir, parsed.name)
     if supervise:
         from ratchet.service.supervise import supervise as run_supervised
 
         args = [str(recipe), "--run-dir", str(directory)] + (["--quiet"] if quiet else [])
         args += ["--max-cycles", str(max_cycles)] if max_cycles else []
         args += ["--name", name] if name else []
+        args += ["--adopt"] if adopt else ["--restore-champion"] if restore_champion else []
         raise typer.Exit(run_supervised(args, say=lambda m: err.print(m, highlight=False)))
+    silent = quiet or detached or as_json
     display = RunDisplay(parsed.name, parsed.judge.kind,
-                         console=Console(stderr=True, quiet=quiet or detached))
-    with display:
+                         console=Console(stderr=True, quiet=silent))
+    with display, warnings_to_stderr(silent):
         summary = serve(parsed, directory, max_cycles=max_cycles,
                         reporter=with_champion(display, directory),
-                        mode="daemon" if detached else "foreground",
+                        mode="daemon" if detached else "foreground", options=options,
                         on_log=lambda kind, d: display.line(
                             f"run {parsed.name} in {directory} · log {d['path']}"
                             if kind == "log" else f"dashboard: {d['url']}"))
     with Store(directory) as store:
         champ = champion_summary(store)
         pending = store.pending_cycle()
-    if quiet or detached:
-        return
-    if pending is not None:
-        err.print(f"cycle {pending[0]} was interrupted; its evidence is kept and it resumes "
-                  "on the next start", highlight=False)
-    verb = "stopped" if summary.stopped else "finished"
-    err.print(f"{verb}: {summary.cycles} cycles, {summary.promotions} promotions, "
-              f"{summary.failures} failed; champion v{champ['version']} "
-              f"({champ['candidate']}). See `ratchet best --run-dir {directory}`.",
-              highlight=False)
+        last = store.decisions(limit=1)
+    all_failed = summary.cycles > 0 and summary.failures == summary.cycles
+    if as_json:
+        print(json.dumps({"run_dir": str(directory), "cycles": summary.cycles,
+                          "promotions": summary.promotions, "failures": summary.failures,
+                          "stopped": summary.stopped, "interrupted_cycle": pending[0]
+                          if pending else None, "champion": champ}, indent=2, default=str))
+    elif not silent:
+        if pending is not None:
+            err.print(f"cycle {pending[0]} was interrupted; its evidence is kept and it "
+                      "resumes on the next start", highlight=False)
+        verb = "stopped" if summary.stopped else "finished"
+        err.print(f"{verb}: {summary.cycles} cycles, {summary.promotions} promotions, "
+                  f"{summary.failures} failed; champion v{champ['version']} "
+                  f"({champ['candidate']}). See `ratchet best --run-dir {directory}`.",
+                  highlight=False)
+    if all_failed:
+        reason = last[-1].reason if last else "no reason recorded"
+        err.print(f"[bold red]error:[/] every cycle failed ({summary.failures} of "
+                  f"{summary.cycles}); the last: {reason}", highlight=False)
+        raise typer.Exit(1)
 
 
 @app.command()
-def best(recipe: RecipeArg = None, run_dir: RunDirOpt = None, as_json: JsonOpt = False) -> None:
+def best(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt = None,
+         as_json: JsonOpt = False) -> None:
     """The champion: parameters and measured score with its confidence interval."""
-    with Store(_resolve_run_dir(recipe, run_dir)) as store:
+    with Store(_resolve_run_dir(recipe, run_dir, name)) as store:
         summary = champion_summary(store)
     if as_json:
         print(json.dumps(summary, indent=2, default=str))
@@ -127,12 +167,13 @@ def best(recipe: RecipeArg = None, run_dir: RunDirOpt = None, as_json: JsonOpt =
 
 
 @app.command()
-def history(recipe: RecipeArg = None, run_dir: RunDirOpt = None, as_json: JsonOpt = False,
+def history(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt = None,
+            as_json: JsonOpt = False,
             limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
                                                       help="last N cycles only")] = None,
             ) -> None:
     """Every cycle: candidate, evidence, decision."""
-    with Store(_resolve_run_dir(recipe, run_dir)) as store:
+    with Store(_resolve_run_dir(recipe, run_dir, name)) as store:
         rows = history_rows(store, limit)
     if as_json:
         print(json.dumps(rows, indent=2, default=str))
@@ -151,24 +192,28 @@ def history(recipe: RecipeArg = None, run_dir: RunDirOpt = None, as_json: JsonOp
 
 
 @app.command()
-def export(recipe: RecipeArg = None, run_dir: RunDirOpt = None,
-           jsonl: Annotated[bool, typer.Option("--jsonl", help="one JSON object per line "
-                                               "(the only format so far)")] = True,
+def export(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt = None,
+           fmt: Annotated[ExportFormat, typer.Option(
+               "--format", help="jsonl: one JSON object per line; csv: a header, then one "
+                                "row per evaluation")] = ExportFormat.jsonl,
+           jsonl: Annotated[bool, typer.Option("--jsonl", help="same as --format jsonl")]
+           = False,
            output: Annotated[Path | None, typer.Option("--output", "-o",
                                                        help="file (default: stdout)")] = None,
            ) -> None:
-    """One JSON line per evaluation, with seed 004's training_log.jsonl field names
+    """One record per evaluation, with seed 004's training_log.jsonl field names
     (iteration, win_rate, best_win_rate, improvement), so its jq recipes work."""
-    with Store(_resolve_run_dir(recipe, run_dir)) as store:
-        lines = [json.dumps(line, default=str) for line in export_lines(store)]
-    text = "\n".join(lines) + ("\n" if lines else "")
+    with Store(_resolve_run_dir(recipe, run_dir, name)) as store:
+        records = list(export_lines(store))
+    text = (export_jsonl(records) if jsonl or fmt is ExportFormat.jsonl
+            else export_csv(records))
     if output is None:
         sys.stdout.write(text)
     else:
         from ratchet.atomic import atomic_write_text
 
         atomic_write_text(output, text)
-        err.print(f"wrote {len(lines)} lines to {output}")
+        err.print(f"wrote {len(records)} records to {output}")
 
 
 def _effect(row: dict) -> str:
@@ -229,9 +274,6 @@ def main() -> None:
     """Entry point: usage errors exit 2 (typer); a RatchetError is one line and exit 2."""
     try:
         app()
-    except AlreadyRunning as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(1)
     except RatchetError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
+        sys.exit(exc.exit_code)

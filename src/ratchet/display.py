@@ -78,8 +78,12 @@ class RunDisplay:
             self.status = f"measuring the baseline ({data['size']} games/runs)"
         elif event == "baseline_end":
             self.status = "baseline measured"
-            self.line(f"baseline: {len(data['scores'])} measured, mean "
-                       f"{_mean(data['scores']):.4g}")
+            if data["scores"]:
+                self.line(f"baseline: {len(data['scores'])} measured, mean "
+                          f"{_mean(data['scores']):.4g}")
+            else:
+                self.line(f"baseline: nothing measured ({data['failed']} evaluations "
+                          "failed)", "red")
         elif event == "cycle_start":
             self.cycle = {"n": data["cycle"], "candidate": data["candidate"],
                           "evidence": data["evidence"], "verdict": None}
@@ -93,8 +97,10 @@ class RunDisplay:
                 self.promotions += 1
             if result.decision is not Decision.REJECT or self.live is None:
                 self.line(describe(result), _STYLE.get(result.decision))
-        elif event in ("pause", "stagnation"):
-            self.line(f"{event}: {data}", "yellow")
+        elif event == "pause":
+            self.line(_pause_sentence(data), "yellow")
+        elif event == "stagnation":
+            self.line(f"stagnation: {data['cycles']} cycles without a promotion", "yellow")
         self._refresh()
 
     def line(self, text: str, style: str | None = None) -> None:
@@ -164,6 +170,12 @@ def _score_text(score: dict[str, Any], provisional: bool) -> str:
     low, high = score.get("low"), score.get("high")
     ci = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
     return f"score {score['mean']:.3f}{ci} n={score['n']}{' (provisional)' if provisional else ''}"
+
+
+def _pause_sentence(data: dict[str, Any]) -> str:
+    seconds = data.get("seconds")
+    how_long = f" for {seconds:g} s" if seconds else " until resumed"
+    return f"paused{how_long}: {data.get('reason') or 'no reason given'}"
 
 
 def _mean(values: list[float]) -> float:

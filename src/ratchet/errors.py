@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 class RatchetError(Exception):
-    """Root of every error ratchet raises on purpose; the CLI turns it into exit code 2."""
+    """Root of every error ratchet raises on purpose; the CLI turns it into one line and
+    exit code 2 (``exit_code`` where a subclass says otherwise)."""
+
+    exit_code = 2
 
 
 class SpaceError(RatchetError, ValueError):
@@ -17,6 +20,13 @@ class RecipeError(RatchetError):
 
 class StoreError(RatchetError):
     """The run directory or its store cannot be used."""
+
+
+class StoreWriteError(StoreError):
+    """The store cannot be written now (a full disk, a read-only file system). Not the
+    user's mistake: a supervisor (systemd, --supervise) tries again after a back-off."""
+
+    exit_code = 75  # EX_TEMPFAIL
 
 
 class EvaluationError(RatchetError):

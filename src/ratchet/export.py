@@ -1,8 +1,12 @@
-"""Rows for `ratchet history` and lines for `ratchet export --jsonl`."""
+"""Rows for `ratchet history` and records for `ratchet export` (JSON lines or CSV)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import enum
+import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,3 +82,26 @@ def _count(scores: tuple[float, ...], value: float) -> int:
 
 def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
+
+
+class ExportFormat(enum.StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def export_jsonl(records: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, default=str) + "\n" for r in records)
+
+
+def export_csv(records: list[dict[str, Any]]) -> str:
+    """One row per record; nested values (params, metrics) as JSON in their cell."""
+    columns: list[str] = []
+    for record in records:
+        columns += [k for k in record if k not in columns]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: json.dumps(v, default=str) if isinstance(v, dict | list) else v
+                         for k, v in record.items()})
+    return buf.getvalue()

@@ -152,6 +152,18 @@ class Loop:
         write_champion_file(self.store)
         self._prepared = True
 
+    def adopt(self, candidate: Candidate) -> int:
+        """Queue ``candidate`` (e.g. a live file edited by hand) as the next challenger: it
+        is committed as a pending cycle, so it is measured like any other and is never
+        promoted without evidence. Returns its cycle."""
+        info = self.store.run_info()
+        cycle = self.store.last_cycle() + 1
+        self.store.start_cycle(cycle, candidate, (info or {}).get("strategy_state", {}))
+        self.store.event("adopted", f"cycle {cycle}: the live file as edited by hand is "
+                         f"challenger {candidate.id}", level="warning", cycle=cycle,
+                         candidate=candidate.id, params=candidate.params)
+        return cycle
+
     def start(self) -> None:
         """prepare(), then measure the baseline once."""
         self.prepare()

@@ -10,15 +10,17 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from ratchet.errors import RecipeError, SpaceError
+from ratchet.rundirs import NAME_PATTERN
 from ratchet.space import Space
 from ratchet.targets._process import placeholders
 from ratchet.targets.command import RESERVED
 
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+_NAME = NAME_PATTERN
 
 
 class _Spec(BaseModel):
@@ -291,12 +293,14 @@ class Recipe(_Spec):
 def load_recipe(path: str | os.PathLike[str]) -> Recipe:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecipeError(f"{path}: no such recipe file") from None
     except IsADirectoryError:
         raise RecipeError(f"{path}: is a directory, expected a recipe YAML file") from None
-    except yaml.YAMLError as exc:
+    except UnicodeDecodeError:
+        raise RecipeError(f"{path}: not a text file, expected a recipe YAML file") from None
+    except YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
         raise RecipeError(f"{path}: not valid YAML{at}: "

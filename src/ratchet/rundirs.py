@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ratchet.errors import RatchetError
 
 RUNS = Path("runs")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+
+def check_name(name: str) -> str:
+    """A run name is one path component under runs/: letters, digits, '_', '.', '-'."""
+    if not re.match(NAME_PATTERN, name) or name in (".", ".."):
+        raise RatchetError(f"--name {name!r} is not a run name (expected letters, digits, "
+                           "'_', '.' or '-', starting with a letter or digit)")
+    return name
 
 
 def existing_runs() -> list[Path]:
@@ -17,6 +27,8 @@ def existing_runs() -> list[Path]:
 def resolve_run_dir(run_dir: Path | None, name: str | None = None,
                     must_exist: bool = False) -> Path:
     """``--run-dir``, else ``runs/<name>``, else the only run under ./runs."""
+    if name is not None and run_dir is None:
+        check_name(name)
     directory = run_dir if run_dir is not None else RUNS / name if name else None
     if directory is None:
         runs = existing_runs()
@@ -24,6 +36,8 @@ def resolve_run_dir(run_dir: Path | None, name: str | None = None,
             listed = f" (runs here: {', '.join(map(str, runs))})" if runs else ""
             raise RatchetError(f"which run? pass --run-dir DIR or a name{listed}")
         directory = runs[0]
+    if directory.exists() and not directory.is_dir():
+        raise RatchetError(f"{directory} is a file, expected a run directory")
     if must_exist and not directory.is_dir():
         raise RatchetError(f"no run at {directory}")
     return directory

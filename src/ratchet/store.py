@@ -8,6 +8,7 @@ it, each batch's evaluations land together, and a decision lands with its promot
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ratchet.errors import StoreError
+from ratchet.errors import StoreError, StoreWriteError
 from ratchet.types import Candidate, Decision, Trial
 
 DB_NAME = "ratchet.db"
@@ -142,30 +143,94 @@ class Champion:
     promoted_at: float
 
 
+class _Rows:
+    """A cursor whose reading errors are StoreErrors too (rows are read lazily)."""
+
+    def __init__(self, cursor: sqlite3.Cursor, path: Path):
+        self._cursor = cursor
+        self._path = path
+
+    def fetchone(self) -> Any:
+        with _reading(self._path):
+            return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        with _reading(self._path):
+            return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+        raise  # ratchet's own mistake, not the file's
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(damaged_message(path, exc)) from None
+
+
+def damaged_message(path: Path, detail: object) -> str:
+    return (f"cannot use the store {path}: {detail}; nothing was applied from it. Put a "
+            f"checkpoint back with 'ratchet restore --run-dir {path.parent}'")
+
+
+class SafeConnection:
+    """The store's SQLite connection; any database error while reading becomes one
+    StoreError that names the file and the way out (`ratchet restore`)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.raw = conn
+        self.path = path
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> _Rows:
+        with _reading(self.path):
+            return _Rows(self.raw.execute(sql, args), self.path)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
 class Store:
-    def __init__(self, run_dir: str | Path, *, create: bool = False):
+    def __init__(self, run_dir: str | Path, *, create: bool = False, db_name: str = DB_NAME):
         self.run_dir = Path(run_dir)
-        self.path = self.run_dir / DB_NAME
+        self.path = self.run_dir / db_name
         if not self.path.exists() and not create:
-            raise StoreError(f"no run at {self.run_dir} (no {DB_NAME}); start one with "
+            raise StoreError(f"no run at {self.run_dir} (no {db_name}); start one with "
                              "'ratchet run RECIPE' or pass --run-dir")
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise StoreError(f"{self.run_dir} is a file, expected a run directory")
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
-                                        check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.execute("PRAGMA busy_timeout=30000")
+            if create:  # owner-only: the store holds the run's whole history
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+                os.chmod(self.path, 0o600)
+            raw = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                  check_same_thread=False)
+            self.conn = SafeConnection(raw, self.path)
+            raw.execute("PRAGMA journal_mode=WAL")
+            raw.execute("PRAGMA synchronous=FULL")
+            raw.execute("PRAGMA foreign_keys=ON")
+            raw.execute("PRAGMA busy_timeout=30000")
             if create:
                 self._migrate()
             elif self.schema_version() == 0:
                 raise StoreError(f"{self.path} is not a ratchet store")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot use the store {self.path}: {exc}") from None
+            raise StoreError(damaged_message(self.path, exc)) from None
         except OSError as exc:
             raise StoreError(f"cannot use run directory {self.run_dir}: {exc.strerror}") \
                 from None
+
+    def check_integrity(self) -> None:
+        """SQLite's quick check: a damaged page is found before anything is applied."""
+        rows = self.conn.execute("PRAGMA quick_check").fetchall()
+        problems = [r[0] for r in rows if r[0] != "ok"]
+        if problems:
+            detail = " ".join(" ".join(problems[:3]).split())
+            raise StoreError(damaged_message(self.path, f"damaged ({detail})"))
 
     def close(self) -> None:
         self.conn.close()
@@ -207,9 +272,17 @@ class Store:
         except sqlite3.OperationalError as exc:
             if self.conn.in_transaction:
                 self.conn.rollback()
-            raise StoreError(f"cannot write the store {self.path}: {exc} (nothing was "
-                             "half-written; free space or fix permissions, then start again)"
-                             ) from None
+            raise StoreWriteError(f"cannot write the store {self.path}: {exc} (nothing was "
+                                  "half-written; free space or fix permissions, then start "
+                                  "again)") from None
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+            if self.conn.in_transaction:
+                self.conn.rollback()
+            raise
+        except sqlite3.DatabaseError as exc:
+            if self.conn.in_transaction:
+                self.conn.rollback()
+            raise StoreError(damaged_message(self.path, exc)) from None
 
     # -- writes ---------------------------------------------------------------------
     def init_run(self, name: str, recipe: dict[str, Any], baseline: Candidate) -> None:

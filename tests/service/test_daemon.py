@@ -85,10 +85,13 @@ def test_start_status_stop(daemon):
 
 def test_named_runs_side_by_side(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    recipe = write_recipe(tmp_path)
+    recipes = {}
+    for name in ("alpha", "beta"):  # each run owns its live config file
+        (tmp_path / name).mkdir()
+        recipes[name] = write_recipe(tmp_path / name)
     try:
         for name in ("alpha", "beta"):
-            ratchet("start", recipe, "--name", name, env={"TOY_DELAY": "0.1"})
+            ratchet("start", recipes[name], "--name", name, env={"TOY_DELAY": "0.1"})
         for name in ("alpha", "beta"):
             s = json.loads(ratchet("status", "--name", name, "--json").stdout)
             assert s["running"] and s["name"] == name

@@ -9,6 +9,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -21,9 +23,19 @@ if TYPE_CHECKING:
     from ratchet.targets import Target
 
 
-def _ignore_sigint() -> None:
-    """Ctrl+C reaches the whole foreground process group; the loop decides what it means."""
+def _init_worker(parent: int) -> None:
+    """Ctrl+C reaches the whole foreground process group; the loop decides what it means.
+    A worker exits once its parent is gone, even after a kill -9 of the parent, so no
+    worker (nor, once they are gone, the resource tracker) is left behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="ratchet-parent-watch",
+                     daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 class ProcessesExecutor(Executor):
@@ -37,7 +49,7 @@ class ProcessesExecutor(Executor):
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_ignore_sigint)
+                initializer=_init_worker, initargs=(os.getpid(),))
         return self._pool
 
     def run(self, target: Target, tasks: Sequence[EvalTask]) -> list[EvalResult]:

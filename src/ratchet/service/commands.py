@@ -11,11 +11,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ratchet.errors import RatchetError
 from ratchet.recipe import load_recipe
-from ratchet.rundirs import resolve_run_dir
+from ratchet.rundirs import check_name, resolve_run_dir
 from ratchet.service import control
 from ratchet.service.controls import Controls
-from ratchet.service.pidfile import AlreadyRunning, running_pid
+from ratchet.service.pidfile import PidLock, running_pid
 from ratchet.service.status import newest_log, run_status
 
 out = Console()
@@ -32,22 +33,53 @@ def _dir(run_dir: Path | None, name: str | None = None, must_exist: bool = False
 
 
 def start(recipe: Annotated[Path, typer.Argument(help="recipe YAML")], name: Name = None,
-          run_dir: RunDir = None) -> None:
-    """Start the loop as a background daemon and return."""
+          run_dir: RunDir = None,
+          adopt: Annotated[bool, typer.Option(
+              "--adopt", help="the live file was edited by hand: measure it as a challenger "
+                              "against the champion")] = False,
+          restore_champion: Annotated[bool, typer.Option(
+              "--restore-champion", help="the live file was edited by hand: write the "
+                                         "champion back over it")] = False,
+          as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+          ) -> None:
+    """Start the loop as a background daemon; return once it runs (the run open and the
+    champion applied), or print why it could not start and exit 2."""
+    if adopt and restore_champion:
+        err.print("[bold red]error:[/] --adopt and --restore-champion exclude each other")
+        raise typer.Exit(2)
     parsed = load_recipe(recipe)
-    directory = run_dir or Path("runs") / (name or parsed.name)
-    try:
-        started = control.start_daemon(recipe, directory, name=name,
-                                       dashboard=parsed.dashboard.port is not None)
-    except AlreadyRunning as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+    directory = resolve_run_dir(run_dir, check_name(name) if name else parsed.name)
+    extra = ["--adopt"] if adopt else ["--restore-champion"] if restore_champion else []
+    started = control.start_daemon(recipe, directory, name=name, extra_args=extra)
+    if as_json:
+        print(json.dumps({"pid": started.pid, "run_dir": str(directory), "url": started.url,
+                          "logs": started.log_hint}))
+        return
     out.print(f"started {name or parsed.name}: pid {started.pid}, run directory {directory}\n"
               f"  status: ratchet status --run-dir {directory}\n"
               f"  logs:   {started.log_hint}\n"
               f"  stop:   ratchet stop --run-dir {directory}"
               + (f"\n  dashboard: {started.url} (token in {directory / 'token'})"
                  if started.url else ""), highlight=False)
+
+
+def restore(run_dir: Annotated[Path, typer.Option("--run-dir", help="the run directory")],
+            checkpoint: Annotated[Path | None, typer.Option(
+                "--checkpoint", help="a snapshot under RUN_DIR/checkpoints (default: the "
+                                     "newest)")] = None) -> None:
+    """Put a checkpoint back as the run's store (atomically; the run must be stopped)."""
+    from ratchet.recovery import restore as restore_checkpoint
+
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RatchetError(f"{run_dir} is a file, expected a run directory")
+    if not run_dir.is_dir():
+        raise RatchetError(f"no run at {run_dir}")
+    with PidLock(run_dir, "restore"):
+        done = restore_checkpoint(run_dir, checkpoint)
+    out.print(f"restored {done['checkpoint']} as {run_dir / 'ratchet.db'}: run "
+              f"{done['name']}, champion v{done['version']}, {done['cycles']} cycles. "
+              f"Start it again with 'ratchet start RECIPE --run-dir {run_dir}'",
+              highlight=False)
 
 
 def stop(run_dir: RunDir = None, name: Name = None,
@@ -183,6 +215,6 @@ def service_install(recipe: Annotated[Path, typer.Argument(help="recipe YAML")],
 
 
 def register(app: typer.Typer) -> None:
-    for fn in (start, stop, restart, status, logs, pause, resume):
+    for fn in (start, stop, restart, status, logs, pause, resume, restore):
         app.command()(fn)
     app.add_typer(service_app, name="service")

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ratchet.atomic import atomic_write_json
 from ratchet.errors import RatchetError
-from ratchet.service.pidfile import AlreadyRunning, PidInfo, running_pid
+from ratchet.service import readiness
+from ratchet.service.pidfile import AlreadyRunning, PidInfo, create_time, running_pid
 
 START_FILE = "start.json"
+START_TIMEOUT_S = 600.0  # a safety net for a hung start-up; the handshake decides
 
 
 @dataclass(frozen=True)
@@ -27,9 +31,10 @@ class Started:
 
 
 def start_daemon(recipe_path: Path, run_dir: Path, *, name: str | None = None,
-                 wait_s: float = 20.0, dashboard: bool = False) -> Started:
-    """Launch `ratchet run` detached (own session, no terminal) and wait until it holds the
-    run's lock."""
+                 wait_s: float = START_TIMEOUT_S, extra_args: Sequence[str] = ()) -> Started:
+    """Launch `ratchet run` detached (own session, no terminal) and return once it reports
+    that the run is open and the champion applied (a handshake over a pipe). A daemon that
+    cannot start raises its own error; one that dies raises with its last output."""
     info = running_pid(run_dir)
     if info is not None:
         raise AlreadyRunning(run_dir, info.pid)
@@ -38,44 +43,67 @@ def start_daemon(recipe_path: Path, run_dir: Path, *, name: str | None = None,
     atomic_write_json(run_dir / START_FILE, {"recipe": str(recipe_path), "cwd": os.getcwd(),
                                              "name": name})
     cmd = [sys.executable, "-m", "ratchet", "run", str(recipe_path), "--run-dir",
-           str(run_dir.resolve()), "--quiet", "--detached"]
+           str(run_dir.resolve()), "--quiet", "--detached", *extra_args]
     if name:
         cmd += ["--name", name]
     (run_dir / "logs").mkdir(exist_ok=True)
+    read_end, write_end = os.pipe()
     out = open(run_dir / "logs" / "daemon.out", "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True, close_fds=True)
+                                start_new_session=True, close_fds=True, pass_fds=(write_end,),
+                                env={**os.environ, readiness.ENV: str(write_end)})
     finally:
         out.close()
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        info = running_pid(run_dir)
-        url = _dashboard_url(run_dir, proc.pid) if dashboard else None
-        if info is not None and info.pid == proc.pid and (url or not dashboard):
-            return Started(proc.pid, run_dir, f"ratchet logs -f --run-dir {run_dir}", url)
-        if proc.poll() is not None:
-            raise RatchetError(f"the daemon exited at once (code {proc.returncode}): "
-                               f"{_tail(run_dir / 'logs' / 'daemon.out')}")
-        time.sleep(0.1)
-    raise RatchetError(f"the daemon (pid {proc.pid}) did not take the lock within "
-                       f"{wait_s:g} s; see {run_dir / 'logs' / 'daemon.out'}")
+        os.close(write_end)
+    try:
+        message = readiness.read_message(read_end, wait_s)
+    except TimeoutError:
+        raise RatchetError(f"the daemon (pid {proc.pid}) did not report ready within "
+                           f"{wait_s:g} s; see {run_dir / 'logs' / 'daemon.out'}") from None
+    finally:
+        os.close(read_end)
+    if message is None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+        raise RatchetError(f"the daemon exited while starting (code {proc.returncode}): "
+                           f"{_tail(run_dir / 'logs' / 'daemon.out')}")
+    if "error" in message:
+        proc.wait(30)
+        if message.get("code") == 1:
+            raise AlreadyRunning(run_dir, running_pid(run_dir) and running_pid(run_dir).pid)
+        raise RatchetError(str(message["error"]))
+    return Started(proc.pid, run_dir, f"ratchet logs -f --run-dir {run_dir}",
+                   message.get("url"))
+
+
+def _signal(info: PidInfo, signum: int) -> None:
+    """Signal the daemon only while it is the process recorded (never a recycled pid)."""
+    started = create_time(info.pid)
+    if started is None or abs(started - info.started_at) >= 1.0:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(info.pid, signum)
 
 
 def stop_daemon(run_dir: Path, *, timeout_s: float = 30.0, force: bool = False) -> PidInfo | None:
-    """SIGTERM the daemon and wait for it to let go of the lock. None if it was not
-    running; raises if it is still running after the timeout (SIGKILL with force)."""
+    """SIGTERM the daemon (the lock's holder) and wait for it to let go of the lock. None if
+    it was not running; raises if it is still running after the timeout (SIGKILL with
+    force)."""
     info = running_pid(run_dir)
-    if info is None or info.pid <= 0:
+    if info is None:
         return None
-    os.kill(info.pid, signal.SIGTERM)
+    if info.pid <= 0:
+        raise RatchetError(f"the lock {run_dir / 'ratchet.lock'} is held, but its holder "
+                           "cannot be found (is /proc mounted?)")
+    _signal(info, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if running_pid(run_dir) is None:
             return info
         time.sleep(0.1)
     if force:
-        os.kill(info.pid, signal.SIGKILL)
+        _signal(info, signal.SIGKILL)
         while running_pid(run_dir) is not None:
             time.sleep(0.1)
         return info
@@ -94,16 +122,9 @@ def start_args(run_dir: Path) -> tuple[Path, str | None, str]:
                            "start it with 'ratchet start RECIPE'") from None
 
 
-def _dashboard_url(run_dir: Path, pid: int) -> str | None:
-    try:
-        data = json.loads((run_dir / "dashboard.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return data.get("url") if data.get("pid") == pid else None
-
-
 def _tail(path: Path, lines: int = 5) -> str:
     try:
-        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+        text = path.read_text(errors="replace").strip().splitlines()[-lines:]
     except OSError:
         return "(no output)"
+    return " | ".join(text) or "(no output)"

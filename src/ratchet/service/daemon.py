@@ -3,33 +3,31 @@ SIGINT or a stop file within a bounded time, resumable after anything."""
 
 from __future__ import annotations
 
-import json
 import logging
-import multiprocessing
-import multiprocessing.process
 import os
 import signal
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ratchet.atomic import atomic_write_json
 from ratchet.checkpoint import prune_logs
 from ratchet.errors import RatchetError
 from ratchet.loop import LoopSummary, Reporter
 from ratchet.recipe import Recipe
-from ratchet.runner import log_file, run_recipe
+from ratchet.runner import RunOptions, log_file, run_recipe
 from ratchet.service import children
+from ratchet.service.bind import check_bindable
 from ratchet.service.controls import Controls
+from ratchet.service.dashboard import SupervisedDashboard
 from ratchet.service.pidfile import PidLock
+from ratchet.service.readiness import Readiness
+from ratchet.service.status import record_fatal
 from ratchet.service.token import ensure_token
 
 log = logging.getLogger("ratchet.service")
 
 STOP_GRACE_S = 3.0
-DASHBOARD_FILE = "dashboard.json"
 
 
 def registry_dir(run_dir: Path) -> Path:
@@ -63,64 +61,54 @@ def stop_on_signals(stop: threading.Event, run_dir: Path) -> Iterator[None]:
 
 
 @contextmanager
-def dashboard(recipe: Recipe, run_dir: Path, on_log: Reporter | None) -> Iterator[None]:
-    """The recipe's web server (`dashboard: {port: ...}`) while the loop runs, in a process
-    of its own: it only reads the store, so it can never slow or block the loop."""
+def dashboard(recipe: Recipe, run_dir: Path, on_log: Reporter | None) -> Iterator[str | None]:
+    """The recipe's web server (`dashboard: {port: ...}`) while the loop runs, supervised
+    in a process of its own; yields its URL (None without a dashboard)."""
     if recipe.dashboard.port is None:
-        yield
+        yield None
         return
     ensure_token(run_dir)
-    (run_dir / DASHBOARD_FILE).unlink(missing_ok=True)
-    ctx = multiprocessing.get_context("spawn")
-    proc = ctx.Process(target=_web_process, name="ratchet-web", daemon=True,
-                       args=(str(run_dir), recipe.dashboard.host, recipe.dashboard.port,
-                             os.getpid()))
-    proc.start()
-    url = _wait_for_url(run_dir, proc)
+    check_bindable(recipe.dashboard.host, recipe.dashboard.port)
+    web = SupervisedDashboard(run_dir, recipe.dashboard.host, recipe.dashboard.port)
+    url = web.start()
     log.info("dashboard at %s (token in %s)", url, run_dir / "token")
     if on_log is not None:
         on_log("dashboard", {"url": url})
     try:
-        yield
+        yield url
     finally:
-        proc.terminate()
-        proc.join(5)
-        (run_dir / DASHBOARD_FILE).unlink(missing_ok=True)
-
-
-def _wait_for_url(run_dir: Path, proc: multiprocessing.process.BaseProcess) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            return json.loads((run_dir / DASHBOARD_FILE).read_text())["url"]
-        except (OSError, ValueError, KeyError):
-            pass
-        if not proc.is_alive():
-            raise RatchetError("the dashboard could not start (is the port in use?); see "
-                               f"{run_dir / 'logs'}")
-        time.sleep(0.05)
-    raise RatchetError("the dashboard did not start within 30 s")
-
-
-def _web_process(run_dir: str, host: str, port: int, daemon_pid: int) -> None:
-    """Serve until the daemon is gone (even after its kill -9)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the daemon's to handle
-    from ratchet.web import create_app
-    from ratchet.web.server import WebServer
-
-    server = WebServer(create_app([Path(run_dir)]), host, port)
-    url = server.start()
-    atomic_write_json(Path(run_dir) / DASHBOARD_FILE, {"url": url, "pid": daemon_pid,
-                                                       "server_pid": os.getpid()})
-    while os.getppid() == daemon_pid:
-        time.sleep(0.5)
-    server.stop()
+        web.stop()
 
 
 def serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
           reporter: Reporter | None = None, mode: str = "foreground",
-          on_log: Reporter | None = None) -> LoopSummary:
-    """Take the run's lock, clean up after a crash, run the loop until stopped."""
+          on_log: Reporter | None = None, options: RunOptions | None = None) -> LoopSummary:
+    """Take the run's lock, clean up after a crash, run the loop until stopped. Under
+    `ratchet start` the readiness handshake reports the start-up's outcome."""
+    handshake = Readiness.from_env()
+    try:
+        return _serve(recipe, run_dir, max_cycles=max_cycles, reporter=reporter, mode=mode,
+                      on_log=on_log, options=options,
+                      on_ready=lambda url: handshake.ready(pid=os.getpid(), url=url))
+    except RatchetError as exc:
+        handshake.failed(str(exc), code=exc.exit_code)
+        raise
+    except Exception as exc:
+        handshake.failed(f"the daemon crashed: {type(exc).__name__}: {exc} (see "
+                         f"{run_dir / 'logs'})", code=1)
+        raise
+
+
+def _fatal(run_dir: Path, message: str) -> None:
+    """A fatal error: in the log file, on stderr (the journal) and in `ratchet status`."""
+    log.error("fatal: %s", message, extra={"printed_by_cli": True})
+    if run_dir.is_dir():
+        record_fatal(run_dir, message)
+
+
+def _serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None,
+           reporter: Reporter | None, mode: str, on_log: Reporter | None,
+           options: RunOptions | None, on_ready: Callable[[str | None], None]) -> LoopSummary:
     with PidLock(run_dir, mode) as lock, log_file(run_dir) as log_path:
         if on_log is not None:
             on_log("log", {"path": log_path})
@@ -131,9 +119,19 @@ def serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
         children.reap_orphans(registry_dir(run_dir))
         Controls(run_dir).clear_stop()
         stop = threading.Event()
-        with stop_on_signals(stop, run_dir):
-            summary = run_recipe(recipe, run_dir, max_cycles=max_cycles, reporter=reporter,
-                                 stop=stop, beside=lambda: dashboard(recipe, run_dir, on_log))
+        try:
+            with stop_on_signals(stop, run_dir):
+                summary = run_recipe(recipe, run_dir, max_cycles=max_cycles,
+                                     reporter=reporter, stop=stop, on_ready=on_ready,
+                                     beside=lambda: dashboard(recipe, run_dir, on_log),
+                                     options=options)
+        except RatchetError as exc:
+            _fatal(run_dir, str(exc))
+            raise
+        except Exception as exc:
+            _fatal(run_dir, f"the daemon crashed: {type(exc).__name__}: {exc}")
+            log.exception("traceback")
+            raise
         log.info("exiting: %d cycles, %d promotions this start", summary.cycles,
                  summary.promotions)
         return summary

@@ -1,6 +1,11 @@
-"""One daemon per run directory: an OS lock (flock) held for the process's lifetime, and a
-pid file for people and `ratchet stop`. The lock dies with the process, even on kill -9,
-so a pid file whose lock is free is stale and is replaced."""
+"""One daemon per run directory: an OS lock (flock) held for the process's lifetime.
+
+The lock dies with the process, even on kill -9, so it is the truth about whether a run is
+live. ``ratchet.pid`` is a plain integer for people, ``kill $(cat ratchet.pid)`` and
+systemd's ``PIDFile=``; ``daemon.json`` records the holder's start time (psutil's
+``create_time``), so a recycled or edited pid is never taken for the daemon. When both are
+gone or wrong, the lock's holder is read from ``/proc/locks``.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ratchet.atomic import atomic_write_json
+import psutil
+
+from ratchet.atomic import atomic_write_bytes, atomic_write_json
 from ratchet.errors import RatchetError, StoreError
 
 LOCK_NAME = "ratchet.lock"
 PID_NAME = "ratchet.pid"
+DAEMON_NAME = "daemon.json"
 
 
 class AlreadyRunning(RatchetError):
+    exit_code = 1
+
     def __init__(self, run_dir: Path, pid: int | None):
         self.pid = pid
         super().__init__(f"a ratchet daemon is already running on {run_dir} (pid {pid}); "
@@ -32,16 +42,49 @@ class PidInfo:
     mode: str
 
 
-def read_pid(run_dir: Path) -> PidInfo | None:
+def create_time(pid: int) -> float | None:
     try:
-        data = json.loads((run_dir / PID_NAME).read_text())
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return None
+
+
+def flock_holders(path: Path) -> list[int]:
+    """Pids holding a flock on ``path`` (Linux ``/proc/locks``); [] where unknown."""
+    try:
+        inode = os.stat(path).st_ino
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return []
+    holders = []
+    for line in lines:
+        fields = line.split()
+        if "->" in fields or len(fields) < 6 or fields[1] != "FLOCK":
+            continue
+        try:
+            if int(fields[5].rsplit(":", 1)[1]) == inode:
+                holders.append(int(fields[4]))
+        except (IndexError, ValueError):
+            continue
+    return holders
+
+
+def _recorded(run_dir: Path) -> PidInfo | None:
+    try:
+        data = json.loads((run_dir / DAEMON_NAME).read_text())
         return PidInfo(int(data["pid"]), float(data["started_at"]), str(data.get("mode", "")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
+def _clear(run_dir: Path) -> None:
+    for name in (PID_NAME, DAEMON_NAME):
+        (run_dir / name).unlink(missing_ok=True)
+
+
 def running_pid(run_dir: Path) -> PidInfo | None:
-    """The live daemon's pid info, or None (clearing a stale pid file)."""
+    """The live daemon (the lock's holder), or None (clearing stale pid files). A holder
+    that cannot be identified is PidInfo(-1, ...)."""
     lock_path = run_dir / LOCK_NAME
     if not lock_path.exists():
         return None
@@ -49,13 +92,29 @@ def running_pid(run_dir: Path) -> PidInfo | None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        return read_pid(run_dir) or PidInfo(-1, 0.0, "")
+        return _holder(run_dir, lock_path)
     else:
         fcntl.flock(fd, fcntl.LOCK_UN)
-        (run_dir / PID_NAME).unlink(missing_ok=True)  # stale: its process is gone
+        _clear(run_dir)  # stale: its process is gone
         return None
     finally:
         os.close(fd)
+
+
+def _holder(run_dir: Path, lock_path: Path) -> PidInfo:
+    recorded = _recorded(run_dir)
+    holders = flock_holders(lock_path)
+    if recorded is not None:
+        started = create_time(recorded.pid)
+        same_process = started is not None and abs(started - recorded.started_at) < 1.0
+        if same_process and (not holders or recorded.pid in holders):
+            return recorded
+    for pid in holders:
+        started = create_time(pid)
+        if started is not None:
+            mode = recorded.mode if recorded is not None else "unknown"
+            return PidInfo(pid, started, mode)
+    return PidInfo(-1, 0.0, "")
 
 
 class PidLock:
@@ -70,7 +129,7 @@ class PidLock:
     def acquire(self) -> PidLock:
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise StoreError(f"cannot use run directory {self.run_dir}: {exc.strerror}") \
                 from None
@@ -78,20 +137,22 @@ class PidLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            info = read_pid(self.run_dir)
-            raise AlreadyRunning(self.run_dir, info.pid if info else None) from None
+            info = _holder(self.run_dir, self.run_dir / LOCK_NAME)
+            raise AlreadyRunning(self.run_dir, info.pid if info.pid > 0 else None) from None
         self.fd = fd
         self.stale_replaced = (self.run_dir / PID_NAME).exists()
-        atomic_write_json(self.run_dir / PID_NAME, {"pid": os.getpid(), "mode": self.mode,
-                                                   "started_at": time.time()})
+        pid = os.getpid()
+        atomic_write_json(self.run_dir / DAEMON_NAME, {
+            "pid": pid, "mode": self.mode, "started_at": create_time(pid) or time.time()})
+        atomic_write_bytes(self.run_dir / PID_NAME, f"{pid}\n".encode(), mode=0o644)
         return self
 
     def release(self) -> None:
         if self.fd is None:
             return
-        info = read_pid(self.run_dir)
-        if info is not None and info.pid == os.getpid():
-            (self.run_dir / PID_NAME).unlink(missing_ok=True)
+        recorded = _recorded(self.run_dir)
+        if recorded is not None and recorded.pid == os.getpid():
+            _clear(self.run_dir)
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
         self.fd = None

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+from ratchet.atomic import atomic_write_json
+from ratchet.service.dashboard import read_state as read_dashboard_state
 from ratchet.service.pidfile import running_pid
 from ratchet.store import Store
 from ratchet.summary import champion_summary
 from ratchet.types import Decision
+
+FATAL_FILE = "last_error.json"
 
 
 def run_status(run_dir: Path) -> dict[str, Any]:
@@ -19,8 +24,9 @@ def run_status(run_dir: Path) -> dict[str, Any]:
         champ = champion_summary(store)
         decisions = store.decisions(limit=50)
         pending = store.pending_cycle()
-        error = store.conn.execute("SELECT message FROM events WHERE level = 'error' "
+        error = store.conn.execute("SELECT message, ts FROM events WHERE level = 'error' "
                                    "ORDER BY id DESC LIMIT 1").fetchone()
+    web = read_dashboard_state(run_dir)
     trailing_failures = 0
     for d in reversed(decisions):
         if d.decision is not Decision.FAILED:
@@ -48,16 +54,34 @@ def run_status(run_dir: Path) -> dict[str, Any]:
             "cycle": last.cycle, "candidate": last.candidate.id,
             "decision": last.decision.value, "reason": last.reason},
         "consecutive_failures": state.get("consecutive_failures", trailing_failures),
-        "last_error": error[0] if error else None,
+        "last_error": _last_error(run_dir, error),
         "log_file": str(newest_log(run_dir) or ""),
-        "url": _dashboard_url(run_dir) if info is not None else None,
+        "url": web.get("url") if info is not None else None,
+        "dashboard": None if info is None or not web else {
+            "up": web.get("up", True), "restarts": web.get("restarts", 0),
+            "down_since": web.get("down_since"), "error": web.get("error")},
     }
 
 
-def _dashboard_url(run_dir: Path) -> str | None:
+def _last_error(run_dir: Path, from_store: tuple[str, float] | None) -> str | None:
+    """The newest of the store's last error event and the last fatal error (written beside
+    the store, since a full disk or a damaged store cannot record it)."""
+    fatal = read_fatal(run_dir)
+    if fatal and (from_store is None or fatal["at"] >= from_store[1]):
+        return str(fatal["message"])
+    return from_store[0] if from_store else None
+
+
+def record_fatal(run_dir: Path, message: str) -> None:
+    with contextlib.suppress(OSError):
+        atomic_write_json(run_dir / FATAL_FILE, {"message": message, "at": time.time()})
+
+
+def read_fatal(run_dir: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((run_dir / "dashboard.json").read_text()).get("url")
-    except (OSError, ValueError):
+        data = json.loads((run_dir / FATAL_FILE).read_text())
+        return {"message": str(data["message"]), "at": float(data["at"])}
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 

@@ -1,4 +1,8 @@
-"""`ratchet service install`: a systemd unit that keeps a recipe running (Restart=always)."""
+"""`ratchet service install`: a systemd unit that keeps a recipe running (Restart=always).
+
+A user mistake exits 2 and is not restarted (RestartPreventExitStatus=2); anything else,
+such as a full disk (exit 75), is retried with a growing delay. `--quiet` only drops the
+live display: warnings and errors still reach stderr, i.e. the journal."""
 
 from __future__ import annotations
 
@@ -19,7 +23,11 @@ Type=simple
 WorkingDirectory={workdir}
 ExecStart={shlex.join(command)}
 Restart=always
+RestartPreventExitStatus=2
 RestartSec=30
+RestartSteps=5
+RestartMaxDelaySec=600
+StandardError=journal
 KillSignal=SIGTERM
 TimeoutStopSec=60
 

@@ -39,5 +39,14 @@ class Target(ABC):
         that changes a live system records what it will change (in ``store``, committed)
         and repairs what a crashed run left behind."""
 
+    def hand_edit(self) -> str | None:
+        """After ``open``: what was changed by hand in the live system since ratchet last
+        applied a champion (one sentence), or None."""
+        return None
+
+    def live_params(self, space: Space) -> dict[str, Any]:
+        """The parameters the live system holds now (for adopting a hand edit)."""
+        return self.baseline(space)
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Called when the loop ends for any reason (completion, stop, error)."""

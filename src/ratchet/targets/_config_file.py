@@ -44,9 +44,14 @@ def load(path: Path, text: str | None = None) -> Any:
     text = read_text(path) if text is None else text
     try:
         data = json.loads(text) if is_json(path) else _yaml().load(text)
-    except (json.JSONDecodeError, YAMLError) as exc:
-        raise ConfigFileError(f"config file {path} is not valid "
-                              f"{'JSON' if is_json(path) else 'YAML'}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigFileError(f"config file {path} is not valid JSON (line {exc.lineno}, "
+                              f"column {exc.colno}): {exc.msg}") from None
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigFileError(f"config file {path} is not valid YAML{at}: {problem}") from None
     if not isinstance(data, Mapping):
         raise ConfigFileError(f"config file {path} must hold a mapping at the top level")
     return data
@@ -85,12 +90,18 @@ def write_with(source: Path, dest: Path, values: Mapping[str, Any]) -> None:
     write_text_with(read_text(source), dest, values)
 
 
-def write_text_with(template: str, dest: Path, values: Mapping[str, Any]) -> None:
-    """Like write_with, from the config's text instead of its file."""
+def render_with(template: str, dest: Path, values: Mapping[str, Any]) -> str:
+    """The text of ``template`` (in ``dest``'s format) with ``values`` set."""
     data = load(dest, template)
     set_values(data, values)
+    return dump(data, dest)
+
+
+def write_text_with(template: str, dest: Path, values: Mapping[str, Any]) -> None:
+    """Like write_with, from the config's text instead of its file."""
+    text = render_with(template, dest, values)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(dest, dump(data, dest))
+    atomic_write_text(dest, text)
 
 
 def read_values(path: Path, names: list[str]) -> dict[str, Any]:

@@ -13,13 +13,16 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ratchet.errors import EvaluationError
 from ratchet.space import Space
-from ratchet.targets import _config_file, _output, _process
+from ratchet.targets import _config_file, _live_file, _output, _process
 from ratchet.targets._base import Target
 from ratchet.types import Candidate, EvalTask, Measurement, OutcomeKind
+
+if TYPE_CHECKING:
+    from ratchet.store import Store
 
 RESERVED = {"config", "seed", "games", "runs", "champion_config", "workdir", "candidate"}
 
@@ -49,6 +52,8 @@ class CommandTarget(Target):
         self.start = dict(start or {})
         self.shell = shell
         self._template: str | None = None
+        self._live = _live_file.LiveFile(self.config_file) if self.config_file else None
+        self._store: Store | None = None
         self.head_to_head = "champion_config" in self.placeholders()
 
     def placeholders(self) -> set[str]:
@@ -90,17 +95,41 @@ class CommandTarget(Target):
     def children_dir(self) -> Path:
         return self.workdir / ".children"
 
+    def open(self, store: Store) -> None:
+        self._store = store
+        if self._live is not None:
+            self._live.hold(f"run {Path(store.run_dir).resolve()}")
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.release()
+        self._store = None
+
+    def hand_edit(self) -> str | None:
+        if self._live is None or self._store is None:
+            return None
+        return self._live.edited(self._store)
+
+    def live_params(self, space: Space) -> dict[str, Any]:
+        if self.config_file is None:
+            return self.baseline(space)
+        return space.validate(_config_file.read_values(self.config_file, list(space.names)))
+
     def apply(self, champion: Candidate) -> None:
-        if self.config_file is not None:
-            _config_file.write_with(self.config_file, self.config_file, champion.params)
+        if self.config_file is not None and self._live is not None:
+            template = _config_file.read_text(self.config_file)
+            text = _config_file.render_with(template, self.config_file, champion.params)
+            self._live.write(text, self._store)
             self._template = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Travel with the live config's text, so that a worker on another machine (Ray)
-        can write a candidate's config without the loop's disk."""
+        can write a candidate's config without the loop's disk (nor its store and lock)."""
         if self.config_file is not None and self._template is None:
             self._template = _config_file.read_text(self.config_file)
-        return dict(self.__dict__)
+        state = dict(self.__dict__)
+        state.update(_store=None, _live=None)
+        return state
 
     def discard(self, candidate: Candidate) -> None:
         shutil.rmtree(self.workdir / candidate.id, ignore_errors=True)

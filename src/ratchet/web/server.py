@@ -10,6 +10,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from ratchet.errors import RatchetError
+from ratchet.service.bind import check_bindable
 
 
 class WebServer:
@@ -29,14 +30,15 @@ class WebServer:
         return f"http://{host}:{sock[1]}/"
 
     def start(self, timeout_s: float = 15.0) -> str:
+        check_bindable(self.host, self.server.config.port)
         self.thread = threading.Thread(target=self.server.run, name="ratchet-web",
                                        daemon=True)
         self.thread.start()
         deadline = time.monotonic() + timeout_s
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RatchetError(f"the dashboard could not listen on {self.host}: is the "
-                                   "port in use?")
+                raise RatchetError(f"the dashboard could not listen on {self.host}:"
+                                   f"{self.server.config.port}")
             time.sleep(0.02)
         return self.url
 

@@ -1,0 +1,222 @@
+"""Issue 26: nothing lost, no false "started", honest errors. Real processes and files."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from ratchet.service.pidfile import DAEMON_NAME, PID_NAME, running_pid
+from ratchet.store import Store
+from tests.conftest import write_recipe
+from tests.service.test_daemon import ratchet, wait_for
+
+EASY = {"judge": {"elo1": 300, "min_games": 20, "batch": 20},
+        "schedule": {"baseline": 20, "checkpoint_every": 1}}
+
+
+@pytest.fixture
+def run(tmp_path):
+    """A finished three-cycle toy run; kills whatever daemon a test leaves running."""
+    recipe = write_recipe(tmp_path, **EASY)
+    run_dir = tmp_path / "run"
+    ratchet("run", recipe, "--run-dir", run_dir, "--max-cycles", 3, "--quiet")
+    yield recipe, run_dir
+    info = running_pid(run_dir)
+    if info is not None and info.pid > 0:
+        os.kill(info.pid, signal.SIGKILL)
+
+
+def no_traceback(proc):
+    assert "Traceback" not in proc.stderr + proc.stdout
+    return proc
+
+
+def test_a_second_run_naming_the_same_live_file_is_refused(run, tmp_path):
+    recipe, run_dir = run
+    ratchet("start", recipe, "--run-dir", run_dir, env={"TOY_DELAY": "0.2"})
+    before = (tmp_path / "toy.json").read_bytes()
+    other = no_traceback(ratchet("run", recipe, "--run-dir", tmp_path / "b", "--max-cycles",
+                                 1, check=False))
+    assert other.returncode == 2
+    assert "belongs to run" in other.stderr and "own config_file" in other.stderr
+    errors = [line for line in other.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].endswith("own config_file")
+    assert (tmp_path / "toy.json").read_bytes() == before  # nothing written by run b
+    ratchet("stop", "--run-dir", run_dir)
+    ratchet("run", recipe, "--run-dir", tmp_path / "b", "--max-cycles", 1, "--quiet")
+
+
+def test_a_hand_edit_is_refused_then_adopted_or_overwritten(run, tmp_path):
+    recipe, run_dir = run
+    live = tmp_path / "toy.json"
+    data = json.loads(live.read_text())
+    live.write_text(json.dumps({**data, "x": 0.123}))
+    refused = no_traceback(ratchet("run", recipe, "--run-dir", run_dir, "--max-cycles", 1,
+                                   check=False))
+    assert refused.returncode == 2 and "--adopt" in refused.stderr
+    assert "--restore-champion" in refused.stderr
+    assert json.loads(live.read_text())["x"] == 0.123  # not overwritten
+    cycles = len(Store(run_dir).decisions())
+    ratchet("run", recipe, "--run-dir", run_dir, "--max-cycles", 1, "--adopt", "--quiet")
+    store = Store(run_dir)
+    adopted = store.decisions()[cycles]
+    assert adopted.candidate.origin == "adopted" and adopted.candidate.params["x"] == 0.123
+    champion = store.champion().candidate
+    assert json.loads(live.read_text())["x"] == champion.params["x"]  # champion is live
+    live.write_text(json.dumps({**data, "x": 0.456}))
+    ratchet("run", recipe, "--run-dir", run_dir, "--max-cycles", 1, "--restore-champion",
+            "--quiet")
+    assert json.loads(live.read_text())["x"] == Store(run_dir).champion().candidate.params["x"]
+    # ratchet's own writes are no hand edit
+    ratchet("run", recipe, "--run-dir", run_dir, "--max-cycles", 1, "--quiet")
+
+
+def test_an_emptied_store_is_refused_and_a_checkpoint_put_back(run):
+    recipe, run_dir = run
+    decided = len(Store(run_dir).decisions())
+    (run_dir / "ratchet.db").write_bytes(b"")
+    for command in (["run", recipe, "--max-cycles", 1], ["start", recipe]):
+        proc = no_traceback(ratchet(*command, "--run-dir", run_dir, check=False))
+        assert proc.returncode == 2 and "ratchet restore" in proc.stderr
+        assert "checkpoints/cycle-" in proc.stderr
+    assert (run_dir / "ratchet.db").stat().st_size == 0  # nothing started over it
+    (run_dir / "ratchet.db").unlink()
+    assert ratchet("run", recipe, "--run-dir", run_dir, check=False).returncode == 2
+    out = ratchet("restore", "--run-dir", run_dir).stdout
+    assert "restored" in out
+    assert len(Store(run_dir).decisions()) == decided
+    ratchet("run", recipe, "--run-dir", run_dir, "--max-cycles", 1, "--quiet")
+    assert len(Store(run_dir).decisions()) == decided + 1
+
+
+def test_a_damaged_store_is_one_clear_error_and_nothing_is_applied(run, tmp_path):
+    recipe, run_dir = run
+    live = tmp_path / "toy.json"
+    live.write_text(json.dumps({"x": 0.9, "y": 0.1, "untouched": "keep me"}))
+    with open(run_dir / "ratchet.db", "r+b") as fh:  # a damaged page
+        fh.seek(4096 * 3)
+        fh.write(b"\xff" * 4096)
+    before = live.read_bytes()
+    started = no_traceback(ratchet("start", recipe, "--run-dir", run_dir, check=False))
+    assert started.returncode == 2 and "ratchet restore" in started.stderr
+    assert "started" not in started.stdout
+    assert running_pid(run_dir) is None
+    assert live.read_bytes() == before  # no champion applied from a damaged store
+    status = no_traceback(ratchet("status", "--run-dir", run_dir, "--json", check=False))
+    assert status.returncode == 2 and "cannot use the store" in status.stderr
+
+
+def test_start_fails_with_the_daemons_own_error(tmp_path):
+    recipe = write_recipe(tmp_path)
+    (tmp_path / "toy.json").write_text("{not json")
+    t = time.monotonic()
+    proc = no_traceback(ratchet("start", recipe, "--run-dir", tmp_path / "run", check=False))
+    assert proc.returncode == 2 and "not valid JSON (line 1, column 2)" in proc.stderr
+    assert "started" not in proc.stdout and time.monotonic() - t < 30
+    assert running_pid(tmp_path / "run") is None
+
+
+def test_stop_finds_the_daemon_by_its_lock_and_never_signals_a_stranger(tmp_path):
+    recipe = write_recipe(tmp_path)
+    run_dir = tmp_path / "run"
+    ratchet("start", recipe, "--run-dir", run_dir, env={"TOY_DELAY": "0.2"})
+    daemon = running_pid(run_dir)
+    assert (run_dir / PID_NAME).read_text().strip() == str(daemon.pid)  # a plain integer
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (run_dir / PID_NAME).write_text(f"{stranger.pid}\n")
+        (run_dir / DAEMON_NAME).write_text(json.dumps({"pid": stranger.pid,
+                                                       "started_at": 0}))
+        status = json.loads(ratchet("status", "--run-dir", run_dir, "--json").stdout)
+        assert status["running"] and status["pid"] == daemon.pid
+        (run_dir / PID_NAME).unlink()
+        (run_dir / DAEMON_NAME).unlink()
+        assert "stopped pid" in ratchet("stop", "--run-dir", run_dir).stdout
+        assert not psutil.pid_exists(daemon.pid) or \
+            psutil.Process(daemon.pid).status() == psutil.STATUS_ZOMBIE
+        assert stranger.poll() is None  # never signalled
+        again = ratchet("stop", "--run-dir", run_dir)
+        assert "not running" in again.stdout and stranger.poll() is None
+    finally:
+        stranger.kill()
+
+
+def test_a_run_whose_evaluations_all_fail_exits_non_zero_with_the_reason(tmp_path):
+    recipe = write_recipe(tmp_path)
+    proc = no_traceback(ratchet("run", recipe, "--run-dir", tmp_path / "run", "--max-cycles",
+                                2, "--quiet", env={"TOY_MODE": "fail"}, check=False))
+    assert proc.returncode == 1
+    assert "every cycle failed (2 of 2)" in proc.stderr and "boom" in proc.stderr
+    assert "nan" not in proc.stderr
+    assert "ERROR ratchet.loop" in proc.stderr  # -q still shows warnings and errors
+
+
+def test_yaml_1_2_numbers_in_recipes(tmp_path):
+    recipe = write_recipe(tmp_path)
+    text = recipe.read_text().replace("low: 0.0", "low: 1e-5", 1)
+    recipe.write_text(text + "seed: 1\n")
+    from ratchet.recipe import load_recipe
+
+    assert load_recipe(recipe).parsed_space().params[0].low == 1e-5
+
+
+def test_names_and_run_dirs_are_checked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    recipe = write_recipe(tmp_path)
+    evil = no_traceback(ratchet("run", recipe, "--name", "../../evil", "--max-cycles", 1,
+                                check=False))
+    assert evil.returncode == 2 and "is not a run name" in evil.stderr
+    assert not (tmp_path.parent / "evil").exists()
+    ratchet("run", recipe, "--name", "a", "--max-cycles", 1, "--quiet")
+    for command in ("best", "history", "export"):
+        assert ratchet(command, "--name", "a").returncode == 0
+    csv = ratchet("export", "--name", "a", "--format", "csv").stdout.splitlines()
+    assert csv[0].startswith("iteration") and len(csv) > 1
+    as_file = no_traceback(ratchet("best", "--run-dir", "toy.json", check=False))
+    assert as_file.returncode == 2 and "is a file, expected a run directory" in as_file.stderr
+    done = json.loads(ratchet("run", recipe, "--name", "a", "--max-cycles", 1,
+                              "--json").stdout)
+    assert done["cycles"] == 1 and "champion" in done
+
+
+def test_run_files_are_owner_only(run):
+    _, run_dir = run
+    for path in [run_dir / "ratchet.db", run_dir / "ratchet.lock",
+                 *run_dir.glob("checkpoints/*"), *run_dir.glob("logs/ratchet-*.log")]:
+        assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_the_systemd_unit_does_not_restart_a_user_mistake(tmp_path):
+    recipe = write_recipe(tmp_path)
+    unit = tmp_path / "ratchet-toy.service"
+    ratchet("service", "install", recipe, "--user", "--output", unit)
+    text = unit.read_text()
+    assert "RestartPreventExitStatus=2" in text and "RestartMaxDelaySec=" in text
+
+
+
+def test_pool_workers_die_with_a_killed_daemon(tmp_path):
+    recipe = write_recipe(tmp_path, executor={"kind": "processes", "workers": 2})
+    run_dir = tmp_path / "run"
+    ratchet("start", recipe, "--run-dir", run_dir, env={"TOY_DELAY": "0.2"})
+    daemon = psutil.Process(running_pid(run_dir).pid)
+
+    def workers():
+        found = [p for p in daemon.children(recursive=True)
+                 if "multiprocessing" in " ".join(p.cmdline())]
+        return found if len(found) >= 2 else None
+
+    left = wait_for(workers, timeout=60, what="pool workers")
+    daemon.kill()
+    daemon.wait(10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(p.is_running() and p.status() !=
+                                              psutil.STATUS_ZOMBIE for p in left):
+        time.sleep(0.2)
+    alive = [p.pid for p in left if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert alive == []
