@@ -220,3 +220,38 @@ def test_pool_workers_die_with_a_killed_daemon(tmp_path):
         time.sleep(0.2)
     alive = [p.pid for p in left if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert alive == []
+
+
+def test_the_dashboard_refuses_a_foreign_host_header(run):
+    import http.client
+
+    from ratchet.web import create_app
+    from ratchet.web.server import WebServer
+
+    _, run_dir = run
+    server = WebServer(create_app([run_dir]), "127.0.0.1", 0)
+    url = server.start()
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    try:
+        def get(host):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/api/status", headers={"Host": host})
+            return conn.getresponse().status
+
+        assert get(f"127.0.0.1:{port}") == 200 and get(f"localhost:{port}") == 200
+        assert get(f"rebind.example:{port}") == 421 and get("evil.example") == 421
+    finally:
+        server.stop()
+
+
+def test_unparseable_benchmark_output_is_quoted_with_what_was_expected():
+    from ratchet.errors import EvaluationError
+    from ratchet.targets._output import games_measurement, samples_measurement
+
+    with pytest.raises(EvaluationError, match="first line was 'hello world'.*") as games:
+        games_measurement("hello world\n", 0.1)
+    assert "expected 'wins: N'" in str(games.value)
+    with pytest.raises(EvaluationError, match="expected a line 'ops: NUMBER'.*hello world"):
+        samples_measurement("hello world\n", "ops", 0.1)
+    with pytest.raises(EvaluationError, match="it printed nothing"):
+        samples_measurement("", "ops", 0.1)

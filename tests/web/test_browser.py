@@ -66,6 +66,7 @@ def test_dashboard_draws_and_updates_live(live_run, browser, tmp_path):
     assert page.evaluate(points) > before
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
     assert page.inner_text("#s-state").startswith("running")
+    assert not page.is_visible("#objectives")  # sysctl's panels stay hidden on a games run
     shot = tmp_path / "dashboard.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 20_000

@@ -43,11 +43,21 @@ def _number_or_text(raw: str) -> Any:
         return raw
 
 
-def _count(fields: dict[str, list[Any]], name: str, required: bool) -> int:
+def printed(text: str) -> str:
+    """What the benchmark printed, as a short quote for an error message."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return "it printed nothing"
+    more = f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else ""
+    return f"its first line was {lines[0][:120]!r}{more}"
+
+
+def _count(fields: dict[str, list[Any]], name: str, required: bool, text: str = "") -> int:
     if name not in fields:
         if required:
-            raise EvaluationError(f"benchmark output has no '{name}:' line "
-                                  "(a games benchmark prints wins, draws and losses)")
+            raise EvaluationError(f"benchmark output has no '{name}:' line; expected "
+                                  "'wins: N', 'draws: N' and 'losses: N' lines (or one JSON "
+                                  f"object with them); {printed(text)}")
         return 0
     value = fields[name][-1]
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 \
@@ -58,7 +68,7 @@ def _count(fields: dict[str, list[Any]], name: str, required: bool) -> int:
 
 def games_measurement(text: str, cost_s: float) -> Measurement:
     fields = parse_fields(text)
-    wins, draws, losses = (_count(fields, k, True) for k in ("wins", "draws", "losses"))
+    wins, draws, losses = (_count(fields, k, True, text) for k in ("wins", "draws", "losses"))
     errors = _count(fields, "errors", False) + _count(fields, "timeouts", False)
     ordered = _ordered_outcomes(fields.get("outcomes"))
     if ordered is not None:
@@ -88,8 +98,10 @@ def _ordered_outcomes(raw: list[Any] | None) -> list[float] | None:
 def samples_measurement(text: str, metric: str, cost_s: float) -> Measurement:
     fields = parse_fields(text)
     if metric not in fields:
-        named = ", ".join(sorted(fields)) or "nothing"
-        raise EvaluationError(f"benchmark output has no '{metric}' value (it printed {named})")
+        named = (f"it printed {', '.join(sorted(fields))}: {printed(text)}" if fields
+                 else printed(text))
+        raise EvaluationError(f"benchmark output has no '{metric}' value; expected a line "
+                              f"'{metric}: NUMBER' (or a JSON object with it); {named}")
     values = []
     for v in fields[metric]:
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):

@@ -6,9 +6,10 @@ import logging
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
@@ -49,6 +50,17 @@ def create_app(run_dirs: Sequence[Path], *, read_only: bool = False,
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    @app.middleware("http")
+    async def check_host(request: Request, call_next: Any) -> Response:
+        """A DNS-rebinding page reaches us under its own host name: refuse any Host but
+        this machine's names and the configured one (set by the server that binds)."""
+        allowed: set[str] | None = getattr(request.app.state, "allowed_hosts", None)
+        if allowed is not None and host_name(request.headers.get("host", "")) not in allowed:
+            return PlainTextResponse("unexpected Host header: reach the dashboard as "
+                                     "localhost or by the address it was bound to",
+                                     status_code=421)
+        return await call_next(request)
+
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
@@ -68,6 +80,14 @@ def create_app(run_dirs: Sequence[Path], *, read_only: bool = False,
 
         app = mount(app, list(runs.values()))
     return app
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header, without its port ("[::1]:80" -> "::1")."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
 def _has(module: str) -> bool:

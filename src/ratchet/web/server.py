@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from ratchet.errors import RatchetError
 from ratchet.service.bind import check_bindable
 
+WILDCARDS = ("0.0.0.0", "::", "")
+
 
 class WebServer:
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0):
@@ -21,6 +23,8 @@ class WebServer:
                                 access_log=False, lifespan=lifespan)
         self.server = uvicorn.Server(config)
         self.host = host
+        if host not in WILDCARDS:  # bound to all interfaces: the user chose to be reachable
+            app.state.allowed_hosts = {"localhost", "127.0.0.1", "::1", host.lower()}
         self.thread: threading.Thread | None = None
 
     @property

@@ -72,7 +72,8 @@ function drawCurve() {
     points: { show: true, size, fill: color, stroke: color } });
   plot = new uPlot({
     width: el.clientWidth, height: 320, scales: { x: { time: false } },
-    axes: [{ label: "cycle" }, { label: kind === "games" ? "score (win = 1, draw = ½)" : "metric" }],
+    axes: [{ label: "cycle", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000],
+             values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) ? String(t) : "")) }, { label: kind === "games" ? "score (win = 1, draw = ½)" : "metric" }],
     series: [{ label: "cycle" },
       { label: "challenger", ...dots("#8b93a7", 5) },
       { label: "champion (same seeds)", stroke: "#2f6fdd", width: 1, spanGaps: true },
