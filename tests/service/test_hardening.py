@@ -137,8 +137,9 @@ def test_stop_finds_the_daemon_by_its_lock_and_never_signals_a_stranger(tmp_path
         (run_dir / PID_NAME).unlink()
         (run_dir / DAEMON_NAME).unlink()
         assert "stopped pid" in ratchet("stop", "--run-dir", run_dir).stdout
-        assert not psutil.pid_exists(daemon.pid) or \
-            psutil.Process(daemon.pid).status() == psutil.STATUS_ZOMBIE
+        wait_for(lambda: not psutil.pid_exists(daemon.pid) or  # it lets go of the lock
+                 psutil.Process(daemon.pid).status() == psutil.STATUS_ZOMBIE,  # first
+                 timeout=15, what="the daemon to exit")
         assert stranger.poll() is None  # never signalled
         again = ratchet("stop", "--run-dir", run_dir)
         assert "not running" in again.stdout and stranger.poll() is None
@@ -255,3 +256,31 @@ def test_unparseable_benchmark_output_is_quoted_with_what_was_expected():
         samples_measurement("hello world\n", "ops", 0.1)
     with pytest.raises(EvaluationError, match="it printed nothing"):
         samples_measurement("", "ops", 0.1)
+
+
+def test_a_dead_dashboard_process_is_restarted(tmp_path):
+    import urllib.error
+    import urllib.request
+
+    recipe = write_recipe(tmp_path, dashboard={"port": 0})
+    run_dir = tmp_path / "run"
+    url = json.loads(ratchet("start", recipe, "--run-dir", run_dir, "--json",
+                             env={"TOY_DELAY": "0.3"}).stdout)["url"]
+    try:
+        first = json.loads((run_dir / "dashboard.json").read_text())["server_pid"]
+        os.kill(first, signal.SIGKILL)
+        status = wait_for(lambda: (lambda s: s if s["dashboard"] and s["dashboard"]["up"]
+                                   and s["dashboard"]["restarts"] >= 1 else None)(
+            json.loads(ratchet("status", "--run-dir", run_dir, "--json").stdout)),
+            timeout=60, what="the dashboard back up")
+        assert status["url"] == url  # the same address as before
+        try:
+            with urllib.request.urlopen(url + "health", timeout=10) as response:
+                code = response.status
+        except urllib.error.HTTPError as exc:  # 503 while the loop is paused or failing
+            code = exc.code
+        assert code in (200, 503)
+        assert "dashboard process died" in ratchet("logs", "--run-dir", run_dir,
+                                                   "-n", "400").stdout
+    finally:
+        ratchet("stop", "--run-dir", run_dir)
