@@ -71,7 +71,8 @@ def start_daemon(recipe_path: Path, run_dir: Path, *, name: str | None = None,
     if "error" in message:
         proc.wait(30)
         if message.get("code") == 1:
-            raise AlreadyRunning(run_dir, running_pid(run_dir) and running_pid(run_dir).pid)
+            holder = running_pid(run_dir)
+            raise AlreadyRunning(run_dir, holder.pid if holder else None)
         raise RatchetError(str(message["error"]))
     return Started(proc.pid, run_dir, f"ratchet logs -f --run-dir {run_dir}",
                    message.get("url"))
