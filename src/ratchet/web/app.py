@@ -24,7 +24,8 @@ STATIC = Path(str(resources.files("ratchet.web") / "static"))
 def create_app(run_dirs: Sequence[Path], *, read_only: bool = False,
                playground: bool | None = None) -> FastAPI:
     """``playground``: mount the CartPole playground at /playground (None: when one of the
-    runs is a cartpole run and gradio is installed)."""
+    runs is a cartpole run and gradio is installed). Its buttons start work, so a read-only
+    app never mounts it."""
     from ratchet.web.routes import api, control, events, health
 
     runs: dict[str, Path] = {}
@@ -75,10 +76,12 @@ def create_app(run_dirs: Sequence[Path], *, read_only: bool = False,
     from ratchet.stats import mean_ci
 
     mean_ci([0.0, 1.0])  # import scipy now, not during the first request
-    if playground or (playground is None and cartpole and _has("gradio")):
-        from ratchet.targets.cartpole.playground import mount
+    if read_only and playground:
+        raise ValueError("a read-only dashboard cannot mount the playground: it starts work")
+    if not read_only and (playground or (playground is None and cartpole and _has("gradio"))):
+        from ratchet.targets.cartpole.playground import mount, run_token_check
 
-        app = mount(app, list(runs.values()))
+        app = mount(app, list(runs.values()), run_token_check(list(runs.values())))
     return app
 
 

@@ -302,16 +302,21 @@ def playground(run_dirs: Annotated[list[Path] | None, typer.Argument(
                host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
                port: Annotated[int, typer.Option(help="port (0: any free port)")] = 7860
                ) -> None:
-    """Serve the Gradio playground alone (the dashboard also mounts it at /playground)."""
+    """Serve the Gradio playground alone (the daemon's dashboard also mounts it at
+    /playground). Its buttons need the token it prints."""
+    import secrets
+
     from ratchet.targets.cartpole.playground import standalone
     from ratchet.web.server import WebServer
 
+    token = secrets.token_urlsafe(16)
     try:
-        app_ = standalone(run_dirs or [])
+        app_ = standalone(run_dirs or [], token)
     except ImportError as exc:
         raise RatchetError(f"the playground needs gradio ({exc.name} is missing): "
                            "pip install 'ratchet[playground]'") from None
     server = WebServer(app_, host, port)
     url = server.start()
-    err.print(f"playground at {url}playground/ · Ctrl+C stops", highlight=False)
+    err.print(f"playground at {url}playground/ · token {token} · Ctrl+C stops",
+              highlight=False)
     server.wait()

@@ -4,7 +4,9 @@ and compare before and after, run a few RSI cycles with a live log.
 
 Mounted by the dashboard at ``/playground`` when it serves a cartpole run, or alone with
 ``ratchet cartpole playground``. Nothing it does changes a run: RSI cycles run on a copy,
-in a temporary directory.
+in a temporary directory. Every button starts work (episodes, training, RSI threads), so each
+needs a token: the run's token on a dashboard, one printed at start when served alone. The
+read-only ``ratchet dashboard`` does not mount it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,25 @@ def _frame(series: dict[str, list[float]]) -> Any:
     return pd.DataFrame(rows, columns=["episode", "return", "series"])
 
 
-def build(run_dirs: Sequence[Path] = ()) -> Any:
+TokenCheck = Callable[[str | None], bool]
+TOKEN_NEEDED = ("this needs the token: the run's token (the file 'token' in its run "
+                "directory), or the one `ratchet cartpole playground` printed")
+
+
+def run_token_check(run_dirs: Sequence[Path]) -> TokenCheck:
+    """Accepts the token of any of ``run_dirs``."""
+    from ratchet.service.token import check_token
+
+    return lambda offered: any(check_token(Path(d), offered) for d in run_dirs)
+
+
+def fixed_token_check(token: str) -> TokenCheck:
+    import secrets
+
+    return lambda offered: bool(offered) and secrets.compare_digest(token, offered.strip())
+
+
+def build(run_dirs: Sequence[Path], token_ok: TokenCheck) -> Any:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
     import numpy as np
@@ -64,14 +84,21 @@ def build(run_dirs: Sequence[Path] = ()) -> Any:
     def load(label: str) -> Any:
         return load_policy(path_of(label))[0]
 
-    def play(label: str, task: str, episodes: float) -> tuple[str, Any]:
+    def check(token: str | None) -> None:
+        if not token_ok(token):
+            raise gr.Error(TOKEN_NEEDED)
+
+    def play(token: str, label: str, task: str, episodes: float) -> tuple[str, Any]:
+        check(token)
         policy = load(label)
         returns = evaluate(policy, tasks_named(task), int(episodes), seed=1)[0]
         text = (f"{task}: mean return {np.mean(returns):.1f} over {len(returns)} episodes "
                 f"(state carried across them)")
         return text, _frame({label: returns})
 
-    def adapt(label: str, task: str, mode: str, episodes: float) -> tuple[str, Any]:
+    def adapt(token: str, label: str, task: str, mode: str,
+              episodes: float) -> tuple[str, Any]:
+        check(token)
         policy = load(label)
         target = tasks_named(task)[0]
         replay = (replay_buffer(policy, training_tasks(0), 8, seed=2)
@@ -87,7 +114,8 @@ def build(run_dirs: Sequence[Path] = ()) -> Any:
                              "before": [r for u in before for r in u],
                              "after": [r for u in after for r in u]})
 
-    def rsi(label: str, cycles: float) -> Iterator[str]:
+    def rsi(token: str, label: str, cycles: float) -> Iterator[str]:
+        check(token)
         lines: queue.Queue[str] = queue.Queue()
         done = threading.Event()
 
@@ -111,6 +139,8 @@ def build(run_dirs: Sequence[Path] = ()) -> Any:
 
     with gr.Blocks(title="ratchet CartPole playground") as blocks:
         gr.Markdown("## CartPole SSM agent")
+        token = gr.Textbox(label="token (every button starts work on this machine)",
+                           type="password", elem_id="token")
         with gr.Row():
             model = gr.Dropdown(list(models), value=SHIPPED_LABEL, label="model",
                                 elem_id="model")
@@ -120,7 +150,7 @@ def build(run_dirs: Sequence[Path] = ()) -> Any:
             run_button = gr.Button("Run episodes", elem_id="run-episodes")
             summary = gr.Textbox(label="result", elem_id="episodes-result")
             plot = gr.LinePlot(x="episode", y="return", color="series", label="returns")
-            run_button.click(play, [model, task, episodes], [summary, plot])
+            run_button.click(play, [token, model, task, episodes], [summary, plot])
         with gr.Tab("adapt"):
             mode = gr.Radio(list(MODES), value="identify", label="mode")
             budget = gr.Slider(1, 20, value=10, step=1, label="episodes to adapt on")
@@ -128,12 +158,12 @@ def build(run_dirs: Sequence[Path] = ()) -> Any:
             adapt_summary = gr.Textbox(label="before / after", elem_id="adapt-result")
             adapt_plot = gr.LinePlot(x="episode", y="return", color="series",
                                      label="returns")
-            adapt_button.click(adapt, [model, task, mode, budget], [adapt_summary, adapt_plot])
+            adapt_button.click(adapt, [token, model, task, mode, budget], [adapt_summary, adapt_plot])
         with gr.Tab("RSI"):
             cycles = gr.Slider(1, 10, value=1, step=1, label="cycles")
             rsi_button = gr.Button("Run RSI cycles", elem_id="rsi")
             rsi_log = gr.Textbox(label="log", lines=12, elem_id="rsi-log")
-            rsi_button.click(rsi, [model, cycles], rsi_log)
+            rsi_button.click(rsi, [token, model, cycles], rsi_log)
     return blocks
 
 
@@ -168,16 +198,18 @@ def _run_rsi(model: Path, cycles: int, say: Any) -> None:
         say(f"{summary.cycles} cycles, {summary.promotions} promotions")
 
 
-def mount(app: Any, run_dirs: Sequence[Path], path: str = "/playground") -> Any:
+def mount(app: Any, run_dirs: Sequence[Path], token_ok: TokenCheck,
+          path: str = "/playground") -> Any:
     import gradio as gr
 
-    app = gr.mount_gradio_app(app, build(run_dirs), path=path)
+    app = gr.mount_gradio_app(app, build(run_dirs, token_ok), path=path)
     app.state.playground = True
     return app
 
 
-def standalone(run_dirs: Sequence[Path] = ()) -> Any:
-    """A bare app with the playground at /playground and / redirecting to it."""
+def standalone(run_dirs: Sequence[Path], token: str) -> Any:
+    """A bare app with the playground at /playground and / redirecting to it; its buttons
+    need ``token``."""
     from fastapi import FastAPI
     from fastapi.responses import RedirectResponse
 
@@ -187,4 +219,4 @@ def standalone(run_dirs: Sequence[Path] = ()) -> Any:
     def index() -> RedirectResponse:
         return RedirectResponse("/playground/")
 
-    return mount(app, run_dirs)
+    return mount(app, run_dirs, fixed_token_check(token))
