@@ -158,7 +158,8 @@ def build(run_dirs: Sequence[Path], token_ok: TokenCheck) -> Any:
             adapt_summary = gr.Textbox(label="before / after", elem_id="adapt-result")
             adapt_plot = gr.LinePlot(x="episode", y="return", color="series",
                                      label="returns")
-            adapt_button.click(adapt, [token, model, task, mode, budget], [adapt_summary, adapt_plot])
+            adapt_button.click(adapt, [token, model, task, mode, budget],
+                               [adapt_summary, adapt_plot])
         with gr.Tab("RSI"):
             cycles = gr.Slider(1, 10, value=1, step=1, label="cycles")
             rsi_button = gr.Button("Run RSI cycles", elem_id="rsi")
