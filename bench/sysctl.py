@@ -5,8 +5,9 @@ A directory tree of files stands in for /proc/sys; the synthetic workload
 is as fast as its four vm.* values allow, with realistic noise (3% log-normal, one run in
 thirty at 70%). Each method gets the same number of steps (one step: one proposed
 configuration). ratchet's ppo, tpe and perturb measure every step against the champion
-until the Welch judge decides (3 to 9 runs each); seed 003's loop (SB3 PPO, one benchmark
-run per step, best = the highest single reward seen) is measured beside them.
+until the Welch judge decides (10 to 30 runs a side, interleaved); seed 003's loop (SB3
+PPO, one benchmark run per step, best = the highest single reward seen) is measured
+beside them.
 
 Printed per method and seed: how close the final answer is to the optimum (its noise-free
 speed over the optimum's), the step at which the answer first came within 5% of the

@@ -28,7 +28,8 @@ def build_components(recipe: Recipe, run_dir: Path) -> Components:
     space = recipe.parsed_space()
     return Components(space=space, target=build_target(recipe, run_dir),
                       strategy=build_strategy(recipe, space), judge=build_judge(recipe),
-                      gates=build_gates(recipe, space), executor=build_executor(recipe))
+                      gates=build_gates(recipe, space),
+                      executor=build_executor(recipe, run_dir))
 
 
 def build_target(recipe: Recipe, run_dir: Path) -> Target:
@@ -52,7 +53,7 @@ def build_target(recipe: Recipe, run_dir: Path) -> Target:
     return CommandTarget(benchmark=t.benchmark, workdir=run_dir / "work",
                          config_file=t.config_file, build=t.build, timeout_s=t.timeout_s,
                          outcome=t.outcome, metric=t.metric, env=t.env, cwd=t.cwd,
-                         start=t.start, shell=t.shell)
+                         start=t.start, shell=t.shell, interleave=t.interleave)
 
 
 def build_strategy(recipe: Recipe, space: Space) -> Strategy:
@@ -104,10 +105,16 @@ def build_gates(recipe: Recipe, space: Space) -> list[Gate]:
     return gates
 
 
-def build_executor(recipe: Recipe) -> Executor:
+def workers_registry(run_dir: Path) -> Path:
+    """Where pool workers register, so that the next start can reap any a crash left."""
+    return run_dir / "work" / ".workers"
+
+
+def build_executor(recipe: Recipe, run_dir: Path | None = None) -> Executor:
     e = recipe.executor
     if e.kind == "processes":
-        return ProcessesExecutor(e.workers)
+        return ProcessesExecutor(e.workers, registry=workers_registry(run_dir)
+                                 if run_dir is not None else None)
     if e.kind == "ray":
         from ratchet.executors.ray import RayExecutor
 

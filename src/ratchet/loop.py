@@ -366,7 +366,9 @@ class Loop:
 
     # -- measuring ------------------------------------------------------------------
     def _new_evidence(self) -> Evidence:
-        return Evidence(self.c.judge.outcome, head_to_head=self.c.target.head_to_head)
+        target = self.c.target
+        return Evidence(self.c.judge.outcome, head_to_head=target.head_to_head,
+                        paired=target.interleaved and not target.head_to_head)
 
     def _measure(self, cycle: int, batch: int, candidate: Candidate,
                  champion: Champion) -> list[EvalResult] | None:
@@ -379,7 +381,10 @@ class Loop:
             tasks = [EvalTask(candidate, "challenger", seed, size, cycle, batch),
                      EvalTask(champion.candidate, "champion", seed, size, cycle, batch)]
         t = time.perf_counter()
-        results = self.c.executor.run(self.c.target, tasks)
+        if len(tasks) == 2 and self.c.target.interleaved:
+            results = self.c.executor.run_interleaved(self.c.target, *tasks)
+        else:
+            results = self.c.executor.run(self.c.target, tasks)
         self._evaluation_s += time.perf_counter() - t
         if self.stop.is_set():
             log.info("cycle %d: batch %d discarded (stopping)", cycle, batch)

@@ -40,6 +40,10 @@ class CommandTargetSpec(_Spec):
     shell: bool = False
     cwd: str | None = None
     start: dict[str, Any] = Field(default_factory=dict)
+    interleave: bool | None = Field(None, description="run challenger and champion one run "
+                                    "at a time in ABBA order (two timing runs on the same "
+                                    "cores disturb each other, and drift cancels in "
+                                    "neighbouring pairs); default: on for outcome: samples")
 
     @model_validator(mode="after")
     def _check(self) -> CommandTargetSpec:
@@ -52,6 +56,9 @@ class CommandTargetSpec(_Spec):
                 raise ValueError(f"{key} must not be empty")
         if self.outcome == "samples" and not self.metric:
             raise ValueError("outcome: samples needs metric: the name of the value to read")
+        if self.interleave and self.outcome != "samples":
+            raise ValueError("interleave applies to outcome: samples (games are paired by "
+                             "seed already)")
         return self
 
 
@@ -187,13 +194,23 @@ class WelchSpec(_Spec):
     min_improvement: float = Field(0.01, ge=0)
     confidence: float = Field(0.95, gt=0.5, lt=1)
     batch: int = Field(3, ge=1)
-    min_samples: int = Field(3, ge=2)
+    min_samples: int = Field(10, ge=5, description="samples a side before any verdict; "
+                             "fewer noisy timing runs decide nothing")
     max_samples: int = Field(30, ge=2)
     futility: float = Field(0.2, gt=0, lt=0.5)
+
+    @model_validator(mode="after")
+    def _check_samples(self) -> WelchSpec:
+        if self.max_samples < self.min_samples:
+            raise ValueError(f"max_samples ({self.max_samples}) must be at least "
+                             f"min_samples ({self.min_samples})")
+        return self
 
 
 class WeightedSpec(WelchSpec):
     kind: Literal["weighted"]  # type: ignore[assignment]
+    # a sample here is a trained network's episodes, not a timing run: few can be enough
+    min_samples: int = Field(10, ge=2)
     weights: dict[str, float] = Field(default_factory=lambda: {
         "average_reward": 0.3, "generalization": 0.25, "adaptation_speed": 0.15,
         "meta_efficiency": 0.15, "stability": 0.15})

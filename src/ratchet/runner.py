@@ -36,9 +36,12 @@ class LiveEditError(RatchetError):
 @dataclass(frozen=True)
 class RunOptions:
     """What a start does about a live file edited by hand: refuse (the default), adopt it
-    as a challenger, or write the champion back over it."""
+    as a challenger, or write the champion back over it. ``finish`` runs once the loop has
+    ended on its own (not when stopped), before the target is closed: e.g. a last
+    re-measurement of the champion."""
 
     hand_edit: HandEdit = "refuse"
+    finish: Callable[[Loop], None] | None = None
 
 
 def open_loop(recipe: Recipe, run_dir: Path, *, reporter: Reporter | None = None,
@@ -134,17 +137,21 @@ def run_recipe(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
     ``on_ready`` is called with what ``beside`` yields once the run is open, the champion
     applied and ``beside`` started."""
     stop = stop or threading.Event()
+    options = options or RunOptions()
     loop = open_loop(recipe, run_dir, reporter=reporter, stop=stop)
     try:
         loop.c.target.open(loop.store)
         try:
-            _handle_hand_edit(loop, options or RunOptions())
+            _handle_hand_edit(loop, options)
             with loop.c.executor:
                 loop.prepare()
                 with beside() if beside else nullcontext() as extra:
                     if on_ready is not None:
                         on_ready(extra)
-                    return loop.run(max_cycles)
+                    summary = loop.run(max_cycles)
+                    if options.finish is not None and not summary.stopped:
+                        options.finish(loop)
+                    return summary
         finally:
             loop.c.strategy.close()
             loop.c.target.close()

@@ -169,7 +169,21 @@ def _reading(path: Path) -> Iterator[None]:
     except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
         raise  # ratchet's own mistake, not the file's
     except sqlite3.DatabaseError as exc:
+        if _no_room(exc):
+            raise StoreWriteError(write_failed_message(path, exc)) from None
         raise StoreError(damaged_message(path, exc)) from None
+
+
+def _no_room(exc: sqlite3.DatabaseError) -> bool:
+    """A full disk or a read-only file system: the store is fine, the machine is not."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "full" in text or "readonly" in text or "read-only" in text)
+
+
+def write_failed_message(path: Path, detail: object) -> str:
+    return (f"cannot write the store {path}: {detail} (nothing was half-written; free space "
+            "or fix permissions, then start again)")
 
 
 def damaged_message(path: Path, detail: object) -> str:
@@ -272,9 +286,7 @@ class Store:
         except sqlite3.OperationalError as exc:
             if self.conn.in_transaction:
                 self.conn.rollback()
-            raise StoreWriteError(f"cannot write the store {self.path}: {exc} (nothing was "
-                                  "half-written; free space or fix permissions, then start "
-                                  "again)") from None
+            raise StoreWriteError(write_failed_message(self.path, exc)) from None
         except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
             if self.conn.in_transaction:
                 self.conn.rollback()

@@ -92,11 +92,14 @@ class Evidence:
 
     For games measured against fixed opponents, ``pairs`` holds (challenger, champion) scores
     from the same seed and game. For head-to-head games, ``challenger`` holds the challenger's
-    score in each game against the champion. For samples, both lists hold metric values.
+    score in each game against the champion. For samples, both lists hold metric values;
+    when ``paired`` (runs interleaved in time), ``pairs`` also holds each challenger run
+    next to the champion run beside it, so that a judge can cancel slow drift.
     """
 
     kind: OutcomeKind
     head_to_head: bool = False
+    paired: bool = False
     challenger: list[float] = field(default_factory=list)
     champion: list[float] = field(default_factory=list)
     pairs: list[tuple[float, float]] = field(default_factory=list)
@@ -130,6 +133,15 @@ class Evidence:
         self.champion_metrics.append(dict(champion.metrics))
         if self.kind == "games" and not self.head_to_head:
             self.pairs.extend(pair_games(challenger, champion, rng))
+        elif self.paired and challenger.ordered and champion.ordered \
+                and challenger.n == champion.n:
+            self.pairs.extend(zip(challenger.scores, champion.scores, strict=True))
+
+    @property
+    def pairs_complete(self) -> bool:
+        """Samples interleaved run by run, every run with its neighbour."""
+        return self.paired and self.kind == "samples" and bool(self.pairs) \
+            and len(self.pairs) == len(self.challenger) == len(self.champion)
 
 
 def pair_games(a: Measurement, b: Measurement, rng: random.Random) -> list[tuple[float, float]]:

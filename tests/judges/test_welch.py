@@ -39,3 +39,40 @@ def test_minimize_direction():
     rng = random.Random(2)
     assert _run(judge, rng, 100, 90)[0] is Decision.PROMOTE
     assert _run(judge, rng, 100, 110)[0] is Decision.REJECT
+
+
+def _paired_run(judge: WelchJudge, rng: random.Random, gain: float,
+                drift_sd: float) -> tuple[Decision, int]:
+    """Interleaved runs on a machine whose speed wanders a lot between pairs and little
+    within one: what ABBA measurement sees."""
+    ev = Evidence("samples", paired=True)
+    level = 100.0
+    while True:
+        for _ in range(judge.batch):
+            level += rng.gauss(0, drift_sd)
+            c, h = level * (1 + gain) + rng.gauss(0, 0.5), level + rng.gauss(0, 0.5)
+            ev.challenger.append(c)
+            ev.champion.append(h)
+            ev.pairs.append((c, h))
+        verdict = judge.decide(ev)
+        if verdict.decision.is_final():
+            return verdict.decision, ev.n
+
+
+def test_paired_evidence_is_judged_on_differences_and_cancels_the_drift():
+    judge = WelchJudge(min_improvement=0.01, batch=3, max_samples=30)
+    rng = random.Random(3)
+    false = sum(_paired_run(judge, rng, 0.0, 5.0)[0] is Decision.PROMOTE for _ in range(200))
+    assert false / 200 <= 0.05
+    # a 3% gain under a drift of 5 a pair: hidden from the unpaired test, plain in pairs
+    wins = sum(_paired_run(judge, rng, 0.03, 5.0)[0] is Decision.PROMOTE for _ in range(50))
+    assert wins >= 45
+
+
+def test_no_verdict_before_the_minimum_a_side():
+    judge = WelchJudge(batch=3, max_samples=30)
+    ev = Evidence("samples")
+    ev.challenger += [200.0] * 9
+    ev.champion += [100.0, 101.0, 99.0] * 3
+    assert judge.min_samples == 10
+    assert judge.decide(ev).decision is Decision.CONTINUE

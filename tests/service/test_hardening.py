@@ -14,6 +14,7 @@ from ratchet.service.pidfile import DAEMON_NAME, PID_NAME, running_pid
 from ratchet.store import Store
 from tests.conftest import write_recipe
 from tests.service.test_daemon import ratchet, wait_for
+from tests.test_loop import audit
 
 EASY = {"judge": {"elo1": 300, "min_games": 20, "batch": 20},
         "schedule": {"baseline": 20, "checkpoint_every": 1}}
@@ -200,7 +201,6 @@ def test_the_systemd_unit_does_not_restart_a_user_mistake(tmp_path):
     assert "RestartPreventExitStatus=2" in text and "RestartMaxDelaySec=" in text
 
 
-
 def test_pool_workers_die_with_a_killed_daemon(tmp_path):
     recipe = write_recipe(tmp_path, executor={"kind": "processes", "workers": 2})
     run_dir = tmp_path / "run"
@@ -221,6 +221,32 @@ def test_pool_workers_die_with_a_killed_daemon(tmp_path):
         time.sleep(0.2)
     alive = [p.pid for p in left if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert alive == []
+
+
+def test_the_next_start_reaps_a_worker_that_outlived_its_daemon(tmp_path):
+    """The backstop: a worker that cannot notice its parent's death (stopped here with
+    SIGSTOP) is killed by the run's next start, from the registry workers sign into."""
+    recipe = write_recipe(tmp_path, executor={"kind": "processes", "workers": 2})
+    run_dir = tmp_path / "run"
+    ratchet("start", recipe, "--run-dir", run_dir, env={"TOY_DELAY": "0.2"})
+    daemon = psutil.Process(running_pid(run_dir).pid)
+    registry = run_dir / "work" / ".workers"
+    entries = wait_for(lambda: sorted(registry.glob("[0-9]*")) if registry.is_dir() and
+                       len(list(registry.glob("[0-9]*"))) >= 2 else None, timeout=60,
+                       what="registered workers")
+    stuck = psutil.Process(int(entries[0].name))
+    assert stuck.ppid() == daemon.pid
+    stuck.suspend()
+    daemon.kill()
+    daemon.wait(10)
+    time.sleep(2)
+    assert stuck.is_running() and stuck.status() == psutil.STATUS_STOPPED
+    ratchet("start", recipe, "--run-dir", run_dir)
+    wait_for(lambda: not stuck.is_running() or stuck.status() == psutil.STATUS_ZOMBIE,
+             timeout=30, what="the leftover worker to be killed")
+    assert "pool workers left by a previous run" in ratchet("logs", "--run-dir", run_dir,
+                                                            "-n", "200").stdout
+    ratchet("stop", "--run-dir", run_dir)
 
 
 def test_the_dashboard_refuses_a_foreign_host_header(run):
@@ -284,3 +310,54 @@ def test_a_dead_dashboard_process_is_restarted(tmp_path):
                                                    "-n", "400").stdout
     finally:
         ratchet("stop", "--run-dir", run_dir)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MB file system of its own (tmpfs), for a disk that fills up. Needs root."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(disk):
+    with open(disk / "filler", "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+
+
+def test_a_full_disk_stops_the_daemon_with_exit_75_and_says_so(tmp_path, small_disk):
+    """The store lives on a disk that fills up (its file is a link into a small tmpfs; the
+    run's other files stay where they can still be written): the daemon stops, says why in
+    `status` and `logs`, a foreground run exits 75 (try again later), and once space is
+    back the run goes on with nothing lost."""
+    recipe = write_recipe(tmp_path, **EASY)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "ratchet.db").symlink_to(small_disk / "ratchet.db")
+    ratchet("run", recipe, "--run-dir", run_dir, "--max-cycles", 1, "--quiet")
+    ratchet("start", recipe, "--run-dir", run_dir, env={"TOY_DELAY": "0.05"})
+    wait_for(lambda: len(Store(run_dir).decisions()) >= 3, timeout=60, what="cycles")
+    fill(small_disk)
+    wait_for(lambda: running_pid(run_dir) is None, timeout=90, what="the daemon to stop")
+    state = json.loads(ratchet("status", "--run-dir", run_dir, "--json").stdout)
+    assert not state["running"] and "disk is full" in state["last_error"], state
+    assert "free space" in state["last_error"]
+    assert "disk is full" in ratchet("logs", "--run-dir", run_dir, "-n", "50").stdout
+    again = no_traceback(ratchet("run", recipe, "--run-dir", run_dir, "--max-cycles", 2,
+                                 check=False))
+    assert again.returncode == 75 and "disk is full" in again.stderr, again.stderr
+    (small_disk / "filler").unlink()
+    before = len(Store(run_dir).decisions())
+    ratchet("run", recipe, "--run-dir", run_dir, "--max-cycles", 1, "--quiet")
+    store = audit(run_dir, tmp_path / "toy.json")
+    assert len(store.decisions()) == before + 1 and store.pending_cycle() is None

@@ -43,7 +43,7 @@ def test_every_metric_used_in_deploy_files_is_exposed(tmp_path):
     exposed = _exposed(tmp_path / "g") | _exposed(
         tmp_path / "s", target={"outcome": "samples", "metric": "ops",
                                 "env": {"TOY_MODE": "samples"}},
-        judge={"kind": "welch", "batch": 3, "max_samples": 6})
+        judge={"kind": "welch", "batch": 3, "min_samples": 6, "max_samples": 6})
     missing = {m for m in used if m not in exposed}
     assert not missing, f"used in deploy/ but not exposed: {sorted(missing)}"
 

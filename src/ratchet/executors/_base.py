@@ -43,12 +43,43 @@ def evaluate_safely(target: Target, task: EvalTask) -> EvalResult:
         return EvalResult(task, None, traceback.format_exc(limit=8), time.monotonic() - start)
 
 
+def evaluate_pair_safely(target: Target, first: EvalTask,
+                         second: EvalTask) -> list[EvalResult]:
+    """Both tasks interleaved (``Target.evaluate_interleaved``); a failure of either side
+    fails both, the failed one first in the list (the loop reports the first failure)."""
+    from ratchet.targets._interleave import PairedRunFailed
+
+    start = time.monotonic()
+    try:
+        a, b = target.evaluate_interleaved(first, second)
+    except Exception as exc:
+        seconds = time.monotonic() - start
+        side = exc.index if isinstance(exc, PairedRunFailed) else 0
+        reason = (str(exc) if isinstance(exc, EvaluationError)
+                  else traceback.format_exc(limit=8))
+        failed, other = (first, second) if side == 0 else (second, first)
+        return [EvalResult(failed, None, reason, seconds),
+                EvalResult(other, None, f"not measured: its paired {failed.role} run "
+                           "failed", 0.0)]
+    seconds = time.monotonic() - start
+    share = seconds / max(a.cost_s + b.cost_s, 1e-9)
+    return [EvalResult(first, a, None, a.cost_s * share),
+            EvalResult(second, b, None, b.cost_s * share)]
+
+
 class Executor(ABC):
     name: ClassVar[str]
 
     @abstractmethod
     def run(self, target: Target, tasks: Sequence[EvalTask]) -> list[EvalResult]:
         """Evaluate every task; results come back in the order of ``tasks``."""
+
+    def run_interleaved(self, target: Target, first: EvalTask,
+                        second: EvalTask) -> list[EvalResult]:
+        """The two tasks' runs one at a time, alternating (see ``Target.interleaved``);
+        results in the order of the arguments unless one failed (it comes first). Runs
+        in this process unless an executor knows better."""
+        return evaluate_pair_safely(target, first, second)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release workers."""

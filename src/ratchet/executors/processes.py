@@ -1,7 +1,9 @@
 """Evaluations of one batch in parallel over a pool of worker processes on this machine.
 
 Workers are started with ``spawn`` (the loop may hold threads, e.g. the progress display,
-which ``fork`` would copy in an unknown state) and reused across cycles.
+which ``fork`` would copy in an unknown state) and reused across cycles. Each exits once
+its parent is gone; as a backstop each registers itself (``registry``), and the next start
+of the run kills any that are still there.
 """
 
 from __future__ import annotations
@@ -14,20 +16,30 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ratchet.executors._base import EvalResult, Executor, evaluate_safely
+from ratchet.executors._base import (
+    EvalResult,
+    Executor,
+    evaluate_pair_safely,
+    evaluate_safely,
+)
 from ratchet.types import EvalTask
 
 if TYPE_CHECKING:
     from ratchet.targets import Target
 
 
-def _init_worker(parent: int) -> None:
+def _init_worker(parent: int, registry: Path | None = None) -> None:
     """Ctrl+C reaches the whole foreground process group; the loop decides what it means.
     A worker exits once its parent is gone, even after a kill -9 of the parent, so no
     worker (nor, once they are gone, the resource tracker) is left behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if registry is not None:
+        from ratchet.service import children
+
+        children.register(registry, os.getpid(), group=False)
     threading.Thread(target=_exit_with_parent, args=(parent,), name="ratchet-parent-watch",
                      daemon=True).start()
 
@@ -41,15 +53,16 @@ def _exit_with_parent(parent: int) -> None:
 class ProcessesExecutor(Executor):
     name = "processes"
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, registry: Path | None = None):
         self.workers = workers or os.cpu_count() or 1
+        self.registry = registry
         self._pool: ProcessPoolExecutor | None = None
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(os.getpid(),))
+                initializer=_init_worker, initargs=(os.getpid(), self.registry))
         return self._pool
 
     def run(self, target: Target, tasks: Sequence[EvalTask]) -> list[EvalResult]:
@@ -63,6 +76,16 @@ class ProcessesExecutor(Executor):
                 self._pool = None
                 results.append(EvalResult(task, None, "worker process died", 0.0))
         return results
+
+    def run_interleaved(self, target: Target, first: EvalTask,
+                        second: EvalTask) -> list[EvalResult]:
+        """In one worker: the runs must follow each other, not overlap."""
+        try:
+            return self._get_pool().submit(evaluate_pair_safely, target, first, second).result()
+        except BrokenProcessPool:
+            self._pool = None
+            return [EvalResult(first, None, "worker process died", 0.0),
+                    EvalResult(second, None, "not measured: the worker died", 0.0)]
 
     def close(self) -> None:
         if self._pool is not None:

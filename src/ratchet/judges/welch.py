@@ -8,6 +8,11 @@ at ``1 - confidence`` over all looks, each look tests at ``(1 - confidence) / lo
 one-sided ``1 - futility`` upper confidence bound of the improvement falls below
 ``min_improvement`` (a challenger truly better by exactly ``min_improvement`` is stopped
 this way with probability at most ``futility`` per look), and at ``max_samples``.
+
+When the runs were interleaved (``Evidence.pairs_complete``), the test is a paired t-test
+on the differences of neighbouring runs, ``c_i - (1 + m) h_i``: drift that both runs of a
+pair share cancels, instead of passing for an improvement. No verdict either way before
+``min_samples`` a side (10 by default: three noisy timing runs a side decide nothing).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ class WelchJudge(Judge):
     min_improvement: float = 0.01
     confidence: float = 0.95
     batch: int = 3
-    min_samples: int = 3
+    min_samples: int = 10
     max_samples: int = 30
     direction: Literal["maximize", "minimize"] = "maximize"
     futility: float = 0.2
@@ -38,7 +43,6 @@ class WelchJudge(Judge):
     @property
     def looks(self) -> int:
         return max(1, math.ceil(self.max_samples / self.batch))
-
 
     def decide(self, evidence: Evidence) -> Verdict:
         from scipy import stats as st  # lazy: keeps `ratchet status` quick to start
@@ -51,22 +55,23 @@ class WelchJudge(Judge):
                            {"n": n})
         sign = 1.0 if self.direction == "maximize" else -1.0
         factor = 1.0 + sign * self.min_improvement
-        diff = c.mean() - factor * h.mean()           # > 0 favours H1 when maximizing
-        vc, vh = c.var(ddof=1) / len(c), factor**2 * h.var(ddof=1) / len(h)
-        se = math.sqrt(vc + vh)
-        df = (vc + vh) ** 2 / ((vc**2 / (len(c) - 1)) + (vh**2 / (len(h) - 1))) if se else 1e9
+        if evidence.pairs_complete:
+            diff, se, se_h, df = _paired(np.asarray(evidence.pairs, dtype=float), factor)
+        else:
+            diff, se, se_h, df = _welch(c, h, factor)
         alpha_look = (1.0 - self.confidence) / self.looks
         t = sign * diff / se if se > 0 else (math.inf if sign * diff > 0 else -math.inf)
         p_value = float(st.t.sf(t, df)) if math.isfinite(t) else (0.0 if t > 0 else 1.0)
         rel = (c.mean() - h.mean()) / abs(h.mean()) if h.mean() else math.inf
         q = st.t.ppf(1 - self.futility, df)
-        se_h = math.sqrt(c.var(ddof=1) / len(c) + h.var(ddof=1) / len(h))
         best_case = sign * (c.mean() - h.mean()) + q * se_h  # upper bound of the gain
         stats = {"n": n, "challenger_mean": float(c.mean()), "champion_mean": float(h.mean()),
-                 "improvement": sign * rel, "p_value": p_value, "alpha_per_look": alpha_look}
+                 "improvement": sign * rel, "p_value": p_value, "alpha_per_look": alpha_look,
+                 "paired": evidence.pairs_complete}
         if p_value < alpha_look:
+            over = f" over {n} interleaved pairs" if evidence.pairs_complete else ""
             return Verdict(Decision.PROMOTE, f"p={p_value:.2g} < {alpha_look:.2g}: improvement "
-                           f"{sign * rel:+.2%} beats {self.min_improvement:.2%}", stats)
+                           f"{sign * rel:+.2%} beats {self.min_improvement:.2%}{over}", stats)
         if best_case < self.min_improvement * abs(h.mean()):
             return Verdict(Decision.REJECT, f"improvement {sign * rel:+.2%} cannot reach "
                            f"{self.min_improvement:.2%} (futility)", stats)
@@ -75,3 +80,23 @@ class WelchJudge(Judge):
                            f"p={p_value:.2g} not below {alpha_look:.2g}", stats)
         return Verdict(Decision.CONTINUE, f"p={p_value:.2g}, improvement {sign * rel:+.2%}",
                        stats)
+
+
+def _welch(c: np.ndarray, h: np.ndarray, factor: float) -> tuple[float, float, float, float]:
+    """Two independent samples: the margin c - factor * h (> 0 favours H1 when maximizing),
+    its standard error, the standard error of c - h, and Welch's degrees of freedom."""
+    diff = float(c.mean() - factor * h.mean())
+    vc, vh = c.var(ddof=1) / len(c), factor**2 * h.var(ddof=1) / len(h)
+    se = math.sqrt(vc + vh)
+    df = (vc + vh) ** 2 / ((vc**2 / (len(c) - 1)) + (vh**2 / (len(h) - 1))) if se else 1e9
+    se_h = math.sqrt(c.var(ddof=1) / len(c) + h.var(ddof=1) / len(h))
+    return diff, se, se_h, df
+
+
+def _paired(pairs: np.ndarray, factor: float) -> tuple[float, float, float, float]:
+    """The same figures from (challenger, champion) pairs of neighbouring runs."""
+    n = len(pairs)
+    margins = pairs[:, 0] - factor * pairs[:, 1]
+    gains = pairs[:, 0] - pairs[:, 1]
+    return (float(margins.mean()), float(margins.std(ddof=1)) / math.sqrt(n),
+            float(gains.std(ddof=1)) / math.sqrt(n), float(n - 1))

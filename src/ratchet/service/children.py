@@ -45,10 +45,10 @@ def _start_time(pid: int) -> float | None:
         return None
 
 
-def register(directory: Path, pid: int) -> Path:
+def register(directory: Path, pid: int, group: bool = True) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     entry = directory / str(pid)
-    entry.write_text(f"{_start_time(pid) or 0.0}\n")
+    entry.write_text(f"{_start_time(pid) or 0.0} {'group' if group else 'process'}\n")
     return entry
 
 
@@ -56,9 +56,10 @@ def unregister(entry: Path) -> None:
     entry.unlink(missing_ok=True)
 
 
-def _live_entries(directory: Path) -> list[tuple[int, Path]]:
-    """Registered children that are still the processes we started (same start time)."""
-    live = []
+def _live_entries(directory: Path) -> list[tuple[int, Path, bool]]:
+    """Registered children that are still the processes we started (same start time):
+    pid, entry, and whether it leads a process group of its own."""
+    live: list[tuple[int, Path, bool]] = []
     if not directory.is_dir():
         return live
     for entry in directory.iterdir():
@@ -66,40 +67,47 @@ def _live_entries(directory: Path) -> list[tuple[int, Path]]:
             continue
         pid = int(entry.name)
         try:
-            recorded = float(entry.read_text().strip() or 0)
+            fields = entry.read_text().split()
+            recorded = float(fields[0]) if fields else 0.0
         except (OSError, ValueError):
-            recorded = 0.0
+            fields, recorded = [], 0.0
         started = _start_time(pid)
         if started is not None and abs(started - recorded) < 1.0:
-            live.append((pid, entry))
+            live.append((pid, entry, fields[1:2] != ["process"]))
         else:
             entry.unlink(missing_ok=True)
     return live
 
 
+def _signal(pid: int, group: bool, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if group:
+            os.killpg(pid, signum)
+        else:
+            os.kill(pid, signum)
+
+
 def terminate_all(directory: Path, grace_s: float = 3.0) -> int:
-    """SIGTERM every registered child's process group, SIGKILL what is left after
-    ``grace_s``. Returns how many were signalled."""
+    """SIGTERM every registered child (its process group, for benchmarks), SIGKILL what
+    is left after ``grace_s``. Returns how many were signalled."""
     live = _live_entries(directory)
-    for pid, _ in live:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGTERM)
+    for pid, _, group in live:
+        _signal(pid, group, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while live and time.monotonic() < deadline:
-        live = [(pid, e) for pid, e in live if psutil.pid_exists(pid) and not _zombie(pid)]
+        live = [e for e in live if psutil.pid_exists(e[0]) and not _zombie(e[0])]
         time.sleep(0.05)
-    for pid, entry in live:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
+    for pid, entry, group in live:
+        _signal(pid, group, signal.SIGKILL)
         entry.unlink(missing_ok=True)
     return len(live)
 
 
-def reap_orphans(directory: Path) -> int:
+def reap_orphans(directory: Path, what: str = "benchmark processes") -> int:
     """Kill children left by a previous ratchet that died without cleaning up."""
     count = len(_live_entries(directory))
     if count:
-        log.warning("killing %d benchmark processes left by a previous run", count)
+        log.warning("killing %d %s left by a previous run", count, what)
         terminate_all(directory, grace_s=1.0)
     return count
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ratchet.checkpoint import prune_logs
 from ratchet.errors import RatchetError
+from ratchet.factory import workers_registry
 from ratchet.loop import LoopSummary, Reporter
 from ratchet.recipe import Recipe
 from ratchet.runner import RunOptions, log_file, run_recipe
@@ -117,6 +118,7 @@ def _serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None,
         prune_logs(run_dir)
         children.reset(registry_dir(run_dir))
         children.reap_orphans(registry_dir(run_dir))
+        children.reap_orphans(workers_registry(run_dir), "pool workers")
         Controls(run_dir).clear_stop()
         stop = threading.Event()
         try:

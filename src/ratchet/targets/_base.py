@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ratchet.errors import EvaluationError
 from ratchet.space import Space
+from ratchet.targets import _interleave
 from ratchet.types import Candidate, EvalTask, Measurement, OutcomeKind
 
 if TYPE_CHECKING:
@@ -14,11 +17,14 @@ if TYPE_CHECKING:
 
 class Target(ABC):
     """Measures candidates. ``apply`` makes a promoted champion live (a config file, a
-    kernel setting); it must be idempotent, because a restart re-applies the champion."""
+    kernel setting); it must be idempotent, because a restart re-applies the champion.
+    ``interleaved``: challenger and champion cannot be measured at once (timing runs), so
+    the loop measures them through ``evaluate_interleaved``."""
 
     name: ClassVar[str]
     outcome: OutcomeKind = "games"
     head_to_head: bool = False
+    interleaved: bool = False
 
     @abstractmethod
     def baseline(self, space: Space) -> dict[str, Any]:
@@ -27,6 +33,22 @@ class Target(ABC):
     @abstractmethod
     def evaluate(self, task: EvalTask) -> Measurement:
         """Measure ``task.candidate``; raise EvaluationError with a reason on failure."""
+
+    def evaluate_interleaved(self, first: EvalTask,
+                             second: EvalTask) -> tuple[Measurement, Measurement]:
+        """Both tasks' runs one at a time, alternating which goes first (ABBA); run i of
+        one pairs with run i of the other. Raises ``PairedRunFailed`` naming the side.
+        This default measures single runs through ``evaluate``."""
+        runs: tuple[list[Measurement], list[Measurement]] = ([], [])
+        tasks = (first, second)
+        for i in range(first.size):
+            for side in _interleave.run_order(first, second, i):
+                single = replace(tasks[side], seed=tasks[side].seed + i, size=1)
+                try:
+                    runs[side].append(self.evaluate(single))
+                except EvaluationError as exc:
+                    raise _interleave.PairedRunFailed(side, str(exc)) from None
+        return _interleave.merge(runs[0]), _interleave.merge(runs[1])
 
     def apply(self, champion: Candidate) -> None:  # noqa: B027 - optional hook
         """Make ``champion`` the live configuration."""

@@ -35,7 +35,8 @@ class CommandTarget(Target):
                  build: str | Sequence[str] | None = None, timeout_s: float = 300.0,
                  outcome: OutcomeKind = "games", metric: str | None = None,
                  env: Mapping[str, str] | None = None, cwd: str | None = None,
-                 start: Mapping[str, Any] | None = None, shell: bool = False):
+                 start: Mapping[str, Any] | None = None, shell: bool = False,
+                 interleave: bool | None = None):
         for what, command in (("benchmark", benchmark), ("build", build)):
             if isinstance(command, str) and not shell:
                 raise ValueError(f"{what} is a string: pass an argv list, or shell=True to "
@@ -55,6 +56,8 @@ class CommandTarget(Target):
         self._live = _live_file.LiveFile(self.config_file) if self.config_file else None
         self._store: Store | None = None
         self.head_to_head = "champion_config" in self.placeholders()
+        self.interleaved = (outcome == "samples" if interleave is None else interleave) \
+            and not self.head_to_head
 
     def placeholders(self) -> set[str]:
         found = _process.placeholders(self.benchmark)

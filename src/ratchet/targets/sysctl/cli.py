@@ -14,7 +14,7 @@ from ratchet.errors import RatchetError
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                   help="Kernel parameters tuned by ratchet: restore what a run changed.")
-out = Console()
+out = Console(soft_wrap=True)  # sentences and sysctl lines stay whole when piped
 err = Console(stderr=True, soft_wrap=True)
 
 Algorithm = Literal["ppo", "tpe", "perturb"]
@@ -47,8 +47,10 @@ def tune_os(
     written, the originals stored first and written back at the end (or on the next start
     after a crash). Prints the best configuration and its improvement."""
     from ratchet.display import RunDisplay, with_champion
+    from ratchet.runner import RunOptions
     from ratchet.service.daemon import serve
     from ratchet.targets.sysctl.config import load_os_config, preset, to_recipe
+    from ratchet.targets.sysctl.confirm import confirm_best
     from ratchet.targets.sysctl.tuning import tuning_result
 
     if (config is None) == (workload is None):
@@ -71,12 +73,29 @@ def tune_os(
               on_log=lambda kind, d: display.line(
                   f"tuning {recipe.name} in {directory} · log {d['path']}"
                   + (" · DRY RUN: nothing is written" if dry_run else "")
-                  if kind == "log" else f"dashboard: {d['url']}"))
+                  if kind == "log" else f"dashboard: {d['url']}"),
+              options=RunOptions(finish=confirm_best))
     result = tuning_result(directory)
+    # the shipped workloads measure the machine; they never read RATCHET_PARAMS
+    result["benchmark_sees_values"] = None if workload is None else False
+    if result["dry_run"] and result["benchmark_sees_values"] is False:
+        result.update(sysctl_commands=[], apply="noise")
     if as_json:
         print(json.dumps(result, indent=2))
         return
     _print_result(result)
+
+
+_NOT_APPLIED = {
+    "noise": "nothing to apply: in a dry run this benchmark measured the same system for "
+             "every configuration",
+    "original": "no challenger was proven better: the original configuration stays",
+    "not better": "nothing to apply: re-measured against the original, the best "
+                  "configuration is not better",
+    "failed": "nothing to apply: the re-measurement against the original failed",
+    "not measured": "nothing to apply: the run stopped before the best configuration was "
+                    "re-measured against the original",
+}
 
 
 def _print_result(result: dict) -> None:
@@ -99,11 +118,26 @@ def _print_result(result: dict) -> None:
     if result["best_provisional"]:
         out.print("(the best was promoted by the last step: its figures come from the "
                   "evidence that promoted it and are likely optimistic)", highlight=False)
-    if result["dry_run"]:
-        out.print("dry run: no kernel parameter was written", highlight=False)
-    else:
-        out.print("the original values are back in place; to apply the best configuration:",
+    confirmation = result["confirmation"] or {}
+    if "pairs" in confirmation:
+        out.print(f"re-measured against the original over {confirmation['pairs']} "
+                  f"interleaved pairs: reward {confirmation['best_reward']:.4g} vs "
+                  f"{confirmation['original_reward']:.4g} "
+                  f"({confirmation['improvement']:+.2f}%, p={confirmation['p_value']:.2g})",
                   highlight=False)
+    if result["dry_run"]:
+        sees = result.get("benchmark_sees_values")
+        out.print("dry run: no kernel parameter was written, so every configuration ran on "
+                  "the same system: " + (
+                      "this benchmark cannot see the values, so these figures measure noise"
+                      if sees is False else "unless the benchmark reads the values from "
+                      "RATCHET_PARAMS, these figures measure noise"), highlight=False)
+    else:
+        out.print("the original values are back in place", highlight=False)
+    if not result["sysctl_commands"]:
+        out.print(_NOT_APPLIED.get(result["apply"], "nothing to apply"), highlight=False)
+        return
+    out.print("to apply the best configuration:", highlight=False)
     for line in result["sysctl_commands"]:
         out.print(f"  {line}", highlight=False)
 

@@ -10,7 +10,8 @@ learning_rate, gamma, benchmark_timeout, max_steps_per_episode, verbose) and rat
 ``repeats`` (benchmark runs per measurement of a configuration), ``algorithm`` (ppo, tpe
 or perturb), ``early_stopping_patience`` (steps without an improvement before stopping)
 and ``seed``. One step is one proposed configuration, measured against the champion until
-the Welch judge decides.
+the Welch judge decides: runs interleaved with the champion's, at least 10 a side, at most
+30 (or 3 × repeats).
 """
 
 from __future__ import annotations
@@ -170,8 +171,8 @@ def to_recipe(config: OSConfig, *, dry_run: bool = False, sysctl_root: str | Non
         "space": {a.param: {"type": a.type, "low": a.min, "high": a.max}
                   for a in config.action_space},
         "strategy": strategies[algorithm],
-        "judge": {"kind": "welch", "batch": t.repeats, "min_samples": t.repeats,
-                  "max_samples": 3 * t.repeats, "min_improvement": 0.01},
+        "judge": {"kind": "welch", "batch": t.repeats, "min_samples": max(10, t.repeats),
+                  "max_samples": max(30, 3 * t.repeats), "min_improvement": 0.01},
         "schedule": {"max_cycles": t.total_timesteps, "baseline": t.repeats,
                      "failure_backoff_s": 0, "max_consecutive_failures": 5, "pause_s": 10,
                      "early_stop_cycles": t.early_stopping_patience},

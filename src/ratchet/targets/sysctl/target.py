@@ -12,6 +12,9 @@ Safety, in order:
 
 With ``dry_run`` nothing is written, ever; everything else runs (the benchmark sees the
 values it would have been given in ``RATCHET_PARAMS``).
+
+Challenger and champion runs are always interleaved (``_interleave``): one configuration is
+live at a time, and a machine's speed drifts between blocks of runs.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import psutil
 
 from ratchet.errors import EvaluationError
 from ratchet.space import Space
-from ratchet.targets import _output, _process
+from ratchet.targets import _interleave, _output, _process
 from ratchet.targets._base import Target
 from ratchet.targets.sysctl import reward
 from ratchet.targets.sysctl.tree import (
@@ -59,6 +62,7 @@ REFERENCE = "sysctl.reference"
 class SysctlTarget(Target):
     name = "sysctl"
     outcome = "samples"
+    interleaved = True
 
     def __init__(self, *, space: Space, benchmark: str | Sequence[str], metric: str,
                  workdir: str | os.PathLike[str], root: str | os.PathLike[str] = DEFAULT_ROOT,
@@ -160,6 +164,41 @@ class SysctlTarget(Target):
             results, reasons = self._run_benchmark(task.candidate.params, task.seed, task.size)
         except SysctlError as exc:
             raise EvaluationError(str(exc)) from None
+        return self._measurement(task, results, reasons, time.monotonic() - started)
+
+    def evaluate_interleaved(self, first: EvalTask,
+                             second: EvalTask) -> tuple[Measurement, Measurement]:
+        """One configuration live per run, alternating ABBA; each side's stability is that
+        of its own runs in this batch, as in ``evaluate``."""
+        if self.reference is None:
+            raise EvaluationError("the sysctl target was not opened (no reference measured)")
+        tasks = (first, second)
+        results: tuple[list[float | None], list[float | None]] = ([], [])
+        reasons: tuple[list[str], list[str]] = ([], [])
+        seconds = [0.0, 0.0]
+        for i in range(first.size):
+            for side in _interleave.run_order(first, second, i):
+                started = time.monotonic()
+                try:
+                    done, why = self._run_benchmark(tasks[side].candidate.params,
+                                                    tasks[side].seed + i, 1)
+                except SysctlError as exc:
+                    raise _interleave.PairedRunFailed(side, str(exc)) from None
+                results[side].extend(done)
+                reasons[side].extend(why)
+                seconds[side] += time.monotonic() - started
+        measured = []
+        for side in (0, 1):
+            try:
+                measured.append(self._measurement(tasks[side], results[side], reasons[side],
+                                                  seconds[side], ordered=True))
+            except EvaluationError as exc:
+                raise _interleave.PairedRunFailed(side, str(exc)) from None
+        return measured[0], measured[1]
+
+    def _measurement(self, task: EvalTask, results: list[float | None], reasons: list[str],
+                     seconds: float, ordered: bool = False) -> Measurement:
+        assert self.reference is not None
         if not any(r is not None for r in results):
             raise EvaluationError(f"every benchmark run failed: {reasons[0]}")
         for why in reasons:
@@ -172,8 +211,8 @@ class SysctlTarget(Target):
                    "cpu_usage": psutil.cpu_percent(interval=None),
                    "memory_used_percent": psutil.virtual_memory().percent}
         scores = reward.rewards(results, self.reference, self.weights, stable)
-        return Measurement("samples", tuple(scores), errors=len(reasons),
-                           cost_s=time.monotonic() - started, metrics=metrics)
+        return Measurement("samples", tuple(scores), ordered=ordered, errors=len(reasons),
+                           cost_s=seconds, metrics=metrics)
 
     # -- measuring ------------------------------------------------------------------
     def _run_benchmark(self, params: dict[str, Any] | None, seed: int,

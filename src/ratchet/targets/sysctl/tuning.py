@@ -5,7 +5,9 @@
     result["best_config"], result["best_reward"], result["improvement"]
 
 The originals are written back when tuning ends; the best configuration is reported, not
-left applied (``sysctl_commands`` lists the commands that would apply it).
+left applied. It is re-measured against the original first (``confirm``);
+``sysctl_commands`` lists the commands that would apply it only when that re-measurement
+puts it above the original.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ def optimize_os_parameters(config: dict[str, Any] | str | os.PathLike[str],
                            algorithm: Algorithm | None = None) -> dict[str, Any]:
     """Tune the config's kernel parameters; returns best_config, best_reward and
     improvement (% over the original configuration's reward), among others."""
+    from ratchet.runner import RunOptions
     from ratchet.service.daemon import serve
+    from ratchet.targets.sysctl.confirm import confirm_best
 
     recipe = tuning_recipe(config, dry_run=dry_run, sysctl_root=sysctl_root,
                            algorithm=algorithm,
                            dashboard_port=web_port if show_dashboard else None, host=web_host)
     directory = Path(run_dir) if run_dir else Path("runs") / recipe.name
-    serve(recipe, directory)
+    serve(recipe, directory, options=RunOptions(finish=confirm_best))
     return tuning_result(directory)
 
 
@@ -44,7 +48,10 @@ def tuning_recipe(config: dict[str, Any] | str | os.PathLike[str], **options: An
 
 def tuning_result(run_dir: Path) -> dict[str, Any]:
     """The champion against the original configuration, both as measured while they were
-    champion (never the selection-biased evidence that promoted a challenger)."""
+    champion (never the selection-biased evidence that promoted a challenger), and the
+    final re-measurement of one against the other (``confirmation``)."""
+    from ratchet.targets.sysctl.confirm import CONFIRMATION
+
     with Store(run_dir) as store:
         champion = store.champion()
         promotions = store.promotions()
@@ -52,6 +59,9 @@ def tuning_result(run_dir: Path) -> dict[str, Any]:
         best = _measured(store, champion.candidate.id)
         original = _measured(store, promotions[0]["candidate_id"])
         cycles = store.last_cycle()
+        confirmation = store.target_state(CONFIRMATION)
+    if confirmation and confirmation.get("candidate") not in (None, champion.candidate.id):
+        confirmation = None  # re-measured an earlier champion (a manual promotion since)
     improvement = _percent(best["reward"], original["reward"])
     params = champion.candidate.params
     return {"best_config": params, "best_reward": best["reward"],
@@ -63,7 +73,21 @@ def tuning_result(run_dir: Path) -> dict[str, Any]:
             "steps": cycles, "promotions": len(promotions) - 1,
             "dry_run": bool(info.get("recipe", {}).get("target", {}).get("dry_run")),
             "run_dir": str(run_dir),
-            "sysctl_commands": [f"sysctl -w {k}={format_value(v)}" for k, v in params.items()]}
+            "confirmation": confirmation, "apply": _verdict(confirmation),
+            "sysctl_commands": [f"sysctl -w {k}={format_value(v)}" for k, v in params.items()]
+            if _verdict(confirmation) == "better" else []}
+
+
+def _verdict(confirmation: dict[str, Any] | None) -> str:
+    """``better`` (worth applying), ``original`` (no promotion), ``not better``,
+    ``failed`` or ``not measured`` (stopped before the re-measurement)."""
+    if not confirmation:
+        return "not measured"
+    if confirmation.get("same"):
+        return "original"
+    if "failed" in confirmation:
+        return "failed"
+    return "better" if confirmation["improvement"] > 0 else "not better"
 
 
 def _measured(store: Store, candidate_id: str) -> dict[str, Any]:

@@ -1,0 +1,92 @@
+"""The last step of a tuning run: the best configuration re-measured against the original.
+
+The evidence that promoted a challenger is selection-biased (the lucky ones are the ones
+promoted), and a machine drifts over a long run. So before anyone is told to apply the
+best configuration, it is measured once more against the original: fresh seeds, runs
+interleaved (ABBA), at least the judge's ``min_samples`` pairs. ``tune-os`` prints
+``sysctl -w`` lines only when this re-measurement puts the best above the original.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+from typing import TYPE_CHECKING, Any
+
+from ratchet.loop import batch_seed
+from ratchet.types import EvalTask
+
+if TYPE_CHECKING:
+    from ratchet.loop import Loop
+
+log = logging.getLogger("ratchet.sysctl")
+
+CONFIRMATION = "sysctl.confirmation"
+
+
+def confirm_best(loop: Loop) -> None:
+    """Re-measure the champion against the original configuration (``RunOptions.finish``);
+    the figures go to the store (``CONFIRMATION``), nothing when stopped meanwhile."""
+    store = loop.store
+    champion = store.champion()
+    original = store.candidate(store.promotions()[0]["candidate_id"])
+    if champion.candidate.id == original.id:
+        store.set_target_state(CONFIRMATION, {"same": True})
+        return
+    judge: Any = loop.c.judge
+    size, wanted = judge.batch, max(judge.min_samples, judge.batch)
+    cycle = store.last_cycle() + 1  # seeds no cycle of the run used
+    best: list[float] = []
+    baseline: list[float] = []
+    performance: tuple[list[float], list[float]] = ([], [])
+    log.info("re-measuring the best configuration against the original (%d pairs)", wanted)
+    batch = 0
+    while len(best) < wanted:
+        if loop.stop.is_set():
+            return
+        seed = batch_seed(loop.seed, cycle, batch)
+        results = loop.c.executor.run_interleaved(
+            loop.c.target, EvalTask(champion.candidate, "champion", seed, size, cycle, batch),
+            EvalTask(original, "baseline", seed, size, cycle, batch))
+        failed = [r for r in results if not r.ok]
+        if failed:
+            store.set_target_state(CONFIRMATION, {"failed": failed[0].error})
+            return
+        a, b = (r.measurement for r in results)
+        assert a is not None and b is not None
+        best.extend(a.scores)
+        baseline.extend(b.scores)
+        for side, m in enumerate((a, b)):
+            if "performance" in m.metrics:
+                performance[side].append(m.metrics["performance"])
+        batch += 1
+    figures = paired_figures(best, baseline)
+    figures.update(best_performance=_mean(performance[0]),
+                   original_performance=_mean(performance[1]),
+                   candidate=champion.candidate.id, original=original.id)
+    store.set_target_state(CONFIRMATION, figures)
+    store.event("sysctl_confirmation", f"re-measured against the original over {len(best)} "
+                f"interleaved pairs: {figures['improvement']:+.2f}% "
+                f"(p={figures['p_value']:.2g})", **figures)
+
+
+def paired_figures(best: list[float], original: list[float]) -> dict[str, Any]:
+    """Means, improvement (%) and the one-sided paired t-test's p-value (best > original)."""
+    from scipy import stats as st
+
+    gains = [x - y for x, y in zip(best, original, strict=True)]
+    spread = statistics.stdev(gains) if len(gains) > 1 else 0.0
+    mean_gain = statistics.fmean(gains)
+    if spread > 0:
+        p_value = float(st.t.sf(mean_gain / (spread / math.sqrt(len(gains))), len(gains) - 1))
+    else:
+        p_value = 0.0 if mean_gain > 0 else 1.0
+    best_mean, original_mean = statistics.fmean(best), statistics.fmean(original)
+    return {"pairs": len(gains), "best_reward": best_mean, "original_reward": original_mean,
+            "improvement": 100.0 * (best_mean - original_mean) / abs(original_mean)
+            if original_mean else math.inf, "p_value": p_value}
+
+
+def _mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
