@@ -368,7 +368,8 @@ class Loop:
     def _new_evidence(self) -> Evidence:
         target = self.c.target
         return Evidence(self.c.judge.outcome, head_to_head=target.head_to_head,
-                        paired=target.interleaved and not target.head_to_head)
+                        paired=target.interleaved and not target.head_to_head,
+                        batch_unit=target.batch_is_unit)
 
     def _measure(self, cycle: int, batch: int, candidate: Candidate,
                  champion: Champion) -> list[EvalResult] | None:

@@ -94,12 +94,16 @@ class Evidence:
     from the same seed and game. For head-to-head games, ``challenger`` holds the challenger's
     score in each game against the champion. For samples, both lists hold metric values;
     when ``paired`` (runs interleaved in time), ``pairs`` also holds each challenger run
-    next to the champion run beside it, so that a judge can cancel slow drift.
+    next to the champion run beside it, so that a judge can cancel slow drift. With
+    ``batch_unit`` the scores of one side in one batch share a term computed over the
+    batch (sysctl's stability), so they are not independent: ``pairs`` then holds one
+    (challenger mean, champion mean) pair per batch.
     """
 
     kind: OutcomeKind
     head_to_head: bool = False
     paired: bool = False
+    batch_unit: bool = False
     challenger: list[float] = field(default_factory=list)
     champion: list[float] = field(default_factory=list)
     pairs: list[tuple[float, float]] = field(default_factory=list)
@@ -135,13 +139,19 @@ class Evidence:
             self.pairs.extend(pair_games(challenger, champion, rng))
         elif self.paired and challenger.ordered and champion.ordered \
                 and challenger.n == champion.n:
-            self.pairs.extend(zip(challenger.scores, champion.scores, strict=True))
+            if self.batch_unit:
+                self.pairs.append((challenger.mean, champion.mean))
+            else:
+                self.pairs.extend(zip(challenger.scores, champion.scores, strict=True))
 
     @property
     def pairs_complete(self) -> bool:
-        """Samples interleaved run by run, every run with its neighbour."""
-        return self.paired and self.kind == "samples" and bool(self.pairs) \
-            and len(self.pairs) == len(self.challenger) == len(self.champion)
+        """Samples interleaved run by run, every run (or batch) with its neighbour."""
+        if not (self.paired and self.kind == "samples" and self.pairs):
+            return False
+        if self.batch_unit:
+            return len(self.pairs) == self.batches
+        return len(self.pairs) == len(self.challenger) == len(self.champion)
 
 
 def pair_games(a: Measurement, b: Measurement, rng: random.Random) -> list[tuple[float, float]]:

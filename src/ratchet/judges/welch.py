@@ -11,7 +11,9 @@ this way with probability at most ``futility`` per look), and at ``max_samples``
 
 When the runs were interleaved (``Evidence.pairs_complete``), the test is a paired t-test
 on the differences of neighbouring runs, ``c_i - (1 + m) h_i``: drift that both runs of a
-pair share cancels, instead of passing for an improvement. No verdict either way before
+pair share cancels, instead of passing for an improvement. Where a batch's scores share a
+term (``Evidence.batch_unit``) the pairs are the batches' means: its runs are not
+independent, and counting them as such would overstate the evidence. No verdict either way before
 ``min_samples`` a side (10 by default: three noisy timing runs a side decide nothing).
 """
 
@@ -55,6 +57,9 @@ class WelchJudge(Judge):
                            {"n": n})
         sign = 1.0 if self.direction == "maximize" else -1.0
         factor = 1.0 + sign * self.min_improvement
+        if evidence.pairs_complete and len(evidence.pairs) < 2:
+            return Verdict(Decision.CONTINUE, "one interleaved batch: a second is needed to "
+                           "see the spread", {"n": n})
         if evidence.pairs_complete:
             diff, se, se_h, df = _paired(np.asarray(evidence.pairs, dtype=float), factor)
         else:
@@ -69,7 +74,9 @@ class WelchJudge(Judge):
                  "improvement": sign * rel, "p_value": p_value, "alpha_per_look": alpha_look,
                  "paired": evidence.pairs_complete}
         if p_value < alpha_look:
-            over = f" over {n} interleaved pairs" if evidence.pairs_complete else ""
+            unit = "batches" if evidence.batch_unit else "pairs"
+            over = (f" over {len(evidence.pairs)} interleaved {unit}"
+                    if evidence.pairs_complete else "")
             return Verdict(Decision.PROMOTE, f"p={p_value:.2g} < {alpha_look:.2g}: improvement "
                            f"{sign * rel:+.2%} beats {self.min_improvement:.2%}{over}", stats)
         if best_case < self.min_improvement * abs(h.mean()):

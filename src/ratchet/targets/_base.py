@@ -19,12 +19,15 @@ class Target(ABC):
     """Measures candidates. ``apply`` makes a promoted champion live (a config file, a
     kernel setting); it must be idempotent, because a restart re-applies the champion.
     ``interleaved``: challenger and champion cannot be measured at once (timing runs), so
-    the loop measures them through ``evaluate_interleaved``."""
+    the loop measures them through ``evaluate_interleaved``. ``batch_is_unit``: the scores
+    of one measurement share a term computed over all its runs, so judges pair batches,
+    not runs."""
 
     name: ClassVar[str]
     outcome: OutcomeKind = "games"
     head_to_head: bool = False
     interleaved: bool = False
+    batch_is_unit: bool = False
 
     @abstractmethod
     def baseline(self, space: Space) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def test_a_gain_that_fades_is_promoted_but_no_sysctl_line_is_printed(tmp_path, t
     result = tuning_result(tmp_path / "run")
     assert result["promotions"] == 1, result
     assert result["apply"] == "not better" and result["sysctl_commands"] == []
-    assert result["confirmation"]["improvement"] < -10 and result["confirmation"]["pairs"] >= 10
+    assert result["confirmation"]["improvement"] < -10 and result["confirmation"]["runs"] >= 10
     assert "sysctl -w" not in done.stdout
     assert "nothing to apply: re-measured against the original, the best configuration is " \
            "not better" in done.stdout

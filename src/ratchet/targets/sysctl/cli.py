@@ -120,8 +120,8 @@ def _print_result(result: dict) -> None:
                   "evidence that promoted it and are likely optimistic)", highlight=False)
     confirmation = result["confirmation"] or {}
     if "pairs" in confirmation:
-        out.print(f"re-measured against the original over {confirmation['pairs']} "
-                  f"interleaved pairs: reward {confirmation['best_reward']:.4g} vs "
+        out.print(f"re-measured against the original over {confirmation['runs']} "
+                  f"interleaved runs a side: reward {confirmation['best_reward']:.4g} vs "
                   f"{confirmation['original_reward']:.4g} "
                   f"({confirmation['improvement']:+.2f}%, p={confirmation['p_value']:.2g})",
                   highlight=False)

@@ -3,7 +3,8 @@
 The evidence that promoted a challenger is selection-biased (the lucky ones are the ones
 promoted), and a machine drifts over a long run. So before anyone is told to apply the
 best configuration, it is measured once more against the original: fresh seeds, runs
-interleaved (ABBA), at least the judge's ``min_samples`` pairs. ``tune-os`` prints
+interleaved (ABBA), at least the judge's ``min_samples`` runs a side, compared batch by
+batch (a batch's rewards share its stability term). ``tune-os`` prints
 ``sysctl -w`` lines only when this re-measurement puts the best above the original.
 """
 
@@ -39,6 +40,7 @@ def confirm_best(loop: Loop) -> None:
     cycle = store.last_cycle() + 1  # seeds no cycle of the run used
     best: list[float] = []
     baseline: list[float] = []
+    batch_means: tuple[list[float], list[float]] = ([], [])
     performance: tuple[list[float], list[float]] = ([], [])
     log.info("re-measuring the best configuration against the original (%d pairs)", wanted)
     batch = 0
@@ -58,21 +60,23 @@ def confirm_best(loop: Loop) -> None:
         best.extend(a.scores)
         baseline.extend(b.scores)
         for side, m in enumerate((a, b)):
+            batch_means[side].append(m.mean)
             if "performance" in m.metrics:
                 performance[side].append(m.metrics["performance"])
         batch += 1
-    figures = paired_figures(best, baseline)
-    figures.update(best_performance=_mean(performance[0]),
+    figures = paired_figures(*batch_means)
+    figures.update(runs=len(best), best_performance=_mean(performance[0]),
                    original_performance=_mean(performance[1]),
                    candidate=champion.candidate.id, original=original.id)
     store.set_target_state(CONFIRMATION, figures)
     store.event("sysctl_confirmation", f"re-measured against the original over {len(best)} "
-                f"interleaved pairs: {figures['improvement']:+.2f}% "
+                f"interleaved runs a side: {figures['improvement']:+.2f}% "
                 f"(p={figures['p_value']:.2g})", **figures)
 
 
 def paired_figures(best: list[float], original: list[float]) -> dict[str, Any]:
-    """Means, improvement (%) and the one-sided paired t-test's p-value (best > original)."""
+    """From paired values (batch means): means, improvement (%) and the one-sided paired
+    t-test's p-value (best > original); ``pairs`` counts the pairs."""
     from scipy import stats as st
 
     gains = [x - y for x, y in zip(best, original, strict=True)]

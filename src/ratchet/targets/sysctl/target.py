@@ -63,6 +63,7 @@ class SysctlTarget(Target):
     name = "sysctl"
     outcome = "samples"
     interleaved = True
+    batch_is_unit = True  # every run's reward holds its batch's stability
 
     def __init__(self, *, space: Space, benchmark: str | Sequence[str], metric: str,
                  workdir: str | os.PathLike[str], root: str | os.PathLike[str] = DEFAULT_ROOT,
