@@ -45,7 +45,7 @@ class Target(ABC):
         runs: tuple[list[Measurement], list[Measurement]] = ([], [])
         tasks = (first, second)
         for i in range(first.size):
-            for side in _interleave.run_order(first, second, i):
+            for side in _interleave.run_order(first, i):
                 single = replace(tasks[side], seed=tasks[side].seed + i, size=1)
                 try:
                     runs[side].append(self.evaluate(single))

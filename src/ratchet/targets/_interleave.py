@@ -29,7 +29,8 @@ def first_goes_first(task: EvalTask, run: int) -> bool:
     return (task.batch * task.size + run) % 2 == 0
 
 
-def run_order(first: EvalTask, second: EvalTask, run: int) -> tuple[int, int]:
+def run_order(first: EvalTask, run: int) -> tuple[int, int]:
+    """Which side (0: ``first``, 1: the other) runs first in the ``run``-th pair."""
     return (0, 1) if first_goes_first(first, run) else (1, 0)
 
 

@@ -178,7 +178,7 @@ class SysctlTarget(Target):
         reasons: tuple[list[str], list[str]] = ([], [])
         seconds = [0.0, 0.0]
         for i in range(first.size):
-            for side in _interleave.run_order(first, second, i):
+            for side in _interleave.run_order(first, i):
                 started = time.monotonic()
                 try:
                     done, why = self._run_benchmark(tasks[side].candidate.params,
