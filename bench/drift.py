@@ -94,8 +94,9 @@ def run(protocol: str, decisions: int, seconds: float, work: Path) -> dict:
     loop = open_loop(recipe(seconds, decisions), work / protocol)
     if protocol == "blocks":  # main before interleaving: blocks, unpaired, 3 to 9 a side
         loop.c.target.interleaved = False  # type: ignore[misc]
-        loop.c.judge = WelchJudge(min_improvement=0.01, batch=3, min_samples=3, max_samples=9,
-                                  direction="maximize")
+        # below today's minimum of 5 a side, so built without the recipe's validation
+        loop.c.judge = WelchJudge.model_construct(min_improvement=0.01, batch=3, min_samples=3,
+                                                  max_samples=9, direction="maximize")
     started = time.monotonic()
     try:
         loop.c.target.open(loop.store)

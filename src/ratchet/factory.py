@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ratchet.executors import Executor, InlineExecutor, ProcessesExecutor
+from ratchet.executors import Executor
 from ratchet.gates import FloorGate, Gate, RangeGate
-from ratchet.judges import Judge, SPRTJudge, WeightedJudge, WelchJudge
+from ratchet.judges import Judge
+from ratchet.plugins import BuildContext
 from ratchet.recipe import Recipe
 from ratchet.space import Space
 from ratchet.strategies import EvolveStrategy, OptunaStrategy, PerturbStrategy, Strategy
@@ -27,7 +28,8 @@ class Components:
 def build_components(recipe: Recipe, run_dir: Path) -> Components:
     space = recipe.parsed_space()
     return Components(space=space, target=build_target(recipe, run_dir),
-                      strategy=build_strategy(recipe, space), judge=build_judge(recipe),
+                      strategy=build_strategy(recipe, space),
+                      judge=build_judge(recipe, BuildContext(recipe, run_dir, space)),
                       gates=build_gates(recipe, space),
                       executor=build_executor(recipe, run_dir))
 
@@ -80,19 +82,9 @@ def build_strategy(recipe: Recipe, space: Space) -> Strategy:
                           n_startup_trials=s.n_startup_trials)
 
 
-def build_judge(recipe: Recipe) -> Judge:
-    j = recipe.judge
-    if j.kind == "sprt":
-        return SPRTJudge(elo0=j.elo0, elo1=j.elo1, alpha=j.alpha, beta=j.beta, batch=j.batch,
-                         min_games=j.min_games, max_games=j.max_games)
-    if j.kind == "weighted":
-        return WeightedJudge(min_improvement=j.min_improvement, confidence=j.confidence,
-                             batch=j.batch, min_samples=j.min_samples,
-                             max_samples=j.max_samples, direction=recipe.target.direction,
-                             futility=j.futility, weights=dict(j.weights))
-    return WelchJudge(min_improvement=j.min_improvement, confidence=j.confidence,
-                      batch=j.batch, min_samples=j.min_samples, max_samples=j.max_samples,
-                      direction=recipe.target.direction, futility=j.futility)
+def build_judge(recipe: Recipe, context: BuildContext | None = None) -> Judge:
+    context = context or BuildContext(recipe, None, recipe.parsed_space())
+    return recipe.judge.build(context)  # type: ignore[no-any-return]
 
 
 def build_gates(recipe: Recipe, space: Space) -> list[Gate]:
@@ -105,18 +97,6 @@ def build_gates(recipe: Recipe, space: Space) -> list[Gate]:
     return gates
 
 
-def workers_registry(run_dir: Path) -> Path:
-    """Where pool workers register, so that the next start can reap any a crash left."""
-    return run_dir / "work" / ".workers"
-
-
 def build_executor(recipe: Recipe, run_dir: Path | None = None) -> Executor:
-    e = recipe.executor
-    if e.kind == "processes":
-        return ProcessesExecutor(e.workers, registry=workers_registry(run_dir)
-                                 if run_dir is not None else None)
-    if e.kind == "ray":
-        from ratchet.executors.ray import RayExecutor
-
-        return RayExecutor(e.address, e.workers, e.max_retries)
-    return InlineExecutor()
+    context = BuildContext(recipe, run_dir, recipe.parsed_space())
+    return recipe.executor.build(context)  # type: ignore[no-any-return]

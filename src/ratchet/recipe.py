@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ratchet.errors import RecipeError, SpaceError
+from ratchet.plugins import EXECUTORS, JUDGES, all_kinds
 from ratchet.rundirs import NAME_PATTERN
 from ratchet.space import Space
 from ratchet.targets._process import placeholders
@@ -170,58 +171,6 @@ class OptunaSpec(_Spec):
     n_startup_trials: int = Field(10, ge=1)
 
 
-class SPRTSpec(_Spec):
-    kind: Literal["sprt"]
-    elo0: float = 0.0
-    elo1: float = 20.0
-    alpha: float = Field(0.05, gt=0, lt=0.5)
-    beta: float = Field(0.05, gt=0, lt=0.5)
-    batch: int = Field(20, ge=1)
-    min_games: int = Field(40, ge=0)
-    max_games: int = Field(600, ge=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> SPRTSpec:
-        if self.elo1 <= self.elo0:
-            raise ValueError(f"elo1 ({self.elo1:g}) must be above elo0 ({self.elo0:g})")
-        if self.max_games < self.min_games:
-            raise ValueError("max_games must be at least min_games")
-        return self
-
-
-class WelchSpec(_Spec):
-    kind: Literal["welch"]
-    min_improvement: float = Field(0.01, ge=0)
-    confidence: float = Field(0.95, gt=0.5, lt=1)
-    batch: int = Field(3, ge=1)
-    min_samples: int = Field(10, ge=5, description="samples a side before any verdict; "
-                             "fewer noisy timing runs decide nothing")
-    max_samples: int = Field(30, ge=2)
-    futility: float = Field(0.2, gt=0, lt=0.5)
-
-    @model_validator(mode="after")
-    def _check_samples(self) -> WelchSpec:
-        if self.max_samples < self.min_samples:
-            raise ValueError(f"max_samples ({self.max_samples}) must be at least "
-                             f"min_samples ({self.min_samples})")
-        return self
-
-
-class WeightedSpec(WelchSpec):
-    kind: Literal["weighted"]  # type: ignore[assignment]
-    # a sample here is a trained network's episodes, not a timing run: few can be enough
-    min_samples: int = Field(10, ge=2)
-    weights: dict[str, float] = Field(default_factory=lambda: {
-        "average_reward": 0.3, "generalization": 0.25, "adaptation_speed": 0.15,
-        "meta_efficiency": 0.15, "stability": 0.15})
-
-    @model_validator(mode="after")
-    def _check(self) -> WeightedSpec:
-        if not self.weights:
-            raise ValueError("weights is empty: name at least one metric to weigh")
-        return self
-
-
 class GateSpec(_Spec):
     kind: Literal["range", "floor"]
     min: float | None = None
@@ -249,15 +198,6 @@ class ScheduleSpec(_Spec):
                                           "many cycles without a promotion")
 
 
-class ExecutorSpec(_Spec):
-    kind: Literal["inline", "processes", "ray"] = "inline"
-    workers: int | None = Field(None, ge=1, description="processes: pool size; ray: CPUs "
-                                "of a local Ray instance")
-    address: str | None = Field(None, description="ray: 'auto' or a cluster address; "
-                                "absent: start a local Ray")
-    max_retries: int = Field(3, ge=0, description="ray: re-runs of a task whose worker died")
-
-
 class DashboardSpec(_Spec):
     port: int | None = Field(None, ge=0, le=65535, description="serve the dashboard on this "
                              "port (0: any free port); absent: no web server")
@@ -267,7 +207,8 @@ class DashboardSpec(_Spec):
 
 Strategies = Annotated[PerturbSpec | EvolveSpec | PPOSpec | OptunaSpec,
                       Field(discriminator="kind")]
-Judges = Annotated[SPRTSpec | WelchSpec | WeightedSpec, Field(discriminator="kind")]
+Judges = JUDGES.union()
+Executors = EXECUTORS.union()
 Targets = Annotated[CommandTargetSpec | CartPoleTargetSpec | SysctlTargetSpec,
                     Field(discriminator="kind")]
 
@@ -277,30 +218,19 @@ class Recipe(_Spec):
     target: Targets
     space: dict[str, dict[str, Any]]
     strategy: Strategies = Field(default_factory=lambda: PerturbSpec(kind="perturb"))
-    judge: Judges
+    judge: Judges  # type: ignore[valid-type]
     gates: list[GateSpec] = Field(default_factory=list)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
-    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    executor: Executors = Field(  # type: ignore[valid-type]
+        default_factory=lambda: EXECUTORS.spec("inline")())
     dashboard: DashboardSpec = Field(default_factory=DashboardSpec)
     seed: int = 0
 
     @model_validator(mode="after")
     def _check(self) -> Recipe:
-        if self.judge.kind == "sprt" and self.target.outcome != "games":
-            raise ValueError("judge sprt needs target outcome: games (use welch for samples)")
-        if self.judge.kind in ("welch", "weighted") and self.target.outcome != "samples":
-            raise ValueError(f"judge {self.judge.kind} needs target outcome: samples (use "
-                             "sprt for games)")
+        self.judge.check_recipe(self)
         if not self.space:
             raise ValueError("space is empty: name at least one parameter to tune")
-        if self.target.kind == "cartpole" and self.judge.kind == "weighted":
-            hard_only = {"adaptation_speed", "meta_efficiency"} & set(self.judge.weights)
-            if hard_only and not self.target.hard_tasks:
-                raise ValueError(f"judge weights {sorted(hard_only)} are measured on hard "
-                                 "tasks, but target.hard_tasks is false")
-            if hard_only and self.judge.batch < 2:
-                raise ValueError("judge.batch must be at least 2 with hard tasks: units "
-                                 "alternate physics and hard tasks")
         return self
 
     def parsed_space(self) -> Space:
@@ -374,7 +304,11 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(lines) + (f"; and {more} more" if more > 0 else "")
 
 
+_SECTION_KINDS = {"command", "cartpole", "sysctl", "perturb", "evolve", "ppo", "tpe", "cmaes",
+                  "random"}
+
+
 def _is_tag(part: Any) -> bool:
-    return part in ("command", "cartpole", "sysctl", "perturb", "evolve", "ppo", "tpe",
-                    "cmaes", "random", "sprt", "welch", "weighted") \
+    """A discriminated union's tag in an error location (``target.command.timeout_s``)."""
+    return part in _SECTION_KINDS or part in all_kinds() \
         or str(part).startswith("function-after[")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ratchet.checkpoint import prune_logs
 from ratchet.errors import RatchetError
-from ratchet.factory import workers_registry
+from ratchet.executors.processes import workers_registry
 from ratchet.loop import LoopSummary, Reporter
 from ratchet.recipe import Recipe
 from ratchet.runner import RunOptions, log_file, run_recipe
