@@ -11,7 +11,7 @@ from ratchet.judges import Judge
 from ratchet.plugins import BuildContext
 from ratchet.recipe import Recipe
 from ratchet.space import Space
-from ratchet.strategies import EvolveStrategy, OptunaStrategy, PerturbStrategy, Strategy
+from ratchet.strategies import Strategy
 from ratchet.targets import CommandTarget, Target
 
 
@@ -58,28 +58,8 @@ def build_target(recipe: Recipe, run_dir: Path) -> Target:
                          start=t.start, shell=t.shell, interleave=t.interleave)
 
 
-def build_strategy(recipe: Recipe, space: Space) -> Strategy:
-    s = recipe.strategy
-    direction = recipe.target.direction
-    if s.kind == "evolve":
-        return EvolveStrategy(space, seed=recipe.seed, direction=direction,
-                              architecture=tuple(s.architecture), scale=s.scale,
-                              arch_scale=s.arch_scale, explore=s.explore,
-                              params_per_step=s.params_per_step)
-    if s.kind == "ppo":
-        from ratchet.strategies.ppo import PPOStrategy  # SB3 and torch: only when used
-
-        return PPOStrategy(space, seed=recipe.seed, direction=direction, n_steps=s.n_steps,
-                           batch_size=s.batch_size, n_epochs=s.n_epochs,
-                           learning_rate=s.learning_rate, gamma=s.gamma,
-                           max_steps_per_episode=s.max_steps_per_episode,
-                           state_metrics=tuple(s.state_metrics))
-    if s.kind == "perturb":
-        return PerturbStrategy(space, seed=recipe.seed, direction=direction,
-                               params_per_step=s.params_per_step, scale=s.scale,
-                               relative_to=s.relative_to)
-    return OptunaStrategy(space, seed=recipe.seed, direction=direction, sampler=s.kind,
-                          n_startup_trials=s.n_startup_trials)
+def build_strategy(recipe: Recipe, space: Space, run_dir: Path | None = None) -> Strategy:
+    return recipe.strategy.build(BuildContext(recipe, run_dir, space))  # type: ignore[no-any-return]
 
 
 def build_judge(recipe: Recipe, context: BuildContext | None = None) -> Judge:

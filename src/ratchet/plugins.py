@@ -152,7 +152,11 @@ EXECUTORS = Family("executor", "ratchet.executors",
                    ["ratchet.executors.inline", "ratchet.executors.processes",
                     "ratchet.executors.ray"])
 
-FAMILIES = {"judge": JUDGES, "executor": EXECUTORS}
+STRATEGIES = Family("strategy", "ratchet.strategies",
+                    ["ratchet.strategies.perturb", "ratchet.strategies.evolve",
+                     "ratchet.strategies.ppo", "ratchet.strategies.optuna"])
+
+FAMILIES = {"judge": JUDGES, "executor": EXECUTORS, "strategy": STRATEGIES}
 
 
 def all_kinds() -> set[str]:

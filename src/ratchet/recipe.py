@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ratchet.errors import RecipeError, SpaceError
-from ratchet.plugins import EXECUTORS, JUDGES, all_kinds
+from ratchet.plugins import EXECUTORS, JUDGES, STRATEGIES, all_kinds
 from ratchet.rundirs import NAME_PATTERN
 from ratchet.space import Space
 from ratchet.targets._process import placeholders
@@ -115,62 +115,6 @@ class SysctlTargetSpec(_MaximizedSamples):
         return self
 
 
-class PerturbSpec(_Spec):
-    kind: Literal["perturb"]
-    params_per_step: tuple[int, int] = (3, 5)
-    scale: float = Field(0.15, gt=0, le=1)
-    relative_to: Literal["range", "value"] = "range"
-
-    @model_validator(mode="after")
-    def _check(self) -> PerturbSpec:
-        lo, hi = self.params_per_step
-        if not 1 <= lo <= hi:
-            raise ValueError("params_per_step must be [low, high] with 1 <= low <= high")
-        return self
-
-
-class EvolveSpec(_Spec):
-    kind: Literal["evolve"]
-    architecture: list[str] = Field(default_factory=lambda: ["state_dim", "hidden_dim",
-                                                             "layers"])
-    scale: float = Field(0.2, gt=0, le=1, description="starting size of a hyperparameter "
-                         "move (relative; adapted by the 1/5th success rule)")
-    arch_scale: float = Field(0.2, gt=0, le=1, description="relative size of a width move")
-    explore: float = Field(0.0, ge=0, le=1, description="share of hyperparameter moves "
-                           "drawn afresh over the parameter's whole range")
-    params_per_step: tuple[int, int] = (1, 2)
-
-
-class PPOSpec(_Spec):
-    kind: Literal["ppo"]
-    n_steps: int = Field(64, ge=2, description="steps per rollout before a PPO update")
-    batch_size: int = Field(32, ge=1)
-    n_epochs: int = Field(5, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
-    gamma: float = Field(0.95, ge=0, le=1)
-    max_steps_per_episode: int = Field(10, ge=1)
-    state_metrics: list[str] = Field(default_factory=lambda: ["cpu_usage",
-                                                              "memory_used_percent"])
-
-    @model_validator(mode="after")
-    def _check(self) -> PPOSpec:
-        from ratchet.strategies.system_metrics import STATE_METRICS
-
-        unknown = [m for m in self.state_metrics if m not in STATE_METRICS]
-        if unknown:
-            raise ValueError(f"unknown state metrics {unknown}; expected some of "
-                             f"{sorted(STATE_METRICS)}")
-        if self.batch_size > self.n_steps:
-            raise ValueError(f"batch_size ({self.batch_size}) must not exceed n_steps "
-                             f"({self.n_steps})")
-        return self
-
-
-class OptunaSpec(_Spec):
-    kind: Literal["tpe", "cmaes", "random"]
-    n_startup_trials: int = Field(10, ge=1)
-
-
 class GateSpec(_Spec):
     kind: Literal["range", "floor"]
     min: float | None = None
@@ -205,8 +149,7 @@ class DashboardSpec(_Spec):
                       "to expose it")
 
 
-Strategies = Annotated[PerturbSpec | EvolveSpec | PPOSpec | OptunaSpec,
-                      Field(discriminator="kind")]
+Strategies = STRATEGIES.union()
 Judges = JUDGES.union()
 Executors = EXECUTORS.union()
 Targets = Annotated[CommandTargetSpec | CartPoleTargetSpec | SysctlTargetSpec,
@@ -217,7 +160,8 @@ class Recipe(_Spec):
     name: str = Field(pattern=_NAME)
     target: Targets
     space: dict[str, dict[str, Any]]
-    strategy: Strategies = Field(default_factory=lambda: PerturbSpec(kind="perturb"))
+    strategy: Strategies = Field(  # type: ignore[valid-type]
+        default_factory=lambda: STRATEGIES.spec("perturb")())
     judge: Judges  # type: ignore[valid-type]
     gates: list[GateSpec] = Field(default_factory=list)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
@@ -266,14 +210,12 @@ def parse_recipe(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
         space = recipe.parsed_space()
     except SpaceError as exc:
         raise RecipeError(f"{source}: space.{exc}") from None
-    from ratchet.strategies.ppo import check_numeric
     from ratchet.targets.sysctl.tree import SysctlError, check_space
 
     try:
         if recipe.target.kind == "sysctl":
             check_space(space)
-        if recipe.strategy.kind == "ppo":
-            check_numeric(space)
+        recipe.strategy.check_space(space)
     except (SysctlError, ValueError) as exc:
         raise RecipeError(f"{source}: {exc}") from None
     allowed = RESERVED | set(space.names)
@@ -304,8 +246,7 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(lines) + (f"; and {more} more" if more > 0 else "")
 
 
-_SECTION_KINDS = {"command", "cartpole", "sysctl", "perturb", "evolve", "ppo", "tpe", "cmaes",
-                  "random"}
+_SECTION_KINDS = {"command", "cartpole", "sysctl"}
 
 
 def _is_tag(part: Any) -> bool:
