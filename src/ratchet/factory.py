@@ -12,7 +12,7 @@ from ratchet.plugins import BuildContext
 from ratchet.recipe import Recipe
 from ratchet.space import Space
 from ratchet.strategies import Strategy
-from ratchet.targets import CommandTarget, Target
+from ratchet.targets import Target
 
 
 @dataclass
@@ -35,36 +35,17 @@ def build_components(recipe: Recipe, run_dir: Path) -> Components:
 
 
 def build_target(recipe: Recipe, run_dir: Path) -> Target:
-    t = recipe.target
-    if t.kind == "cartpole":
-        from ratchet.targets.cartpole.target import CartPoleTarget  # torch: only when used
-
-        return CartPoleTarget(run_dir / "work", model=t.model, train_steps=t.train_steps,
-                              episodes=t.episodes, adaptation=t.adaptation,
-                              hard_tasks=t.hard_tasks, threads=t.threads, seed=recipe.seed,
-                              time_limit=t.time_limit)
-    if t.kind == "sysctl":
-        from ratchet.targets.sysctl.reward import Weights
-        from ratchet.targets.sysctl.target import SysctlTarget
-
-        return SysctlTarget(space=recipe.parsed_space(), benchmark=t.benchmark, metric=t.metric,
-                            workdir=run_dir / "work", root=t.sysctl_root, dry_run=t.dry_run,
-                            timeout_s=t.timeout_s, reference_runs=t.reference_runs,
-                            weights=Weights(t.performance_weight, t.stability_weight),
-                            cwd=t.cwd)
-    return CommandTarget(benchmark=t.benchmark, workdir=run_dir / "work",
-                         config_file=t.config_file, build=t.build, timeout_s=t.timeout_s,
-                         outcome=t.outcome, metric=t.metric, env=t.env, cwd=t.cwd,
-                         start=t.start, shell=t.shell, interleave=t.interleave)
+    context = BuildContext(recipe, run_dir, recipe.parsed_space())
+    return recipe.target.create(context)  # type: ignore[no-any-return]
 
 
 def build_strategy(recipe: Recipe, space: Space, run_dir: Path | None = None) -> Strategy:
-    return recipe.strategy.build(BuildContext(recipe, run_dir, space))  # type: ignore[no-any-return]
+    return recipe.strategy.create(BuildContext(recipe, run_dir, space))  # type: ignore[no-any-return]
 
 
 def build_judge(recipe: Recipe, context: BuildContext | None = None) -> Judge:
     context = context or BuildContext(recipe, None, recipe.parsed_space())
-    return recipe.judge.build(context)  # type: ignore[no-any-return]
+    return recipe.judge.create(context)  # type: ignore[no-any-return]
 
 
 def build_gates(recipe: Recipe, space: Space) -> list[Gate]:
@@ -79,4 +60,4 @@ def build_gates(recipe: Recipe, space: Space) -> list[Gate]:
 
 def build_executor(recipe: Recipe, run_dir: Path | None = None) -> Executor:
     context = BuildContext(recipe, run_dir, recipe.parsed_space())
-    return recipe.executor.build(context)  # type: ignore[no-any-return]
+    return recipe.executor.create(context)  # type: ignore[no-any-return]

@@ -1,6 +1,6 @@
 """Plugin families and their registries: each kind of target, strategy, judge and executor
 owns its recipe section (a ``Spec``: the ``kind`` and its fields, declared once, with
-defaults and descriptions) and knows how to build itself from it.
+defaults and descriptions) and knows how to create its plugin from it.
 
 A family lists its built-in kinds by module (imported only when the family is first
 read, so that a heavy plugin costs nothing until used: keep spec modules light), then
@@ -34,12 +34,12 @@ log = logging.getLogger(__name__)
 
 class Spec(BaseModel):
     """One plugin's section of a recipe. Subclasses declare ``kind: Literal[...]`` and
-    their fields, and implement ``build``."""
+    their fields, and implement ``create``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    def build(self, context: BuildContext) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} does not say how to build itself")
+    def create(self, context: BuildContext) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not say how to create its plugin")
 
     def check_recipe(self, recipe: Recipe) -> None:  # noqa: B027 - optional hook
         """Rules that involve other sections (raise ValueError with a sentence)."""
@@ -156,7 +156,12 @@ STRATEGIES = Family("strategy", "ratchet.strategies",
                     ["ratchet.strategies.perturb", "ratchet.strategies.evolve",
                      "ratchet.strategies.ppo", "ratchet.strategies.optuna"])
 
-FAMILIES = {"judge": JUDGES, "executor": EXECUTORS, "strategy": STRATEGIES}
+TARGETS = Family("target", "ratchet.targets",
+                 ["ratchet.targets.command", "ratchet.targets.cartpole.spec",
+                  "ratchet.targets.sysctl.spec"])
+
+FAMILIES = {"target": TARGETS, "strategy": STRATEGIES, "judge": JUDGES,
+            "executor": EXECUTORS}
 
 
 def all_kinds() -> set[str]:

@@ -25,5 +25,5 @@ class InlineSpec(Spec):
 
     kind: Literal["inline"] = "inline"
 
-    def build(self, context: BuildContext) -> InlineExecutor:
+    def create(self, context: BuildContext) -> InlineExecutor:
         return InlineExecutor()

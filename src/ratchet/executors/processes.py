@@ -108,6 +108,6 @@ class ProcessesSpec(Spec):
     kind: Literal["processes"] = "processes"
     workers: int | None = Field(None, ge=1, description="pool size (default: the CPUs)")
 
-    def build(self, context: BuildContext) -> ProcessesExecutor:
+    def create(self, context: BuildContext) -> ProcessesExecutor:
         registry = workers_registry(context.run_dir) if context.run_dir else None
         return ProcessesExecutor(self.workers, registry=registry)

@@ -91,5 +91,5 @@ class RaySpec(Spec):
                                 "start a local Ray")
     max_retries: int = Field(3, ge=0, description="re-runs of a task whose worker died")
 
-    def build(self, context: BuildContext) -> RayExecutor:
+    def create(self, context: BuildContext) -> RayExecutor:
         return RayExecutor(self.address, self.workers, self.max_retries)

@@ -25,7 +25,7 @@ class Judge(Spec):
     def decide(self, evidence: Evidence) -> Verdict:
         """Verdict on the evidence gathered so far in this cycle."""
 
-    def build(self, context: BuildContext) -> Judge:
+    def create(self, context: BuildContext) -> Judge:
         return self
 
     def check_recipe(self, recipe: Recipe) -> None:

@@ -56,7 +56,7 @@ class WelchJudge(Judge):
                              f"min_samples ({self.min_samples})")
         return self
 
-    def build(self, context: BuildContext) -> WelchJudge:
+    def create(self, context: BuildContext) -> WelchJudge:
         return self.model_copy(update={"direction": context.direction})
 
     def check_recipe(self, recipe: Recipe) -> None:

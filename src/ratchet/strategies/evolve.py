@@ -128,7 +128,7 @@ class EvolveSpec(Spec):
                            "drawn afresh over the parameter's whole range")
     params_per_step: tuple[int, int] = (1, 2)
 
-    def build(self, context: BuildContext) -> EvolveStrategy:
+    def create(self, context: BuildContext) -> EvolveStrategy:
         return EvolveStrategy(context.space, seed=context.seed, direction=context.direction,
                               architecture=tuple(self.architecture), scale=self.scale,
                               arch_scale=self.arch_scale, explore=self.explore,

@@ -102,6 +102,6 @@ class OptunaSpec(Spec):
     kind: Literal["tpe", "cmaes", "random"]
     n_startup_trials: int = Field(10, ge=1, description="random trials before the model")
 
-    def build(self, context: BuildContext) -> OptunaStrategy:
+    def create(self, context: BuildContext) -> OptunaStrategy:
         return OptunaStrategy(context.space, seed=context.seed, direction=context.direction,
                               sampler=self.kind, n_startup_trials=self.n_startup_trials)

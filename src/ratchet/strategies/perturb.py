@@ -93,7 +93,7 @@ class PerturbSpec(Spec):
             raise ValueError("params_per_step must be [low, high] with 1 <= low <= high")
         return self
 
-    def build(self, context: BuildContext) -> PerturbStrategy:
+    def create(self, context: BuildContext) -> PerturbStrategy:
         return PerturbStrategy(context.space, seed=context.seed, direction=context.direction,
                                params_per_step=self.params_per_step, scale=self.scale,
                                relative_to=self.relative_to)

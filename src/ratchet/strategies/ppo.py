@@ -191,7 +191,7 @@ class PPOSpec(Spec):
     def check_space(self, space: Space) -> None:
         check_numeric(space)
 
-    def build(self, context: BuildContext) -> PPOStrategy:
+    def create(self, context: BuildContext) -> PPOStrategy:
         return PPOStrategy(context.space, seed=context.seed, direction=context.direction,
                            n_steps=self.n_steps, batch_size=self.batch_size,
                            n_epochs=self.n_epochs, learning_rate=self.learning_rate,
