@@ -157,8 +157,8 @@ STRATEGIES = Family("strategy", "ratchet.strategies",
                      "ratchet.strategies.ppo", "ratchet.strategies.optuna"])
 
 TARGETS = Family("target", "ratchet.targets",
-                 ["ratchet.targets.command", "ratchet.targets.cartpole.spec",
-                  "ratchet.targets.sysctl.spec"])
+                 ["ratchet.targets.command", "ratchet.targets.python",
+                  "ratchet.targets.cartpole.spec", "ratchet.targets.sysctl.spec"])
 
 FAMILIES = {"target": TARGETS, "strategy": STRATEGIES, "judge": JUDGES,
             "executor": EXECUTORS}

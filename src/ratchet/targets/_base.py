@@ -78,6 +78,16 @@ class Target(ABC):
         """Called when the loop ends for any reason (completion, stop, error)."""
 
 
+def starting_values(space: Space, start: dict[str, Any]) -> dict[str, Any]:
+    """``start`` completed with the middle of each numeric range (the first option of a
+    categorical), validated."""
+    values = dict(start)
+    for p in space:
+        if p.name not in values:
+            values[p.name] = p.clip((p.low + p.high) / 2) if p.is_numeric else p.options[0]
+    return space.validate(values)
+
+
 class MaximizedSamplesSpec(Spec):
     """The section of a target whose measurements are samples of a score to maximize."""
 

@@ -21,7 +21,7 @@ from ratchet.errors import EvaluationError
 from ratchet.plugins import BuildContext, Spec
 from ratchet.space import Space
 from ratchet.targets import _config_file, _live_file, _output, _process
-from ratchet.targets._base import Target
+from ratchet.targets._base import Target, starting_values
 from ratchet.types import Candidate, EvalTask, Measurement, OutcomeKind
 
 if TYPE_CHECKING:
@@ -75,11 +75,7 @@ class CommandTarget(Target):
         if self.config_file is not None:
             missing = [n for n in space.names if n not in values]
             values.update(_config_file.read_values(self.config_file, missing))
-        for p in space:  # no config file and no start value: the middle of the range
-            if p.name not in values:
-                values[p.name] = (p.clip((p.low + p.high) / 2) if p.is_numeric
-                                  else p.options[0])
-        return space.validate(values)
+        return starting_values(space, values)  # neither: the middle of the range
 
     def evaluate(self, task: EvalTask) -> Measurement:
         try:
