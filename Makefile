@@ -30,6 +30,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests examples bench
+	$(BIN)/lint-imports  # the layers and no cycles (pyproject.toml: tool.importlinter)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) browser

@@ -35,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from ratchet.apps.sysctl.config import load_os_config, preset, to_recipe  # noqa: E402
 from ratchet.judges import WelchJudge  # noqa: E402
 from ratchet.runner import open_loop  # noqa: E402
-from ratchet.targets.sysctl.config import load_os_config, preset, to_recipe  # noqa: E402
 from ratchet.types import Decision  # noqa: E402
 
 

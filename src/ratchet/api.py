@@ -45,7 +45,9 @@ def run(recipe: RecipeLike, run_dir: str | os.PathLike[str] | None = None, *,
 
     parsed = as_recipe(recipe)
     directory = Path(run_dir) if run_dir is not None else Path("runs") / parsed.name
-    return serve(parsed, directory, max_cycles=max_cycles)
+    from ratchet.apps.dashboard import serve_run
+
+    return serve(parsed, directory, max_cycles=max_cycles, web_process=serve_run)
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ import numpy as np
 
 from ratchet.atomic import atomic_write_json
 from ratchet.checkpoint import write_checkpoint
+from ratchet.controls import Controls
 from ratchet.errors import StoreError
 from ratchet.executors import EvalResult
 from ratchet.factory import Components
 from ratchet.gates import GateResult, run_gates
-from ratchet.service.controls import Controls
 from ratchet.store import Champion, EvaluationRow, Store
 from ratchet.summary import write_champion_file
 from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial, Verdict

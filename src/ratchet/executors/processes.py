@@ -40,7 +40,7 @@ def _init_worker(parent: int, registry: Path | None = None) -> None:
     worker (nor, once they are gone, the resource tracker) is left behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if registry is not None:
-        from ratchet.service import children
+        from ratchet import children
 
         children.register(registry, os.getpid(), group=False)
     threading.Thread(target=_exit_with_parent, args=(parent,), name="ratchet-parent-watch",

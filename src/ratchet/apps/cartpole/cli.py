@@ -306,7 +306,7 @@ def playground(run_dirs: Annotated[list[Path] | None, typer.Argument(
     /playground). Its buttons need the token it prints."""
     import secrets
 
-    from ratchet.targets.cartpole.playground import standalone
+    from ratchet.apps.cartpole.playground import standalone
     from ratchet.web.server import WebServer
 
     token = secrets.token_urlsafe(16)
