@@ -107,3 +107,15 @@ def test_a_kind_cannot_be_taken_twice():
 
     with pytest.raises(ValueError, match="target kind 'command' is already"):
         TARGETS.register(Impostor)
+
+
+def test_the_recipe_reference_is_generated_from_the_specs():
+    """docs/recipes.md is what `python -m ratchet.reference` prints (regenerate it)."""
+    from ratchet.reference import render
+
+    page = (ROOT / "docs" / "recipes.md").read_text()
+    assert page == render(), "docs/recipes.md is stale: python -m ratchet.reference > " \
+                             "docs/recipes.md"
+    for family in FAMILIES.values():
+        for kind in family.kinds():
+            assert f"`{kind}`" in page

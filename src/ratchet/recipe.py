@@ -27,9 +27,11 @@ class _Spec(BaseModel):
 
 
 class GateSpec(_Spec):
-    kind: Literal["range", "floor"]
-    min: float | None = None
-    bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    kind: Literal["range", "floor"] = Field(description="range: parameters within bounds; "
+                                            "floor: the challenger's mean at least min")
+    min: float | None = Field(None, description="floor: the lowest acceptable score")
+    bounds: dict[str, tuple[float, float]] = Field(default_factory=dict, description="range: "
+                                                   "parameter -> [low, high]")
 
     @model_validator(mode="after")
     def _check(self) -> GateSpec:
@@ -39,13 +41,17 @@ class GateSpec(_Spec):
 
 
 class ScheduleSpec(_Spec):
-    max_cycles: int | None = Field(None, ge=1)
-    interval_s: float = Field(0.0, ge=0)
-    stagnation_cycles: int | None = Field(100, ge=1)
+    max_cycles: int | None = Field(None, ge=1, description="end after this many cycles "
+                                   "(absent: run until stopped)")
+    interval_s: float = Field(0.0, ge=0, description="pause between cycles")
+    stagnation_cycles: int | None = Field(100, ge=1, description="warn after this many "
+                                          "cycles without a promotion")
     baseline: int = Field(50, ge=0, description="games or runs measuring the first champion")
-    failure_backoff_s: float = Field(30.0, ge=0)
-    max_consecutive_failures: int = Field(3, ge=1)
-    pause_s: float = Field(60.0, ge=0)
+    failure_backoff_s: float = Field(30.0, ge=0, description="wait after a failed "
+                                     "evaluation")
+    max_consecutive_failures: int = Field(3, ge=1, description="failures in a row before a "
+                                          "safety pause")
+    pause_s: float = Field(60.0, ge=0, description="length of a safety pause")
     checkpoint_every: int = Field(10, ge=0, description="cycles between checkpoints (0: only "
                                   "on promotion and shutdown)")
     checkpoint_keep: int = Field(5, ge=1, description="store snapshots kept")

@@ -120,13 +120,15 @@ class EvolveSpec(Spec):
 
     kind: Literal["evolve"] = "evolve"
     architecture: list[str] = Field(default_factory=lambda: ["state_dim", "hidden_dim",
-                                                             "layers"])
+                                                             "layers"],
+                                    description="parameters that change the network's shape")
     scale: float = Field(0.2, gt=0, le=1, description="starting size of a hyperparameter "
                          "move (relative; adapted by the 1/5th success rule)")
     arch_scale: float = Field(0.2, gt=0, le=1, description="relative size of a width move")
     explore: float = Field(0.0, ge=0, le=1, description="share of hyperparameter moves "
                            "drawn afresh over the parameter's whole range")
-    params_per_step: tuple[int, int] = (1, 2)
+    params_per_step: tuple[int, int] = Field((1, 2), description="how many parameters a "
+                                             "step changes: [low, high]")
 
     def create(self, context: BuildContext) -> EvolveStrategy:
         return EvolveStrategy(context.space, seed=context.seed, direction=context.direction,

@@ -167,13 +167,14 @@ class PPOSpec(Spec):
 
     kind: Literal["ppo"] = "ppo"
     n_steps: int = Field(64, ge=2, description="steps per rollout before a PPO update")
-    batch_size: int = Field(32, ge=1)
-    n_epochs: int = Field(5, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
-    gamma: float = Field(0.95, ge=0, le=1)
-    max_steps_per_episode: int = Field(10, ge=1)
+    batch_size: int = Field(32, ge=1, description="PPO minibatch size")
+    n_epochs: int = Field(5, ge=1, description="PPO epochs per update")
+    learning_rate: float = Field(1e-3, gt=0, description="PPO learning rate")
+    gamma: float = Field(0.95, ge=0, le=1, description="PPO discount")
+    max_steps_per_episode: int = Field(10, ge=1, description="proposals per episode")
     state_metrics: list[str] = Field(default_factory=lambda: ["cpu_usage",
-                                                              "memory_used_percent"])
+                                                              "memory_used_percent"],
+                                     description="system metrics the policy observes")
 
     @model_validator(mode="after")
     def _check(self) -> PPOSpec:

@@ -174,17 +174,29 @@ class CommandTargetSpec(Spec):
     """Any program whose quality a benchmark command prints."""
 
     kind: Literal["command"] = "command"
-    benchmark: list[str] | str = Field(description="benchmark argv (or a string with shell: true)")
-    config_file: str | None = None
-    build: list[str] | str | None = None
-    timeout_s: float = Field(300.0, gt=0)
-    outcome: Literal["games", "samples"] = "games"
-    metric: str | None = None
-    direction: Literal["maximize", "minimize"] = "maximize"
-    env: dict[str, str] = Field(default_factory=dict)
-    shell: bool = False
-    cwd: str | None = None
-    start: dict[str, Any] = Field(default_factory=dict)
+    benchmark: list[str] | str = Field(description="benchmark argv with placeholders "
+                                       "({config}, {seed}, {games}, {runs}, {workdir}, "
+                                       "{candidate}, {champion_config}, parameter names); a "
+                                       "string only with shell: true")
+    config_file: str | None = Field(None, description="the live config file (JSON or YAML)"
+                                    ": each challenger gets its own copy, the champion "
+                                    "is written here on promotion")
+    build: list[str] | str | None = Field(None, description="a command run before each "
+                                          "benchmark (same placeholders)")
+    timeout_s: float = Field(300.0, gt=0, description="seconds before the benchmark's "
+                             "process group is killed and the evaluation fails")
+    outcome: Literal["games", "samples"] = Field("games", description="games: it prints "
+                                                 "wins/draws/losses; samples: metric values")
+    metric: str | None = Field(None, description="with outcome: samples, the name of the "
+                               "value it prints (`metric: value`)")
+    direction: Literal["maximize", "minimize"] = Field("maximize", description="which way "
+                                                       "the metric is better")
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment "
+                                "variables (placeholders allowed)")
+    shell: bool = Field(False, description="run benchmark and build through a shell")
+    cwd: str | None = Field(None, description="working directory of the benchmark")
+    start: dict[str, Any] = Field(default_factory=dict, description="the starting "
+                                  "champion's values where no config file holds them")
     interleave: bool | None = Field(None, description="run challenger and champion one run "
                                     "at a time in ABBA order (two timing runs on the same "
                                     "cores disturb each other, and drift cancels in "

@@ -119,7 +119,8 @@ class PythonTargetSpec(Spec):
     outcome: Literal["games", "samples"] = Field("samples", description="samples: the "
                                                  "function returns size numbers; games: a "
                                                  "dict of wins, draws, losses")
-    direction: Literal["maximize", "minimize"] = "maximize"
+    direction: Literal["maximize", "minimize"] = Field("maximize", description="which way "
+                                                       "the samples are better")
     start: dict[str, Any] = Field(default_factory=dict, description="the starting "
                                   "champion's values (default: the middle of each range)")
     interleave: bool | None = Field(None, description="measure challenger and champion one "

@@ -18,7 +18,9 @@ class CartPoleTargetSpec(MaximizedSamplesSpec):
                               "ratchet); absent: the shipped model")
     train_steps: int = Field(60_000, ge=1000, description="PPO steps to train each challenger")
     episodes: int = Field(5, ge=2, le=50, description="episodes per task unit measured")
-    adaptation: Literal["in_context", "standard", "hybrid", "identify"] = "in_context"
+    adaptation: Literal["in_context", "standard", "hybrid", "identify"] = Field(
+        "in_context", description="how hard tasks are met: the hidden state alone, or "
+        "gradient steps (standard, hybrid with replay, identify)")
     hard_tasks: bool = Field(True, description="train and measure on hard tasks too")
     threads: int = Field(1, ge=1, description="torch threads per evaluation")
     time_limit: int = Field(500, ge=10, le=100_000, description="steps before a measured "

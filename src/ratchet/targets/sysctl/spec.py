@@ -25,10 +25,12 @@ class SysctlTargetSpec(MaximizedSamplesSpec):
     dry_run: bool = Field(False, description="write nothing; measure the system as it is")
     timeout_s: float = Field(15.0, gt=0, description="seconds before a benchmark run is "
                              "killed and counted as failed")
-    performance_weight: float = Field(0.5, ge=0)
-    stability_weight: float = Field(0.5, ge=0)
+    performance_weight: float = Field(0.5, ge=0, description="reward weight of the metric "
+                                      "over the original values' mean")
+    stability_weight: float = Field(0.5, ge=0, description="reward weight of the runs' "
+                                    "stability (successes, spread, load)")
     reference_runs: int = Field(3, ge=1, description="runs measuring the original values")
-    cwd: str | None = None
+    cwd: str | None = Field(None, description="working directory of the benchmark")
 
     @model_validator(mode="after")
     def _check(self) -> SysctlTargetSpec:
