@@ -193,6 +193,9 @@ class PPOSpec(Spec):
         check_numeric(space)
 
     def create(self, context: BuildContext) -> PPOStrategy:
+        from ratchet.extras import require
+
+        require("torch", "gymnasium", "stable_baselines3", feature="the ppo strategy")
         return PPOStrategy(context.space, seed=context.seed, direction=context.direction,
                            n_steps=self.n_steps, batch_size=self.batch_size,
                            n_epochs=self.n_epochs, learning_rate=self.learning_rate,

@@ -28,6 +28,9 @@ class CartPoleTargetSpec(MaximizedSamplesSpec):
                             "champions that all balance for 500)")
 
     def create(self, context: BuildContext) -> Target:
+        from ratchet.extras import require
+
+        require("torch", "gymnasium", "safetensors", feature="the cartpole target")
         from ratchet.targets.cartpole.target import CartPoleTarget  # torch: only when used
 
         return CartPoleTarget(context.work_dir, model=self.model, train_steps=self.train_steps,
