@@ -19,11 +19,10 @@ from ratchet.recipe import Recipe, load_recipe
 from ratchet.space import Param, Space
 from ratchet.store import Store
 from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Verdict
-
-__version__ = "0.1.0"
+from ratchet.version import __version__
 
 __all__ = ["BuildContext", "Candidate", "Decision", "EvalTask", "Evidence", "Executor",
            "Judge", "Loop", "Measurement", "Param", "RatchetError", "Recipe", "RecipeError",
            "RunView", "Schedule", "Space", "SpaceError", "Spec", "Store", "StoreError",
-           "Strategy", "Target", "Verdict", "load_recipe", "open_run", "run"]
+           "Strategy", "Target", "Verdict", "__version__", "load_recipe", "open_run", "run"]
 

@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ratchet import __version__
 from ratchet.apps.cartpole.cli import app as cartpole_app
 from ratchet.apps.dashboard import serve_run
 from ratchet.apps.sysctl.cli import app as sysctl_app
@@ -26,6 +25,7 @@ from ratchet.runner import RunOptions, warnings_to_stderr
 from ratchet.service.commands import register as register_service_commands
 from ratchet.store import Store
 from ratchet.summary import champion_summary
+from ratchet.version import __version__
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   help="ratchet: holds a champion, measures challengers, promotes only what "

@@ -13,8 +13,8 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
-from ratchet import __version__
 from ratchet.store import Store
+from ratchet.version import __version__
 from ratchet.web.deps import host_name
 from ratchet.web.metrics import RunCollector
 
