@@ -2,25 +2,34 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+CORE := $(VENV)/.core-installed
 STAMP := $(VENV)/.installed
 ARGS ?=
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: demo test install browser lint bench clean
+.PHONY: demo test install core browser lint bench clean
 
-$(STAMP): pyproject.toml scripts/vendor_js.sh
+# The engine alone (what the snake demo needs): no torch, Ray, Gradio or Playwright.
+$(CORE): pyproject.toml scripts/vendor_js.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	bash scripts/vendor_js.sh
+	touch $(CORE)
+
+# Everything the tests use: the extras [dev,rl,playground,sysctl].
+$(STAMP): $(CORE)
 	# torch first, pinned: the CPU build on disk; any other spec pulls a multi-GB CUDA build
 	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e ".[dev,rl,playground,sysctl]"
-	bash scripts/vendor_js.sh
 	touch $(STAMP)
+
+core: $(CORE)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(CORE)
 	$(BIN)/ratchet run recipes/snake.yaml $(ARGS)
 
 # The browser tests drive Debian's chromium (headless); install it once.
@@ -30,6 +39,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests examples bench
+	$(BIN)/lint-imports  # the layers and no cycles (pyproject.toml: tool.importlinter)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) browser

@@ -31,10 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from ratchet.apps.sysctl.config import load_os_config, to_recipe  # noqa: E402
 from ratchet.runner import run_recipe  # noqa: E402
 from ratchet.store import Store  # noqa: E402
 from ratchet.targets.sysctl import reward  # noqa: E402
-from ratchet.targets.sysctl.config import load_os_config, to_recipe  # noqa: E402
 from ratchet.targets.sysctl.workloads import synthetic  # noqa: E402
 
 WORKLOAD = Path(synthetic.__file__)

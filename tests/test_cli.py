@@ -68,3 +68,13 @@ def test_help_and_version():
     assert "run" in ratchet("--help").stdout
     assert "--max-cycles" in ratchet("run", "--help").stdout
     assert ratchet("--version").stdout.startswith("ratchet ")
+
+
+def test_square_brackets_in_an_error_are_printed_as_they_are(tmp_path):
+    """Rich would read '[rl]' or '[low, high]' as markup and drop it from the message."""
+    recipe = write_recipe(tmp_path, strategy={"kind": "perturb", "params_per_step": [0, 1]})
+    proc = subprocess.run([sys.executable, "-m", "ratchet", "run", str(recipe), "--run-dir",
+                           str(tmp_path / "run"), "--max-cycles", "1"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "params_per_step must be [low, high] with 1 <= low <= high" in proc.stderr

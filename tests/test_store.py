@@ -5,7 +5,7 @@ import pytest
 
 from ratchet.atomic import atomic_write_json
 from ratchet.errors import StoreError
-from ratchet.store import MIGRATIONS, EvaluationRow, Store
+from ratchet.store import MIGRATIONS, CycleOutcome, EvaluationRow, Store
 from ratchet.types import Candidate, Decision
 
 
@@ -54,8 +54,8 @@ def test_cycle_lifecycle_and_promotion(store):
     store.start_cycle(1, cand, {"proposals": 1})
     assert store.pending_cycle()[1].id == "c1"
     store.record_evaluations([_row("c1"), _row("base", "champion", scores=(0.0, 0.0))])
-    new = store.finish_cycle(1, cand, champ, Decision.PROMOTE, "proven", {"elo": 30}, 0.5,
-                             0.0, 4, {"proposals": 1})
+    new = store.finish_cycle(CycleOutcome(1, cand, champ, Decision.PROMOTE, "proven",
+                                          {"elo": 30}, 0.5, 0.0, 4, {"proposals": 1}))
     assert new.version == 1 and store.champion().candidate.id == "c1"
     assert store.pending_cycle() is None
     assert store.run_info()["strategy_state"] == {"proposals": 1}
@@ -63,7 +63,8 @@ def test_cycle_lifecycle_and_promotion(store):
     assert store.champion_scores("c1") == []  # its promoting evidence is not its score
     # a promotion can never be recorded twice
     with pytest.raises(sqlite3.IntegrityError):
-        store.finish_cycle(1, cand, champ, Decision.PROMOTE, "again", {}, 0.5, 0.0, 4, {})
+        store.finish_cycle(CycleOutcome(1, cand, champ, Decision.PROMOTE, "again", {}, 0.5,
+                                        0.0, 4, {}))
     assert [p["version"] for p in store.promotions()] == [0, 1]
 
 

@@ -10,9 +10,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from ratchet import __version__
+from ratchet.apps.cartpole.cli import app as cartpole_app
+from ratchet.apps.dashboard import serve_run
+from ratchet.apps.sysctl.cli import app as sysctl_app
+from ratchet.apps.sysctl.cli import tune_os
 from ratchet.errors import RatchetError
 from ratchet.export import ExportFormat, export_csv, export_jsonl, export_lines, history_rows
 from ratchet.recipe import load_recipe
@@ -21,9 +25,7 @@ from ratchet.runner import RunOptions, warnings_to_stderr
 from ratchet.service.commands import register as register_service_commands
 from ratchet.store import Store
 from ratchet.summary import champion_summary
-from ratchet.targets.cartpole.cli import app as cartpole_app
-from ratchet.targets.sysctl.cli import app as sysctl_app
-from ratchet.targets.sysctl.cli import tune_os
+from ratchet.version import __version__
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   help="ratchet: holds a champion, measures challengers, promotes only what "
@@ -108,6 +110,7 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
         summary = serve(parsed, directory, max_cycles=max_cycles,
                         reporter=with_champion(display, directory),
                         mode="daemon" if detached else "foreground", options=options,
+                        web_process=serve_run,
                         on_log=lambda kind, d: display.line(
                             f"run {parsed.name} in {directory} · log {d['path']}"
                             if kind == "log" else f"dashboard: {d['url']}"))
@@ -275,5 +278,5 @@ def main() -> None:
     try:
         app()
     except RatchetError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(exc.exit_code)

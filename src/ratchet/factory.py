@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ratchet.executors import Executor, InlineExecutor, ProcessesExecutor
+from ratchet.executors import Executor
 from ratchet.gates import FloorGate, Gate, RangeGate
-from ratchet.judges import Judge, SPRTJudge, WeightedJudge, WelchJudge
+from ratchet.judges import Judge
+from ratchet.plugins import BuildContext
 from ratchet.recipe import Recipe
 from ratchet.space import Space
-from ratchet.strategies import EvolveStrategy, OptunaStrategy, PerturbStrategy, Strategy
-from ratchet.targets import CommandTarget, Target
+from ratchet.strategies import Strategy
+from ratchet.targets import Target
 
 
 @dataclass
@@ -27,72 +28,24 @@ class Components:
 def build_components(recipe: Recipe, run_dir: Path) -> Components:
     space = recipe.parsed_space()
     return Components(space=space, target=build_target(recipe, run_dir),
-                      strategy=build_strategy(recipe, space), judge=build_judge(recipe),
+                      strategy=build_strategy(recipe, space),
+                      judge=build_judge(recipe, BuildContext(recipe, run_dir, space)),
                       gates=build_gates(recipe, space),
                       executor=build_executor(recipe, run_dir))
 
 
 def build_target(recipe: Recipe, run_dir: Path) -> Target:
-    t = recipe.target
-    if t.kind == "cartpole":
-        from ratchet.targets.cartpole.target import CartPoleTarget  # torch: only when used
-
-        return CartPoleTarget(run_dir / "work", model=t.model, train_steps=t.train_steps,
-                              episodes=t.episodes, adaptation=t.adaptation,
-                              hard_tasks=t.hard_tasks, threads=t.threads, seed=recipe.seed,
-                              time_limit=t.time_limit)
-    if t.kind == "sysctl":
-        from ratchet.targets.sysctl.reward import Weights
-        from ratchet.targets.sysctl.target import SysctlTarget
-
-        return SysctlTarget(space=recipe.parsed_space(), benchmark=t.benchmark, metric=t.metric,
-                            workdir=run_dir / "work", root=t.sysctl_root, dry_run=t.dry_run,
-                            timeout_s=t.timeout_s, reference_runs=t.reference_runs,
-                            weights=Weights(t.performance_weight, t.stability_weight),
-                            cwd=t.cwd)
-    return CommandTarget(benchmark=t.benchmark, workdir=run_dir / "work",
-                         config_file=t.config_file, build=t.build, timeout_s=t.timeout_s,
-                         outcome=t.outcome, metric=t.metric, env=t.env, cwd=t.cwd,
-                         start=t.start, shell=t.shell, interleave=t.interleave)
+    context = BuildContext(recipe, run_dir, recipe.parsed_space())
+    return recipe.target.create(context)  # type: ignore[no-any-return]
 
 
-def build_strategy(recipe: Recipe, space: Space) -> Strategy:
-    s = recipe.strategy
-    direction = recipe.target.direction
-    if s.kind == "evolve":
-        return EvolveStrategy(space, seed=recipe.seed, direction=direction,
-                              architecture=tuple(s.architecture), scale=s.scale,
-                              arch_scale=s.arch_scale, explore=s.explore,
-                              params_per_step=s.params_per_step)
-    if s.kind == "ppo":
-        from ratchet.strategies.ppo import PPOStrategy  # SB3 and torch: only when used
-
-        return PPOStrategy(space, seed=recipe.seed, direction=direction, n_steps=s.n_steps,
-                           batch_size=s.batch_size, n_epochs=s.n_epochs,
-                           learning_rate=s.learning_rate, gamma=s.gamma,
-                           max_steps_per_episode=s.max_steps_per_episode,
-                           state_metrics=tuple(s.state_metrics))
-    if s.kind == "perturb":
-        return PerturbStrategy(space, seed=recipe.seed, direction=direction,
-                               params_per_step=s.params_per_step, scale=s.scale,
-                               relative_to=s.relative_to)
-    return OptunaStrategy(space, seed=recipe.seed, direction=direction, sampler=s.kind,
-                          n_startup_trials=s.n_startup_trials)
+def build_strategy(recipe: Recipe, space: Space, run_dir: Path | None = None) -> Strategy:
+    return recipe.strategy.create(BuildContext(recipe, run_dir, space))  # type: ignore[no-any-return]
 
 
-def build_judge(recipe: Recipe) -> Judge:
-    j = recipe.judge
-    if j.kind == "sprt":
-        return SPRTJudge(elo0=j.elo0, elo1=j.elo1, alpha=j.alpha, beta=j.beta, batch=j.batch,
-                         min_games=j.min_games, max_games=j.max_games)
-    if j.kind == "weighted":
-        return WeightedJudge(min_improvement=j.min_improvement, confidence=j.confidence,
-                             batch=j.batch, min_samples=j.min_samples,
-                             max_samples=j.max_samples, direction=recipe.target.direction,
-                             futility=j.futility, weights=dict(j.weights))
-    return WelchJudge(min_improvement=j.min_improvement, confidence=j.confidence,
-                      batch=j.batch, min_samples=j.min_samples, max_samples=j.max_samples,
-                      direction=recipe.target.direction, futility=j.futility)
+def build_judge(recipe: Recipe, context: BuildContext | None = None) -> Judge:
+    context = context or BuildContext(recipe, None, recipe.parsed_space())
+    return recipe.judge.create(context)  # type: ignore[no-any-return]
 
 
 def build_gates(recipe: Recipe, space: Space) -> list[Gate]:
@@ -105,18 +58,6 @@ def build_gates(recipe: Recipe, space: Space) -> list[Gate]:
     return gates
 
 
-def workers_registry(run_dir: Path) -> Path:
-    """Where pool workers register, so that the next start can reap any a crash left."""
-    return run_dir / "work" / ".workers"
-
-
 def build_executor(recipe: Recipe, run_dir: Path | None = None) -> Executor:
-    e = recipe.executor
-    if e.kind == "processes":
-        return ProcessesExecutor(e.workers, registry=workers_registry(run_dir)
-                                 if run_dir is not None else None)
-    if e.kind == "ray":
-        from ratchet.executors.ray import RayExecutor
-
-        return RayExecutor(e.address, e.workers, e.max_retries)
-    return InlineExecutor()
+    context = BuildContext(recipe, run_dir, recipe.parsed_space())
+    return recipe.executor.create(context)  # type: ignore[no-any-return]

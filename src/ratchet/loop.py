@@ -21,12 +21,12 @@ import numpy as np
 
 from ratchet.atomic import atomic_write_json
 from ratchet.checkpoint import write_checkpoint
+from ratchet.controls import Controls
 from ratchet.errors import StoreError
 from ratchet.executors import EvalResult
 from ratchet.factory import Components
 from ratchet.gates import GateResult, run_gates
-from ratchet.service.controls import Controls
-from ratchet.store import Champion, EvaluationRow, Store
+from ratchet.store import Champion, CycleOutcome, EvaluationRow, Store
 from ratchet.summary import write_champion_file
 from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial, Verdict
 
@@ -332,9 +332,9 @@ class Loop:
         score = _mean(evidence.challenger) if decision is not Decision.FAILED else None
         trial = Trial(candidate, cycle, decision, score, _mean(evidence.champion))
         self.c.strategy.observe(trial)
-        new_champion = self.store.finish_cycle(
+        new_champion = self.store.finish_cycle(CycleOutcome(
             cycle, candidate, champion, decision, reason, stats, score, trial.champion_score,
-            evidence.games_played, self.c.strategy.state_dict())
+            evidence.games_played, self.c.strategy.state_dict()))
         if new_champion is not None:
             self.c.target.apply(new_champion.candidate)
             self._log_promotion(cycle, champion, new_champion, stats)

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ratchet.errors import RecipeError, SpaceError
+from ratchet.plugins import EXECUTORS, JUDGES, STRATEGIES, TARGETS, all_kinds
 from ratchet.rundirs import NAME_PATTERN
 from ratchet.space import Space
-from ratchet.targets._process import placeholders
-from ratchet.targets.command import RESERVED
 
 _NAME = NAME_PATTERN
 
@@ -27,205 +26,12 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class CommandTargetSpec(_Spec):
-    kind: Literal["command"]
-    benchmark: list[str] | str = Field(description="benchmark argv (or a string with shell: true)")
-    config_file: str | None = None
-    build: list[str] | str | None = None
-    timeout_s: float = Field(300.0, gt=0)
-    outcome: Literal["games", "samples"] = "games"
-    metric: str | None = None
-    direction: Literal["maximize", "minimize"] = "maximize"
-    env: dict[str, str] = Field(default_factory=dict)
-    shell: bool = False
-    cwd: str | None = None
-    start: dict[str, Any] = Field(default_factory=dict)
-    interleave: bool | None = Field(None, description="run challenger and champion one run "
-                                    "at a time in ABBA order (two timing runs on the same "
-                                    "cores disturb each other, and drift cancels in "
-                                    "neighbouring pairs); default: on for outcome: samples")
-
-    @model_validator(mode="after")
-    def _check(self) -> CommandTargetSpec:
-        for key in ("benchmark", "build"):
-            value = getattr(self, key)
-            if isinstance(value, str) and not self.shell:
-                raise ValueError(f"{key} is a string; give a list of arguments, "
-                                 "or set shell: true to run it through a shell")
-            if isinstance(value, list) and not value:
-                raise ValueError(f"{key} must not be empty")
-        if self.outcome == "samples" and not self.metric:
-            raise ValueError("outcome: samples needs metric: the name of the value to read")
-        if self.interleave and self.outcome != "samples":
-            raise ValueError("interleave applies to outcome: samples (games are paired by "
-                             "seed already)")
-        return self
-
-
-class _MaximizedSamples(_Spec):
-    """A target whose measurements are samples of a score to maximize."""
-
-    @property
-    def outcome(self) -> Literal["samples"]:
-        return "samples"
-
-    @property
-    def direction(self) -> Literal["maximize"]:
-        return "maximize"
-
-
-class CartPoleTargetSpec(_MaximizedSamples):
-    kind: Literal["cartpole"]
-    model: str | None = Field(None, description="starting champion (a .safetensors saved by "
-                              "ratchet); absent: the shipped model")
-    train_steps: int = Field(60_000, ge=1000, description="PPO steps to train each challenger")
-    episodes: int = Field(5, ge=2, le=50, description="episodes per task unit measured")
-    adaptation: Literal["in_context", "standard", "hybrid", "identify"] = "in_context"
-    hard_tasks: bool = Field(True, description="train and measure on hard tasks too")
-    threads: int = Field(1, ge=1, description="torch threads per evaluation")
-    time_limit: int = Field(500, ge=10, le=100_000, description="steps before a measured "
-                            "episode is cut (CartPole-v1: 500; longer episodes tell apart "
-                            "champions that all balance for 500)")
-
-
-class SysctlTargetSpec(_MaximizedSamples):
-    kind: Literal["sysctl"]
-    benchmark: list[str] | str = Field(description="benchmark argv; a string is split like a "
-                                       "shell would, and never run by one")
-    metric: str = Field(description="the value the benchmark prints (`metric: value`), "
-                        "higher is better")
-    sysctl_root: str = Field("/proc/sys", description="where kernel parameters live "
-                             "(a directory tree of files in tests)")
-    dry_run: bool = Field(False, description="write nothing; measure the system as it is")
-    timeout_s: float = Field(15.0, gt=0, description="seconds before a benchmark run is "
-                             "killed and counted as failed")
-    performance_weight: float = Field(0.5, ge=0)
-    stability_weight: float = Field(0.5, ge=0)
-    reference_runs: int = Field(3, ge=1, description="runs measuring the original values")
-    cwd: str | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> SysctlTargetSpec:
-        if not self.benchmark or (isinstance(self.benchmark, str)
-                                  and not self.benchmark.strip()):
-            raise ValueError("benchmark must not be empty")
-        if self.performance_weight + self.stability_weight <= 0:
-            raise ValueError("performance_weight + stability_weight must be above 0")
-        return self
-
-
-class PerturbSpec(_Spec):
-    kind: Literal["perturb"]
-    params_per_step: tuple[int, int] = (3, 5)
-    scale: float = Field(0.15, gt=0, le=1)
-    relative_to: Literal["range", "value"] = "range"
-
-    @model_validator(mode="after")
-    def _check(self) -> PerturbSpec:
-        lo, hi = self.params_per_step
-        if not 1 <= lo <= hi:
-            raise ValueError("params_per_step must be [low, high] with 1 <= low <= high")
-        return self
-
-
-class EvolveSpec(_Spec):
-    kind: Literal["evolve"]
-    architecture: list[str] = Field(default_factory=lambda: ["state_dim", "hidden_dim",
-                                                             "layers"])
-    scale: float = Field(0.2, gt=0, le=1, description="starting size of a hyperparameter "
-                         "move (relative; adapted by the 1/5th success rule)")
-    arch_scale: float = Field(0.2, gt=0, le=1, description="relative size of a width move")
-    explore: float = Field(0.0, ge=0, le=1, description="share of hyperparameter moves "
-                           "drawn afresh over the parameter's whole range")
-    params_per_step: tuple[int, int] = (1, 2)
-
-
-class PPOSpec(_Spec):
-    kind: Literal["ppo"]
-    n_steps: int = Field(64, ge=2, description="steps per rollout before a PPO update")
-    batch_size: int = Field(32, ge=1)
-    n_epochs: int = Field(5, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
-    gamma: float = Field(0.95, ge=0, le=1)
-    max_steps_per_episode: int = Field(10, ge=1)
-    state_metrics: list[str] = Field(default_factory=lambda: ["cpu_usage",
-                                                              "memory_used_percent"])
-
-    @model_validator(mode="after")
-    def _check(self) -> PPOSpec:
-        from ratchet.strategies.system_metrics import STATE_METRICS
-
-        unknown = [m for m in self.state_metrics if m not in STATE_METRICS]
-        if unknown:
-            raise ValueError(f"unknown state metrics {unknown}; expected some of "
-                             f"{sorted(STATE_METRICS)}")
-        if self.batch_size > self.n_steps:
-            raise ValueError(f"batch_size ({self.batch_size}) must not exceed n_steps "
-                             f"({self.n_steps})")
-        return self
-
-
-class OptunaSpec(_Spec):
-    kind: Literal["tpe", "cmaes", "random"]
-    n_startup_trials: int = Field(10, ge=1)
-
-
-class SPRTSpec(_Spec):
-    kind: Literal["sprt"]
-    elo0: float = 0.0
-    elo1: float = 20.0
-    alpha: float = Field(0.05, gt=0, lt=0.5)
-    beta: float = Field(0.05, gt=0, lt=0.5)
-    batch: int = Field(20, ge=1)
-    min_games: int = Field(40, ge=0)
-    max_games: int = Field(600, ge=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> SPRTSpec:
-        if self.elo1 <= self.elo0:
-            raise ValueError(f"elo1 ({self.elo1:g}) must be above elo0 ({self.elo0:g})")
-        if self.max_games < self.min_games:
-            raise ValueError("max_games must be at least min_games")
-        return self
-
-
-class WelchSpec(_Spec):
-    kind: Literal["welch"]
-    min_improvement: float = Field(0.01, ge=0)
-    confidence: float = Field(0.95, gt=0.5, lt=1)
-    batch: int = Field(3, ge=1)
-    min_samples: int = Field(10, ge=5, description="samples a side before any verdict; "
-                             "fewer noisy timing runs decide nothing")
-    max_samples: int = Field(30, ge=2)
-    futility: float = Field(0.2, gt=0, lt=0.5)
-
-    @model_validator(mode="after")
-    def _check_samples(self) -> WelchSpec:
-        if self.max_samples < self.min_samples:
-            raise ValueError(f"max_samples ({self.max_samples}) must be at least "
-                             f"min_samples ({self.min_samples})")
-        return self
-
-
-class WeightedSpec(WelchSpec):
-    kind: Literal["weighted"]  # type: ignore[assignment]
-    # a sample here is a trained network's episodes, not a timing run: few can be enough
-    min_samples: int = Field(10, ge=2)
-    weights: dict[str, float] = Field(default_factory=lambda: {
-        "average_reward": 0.3, "generalization": 0.25, "adaptation_speed": 0.15,
-        "meta_efficiency": 0.15, "stability": 0.15})
-
-    @model_validator(mode="after")
-    def _check(self) -> WeightedSpec:
-        if not self.weights:
-            raise ValueError("weights is empty: name at least one metric to weigh")
-        return self
-
-
 class GateSpec(_Spec):
-    kind: Literal["range", "floor"]
-    min: float | None = None
-    bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    kind: Literal["range", "floor"] = Field(description="range: parameters within bounds; "
+                                            "floor: the challenger's mean at least min")
+    min: float | None = Field(None, description="floor: the lowest acceptable score")
+    bounds: dict[str, tuple[float, float]] = Field(default_factory=dict, description="range: "
+                                                   "parameter -> [low, high]")
 
     @model_validator(mode="after")
     def _check(self) -> GateSpec:
@@ -235,27 +41,22 @@ class GateSpec(_Spec):
 
 
 class ScheduleSpec(_Spec):
-    max_cycles: int | None = Field(None, ge=1)
-    interval_s: float = Field(0.0, ge=0)
-    stagnation_cycles: int | None = Field(100, ge=1)
+    max_cycles: int | None = Field(None, ge=1, description="end after this many cycles "
+                                   "(absent: run until stopped)")
+    interval_s: float = Field(0.0, ge=0, description="pause between cycles")
+    stagnation_cycles: int | None = Field(100, ge=1, description="warn after this many "
+                                          "cycles without a promotion")
     baseline: int = Field(50, ge=0, description="games or runs measuring the first champion")
-    failure_backoff_s: float = Field(30.0, ge=0)
-    max_consecutive_failures: int = Field(3, ge=1)
-    pause_s: float = Field(60.0, ge=0)
+    failure_backoff_s: float = Field(30.0, ge=0, description="wait after a failed "
+                                     "evaluation")
+    max_consecutive_failures: int = Field(3, ge=1, description="failures in a row before a "
+                                          "safety pause")
+    pause_s: float = Field(60.0, ge=0, description="length of a safety pause")
     checkpoint_every: int = Field(10, ge=0, description="cycles between checkpoints (0: only "
                                   "on promotion and shutdown)")
     checkpoint_keep: int = Field(5, ge=1, description="store snapshots kept")
     early_stop_cycles: int | None = Field(None, ge=1, description="end the run after this "
                                           "many cycles without a promotion")
-
-
-class ExecutorSpec(_Spec):
-    kind: Literal["inline", "processes", "ray"] = "inline"
-    workers: int | None = Field(None, ge=1, description="processes: pool size; ray: CPUs "
-                                "of a local Ray instance")
-    address: str | None = Field(None, description="ray: 'auto' or a cluster address; "
-                                "absent: start a local Ray")
-    max_retries: int = Field(3, ge=0, description="ray: re-runs of a task whose worker died")
 
 
 class DashboardSpec(_Spec):
@@ -265,42 +66,31 @@ class DashboardSpec(_Spec):
                       "to expose it")
 
 
-Strategies = Annotated[PerturbSpec | EvolveSpec | PPOSpec | OptunaSpec,
-                      Field(discriminator="kind")]
-Judges = Annotated[SPRTSpec | WelchSpec | WeightedSpec, Field(discriminator="kind")]
-Targets = Annotated[CommandTargetSpec | CartPoleTargetSpec | SysctlTargetSpec,
-                    Field(discriminator="kind")]
+Strategies = STRATEGIES.union()
+Judges = JUDGES.union()
+Executors = EXECUTORS.union()
+Targets = TARGETS.union()
 
 
 class Recipe(_Spec):
     name: str = Field(pattern=_NAME)
-    target: Targets
+    target: Targets  # type: ignore[valid-type]
     space: dict[str, dict[str, Any]]
-    strategy: Strategies = Field(default_factory=lambda: PerturbSpec(kind="perturb"))
-    judge: Judges
+    strategy: Strategies = Field(  # type: ignore[valid-type]
+        default_factory=lambda: STRATEGIES.spec("perturb")())
+    judge: Judges  # type: ignore[valid-type]
     gates: list[GateSpec] = Field(default_factory=list)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
-    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    executor: Executors = Field(  # type: ignore[valid-type]
+        default_factory=lambda: EXECUTORS.spec("inline")())
     dashboard: DashboardSpec = Field(default_factory=DashboardSpec)
     seed: int = 0
 
     @model_validator(mode="after")
     def _check(self) -> Recipe:
-        if self.judge.kind == "sprt" and self.target.outcome != "games":
-            raise ValueError("judge sprt needs target outcome: games (use welch for samples)")
-        if self.judge.kind in ("welch", "weighted") and self.target.outcome != "samples":
-            raise ValueError(f"judge {self.judge.kind} needs target outcome: samples (use "
-                             "sprt for games)")
+        self.judge.check_recipe(self)
         if not self.space:
             raise ValueError("space is empty: name at least one parameter to tune")
-        if self.target.kind == "cartpole" and self.judge.kind == "weighted":
-            hard_only = {"adaptation_speed", "meta_efficiency"} & set(self.judge.weights)
-            if hard_only and not self.target.hard_tasks:
-                raise ValueError(f"judge weights {sorted(hard_only)} are measured on hard "
-                                 "tasks, but target.hard_tasks is false")
-            if hard_only and self.judge.batch < 2:
-                raise ValueError("judge.batch must be at least 2 with hard tasks: units "
-                                 "alternate physics and hard tasks")
         return self
 
     def parsed_space(self) -> Space:
@@ -336,28 +126,11 @@ def parse_recipe(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
         space = recipe.parsed_space()
     except SpaceError as exc:
         raise RecipeError(f"{source}: space.{exc}") from None
-    from ratchet.strategies.ppo import check_numeric
-    from ratchet.targets.sysctl.tree import SysctlError, check_space
-
     try:
-        if recipe.target.kind == "sysctl":
-            check_space(space)
-        if recipe.strategy.kind == "ppo":
-            check_numeric(space)
-    except (SysctlError, ValueError) as exc:
+        recipe.target.check_space(space)
+        recipe.strategy.check_space(space)
+    except (SpaceError, ValueError) as exc:
         raise RecipeError(f"{source}: {exc}") from None
-    allowed = RESERVED | set(space.names)
-    t = recipe.target
-    if not isinstance(t, CommandTargetSpec):
-        return recipe
-    used = placeholders(t.benchmark) | (placeholders(t.build) if t.build else set())
-    for value in t.env.values():
-        used |= placeholders(value)
-    unknown = used - allowed
-    if unknown:
-        raise RecipeError(f"{source}: target: unknown placeholders "
-                          f"{sorted('{' + u + '}' for u in unknown)}; expected one of "
-                          f"{sorted(RESERVED)} or a parameter name")
     return recipe
 
 
@@ -375,6 +148,6 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _is_tag(part: Any) -> bool:
-    return part in ("command", "cartpole", "sysctl", "perturb", "evolve", "ppo", "tpe",
-                    "cmaes", "random", "sprt", "welch", "weighted") \
+    """A discriminated union's tag in an error location (``target.command.timeout_s``)."""
+    return part in all_kinds() \
         or str(part).startswith("function-after[")

@@ -143,6 +143,22 @@ class Champion:
     promoted_at: float
 
 
+@dataclass(frozen=True)
+class CycleOutcome:
+    """What a decided cycle commits (``Store.finish_cycle``)."""
+
+    cycle: int
+    candidate: Candidate
+    champion: Champion       # the champion it was measured against
+    decision: Decision
+    reason: str
+    stats: dict[str, Any]
+    score: float | None      # the challenger's mean
+    champion_score: float | None
+    games: int               # games or samples played, both sides
+    strategy_state: dict[str, Any]
+
+
 class _Rows:
     """A cursor whose reading errors are StoreErrors too (rows are read lazily)."""
 
@@ -323,12 +339,13 @@ class Store:
                   json.dumps(list(r.scores)), int(r.ordered), r.errors, json.dumps(r.metrics),
                   r.duration_s, r.reason, r.created_at) for r in rows])
 
-    def finish_cycle(self, cycle: int, candidate: Candidate, champion: Champion,
-                     decision: Decision, reason: str, stats: dict[str, Any],
-                     score: float | None, champion_score: float | None, games: int,
-                     strategy_state: dict[str, Any]) -> Champion | None:
+    def finish_cycle(self, outcome: CycleOutcome) -> Champion | None:
         """Record the decision; on PROMOTE also the promotion, in the same transaction.
         Returns the new champion when there is one."""
+        cycle, candidate, champion = outcome.cycle, outcome.candidate, outcome.champion
+        decision, reason, stats = outcome.decision, outcome.reason, outcome.stats
+        score, champion_score, games = outcome.score, outcome.champion_score, outcome.games
+        strategy_state = outcome.strategy_state
         now = time.time()
         promoted = None
         with self.transaction() as cur:

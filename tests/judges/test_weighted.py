@@ -48,6 +48,6 @@ def test_a_better_weighted_score_without_significance_does_not_promote():
 
 
 def test_a_metric_the_target_never_reports_fails_the_cycle():
-    judge = WeightedJudge(weights={"absent": 1.0}, batch=3, max_samples=9)
+    judge = WeightedJudge(weights={"absent": 1.0}, batch=3, min_samples=3, max_samples=9)
     verdict = judge.decide(_evidence([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], {"x": 1}, {"x": 1}))
     assert verdict.decision is Decision.FAILED and "absent" in verdict.reason

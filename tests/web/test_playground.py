@@ -12,7 +12,7 @@ pytest.importorskip("gradio")
 
 @pytest.fixture
 def playground_url():
-    from ratchet.targets.cartpole.playground import standalone
+    from ratchet.apps.cartpole.playground import standalone
     from ratchet.web.server import WebServer
 
     server = WebServer(standalone([], "s3cret-token"), "127.0.0.1", 0)
@@ -68,6 +68,7 @@ def test_training_and_rsi_need_the_token_through_the_http_api(playground_url):
 def test_the_daemons_cartpole_dashboard_mounts_it_and_the_read_only_one_does_not(tmp_path):
     import httpx
 
+    from ratchet.apps.dashboard import create_dashboard
     from ratchet.service.token import ensure_token
     from ratchet.store import Store
     from ratchet.types import Candidate
@@ -80,7 +81,8 @@ def test_the_daemons_cartpole_dashboard_mounts_it_and_the_read_only_one_does_not
                        Candidate({"state_dim": 32}, origin="baseline"))
     token = ensure_token(run_dir)
     for read_only in (True, False):
-        server = WebServer(create_app([run_dir], read_only=read_only), "127.0.0.1", 0)
+        app = create_app([run_dir], read_only=True) if read_only else create_dashboard([run_dir])
+        server = WebServer(app, "127.0.0.1", 0)
         url = server.start()
         try:
             assert httpx.get(url + "api/runs", timeout=30).status_code == 200

@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
 
 from ratchet.executors._base import (
     EvalResult,
@@ -25,6 +27,7 @@ from ratchet.executors._base import (
     evaluate_pair_safely,
     evaluate_safely,
 )
+from ratchet.plugins import BuildContext, Spec
 from ratchet.types import EvalTask
 
 if TYPE_CHECKING:
@@ -37,7 +40,7 @@ def _init_worker(parent: int, registry: Path | None = None) -> None:
     worker (nor, once they are gone, the resource tracker) is left behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if registry is not None:
-        from ratchet.service import children
+        from ratchet import children
 
         children.register(registry, os.getpid(), group=False)
     threading.Thread(target=_exit_with_parent, args=(parent,), name="ratchet-parent-watch",
@@ -91,3 +94,20 @@ class ProcessesExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def workers_registry(run_dir: Path) -> Path:
+    """Where pool workers register, so that the next start can reap any a crash left."""
+    return run_dir / "work" / ".workers"
+
+
+class ProcessesSpec(Spec):
+    """A pool of worker processes on this machine: challenger and champion run in
+    parallel (unless the target interleaves them)."""
+
+    kind: Literal["processes"] = "processes"
+    workers: int | None = Field(None, ge=1, description="pool size (default: the CPUs)")
+
+    def create(self, context: BuildContext) -> ProcessesExecutor:
+        registry = workers_registry(context.run_dir) if context.run_dir else None
+        return ProcessesExecutor(self.workers, registry=registry)

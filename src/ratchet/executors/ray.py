@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
 
 from ratchet.errors import RatchetError
 from ratchet.executors._base import EvalResult, Executor, evaluate_safely
+from ratchet.plugins import BuildContext, Spec
 from ratchet.types import EvalTask
 
 if TYPE_CHECKING:
@@ -77,3 +80,16 @@ class RayExecutor(Executor):
             _ray().shutdown()
             self._started_here = False
             self._remote = None
+
+
+class RaySpec(Spec):
+    """Evaluations as Ray tasks, on a local Ray or a cluster."""
+
+    kind: Literal["ray"] = "ray"
+    workers: int | None = Field(None, ge=1, description="CPUs of a local Ray instance")
+    address: str | None = Field(None, description="'auto' or a cluster address; absent: "
+                                "start a local Ray")
+    max_retries: int = Field(3, ge=0, description="re-runs of a task whose worker died")
+
+    def create(self, context: BuildContext) -> RayExecutor:
+        return RayExecutor(self.address, self.workers, self.max_retries)

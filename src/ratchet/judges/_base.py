@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from typing import ClassVar
+from abc import abstractmethod
+from typing import TYPE_CHECKING, ClassVar
 
+from ratchet.plugins import BuildContext, Spec
 from ratchet.types import Evidence, OutcomeKind, Verdict
 
+if TYPE_CHECKING:
+    from ratchet.recipe import Recipe
 
-class Judge(ABC):
+
+class Judge(Spec):
     """A sequential test. The loop gathers ``batch`` more games or samples per call of
-    ``decide`` until the verdict is final."""
+    ``decide`` until the verdict is final. A judge is its own recipe section: its fields
+    are the recipe's ``judge:`` keys."""
 
     name: ClassVar[str]
     outcome: ClassVar[OutcomeKind]
@@ -19,3 +24,12 @@ class Judge(ABC):
     @abstractmethod
     def decide(self, evidence: Evidence) -> Verdict:
         """Verdict on the evidence gathered so far in this cycle."""
+
+    def create(self, context: BuildContext) -> Judge:
+        return self
+
+    def check_recipe(self, recipe: Recipe) -> None:
+        if recipe.target.outcome != self.outcome:
+            other = {"games": "sprt", "samples": "welch"}[recipe.target.outcome]
+            raise ValueError(f"judge {self.name} needs target outcome: {self.outcome} (use "
+                             f"{other} for {recipe.target.outcome})")

@@ -23,9 +23,10 @@ score has mean ``1/2 + (L(E(p) + elo) - p) / 2``. p is estimated from the cycle'
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from ratchet.judges._base import Judge
 from ratchet.stats import elo_to_score, score_to_elo
@@ -58,18 +59,26 @@ def gsprt_llr(values: np.ndarray, counts: np.ndarray, s0: float, s1: float) -> f
     return float(n * np.sum(freqs * np.log(p1 / p0)))
 
 
-@dataclass
 class SPRTJudge(Judge):
-    elo0: float = 0.0
-    elo1: float = 20.0
-    alpha: float = 0.05
-    beta: float = 0.05
-    batch: int = 20
-    min_games: int = 40
-    max_games: int = 600
+    kind: Literal["sprt"] = "sprt"
+    elo0: float = Field(0.0, description="H0: the challenger is at most this much stronger")
+    elo1: float = Field(20.0, description="H1: the challenger is at least this much stronger")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="false promotion rate")
+    beta: float = Field(0.05, gt=0, lt=0.5, description="missed improvement rate")
+    batch: int = Field(20, ge=1, description="games a side between looks")
+    min_games: int = Field(40, ge=0, description="no verdict before this many")
+    max_games: int = Field(600, ge=1, description="inconclusive here means reject")
 
-    name = "sprt"
-    outcome = "games"
+    name: ClassVar[str] = "sprt"
+    outcome: ClassVar[Literal["games"]] = "games"
+
+    @model_validator(mode="after")
+    def _check(self) -> SPRTJudge:
+        if self.elo1 <= self.elo0:
+            raise ValueError(f"elo1 ({self.elo1:g}) must be above elo0 ({self.elo0:g})")
+        if self.max_games < self.min_games:
+            raise ValueError("max_games must be at least min_games")
+        return self
 
     @property
     def lower(self) -> float:
@@ -78,7 +87,6 @@ class SPRTJudge(Judge):
     @property
     def upper(self) -> float:
         return math.log((1 - self.beta) / self.alpha)
-
 
     def decide(self, evidence: Evidence) -> Verdict:
         values, observations, s0, s1, elo_fn = self._frame(evidence)

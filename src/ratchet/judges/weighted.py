@@ -9,19 +9,48 @@ what the metrics say about how the improvement was reached (speed, stability).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from ratchet.judges.welch import WelchJudge
 from ratchet.types import Decision, Evidence, Verdict
 
+if TYPE_CHECKING:
+    from ratchet.recipe import Recipe
 
-@dataclass
+CARTPOLE_WEIGHTS = {"average_reward": 0.3, "generalization": 0.25, "adaptation_speed": 0.15,
+                    "meta_efficiency": 0.15, "stability": 0.15}
+
+
 class WeightedJudge(WelchJudge):
-    weights: dict[str, float] = field(default_factory=dict)
+    kind: Literal["weighted"] = "weighted"  # type: ignore[assignment]
+    # a sample here is a trained network's episodes, not a timing run: few can be enough
+    min_samples: int = Field(10, ge=2, description="samples a side before any verdict")
+    weights: dict[str, float] = Field(default_factory=lambda: dict(CARTPOLE_WEIGHTS),
+                                      description="metric name -> weight")
 
-    name = "weighted"  # type: ignore[assignment]
+    name: ClassVar[str] = "weighted"
+
+    @model_validator(mode="after")
+    def _check_weights(self) -> WeightedJudge:
+        if not self.weights:
+            raise ValueError("weights is empty: name at least one metric to weigh")
+        return self
+
+    def check_recipe(self, recipe: Recipe) -> None:
+        super().check_recipe(recipe)
+        target = recipe.target
+        if target.kind != "cartpole":
+            return
+        hard_only = {"adaptation_speed", "meta_efficiency"} & set(self.weights)
+        if hard_only and not target.hard_tasks:  # type: ignore[union-attr]
+            raise ValueError(f"judge weights {sorted(hard_only)} are measured on hard "
+                             "tasks, but target.hard_tasks is false")
+        if hard_only and self.batch < 2:
+            raise ValueError("judge.batch must be at least 2 with hard tasks: units "
+                             "alternate physics and hard tasks")
 
     def score(self, batches: list[dict[str, float]]) -> float | None:
         """The weighted sum of each metric's mean over ``batches``; None if a weighted

@@ -20,27 +20,50 @@ independent, and counting them as such would overstate the evidence. No verdict 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from ratchet.judges._base import Judge
+from ratchet.plugins import BuildContext
 from ratchet.types import Decision, Evidence, Verdict
 
+if TYPE_CHECKING:
+    from ratchet.recipe import Recipe
 
-@dataclass
+
 class WelchJudge(Judge):
-    min_improvement: float = 0.01
-    confidence: float = 0.95
-    batch: int = 3
-    min_samples: int = 10
-    max_samples: int = 30
-    direction: Literal["maximize", "minimize"] = "maximize"
-    futility: float = 0.2
+    kind: Literal["welch"] = "welch"
+    min_improvement: float = Field(0.01, ge=0, description="relative gain to prove")
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="1 - false promotion rate")
+    batch: int = Field(3, ge=1, description="samples a side between looks")
+    min_samples: int = Field(10, ge=5, description="samples a side before any verdict; "
+                             "fewer noisy timing runs decide nothing")
+    max_samples: int = Field(30, ge=2, description="inconclusive here means reject")
+    futility: float = Field(0.2, gt=0, lt=0.5, description="chance of stopping a "
+                            "challenger that is exactly min_improvement better")
+    direction: Literal["maximize", "minimize"] = Field(
+        "maximize", exclude=True, description="taken from the target, not a recipe key")
 
-    name = "welch"
-    outcome = "samples"
+    name: ClassVar[str] = "welch"
+    outcome: ClassVar[Literal["samples"]] = "samples"
+
+    @model_validator(mode="after")
+    def _check_samples(self) -> WelchJudge:
+        if self.max_samples < self.min_samples:
+            raise ValueError(f"max_samples ({self.max_samples}) must be at least "
+                             f"min_samples ({self.min_samples})")
+        return self
+
+    def create(self, context: BuildContext) -> WelchJudge:
+        return self.model_copy(update={"direction": context.direction})
+
+    def check_recipe(self, recipe: Recipe) -> None:
+        super().check_recipe(recipe)
+        if "direction" in self.model_fields_set:
+            raise ValueError("judge.direction is not a recipe key: the target's direction "
+                             "says which way is better")
 
     @property
     def looks(self) -> int:

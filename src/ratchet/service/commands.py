@@ -11,11 +11,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ratchet.controls import Controls
 from ratchet.errors import RatchetError
 from ratchet.recipe import load_recipe
 from ratchet.rundirs import check_name, resolve_run_dir
 from ratchet.service import control
-from ratchet.service.controls import Controls
 from ratchet.service.pidfile import PidLock, running_pid
 from ratchet.service.status import newest_log, run_status
 

@@ -11,16 +11,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ratchet import children
 from ratchet.checkpoint import prune_logs
+from ratchet.controls import Controls
 from ratchet.errors import RatchetError
-from ratchet.factory import workers_registry
+from ratchet.executors.processes import workers_registry
 from ratchet.loop import LoopSummary, Reporter
 from ratchet.recipe import Recipe
 from ratchet.runner import RunOptions, log_file, run_recipe
-from ratchet.service import children
 from ratchet.service.bind import check_bindable
-from ratchet.service.controls import Controls
-from ratchet.service.dashboard import SupervisedDashboard
+from ratchet.service.dashboard import SupervisedDashboard, WebProcess
 from ratchet.service.pidfile import PidLock
 from ratchet.service.readiness import Readiness
 from ratchet.service.status import record_fatal
@@ -62,15 +62,20 @@ def stop_on_signals(stop: threading.Event, run_dir: Path) -> Iterator[None]:
 
 
 @contextmanager
-def dashboard(recipe: Recipe, run_dir: Path, on_log: Reporter | None) -> Iterator[str | None]:
+def dashboard(recipe: Recipe, run_dir: Path, on_log: Reporter | None,
+              web_process: WebProcess | None) -> Iterator[str | None]:
     """The recipe's web server (`dashboard: {port: ...}`) while the loop runs, supervised
     in a process of its own; yields its URL (None without a dashboard)."""
     if recipe.dashboard.port is None:
         yield None
         return
+    if web_process is None:
+        raise RatchetError("this way of running ratchet serves no dashboard: remove "
+                           "dashboard.port from the recipe, or use `ratchet run`/`start`")
     ensure_token(run_dir)
     check_bindable(recipe.dashboard.host, recipe.dashboard.port)
-    web = SupervisedDashboard(run_dir, recipe.dashboard.host, recipe.dashboard.port)
+    web = SupervisedDashboard(run_dir, recipe.dashboard.host, recipe.dashboard.port,
+                              web_process)
     url = web.start()
     log.info("dashboard at %s (token in %s)", url, run_dir / "token")
     if on_log is not None:
@@ -83,13 +88,15 @@ def dashboard(recipe: Recipe, run_dir: Path, on_log: Reporter | None) -> Iterato
 
 def serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
           reporter: Reporter | None = None, mode: str = "foreground",
-          on_log: Reporter | None = None, options: RunOptions | None = None) -> LoopSummary:
+          on_log: Reporter | None = None, options: RunOptions | None = None,
+          web_process: WebProcess | None = None) -> LoopSummary:
     """Take the run's lock, clean up after a crash, run the loop until stopped. Under
-    `ratchet start` the readiness handshake reports the start-up's outcome."""
+    `ratchet start` the readiness handshake reports the start-up's outcome. The recipe's
+    dashboard runs ``web_process`` (given by the application: ``ratchet.web.process``)."""
     handshake = Readiness.from_env()
     try:
         return _serve(recipe, run_dir, max_cycles=max_cycles, reporter=reporter, mode=mode,
-                      on_log=on_log, options=options,
+                      on_log=on_log, options=options, web_process=web_process,
                       on_ready=lambda url: handshake.ready(pid=os.getpid(), url=url))
     except RatchetError as exc:
         handshake.failed(str(exc), code=exc.exit_code)
@@ -109,7 +116,8 @@ def _fatal(run_dir: Path, message: str) -> None:
 
 def _serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None,
            reporter: Reporter | None, mode: str, on_log: Reporter | None,
-           options: RunOptions | None, on_ready: Callable[[str | None], None]) -> LoopSummary:
+           options: RunOptions | None, on_ready: Callable[[str | None], None],
+           web_process: WebProcess | None) -> LoopSummary:
     with PidLock(run_dir, mode) as lock, log_file(run_dir) as log_path:
         if on_log is not None:
             on_log("log", {"path": log_path})
@@ -125,7 +133,7 @@ def _serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None,
             with stop_on_signals(stop, run_dir):
                 summary = run_recipe(recipe, run_dir, max_cycles=max_cycles,
                                      reporter=reporter, stop=stop, on_ready=on_ready,
-                                     beside=lambda: dashboard(recipe, run_dir, on_log),
+                                     beside=lambda: dashboard(recipe, run_dir, on_log, web_process),
                                      options=options)
         except RatchetError as exc:
             _fatal(run_dir, str(exc))

@@ -3,6 +3,8 @@
 It only reads the store, so it can never slow or block the loop. When it dies it is
 started again with exponential back-off; ``dashboard.json`` says whether it is up, since
 when it is down and how often it was restarted (for `ratchet status` and `/health`).
+What runs in the process is given by the application (``WebProcess``, e.g.
+``ratchet.web.process.serve_run``): the service does not import the web app.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import logging
 import multiprocessing
 import multiprocessing.process
 import os
-import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,10 @@ from ratchet.errors import RatchetError
 log = logging.getLogger("ratchet.service")
 
 DASHBOARD_FILE = "dashboard.json"
+WebProcess = Callable[[str, str, int, int, str], None]
+"""``(run_dir, host, port, daemon_pid, state_file)``: serve the run's dashboard until the
+daemon is gone; write ``{"url", "server_pid"}`` (or ``{"error", "server_pid"}``) to the state
+file once listening (or failing to)."""
 MAX_BACKOFF_S = 60.0
 STABLE_S = 60.0  # a server that stayed up this long resets the back-off
 
@@ -37,8 +43,9 @@ def read_state(run_dir: Path) -> dict[str, Any]:
 
 
 class SupervisedDashboard:
-    def __init__(self, run_dir: Path, host: str, port: int):
+    def __init__(self, run_dir: Path, host: str, port: int, process: WebProcess):
         self.run_dir = run_dir
+        self.process = process
         self.host = host
         self.port = port
         self.url: str | None = None
@@ -71,8 +78,9 @@ class SupervisedDashboard:
         if self.url is not None:  # restarts keep the address the user was given
             port = int(self.url.rstrip("/").rsplit(":", 1)[1])
         ctx = multiprocessing.get_context("spawn")
-        self.proc = ctx.Process(target=_web_process, name="ratchet-web", daemon=True,
-                                args=(str(self.run_dir), self.host, port, os.getpid()))
+        self.proc = ctx.Process(target=self.process, name="ratchet-web", daemon=True,
+                                args=(str(self.run_dir), self.host, port, os.getpid(),
+                                      str(state_file)))
         self.proc.start()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -121,22 +129,3 @@ class SupervisedDashboard:
                 continue
             up_since = time.monotonic()
             log.info("dashboard restarted at %s", self.url)
-
-
-def _web_process(run_dir: str, host: str, port: int, daemon_pid: int) -> None:
-    """Serve until the daemon is gone (even after its kill -9)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the daemon's to handle
-    from ratchet.web import create_app
-    from ratchet.web.server import WebServer
-
-    state = Path(run_dir) / DASHBOARD_FILE
-    try:
-        server = WebServer(create_app([Path(run_dir)]), host, port)
-        url = server.start()
-    except RatchetError as exc:
-        atomic_write_json(state, {"error": str(exc), "server_pid": os.getpid()})
-        return
-    atomic_write_json(state, {"url": url, "pid": daemon_pid, "server_pid": os.getpid()})
-    while os.getppid() == daemon_pid:
-        time.sleep(0.5)
-    server.stop()

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
+from ratchet.plugins import BuildContext, Spec
 from ratchet.space import Param, Space
 from ratchet.strategies._base import Direction, Strategy
 from ratchet.types import Candidate, Decision, Trial
@@ -111,3 +113,25 @@ class EvolveStrategy(Strategy):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.proposals = int(state.get("proposals", 0))
         self.step = float(state.get("step", self.scale))
+
+
+class EvolveSpec(Spec):
+    """A (1+1) evolution strategy over hyperparameters and architecture (cartpole)."""
+
+    kind: Literal["evolve"] = "evolve"
+    architecture: list[str] = Field(default_factory=lambda: ["state_dim", "hidden_dim",
+                                                             "layers"],
+                                    description="parameters that change the network's shape")
+    scale: float = Field(0.2, gt=0, le=1, description="starting size of a hyperparameter "
+                         "move (relative; adapted by the 1/5th success rule)")
+    arch_scale: float = Field(0.2, gt=0, le=1, description="relative size of a width move")
+    explore: float = Field(0.0, ge=0, le=1, description="share of hyperparameter moves "
+                           "drawn afresh over the parameter's whole range")
+    params_per_step: tuple[int, int] = Field((1, 2), description="how many parameters a "
+                                             "step changes: [low, high]")
+
+    def create(self, context: BuildContext) -> EvolveStrategy:
+        return EvolveStrategy(context.space, seed=context.seed, direction=context.direction,
+                              architecture=tuple(self.architecture), scale=self.scale,
+                              arch_scale=self.arch_scale, explore=self.explore,
+                              params_per_step=self.params_per_step)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import Field
+
+from ratchet.plugins import BuildContext, Spec
 from ratchet.space import Param, Space
 from ratchet.strategies._base import Direction, Strategy
 from ratchet.types import Candidate, Trial
@@ -91,3 +94,14 @@ class OptunaStrategy(Strategy):
                 value=trial.score))
         except ValueError as exc:  # params outside a space that changed since: skip
             log.warning("not replaying trial %s: %s", trial.candidate.id, exc)
+
+
+class OptunaSpec(Spec):
+    """Optuna's samplers through ask/tell: tpe, cmaes or random."""
+
+    kind: Literal["tpe", "cmaes", "random"]
+    n_startup_trials: int = Field(10, ge=1, description="random trials before the model")
+
+    def create(self, context: BuildContext) -> OptunaStrategy:
+        return OptunaStrategy(context.space, seed=context.seed, direction=context.direction,
+                              sampler=self.kind, n_startup_trials=self.n_startup_trials)

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
+from ratchet.plugins import BuildContext, Spec
 from ratchet.space import Param, Space
 from ratchet.strategies._base import Direction, Strategy
 from ratchet.types import Candidate, Trial
@@ -72,3 +74,26 @@ class PerturbStrategy(Strategy):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.proposals = int(state.get("proposals", 0))
+
+
+class PerturbSpec(Spec):
+    """Change a few parameters of the champion by a random step."""
+
+    kind: Literal["perturb"] = "perturb"
+    params_per_step: tuple[int, int] = Field((3, 5), description="how many parameters a "
+                                             "step changes: [low, high]")
+    scale: float = Field(0.15, gt=0, le=1, description="step size (relative)")
+    relative_to: Literal["range", "value"] = Field("range", description="what the step "
+                                                   "is relative to")
+
+    @model_validator(mode="after")
+    def _check(self) -> PerturbSpec:
+        lo, hi = self.params_per_step
+        if not 1 <= lo <= hi:
+            raise ValueError("params_per_step must be [low, high] with 1 <= low <= high")
+        return self
+
+    def create(self, context: BuildContext) -> PerturbStrategy:
+        return PerturbStrategy(context.space, seed=context.seed, direction=context.direction,
+                               params_per_step=self.params_per_step, scale=self.scale,
+                               relative_to=self.relative_to)

@@ -17,8 +17,11 @@ import logging
 import queue
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import Field, model_validator
+
+from ratchet.plugins import BuildContext, Spec
 from ratchet.space import Space
 from ratchet.strategies._base import Direction, Strategy
 from ratchet.types import Candidate, Trial
@@ -157,3 +160,44 @@ class PPOStrategy(Strategy):
         state = {k: v.detach().contiguous() for k, v in
                  self._model.policy.state_dict().items()}
         return save(state)
+
+
+class PPOSpec(Spec):
+    """Stable-Baselines3 PPO proposing challengers (numeric spaces)."""
+
+    kind: Literal["ppo"] = "ppo"
+    n_steps: int = Field(64, ge=2, description="steps per rollout before a PPO update")
+    batch_size: int = Field(32, ge=1, description="PPO minibatch size")
+    n_epochs: int = Field(5, ge=1, description="PPO epochs per update")
+    learning_rate: float = Field(1e-3, gt=0, description="PPO learning rate")
+    gamma: float = Field(0.95, ge=0, le=1, description="PPO discount")
+    max_steps_per_episode: int = Field(10, ge=1, description="proposals per episode")
+    state_metrics: list[str] = Field(default_factory=lambda: ["cpu_usage",
+                                                              "memory_used_percent"],
+                                     description="system metrics the policy observes")
+
+    @model_validator(mode="after")
+    def _check(self) -> PPOSpec:
+        from ratchet.strategies.system_metrics import STATE_METRICS
+
+        unknown = [m for m in self.state_metrics if m not in STATE_METRICS]
+        if unknown:
+            raise ValueError(f"unknown state metrics {unknown}; expected some of "
+                             f"{sorted(STATE_METRICS)}")
+        if self.batch_size > self.n_steps:
+            raise ValueError(f"batch_size ({self.batch_size}) must not exceed n_steps "
+                             f"({self.n_steps})")
+        return self
+
+    def check_space(self, space: Space) -> None:
+        check_numeric(space)
+
+    def create(self, context: BuildContext) -> PPOStrategy:
+        from ratchet.extras import require
+
+        require("torch", "gymnasium", "stable_baselines3", feature="the ppo strategy")
+        return PPOStrategy(context.space, seed=context.seed, direction=context.direction,
+                           n_steps=self.n_steps, batch_size=self.batch_size,
+                           n_epochs=self.n_epochs, learning_rate=self.learning_rate,
+                           gamma=self.gamma, max_steps_per_episode=self.max_steps_per_episode,
+                           state_metrics=tuple(self.state_metrics))

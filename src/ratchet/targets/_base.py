@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ratchet.errors import EvaluationError
+from ratchet.plugins import Spec
 from ratchet.space import Space
 from ratchet.targets import _interleave
 from ratchet.types import Candidate, EvalTask, Measurement, OutcomeKind
@@ -75,3 +76,25 @@ class Target(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Called when the loop ends for any reason (completion, stop, error)."""
+
+
+def starting_values(space: Space, start: dict[str, Any]) -> dict[str, Any]:
+    """``start`` completed with the middle of each numeric range (the first option of a
+    categorical), validated."""
+    values = dict(start)
+    for p in space:
+        if p.name not in values:
+            values[p.name] = p.clip((p.low + p.high) / 2) if p.is_numeric else p.options[0]
+    return space.validate(values)
+
+
+class MaximizedSamplesSpec(Spec):
+    """The section of a target whose measurements are samples of a score to maximize."""
+
+    @property
+    def outcome(self) -> Literal["samples"]:
+        return "samples"
+
+    @property
+    def direction(self) -> Literal["maximize"]:
+        return "maximize"

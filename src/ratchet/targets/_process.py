@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ratchet import children
 from ratchet.errors import EvaluationError
-from ratchet.service import children
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
 
@@ -49,7 +49,7 @@ class Completed:
 def run(command: str | list[str], *, env: Mapping[str, str], cwd: str | None,
         timeout_s: float, what: str = "benchmark", registry: Path | None = None) -> Completed:
     """Run ``command``; its pid is kept in ``registry`` while it runs (see
-    ratchet.service.children) so that a stop can terminate it."""
+    ratchet.children) so that a stop can terminate it."""
     start = time.monotonic()
     if registry is not None and children.stopping(registry):
         raise EvaluationError(f"{what} not started: ratchet is stopping")

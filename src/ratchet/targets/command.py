@@ -13,12 +13,15 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, model_validator
 
 from ratchet.errors import EvaluationError
+from ratchet.plugins import BuildContext, Spec
 from ratchet.space import Space
 from ratchet.targets import _config_file, _live_file, _output, _process
-from ratchet.targets._base import Target
+from ratchet.targets._base import Target, starting_values
 from ratchet.types import Candidate, EvalTask, Measurement, OutcomeKind
 
 if TYPE_CHECKING:
@@ -72,11 +75,7 @@ class CommandTarget(Target):
         if self.config_file is not None:
             missing = [n for n in space.names if n not in values]
             values.update(_config_file.read_values(self.config_file, missing))
-        for p in space:  # no config file and no start value: the middle of the range
-            if p.name not in values:
-                values[p.name] = (p.clip((p.low + p.high) / 2) if p.is_numeric
-                                  else p.options[0])
-        return space.validate(values)
+        return starting_values(space, values)  # neither: the middle of the range
 
     def evaluate(self, task: EvalTask) -> Measurement:
         try:
@@ -169,3 +168,71 @@ class CommandTarget(Target):
                    RATCHET_ROLE=task.role)
         env.update({k: _process.fill(v, values) for k, v in self.env.items()})
         return env
+
+
+class CommandTargetSpec(Spec):
+    """Any program whose quality a benchmark command prints."""
+
+    kind: Literal["command"] = "command"
+    benchmark: list[str] | str = Field(description="benchmark argv with placeholders "
+                                       "({config}, {seed}, {games}, {runs}, {workdir}, "
+                                       "{candidate}, {champion_config}, parameter names); a "
+                                       "string only with shell: true")
+    config_file: str | None = Field(None, description="the live config file (JSON or YAML)"
+                                    ": each challenger gets its own copy, the champion "
+                                    "is written here on promotion")
+    build: list[str] | str | None = Field(None, description="a command run before each "
+                                          "benchmark (same placeholders)")
+    timeout_s: float = Field(300.0, gt=0, description="seconds before the benchmark's "
+                             "process group is killed and the evaluation fails")
+    outcome: Literal["games", "samples"] = Field("games", description="games: it prints "
+                                                 "wins/draws/losses; samples: metric values")
+    metric: str | None = Field(None, description="with outcome: samples, the name of the "
+                               "value it prints (`metric: value`)")
+    direction: Literal["maximize", "minimize"] = Field("maximize", description="which way "
+                                                       "the metric is better")
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment "
+                                "variables (placeholders allowed)")
+    shell: bool = Field(False, description="run benchmark and build through a shell")
+    cwd: str | None = Field(None, description="working directory of the benchmark")
+    start: dict[str, Any] = Field(default_factory=dict, description="the starting "
+                                  "champion's values where no config file holds them")
+    interleave: bool | None = Field(None, description="run challenger and champion one run "
+                                    "at a time in ABBA order (two timing runs on the same "
+                                    "cores disturb each other, and drift cancels in "
+                                    "neighbouring pairs); default: on for outcome: samples")
+
+    @model_validator(mode="after")
+    def _check(self) -> CommandTargetSpec:
+        for key in ("benchmark", "build"):
+            value = getattr(self, key)
+            if isinstance(value, str) and not self.shell:
+                raise ValueError(f"{key} is a string; give a list of arguments, "
+                                 "or set shell: true to run it through a shell")
+            if isinstance(value, list) and not value:
+                raise ValueError(f"{key} must not be empty")
+        if self.outcome == "samples" and not self.metric:
+            raise ValueError("outcome: samples needs metric: the name of the value to read")
+        if self.interleave and self.outcome != "samples":
+            raise ValueError("interleave applies to outcome: samples (games are paired by "
+                             "seed already)")
+        return self
+
+    def check_space(self, space: Space) -> None:
+        allowed = RESERVED | set(space.names)
+        used = _process.placeholders(self.benchmark) | (
+            _process.placeholders(self.build) if self.build else set())
+        for value in self.env.values():
+            used |= _process.placeholders(value)
+        unknown = used - allowed
+        if unknown:
+            raise ValueError(f"target: unknown placeholders "
+                             f"{sorted('{' + u + '}' for u in unknown)}; expected one of "
+                             f"{sorted(RESERVED)} or a parameter name")
+
+    def create(self, context: BuildContext) -> CommandTarget:
+        return CommandTarget(benchmark=self.benchmark, workdir=context.work_dir,
+                             config_file=self.config_file, build=self.build,
+                             timeout_s=self.timeout_s, outcome=self.outcome, metric=self.metric,
+                             env=self.env, cwd=self.cwd, start=self.start, shell=self.shell,
+                             interleave=self.interleave)

@@ -8,33 +8,30 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
-from ratchet import __version__
 from ratchet.store import Store
+from ratchet.version import __version__
+from ratchet.web.deps import host_name
 from ratchet.web.metrics import RunCollector
 
 log = logging.getLogger(__name__)
 STATIC = Path(str(resources.files("ratchet.web") / "static"))
 
 
-def create_app(run_dirs: Sequence[Path], *, read_only: bool = False,
-               playground: bool | None = None) -> FastAPI:
-    """``playground``: mount the CartPole playground at /playground (None: when one of the
-    runs is a cartpole run and gradio is installed). Its buttons start work, so a read-only
-    app never mounts it."""
+def create_app(run_dirs: Sequence[Path], *, read_only: bool = False) -> FastAPI:
+    """The dashboard and API of ``run_dirs``. Pages of a target's own (the CartPole
+    playground) are mounted by the application on top (``ratchet.apps.dashboard``)."""
     from ratchet.web.routes import api, control, events, health
 
     runs: dict[str, Path] = {}
-    cartpole = False
     for directory in run_dirs:
         with Store(directory) as store:
             info = store.run_info() or {}
         name = info.get("name") or directory.name
-        cartpole |= info.get("recipe", {}).get("target", {}).get("kind") == "cartpole"
         runs[name if name not in runs else f"{name} ({directory})"] = Path(directory)
     app = FastAPI(title="ratchet", version=__version__,
                   description="Dashboard and API of ratchet runs. Read-only endpoints need "
@@ -76,34 +73,4 @@ def create_app(run_dirs: Sequence[Path], *, read_only: bool = False,
     from ratchet.stats import mean_ci
 
     mean_ci([0.0, 1.0])  # import scipy now, not during the first request
-    if read_only and playground:
-        raise ValueError("a read-only dashboard cannot mount the playground: it starts work")
-    if not read_only and (playground or (playground is None and cartpole and _has("gradio"))):
-        from ratchet.targets.cartpole.playground import mount, run_token_check
-
-        app = mount(app, list(runs.values()), run_token_check(list(runs.values())))
     return app
-
-
-def host_name(header: str) -> str:
-    """The name in a Host header, without its port ("[::1]:80" -> "::1")."""
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header[1:].split("]", 1)[0]
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
-
-
-def _has(module: str) -> bool:
-    from importlib.util import find_spec
-
-    return find_spec(module) is not None
-
-
-def run_dir_of(request: Request, run: str | None = Query(None, description="run name "
-                                                         "(default: the first)")) -> Path:
-    runs: dict[str, Path] = request.app.state.runs
-    if run is None:
-        return next(iter(runs.values()))
-    if run not in runs:
-        raise HTTPException(404, f"no run named {run!r}; runs: {list(runs)}")
-    return runs[run]

@@ -37,11 +37,23 @@ def test_second_order_gradients_flow_through_the_inner_step():
     torch.manual_seed(0)
     policy = SSMPolicy(Arch(state_dim=4, hidden_dim=8))
     support = collect(policy, [nominal()], 1, seed=0)
-    meta = params_of(policy)
-    adapted = adapt(policy, meta, support, 1, 0.1, PPOConfig(), first_order=False)
-    loss = support_loss(policy, adapted, support, PPOConfig())
-    g = torch.autograd.grad(loss, meta["encoder.weight"])[0]
-    assert g.abs().sum() > 0
+
+    def gradients(first_order: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """d loss / d meta-parameter, and d loss / d adapted parameter."""
+        meta = params_of(policy)
+        adapted = adapt(policy, meta, support, 1, 0.1, PPOConfig(), first_order=first_order)
+        loss = support_loss(policy, adapted, support, PPOConfig())
+        return tuple(torch.autograd.grad(loss, [meta["encoder.weight"],
+                                                adapted["encoder.weight"]]))
+
+    first_meta, first_adapted = gradients(first_order=True)
+    second_meta, second_adapted = gradients(first_order=False)
+    # first order treats the inner gradient as a constant: the meta-gradient is the
+    # adapted parameters' gradient; second order adds the inner step's Hessian term
+    assert torch.allclose(first_meta, first_adapted)
+    assert torch.allclose(first_adapted, second_adapted)
+    assert second_meta.abs().sum() > 0
+    assert not torch.allclose(second_meta, first_meta, rtol=1e-3, atol=1e-6)
 
 
 def test_using_swaps_parameters_and_restores_them():

@@ -4,8 +4,8 @@ to apply it, and says when a dry run's figures can only be noise."""
 import os
 import sys
 
+from ratchet.apps.sysctl.tuning import tuning_result
 from ratchet.store import Store
-from ratchet.targets.sysctl.tuning import tuning_result
 from tests.conftest import ROOT
 from tests.targets.sysctl.conftest import os_config, ratchet, values
 

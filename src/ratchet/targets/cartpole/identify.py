@@ -59,7 +59,7 @@ import torch
 
 from ratchet.targets.cartpole.envs import PLAIN_SENSOR, SensorMapped, make_env
 from ratchet.targets.cartpole.ssm import SSMPolicy, policy_input
-from ratchet.targets.cartpole.tasks import Task
+from ratchet.targets.cartpole.tasks import Task, training_tasks
 
 Step = tuple[np.ndarray, float, np.ndarray]  # features, action (-1/+1), next features
 
@@ -122,8 +122,6 @@ def dynamics_library(tasks: Sequence[Task], episodes: int = 20, seed: int = 0
 @functools.cache
 def training_library(seed: int = 0) -> tuple[LinearModel, ...]:
     """The models of the tasks the shipped policy trained on (nominal + physics train)."""
-    from ratchet.targets.cartpole.pretrain import training_tasks
-
     return tuple(dynamics_library(training_tasks(seed), seed=seed))
 
 

@@ -15,7 +15,7 @@ from ratchet.targets.cartpole import floatpath
 from ratchet.targets.cartpole.checkpoint import load_policy, save_policy
 from ratchet.targets.cartpole.hyper import training_meta
 from ratchet.targets.cartpole.ssm import Arch, SSMPolicy
-from ratchet.targets.cartpole.tasks import Task, nominal, task_set
+from ratchet.targets.cartpole.tasks import nominal, task_set, training_tasks
 from ratchet.targets.cartpole.train import (
     TrainConfig,
     UpdateReport,
@@ -25,7 +25,6 @@ from ratchet.targets.cartpole.train import (
 
 SHIPPED = Path(__file__).parent / "shipped" / "policy.safetensors"
 PRETRAIN_STEPS = 300_000
-TRAIN_TASKS = 20
 SHIPPED_SEED = 0
 """The shipped model's pretraining seed: the first one, not picked. (Before the SSM decays
 were capped, seed 2 was picked among 0-2 for holding up under ``identify`` adaptation;
@@ -62,12 +61,6 @@ class Selection:
         tasks = f"{'nominal + ' if self.nominal else ''}{self.tasks} physics validation tasks"
         return (f"{tasks}, {self.episodes} episode(s) each, cut at {self.time_limit} steps, "
                 f"every {self.every} updates")
-
-
-def training_tasks(seed: int = 0, hard: bool = False) -> list[Task]:
-    """Nominal CartPole, the physics training tasks and, with ``hard``, the hard ones."""
-    tasks = [nominal(), *task_set("physics", "train", TRAIN_TASKS, seed)]
-    return tasks + task_set("hard", "train", TRAIN_TASKS, seed) if hard else tasks
 
 
 def pretrain(seed: int = SHIPPED_SEED, steps: int = PRETRAIN_STEPS, arch: Arch = Arch(),

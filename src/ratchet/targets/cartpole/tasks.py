@@ -141,3 +141,12 @@ def tasks_named(name: str, seed: int = 0) -> list[Task]:
                      f"FAMILY-SPLIT-INDEX with FAMILY physics or hard and SPLIT one of "
                      f"{', '.join(SPLITS)} (wide: physics only; e.g. physics-heldout, "
                      "hard-train-2)")
+
+
+TRAIN_TASKS = 20
+
+
+def training_tasks(seed: int = 0, hard: bool = False) -> list[Task]:
+    """Nominal CartPole, the physics training tasks and, with ``hard``, the hard ones."""
+    tasks = [nominal(), *task_set("physics", "train", TRAIN_TASKS, seed)]
+    return tasks + task_set("hard", "train", TRAIN_TASKS, seed) if hard else tasks

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from ratchet.web import data
-from ratchet.web.app import run_dir_of
+from ratchet.web.deps import run_dir_of
 
 router = APIRouter(prefix="/api", tags=["read"])
 RunDir = Depends(run_dir_of)

@@ -8,10 +8,10 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from pydantic import BaseModel
 
-from ratchet.service.controls import Controls
+from ratchet.controls import Controls
 from ratchet.service.token import check_token
 from ratchet.store import Store
-from ratchet.web.app import run_dir_of
+from ratchet.web.deps import run_dir_of
 
 router = APIRouter(prefix="/api", tags=["control (token)"])
 

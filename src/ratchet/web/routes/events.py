@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
 from ratchet.store import Store
-from ratchet.web.app import run_dir_of
+from ratchet.web.deps import run_dir_of
 
 router = APIRouter(prefix="/api", tags=["read"])
 POLL_S = 0.5

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ratchet.store import Store
 from ratchet.web import data
-from ratchet.web.app import run_dir_of
+from ratchet.web.deps import run_dir_of
 
 router = APIRouter(tags=["health"])
 

@@ -1,6 +1,6 @@
 """Seed 003's Python API, on ratchet's loop: ``optimize_os_parameters``.
 
-    from ratchet.targets.sysctl.tuning import optimize_os_parameters
+    from ratchet.apps.sysctl.tuning import optimize_os_parameters
     result = optimize_os_parameters(config, show_dashboard=True, web_port=5000)
     result["best_config"], result["best_reward"], result["improvement"]
 
@@ -17,9 +17,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from ratchet.apps.sysctl.config import Algorithm, load_os_config, to_recipe
 from ratchet.recipe import Recipe
 from ratchet.store import Store
-from ratchet.targets.sysctl.config import Algorithm, load_os_config, to_recipe
 from ratchet.targets.sysctl.tree import format_value
 
 
@@ -30,15 +30,16 @@ def optimize_os_parameters(config: dict[str, Any] | str | os.PathLike[str],
                            algorithm: Algorithm | None = None) -> dict[str, Any]:
     """Tune the config's kernel parameters; returns best_config, best_reward and
     improvement (% over the original configuration's reward), among others."""
+    from ratchet.apps.dashboard import serve_run
+    from ratchet.apps.sysctl.confirm import confirm_best
     from ratchet.runner import RunOptions
     from ratchet.service.daemon import serve
-    from ratchet.targets.sysctl.confirm import confirm_best
 
     recipe = tuning_recipe(config, dry_run=dry_run, sysctl_root=sysctl_root,
                            algorithm=algorithm,
                            dashboard_port=web_port if show_dashboard else None, host=web_host)
     directory = Path(run_dir) if run_dir else Path("runs") / recipe.name
-    serve(recipe, directory, options=RunOptions(finish=confirm_best))
+    serve(recipe, directory, options=RunOptions(finish=confirm_best), web_process=serve_run)
     return tuning_result(directory)
 
 
@@ -50,7 +51,7 @@ def tuning_result(run_dir: Path) -> dict[str, Any]:
     """The champion against the original configuration, both as measured while they were
     champion (never the selection-biased evidence that promoted a challenger), and the
     final re-measurement of one against the other (``confirmation``)."""
-    from ratchet.targets.sysctl.confirm import CONFIRMATION
+    from ratchet.apps.sysctl.confirm import CONFIRMATION
 
     with Store(run_dir) as store:
         champion = store.champion()

@@ -46,12 +46,13 @@ def tune_os(
     """Tune kernel parameters for a workload, safely: every value checked before it is
     written, the originals stored first and written back at the end (or on the next start
     after a crash). Prints the best configuration and its improvement."""
+    from ratchet.apps.dashboard import serve_run
+    from ratchet.apps.sysctl.config import load_os_config, preset, to_recipe
+    from ratchet.apps.sysctl.confirm import confirm_best
+    from ratchet.apps.sysctl.tuning import tuning_result
     from ratchet.display import RunDisplay, with_champion
     from ratchet.runner import RunOptions
     from ratchet.service.daemon import serve
-    from ratchet.targets.sysctl.config import load_os_config, preset, to_recipe
-    from ratchet.targets.sysctl.confirm import confirm_best
-    from ratchet.targets.sysctl.tuning import tuning_result
 
     if (config is None) == (workload is None):
         raise RatchetError("give a CONFIG file or --workload memory|network (one of them)")
@@ -74,7 +75,7 @@ def tune_os(
                   f"tuning {recipe.name} in {directory} · log {d['path']}"
                   + (" · DRY RUN: nothing is written" if dry_run else "")
                   if kind == "log" else f"dashboard: {d['url']}"),
-              options=RunOptions(finish=confirm_best))
+              options=RunOptions(finish=confirm_best), web_process=serve_run)
     result = tuning_result(directory)
     # the shipped workloads measure the machine; they never read RATCHET_PARAMS
     result["benchmark_sees_values"] = None if workload is None else False

@@ -13,7 +13,14 @@ from rich.console import Console
 
 from ratchet.errors import RatchetError
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+
+def _needs_torch() -> None:
+    from ratchet.extras import require
+
+    require("torch", "gymnasium", "safetensors", feature="ratchet cartpole")
+
+
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, callback=_needs_torch,
                   help="The CartPole SSM agent: pretrain, train, eval, adapt.")
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -306,7 +313,7 @@ def playground(run_dirs: Annotated[list[Path] | None, typer.Argument(
     /playground). Its buttons need the token it prints."""
     import secrets
 
-    from ratchet.targets.cartpole.playground import standalone
+    from ratchet.apps.cartpole.playground import standalone
     from ratchet.web.server import WebServer
 
     token = secrets.token_urlsafe(16)

@@ -1,0 +1,1 @@
+"""`ratchet cartpole ...` and the Gradio playground."""

@@ -1,0 +1,82 @@
+"""The ``python`` target and the Python API: a function tuned end to end, no CLI."""
+
+import sys
+import textwrap
+
+import pytest
+
+import ratchet
+from ratchet.errors import RecipeError
+from ratchet.types import Decision
+
+OBJECTIVE = textwrap.dedent('''
+    import random
+
+    CALLS = []
+
+    def objective(params, seed, size):
+        """Best at x = 0.7; noise sd 0.05 per sample."""
+        CALLS.append(size)
+        rng = random.Random(seed)
+        return [1.0 - (params["x"] - 0.7) ** 2 + rng.gauss(0, 0.05) for _ in range(size)]
+
+    def games(params, seed, size):
+        wins = round(size * (0.2 + 0.6 * params["x"]))
+        return {"wins": wins, "draws": 0, "losses": size - wins}
+
+    def broken(params, seed, size):
+        raise RuntimeError("the bench is on fire")
+''')
+
+
+@pytest.fixture
+def bench_module(tmp_path, monkeypatch):
+    (tmp_path / "my_bench.py").write_text(OBJECTIVE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "my_bench"
+    sys.modules.pop("my_bench", None)
+
+
+def _recipe(function, **target):
+    return {"name": "py", "seed": 1,
+            "target": {"kind": "python", "function": function, **target},
+            "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+            "strategy": {"kind": "perturb", "params_per_step": [1, 1], "scale": 0.3},
+            "judge": {"kind": "welch", "batch": 5, "min_samples": 10, "max_samples": 30},
+            "schedule": {"baseline": 10}}
+
+
+def test_a_python_function_is_tuned_end_to_end(bench_module, tmp_path):
+    recipe = _recipe(f"{bench_module}:objective", start={"x": 0.1})
+    summary = ratchet.run(recipe, run_dir=tmp_path / "run", max_cycles=12)
+    assert summary.cycles == 12 and summary.promotions >= 1
+    run = ratchet.open_run(tmp_path / "run")
+    champion = run.champion()
+    assert champion.version == summary.promotions
+    assert abs(champion.candidate.params["x"] - 0.7) < abs(0.1 - 0.7)
+    assert [d.cycle for d in run.history()] == list(range(1, 13))
+    assert all(t.decision in (Decision.PROMOTE, Decision.REJECT) for t in run.trials())
+    calls = sys.modules[bench_module].CALLS
+    assert calls[:2] == [5, 5]  # the baseline: 10 samples in batches of 5
+    assert set(calls[2:]) == {1}  # then interleaved: one call per run
+
+
+def test_games_and_failures(bench_module, tmp_path):
+    recipe = _recipe(f"{bench_module}:games", outcome="games")
+    recipe["judge"] = {"kind": "sprt", "elo1": 100, "batch": 20, "min_games": 20,
+                       "max_games": 200}
+    summary = ratchet.run(recipe, run_dir=tmp_path / "games", max_cycles=3)
+    assert summary.cycles == 3 and summary.failures == 0
+    failing = _recipe(f"{bench_module}:broken")
+    failing["schedule"] = {"baseline": 0, "failure_backoff_s": 0}
+    summary = ratchet.run(failing, run_dir=tmp_path / "broken", max_cycles=1)
+    (decision,) = ratchet.open_run(tmp_path / "broken").history()
+    assert decision.decision is Decision.FAILED
+    assert "RuntimeError: the bench is on fire" in decision.reason
+
+
+def test_a_function_that_cannot_be_imported_is_one_clear_error(bench_module):
+    with pytest.raises(RecipeError, match="has no function 'nope'"):
+        ratchet.run(_recipe(f"{bench_module}:nope"), max_cycles=1)
+    with pytest.raises(RecipeError, match="cannot import no_such_module"):
+        ratchet.run(_recipe("no_such_module:f"), max_cycles=1)

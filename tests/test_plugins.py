@@ -1,0 +1,121 @@
+"""Plugin registries: a third-party target arrives through an entry point and runs a
+cycle from a recipe; every family lists its kinds; a kind cannot be taken twice."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from ratchet.plugins import FAMILIES, TARGETS, Spec
+from ratchet.store import Store
+from tests.conftest import ROOT
+
+PLUGIN = textwrap.dedent('''
+    """A toy target shipped by another package: samples around 1 - (x - 0.5)^2."""
+    import random
+    from typing import Literal
+
+    from ratchet import BuildContext, Spec, Target
+    from ratchet.types import Measurement
+
+
+    class DiceTarget(Target):
+        name = "dice"
+        outcome = "samples"
+
+        def __init__(self, sides):
+            self.sides = sides
+
+        def baseline(self, space):
+            return {"x": 0.1}
+
+        def evaluate(self, task):
+            rng = random.Random(task.seed)
+            x = task.candidate.params["x"]
+            return Measurement("samples", tuple(1 - (x - 0.5) ** 2 + rng.random() / self.sides
+                                                for _ in range(task.size)))
+
+
+    class DiceSpec(Spec):
+        kind: Literal["dice"] = "dice"
+        sides: int = 6
+
+        @property
+        def outcome(self):
+            return "samples"
+
+        @property
+        def direction(self):
+            return "maximize"
+
+        def create(self, context: BuildContext):
+            return DiceTarget(self.sides)
+''')
+
+
+@pytest.fixture
+def plugin_path(tmp_path):
+    """A package installed the way pip would (a dist-info with entry_points.txt)."""
+    site = tmp_path / "site"
+    (site / "dice_plugin").mkdir(parents=True)
+    (site / "dice_plugin" / "__init__.py").write_text(PLUGIN)
+    info = site / "dice_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: dice-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[ratchet.targets]\ndice = dice_plugin:DiceSpec\n")
+    return site
+
+
+def test_a_target_from_another_package_runs_a_cycle_through_its_entry_point(tmp_path,
+                                                                            plugin_path):
+    recipe = tmp_path / "dice.yaml"
+    recipe.write_text(json.dumps({
+        "name": "dice", "target": {"kind": "dice", "sides": 20},
+        "space": {"x": {"type": "float", "low": 0, "high": 1}},
+        "judge": {"kind": "welch", "batch": 5}, "schedule": {"baseline": 10}}))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(plugin_path), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "ratchet", "run", str(recipe), "--run-dir",
+                           str(tmp_path / "run"), "--max-cycles", "2", "--quiet"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    with Store(tmp_path / "run") as store:
+        assert [d.cycle for d in store.decisions()] == [1, 2]
+    bad = subprocess.run([sys.executable, "-m", "ratchet", "run", str(recipe), "--run-dir",
+                          str(tmp_path / "other"), "--max-cycles", "1"],
+                         capture_output=True, text=True, timeout=120,
+                         env={**env, "PYTHONPATH": str(ROOT / "src")})
+    assert bad.returncode == 2 and "dice" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_every_family_lists_its_built_in_kinds():
+    kinds = {name: family.kinds() for name, family in FAMILIES.items()}
+    assert {"command", "python", "cartpole", "sysctl"} <= set(kinds["target"])
+    assert {"perturb", "evolve", "ppo", "tpe", "cmaes", "random"} <= set(kinds["strategy"])
+    assert {"sprt", "welch", "weighted"} <= set(kinds["judge"])
+    assert {"inline", "processes", "ray"} <= set(kinds["executor"])
+
+
+def test_a_kind_cannot_be_taken_twice():
+    from typing import Literal
+
+    class Impostor(Spec):
+        kind: Literal["command"] = "command"
+
+    with pytest.raises(ValueError, match="target kind 'command' is already"):
+        TARGETS.register(Impostor)
+
+
+def test_the_recipe_reference_is_generated_from_the_specs():
+    """docs/recipes.md is what `python -m ratchet.reference` prints (regenerate it)."""
+    from ratchet.reference import render
+
+    page = (ROOT / "docs" / "recipes.md").read_text()
+    assert page == render(), "docs/recipes.md is stale: python -m ratchet.reference > " \
+                             "docs/recipes.md"
+    for family in FAMILIES.values():
+        for kind in family.kinds():
+            assert f"`{kind}`" in page
