@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from ratchet.errors import EvaluationError
 from ratchet.plugins import Spec
 from ratchet.space import Space
 from ratchet.targets import _interleave
@@ -43,15 +41,7 @@ class Target(ABC):
         """Both tasks' runs one at a time, alternating which goes first (ABBA); run i of
         one pairs with run i of the other. Raises ``PairedRunFailed`` naming the side.
         This default measures single runs through ``evaluate``."""
-        runs: tuple[list[Measurement], list[Measurement]] = ([], [])
-        tasks = (first, second)
-        for i in range(first.size):
-            for side in _interleave.run_order(first, i):
-                single = replace(tasks[side], seed=tasks[side].seed + i, size=1)
-                try:
-                    runs[side].append(self.evaluate(single))
-                except EvaluationError as exc:
-                    raise _interleave.PairedRunFailed(side, str(exc)) from None
+        runs = _interleave.alternate(first, second, self.evaluate)
         return _interleave.merge(runs[0]), _interleave.merge(runs[1])
 
     def apply(self, champion: Candidate) -> None:  # noqa: B027 - optional hook

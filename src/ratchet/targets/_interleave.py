@@ -9,7 +9,9 @@ one side as often as to the other, and the difference of two neighbouring runs c
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TypeVar
 
 from ratchet.errors import EvaluationError
 from ratchet.types import EvalTask, Measurement
@@ -23,15 +25,30 @@ class PairedRunFailed(EvaluationError):
         self.index = index
 
 
-def first_goes_first(task: EvalTask, run: int) -> bool:
-    """Whether the first task of a pair runs first in its ``run``-th pair of this batch.
-    The alternation continues across batches (pair number ``batch * size + run``)."""
-    return (task.batch * task.size + run) % 2 == 0
+Run = TypeVar("Run")
 
 
 def run_order(first: EvalTask, run: int) -> tuple[int, int]:
-    """Which side (0: ``first``, 1: the other) runs first in the ``run``-th pair."""
-    return (0, 1) if first_goes_first(first, run) else (1, 0)
+    """Which side (0: ``first``, 1: the other) runs first in the ``run``-th pair of this
+    batch. The alternation continues across batches (pair ``batch * size + run``)."""
+    return (0, 1) if (first.batch * first.size + run) % 2 == 0 else (1, 0)
+
+
+def alternate(first: EvalTask, second: EvalTask,
+              run_one: Callable[[EvalTask], Run]) -> tuple[list[Run], list[Run]]:
+    """``run_one`` on single runs (size 1, seed + i) of both tasks in ABBA order: each
+    side's runs in order. An ``EvaluationError`` becomes ``PairedRunFailed`` naming the
+    side."""
+    runs: tuple[list[Run], list[Run]] = ([], [])
+    tasks = (first, second)
+    for i in range(first.size):
+        for side in run_order(first, i):
+            single = replace(tasks[side], seed=tasks[side].seed + i, size=1)
+            try:
+                runs[side].append(run_one(single))
+            except EvaluationError as exc:
+                raise PairedRunFailed(side, str(exc)) from None
+    return runs
 
 
 def merge(measurements: Sequence[Measurement]) -> Measurement:

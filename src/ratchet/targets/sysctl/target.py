@@ -173,26 +173,22 @@ class SysctlTarget(Target):
         of its own runs in this batch, as in ``evaluate``."""
         if self.reference is None:
             raise EvaluationError("the sysctl target was not opened (no reference measured)")
-        tasks = (first, second)
-        results: tuple[list[float | None], list[float | None]] = ([], [])
-        reasons: tuple[list[str], list[str]] = ([], [])
-        seconds = [0.0, 0.0]
-        for i in range(first.size):
-            for side in _interleave.run_order(first, i):
-                started = time.monotonic()
-                try:
-                    done, why = self._run_benchmark(tasks[side].candidate.params,
-                                                    tasks[side].seed + i, 1)
-                except SysctlError as exc:
-                    raise _interleave.PairedRunFailed(side, str(exc)) from None
-                results[side].extend(done)
-                reasons[side].extend(why)
-                seconds[side] += time.monotonic() - started
-        measured = []
-        for side in (0, 1):
+        def run_one(single: EvalTask) -> tuple[list[float | None], list[str], float]:
+            started = time.monotonic()
             try:
-                measured.append(self._measurement(tasks[side], results[side], reasons[side],
-                                                  seconds[side], ordered=True))
+                done, why = self._run_benchmark(single.candidate.params, single.seed, 1)
+            except SysctlError as exc:
+                raise EvaluationError(str(exc)) from None
+            return done, why, time.monotonic() - started
+
+        tasks = (first, second)
+        measured = []
+        for side, runs in enumerate(_interleave.alternate(first, second, run_one)):
+            results = [r for done, _, _ in runs for r in done]
+            reasons = [w for _, why, _ in runs for w in why]
+            try:
+                measured.append(self._measurement(tasks[side], results, reasons,
+                                                  sum(s for _, _, s in runs), ordered=True))
             except EvaluationError as exc:
                 raise _interleave.PairedRunFailed(side, str(exc)) from None
         return measured[0], measured[1]
