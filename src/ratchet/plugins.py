@@ -141,8 +141,6 @@ class Family:
     def union(self) -> Any:
         """The discriminated union of every kind, for a recipe field."""
         specs = tuple(self.specs())
-        if len(specs) == 1:
-            return typing.Annotated[specs[0], Field(discriminator="kind")]
         return typing.Annotated[Union[specs], Field(discriminator="kind")]  # noqa: UP007
 
 

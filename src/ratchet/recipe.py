@@ -88,7 +88,8 @@ class Recipe(_Spec):
 
     @model_validator(mode="after")
     def _check(self) -> Recipe:
-        self.judge.check_recipe(self)
+        for section in (self.target, self.strategy, self.judge, self.executor):
+            section.check_recipe(self)
         if not self.space:
             raise ValueError("space is empty: name at least one parameter to tune")
         return self
@@ -127,8 +128,8 @@ def parse_recipe(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
     except SpaceError as exc:
         raise RecipeError(f"{source}: space.{exc}") from None
     try:
-        recipe.target.check_space(space)
-        recipe.strategy.check_space(space)
+        for section in (recipe.target, recipe.strategy, recipe.judge, recipe.executor):
+            section.check_space(space)
     except (SpaceError, ValueError) as exc:
         raise RecipeError(f"{source}: {exc}") from None
     return recipe

@@ -10,25 +10,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from ratchet.store import Store
 from ratchet.web.app import create_app
 from ratchet.web.process import serve_app
-
-
-def _target_kinds(run_dirs: Sequence[Path]) -> set[str]:
-    kinds = set()
-    for directory in run_dirs:
-        with Store(directory) as store:
-            info = store.run_info() or {}
-        kinds.add(info.get("recipe", {}).get("target", {}).get("kind"))
-    return kinds
 
 
 def create_dashboard(run_dirs: Sequence[Path]) -> FastAPI:
     """The dashboard that may change state (with the run's token): the daemon's."""
     dirs = [Path(d) for d in run_dirs]
     app = create_app(dirs)
-    if "cartpole" in _target_kinds(dirs) and find_spec("gradio") is not None:
+    if "cartpole" in app.state.target_kinds and find_spec("gradio") is not None:
         from ratchet.apps.cartpole.playground import mount, run_token_check
 
         app = mount(app, dirs, run_token_check(dirs))

@@ -61,10 +61,7 @@ def evaluate_pair_safely(target: Target, first: EvalTask,
         return [EvalResult(failed, None, reason, seconds),
                 EvalResult(other, None, f"not measured: its paired {failed.role} run "
                            "failed", 0.0)]
-    seconds = time.monotonic() - start
-    share = seconds / max(a.cost_s + b.cost_s, 1e-9)
-    return [EvalResult(first, a, None, a.cost_s * share),
-            EvalResult(second, b, None, b.cost_s * share)]
+    return [EvalResult(first, a, None, a.cost_s), EvalResult(second, b, None, b.cost_s)]
 
 
 class Executor(ABC):

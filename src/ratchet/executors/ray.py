@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from ratchet.errors import RatchetError
 from ratchet.executors._base import EvalResult, Executor, evaluate_safely
 from ratchet.plugins import BuildContext, Spec
 from ratchet.types import EvalTask
@@ -27,11 +26,11 @@ log = logging.getLogger(__name__)
 
 
 def _ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise RatchetError("executor 'ray' needs Ray: pip install 'ratchet[ray]' "
-                           "(or pip install ray)") from None
+    from ratchet.extras import require
+
+    require("ray", feature="executor 'ray'")
+    import ray
+
     return ray
 
 

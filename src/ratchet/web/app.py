@@ -28,17 +28,20 @@ def create_app(run_dirs: Sequence[Path], *, read_only: bool = False) -> FastAPI:
     from ratchet.web.routes import api, control, events, health
 
     runs: dict[str, Path] = {}
+    kinds: set[str] = set()
     for directory in run_dirs:
         with Store(directory) as store:
             info = store.run_info() or {}
         name = info.get("name") or directory.name
         runs[name if name not in runs else f"{name} ({directory})"] = Path(directory)
+        kinds.add(info.get("recipe", {}).get("target", {}).get("kind"))
     app = FastAPI(title="ratchet", version=__version__,
                   description="Dashboard and API of ratchet runs. Read-only endpoints need "
                               "nothing; pause, resume, stop and promote need the run's "
                               "token (the `token` file in its run directory) as "
                               "`Authorization: Bearer <token>`.")
     app.state.runs = runs
+    app.state.target_kinds = kinds  # for the pages an application mounts per target
     app.state.read_only = read_only
     registry = CollectorRegistry(auto_describe=True)
     for directory in runs.values():

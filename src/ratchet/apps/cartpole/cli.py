@@ -314,14 +314,12 @@ def playground(run_dirs: Annotated[list[Path] | None, typer.Argument(
     import secrets
 
     from ratchet.apps.cartpole.playground import standalone
+    from ratchet.extras import require
     from ratchet.web.server import WebServer
 
+    require("gradio", feature="the playground")
     token = secrets.token_urlsafe(16)
-    try:
-        app_ = standalone(run_dirs or [], token)
-    except ImportError as exc:
-        raise RatchetError(f"the playground needs gradio ({exc.name} is missing): "
-                           "pip install 'ratchet[playground]'") from None
+    app_ = standalone(run_dirs or [], token)
     server = WebServer(app_, host, port)
     url = server.start()
     err.print(f"playground at {url}playground/ · token {token} · Ctrl+C stops",

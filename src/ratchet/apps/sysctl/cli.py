@@ -46,13 +46,9 @@ def tune_os(
     """Tune kernel parameters for a workload, safely: every value checked before it is
     written, the originals stored first and written back at the end (or on the next start
     after a crash). Prints the best configuration and its improvement."""
-    from ratchet.apps.dashboard import serve_run
     from ratchet.apps.sysctl.config import load_os_config, preset, to_recipe
-    from ratchet.apps.sysctl.confirm import confirm_best
-    from ratchet.apps.sysctl.tuning import tuning_result
+    from ratchet.apps.sysctl.tuning import tune, tuning_result
     from ratchet.display import RunDisplay, with_champion
-    from ratchet.runner import RunOptions
-    from ratchet.service.daemon import serve
 
     if (config is None) == (workload is None):
         raise RatchetError("give a CONFIG file or --workload memory|network (one of them)")
@@ -70,17 +66,13 @@ def tune_os(
     display = RunDisplay(recipe.name, recipe.judge.kind,
                          console=Console(stderr=True, quiet=quiet or as_json))
     with display:
-        serve(recipe, directory, reporter=with_champion(display, directory),
-              on_log=lambda kind, d: display.line(
-                  f"tuning {recipe.name} in {directory} · log {d['path']}"
-                  + (" · DRY RUN: nothing is written" if dry_run else "")
-                  if kind == "log" else f"dashboard: {d['url']}"),
-              options=RunOptions(finish=confirm_best), web_process=serve_run)
-    result = tuning_result(directory)
+        tune(recipe, directory, reporter=with_champion(display, directory),
+             on_log=lambda kind, d: display.line(
+                 f"tuning {recipe.name} in {directory} · log {d['path']}"
+                 + (" · DRY RUN: nothing is written" if dry_run else "")
+                 if kind == "log" else f"dashboard: {d['url']}"))
     # the shipped workloads measure the machine; they never read RATCHET_PARAMS
-    result["benchmark_sees_values"] = None if workload is None else False
-    if result["dry_run"] and result["benchmark_sees_values"] is False:
-        result.update(sysctl_commands=[], apply="noise")
+    result = tuning_result(directory, benchmark_sees_values=None if workload is None else False)
     if as_json:
         print(json.dumps(result, indent=2))
         return

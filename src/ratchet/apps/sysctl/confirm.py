@@ -38,13 +38,11 @@ def confirm_best(loop: Loop) -> None:
     judge: Any = loop.c.judge
     size, wanted = judge.batch, max(judge.min_samples, judge.batch)
     cycle = store.last_cycle() + 1  # seeds no cycle of the run used
-    best: list[float] = []
-    baseline: list[float] = []
     batch_means: tuple[list[float], list[float]] = ([], [])
     performance: tuple[list[float], list[float]] = ([], [])
     log.info("re-measuring the best configuration against the original (%d pairs)", wanted)
     batch = 0
-    while len(best) < wanted:
+    while batch * size < wanted:
         if loop.stop.is_set():
             return
         seed = batch_seed(loop.seed, cycle, batch)
@@ -57,19 +55,18 @@ def confirm_best(loop: Loop) -> None:
             return
         a, b = (r.measurement for r in results)
         assert a is not None and b is not None
-        best.extend(a.scores)
-        baseline.extend(b.scores)
         for side, m in enumerate((a, b)):
             batch_means[side].append(m.mean)
             if "performance" in m.metrics:
                 performance[side].append(m.metrics["performance"])
         batch += 1
     figures = paired_figures(*batch_means)
-    figures.update(runs=len(best), best_performance=_mean(performance[0]),
+    runs = batch * size
+    figures.update(runs=runs, best_performance=_mean(performance[0]),
                    original_performance=_mean(performance[1]),
                    candidate=champion.candidate.id, original=original.id)
     store.set_target_state(CONFIRMATION, figures)
-    store.event("sysctl_confirmation", f"re-measured against the original over {len(best)} "
+    store.event("sysctl_confirmation", f"re-measured against the original over {runs} "
                 f"interleaved runs a side: {figures['improvement']:+.2f}% "
                 f"(p={figures['p_value']:.2g})", **figures)
 
@@ -80,12 +77,10 @@ def paired_figures(best: list[float], original: list[float]) -> dict[str, Any]:
     from scipy import stats as st
 
     gains = [x - y for x, y in zip(best, original, strict=True)]
-    spread = statistics.stdev(gains) if len(gains) > 1 else 0.0
-    mean_gain = statistics.fmean(gains)
-    if spread > 0:
-        p_value = float(st.t.sf(mean_gain / (spread / math.sqrt(len(gains))), len(gains) - 1))
-    else:
-        p_value = 0.0 if mean_gain > 0 else 1.0
+    if len(gains) > 1 and statistics.stdev(gains) > 0:
+        p_value = float(st.ttest_rel(best, original, alternative="greater").pvalue)
+    else:  # no spread to test against: the sign decides
+        p_value = 0.0 if statistics.fmean(gains) > 0 else 1.0
     best_mean, original_mean = statistics.fmean(best), statistics.fmean(original)
     return {"pairs": len(gains), "best_reward": best_mean, "original_reward": original_mean,
             "improvement": 100.0 * (best_mean - original_mean) / abs(original_mean)

@@ -30,27 +30,36 @@ def optimize_os_parameters(config: dict[str, Any] | str | os.PathLike[str],
                            algorithm: Algorithm | None = None) -> dict[str, Any]:
     """Tune the config's kernel parameters; returns best_config, best_reward and
     improvement (% over the original configuration's reward), among others."""
+    recipe = tuning_recipe(config, dry_run=dry_run, sysctl_root=sysctl_root,
+                           algorithm=algorithm,
+                           dashboard_port=web_port if show_dashboard else None, host=web_host)
+    directory = Path(run_dir) if run_dir else Path("runs") / recipe.name
+    tune(recipe, directory)
+    return tuning_result(directory)
+
+
+def tune(recipe: Recipe, directory: Path, **serve_options: Any) -> None:
+    """Run the tuning loop (dashboard included if the recipe asks), then re-measure the
+    best configuration against the original (``confirm``)."""
     from ratchet.apps.dashboard import serve_run
     from ratchet.apps.sysctl.confirm import confirm_best
     from ratchet.runner import RunOptions
     from ratchet.service.daemon import serve
 
-    recipe = tuning_recipe(config, dry_run=dry_run, sysctl_root=sysctl_root,
-                           algorithm=algorithm,
-                           dashboard_port=web_port if show_dashboard else None, host=web_host)
-    directory = Path(run_dir) if run_dir else Path("runs") / recipe.name
-    serve(recipe, directory, options=RunOptions(finish=confirm_best), web_process=serve_run)
-    return tuning_result(directory)
+    serve(recipe, directory, options=RunOptions(finish=confirm_best), web_process=serve_run,
+          **serve_options)
 
 
 def tuning_recipe(config: dict[str, Any] | str | os.PathLike[str], **options: Any) -> Recipe:
     return to_recipe(load_os_config(config), **options)
 
 
-def tuning_result(run_dir: Path) -> dict[str, Any]:
+def tuning_result(run_dir: Path, benchmark_sees_values: bool | None = None) -> dict[str, Any]:
     """The champion against the original configuration, both as measured while they were
     champion (never the selection-biased evidence that promoted a challenger), and the
-    final re-measurement of one against the other (``confirmation``)."""
+    final re-measurement of one against the other (``confirmation``).
+    ``benchmark_sees_values``: False for a benchmark that cannot read the values it was
+    given (the shipped workloads): in a dry run its figures are noise, nothing to apply."""
     from ratchet.apps.sysctl.confirm import CONFIRMATION
 
     with Store(run_dir) as store:
@@ -65,6 +74,8 @@ def tuning_result(run_dir: Path) -> dict[str, Any]:
         confirmation = None  # re-measured an earlier champion (a manual promotion since)
     improvement = _percent(best["reward"], original["reward"])
     params = champion.candidate.params
+    dry_run = bool(info.get("recipe", {}).get("target", {}).get("dry_run"))
+    verdict = "noise" if dry_run and benchmark_sees_values is False else _verdict(confirmation)
     return {"best_config": params, "best_reward": best["reward"],
             "best_provisional": best["provisional"],
             "original_reward": original["reward"], "improvement": improvement,
@@ -72,11 +83,11 @@ def tuning_result(run_dir: Path) -> dict[str, Any]:
             "original_performance": original["performance"],
             "performance_improvement": _percent(best["performance"], original["performance"]),
             "steps": cycles, "promotions": len(promotions) - 1,
-            "dry_run": bool(info.get("recipe", {}).get("target", {}).get("dry_run")),
-            "run_dir": str(run_dir),
-            "confirmation": confirmation, "apply": _verdict(confirmation),
+            "dry_run": dry_run, "run_dir": str(run_dir),
+            "benchmark_sees_values": benchmark_sees_values,
+            "confirmation": confirmation, "apply": verdict,
             "sysctl_commands": [f"sysctl -w {k}={format_value(v)}" for k, v in params.items()]
-            if _verdict(confirmation) == "better" else []}
+            if verdict == "better" else []}
 
 
 def _verdict(confirmation: dict[str, Any] | None) -> str:
