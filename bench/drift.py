@@ -36,8 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from ratchet.apps.sysctl.config import load_os_config, preset, to_recipe  # noqa: E402
+from ratchet.factory import build_components  # noqa: E402
 from ratchet.judges import WelchJudge  # noqa: E402
-from ratchet.runner import open_loop  # noqa: E402
+from ratchet.runner import Session  # noqa: E402
 from ratchet.types import Decision  # noqa: E402
 
 
@@ -91,25 +92,19 @@ def recipe(seconds: float, decisions: int):
 
 
 def run(protocol: str, decisions: int, seconds: float, work: Path) -> dict:
-    loop = open_loop(recipe(seconds, decisions), work / protocol)
+    chosen = recipe(seconds, decisions)
+    components = build_components(chosen, work / protocol)
     if protocol == "blocks":  # main before interleaving: blocks, unpaired, 3 to 9 a side
-        loop.c.target.interleaved = False  # type: ignore[misc]
+        components.target.interleaved = False  # type: ignore[misc]
         # below today's minimum of 5 a side, so built without the recipe's validation
-        loop.c.judge = WelchJudge.model_construct(min_improvement=0.01, batch=3, min_samples=3,
-                                                  max_samples=9, direction="maximize")
+        components.judge = WelchJudge.model_construct(min_improvement=0.01, batch=3,
+                                                      min_samples=3, max_samples=9,
+                                                      direction="maximize")
     started = time.monotonic()
-    try:
-        loop.c.target.open(loop.store)
-        try:
-            with loop.c.executor:
-                loop.run(decisions)
-        finally:
-            loop.c.strategy.close()
-            loop.c.target.close()
-        rows = loop.store.decisions()
-        runs = sum(len(r.scores) for r in loop.store.evaluations() if r.ok)
-    finally:
-        loop.store.close()
+    with Session.for_recipe(chosen, work / protocol, components=components) as session:
+        session.run(decisions)
+        rows = session.store.decisions()
+        runs = sum(len(r.scores) for r in session.store.evaluations() if r.ok)
     final = [r for r in rows if r.decision in (Decision.PROMOTE, Decision.REJECT)]
     promoted = [r for r in final if r.decision is Decision.PROMOTE]
     return {"protocol": protocol, "decisions": len(final), "false": len(promoted),

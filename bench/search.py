@@ -36,7 +36,8 @@ from bench._functions import FunctionTarget, Problem, point, space  # noqa: E402
 from ratchet.executors import InlineExecutor  # noqa: E402
 from ratchet.factory import Components  # noqa: E402
 from ratchet.judges import WelchJudge  # noqa: E402
-from ratchet.loop import Loop, Schedule  # noqa: E402
+from ratchet.loop import Schedule  # noqa: E402
+from ratchet.runner import Session  # noqa: E402
 from ratchet.store import Store  # noqa: E402
 from ratchet.strategies import OptunaStrategy, PerturbStrategy, Strategy  # noqa: E402
 from ratchet.summary import champion_summary  # noqa: E402
@@ -62,11 +63,14 @@ def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int) ->
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(tmp, create=True)
         components = Components(space(), target, strategy, judge, [], InlineExecutor())
-        loop = Loop(name="bench", store=store, components=components, seed=seed, stop=stop,
-                    schedule=Schedule(baseline=3, failure_backoff_s=0, pause_s=0,
-                                      stagnation_cycles=None), reporter=report)
+        session = Session(name="bench", store=store, components=components, seed=seed,
+                          stop=stop, reporter=report,
+                          schedule=Schedule(baseline=3, failure_backoff_s=0, pause_s=0,
+                                            stagnation_cycles=None))
         trace.append((0, target.baseline(space())))
-        loop.run()
+        with session:
+            session.run()
+        store = Store(tmp)
         reported = champion_summary(store)["score"]["mean"]
         store.close()
     return trace, reported

@@ -16,6 +16,7 @@ from ratchet.api import RunView, open_run, run  # isort: skip
 from ratchet.errors import RatchetError, RecipeError, SpaceError, StoreError
 from ratchet.loop import Loop, Schedule
 from ratchet.recipe import Recipe, load_recipe
+from ratchet.runner import Session
 from ratchet.space import Param, Space
 from ratchet.store import Store
 from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Verdict
@@ -23,6 +24,7 @@ from ratchet.version import __version__
 
 __all__ = ["BuildContext", "Candidate", "Decision", "EvalTask", "Evidence", "Executor",
            "Judge", "Loop", "Measurement", "Param", "RatchetError", "Recipe", "RecipeError",
-           "RunView", "Schedule", "Space", "SpaceError", "Spec", "Store", "StoreError",
+           "RunView", "Schedule", "Session", "Space", "SpaceError", "Spec", "Store",
+           "StoreError",
            "Strategy", "Target", "Verdict", "__version__", "load_recipe", "open_run", "run"]
 

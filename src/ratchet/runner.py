@@ -1,4 +1,4 @@
-"""Library entry points behind the CLI: open a run for a recipe and run its loop."""
+"""Opening and closing a run (``Session``), and running a recipe's loop in it."""
 
 from __future__ import annotations
 
@@ -8,17 +8,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from ratchet.errors import RatchetError, RecipeError
-from ratchet.factory import build_components
+from ratchet.factory import Components, build_components
 from ratchet.loop import Loop, LoopSummary, Reporter, Schedule
 from ratchet.recipe import Recipe
 from ratchet.recovery import check_history
 from ratchet.store import Store
+from ratchet.summary import write_champion_file
 from ratchet.types import Candidate
 
 log = logging.getLogger("ratchet")
@@ -41,29 +42,7 @@ class RunOptions:
     re-measurement of the champion."""
 
     hand_edit: HandEdit = "refuse"
-    finish: Callable[[Loop], None] | None = None
-
-
-def open_loop(recipe: Recipe, run_dir: Path, *, reporter: Reporter | None = None,
-              stop: threading.Event | None = None) -> Loop:
-    check_history(run_dir)
-    store = Store(run_dir, create=True)
-    try:
-        store.check_integrity()
-        dumped = recipe.model_dump(mode="json")
-        info = store.run_info()
-        if info is not None:
-            changed = [k for k in _IDENTITY_KEYS if info["recipe"].get(k) != dumped.get(k)]
-            if changed:
-                raise RecipeError(f"{run_dir} holds a run made from a different recipe "
-                                  f"({', '.join(changed)} changed); use another --run-dir")
-        components = build_components(recipe, run_dir)
-    except BaseException:
-        store.close()
-        raise
-    schedule = Schedule(**recipe.schedule.model_dump())
-    return Loop(name=recipe.name, store=store, components=components, schedule=schedule,
-                seed=recipe.seed, recipe=dumped, reporter=reporter, stop=stop)
+    finish: Callable[[Session], None] | None = None
 
 
 @contextmanager
@@ -104,28 +83,129 @@ def warnings_to_stderr(enabled: bool = True) -> Iterator[None]:
         root.removeHandler(handler)
 
 
-def _handle_hand_edit(loop: Loop, options: RunOptions) -> None:
-    """Before the champion is applied: a live file changed by hand is refused, adopted as a
-    challenger, or overwritten, as the user chose."""
-    edit = loop.c.target.hand_edit()
-    if edit is None or loop.store.run_info() is None:
-        return
-    if options.hand_edit == "refuse":
-        raise LiveEditError(f"{edit}. Nothing was changed. Start again with --adopt (the "
-                            "file as it is becomes a challenger, measured against the "
-                            "champion, promoted only on evidence) or --restore-champion "
-                            "(write the champion back over it)")
-    if options.hand_edit == "restore":
-        log.warning("%s: writing the champion back (--restore-champion)", edit)
-        loop.store.event("hand_edit_overwritten", f"{edit}; the champion was written back",
-                         level="warning")
-        return
-    params = loop.c.target.live_params(loop.c.space)
-    champion = loop.store.champion()
-    adopted = Candidate(params=params, parent=champion.candidate.id, origin="adopted",
-                        note="the live file as edited by hand")
-    cycle = loop.adopt(adopted)
-    log.warning("%s: adopted as challenger %s (cycle %d)", edit, adopted.id, cycle)
+class Session:
+    """One start of a run, from open to close, and the only owner of that life cycle.
+
+    Entering opens the target, settles a live file edited by hand, starts the executor,
+    creates the run or resumes it and makes its champion live; leaving closes the
+    executor, the strategy, the target and the store, in that order, whatever happened.
+    ``run`` hands the opened run to the loop."""
+
+    def __init__(self, *, name: str, store: Store, components: Components,
+                 schedule: Schedule, seed: int = 0, recipe: dict[str, Any] | None = None,
+                 reporter: Reporter | None = None, stop: threading.Event | None = None,
+                 hand_edit: HandEdit = "refuse"):
+        self.name = name
+        self.store = store
+        self.components = components
+        self.seed = seed
+        self.recipe = recipe or {}
+        self.stop = stop or threading.Event()
+        self.hand_edit = hand_edit
+        self.loop = Loop(store=store, components=components, schedule=schedule, seed=seed,
+                         reporter=reporter, stop=self.stop)
+        self._open: ExitStack | None = None
+
+    @classmethod
+    def for_recipe(cls, recipe: Recipe, run_dir: Path, *, reporter: Reporter | None = None,
+                   stop: threading.Event | None = None, hand_edit: HandEdit = "refuse",
+                   components: Components | None = None) -> Session:
+        """The run in ``run_dir`` for ``recipe`` (refused if the run there was made from
+        a different recipe); ``components`` replace the recipe's (benchmarks swap parts)."""
+        check_history(run_dir)
+        store = Store(run_dir, create=True)
+        try:
+            store.check_integrity()
+            dumped = recipe.model_dump(mode="json")
+            info = store.run_info()
+            if info is not None:
+                changed = [k for k in _IDENTITY_KEYS if info["recipe"].get(k) != dumped.get(k)]
+                if changed:
+                    raise RecipeError(f"{run_dir} holds a run made from a different recipe "
+                                      f"({', '.join(changed)} changed); use another --run-dir")
+            components = components or build_components(recipe, run_dir)
+        except BaseException:
+            store.close()
+            raise
+        return cls(name=recipe.name, store=store, components=components,
+                   schedule=Schedule(**recipe.schedule.model_dump()), seed=recipe.seed,
+                   recipe=dumped, reporter=reporter, stop=stop, hand_edit=hand_edit)
+
+    def __enter__(self) -> Session:
+        opened = ExitStack()
+        opened.callback(self.store.close)
+        try:
+            self.components.target.open(self.store)
+            opened.callback(self.components.target.close)
+            opened.callback(self.components.strategy.close)
+            self._settle_hand_edit()
+            opened.enter_context(self.components.executor)
+            self._prepare()
+        except BaseException:
+            opened.close()
+            raise
+        self._open = opened
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        opened, self._open = self._open, None
+        if opened is not None:
+            opened.__exit__(*exc)
+
+    def run(self, max_cycles: int | None = None) -> LoopSummary:
+        if self._open is None:
+            raise RuntimeError("Session.run outside its `with` block")
+        return self.loop.run(max_cycles)
+
+    def _prepare(self) -> None:
+        """Create the run or resume it, and make the champion live."""
+        info = self.store.run_info()
+        if info is None:
+            params = self.components.target.baseline(self.components.space)
+            baseline = Candidate(params=params, origin="baseline", note="starting champion")
+            self.store.init_run(self.name, self.recipe, baseline)
+            self.store.event("run_created", f"run {self.name} created", params=params)
+        else:
+            self.components.strategy.load_state_dict(info["strategy_state"])
+            self.components.strategy.restore(self.store.trials())
+            self.store.event("run_resumed", f"run {self.name} resumed at cycle "
+                             f"{self.store.last_cycle()}")
+        self.components.target.apply(self.store.champion().candidate)
+        write_champion_file(self.store)
+
+    def _settle_hand_edit(self) -> None:
+        """Before the champion is applied: a live file changed by hand is refused, adopted
+        as a challenger, or overwritten, as the user chose."""
+        edit = self.components.target.hand_edit()
+        if edit is None or self.store.run_info() is None:
+            return
+        if self.hand_edit == "refuse":
+            raise LiveEditError(f"{edit}. Nothing was changed. Start again with --adopt (the "
+                                "file as it is becomes a challenger, measured against the "
+                                "champion, promoted only on evidence) or --restore-champion "
+                                "(write the champion back over it)")
+        if self.hand_edit == "restore":
+            log.warning("%s: writing the champion back (--restore-champion)", edit)
+            self.store.event("hand_edit_overwritten", f"{edit}; the champion was written "
+                             "back", level="warning")
+            return
+        params = self.components.target.live_params(self.components.space)
+        champion = self.store.champion()
+        adopted = Candidate(params=params, parent=champion.candidate.id, origin="adopted",
+                            note="the live file as edited by hand")
+        cycle = self._queue(adopted)
+        log.warning("%s: adopted as challenger %s (cycle %d)", edit, adopted.id, cycle)
+
+    def _queue(self, candidate: Candidate) -> int:
+        """Commit ``candidate`` as the next, pending cycle: it is measured like any other
+        challenger and never promoted without evidence. Returns its cycle."""
+        info = self.store.run_info()
+        cycle = self.store.last_cycle() + 1
+        self.store.start_cycle(cycle, candidate, (info or {}).get("strategy_state", {}))
+        self.store.event("adopted", f"cycle {cycle}: the live file as edited by hand is "
+                         f"challenger {candidate.id}", level="warning", cycle=cycle,
+                         candidate=candidate.id, params=candidate.params)
+        return cycle
 
 
 def run_recipe(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
@@ -136,24 +216,13 @@ def run_recipe(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
     """Run the recipe's loop. ``beside`` (e.g. the dashboard) runs once the run exists;
     ``on_ready`` is called with what ``beside`` yields once the run is open, the champion
     applied and ``beside`` started."""
-    stop = stop or threading.Event()
     options = options or RunOptions()
-    loop = open_loop(recipe, run_dir, reporter=reporter, stop=stop)
-    try:
-        loop.c.target.open(loop.store)
-        try:
-            _handle_hand_edit(loop, options)
-            with loop.c.executor:
-                loop.prepare()
-                with beside() if beside else nullcontext() as extra:
-                    if on_ready is not None:
-                        on_ready(extra)
-                    summary = loop.run(max_cycles)
-                    if options.finish is not None and not summary.stopped:
-                        options.finish(loop)
-                    return summary
-        finally:
-            loop.c.strategy.close()
-            loop.c.target.close()
-    finally:
-        loop.store.close()
+    session = Session.for_recipe(recipe, run_dir, reporter=reporter, stop=stop,
+                                 hand_edit=options.hand_edit)
+    with session, beside() if beside else nullcontext() as extra:
+        if on_ready is not None:
+            on_ready(extra)
+        summary = session.run(max_cycles)
+        if options.finish is not None and not summary.stopped:
+            options.finish(session)
+        return summary

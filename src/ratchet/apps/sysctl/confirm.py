@@ -15,27 +15,27 @@ import math
 import statistics
 from typing import TYPE_CHECKING, Any
 
-from ratchet.loop import batch_seed
+from ratchet.cycle import batch_seed
 from ratchet.types import EvalTask
 
 if TYPE_CHECKING:
-    from ratchet.loop import Loop
+    from ratchet.runner import Session
 
 log = logging.getLogger("ratchet.sysctl")
 
 CONFIRMATION = "sysctl.confirmation"
 
 
-def confirm_best(loop: Loop) -> None:
+def confirm_best(session: Session) -> None:
     """Re-measure the champion against the original configuration (``RunOptions.finish``);
     the figures go to the store (``CONFIRMATION``), nothing when stopped meanwhile."""
-    store = loop.store
+    store = session.store
     champion = store.champion()
     original = store.candidate(store.promotions()[0]["candidate_id"])
     if champion.candidate.id == original.id:
         store.set_target_state(CONFIRMATION, {"same": True})
         return
-    judge: Any = loop.c.judge
+    judge: Any = session.components.judge
     size, wanted = judge.batch, max(judge.min_samples, judge.batch)
     cycle = store.last_cycle() + 1  # seeds no cycle of the run used
     batch_means: tuple[list[float], list[float]] = ([], [])
@@ -43,11 +43,12 @@ def confirm_best(loop: Loop) -> None:
     log.info("re-measuring the best configuration against the original (%d pairs)", wanted)
     batch = 0
     while batch * size < wanted:
-        if loop.stop.is_set():
+        if session.stop.is_set():
             return
-        seed = batch_seed(loop.seed, cycle, batch)
-        results = loop.c.executor.run_interleaved(
-            loop.c.target, EvalTask(champion.candidate, "champion", seed, size, cycle, batch),
+        seed = batch_seed(session.seed, cycle, batch)
+        parts = session.components
+        results = parts.executor.run_interleaved(
+            parts.target, EvalTask(champion.candidate, "champion", seed, size, cycle, batch),
             EvalTask(original, "baseline", seed, size, cycle, batch))
         failed = [r for r in results if not r.ok]
         if failed:

@@ -1,0 +1,271 @@
+"""One cycle: propose -> evaluate (in batches) -> judge -> gates -> promote -> record.
+
+Every step is committed to the store before the next starts, so a cycle can be killed at
+any instant and resumed: a proposed-but-undecided candidate is picked up again with the
+evidence already gathered, and a promotion is committed together with its decision.
+What happens between cycles (controls, pacing, back-off, checkpoints) is ``ratchet.loop``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ratchet.executors import EvalResult
+from ratchet.factory import Components
+from ratchet.gates import GateResult, run_gates
+from ratchet.store import Champion, CycleOutcome, EvaluationRow, Store
+from ratchet.summary import write_champion_file
+from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial, Verdict
+
+log = logging.getLogger("ratchet.loop")
+
+Reporter = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class CycleResult:
+    cycle: int
+    candidate: Candidate
+    decision: Decision
+    reason: str
+    evidence: Evidence
+    stats: dict[str, Any]
+    gates: list[GateResult] = field(default_factory=list)
+    champion: Champion | None = None
+    seconds: float = 0.0             # wall time of the cycle in this process
+    evaluation_seconds: float = 0.0  # of which waiting for evaluations
+
+    @property
+    def promoted(self) -> bool:
+        return self.decision is Decision.PROMOTE
+
+
+def batch_seed(run_seed: int, cycle: int, batch: int) -> int:
+    """A fresh seed per (cycle, batch), shared by challenger and champion."""
+    return int(np.random.SeedSequence([run_seed, cycle, batch]).generate_state(1)[0] >> 1)
+
+
+def _always(**_: Any) -> None:
+    return None
+
+
+class CycleRunner:
+    """Takes one challenger at a time to a decision. ``between_batches`` is asked before
+    each batch whether to go on (the supervisor's controls); ``progress`` hears the
+    evidence after each batch (the supervisor's live state)."""
+
+    def __init__(self, store: Store, components: Components, *, seed: int,
+                 stop: threading.Event, reporter: Reporter,
+                 between_batches: Callable[[], bool] = lambda: True,
+                 progress: Callable[..., None] = _always):
+        self.store = store
+        self.c = components
+        self.seed = seed
+        self.stop = stop
+        self.reporter = reporter
+        self.between_batches = between_batches
+        self.progress = progress
+        self._evaluation_s = 0.0
+
+    def run(self) -> CycleResult | None:
+        """One cycle. None when stopped before the decision (the cycle stays pending and
+        resumes on the next start)."""
+        started = time.perf_counter()
+        self._evaluation_s = 0.0
+        champion = self.store.champion()
+        cycle, candidate, evidence, next_batch = self._open(champion)
+        self.reporter("cycle_start", {"cycle": cycle, "candidate": candidate,
+                                      "champion": champion, "evidence": evidence})
+        verdict = self._gather(cycle, candidate, champion, evidence, next_batch)
+        if verdict is None:
+            return None
+        result = self._close(cycle, candidate, champion, evidence, verdict)
+        result.seconds = time.perf_counter() - started
+        result.evaluation_seconds = self._evaluation_s
+        self.reporter("cycle_end", {"result": result})
+        return result
+
+    def _open(self, champion: Champion) -> tuple[int, Candidate, Evidence, int]:
+        pending = self.store.pending_cycle()
+        if pending is not None:
+            cycle, candidate = pending
+            evidence, next_batch = self._rebuild_evidence(cycle)
+            log.info("cycle %d: resuming candidate %s after %d batches", cycle, candidate.id,
+                     evidence.batches)
+            return cycle, candidate, evidence, next_batch
+        cycle = self.store.last_cycle() + 1
+        candidate = self.c.strategy.propose(champion.candidate, self.store.trials())
+        self.store.start_cycle(cycle, candidate, self.c.strategy.state_dict())
+        log.info("cycle %d: candidate %s (%s) %s", cycle, candidate.id, candidate.origin,
+                 candidate.note)
+        return cycle, candidate, self._new_evidence(), 0
+
+    def _gather(self, cycle: int, candidate: Candidate, champion: Champion,
+                evidence: Evidence, next_batch: int) -> Verdict | None:
+        verdict = self.c.judge.decide(evidence) if evidence.batches else None
+        while verdict is None or verdict.decision is Decision.CONTINUE:
+            if not self.between_batches():
+                return None
+            results = self._measure(cycle, next_batch, candidate, champion)
+            if results is None:  # stopped mid-batch: the batch is discarded
+                return None
+            next_batch += 1
+            failed = [r for r in results if not r.ok]
+            if failed:
+                reason = f"{failed[0].task.role} evaluation failed: {failed[0].error}"
+                log.error("cycle %d: %s", cycle, reason)
+                self.store.event("evaluation_failed", reason, level="error", cycle=cycle,
+                                 candidate=candidate.id)
+                return Verdict(Decision.FAILED, reason.strip().splitlines()[-1][:500])
+            measurements = [r.measurement for r in results]
+            evidence.add(measurements[0], measurements[1] if len(measurements) > 1 else None,
+                         random.Random(batch_seed(self.seed, cycle, next_batch - 1)))
+            verdict = self.c.judge.decide(evidence)
+            self.reporter("batch", {"cycle": cycle, "evidence": evidence, "verdict": verdict})
+            self.progress(cycle=cycle, candidate=candidate.id, batches=evidence.batches,
+                          evidence={k: v for k, v in verdict.stats.items()
+                                    if isinstance(v, int | float)})
+        return verdict
+
+    def _close(self, cycle: int, candidate: Candidate, champion: Champion,
+               evidence: Evidence, verdict: Verdict) -> CycleResult:
+        decision, reason, stats = verdict.decision, verdict.reason, dict(verdict.stats)
+        gate_results: list[GateResult] = []
+        if decision is Decision.PROMOTE:
+            gate_results = run_gates(self.c.gates, candidate, evidence)
+            stats["gates"] = [g.__dict__ for g in gate_results]
+            for g in gate_results:
+                log.info("cycle %d: gate %s %s: %s", cycle, g.gate,
+                         "passed" if g.passed else "REFUSED", g.reason)
+            refused = [g for g in gate_results if not g.passed]
+            if refused:
+                decision = Decision.GATED
+                reason = "; ".join(f"gate {g.gate}: {g.reason}" for g in refused)
+        score = _mean(evidence.challenger) if decision is not Decision.FAILED else None
+        trial = Trial(candidate, cycle, decision, score, _mean(evidence.champion))
+        self.c.strategy.observe(trial)
+        new_champion = self.store.finish_cycle(CycleOutcome(
+            cycle, candidate, champion, decision, reason, stats, score, trial.champion_score,
+            evidence.games_played, self.c.strategy.state_dict()))
+        if new_champion is not None:
+            self.c.target.apply(new_champion.candidate)
+            self._log_promotion(cycle, champion, new_champion, stats)
+        else:
+            self.c.target.discard(candidate)
+        write_champion_file(self.store)
+        log.info("cycle %d: %s — %s (n=%d, %.1f s of evaluation)", cycle, decision.value,
+                 reason, evidence.n, evidence.cost_s)
+        return CycleResult(cycle, candidate, decision, reason, evidence, stats, gate_results,
+                           new_champion or champion)
+
+    def _log_promotion(self, cycle: int, old: Champion, new: Champion,
+                       stats: dict[str, Any]) -> None:
+        changes = {k: [old.candidate.params.get(k), v] for k, v in new.candidate.params.items()
+                   if old.candidate.params.get(k) != v}
+        msg = (f"cycle {cycle}: promoted {new.candidate.id} as champion v{new.version}; "
+               f"changes {changes}")
+        log.info(msg)
+        self.store.event("promotion", msg, cycle=cycle, version=new.version,
+                         candidate=new.candidate.id, changes=changes,
+                         elo=stats.get("elo"), improvement=stats.get("improvement"))
+
+    # -- measuring ------------------------------------------------------------------
+    def _new_evidence(self) -> Evidence:
+        target = self.c.target
+        return Evidence(self.c.judge.outcome, head_to_head=target.head_to_head,
+                        paired=target.interleaved and not target.head_to_head,
+                        batch_unit=target.batch_is_unit)
+
+    def _measure(self, cycle: int, batch: int, candidate: Candidate,
+                 champion: Champion) -> list[EvalResult] | None:
+        seed = batch_seed(self.seed, cycle, batch)
+        size = self.c.judge.batch
+        if self.c.target.head_to_head:
+            tasks = [EvalTask(candidate, "challenger", seed, size, cycle, batch,
+                              opponent=champion.candidate)]
+        else:
+            tasks = [EvalTask(candidate, "challenger", seed, size, cycle, batch),
+                     EvalTask(champion.candidate, "champion", seed, size, cycle, batch)]
+        t = time.perf_counter()
+        if len(tasks) == 2 and self.c.target.interleaved:
+            results = self.c.executor.run_interleaved(self.c.target, *tasks)
+        else:
+            results = self.c.executor.run(self.c.target, tasks)
+        self._evaluation_s += time.perf_counter() - t
+        if self.stop.is_set():
+            log.info("cycle %d: batch %d discarded (stopping)", cycle, batch)
+            return None
+        self.store.record_evaluations([_row(r) for r in results])
+        return results
+
+    def measure_baseline(self, runs: int) -> None:
+        """Measure the starting champion ``runs`` times, once per run (a resumed run, or
+        one whose earlier start measured it, is not measured again)."""
+        champion = self.store.champion()
+        if self.c.target.head_to_head or runs <= 0 or champion.version:
+            return
+        earlier = self.store.evaluations(candidate_id=champion.candidate.id,
+                                         roles=("baseline",))
+        if any(r.ok for r in earlier):
+            return
+        size = self.c.judge.batch
+        batches = max(1, -(-runs // size))
+        first = max(r.batch for r in earlier) + 1 if earlier else 0  # after failed tries
+        self.reporter("baseline_start", {"size": batches * size})
+        tasks = [EvalTask(champion.candidate, "baseline", batch_seed(self.seed, 0, b), size, 0,
+                          b) for b in range(first, first + batches)]
+        results = self.c.executor.run(self.c.target, tasks)
+        if self.stop.is_set():
+            return
+        self.store.record_evaluations([_row(r) for r in results])
+        failed = [r for r in results if not r.ok]
+        if failed:
+            msg = f"baseline measurement failed: {failed[0].error}"
+            log.error(msg)
+            self.store.event("evaluation_failed", msg, level="error", cycle=0)
+        scores = [s for r in results if r.ok for s in r.measurement.scores]  # type: ignore[union-attr]
+        self.reporter("baseline_end", {"scores": scores, "failed": len(failed)})
+        log.info("baseline: %d measurements, mean %.4g", len(scores), _mean(scores) or 0.0)
+        write_champion_file(self.store)
+
+    def _rebuild_evidence(self, cycle: int) -> tuple[Evidence, int]:
+        evidence = self._new_evidence()
+        rows = self.store.evaluations(cycle=cycle, roles=("challenger", "champion"))
+        by_batch: dict[int, dict[str, EvaluationRow]] = {}
+        for row in rows:
+            by_batch.setdefault(row.batch, {})[row.role] = row
+        for b in sorted(by_batch):
+            ch, champ = by_batch[b].get("challenger"), by_batch[b].get("champion")
+            if ch is None or not ch.ok or (not evidence.head_to_head
+                                           and (champ is None or not champ.ok)):
+                continue
+            evidence.add(_measurement(ch, evidence), _measurement(champ, evidence)
+                         if champ else None, random.Random(batch_seed(self.seed, cycle, b)))
+        return evidence, (max(by_batch) + 1 if by_batch else 0)
+
+
+def _row(r: EvalResult) -> EvaluationRow:
+    m = r.measurement
+    return EvaluationRow(
+        candidate_id=r.task.candidate.id, role=r.task.role, cycle=r.task.cycle,
+        batch=r.task.batch, seed=r.task.seed, size=r.task.size, ok=m is not None,
+        scores=m.scores if m else (), ordered=m.ordered if m else False,
+        errors=m.errors if m else 0, metrics=m.metrics if m else {},
+        duration_s=r.duration_s, reason=r.error, created_at=time.time())
+
+
+def _measurement(row: EvaluationRow, evidence: Evidence) -> Measurement:
+    return Measurement(evidence.kind, row.scores, ordered=row.ordered, errors=row.errors,
+                       cost_s=row.duration_s, metrics=row.metrics)
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
