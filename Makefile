@@ -44,12 +44,12 @@ test: $(STAMP) browser
 
 bench: $(STAMP) browser
 	$(BIN)/pip install -q -e ".[dev,rl,playground,sysctl,bench]"
-	$(BIN)/python bench/decision_quality.py
-	$(BIN)/python bench/search.py
-	$(BIN)/python bench/executors.py
-	$(BIN)/python bench/dashboard.py
-	$(BIN)/python bench/cartpole.py
-	$(BIN)/python bench/sysctl.py
+	$(BIN)/python -m bench.decision_quality
+	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.executors
+	$(BIN)/python -m bench.dashboard
+	$(BIN)/python -m bench.cartpole
+	$(BIN)/python -m bench.sysctl
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

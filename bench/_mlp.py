@@ -1,4 +1,4 @@
-"""An SB3-like MLP that our PPO trainer can train in place of the SSM (bench/cartpole.py's
+"""An SB3-like MLP that our PPO trainer can train in place of the SSM (bench.cartpole's
 network section): SB3 PPO's default ``MlpPolicy`` for discrete actions, written out. Actor
 and critic are separate 64x64 tanh networks over the observation alone, orthogonally
 initialised (gain sqrt 2, policy head 0.01, value head 1). It has the SSM policy's

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import optuna
 import yaml
+
 from examples.snake.bench import game_seed, run_game
 from examples.snake.bot import OPPONENTS, Style
-
 from ratchet.recipe import load_recipe, parse_recipe
 from ratchet.runner import run_recipe
 from ratchet.strategies import PerturbStrategy

@@ -24,16 +24,12 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT))
-
-from tests.conftest import toy_recipe  # noqa: E402
-
-from ratchet.recipe import parse_recipe  # noqa: E402
-from ratchet.runner import run_recipe  # noqa: E402
-from ratchet.store import EvaluationRow, Store  # noqa: E402
-from ratchet.types import Candidate, Decision  # noqa: E402
+from bench._results import add_arguments, recorded
+from ratchet.recipe import parse_recipe
+from ratchet.runner import run_recipe
+from ratchet.store import EvaluationRow, Store
+from ratchet.types import Candidate, Decision
+from tests.conftest import toy_recipe
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
@@ -83,8 +79,11 @@ def first_load(url: str, repeats: int = 3) -> list[float]:
     return times
 
 
+TITLE = "Dashboard: first load with a long history, and the loop's slowdown while viewed"
+
 HAMMER = """
 import sys, httpx
+
 with httpx.Client(base_url=sys.argv[1], timeout=30) as http:
     while True:
         for path in ("/api/history", "/api/status", "/metrics"):
@@ -140,40 +139,43 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cycles", type=int, default=10_000)
     ap.add_argument("--loop-cycles", type=int, default=15)
+    add_arguments(ap)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        raw = toy_recipe(tmp_path, schedule={"baseline": 0, "checkpoint_every": 0})
-        recipe = parse_recipe(raw)
-        run_dir = tmp_path / "run"
-        t = time.perf_counter()
-        fill_store(run_dir, args.cycles, recipe.model_dump(mode="json"))
-        print(f"store with {args.cycles} cycles built in {time.perf_counter() - t:.0f} s "
-              f"({(run_dir / 'ratchet.db').stat().st_size / 1e6:.1f} MB)")
-        server, url = start_server(run_dir)
-        api = {}
-        with httpx.Client(base_url=url) as http:
-            for path in ("/api/history", "/api/status", "/api/champion", "/metrics"):
-                t = time.perf_counter()
-                res = http.get(path)
-                api[path] = (time.perf_counter() - t, len(res.content))
-        loads = first_load(url)
-        print(f"\nfirst load, {args.cycles} cycles, chart drawn: median "
-              f"{statistics.median(loads):.2f} s (runs: {', '.join(f'{x:.2f}' for x in loads)})")
-        for path, (secs, size) in api.items():
-            print(f"  GET {path:14s} {secs * 1000:6.0f} ms  {size / 1e3:7.0f} kB")
-        medians = {load: statistics.median(cycle_times(recipe, run_dir, args.loop_cycles,
-                                                        load, url))
-                   for load in ("none", "normal", "stress")}
-        server.terminate()
-    q = medians["none"]
-    print(f"\nloop cycle time, median of {args.loop_cycles} cycles (toy benchmark):")
-    print(f"  no clients                           {q:.3f} s")
-    print(f"  live page + Prometheus scrape (5 s)  {medians['normal']:.3f} s  "
-          f"x{medians['normal'] / q:.2f}")
-    print(f"  + 2 processes hammering the API      {medians['stress']:.3f} s  "
-          f"x{medians['stress'] / q:.2f}")
-    print(json.dumps({"first_load_s": statistics.median(loads), **medians}))
+    with recorded("dashboard", TITLE, args):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_path = Path(tmp)
+            raw = toy_recipe(tmp_path, schedule={"baseline": 0, "checkpoint_every": 0})
+            recipe = parse_recipe(raw)
+            run_dir = tmp_path / "run"
+            t = time.perf_counter()
+            fill_store(run_dir, args.cycles, recipe.model_dump(mode="json"))
+            print(f"store with {args.cycles} cycles built in {time.perf_counter() - t:.0f} s "
+                  f"({(run_dir / 'ratchet.db').stat().st_size / 1e6:.1f} MB)")
+            server, url = start_server(run_dir)
+            api = {}
+            with httpx.Client(base_url=url) as http:
+                for path in ("/api/history", "/api/status", "/api/champion", "/metrics"):
+                    t = time.perf_counter()
+                    res = http.get(path)
+                    api[path] = (time.perf_counter() - t, len(res.content))
+            loads = first_load(url)
+            runs = ", ".join(f"{x:.2f}" for x in loads)
+            print(f"\nfirst load, {args.cycles} cycles, chart drawn: median "
+                  f"{statistics.median(loads):.2f} s (runs: {runs})")
+            for path, (secs, size) in api.items():
+                print(f"  GET {path:14s} {secs * 1000:6.0f} ms  {size / 1e3:7.0f} kB")
+            medians = {load: statistics.median(cycle_times(recipe, run_dir, args.loop_cycles,
+                                                            load, url))
+                       for load in ("none", "normal", "stress")}
+            server.terminate()
+        q = medians["none"]
+        print(f"\nloop cycle time, median of {args.loop_cycles} cycles (toy benchmark):")
+        print(f"  no clients                           {q:.3f} s")
+        print(f"  live page + Prometheus scrape (5 s)  {medians['normal']:.3f} s  "
+              f"x{medians['normal'] / q:.2f}")
+        print(f"  + 2 processes hammering the API      {medians['stress']:.3f} s  "
+              f"x{medians['stress'] / q:.2f}")
+        print(json.dumps({"first_load_s": statistics.median(loads), **medians}))
 
 
 if __name__ == "__main__":

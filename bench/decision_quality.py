@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy import stats as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from bench._results import add_arguments, recorded
+from ratchet.judges.sprt import SPRTJudge
+from ratchet.stats import elo_to_score, score_to_elo
+from ratchet.types import Decision, Evidence
 
-from ratchet.judges.sprt import SPRTJudge  # noqa: E402
-from ratchet.stats import elo_to_score, score_to_elo  # noqa: E402
-from ratchet.types import Decision, Evidence  # noqa: E402
+TITLE = "Decision quality: false promotions, detection and games per decision"
 
 
 def pair_games(rng: np.random.Generator, n: int, p_c: float, p_h: float, rho: float):
@@ -101,39 +100,41 @@ def main() -> None:
     ap.add_argument("--elo1", type=float, default=25.0, help="SPRT H1 bound (recipe default)")
     ap.add_argument("--max-games", type=int, default=2000, help="SPRT cap, in game pairs")
     ap.add_argument("--seed", type=int, default=0)
+    add_arguments(ap)
     args = ap.parse_args()
-    rng = np.random.default_rng(args.seed)
-    p_h, rho = args.p_champion, args.correlation
-    strengths = (0.0, 20.0, 50.0)
-    judge = SPRTJudge(elo0=0, elo1=args.elo1, alpha=0.05, beta=0.05, batch=20, min_games=40,
-                      max_games=args.max_games)
-    n_fixed = fixed_n(judge, p_h, rho, rng)
-    rules = {
-        "seed 004 (30 games, > best + 0.1%)": lambda pc: seed004_rule(rng, pc, p_h, rho),
-        f"sprt [0, {args.elo1:g}] a=b=0.05": lambda pc: sprt_rule(rng, judge, pc, p_h, rho),
-        f"fixed-N z-test ({n_fixed} pairs)": lambda pc: fixed_rule(rng, n_fixed, judge, pc,
-                                                                   p_h, rho),
-    }
-    print(f"champion wins {p_h:.0%} vs the pool; pairing correlation {rho}; "
-          f"{args.runs} decisions per cell\n")
-    header = (f"{'rule':40s} {'false@0':>8s} {'det@+20':>8s} {'det@+50':>8s} "
-              f"{'games@0':>8s} {'games@+20':>9s} {'games@+50':>9s}")
-    print(header)
-    print("-" * len(header))
-    for name, rule in rules.items():
-        t = time.perf_counter()
-        rates, games = [], []
-        for elo in strengths:
-            p_c = elo_to_score(score_to_elo(p_h) + elo)
-            outcomes = [rule(p_c) for _ in range(args.runs)]
-            rates.append(np.mean([o[0] for o in outcomes]))
-            games.append(np.mean([o[1] for o in outcomes]))
-        print(f"{name:40s} {rates[0]:8.1%} {rates[1]:8.1%} {rates[2]:8.1%} "
-              f"{games[0]:8.0f} {games[1]:9.0f} {games[2]:9.0f}"
-              f"   ({time.perf_counter() - t:.0f} s)")
-    best, kept = recorded_best_after(rng, p_h)
-    print(f"\nseed 004 after 100 iterations of equal-strength candidates (true win rate "
-          f"{p_h:.0%}): recorded best win rate {best:.1%}, {kept:.1f} 'improvements' kept")
+    with recorded("decision_quality", TITLE, args):
+        rng = np.random.default_rng(args.seed)
+        p_h, rho = args.p_champion, args.correlation
+        strengths = (0.0, 20.0, 50.0)
+        judge = SPRTJudge(elo0=0, elo1=args.elo1, alpha=0.05, beta=0.05, batch=20, min_games=40,
+                          max_games=args.max_games)
+        n_fixed = fixed_n(judge, p_h, rho, rng)
+        rules = {
+            "seed 004 (30 games, > best + 0.1%)": lambda pc: seed004_rule(rng, pc, p_h, rho),
+            f"sprt [0, {args.elo1:g}] a=b=0.05": lambda pc: sprt_rule(rng, judge, pc, p_h, rho),
+            f"fixed-N z-test ({n_fixed} pairs)": lambda pc: fixed_rule(rng, n_fixed, judge, pc,
+                                                                       p_h, rho),
+        }
+        print(f"champion wins {p_h:.0%} vs the pool; pairing correlation {rho}; "
+              f"{args.runs} decisions per cell\n")
+        header = (f"{'rule':40s} {'false@0':>8s} {'det@+20':>8s} {'det@+50':>8s} "
+                  f"{'games@0':>8s} {'games@+20':>9s} {'games@+50':>9s}")
+        print(header)
+        print("-" * len(header))
+        for name, rule in rules.items():
+            t = time.perf_counter()
+            rates, games = [], []
+            for elo in strengths:
+                p_c = elo_to_score(score_to_elo(p_h) + elo)
+                outcomes = [rule(p_c) for _ in range(args.runs)]
+                rates.append(np.mean([o[0] for o in outcomes]))
+                games.append(np.mean([o[1] for o in outcomes]))
+            print(f"{name:40s} {rates[0]:8.1%} {rates[1]:8.1%} {rates[2]:8.1%} "
+                  f"{games[0]:8.0f} {games[1]:9.0f} {games[2]:9.0f}"
+                  f"   ({time.perf_counter() - t:.0f} s)")
+        best, kept = recorded_best_after(rng, p_h)
+        print(f"\nseed 004 after 100 iterations of equal-strength candidates (true win rate "
+              f"{p_h:.0%}): recorded best win rate {best:.1%}, {kept:.1f} 'improvements' kept")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ Printed: decisions, false promotions, their rate with a 95% Clopper-Pearson inte
 the benchmark runs used. The memory workload runs ``--seconds`` per run (the preset's 8 s
 makes 40 decisions take hours; the burner's period is what matters against it).
 
-    python bench/drift.py [--decisions 40] [--baseline-decisions 20] [--seconds 2]
+    python -m bench.drift [--decisions 40] [--baseline-decisions 20] [--seconds 2]
                           [--burner-period 20] [--out bench/results/DATE-drift.md]
 """
 
@@ -23,23 +23,20 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from bench._results import add_arguments, recorded
+from ratchet.apps.sysctl.config import load_os_config, preset, to_recipe
+from ratchet.factory import build_components
+from ratchet.judges import WelchJudge
+from ratchet.runner import Session
+from ratchet.types import Decision
 
-from ratchet.apps.sysctl.config import load_os_config, preset, to_recipe  # noqa: E402
-from ratchet.factory import build_components  # noqa: E402
-from ratchet.judges import WelchJudge  # noqa: E402
-from ratchet.runner import Session  # noqa: E402
-from ratchet.types import Decision  # noqa: E402
+TITLE = "Drift: false promotions, memory preset in dry-run under a CPU burner"
 
 
 def _spin(stop: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
@@ -134,33 +131,24 @@ def main() -> int:
     parser.add_argument("--baseline-decisions", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=2.0, help="memory workload per run")
     parser.add_argument("--burner-period", type=float, default=20.0)
-    parser.add_argument("--out", type=Path, help="also write the figures (markdown) here")
+    add_arguments(parser)
     args = parser.parse_args()
     results = []
-    with tempfile.TemporaryDirectory(prefix="ratchet-drift-") as tmp, \
-            Burner(args.burner_period) as burner:
-        for protocol, decisions in (("blocks", args.baseline_decisions),
-                                    ("ratchet", args.decisions)):
-            if decisions:
-                results.append(run(protocol, decisions, args.seconds, Path(tmp)))
-                print(line(results[-1]), flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    header = (f"# Drift: false promotions, memory preset in dry-run under a CPU burner\n\n"
-              f"{date.today()} · commit {commit} · {platform.node()} "
-              f"({os.cpu_count()} CPUs, {platform.platform()}) · memory workload "
-              f"{args.seconds:g} s a run · burner on/off every {args.burner_period:g} s "
-              f"({burner.switches} switches)\n\n"
-              "`python bench/drift.py " + " ".join(sys.argv[1:]) + "`\n")
-    body = "\n".join(f"    {line(r)}" for r in results)
-    examples = "\n".join(f"- {r['protocol']}: {e}" for r in results for e in r["examples"])
-    text = f"{header}\n{body}\n" + (f"\nFalse promotions' reasons:\n{examples}\n"
-                                    if examples else "")
-    if args.out:
-        args.out.write_text(text)
-        print(f"written to {args.out}")
+    with recorded("drift", TITLE, args), \
+            tempfile.TemporaryDirectory(prefix="ratchet-drift-") as tmp:
+        print(f"memory workload {args.seconds:g} s a run; a burner on all cores switches on "
+              f"and off every {args.burner_period:g} s\n")
+        with Burner(args.burner_period) as burner:
+            for protocol, decisions in (("blocks", args.baseline_decisions),
+                                        ("ratchet", args.decisions)):
+                if decisions:
+                    results.append(run(protocol, decisions, args.seconds, Path(tmp)))
+                    print(line(results[-1]), flush=True)
+        print(f"\nburner switches: {burner.switches}")
+        examples = [f"- {r['protocol']}: {e}" for r in results for e in r["examples"]]
+        if examples:
+            print("false promotions' reasons:", *examples, sep="\n")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

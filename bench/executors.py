@@ -12,20 +12,20 @@ from __future__ import annotations
 import argparse
 import copy
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from bench._results import add_arguments, recorded
+from ratchet.executors import InlineExecutor, ProcessesExecutor
+from ratchet.executors.ray import RayExecutor
+from ratchet.factory import build_target
+from ratchet.recipe import load_recipe, parse_recipe
+from ratchet.runner import run_recipe
+from ratchet.types import Candidate, EvalTask
 
-from ratchet.executors import InlineExecutor, ProcessesExecutor  # noqa: E402
-from ratchet.executors.ray import RayExecutor  # noqa: E402
-from ratchet.factory import build_target  # noqa: E402
-from ratchet.recipe import load_recipe, parse_recipe  # noqa: E402
-from ratchet.runner import run_recipe  # noqa: E402
-from ratchet.types import Candidate, EvalTask  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+TITLE = "Executors: games per second and the loop's overhead"
 
 RECIPE = ROOT / "recipes" / "snake.yaml"
 
@@ -92,9 +92,11 @@ def main() -> None:
     ap.add_argument("--games", type=int, default=40)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--cycles", type=int, default=5)
+    add_arguments(ap)
     args = ap.parse_args()
-    games_per_second(args.tasks, args.games, args.workers)
-    loop_overhead(args.cycles)
+    with recorded("executors", TITLE, args):
+        games_per_second(args.tasks, args.games, args.workers)
+        loop_overhead(args.cycles)
 
 
 if __name__ == "__main__":

@@ -17,31 +17,27 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
+import optuna
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT))
+from bench._functions import FunctionTarget, Problem, point, space
+from bench._results import add_arguments, recorded
+from ratchet.executors import InlineExecutor
+from ratchet.factory import Components
+from ratchet.judges import WelchJudge
+from ratchet.loop import Schedule
+from ratchet.runner import Session
+from ratchet.store import Store
+from ratchet.strategies import OptunaStrategy, PerturbStrategy, Strategy
+from ratchet.summary import champion_summary
+from ratchet.types import Candidate
 
-import optuna  # noqa: E402
-
-from bench._functions import FunctionTarget, Problem, point, space  # noqa: E402
-from ratchet.executors import InlineExecutor  # noqa: E402
-from ratchet.factory import Components  # noqa: E402
-from ratchet.judges import WelchJudge  # noqa: E402
-from ratchet.loop import Schedule  # noqa: E402
-from ratchet.runner import Session  # noqa: E402
-from ratchet.store import Store  # noqa: E402
-from ratchet.strategies import OptunaStrategy, PerturbStrategy, Strategy  # noqa: E402
-from ratchet.summary import champion_summary  # noqa: E402
-from ratchet.types import Candidate  # noqa: E402
+TITLE = "Search efficiency under equal evaluation budgets"
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 Trace = list[tuple[int, dict[str, float]]]  # (evaluations so far, champion params)
@@ -170,12 +166,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--snake-games", type=int, default=0,
                     help="also tune the snake bot with this many games per method")
+    add_arguments(ap)
     args = ap.parse_args()
-    part_functions(args)
-    if args.snake_games:
-        from bench._snake import part_snake
+    with recorded("search", TITLE, args):
+        part_functions(args)
+        if args.snake_games:
+            from bench._snake import part_snake
 
-        part_snake(args.snake_games, args.seed)
+            part_snake(args.snake_games, args.seed)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ Printed per method and seed: how close the final answer is to the optimum (its n
 speed over the optimum's), the step at which the answer first came within 5% of the
 optimum, benchmark runs used, and (for seed 003) the speed it reported for its answer.
 
-    python bench/sysctl.py [--steps 200] [--seeds 3] [--methods ppo tpe perturb seed003]
+    python -m bench.sysctl [--steps 200] [--seeds 3] [--methods ppo tpe perturb seed003]
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from bench._results import add_arguments, recorded
+from ratchet.apps.sysctl.config import load_os_config, to_recipe
+from ratchet.runner import run_recipe
+from ratchet.store import Store
+from ratchet.targets.sysctl import reward
+from ratchet.targets.sysctl.workloads import synthetic
 
-from ratchet.apps.sysctl.config import load_os_config, to_recipe  # noqa: E402
-from ratchet.runner import run_recipe  # noqa: E402
-from ratchet.store import Store  # noqa: E402
-from ratchet.targets.sysctl import reward  # noqa: E402
-from ratchet.targets.sysctl.workloads import synthetic  # noqa: E402
+TITLE = "sysctl autotuner on a synthetic workload with a known optimum"
 
 WORKLOAD = Path(synthetic.__file__)
 NEAR = 0.95
@@ -126,34 +126,36 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--methods", nargs="+", default=["ppo", "tpe", "perturb", "seed003"])
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    add_arguments(parser)
     args = parser.parse_args()
-    start = synthetic.true_performance(synthetic.LINUX_DEFAULTS) / synthetic.PEAK
-    print(f"optimum {synthetic.OPTIMUM}; the Linux defaults run at {start:.3f} of it; "
-          f"{args.steps} steps per method, seeds 0..{args.seeds - 1}\n")
-    print(f"{'method':<9} {'seed':>4} {'closeness':>9} {'within 5% at step':>17} "
-          f"{'runs':>6} {'seconds':>8}  reported")
-    results: dict[str, list[dict]] = {}
-    for method in args.methods:
-        for seed in range(args.seeds):
-            with tempfile.TemporaryDirectory(prefix="ratchet-bench-sysctl-") as tmp:
-                r = (run_seed003(args.steps, seed, Path(tmp)) if method == "seed003"
-                     else run_ratchet(method, args.steps, seed, Path(tmp)))
-            results.setdefault(method, []).append(r)
-            reported = "" if r["reported"] is None else f"{r['reported']:.3f}"
-            print(f"{method:<9} {seed:>4} {r['closeness']:>9.3f} "
-                  f"{str(r['reached'] or '—'):>17} {r['runs']:>6} {r['seconds']:>8.0f}  "
-                  f"{reported}", flush=True)
-    print(f"\n{'method':<9} {'mean closeness':>14} {'worst':>6} {'seeds within 5%':>15} "
-          f"{'median step':>11}")
-    for method, rs in results.items():
-        steps_needed = [r["reached"] for r in rs if r["reached"]]
-        median = statistics.median(steps_needed) if steps_needed else None
-        print(f"{method:<9} {statistics.fmean(r['closeness'] for r in rs):>14.3f} "
-              f"{min(r['closeness'] for r in rs):>6.3f} "
-              f"{sum(r['closeness'] >= NEAR for r in rs):>10}/{len(rs):<4} "
-              f"{str(median or '—'):>11}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    with recorded("sysctl", TITLE, args):
+        start = synthetic.true_performance(synthetic.LINUX_DEFAULTS) / synthetic.PEAK
+        print(f"optimum {synthetic.OPTIMUM}; the Linux defaults run at {start:.3f} of it; "
+              f"{args.steps} steps per method, seeds 0..{args.seeds - 1}\n")
+        print(f"{'method':<9} {'seed':>4} {'closeness':>9} {'within 5% at step':>17} "
+              f"{'runs':>6} {'seconds':>8}  reported")
+        results: dict[str, list[dict]] = {}
+        for method in args.methods:
+            for seed in range(args.seeds):
+                with tempfile.TemporaryDirectory(prefix="ratchet-bench-sysctl-") as tmp:
+                    r = (run_seed003(args.steps, seed, Path(tmp)) if method == "seed003"
+                         else run_ratchet(method, args.steps, seed, Path(tmp)))
+                results.setdefault(method, []).append(r)
+                reported = "" if r["reported"] is None else f"{r['reported']:.3f}"
+                print(f"{method:<9} {seed:>4} {r['closeness']:>9.3f} "
+                      f"{str(r['reached'] or '—'):>17} {r['runs']:>6} {r['seconds']:>8.0f}  "
+                      f"{reported}", flush=True)
+        print(f"\n{'method':<9} {'mean closeness':>14} {'worst':>6} {'seeds within 5%':>15} "
+              f"{'median step':>11}")
+        for method, rs in results.items():
+            steps_needed = [r["reached"] for r in rs if r["reached"]]
+            median = statistics.median(steps_needed) if steps_needed else None
+            print(f"{method:<9} {statistics.fmean(r['closeness'] for r in rs):>14.3f} "
+                  f"{min(r['closeness'] for r in rs):>6.3f} "
+                  f"{sum(r['closeness'] >= NEAR for r in rs):>10}/{len(rs):<4} "
+                  f"{str(median or '—'):>11}")
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Plugin registries: a third-party target arrives through an entry point and runs a
-cycle from a recipe; every family lists its kinds; a kind cannot be taken twice."""
+cycle from a recipe; classes named by import path do too; every family lists its kinds;
+a kind cannot be taken twice."""
 
 import json
 import os
@@ -89,6 +90,75 @@ def test_a_target_from_another_package_runs_a_cycle_through_its_entry_point(tmp_
                          capture_output=True, text=True, timeout=120,
                          env={**env, "PYTHONPATH": str(ROOT / "src")})
     assert bad.returncode == 2 and "dice" in bad.stderr and "Traceback" not in bad.stderr
+
+
+STRATEGY = textwrap.dedent('''
+    from ratchet import Strategy
+
+
+    class StepStrategy(Strategy):
+        name = "step"
+
+        def __init__(self, space, *, seed=0, direction="maximize", step=0.1):
+            super().__init__(space, seed=seed, direction=direction)
+            self.step = step
+
+        def propose(self, champion, history):
+            x = min(champion.params["x"] + self.step, 1.0)
+            return self._candidate({"x": x}, champion, f"+{self.step}")
+''')
+
+
+@pytest.fixture
+def by_path(tmp_path, monkeypatch):
+    """A module importable by path only: no entry point, no registration."""
+    (tmp_path / "pathkinds_plugin.py").write_text(PLUGIN + STRATEGY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def recipe(target: dict, **sections) -> dict:
+        return {"name": "bypath", "target": target,
+                "space": {"x": {"type": "float", "low": 0, "high": 1}},
+                "judge": {"kind": "welch", "batch": 5}, "schedule": {"baseline": 10},
+                **sections}
+    return recipe
+
+
+def test_classes_named_by_import_path_run_a_cycle(tmp_path, by_path):
+    from ratchet.recipe import parse_recipe
+    from ratchet.runner import run_recipe
+
+    recipe = parse_recipe(by_path({"kind": "pathkinds_plugin:DiceTarget", "sides": 20},
+                                  strategy={"kind": "pathkinds_plugin:StepStrategy",
+                                            "step": 0.2}))
+    assert parse_recipe(recipe.model_dump(mode="json")) == recipe  # the stored form reloads
+    summary = run_recipe(recipe, tmp_path / "run", max_cycles=2)
+    assert summary.cycles == 2
+    with Store(tmp_path / "run") as store:
+        proposed = [d.candidate.params["x"] for d in store.decisions()]
+        assert store.run_info()["recipe"]["target"] == {
+            "kind": "pathkinds_plugin:DiceTarget", "sides": 20, "outcome": "samples",
+            "direction": "maximize"}
+    assert proposed[0] == pytest.approx(0.3)  # 0.1 + step: the option reached the class
+    spec = parse_recipe(by_path({"kind": "pathkinds_plugin:DiceSpec", "sides": 3}))
+    assert spec.target.sides == 3 and spec.target.create(None).sides == 3
+
+
+@pytest.mark.parametrize("section, expected", [
+    ({"kind": "pathkinds_plugin:Nope"}, "target: pathkinds_plugin has no Nope"),
+    ({"kind": "no_such_module_here:X"}, "target: cannot import no_such_module_here"),
+    ({"kind": "pathkinds_plugin:DiceTarget", "side": 3},
+     "target: DiceTarget takes no option side (it takes sides)"),
+    ({"kind": "pathkinds_plugin:StepStrategy"}, "expected a target class"),
+    ({"kind": "pathkinds_plugin:DiceTarget", "sides": 20, "direction": "up"},
+     "target.direction: Input should be 'maximize' or 'minimize'"),
+])
+def test_a_bad_import_path_kind_is_one_clear_error(by_path, section, expected):
+    from ratchet.errors import RecipeError
+    from ratchet.recipe import parse_recipe
+
+    with pytest.raises(RecipeError) as caught:
+        parse_recipe(by_path(section))
+    assert expected in str(caught.value)
 
 
 def test_every_family_lists_its_built_in_kinds():

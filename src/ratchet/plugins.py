@@ -10,21 +10,25 @@ the kinds other packages add through entry points::
     [project.entry-points."ratchet.targets"]
     my_target = "my_package.ratchet_plugin:MyTargetSpec"
 
-The recipe's sections are discriminated unions built from these registries.
+The recipe's sections are discriminated unions built from these registries. A recipe may
+also name a class by import path, ``kind: "package.module:Name"``: a ``Spec`` subclass
+(its fields are the section's), or a plugin class itself (a ``Target``, ``Strategy`` or
+``Executor`` subclass), whose constructor receives the section's other keys.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 if TYPE_CHECKING:
     from ratchet.recipe import Recipe
@@ -71,6 +75,55 @@ class BuildContext:
         return self.run_dir / "work"
 
 
+def load_object(path: str) -> Any:
+    """``package.module:Name`` imported (raises ValueError with a sentence)."""
+    module, _, name = path.partition(":")
+    if not module or not name:
+        raise ValueError(f"{path!r} is not an import path: expected package.module:Name")
+    try:
+        found: Any = importlib.import_module(module)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module} (for {path}): {exc}") from None
+    for part in name.split("."):
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise ValueError(f"{module} has no {name} (for {path})") from None
+    return found
+
+
+class ClassSpec(Spec):
+    """The section of a plugin class named by import path: its keys (other than ``kind``
+    and the family's own, such as a target's ``direction``) go to the class's
+    ``from_options``, which by default passes them to the constructor."""
+
+    model_config = ConfigDict(extra="allow")
+    plugin: ClassVar[Any] = None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    @model_validator(mode="after")
+    def _check_options(self) -> ClassSpec:
+        init = getattr(self.plugin, "__init__", None)
+        try:
+            signature = inspect.signature(init)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return self
+        if not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+            known = {n for n, p in signature.parameters.items()
+                     if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"self"}
+            unknown = sorted(set(self.options) - known)
+            if unknown:
+                raise ValueError(f"{self.plugin.__name__} takes no option "
+                                 f"{', '.join(unknown)} (it takes {', '.join(sorted(known))})")
+        return self
+
+    def create(self, context: BuildContext) -> Any:
+        return self.plugin.from_options(self.options, context)
+
+
 def kinds_of(spec: type[Spec]) -> tuple[str, ...]:
     """The ``kind`` values a spec class accepts (its Literal)."""
     annotation = spec.model_fields["kind"].annotation
@@ -84,11 +137,13 @@ class Family:
     """The registry of one plugin family (``target``, ``strategy``, ``judge``,
     ``executor``)."""
 
-    def __init__(self, name: str, group: str, builtin_modules: Iterable[str]):
+    def __init__(self, name: str, group: str, builtin_modules: Iterable[str], base: str):
         self.name = name
         self.group = group
         self._modules = tuple(builtin_modules)
+        self._base = base  # "module:Class" of the family's plugin base, read when needed
         self._specs: dict[str, type[Spec]] = {}
+        self._by_path: dict[str, type[Spec]] = {}
         self._loaded = False
 
     def register(self, spec: type[Spec]) -> type[Spec]:
@@ -138,6 +193,29 @@ class Family:
                            f"{self.kinds()}")
         return self._specs[kind]
 
+    def by_path(self, path: str) -> type[Spec]:
+        """The spec of ``kind: "package.module:Name"`` (raises ValueError with a sentence)."""
+        if path not in self._by_path:
+            self._by_path[path] = self._spec_for(path, load_object(path))
+        return self._by_path[path]
+
+    def _spec_for(self, path: str, found: Any) -> type[Spec]:
+        base = load_object(self._base)
+        kind = (Literal[path], Field(description="the class, by import path"))
+        if isinstance(found, type) and issubclass(found, Spec):
+            if self.name == "judge" and not issubclass(found, base):
+                raise ValueError(f"{path} is a Spec but not a judge (a {self._base} subclass)")
+            return create_model(found.__name__, __base__=found, kind=kind)  # type: ignore[call-overload, no-any-return]
+        if isinstance(found, type) and issubclass(found, base) and self.name != "judge":
+            fields = found.spec_fields() if hasattr(found, "spec_fields") else {}
+            spec = create_model(f"{found.__name__}Spec", __base__=ClassSpec, kind=kind,
+                                **fields)
+            spec.plugin = found
+            return spec  # type: ignore[no-any-return]
+        what = "a judge class (a Spec)" if self.name == "judge" else \
+            f"a {self.name} class (a {self._base} subclass) or its Spec"
+        raise ValueError(f"{path} is {type(found).__name__} {found!r}, expected {what}")
+
     def union(self) -> Any:
         """The discriminated union of every kind, for a recipe field."""
         specs = tuple(self.specs())
@@ -145,18 +223,21 @@ class Family:
 
 
 JUDGES = Family("judge", "ratchet.judges", ["ratchet.judges.sprt", "ratchet.judges.welch",
-                                             "ratchet.judges.weighted"])
+                                             "ratchet.judges.weighted"],
+                base="ratchet.judges:Judge")
 EXECUTORS = Family("executor", "ratchet.executors",
                    ["ratchet.executors.inline", "ratchet.executors.processes",
-                    "ratchet.executors.ray"])
+                    "ratchet.executors.ray"], base="ratchet.executors:Executor")
 
 STRATEGIES = Family("strategy", "ratchet.strategies",
                     ["ratchet.strategies.perturb", "ratchet.strategies.evolve",
-                     "ratchet.strategies.ppo", "ratchet.strategies.optuna"])
+                     "ratchet.strategies.ppo", "ratchet.strategies.optuna"],
+                    base="ratchet.strategies:Strategy")
 
 TARGETS = Family("target", "ratchet.targets",
                  ["ratchet.targets.command", "ratchet.targets.python",
-                  "ratchet.targets.cartpole.spec", "ratchet.targets.sysctl.spec"])
+                  "ratchet.targets.cartpole.spec", "ratchet.targets.sysctl.spec"],
+                 base="ratchet.targets:Target")
 
 FAMILIES = {"target": TARGETS, "strategy": STRATEGIES, "judge": JUDGES,
             "executor": EXECUTORS}

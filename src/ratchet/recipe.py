@@ -10,7 +10,17 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -66,10 +76,13 @@ class DashboardSpec(_Spec):
                       "to expose it")
 
 
-Strategies = STRATEGIES.union()
-Judges = JUDGES.union()
-Executors = EXECUTORS.union()
-Targets = TARGETS.union()
+# SerializeAsAny: a section may be a class named by import path, outside the union
+Strategies = SerializeAsAny[STRATEGIES.union()]  # type: ignore[misc]
+Judges = SerializeAsAny[JUDGES.union()]  # type: ignore[misc]
+Executors = SerializeAsAny[EXECUTORS.union()]  # type: ignore[misc]
+Targets = SerializeAsAny[TARGETS.union()]  # type: ignore[misc]
+_SECTIONS = {"target": TARGETS, "strategy": STRATEGIES, "judge": JUDGES,
+             "executor": EXECUTORS}
 
 
 class Recipe(_Spec):
@@ -85,6 +98,16 @@ class Recipe(_Spec):
         default_factory=lambda: EXECUTORS.spec("inline")())
     dashboard: DashboardSpec = Field(default_factory=DashboardSpec)
     seed: int = 0
+
+    @field_validator("target", "strategy", "judge", "executor", mode="wrap")
+    @classmethod
+    def _by_import_path(cls, value: Any, handler: ValidatorFunctionWrapHandler,
+                        info: ValidationInfo) -> Any:
+        """``kind: "package.module:Name"``: the named class's spec validates the section."""
+        kind = value.get("kind") if isinstance(value, dict) else None
+        if isinstance(kind, str) and ":" in kind:
+            return _SECTIONS[str(info.field_name)].by_path(kind).model_validate(value)
+        return handler(value)
 
     @model_validator(mode="after")
     def _check(self) -> Recipe:

@@ -30,6 +30,12 @@ Top-level keys: `name` (letters, digits, `.`, `_`, `-`), `seed` (default 0), `sp
 `space:` maps each parameter (a dotted key into the config file, for a command target)
 to `{type: float|logfloat|int, low, high}`, `{type: categorical, choices: [...]}` or
 `{type: bool}`.
+
+Besides the kinds below, `kind: "package.module:Name"` names a class by import path: a
+`ratchet.Spec` subclass (the section's keys are its fields), or a `Target`, `Strategy` or
+`Executor` subclass, whose constructor receives the section's other keys (a strategy also
+gets the space, the seed and the direction; a target's section also takes `outcome` and
+`direction`).
 """
 
 

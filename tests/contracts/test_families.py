@@ -2,7 +2,8 @@
 promises. A kind with no fixture here fails its test: a new plugin must say how it is
 exercised.
 
-- strategies: a proposal is valid in its space; ``state_dict`` survives a restart;
+- strategies: a proposal is valid in its space; ``state_dict`` survives a restart; the
+  options are the spec's;
 - judges: the verdict is final by ``max_*``; equal evidence is never promoted;
 - executors: results come back in task order; a failing target is a failed result with
   its reason;
@@ -50,6 +51,8 @@ def test_strategy_contract(kind, tmp_path):
     spec, context = _context(tmp_path, "strategy", {"kind": kind})
     space: Space = context.space
     strategy = spec.create(context)
+    # its options are its recipe section: declared once, in the spec
+    assert type(strategy).options_spec is type(spec) and strategy.options == spec
     champion = Candidate(space.validate({"x": 0.5, "n": 5}), "baseline")
     history: list[Trial] = []
     rng = random.Random(0)

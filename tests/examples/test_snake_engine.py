@@ -3,6 +3,7 @@
 import random
 
 import pytest
+
 from examples.snake import engine
 from examples.snake.bot import OPPONENTS, choose_move
 from examples.snake.engine import Board, Snake, step

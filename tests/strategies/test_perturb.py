@@ -46,3 +46,14 @@ def test_resumed_strategy_proposes_what_an_uninterrupted_one_would():
     c = PerturbStrategy(SPACE, seed=7)
     c.load_state_dict({"proposals": 3})
     assert [c.propose(CHAMP, []).params for _ in range(2)] == first[3:]
+
+
+def test_options_given_in_python_are_checked_by_the_recipe_spec():
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="params_per_step"):
+        PerturbStrategy(SPACE, params_per_step=(5, 2))
+    with pytest.raises(ValidationError, match="scale"):
+        PerturbStrategy(SPACE, scale=3.0)
+    assert PerturbStrategy(SPACE).options.params_per_step == (3, 5)  # the spec's default

@@ -8,9 +8,10 @@ import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ratchet.errors import EvaluationError
+from ratchet.plugins import BuildContext
 from ratchet.types import EvalTask, Measurement
 
 if TYPE_CHECKING:
@@ -80,6 +81,11 @@ class Executor(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release workers."""
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], context: BuildContext) -> Executor:
+        """Named by import path in a recipe: the section's other keys as keywords."""
+        return cls(**options)
 
     def __enter__(self) -> Executor:
         return self

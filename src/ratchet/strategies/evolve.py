@@ -31,21 +31,41 @@ from ratchet.strategies._base import Direction, Strategy
 from ratchet.types import Candidate, Decision, Trial
 
 
+class EvolveSpec(Spec):
+    """A (1+1) evolution strategy over hyperparameters and architecture (cartpole)."""
+
+    kind: Literal["evolve"] = "evolve"
+    architecture: list[str] = Field(default_factory=lambda: ["state_dim", "hidden_dim",
+                                                             "layers"],
+                                    description="parameters that change the network's shape")
+    scale: float = Field(0.2, gt=0, le=1, description="starting size of a hyperparameter "
+                         "move (relative; adapted by the 1/5th success rule)")
+    arch_scale: float = Field(0.2, gt=0, le=1, description="relative size of a width move")
+    explore: float = Field(0.0, ge=0, le=1, description="share of hyperparameter moves "
+                           "drawn afresh over the parameter's whole range")
+    params_per_step: tuple[int, int] = Field((1, 2), description="how many parameters a "
+                                             "step changes: [low, high]")
+
+    def create(self, context: BuildContext) -> EvolveStrategy:
+        return EvolveStrategy.from_spec(self, context)  # type: ignore[return-value]
+
+
 class EvolveStrategy(Strategy):
     name = "evolve"
 
+    options_spec = EvolveSpec
+
     def __init__(self, space: Space, *, seed: int = 0, direction: Direction = "maximize",
-                 architecture: tuple[str, ...] = ("state_dim", "hidden_dim", "layers"),
-                 scale: float = 0.2, arch_scale: float = 0.2, explore: float = 0.0,
-                 params_per_step: tuple[int, int] = (1, 2)):
-        super().__init__(space, seed=seed, direction=direction)
+                 **options: Any):
+        super().__init__(space, seed=seed, direction=direction, **options)
+        architecture = self.options.architecture
         self.arch = [p for p in space if p.name in architecture]
         self.hyper = [p for p in space if p.name not in architecture]
-        self.scale = scale
-        self.arch_scale = arch_scale
-        self.explore = explore
-        self.step = scale
-        self.params_per_step = params_per_step
+        self.scale = self.options.scale
+        self.arch_scale = self.options.arch_scale
+        self.explore = self.options.explore
+        self.step = self.scale
+        self.params_per_step = self.options.params_per_step
         self.proposals = 0
 
     def propose(self, champion: Candidate, history: Sequence[Trial]) -> Candidate:
@@ -114,24 +134,3 @@ class EvolveStrategy(Strategy):
         self.proposals = int(state.get("proposals", 0))
         self.step = float(state.get("step", self.scale))
 
-
-class EvolveSpec(Spec):
-    """A (1+1) evolution strategy over hyperparameters and architecture (cartpole)."""
-
-    kind: Literal["evolve"] = "evolve"
-    architecture: list[str] = Field(default_factory=lambda: ["state_dim", "hidden_dim",
-                                                             "layers"],
-                                    description="parameters that change the network's shape")
-    scale: float = Field(0.2, gt=0, le=1, description="starting size of a hyperparameter "
-                         "move (relative; adapted by the 1/5th success rule)")
-    arch_scale: float = Field(0.2, gt=0, le=1, description="relative size of a width move")
-    explore: float = Field(0.0, ge=0, le=1, description="share of hyperparameter moves "
-                           "drawn afresh over the parameter's whole range")
-    params_per_step: tuple[int, int] = Field((1, 2), description="how many parameters a "
-                                             "step changes: [low, high]")
-
-    def create(self, context: BuildContext) -> EvolveStrategy:
-        return EvolveStrategy(context.space, seed=context.seed, direction=context.direction,
-                              architecture=tuple(self.architecture), scale=self.scale,
-                              arch_scale=self.arch_scale, explore=self.explore,
-                              params_per_step=self.params_per_step)

@@ -35,12 +35,28 @@ def _distribution(p: Param) -> Any:
     return CategoricalDistribution(list(p.options))
 
 
+class OptunaSpec(Spec):
+    """Optuna's samplers through ask/tell: tpe, cmaes or random."""
+
+    kind: Literal["tpe", "cmaes", "random"]
+    n_startup_trials: int = Field(10, ge=1, description="random trials before the model")
+
+    def create(self, context: BuildContext) -> OptunaStrategy:
+        return OptunaStrategy.from_spec(self, context)  # type: ignore[return-value]
+
+
 class OptunaStrategy(Strategy):
     name = "tpe"
 
+    options_spec = OptunaSpec
+
     def __init__(self, space: Space, *, seed: int = 0, direction: Direction = "maximize",
-                 sampler: str = "tpe", n_startup_trials: int = 10):
-        super().__init__(space, seed=seed, direction=direction)
+                 sampler: str = "tpe", **options: Any):
+        """``sampler`` is the recipe's ``kind`` (tpe, cmaes or random)."""
+        options.setdefault("kind", sampler)
+        super().__init__(space, seed=seed, direction=direction, **options)
+        sampler = self.options.kind
+        n_startup_trials = self.options.n_startup_trials
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -95,13 +111,3 @@ class OptunaStrategy(Strategy):
         except ValueError as exc:  # params outside a space that changed since: skip
             log.warning("not replaying trial %s: %s", trial.candidate.id, exc)
 
-
-class OptunaSpec(Spec):
-    """Optuna's samplers through ask/tell: tpe, cmaes or random."""
-
-    kind: Literal["tpe", "cmaes", "random"]
-    n_startup_trials: int = Field(10, ge=1, description="random trials before the model")
-
-    def create(self, context: BuildContext) -> OptunaStrategy:
-        return OptunaStrategy(context.space, seed=context.seed, direction=context.direction,
-                              sampler=self.kind, n_startup_trials=self.n_startup_trials)

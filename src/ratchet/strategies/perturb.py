@@ -21,16 +21,37 @@ from ratchet.strategies._base import Direction, Strategy
 from ratchet.types import Candidate, Trial
 
 
+class PerturbSpec(Spec):
+    """Change a few parameters of the champion by a random step."""
+
+    kind: Literal["perturb"] = "perturb"
+    params_per_step: tuple[int, int] = Field((3, 5), description="how many parameters a "
+                                             "step changes: [low, high]")
+    scale: float = Field(0.15, gt=0, le=1, description="step size (relative)")
+    relative_to: Literal["range", "value"] = Field("range", description="what the step "
+                                                   "is relative to")
+
+    @model_validator(mode="after")
+    def _check(self) -> PerturbSpec:
+        lo, hi = self.params_per_step
+        if not 1 <= lo <= hi:
+            raise ValueError("params_per_step must be [low, high] with 1 <= low <= high")
+        return self
+
+    def create(self, context: BuildContext) -> PerturbStrategy:
+        return PerturbStrategy.from_spec(self, context)  # type: ignore[return-value]
+
+
 class PerturbStrategy(Strategy):
     name = "perturb"
+    options_spec = PerturbSpec
 
     def __init__(self, space: Space, *, seed: int = 0, direction: Direction = "maximize",
-                 params_per_step: tuple[int, int] = (3, 5), scale: float = 0.15,
-                 relative_to: Literal["range", "value"] = "range"):
-        super().__init__(space, seed=seed, direction=direction)
-        self.params_per_step = params_per_step
-        self.scale = scale
-        self.relative_to = relative_to
+                 **options: Any):
+        super().__init__(space, seed=seed, direction=direction, **options)
+        self.params_per_step = self.options.params_per_step
+        self.scale = self.options.scale
+        self.relative_to = self.options.relative_to
         self.proposals = 0
 
     def propose(self, champion: Candidate, history: Sequence[Trial]) -> Candidate:
@@ -75,25 +96,3 @@ class PerturbStrategy(Strategy):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.proposals = int(state.get("proposals", 0))
 
-
-class PerturbSpec(Spec):
-    """Change a few parameters of the champion by a random step."""
-
-    kind: Literal["perturb"] = "perturb"
-    params_per_step: tuple[int, int] = Field((3, 5), description="how many parameters a "
-                                             "step changes: [low, high]")
-    scale: float = Field(0.15, gt=0, le=1, description="step size (relative)")
-    relative_to: Literal["range", "value"] = Field("range", description="what the step "
-                                                   "is relative to")
-
-    @model_validator(mode="after")
-    def _check(self) -> PerturbSpec:
-        lo, hi = self.params_per_step
-        if not 1 <= lo <= hi:
-            raise ValueError("params_per_step must be [low, high] with 1 <= low <= high")
-        return self
-
-    def create(self, context: BuildContext) -> PerturbStrategy:
-        return PerturbStrategy(context.space, seed=context.seed, direction=context.direction,
-                               params_per_step=self.params_per_step, scale=self.scale,
-                               relative_to=self.relative_to)

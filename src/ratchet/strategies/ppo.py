@@ -43,20 +43,58 @@ class _Stopped(Exception):
     """Raised inside the PPO thread to end ``learn()`` when the strategy closes."""
 
 
+class PPOSpec(Spec):
+    """Stable-Baselines3 PPO proposing challengers (numeric spaces)."""
+
+    kind: Literal["ppo"] = "ppo"
+    n_steps: int = Field(64, ge=2, description="steps per rollout before a PPO update")
+    batch_size: int = Field(32, ge=1, description="PPO minibatch size")
+    n_epochs: int = Field(5, ge=1, description="PPO epochs per update")
+    learning_rate: float = Field(1e-3, gt=0, description="PPO learning rate")
+    gamma: float = Field(0.95, ge=0, le=1, description="PPO discount")
+    max_steps_per_episode: int = Field(10, ge=1, description="proposals per episode")
+    state_metrics: list[str] = Field(default_factory=lambda: ["cpu_usage",
+                                                              "memory_used_percent"],
+                                     description="system metrics the policy observes")
+
+    @model_validator(mode="after")
+    def _check(self) -> PPOSpec:
+        from ratchet.strategies.system_metrics import STATE_METRICS
+
+        unknown = [m for m in self.state_metrics if m not in STATE_METRICS]
+        if unknown:
+            raise ValueError(f"unknown state metrics {unknown}; expected some of "
+                             f"{sorted(STATE_METRICS)}")
+        if self.batch_size > self.n_steps:
+            raise ValueError(f"batch_size ({self.batch_size}) must not exceed n_steps "
+                             f"({self.n_steps})")
+        return self
+
+    def check_space(self, space: Space) -> None:
+        check_numeric(space)
+
+    def create(self, context: BuildContext) -> PPOStrategy:
+        from ratchet.extras import require
+
+        require("torch", "gymnasium", "stable_baselines3", feature="the ppo strategy")
+        return PPOStrategy.from_spec(self, context)  # type: ignore[return-value]
+
+
 class PPOStrategy(Strategy):
     name = "ppo"
 
+    options_spec = PPOSpec
+
     def __init__(self, space: Space, *, seed: int = 0, direction: Direction = "maximize",
-                 n_steps: int = 64, batch_size: int = 32, n_epochs: int = 5,
-                 learning_rate: float = 1e-3, gamma: float = 0.95,
-                 max_steps_per_episode: int = 10,
-                 state_metrics: Sequence[str] = ("cpu_usage", "memory_used_percent")):
-        super().__init__(space, seed=seed, direction=direction)
+                 **options: Any):
+        super().__init__(space, seed=seed, direction=direction, **options)
         check_numeric(space)
-        self.options = dict(n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs,
-                            learning_rate=learning_rate, gamma=gamma)
-        self.max_steps_per_episode = max_steps_per_episode
-        self.state_metrics = tuple(state_metrics)
+        o = self.options
+        self.ppo_options = dict(n_steps=o.n_steps, batch_size=o.batch_size,
+                                n_epochs=o.n_epochs, learning_rate=o.learning_rate,
+                                gamma=o.gamma)
+        self.max_steps_per_episode = o.max_steps_per_episode
+        self.state_metrics = tuple(o.state_metrics)
         self.steps = 0
         self._weights: bytes | None = None
         self._saved_updates: int | None = None  # PPO updates behind ``_weights``
@@ -116,7 +154,7 @@ class PPOStrategy(Strategy):
         self._env = OSTuningEnv(self.space, self.state_metrics, self._exchange, start,
                                 self.max_steps_per_episode)
         self._model = PPO("MlpPolicy", self._env, seed=self.seed, device="cpu", verbose=0,
-                          **self.options)
+                          **self.ppo_options)
         if self._weights is not None:
             from safetensors.torch import load
 
@@ -161,43 +199,3 @@ class PPOStrategy(Strategy):
                  self._model.policy.state_dict().items()}
         return save(state)
 
-
-class PPOSpec(Spec):
-    """Stable-Baselines3 PPO proposing challengers (numeric spaces)."""
-
-    kind: Literal["ppo"] = "ppo"
-    n_steps: int = Field(64, ge=2, description="steps per rollout before a PPO update")
-    batch_size: int = Field(32, ge=1, description="PPO minibatch size")
-    n_epochs: int = Field(5, ge=1, description="PPO epochs per update")
-    learning_rate: float = Field(1e-3, gt=0, description="PPO learning rate")
-    gamma: float = Field(0.95, ge=0, le=1, description="PPO discount")
-    max_steps_per_episode: int = Field(10, ge=1, description="proposals per episode")
-    state_metrics: list[str] = Field(default_factory=lambda: ["cpu_usage",
-                                                              "memory_used_percent"],
-                                     description="system metrics the policy observes")
-
-    @model_validator(mode="after")
-    def _check(self) -> PPOSpec:
-        from ratchet.strategies.system_metrics import STATE_METRICS
-
-        unknown = [m for m in self.state_metrics if m not in STATE_METRICS]
-        if unknown:
-            raise ValueError(f"unknown state metrics {unknown}; expected some of "
-                             f"{sorted(STATE_METRICS)}")
-        if self.batch_size > self.n_steps:
-            raise ValueError(f"batch_size ({self.batch_size}) must not exceed n_steps "
-                             f"({self.n_steps})")
-        return self
-
-    def check_space(self, space: Space) -> None:
-        check_numeric(space)
-
-    def create(self, context: BuildContext) -> PPOStrategy:
-        from ratchet.extras import require
-
-        require("torch", "gymnasium", "stable_baselines3", feature="the ppo strategy")
-        return PPOStrategy(context.space, seed=context.seed, direction=context.direction,
-                           n_steps=self.n_steps, batch_size=self.batch_size,
-                           n_epochs=self.n_epochs, learning_rate=self.learning_rate,
-                           gamma=self.gamma, max_steps_per_episode=self.max_steps_per_episode,
-                           state_metrics=tuple(self.state_metrics))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from ratchet.plugins import Spec
+from ratchet.plugins import BuildContext, Spec
 from ratchet.space import Space
 from ratchet.targets import _interleave
 from ratchet.types import Candidate, EvalTask, Measurement, OutcomeKind
@@ -66,6 +66,18 @@ class Target(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Called when the loop ends for any reason (completion, stop, error)."""
+
+    # -- named by import path in a recipe (``kind: "package.module:MyTarget"``) --------
+    @classmethod
+    def spec_fields(cls) -> dict[str, Any]:
+        """The section's keys every target has: ``outcome`` and ``direction``."""
+        return {"outcome": (Literal["games", "samples"], cls.outcome),
+                "direction": (Literal["maximize", "minimize"], "maximize")}
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], context: BuildContext) -> Target:
+        """The target from its recipe section's other keys: the constructor's."""
+        return cls(**options)
 
 
 def starting_values(space: Space, start: dict[str, Any]) -> dict[str, Any]:

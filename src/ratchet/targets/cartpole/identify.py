@@ -30,7 +30,7 @@ tasks among held-out hard task sets 0-2, 3 adaptation seeds each (162 runs; retu
 1 with 15, none with 25 (mean return 463 -> 499); with 25, none of the other 36 tasks
 missed either (2 seeds each, mean 499.5). The sums make a longer horizon cost nothing
 per fit. Design choices were made on those sets, so the clean figures come from
-fresh ones (``bench/cartpole.py``).
+fresh ones (``python -m bench.cartpole``).
 
 Episode plan (``episodes`` in all): ``probe_episodes`` with uniformly random actions, then
 the policy through the current best sensor map, its actions sampled, the map scaled by

@@ -42,7 +42,7 @@ class Selection:
     training seeds 0-13 it picks checkpoints that fall on 9 of 840 held-out runs of 2000
     steps; every 20 updates, 20 (seed 6: 10 -> 0, seed 11: 1 -> 0, no seed worse); the rule
     before both (nominal + 8 tasks, 2 episodes each, 500 steps, every 20), 77
-    (`bench/cartpole.py --sections selection`)."""
+    (`python -m bench.cartpole --sections selection`)."""
 
     tasks: int = 30
     """Physics validation tasks."""

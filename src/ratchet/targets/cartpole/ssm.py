@@ -6,7 +6,7 @@ decay a = cap * exp(-exp(nu)) in (0, cap) (stable by construction), then a GELU 
 residual. The cap (``Arch.max_decay``, 0.95: a memory of ~20 steps at most) keeps the
 policy from leaning on a near-constant channel that drifts over long episodes: uncapped,
 33 of 90 held-out physics runs fell within 2000 steps (the cart drifted off the track);
-capped at 0.95, 2 of 90 (held-out task set 0; `bench/cartpole.py --sections physics`).
+capped at 0.95, 2 of 90 (held-out task set 0; `python -m bench.cartpole --sections physics`).
 Training runs a whole sequence at once in *convolution mode* (h = causal conv of B x with
 the kernel a^k, by FFT); acting runs ``step()`` with the hidden state carried along. Both
 compute the same function (tested).
@@ -17,7 +17,7 @@ reward, so the recurrent state can identify the task from experience
 (decays capped at 1e-4, the previous step not read) is the same network as a feedforward
 policy: over training seeds 0-13 it fell on 12 of 840 held-out physics runs of 2000 steps
 (checkpoints scored every 20 updates) where the SSM fell on 20 and SB3 PPO's MLP on 1
-(`bench/cartpole.py --sections memory`), so memory alone does not explain SB3's edge
+(`python -m bench.cartpole --sections memory`), so memory alone does not explain SB3's edge
 there. The hidden state is reset at the start of each *task*, not each episode: it
 carries across episodes of the same task (in-context adaptation), and ``initial_state``
 starts it fresh.
