@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bench._mlp import MLPPolicy
 from bench.cartpole.common import fresh_returns
 from bench.cartpole.comparison import AS_SHIPPED, SB3_DEFAULTS, seed_comparison
-from bench._mlp import MLPPolicy
 from ratchet.targets.cartpole.pretrain import pretrain
 
 
