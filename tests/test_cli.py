@@ -55,6 +55,35 @@ def test_export_jsonl_works_with_seed_004_jq_recipes(finished_run):
     assert sum(1 for line in lines if line["decision"] == "promote") == best["promotions"]
 
 
+def objective(params, seed, size):
+    """A samples benchmark for the export test: 'ops/s' around 1000."""
+    import random
+
+    rng = random.Random(seed)
+    return [1000 * (1 - (params["x"] - 0.5) ** 2) + rng.gauss(0, 5) for _ in range(size)]
+
+
+def test_export_of_a_samples_run_has_no_win_rates(tmp_path):
+    from ratchet.export import export_lines, history_rows
+    from ratchet.recipe import parse_recipe
+    from ratchet.runner import run_recipe
+    from ratchet.store import Store
+
+    recipe = parse_recipe({"name": "ops", "space": {"x": {"type": "float", "low": 0,
+                                                          "high": 1}},
+                           "target": {"kind": "python", "function": "tests.test_cli:objective"},
+                           "judge": {"kind": "welch", "batch": 5},
+                           "schedule": {"baseline": 10}})
+    run_recipe(recipe, tmp_path / "run", max_cycles=1)
+    with Store(tmp_path / "run") as store:
+        lines = list(export_lines(store))
+        rows = history_rows(store)
+    assert lines and all("win_rate" not in line and "wins" not in line for line in lines)
+    assert all(line["runs"] == 5 and line["mean"] > 900 for line in lines if line["ok"]
+               and line["role"] != "baseline")
+    assert rows[0]["challenger_mean"] > 900 and "score" not in rows[0]
+
+
 def test_user_mistakes_exit_2_without_traceback(tmp_path):
     for args in (["best", "--run-dir", tmp_path / "none"],
                  ["run", tmp_path / "missing.yaml"],

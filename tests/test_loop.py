@@ -198,3 +198,46 @@ def test_checkpoints_on_promotion_every_n_cycles_and_shutdown_with_retention(tmp
         assert (directory / f"champion-v{version:04d}.json").exists()
     snap = sqlite3.connect(directory / snapshots[-1])
     assert snap.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 12
+
+
+def test_a_budget_in_games_ends_the_run_and_a_restart_spends_nothing_more(tmp_path):
+    summary, store, _ = _run(tmp_path, None, schedule={"budget": {"games": 200}})
+    used = store.measured()
+    assert not summary.stopped and summary.budget_spent.startswith("budget spent: ")
+    assert 200 <= used < 200 + 2 * 20  # stops before the batch after the one that reached it
+    assert [e["kind"] for e in store.events(limit=500)].count("budget_spent") == 1
+    again, store2, events = _run(tmp_path, None, schedule={"budget": {"games": 200}})
+    assert again.cycles == 0 and again.budget_spent and store2.measured() == used
+    audit(tmp_path / "run", tmp_path / "toy.json")
+
+
+def test_a_budget_in_seconds_counts_every_start(tmp_path):
+    summary, store, _ = _run(tmp_path, None, schedule={"budget": {"seconds": 1.5}})
+    assert summary.budget_spent and "s of 1.5 s" in summary.budget_spent
+    spent = store.target_state("schedule.seconds_run")
+    assert spent >= 1.5
+    again, store2, _ = _run(tmp_path, None, schedule={"budget": {"seconds": 1.5}})
+    assert again.cycles == 0 and store2.target_state("schedule.seconds_run") >= spent
+
+
+@pytest.mark.parametrize("budget, expected", [
+    ({"runs": 100}, "use budget.games"),
+    ({"games": 10, "runs": 10}, "not both"),
+    ({}, "a budget needs games, runs or seconds"),
+    ({"games": 0}, "schedule.budget.games"),
+])
+def test_a_wrong_budget_is_one_clear_error(tmp_path, budget, expected):
+    with pytest.raises(RecipeError, match=expected):
+        parse_recipe(toy_recipe(tmp_path, schedule={"budget": budget}))
+
+
+def test_strategies_hear_each_challengers_sample_size_and_status_the_inconclusive_rate(
+        tmp_path):
+    from ratchet.service.status import run_status
+
+    summary, store, _ = _run(tmp_path, 4, judge={"max_games": 20, "elo1": 5})
+    for trial, decided in zip(store.trials(), store.decisions(), strict=True):
+        assert trial.n == decided.stats["n"] > 0  # game pairs: one challenger game each
+    truncated = sum(1 for d in store.decisions() if d.stats.get("inconclusive"))
+    assert truncated >= 1  # 20 pairs cannot tell 0 from 5 Elo
+    assert run_status(tmp_path / "run")["inconclusive_rate"] == round(truncated / 4, 3)

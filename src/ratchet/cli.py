@@ -122,13 +122,16 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
     if as_json:
         print(json.dumps({"run_dir": str(directory), "cycles": summary.cycles,
                           "promotions": summary.promotions, "failures": summary.failures,
-                          "stopped": summary.stopped, "interrupted_cycle": pending[0]
+                          "stopped": summary.stopped, "budget_spent": summary.budget_spent,
+                          "interrupted_cycle": pending[0]
                           if pending else None, "champion": champ}, indent=2, default=str))
     elif not silent:
         if pending is not None:
             err.print(f"cycle {pending[0]} was interrupted; its evidence is kept and it "
                       "resumes on the next start", highlight=False)
         verb = "stopped" if summary.stopped else "finished"
+        if summary.budget_spent:
+            verb = f"finished ({summary.budget_spent})"
         err.print(f"{verb}: {summary.cycles} cycles, {summary.promotions} promotions, "
                   f"{summary.failures} failed; champion v{champ['version']} "
                   f"({champ['candidate']}). See `ratchet best --run-dir {directory}`.",
@@ -156,8 +159,8 @@ def best(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt = No
               f"({summary['candidate']}, from {summary['origin']}, cycle {summary['cycle']})")
     if score.get("mean") is not None:
         note = " (provisional: not yet re-measured)" if summary["provisional"] else ""
-        out.print(f"score {score['mean']:.4g} {ci} at {score['confidence']:.0%}, "
-                  f"n={score['n']}{note}")
+        out.print(f"mean score while champion {score['mean']:.4g} {ci} at "
+                  f"{score['confidence']:.0%}, n={score['n']}{note}")
     promo = summary.get("promotion") or {}
     if "elo" in promo:
         out.print(f"promoted at {promo['elo']:+.1f} Elo [{promo['elo_low']:+.1f}, "
@@ -175,15 +178,18 @@ def history(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt =
             limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
                                                       help="last N cycles only")] = None,
             ) -> None:
-    """Every cycle: candidate, evidence, decision."""
+    """Every cycle: candidate, evidence, decision. ``challenger`` and ``champion`` are the
+    mean score each side measured in that cycle (a head-to-head target: the challenger's
+    score against the champion); ``effect`` is the judged difference."""
     with Store(_resolve_run_dir(recipe, run_dir, name)) as store:
         rows = history_rows(store, limit)
     if as_json:
         print(json.dumps(rows, indent=2, default=str))
         return
-    cells = [[str(r["cycle"]), r["candidate"][:8], r["decision"], str(r["n"]), _fmt(r["score"]),
-              _fmt(r["champion_score"]), _effect(r), r["reason"]] for r in rows]
-    headers = ("cycle", "candidate", "decision", "n", "score", "champion", "effect")
+    cells = [[str(r["cycle"]), r["candidate"][:8], r["decision"], str(r["n"]),
+              _fmt(r["challenger_mean"]), _fmt(r["champion_mean"]), _effect(r), r["reason"]]
+             for r in rows]
+    headers = ("cycle", "candidate", "decision", "n", "challenger", "champion", "effect")
     table = Table(box=None, header_style="bold")
     for i, name in enumerate(headers):
         table.add_column(name, no_wrap=True,

@@ -150,7 +150,8 @@ class CycleRunner:
                 decision = Decision.GATED
                 reason = "; ".join(f"gate {g.gate}: {g.reason}" for g in refused)
         score = _mean(evidence.challenger) if decision is not Decision.FAILED else None
-        trial = Trial(candidate, cycle, decision, score, _mean(evidence.champion))
+        trial = Trial(candidate, cycle, decision, score, _mean(evidence.champion),
+                      len(evidence.challenger) if score is not None else 0)
         self.c.strategy.observe(trial)
         new_champion = self.store.finish_cycle(CycleOutcome(
             cycle, candidate, champion, decision, reason, stats, score, trial.champion_score,

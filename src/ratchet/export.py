@@ -21,7 +21,7 @@ def history_rows(store: Store, limit: int | None = None) -> list[dict[str, Any]]
                      "note": d.candidate.note, "params": d.candidate.params,
                      "champion": d.champion_id, "decision": d.decision.value,
                      "reason": d.reason, "n": d.stats.get("n", 0), "games": d.games,
-                     "score": d.score, "champion_score": d.champion_score,
+                     "challenger_mean": d.score, "champion_mean": d.champion_score,
                      "elo": d.stats.get("elo"), "elo_low": d.stats.get("elo_low"),
                      "elo_high": d.stats.get("elo_high"), "llr": d.stats.get("llr"),
                      "improvement": d.stats.get("improvement"),
@@ -31,10 +31,13 @@ def history_rows(store: Store, limit: int | None = None) -> list[dict[str, Any]]
 
 
 def export_lines(store: Store) -> Iterator[dict[str, Any]]:
-    """One line per evaluation. ``iteration`` is the cycle, ``win_rate`` the evaluation's
-    mean score, ``best_win_rate`` the champion's measured score so far (re-measured, not a
+    """One line per evaluation. ``iteration`` is the cycle, ``mean`` the evaluation's mean
+    score, ``champion_mean`` the champion's measured score so far (re-measured, not a
     running maximum), and ``improvement`` is non-zero only on the last evaluation of a
-    cycle that promoted (so seed 004's "count improvements" recipe counts promotions)."""
+    cycle that promoted (so seed 004's "count improvements" recipe counts promotions).
+    A games target also has seed 004's names: ``win_rate`` and ``best_win_rate`` (the
+    same figures), ``wins``, ``draws`` and ``losses``; a samples target has none of them."""
+    games = _outcome(store) == "games"
     decisions = {d.cycle: d for d in store.decisions()}
     champion = {p["cycle"]: p["candidate_id"] for p in store.promotions()}
     last_of_cycle: dict[int, int] = {}
@@ -62,18 +65,30 @@ def export_lines(store: Store) -> Iterator[dict[str, Any]]:
         improvement = 0.0
         if promoted and decision.score is not None and decision.champion_score is not None:
             improvement = decision.score - decision.champion_score
-        yield {
+        champion_mean = acc[0] / acc[1] if acc[1] else None
+        line = {
             "iteration": row.cycle, "timestamp": _iso(row.created_at),
             "candidate": row.candidate_id, "role": row.role, "batch": row.batch,
             "seed": row.seed, "ok": row.ok, "reason": row.reason,
-            "games": len(row.scores), "wins": _count(row.scores, 1.0),
-            "draws": _count(row.scores, 0.5), "losses": _count(row.scores, 0.0),
-            "errors": row.errors, "win_rate": mean,
-            "best_win_rate": acc[0] / acc[1] if acc[1] else None,
-            "improvement": improvement,
+            ("games" if games else "runs"): len(row.scores), "errors": row.errors,
+            "mean": mean, "champion_mean": champion_mean, "improvement": improvement,
             "decision": decision.decision.value if final else None,
             "duration_s": round(row.duration_s, 3), "config": params[row.candidate_id],
         }
+        if games:
+            line.update(wins=_count(row.scores, 1.0), draws=_count(row.scores, 0.5),
+                        losses=_count(row.scores, 0.0), win_rate=mean,
+                        best_win_rate=champion_mean)
+        yield line
+
+
+def _outcome(store: Store) -> str:
+    """``games`` or ``samples``, from the run's recipe (its target's, else its judge's)."""
+    recipe = (store.run_info() or {}).get("recipe", {})
+    outcome = recipe.get("target", {}).get("outcome")
+    if outcome in ("games", "samples"):
+        return str(outcome)
+    return "games" if recipe.get("judge", {}).get("kind") == "sprt" else "samples"
 
 
 def _count(scores: tuple[float, ...], value: float) -> int:

@@ -29,6 +29,25 @@ __all__ = ["CycleResult", "Loop", "LoopSummary", "Reporter", "Schedule", "batch_
 
 log = logging.getLogger("ratchet.loop")
 
+SECONDS_RUN = "schedule.seconds_run"  # the loop's time over every start (the store's KV)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """When a run has spent enough: measurements (games or runs, every role counted) and
+    seconds of loop time over every start."""
+
+    measurements: int | None = None
+    seconds: float | None = None
+    unit: str = "games"
+
+    @classmethod
+    def from_dict(cls, spec: dict[str, Any] | None) -> Budget | None:
+        if not spec:
+            return None
+        unit = "runs" if spec.get("runs") is not None else "games"
+        return cls(spec.get(unit), spec.get("seconds"), unit)
+
 
 @dataclass
 class Schedule:
@@ -42,6 +61,11 @@ class Schedule:
     checkpoint_every: int = 10
     checkpoint_keep: int = 5
     early_stop_cycles: int | None = None
+    budget: Budget | dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.budget, dict):
+            self.budget = Budget.from_dict(self.budget)
 
 
 @dataclass
@@ -50,6 +74,7 @@ class LoopSummary:
     promotions: int = 0
     failures: int = 0
     stopped: bool = False
+    budget_spent: str | None = None  # why the run ended on its budget
 
 
 class Loop:
@@ -66,8 +91,11 @@ class Loop:
         self.reporter = reporter or (lambda event, data: None)
         self.controls = controls or Controls(Path(store.run_dir))
         self.cycles = CycleRunner(store, components, seed=seed, stop=self.stop,
-                                  reporter=self.reporter, between_batches=self.honour_controls,
+                                  reporter=self.reporter, between_batches=self._may_measure,
                                   progress=self._set_state)
+        self._budget_spent: str | None = None
+        self._seconds_before = 0.0
+        self._started = time.monotonic()
         self.consecutive_failures = 0
         self.state: dict[str, Any] = {"phase": "starting", "paused": False,
                                       "consecutive_failures": 0}
@@ -77,10 +105,14 @@ class Loop:
         or early stopping."""
         max_cycles = max_cycles if max_cycles is not None else self.schedule.max_cycles
         summary = LoopSummary()
-        self.cycles.measure_baseline(self.schedule.baseline)
+        self._seconds_before = float(self.store.target_state(SECONDS_RUN) or 0.0)
+        self._started = time.monotonic()
+        if self._within_budget():
+            self.cycles.measure_baseline(self.schedule.baseline)
         self._set_state(phase="running")
-        while self.honour_controls() and (max_cycles is None or summary.cycles < max_cycles):
+        while self._may_measure() and (max_cycles is None or summary.cycles < max_cycles):
             result = self.cycles.run()
+            self._record_seconds()
             if result is None:
                 break
             summary.cycles += 1
@@ -92,6 +124,8 @@ class Loop:
             if self._after_cycle(result) and not (max_cycles and summary.cycles >= max_cycles):
                 self._wait(self.schedule.interval_s, "waiting")
         summary.stopped = self.stop.is_set()
+        summary.budget_spent = self._budget_spent
+        self._record_seconds()
         self._checkpoint("shutdown")
         self._set_state(phase="stopped")
         self.store.event("loop_stopped", f"loop stopped after {summary.cycles} cycles",
@@ -120,6 +154,37 @@ class Loop:
                 self.store.event("resumed", "resumed by request")
                 self._set_state(phase="running", paused=False, pause_reason="")
         return not self.stop.is_set()
+
+    def _may_measure(self) -> bool:
+        """Before each batch: the controls obeyed, and budget left."""
+        return self.honour_controls() and self._within_budget()
+
+    def _within_budget(self) -> bool:
+        """False once the schedule's budget is spent (said once, in the log and events)."""
+        budget = self.schedule.budget
+        if self._budget_spent is not None or not isinstance(budget, Budget):
+            return self._budget_spent is None
+        reason = None
+        if budget.measurements is not None:
+            used = self.store.measured()
+            if used >= budget.measurements:
+                reason = f"budget spent: {used} {budget.unit} measured of {budget.measurements}"
+        if reason is None and budget.seconds is not None:
+            seconds = self._seconds_used()
+            if seconds >= budget.seconds:
+                reason = f"budget spent: {seconds:.0f} s of {budget.seconds:g} s"
+        if reason is None:
+            return True
+        log.info("%s: ending the run", reason)
+        self.store.event("budget_spent", reason)
+        self._budget_spent = reason
+        return False
+
+    def _seconds_used(self) -> float:
+        return self._seconds_before + time.monotonic() - self._started
+
+    def _record_seconds(self) -> None:
+        self.store.set_target_state(SECONDS_RUN, round(self._seconds_used(), 3))
 
     def _set_state(self, **changes: Any) -> None:
         """Live state for `ratchet status` (state.json, written atomically)."""

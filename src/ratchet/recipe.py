@@ -50,6 +50,23 @@ class GateSpec(_Spec):
         return self
 
 
+class BudgetSpec(_Spec):
+    games: int | None = Field(None, ge=1, description="games measured (a games target), "
+                              "baseline and champion included")
+    runs: int | None = Field(None, ge=1, description="benchmark runs measured (a samples "
+                             "target), baseline and champion included")
+    seconds: float | None = Field(None, gt=0, description="time the loop has run, over "
+                                  "every start")
+
+    @model_validator(mode="after")
+    def _check(self) -> BudgetSpec:
+        if self.games is not None and self.runs is not None:
+            raise ValueError("give games or runs, not both: they count the same measurements")
+        if self.games is None and self.runs is None and self.seconds is None:
+            raise ValueError("a budget needs games, runs or seconds")
+        return self
+
+
 class ScheduleSpec(_Spec):
     max_cycles: int | None = Field(None, ge=1, description="end after this many cycles "
                                    "(absent: run until stopped)")
@@ -67,6 +84,8 @@ class ScheduleSpec(_Spec):
     checkpoint_keep: int = Field(5, ge=1, description="store snapshots kept")
     early_stop_cycles: int | None = Field(None, ge=1, description="end the run after this "
                                           "many cycles without a promotion")
+    budget: BudgetSpec | None = Field(None, description="end the run when this much is spent: "
+                                      "{games: N}, {runs: N} and/or {seconds: S}")
 
 
 class DashboardSpec(_Spec):
@@ -113,6 +132,15 @@ class Recipe(_Spec):
     def _check(self) -> Recipe:
         for section in (self.target, self.strategy, self.judge, self.executor):
             section.check_recipe(self)
+        budget = self.schedule.budget
+        if budget is not None:
+            outcome = getattr(self.target, "outcome", None)
+            if outcome == "samples" and budget.games is not None:
+                raise ValueError("schedule.budget.games: this target measures benchmark runs "
+                                 "(outcome: samples); use budget.runs")
+            if outcome == "games" and budget.runs is not None:
+                raise ValueError("schedule.budget.runs: this target plays games "
+                                 "(outcome: games); use budget.games")
         if not self.space:
             raise ValueError("space is empty: name at least one parameter to tune")
         return self

@@ -15,7 +15,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from ratchet.plugins import FAMILIES
-from ratchet.recipe import DashboardSpec, GateSpec, ScheduleSpec
+from ratchet.recipe import BudgetSpec, DashboardSpec, GateSpec, ScheduleSpec
 
 HEADER = """# Recipe reference
 
@@ -103,6 +103,7 @@ def render() -> str:
                               if family.spec(k) is spec)
             lines += [f"### kind: {kinds}", "", _doc(spec), "", *_table(spec)]
     for key, model in (("gates", GateSpec), ("schedule", ScheduleSpec),
+                       ("schedule.budget", BudgetSpec),
                        ("dashboard", DashboardSpec)):
         lines += [f"## `{key}:`", "", *_table(model)]
     return "\n".join(lines).rstrip() + "\n"

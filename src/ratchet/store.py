@@ -489,6 +489,12 @@ class Store:
                               tuple(json.loads(r[7])), bool(r[8]), r[9], json.loads(r[10]),
                               r[11], r[12], r[13]) for r in rows]
 
+    def measured(self) -> int:
+        """Games or runs measured so far, every role counted (failed evaluations not)."""
+        row = self.conn.execute("SELECT COALESCE(SUM(size), 0) FROM evaluations "
+                                "WHERE ok = 1").fetchone()
+        return int(row[0])
+
     def score_moments(self, candidate_id: str, roles: Sequence[str]
                       ) -> tuple[int, float, float]:
         """Count, sum and sum of squares of a candidate's measured scores, added up by
@@ -519,8 +525,8 @@ class Store:
                 for r in self.conn.execute(sql).fetchall()]
 
     def trials(self) -> list[Trial]:
-        return [Trial(d.candidate, d.cycle, d.decision, d.score, d.champion_score)
-                for d in self.decisions()]
+        return [Trial(d.candidate, d.cycle, d.decision, d.score, d.champion_score,
+                      _challenger_n(d)) for d in self.decisions()]
 
     def events(self, limit: int = 100, after: int | None = None) -> list[dict[str, Any]]:
         """The newest ``limit`` events, or with ``after`` the first ``limit`` after that id."""
@@ -536,6 +542,14 @@ class Store:
 
     def last_event_id(self) -> int:
         return int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
+
+
+def _challenger_n(d: DecisionRow) -> int:
+    """The challenger's games or runs in a decided cycle (half of both sides' games, but
+    all of them head-to-head, where the champion is not measured apart)."""
+    if d.score is None:
+        return 0
+    return d.games if d.champion_score is None else d.games // 2
 
 
 def _candidate(row: Sequence[Any]) -> Candidate:

@@ -168,13 +168,15 @@ def pair_games(a: Measurement, b: Measurement, rng: random.Random) -> list[tuple
 @dataclass(frozen=True)
 class Trial:
     """A finished cycle as strategies see it: the candidate, the decision and its measured
-    score (challenger mean) next to the champion's score on the same seeds."""
+    score (challenger mean; also when rejected or inconclusive) next to the champion's
+    score on the same seeds, and the challenger's sample size (games or runs)."""
 
     candidate: Candidate
     cycle: int
     decision: Decision
     score: float | None
     champion_score: float | None = None
+    n: int = 0
 
 
 @dataclass(frozen=True)

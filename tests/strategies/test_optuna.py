@@ -54,3 +54,12 @@ def test_history_is_replayed_on_restore():
     again = OptunaStrategy(SPACE, seed=0)
     again.observe(Trial(pending, 7, Decision.REJECT, 1.0))
     assert [t.value for t in again.study.trials] == [1.0]
+
+
+def test_the_champions_own_trial_is_told_its_measured_score():
+    s = OptunaStrategy(SPACE, seed=0)
+    first = s.propose(CHAMP, [])
+    assert first.params != CHAMP.params  # the enqueued champion is asked, then held
+    s.observe(Trial(first, 1, Decision.REJECT, -3.0, champion_score=-9.0, n=40))
+    told = {t.value: t.params for t in s.study.trials if t.value is not None}
+    assert told == {-9.0: CHAMP.params, -3.0: first.params}

@@ -57,3 +57,12 @@ def test_options_given_in_python_are_checked_by_the_recipe_spec():
     with pytest.raises(ValidationError, match="scale"):
         PerturbStrategy(SPACE, scale=3.0)
     assert PerturbStrategy(SPACE).options.params_per_step == (3, 5)  # the spec's default
+
+
+def test_a_step_does_not_flip_every_option_it_touches():
+    space = Space.from_dict({f"b{i}": {"type": "bool"} for i in range(6)})
+    champion = Candidate({f"b{i}": False for i in range(6)}, "baseline")
+    s = PerturbStrategy(space, seed=0, params_per_step=(6, 6), scale=0.15)
+    flipped = [sum(s.propose(champion, []).params.values()) for _ in range(300)]
+    assert min(flipped) >= 1 and max(flipped) <= 6
+    assert 1.2 < sum(flipped) / len(flipped) < 2.6  # about 6 x 0.3, not 6

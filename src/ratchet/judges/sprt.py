@@ -66,8 +66,11 @@ class SPRTJudge(Judge):
     alpha: float = Field(0.05, gt=0, lt=0.5, description="false promotion rate")
     beta: float = Field(0.05, gt=0, lt=0.5, description="missed improvement rate")
     batch: int = Field(20, ge=1, description="games a side between looks")
-    min_games: int = Field(40, ge=0, description="no verdict before this many")
-    max_games: int = Field(600, ge=1, description="inconclusive here means reject")
+    min_games: int = Field(40, ge=0, description="no verdict before this many game pairs "
+                           "(head-to-head: games)")
+    max_games: int = Field(600, ge=1, description="inconclusive at this many game pairs "
+                           "(each side plays one game of a pair: 600 pairs are 1200 games; "
+                           "head-to-head: games) means reject")
 
     name: ClassVar[str] = "sprt"
     outcome: ClassVar[Literal["games"]] = "games"
@@ -98,7 +101,9 @@ class SPRTJudge(Judge):
         mean = float(np.mean(observations))
         half = 1.96 * float(np.std(observations, ddof=1)) / math.sqrt(n) if n > 1 else math.inf
         stats = {"llr": llr, "lower": self.lower, "upper": self.upper, "n": n,
-                 "games": evidence.games_played, "score": mean, "elo": elo_fn(mean),
+                 "games": evidence.games_played,
+                 ("h2h_score" if evidence.head_to_head else "pair_score"): mean,
+                 "elo": elo_fn(mean),
                  "elo_low": elo_fn(max(mean - half, 1e-6)),
                  "elo_high": elo_fn(min(mean + half, 1 - 1e-6))}
         if n < self.min_games:
@@ -111,7 +116,7 @@ class SPRTJudge(Judge):
                            f"(H0: elo <= {self.elo0:g})", stats)
         if n >= self.max_games:
             return Verdict(Decision.REJECT, f"max_games {self.max_games} reached, "
-                           f"LLR {llr:.2f} inconclusive", stats)
+                           f"LLR {llr:.2f} inconclusive", {**stats, "inconclusive": True})
         return Verdict(Decision.CONTINUE, f"LLR {llr:.2f} in ({self.lower:.2f}, "
                        f"{self.upper:.2f})", stats)
 

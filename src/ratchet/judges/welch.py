@@ -107,7 +107,8 @@ class WelchJudge(Judge):
                            f"{self.min_improvement:.2%} (futility)", stats)
         if n >= self.max_samples:
             return Verdict(Decision.REJECT, f"max_samples {self.max_samples} reached, "
-                           f"p={p_value:.2g} not below {alpha_look:.2g}", stats)
+                           f"p={p_value:.2g} not below {alpha_look:.2g}",
+                           {**stats, "inconclusive": True})
         return Verdict(Decision.CONTINUE, f"p={p_value:.2g}, improvement {sign * rel:+.2%}",
                        stats)
 

@@ -131,7 +131,10 @@ def status(run_dir: RunDir = None, name: Name = None,
               f"  last challenger score {cur}"
               + (f"; last decision: cycle {last['cycle']} {last['decision']} — "
                  f"{last['reason']}" if last else "")
-              + f"\n  consecutive failures {s['consecutive_failures']}\n"
+              + f"\n  consecutive failures {s['consecutive_failures']}"
+              + (f"; inconclusive verdicts {s['inconclusive_rate']:.0%} of the last "
+                 "cycles (they hit max_games / max_samples)"
+                 if s.get("inconclusive_rate") is not None else "") + "\n"
               f"  run directory {s['run_dir']}"
               + (f"\n  dashboard {s['url']}" if s.get("url") else ""), highlight=False)
 

@@ -34,6 +34,8 @@ def run_status(run_dir: Path) -> dict[str, Any]:
         trailing_failures += 1
     state = _read_state(run_dir) if info is not None else {}
     last = decisions[-1] if decisions else None
+    judged = [d for d in decisions if d.decision in (Decision.PROMOTE, Decision.REJECT)]
+    inconclusive = sum(1 for d in judged if d.stats.get("inconclusive"))
     return {
         "run_dir": str(run_dir), "name": champ["name"],
         "running": info is not None, "pid": info.pid if info else None,
@@ -54,6 +56,8 @@ def run_status(run_dir: Path) -> dict[str, Any]:
             "cycle": last.cycle, "candidate": last.candidate.id,
             "decision": last.decision.value, "reason": last.reason},
         "consecutive_failures": state.get("consecutive_failures", trailing_failures),
+        # of the last 50 cycles' verdicts, the share that hit max_games / max_samples
+        "inconclusive_rate": round(inconclusive / len(judged), 3) if judged else None,
         "last_error": _last_error(run_dir, error),
         "log_file": str(newest_log(run_dir) or ""),
         "url": web.get("url") if info is not None else None,

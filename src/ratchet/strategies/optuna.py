@@ -73,14 +73,15 @@ class OptunaStrategy(Strategy):
         self.study = optuna.create_study(direction=direction, sampler=samplers[sampler]())
         self.distributions = {p.name: _distribution(p) for p in space}
         self._pending: dict[str, Any] = {}
+        self._champion_trial: Any = None
 
     def propose(self, champion: Candidate, history: Sequence[Trial]) -> Candidate:
         if not self.study.trials and not self._pending:
             self.study.enqueue_trial(champion.params, skip_if_exists=True)
         trial = self.study.ask(self.distributions)
         params = dict(trial.params)
-        if params == champion.params:  # the enqueued champion: seed the model, ask again
-            self.study.tell(trial, state=self._optuna.trial.TrialState.PRUNED)
+        if params == champion.params:  # the enqueued champion: its score comes with the
+            self._champion_trial = trial  # first decided cycle (``observe``); ask again
             trial = self.study.ask(self.distributions)
             params = dict(trial.params)
         candidate = self._candidate(params, champion, f"{self.name} trial {trial.number}")
@@ -88,6 +89,9 @@ class OptunaStrategy(Strategy):
         return candidate
 
     def observe(self, trial: Trial) -> None:
+        if self._champion_trial is not None and trial.champion_score is not None:
+            self.study.tell(self._champion_trial, trial.champion_score)
+            self._champion_trial = None
         pending = self._pending.pop(trial.candidate.id, None)
         if pending is None:
             self._add(trial)

@@ -27,7 +27,9 @@ class PerturbSpec(Spec):
     kind: Literal["perturb"] = "perturb"
     params_per_step: tuple[int, int] = Field((3, 5), description="how many parameters a "
                                              "step changes: [low, high]")
-    scale: float = Field(0.15, gt=0, le=1, description="step size (relative)")
+    scale: float = Field(0.15, gt=0, le=1, description="step size (relative); a categorical "
+                         "or boolean parameter a step touches changes with probability "
+                         "2 * scale")
     relative_to: Literal["range", "value"] = Field("range", description="what the step "
                                                    "is relative to")
 
@@ -72,11 +74,16 @@ class PerturbStrategy(Strategy):
         for i in sorted(chosen):
             p = self.space.params[i]
             new[p.name] = self._move(p, params[p.name], rng)
-            names.append(p.name)
+            if new[p.name] != params[p.name]:
+                names.append(p.name)
         return new, names
 
     def _move(self, p: Param, value: Any, rng: np.random.Generator) -> Any:
         if not p.is_numeric:
+            # a step of `scale` moves a number by up to scale of its range; an option
+            # changes with probability 2 * scale, so that a step does not flip them all
+            if rng.uniform() >= min(1.0, 2 * self.scale):
+                return value
             others = [o for o in p.options if o != value]
             return others[int(rng.integers(len(others)))]
         u = rng.uniform(-self.scale, self.scale)
