@@ -96,3 +96,29 @@ def test_a_full_disk_is_a_clear_error_and_the_store_stays_consistent(store):
     store.conn.execute("PRAGMA max_page_count = 1073741823")  # space freed
     store.record_evaluations([_row("c1")])
     assert len(store.evaluations()) == 1 and store.pending_cycle()[1].id == "c1"
+
+
+def test_a_store_from_before_shards_is_migrated_with_its_evaluations(tmp_path):
+    run = tmp_path / "old"
+    run.mkdir()
+    conn = sqlite3.connect(run / "ratchet.db")
+    for script in MIGRATIONS[:2]:
+        conn.executescript(script)
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute("INSERT INTO runs (id, name, recipe, created_at) VALUES (1, 't', '{}', 0)")
+    conn.execute("INSERT INTO candidates (id, cycle, params, origin, status, created_at) "
+                 "VALUES ('base', 0, '{}', 'baseline', 'champion', 0)")
+    conn.execute("INSERT INTO evaluations (candidate_id, role, cycle, batch, seed, size, ok, "
+                 "scores, duration_s, created_at) VALUES ('base', 'baseline', 0, 0, 7, 2, 1, "
+                 "'[1.0, 0.5]', 0.1, 0)")
+    conn.commit()
+    conn.close()
+    with Store(run) as reader:  # `ratchet status` before the loop has migrated the store
+        assert reader.schema_version() == 2 and reader.evaluations()[0].shard == 0
+    with Store(run, create=True) as store:  # the loop opens it
+        assert store.schema_version() == len(MIGRATIONS)
+        (row,) = store.evaluations()
+        assert (row.seed, row.scores, row.shard) == (7, (1.0, 0.5), 0)
+        store.record_evaluations([EvaluationRow("base", "baseline", 0, 0, 8, 2, True,
+                                                (0.0, 1.0), True, 0, {}, 0.1, None, 0.0, 1)])
+        assert [r.shard for r in store.evaluations()] == [0, 1]  # a second shard, same batch

@@ -12,7 +12,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,30 @@ class CycleResult:
 def batch_seed(run_seed: int, cycle: int, batch: int) -> int:
     """A fresh seed per (cycle, batch), shared by challenger and champion."""
     return int(np.random.SeedSequence([run_seed, cycle, batch]).generate_state(1)[0] >> 1)
+
+
+def shard_seeds(run_seed: int, cycle: int, batch: int, shards: int) -> list[int]:
+    """One seed per shard of a batch split across workers, shared by challenger and
+    champion shard by shard; one shard keeps the batch's seed."""
+    if shards == 1:
+        return [batch_seed(run_seed, cycle, batch)]
+    return [int(np.random.SeedSequence([run_seed, cycle, batch, shard]).generate_state(1)[0]
+                >> 1) for shard in range(shards)]
+
+
+def split(size: int, shards: int) -> list[int]:
+    """``size`` games or runs in ``shards`` parts as even as can be, larger parts first."""
+    return [size // shards + (1 if i < size % shards else 0) for i in range(shards)]
+
+
+def by_role(results: Sequence[EvalResult]) -> dict[str, Measurement]:
+    """Each role's shards merged in shard order (the results of a batch, all ok)."""
+    parts: dict[str, list[tuple[int, Measurement]]] = {}
+    for r in results:
+        assert r.measurement is not None
+        parts.setdefault(r.task.role, []).append((r.task.shard, r.measurement))
+    return {role: Measurement.concat([m for _, m in sorted(found, key=lambda x: x[0])])
+            for role, found in parts.items()}
 
 
 def _always(**_: Any) -> None:
@@ -125,8 +149,8 @@ class CycleRunner:
                 self.store.event("evaluation_failed", reason, level="error", cycle=cycle,
                                  candidate=candidate.id)
                 return Verdict(Decision.FAILED, reason.strip().splitlines()[-1][:500])
-            measurements = [r.measurement for r in results]
-            evidence.add(measurements[0], measurements[1] if len(measurements) > 1 else None,
+            sides = by_role(results)
+            evidence.add(sides["challenger"], sides.get("champion"),
                          random.Random(batch_seed(self.seed, cycle, next_batch - 1)))
             verdict = self.c.judge.decide(evidence)
             self.reporter("batch", {"cycle": cycle, "evidence": evidence, "verdict": verdict})
@@ -185,16 +209,30 @@ class CycleRunner:
                         paired=target.interleaved and not target.head_to_head,
                         batch_unit=target.batch_is_unit)
 
+    def shards(self) -> int:
+        """How many parts a batch is split into so that every worker has one: the
+        executor's parallelism, shared by the two sides (head-to-head: one task each).
+        Interleaved targets are measured one run at a time, so never split."""
+        target, size = self.c.target, self.c.judge.batch
+        if target.interleaved and not target.head_to_head:
+            return 1
+        workers = self.c.executor.parallelism
+        return max(1, min(size, workers if target.head_to_head else workers // 2))
+
     def _measure(self, cycle: int, batch: int, candidate: Candidate,
                  champion: Champion) -> list[EvalResult] | None:
-        seed = batch_seed(self.seed, cycle, batch)
-        size = self.c.judge.batch
-        if self.c.target.head_to_head:
-            tasks = [EvalTask(candidate, "challenger", seed, size, cycle, batch,
-                              opponent=champion.candidate)]
-        else:
-            tasks = [EvalTask(candidate, "challenger", seed, size, cycle, batch),
-                     EvalTask(champion.candidate, "champion", seed, size, cycle, batch)]
+        size, shards = self.c.judge.batch, self.shards()
+        seeds = shard_seeds(self.seed, cycle, batch, shards)
+        tasks: list[EvalTask] = []
+        for shard, (seed, part) in enumerate(zip(seeds, split(size, shards), strict=True)):
+            if self.c.target.head_to_head:
+                tasks.append(EvalTask(candidate, "challenger", seed, part, cycle, batch,
+                                      opponent=champion.candidate, shard=shard))
+            else:
+                tasks += [EvalTask(candidate, "challenger", seed, part, cycle, batch,
+                                   shard=shard),
+                          EvalTask(champion.candidate, "champion", seed, part, cycle, batch,
+                                   shard=shard)]
         t = time.perf_counter()
         if len(tasks) == 2 and self.c.target.interleaved:
             results = self.c.executor.run_interleaved(self.c.target, *tasks)
@@ -240,16 +278,21 @@ class CycleRunner:
     def _rebuild_evidence(self, cycle: int) -> tuple[Evidence, int]:
         evidence = self._new_evidence()
         rows = self.store.evaluations(cycle=cycle, roles=("challenger", "champion"))
-        by_batch: dict[int, dict[str, EvaluationRow]] = {}
+        by_batch: dict[int, dict[str, list[EvaluationRow]]] = {}
         for row in rows:
-            by_batch.setdefault(row.batch, {})[row.role] = row
+            by_batch.setdefault(row.batch, {}).setdefault(row.role, []).append(row)
         for b in sorted(by_batch):
-            ch, champ = by_batch[b].get("challenger"), by_batch[b].get("champion")
-            if ch is None or not ch.ok or (not evidence.head_to_head
-                                           and (champ is None or not champ.ok)):
+            roles = by_batch[b]
+            # a batch's shards are recorded together: a batch is complete or absent
+            if any(not r.ok for side in roles.values() for r in side) \
+                    or "challenger" not in roles \
+                    or (not evidence.head_to_head and "champion" not in roles):
                 continue
-            evidence.add(_measurement(ch, evidence), _measurement(champ, evidence)
-                         if champ else None, random.Random(batch_seed(self.seed, cycle, b)))
+            sides = {role: Measurement.concat([_measurement(r, evidence) for r in
+                                               sorted(side, key=lambda r: r.shard)])
+                     for role, side in roles.items()}
+            evidence.add(sides["challenger"], sides.get("champion"),
+                         random.Random(batch_seed(self.seed, cycle, b)))
         return evidence, (max(by_batch) + 1 if by_batch else 0)
 
 
@@ -260,7 +303,7 @@ def _row(r: EvalResult) -> EvaluationRow:
         batch=r.task.batch, seed=r.task.seed, size=r.task.size, ok=m is not None,
         scores=m.scores if m else (), ordered=m.ordered if m else False,
         errors=m.errors if m else 0, metrics=m.metrics if m else {},
-        duration_s=r.duration_s, reason=r.error, created_at=time.time())
+        duration_s=r.duration_s, reason=r.error, created_at=time.time(), shard=r.task.shard)
 
 
 def _measurement(row: EvaluationRow, evidence: Evidence) -> Measurement:

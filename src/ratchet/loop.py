@@ -184,7 +184,9 @@ class Loop:
         return self._seconds_before + time.monotonic() - self._started
 
     def _record_seconds(self) -> None:
-        self.store.set_target_state(SECONDS_RUN, round(self._seconds_used(), 3))
+        """Committed only for a budget in seconds (one write per cycle saved otherwise)."""
+        if isinstance(self.schedule.budget, Budget) and self.schedule.budget.seconds:
+            self.store.set_target_state(SECONDS_RUN, round(self._seconds_used(), 3))
 
     def _set_state(self, **changes: Any) -> None:
         """Live state for `ratchet status` (state.json, written atomically)."""

@@ -56,7 +56,7 @@ class BudgetSpec(_Spec):
     runs: int | None = Field(None, ge=1, description="benchmark runs measured (a samples "
                              "target), baseline and champion included")
     seconds: float | None = Field(None, gt=0, description="time the loop has run, over "
-                                  "every start")
+                                  "every start with this budget")
 
     @model_validator(mode="after")
     def _check(self) -> BudgetSpec:

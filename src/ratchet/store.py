@@ -100,7 +100,40 @@ MIGRATIONS: list[str] = [
         updated_at REAL NOT NULL
     );
     """,
+    # A batch split across workers: one evaluation row per shard, merged in shard order
+    # (SQLite cannot change a table's UNIQUE constraint in place: the table is rebuilt).
+    """
+    CREATE TABLE evaluations_by_shard (
+        id INTEGER PRIMARY KEY,
+        candidate_id TEXT NOT NULL REFERENCES candidates(id),
+        role TEXT NOT NULL,
+        cycle INTEGER NOT NULL,
+        batch INTEGER NOT NULL,
+        seed INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        scores TEXT NOT NULL DEFAULT '[]',
+        ordered INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        metrics TEXT NOT NULL DEFAULT '{}',
+        duration_s REAL NOT NULL,
+        reason TEXT,
+        created_at REAL NOT NULL,
+        shard INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (candidate_id, role, cycle, batch, shard)
+    );
+    INSERT INTO evaluations_by_shard (id, candidate_id, role, cycle, batch, seed, size, ok,
+        scores, ordered, errors, metrics, duration_s, reason, created_at)
+        SELECT id, candidate_id, role, cycle, batch, seed, size, ok, scores, ordered, errors,
+        metrics, duration_s, reason, created_at FROM evaluations;
+    DROP TABLE evaluations;
+    ALTER TABLE evaluations_by_shard RENAME TO evaluations;
+    CREATE INDEX evaluations_candidate ON evaluations(candidate_id, role);
+    """,
 ]
+
+
+SHARDS_SCHEMA = 3  # the schema version whose evaluations have a shard column
 
 
 @dataclass(frozen=True)
@@ -119,6 +152,7 @@ class EvaluationRow:
     duration_s: float
     reason: str | None
     created_at: float
+    shard: int = 0
 
 
 @dataclass(frozen=True)
@@ -333,11 +367,11 @@ class Store:
         with self.transaction() as cur:
             cur.executemany(
                 "INSERT INTO evaluations (candidate_id, role, cycle, batch, seed, size, ok, "
-                "scores, ordered, errors, metrics, duration_s, reason, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "scores, ordered, errors, metrics, duration_s, reason, created_at, shard) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(r.candidate_id, r.role, r.cycle, r.batch, r.seed, r.size, int(r.ok),
                   json.dumps(list(r.scores)), int(r.ordered), r.errors, json.dumps(r.metrics),
-                  r.duration_s, r.reason, r.created_at) for r in rows])
+                  r.duration_s, r.reason, r.created_at, r.shard) for r in rows])
 
     def finish_cycle(self, outcome: CycleOutcome) -> Champion | None:
         """Record the decision; on PROMOTE also the promotion, in the same transaction.
@@ -473,7 +507,10 @@ class Store:
     def evaluations(self, *, candidate_id: str | None = None, cycle: int | None = None,
                     roles: Sequence[str] | None = None) -> list[EvaluationRow]:
         sql = ("SELECT candidate_id, role, cycle, batch, seed, size, ok, scores, ordered, "
-               "errors, metrics, duration_s, reason, created_at FROM evaluations WHERE 1=1")
+               "errors, metrics, duration_s, reason, created_at, "
+               # a reader may open a store the loop has not migrated yet
+               f"{'shard' if self.schema_version() >= SHARDS_SCHEMA else '0'} "
+               "FROM evaluations WHERE 1=1")
         args: list[Any] = []
         if candidate_id is not None:
             sql += " AND candidate_id = ?"
@@ -487,7 +524,7 @@ class Store:
         rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
         return [EvaluationRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]),
                               tuple(json.loads(r[7])), bool(r[8]), r[9], json.loads(r[10]),
-                              r[11], r[12], r[13]) for r in rows]
+                              r[11], r[12], r[13], r[14]) for r in rows]
 
     def measured(self) -> int:
         """Games or runs measured so far, every role counted (failed evaluations not)."""

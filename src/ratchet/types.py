@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -38,7 +39,8 @@ class Candidate:
 @dataclass(frozen=True)
 class EvalTask:
     """Measure ``candidate`` on ``size`` games or runs from ``seed``. ``opponent`` is set
-    when the target pits the challenger against the champion directly."""
+    when the target pits the challenger against the champion directly. ``shard``: the
+    part of a batch split across workers (each part its own seed)."""
 
     candidate: Candidate
     role: Role
@@ -47,6 +49,7 @@ class EvalTask:
     cycle: int
     batch: int
     opponent: Candidate | None = None
+    shard: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,20 @@ class Measurement:
     @property
     def mean(self) -> float:
         return sum(self.scores) / len(self.scores) if self.scores else float("nan")
+
+    @classmethod
+    def concat(cls, parts: Sequence[Measurement]) -> Measurement:
+        """The shards of one batch as one measurement, in shard order (metrics: the mean
+        over shards, weighted by their sizes)."""
+        if len(parts) == 1:
+            return parts[0]
+        total = sum(p.n for p in parts) or 1
+        metrics = {name: sum(p.metrics[name] * p.n for p in parts if name in p.metrics)
+                   / (sum(p.n for p in parts if name in p.metrics) or total)
+                   for name in {k for p in parts for k in p.metrics}}
+        return cls(parts[0].kind, tuple(s for p in parts for s in p.scores),
+                   ordered=all(p.ordered for p in parts), errors=sum(p.errors for p in parts),
+                   cost_s=sum(p.cost_s for p in parts), metrics=metrics)
 
 
 @dataclass

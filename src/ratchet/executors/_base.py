@@ -68,6 +68,11 @@ def evaluate_pair_safely(target: Target, first: EvalTask,
 class Executor(ABC):
     name: ClassVar[str]
 
+    @property
+    def parallelism(self) -> int:
+        """How many evaluations run at once: a batch is split into this many tasks."""
+        return 1
+
     @abstractmethod
     def run(self, target: Target, tasks: Sequence[EvalTask]) -> list[EvalResult]:
         """Evaluate every task; results come back in the order of ``tasks``."""

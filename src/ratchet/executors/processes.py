@@ -61,6 +61,10 @@ class ProcessesExecutor(Executor):
         self.registry = registry
         self._pool: ProcessPoolExecutor | None = None
 
+    @property
+    def parallelism(self) -> int:
+        return self.workers
+
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(

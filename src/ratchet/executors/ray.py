@@ -62,6 +62,13 @@ class RayExecutor(Executor):
                                       retry_exceptions=False)(evaluate_safely)
         return ray
 
+    @property
+    def parallelism(self) -> int:
+        """The CPUs Ray offers (a local Ray: ``workers``; a cluster: all of its CPUs)."""
+        if self.num_cpus and not self.address:
+            return self.num_cpus
+        return max(1, int(self._connect().cluster_resources().get("CPU", 1)))
+
     def run(self, target: Target, tasks: Sequence[EvalTask]) -> list[EvalResult]:
         ray = self._connect()
         target_ref = ray.put(target)

@@ -1,0 +1,139 @@
+"""Decisions per hour as workers are added: does a cycle keep every worker busy?
+
+The benchmark's cost is waiting (each game sleeps ``--game-ms``), so the figures measure
+how ratchet spreads a batch over workers, apart from this machine's cores: each side's
+batch is split into one shard per pair of workers, each shard its own seed, challenger
+and champion paired shard by shard. Every cycle is one batch of ``--games`` game pairs
+(the judge's ``min_games`` = ``max_games``), so every configuration does the same work.
+
+Printed per executor and worker count: cycles, wall time, decisions per hour, speed-up
+over one worker and its share of linear (speed-up / workers), and the loop's own time per
+cycle (the cycle's wall time minus its wait for evaluations) as a share of the cycle.
+Ray runs a local instance declaring ``--ray-cpus`` CPUs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import threading
+import time
+from typing import Any
+
+from bench._results import add_arguments, recorded
+from ratchet.executors import Executor, ProcessesExecutor
+from ratchet.factory import Components
+from ratchet.judges import SPRTJudge
+from ratchet.loop import Schedule
+from ratchet.runner import Session
+from ratchet.space import Space
+from ratchet.store import Store
+from ratchet.strategies import PerturbStrategy
+from ratchet.targets import Target
+from ratchet.types import EvalTask, Measurement
+
+TITLE = "Scaling: decisions per hour with 1 to 16 workers, a waiting benchmark"
+
+
+class WaitingGames(Target):
+    """Games that cost ``game_s`` seconds of waiting each and are won half the time."""
+
+    name = "waiting"
+    outcome = "games"
+
+    def __init__(self, game_s: float):
+        self.game_s = game_s
+
+    def baseline(self, space: Space) -> dict[str, Any]:
+        return {"x": 0.5}
+
+    def evaluate(self, task: EvalTask) -> Measurement:
+        time.sleep(self.game_s * task.size)
+        rng = random.Random(task.seed)
+        return Measurement("games", tuple(rng.choice((0.0, 0.5, 1.0))
+                                          for _ in range(task.size)), ordered=True)
+
+
+def space() -> Space:
+    return Space.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
+
+
+def measure(executor: Executor, games: int, game_s: float, cycles: int) -> dict[str, float]:
+    judge = SPRTJudge(batch=games, min_games=games, max_games=games)
+    seconds: list[float] = []
+    overhead: list[float] = []
+
+    def report(event: str, data: dict) -> None:
+        if event == "cycle_end":
+            result = data["result"]
+            seconds.append(result.seconds)
+            overhead.append(result.seconds - result.evaluation_seconds)
+
+    with tempfile.TemporaryDirectory(prefix="ratchet-scaling-") as tmp:
+        components = Components(space(), WaitingGames(game_s),
+                                PerturbStrategy(space(), seed=0), judge, [], executor)
+        session = Session(name="scaling", store=Store(tmp, create=True),
+                          components=components, reporter=report, stop=threading.Event(),
+                          schedule=Schedule(baseline=0, stagnation_cycles=None,
+                                            checkpoint_every=0))
+        started = time.perf_counter()
+        with session:
+            session.run(cycles + 1)  # the first cycle starts the workers: not counted
+        wall = time.perf_counter() - started
+    counted = seconds[1:]
+    return {"cycles": len(counted), "wall_s": wall, "per_hour": 3600 * len(counted)
+            / sum(counted), "overhead": statistics.fmean(o / s for o, s in
+                                                          zip(overhead[1:], counted,
+                                                              strict=True))}
+
+
+def make(kind: str, workers: int, ray_cpus: int) -> Executor:
+    if kind == "processes":
+        return ProcessesExecutor(workers)
+    from ratchet.executors.ray import RayExecutor
+
+    class Limited(RayExecutor):
+        """Ray with ``ray_cpus`` declared, ``workers`` of them used by a batch."""
+
+        @property
+        def parallelism(self) -> int:
+            return workers
+
+    return Limited(num_cpus=ray_cpus)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    parser.add_argument("--executors", nargs="+", default=["processes", "ray"],
+                        choices=["processes", "ray"])
+    parser.add_argument("--games", type=int, default=64, help="game pairs per cycle")
+    parser.add_argument("--game-ms", type=float, default=20.0, help="waiting per game")
+    parser.add_argument("--cycles", type=int, default=8, help="cycles measured per setting")
+    parser.add_argument("--ray-cpus", type=int, default=16)
+    add_arguments(parser)
+    args = parser.parse_args()
+    with recorded("scaling", TITLE, args):
+        print(f"{args.games} game pairs per cycle, {args.game_ms:g} ms of waiting per game, "
+              f"{args.cycles} cycles per setting\n")
+        print(f"{'executor':<10} {'workers':>7} {'decisions/h':>12} {'speed-up':>9} "
+              f"{'of linear':>9} {'loop overhead':>14}")
+        for kind in args.executors:
+            one = None  # decisions per hour per worker at the first setting
+            for workers in args.workers:
+                executor = make(kind, workers, args.ray_cpus)
+                try:
+                    r = measure(executor, args.games, args.game_ms / 1000, args.cycles)
+                finally:
+                    executor.close()
+                if one is None:
+                    one = r["per_hour"] / workers
+                speedup = r["per_hour"] / one
+                print(f"{kind:<10} {workers:>7} {r['per_hour']:>12.0f} {speedup:>9.2f} "
+                      f"{speedup / workers:>9.2f} {r['overhead']:>13.2%}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
