@@ -9,7 +9,9 @@ and champion paired shard by shard. Every cycle is one batch of ``--games`` game
 Printed per executor and worker count: cycles, wall time, decisions per hour, speed-up
 over one worker and its share of linear (speed-up / workers), and the loop's own time per
 cycle (the cycle's wall time minus its wait for evaluations) as a share of the cycle.
-Ray runs a local instance declaring ``--ray-cpus`` CPUs.
+Ray runs a local instance declaring ``--ray-cpus`` CPUs; it runs challenger and
+champion side by side whatever the worker count, so its rows start at 2 workers and its
+speed-up is over that first row (per worker).
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ def main() -> None:
         for kind in args.executors:
             one = None  # decisions per hour per worker at the first setting
             for workers in args.workers:
+                if kind == "ray" and workers < 2:
+                    continue
                 executor = make(kind, workers, args.ray_cpus)
                 try:
                     r = measure(executor, args.games, args.game_ms / 1000, args.cycles)

@@ -84,6 +84,22 @@ def test_export_of_a_samples_run_has_no_win_rates(tmp_path):
     assert rows[0]["challenger_mean"] > 900 and "score" not in rows[0]
 
 
+def test_export_to_an_optuna_storage_feeds_optunas_own_views(finished_run, tmp_path):
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'trials.db'}"
+    done = ratchet("export", "--run-dir", finished_run, "--optuna-storage", url)
+    assert "wrote 7 trials to study 'toy'" in done.stderr  # the baseline + 6 cycles
+    study = optuna.load_study(study_name="toy", storage=url)
+    assert [t.user_attrs["cycle"] for t in study.trials] == list(range(7))
+    assert all(t.value is not None and set(t.params) == {"x", "y"} for t in study.trials)
+    importance = optuna.importance.get_param_importances(study)
+    assert set(importance) == {"x", "y"}
+    again = ratchet("export", "--run-dir", finished_run, "--optuna-storage", url, check=False)
+    assert again.returncode == 2 and "--study" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
 def test_user_mistakes_exit_2_without_traceback(tmp_path):
     for args in (["best", "--run-dir", tmp_path / "none"],
                  ["run", tmp_path / "missing.yaml"],

@@ -209,10 +209,25 @@ def export(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt = 
            = False,
            output: Annotated[Path | None, typer.Option("--output", "-o",
                                                        help="file (default: stdout)")] = None,
+           optuna_storage: Annotated[str | None, typer.Option(
+               "--optuna-storage", help="instead: write the run's trials into this Optuna "
+               "storage (e.g. sqlite:///ratchet-trials.db) for optuna-dashboard",
+               show_default=False)] = None,
+           study: Annotated[str | None, typer.Option(
+               "--study", help="the Optuna study's name (default: the run's)",
+               show_default=False)] = None,
            ) -> None:
     """One record per evaluation, with seed 004's training_log.jsonl field names
-    (iteration, win_rate, best_win_rate, improvement), so its jq recipes work."""
+    (iteration, win_rate, best_win_rate, improvement), so its jq recipes work. With
+    --optuna-storage: one Optuna trial per decided cycle instead."""
     with Store(_resolve_run_dir(recipe, run_dir, name)) as store:
+        if optuna_storage is not None:
+            from ratchet.optuna_export import export_to_optuna
+
+            written, count = export_to_optuna(store, optuna_storage, study)
+            err.print(f"wrote {count} trials to study {written!r} in {optuna_storage}; "
+                      f"optuna-dashboard {optuna_storage}", highlight=False)
+            return
         records = list(export_lines(store))
     text = (export_jsonl(records) if jsonl or fmt is ExportFormat.jsonl
             else export_csv(records))
