@@ -82,3 +82,25 @@ def test_bounds_are_walds():
     judge = SPRTJudge(alpha=0.05, beta=0.1)
     assert judge.upper == pytest.approx(math.log(0.9 / 0.05))
     assert judge.lower == pytest.approx(math.log(0.1 / 0.95))
+
+
+def test_normalized_bounds_need_as_many_games_however_strong_the_champion():
+    """Equal challenger and champion; with logistic Elo bounds the games a verdict needs
+    grow as the champion's score against the pool rises, with normalized ones they do
+    not. The stated false promotion rate holds under both."""
+    rng = random.Random(3)
+
+    def mean_pairs(judge, p):
+        runs = [_simulate(judge, 0, rng, p_champion=p, correlation=0.5) for _ in range(30)]
+        return (np.mean([n for _, n in runs]),
+                sum(v.decision is Decision.PROMOTE for v, _ in runs))
+
+    logistic = SPRTJudge(elo0=0, elo1=40, batch=20, min_games=40, max_games=3000)
+    normalized = logistic.model_copy(update={"normalized": True})
+    plain = [mean_pairs(logistic, p) for p in (0.5, 0.9)]
+    scaled = [mean_pairs(normalized, p) for p in (0.5, 0.9)]
+    assert plain[1][0] > 1.8 * plain[0][0]  # the logistic bounds ask ever more
+    assert scaled[1][0] < 1.4 * scaled[0][0]
+    assert sum(promoted for _, promoted in plain + scaled) <= 12  # of 120 (alpha 0.05)
+    verdict, _ = _simulate(normalized, 0, rng)
+    assert verdict.stats["nelo"] is not None

@@ -37,6 +37,23 @@ PENTANOMIAL = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
 _PSEUDO_COUNT = 1e-3  # keeps every outcome possible, so every mean in (0, 1) is reachable
 
 
+NELO_PER_SD = 800 / math.log(10)  # nElo = (score - 1/2) / per-game sd * 800 / ln 10
+
+
+def _per_game_sd(observations: np.ndarray, head_to_head: bool) -> float:
+    """Per-game standard deviation: of the game scores head-to-head; from pair scores
+    (c - h + 1) / 2, whose per-game variance is twice theirs (fishtest's pentanomial)."""
+    if len(observations) < 2:
+        return 0.0
+    var = float(np.var(observations, ddof=1))
+    return math.sqrt(var if head_to_head else 2.0 * var)
+
+
+def _nelo(mean: float, sd: float) -> float | None:
+    """Normalized Elo of a mean pair (or game) score."""
+    return (mean - 0.5) / sd * NELO_PER_SD if sd > 0 else None
+
+
 def constrained_mle(values: np.ndarray, freqs: np.ndarray, mean: float) -> np.ndarray:
     """The distribution on ``values`` with the given mean that maximises the likelihood of
     observed frequencies ``freqs``: p_i = f_i / (1 + lam * (v_i - mean))."""
@@ -71,6 +88,10 @@ class SPRTJudge(Judge):
     max_games: int = Field(600, ge=1, description="inconclusive at this many game pairs "
                            "(each side plays one game of a pair: 600 pairs are 1200 games; "
                            "head-to-head: games) means reject")
+    normalized: bool = Field(False, description="elo0 and elo1 are normalized Elo (fishtest's "
+                             "nElo: Elo over twice the per-game standard deviation, "
+                             "estimated from the games), so the games a decision needs do "
+                             "not grow as the champion's score against the pool rises")
 
     name: ClassVar[str] = "sprt"
     outcome: ClassVar[Literal["games"]] = "games"
@@ -101,6 +122,7 @@ class SPRTJudge(Judge):
         mean = float(np.mean(observations))
         half = 1.96 * float(np.std(observations, ddof=1)) / math.sqrt(n) if n > 1 else math.inf
         stats = {"llr": llr, "lower": self.lower, "upper": self.upper, "n": n,
+                 "nelo": _nelo(mean, _per_game_sd(observations, evidence.head_to_head)),
                  "games": evidence.games_played,
                  ("h2h_score" if evidence.head_to_head else "pair_score"): mean,
                  "elo": elo_fn(mean),
@@ -122,8 +144,12 @@ class SPRTJudge(Judge):
 
     def _frame(self, ev: Evidence):
         if ev.head_to_head:
-            return (TRINOMIAL, np.asarray(ev.challenger, dtype=float),
-                    elo_to_score(self.elo0), elo_to_score(self.elo1), score_to_elo)
+            games = np.asarray(ev.challenger, dtype=float)
+            if self.normalized:
+                s0, s1 = self._normalized_means(games, head_to_head=True)
+                return TRINOMIAL, games, s0, s1, score_to_elo
+            return (TRINOMIAL, games, elo_to_score(self.elo0), elo_to_score(self.elo1),
+                    score_to_elo)
         obs = np.array([(1.0 + c - h) / 2.0 for c, h in ev.pairs])
         p = min(max(float(np.mean([h for _, h in ev.pairs])) if ev.pairs else 0.5, 0.02), 0.98)
         base = score_to_elo(p)
@@ -135,4 +161,19 @@ class SPRTJudge(Judge):
             q = min(max(p + 2.0 * pair_score - 1.0, 1e-6), 1 - 1e-6)
             return score_to_elo(q) - base
 
+        if self.normalized:
+            s0, s1 = self._normalized_means(obs, head_to_head=False)
+            return PENTANOMIAL, obs, s0, s1, elo_of
         return PENTANOMIAL, obs, pair_mean(self.elo0), pair_mean(self.elo1), elo_of
+
+    def _normalized_means(self, observations: np.ndarray, *, head_to_head: bool
+                          ) -> tuple[float, float]:
+        """The mean scores of H0 and H1 for normalized bounds: 1/2 + nElo / C * sd, where
+        sd is the per-game standard deviation of the observations (a pair score is the mean
+        of two games: the challenger's, and the champion's seen from the other side) and a
+        floor keeps the hypotheses apart before the games have spread."""
+        sd = max(_per_game_sd(observations, head_to_head), 0.05)
+
+        def mean(nelo: float) -> float:
+            return min(max(0.5 + nelo / NELO_PER_SD * sd, 0.001), 0.999)
+        return mean(self.elo0), mean(self.elo1)
