@@ -21,6 +21,7 @@ from ratchet.controls import Controls
 from ratchet.cycle import CycleResult, CycleRunner, Reporter, batch_seed
 from ratchet.errors import StoreError
 from ratchet.factory import Components
+from ratchet.race import Race, Racing
 from ratchet.store import Store
 from ratchet.summary import write_champion_file
 from ratchet.types import Decision
@@ -83,7 +84,8 @@ class Loop:
 
     def __init__(self, *, store: Store, components: Components, schedule: Schedule,
                  seed: int = 0, reporter: Reporter | None = None,
-                 stop: threading.Event | None = None, controls: Controls | None = None):
+                 stop: threading.Event | None = None, controls: Controls | None = None,
+                 racing: Racing | None = None):
         self.store = store
         self.c = components
         self.schedule = schedule
@@ -93,6 +95,9 @@ class Loop:
         self.cycles = CycleRunner(store, components, seed=seed, stop=self.stop,
                                   reporter=self.reporter, between_batches=self._may_measure,
                                   progress=self._set_state)
+        self.race = (Race(store, components, racing, seed=seed, stop=self.stop,
+                          reporter=self.reporter, between_rounds=self._may_measure)
+                     if racing is not None and racing.challengers > 1 else None)
         self._budget_spent: str | None = None
         self._seconds_before = 0.0
         self._started = time.monotonic()
@@ -111,6 +116,13 @@ class Loop:
             self.cycles.measure_baseline(self.schedule.baseline)
         self._set_state(phase="running")
         while self._may_measure() and (max_cycles is None or summary.cycles < max_cycles):
+            if self.race is not None:
+                screened = self.race.screen()  # leaves the race's best one pending
+                if screened is None:
+                    break
+                summary.cycles += len(screened)
+                if not self._may_measure():
+                    break
             result = self.cycles.run()
             self._record_seconds()
             if result is None:

@@ -88,6 +88,16 @@ class ScheduleSpec(_Spec):
                                       "{games: N}, {runs: N} and/or {seconds: S}")
 
 
+class RacingSpec(_Spec):
+    challengers: int = Field(1, ge=1, le=64, description="challengers in flight per race: "
+                             "screened together, the champion measured once per seed; 1: "
+                             "one challenger per cycle")
+    keep: float = Field(0.5, gt=0, lt=1, description="share of the field kept after each "
+                        "screening round (at least one is dropped per round)")
+    screen: int | None = Field(None, ge=1, description="games or runs per side in a "
+                               "screening round (default: the judge's batch)")
+
+
 class DashboardSpec(_Spec):
     port: int | None = Field(None, ge=0, le=65535, description="serve the dashboard on this "
                              "port (0: any free port); absent: no web server")
@@ -116,6 +126,7 @@ class Recipe(_Spec):
     executor: Executors = Field(  # type: ignore[valid-type]
         default_factory=lambda: EXECUTORS.spec("inline")())
     dashboard: DashboardSpec = Field(default_factory=DashboardSpec)
+    racing: RacingSpec = Field(default_factory=RacingSpec)
     seed: int = 0
 
     @field_validator("target", "strategy", "judge", "executor", mode="wrap")

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from ratchet.errors import RatchetError, RecipeError
 from ratchet.factory import Components, build_components
 from ratchet.loop import Loop, LoopSummary, Reporter, Schedule
+from ratchet.race import Racing
 from ratchet.recipe import Recipe
 from ratchet.recovery import check_history
 from ratchet.store import Store
@@ -94,7 +95,7 @@ class Session:
     def __init__(self, *, name: str, store: Store, components: Components,
                  schedule: Schedule, seed: int = 0, recipe: dict[str, Any] | None = None,
                  reporter: Reporter | None = None, stop: threading.Event | None = None,
-                 hand_edit: HandEdit = "refuse"):
+                 hand_edit: HandEdit = "refuse", racing: Racing | None = None):
         self.name = name
         self.store = store
         self.components = components
@@ -103,7 +104,7 @@ class Session:
         self.stop = stop or threading.Event()
         self.hand_edit = hand_edit
         self.loop = Loop(store=store, components=components, schedule=schedule, seed=seed,
-                         reporter=reporter, stop=self.stop)
+                         reporter=reporter, stop=self.stop, racing=racing)
         self._open: ExitStack | None = None
 
     @classmethod
@@ -124,12 +125,13 @@ class Session:
                     raise RecipeError(f"{run_dir} holds a run made from a different recipe "
                                       f"({', '.join(changed)} changed); use another --run-dir")
             components = components or build_components(recipe, run_dir)
+            return cls(name=recipe.name, store=store, components=components,
+                       schedule=Schedule(**recipe.schedule.model_dump()), seed=recipe.seed,
+                       recipe=dumped, reporter=reporter, stop=stop, hand_edit=hand_edit,
+                       racing=Racing.from_dict(recipe.racing.model_dump()))
         except BaseException:
             store.close()
             raise
-        return cls(name=recipe.name, store=store, components=components,
-                   schedule=Schedule(**recipe.schedule.model_dump()), seed=recipe.seed,
-                   recipe=dumped, reporter=reporter, stop=stop, hand_edit=hand_edit)
 
     def __enter__(self) -> Session:
         opened = ExitStack()

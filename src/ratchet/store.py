@@ -376,42 +376,69 @@ class Store:
     def finish_cycle(self, outcome: CycleOutcome) -> Champion | None:
         """Record the decision; on PROMOTE also the promotion, in the same transaction.
         Returns the new champion when there is one."""
+        with self.transaction() as cur:
+            return self._finish(cur, outcome, time.time())
+
+    def finish_cycles(self, outcomes: Sequence[CycleOutcome],
+                      state: tuple[str, Any] | None = None) -> None:
+        """Several rejections in one transaction (a race's screened-out challengers), with
+        ``state`` = (key, value) committed beside them (None deletes the key)."""
+        now = time.time()
+        with self.transaction() as cur:
+            for outcome in outcomes:
+                if outcome.decision is Decision.PROMOTE:
+                    raise ValueError("finish_cycles records rejections only")
+                self._finish(cur, outcome, now)
+            if state is not None:
+                _set_state(cur, *state)
+
+    def start_race(self, entrants: Sequence[tuple[int, Candidate]],
+                   strategy_state: dict[str, Any], state: tuple[str, Any]) -> None:
+        """Several pending cycles at once, with the race's record, in one transaction."""
+        now = time.time()
+        with self.transaction() as cur:
+            for cycle, candidate in entrants:
+                self._insert_candidate(cur, candidate, cycle, "pending", now)
+            cur.execute("UPDATE runs SET strategy_state = ? WHERE id = 1",
+                        (json.dumps(strategy_state),))
+            _set_state(cur, *state)
+
+    def _finish(self, cur: sqlite3.Cursor, outcome: CycleOutcome,
+                now: float) -> Champion | None:
         cycle, candidate, champion = outcome.cycle, outcome.candidate, outcome.champion
         decision, reason, stats = outcome.decision, outcome.reason, outcome.stats
         score, champion_score, games = outcome.score, outcome.champion_score, outcome.games
         strategy_state = outcome.strategy_state
-        now = time.time()
         promoted = None
-        with self.transaction() as cur:
-            cur.execute("INSERT INTO decisions (cycle, candidate_id, champion_id, decision, "
-                        "reason, stats, score, champion_score, games, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (cycle, candidate.id, champion.candidate.id, decision.value, reason,
-                         json.dumps(stats, default=float), score, champion_score, games, now))
-            status = "champion" if decision is Decision.PROMOTE else decision.value
-            cur.execute("UPDATE candidates SET status = ? WHERE id = ?", (status, candidate.id))
-            if decision is Decision.PROMOTE:
-                version = champion.version + 1
-                cur.execute("INSERT INTO promotions (version, candidate_id, previous_id, cycle, "
-                            "stats, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                            (version, candidate.id, champion.candidate.id, cycle,
-                             json.dumps(stats, default=float), now))
-                cur.execute("UPDATE candidates SET status = 'retired' WHERE id = ?",
-                            (champion.candidate.id,))
-                promoted = Champion(candidate, version, cycle, now)
-            cur.execute("UPDATE runs SET strategy_state = ? WHERE id = 1",
-                        (json.dumps(strategy_state),))
-            # the live stream's record of the cycle, in the same transaction as the decision
-            cur.execute("INSERT INTO events (ts, level, kind, message, data) VALUES "
-                        "(?, 'info', 'decision', ?, ?)",
-                        (now, f"cycle {cycle}: {decision.value}", json.dumps({
-                            "cycle": cycle, "candidate": candidate.id,
-                            "decision": decision.value, "score": score,
-                            "champion_score": champion_score, "games": games,
-                            "n": stats.get("n"), "elo": stats.get("elo"),
-                            "improvement": stats.get("improvement"), "reason": reason,
-                            "version": promoted.version if promoted else champion.version},
-                            default=float)))
+        cur.execute("INSERT INTO decisions (cycle, candidate_id, champion_id, decision, "
+                    "reason, stats, score, champion_score, games, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (cycle, candidate.id, champion.candidate.id, decision.value, reason,
+                     json.dumps(stats, default=float), score, champion_score, games, now))
+        status = "champion" if decision is Decision.PROMOTE else decision.value
+        cur.execute("UPDATE candidates SET status = ? WHERE id = ?", (status, candidate.id))
+        if decision is Decision.PROMOTE:
+            version = champion.version + 1
+            cur.execute("INSERT INTO promotions (version, candidate_id, previous_id, cycle, "
+                        "stats, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (version, candidate.id, champion.candidate.id, cycle,
+                         json.dumps(stats, default=float), now))
+            cur.execute("UPDATE candidates SET status = 'retired' WHERE id = ?",
+                        (champion.candidate.id,))
+            promoted = Champion(candidate, version, cycle, now)
+        cur.execute("UPDATE runs SET strategy_state = ? WHERE id = 1",
+                    (json.dumps(strategy_state),))
+        # the live stream's record of the cycle, in the same transaction as the decision
+        cur.execute("INSERT INTO events (ts, level, kind, message, data) VALUES "
+                    "(?, 'info', 'decision', ?, ?)",
+                    (now, f"cycle {cycle}: {decision.value}", json.dumps({
+                        "cycle": cycle, "candidate": candidate.id,
+                        "decision": decision.value, "score": score,
+                        "champion_score": champion_score, "games": games,
+                        "n": stats.get("n"), "elo": stats.get("elo"),
+                        "improvement": stats.get("improvement"), "reason": reason,
+                        "version": promoted.version if promoted else champion.version},
+                        default=float)))
         return promoted
 
     def manual_promotion(self, candidate_id: str, champion: Champion, cycle: int) -> Champion:
@@ -438,13 +465,7 @@ class Store:
     def set_target_state(self, key: str, value: Any) -> None:
         """Commit ``value`` (JSON) under ``key``; None deletes it."""
         with self.transaction() as cur:
-            if value is None:
-                cur.execute("DELETE FROM target_state WHERE key = ?", (key,))
-            else:
-                cur.execute("INSERT INTO target_state (key, value, updated_at) VALUES (?, ?, ?) "
-                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
-                            "updated_at = excluded.updated_at",
-                            (key, json.dumps(value), time.time()))
+            _set_state(cur, key, value)
 
     def target_state(self, key: str) -> Any:
         row = self.conn.execute("SELECT value FROM target_state WHERE key = ?",
@@ -499,6 +520,13 @@ class Store:
                                 "FROM candidates WHERE status = 'pending' "
                                 "ORDER BY cycle DESC LIMIT 1").fetchone()
         return (row[6], _candidate(row[:6])) if row else None
+
+    def pending_cycles(self) -> list[tuple[int, Candidate]]:
+        """Every proposed, undecided cycle, oldest first (a race has several)."""
+        rows = self.conn.execute("SELECT id, params, parent, origin, note, artifact, cycle "
+                                 "FROM candidates WHERE status = 'pending' "
+                                 "ORDER BY cycle").fetchall()
+        return [(row[6], _candidate(row[:6])) for row in rows]
 
     def last_cycle(self) -> int:
         row = self.conn.execute("SELECT MAX(cycle) FROM candidates").fetchone()
@@ -579,6 +607,15 @@ class Store:
 
     def last_event_id(self) -> int:
         return int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
+
+
+def _set_state(cur: sqlite3.Cursor, key: str, value: Any) -> None:
+    if value is None:
+        cur.execute("DELETE FROM target_state WHERE key = ?", (key,))
+    else:
+        cur.execute("INSERT INTO target_state (key, value, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                    "updated_at = excluded.updated_at", (key, json.dumps(value), time.time()))
 
 
 def _challenger_n(d: DecisionRow) -> int:

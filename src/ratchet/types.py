@@ -10,7 +10,8 @@ from enum import StrEnum
 from typing import Any, Literal
 
 OutcomeKind = Literal["games", "samples"]
-Role = Literal["baseline", "challenger", "champion"]
+# screen / screen_champion: a race's screening round (the champion measured once per seed)
+Role = Literal["baseline", "challenger", "champion", "screen", "screen_champion"]
 
 
 class Decision(StrEnum):

@@ -20,6 +20,8 @@ class Strategy(ABC):
     name: ClassVar[str]
     #: the strategy's recipe section; its fields are the strategy's options, declared once
     options_spec: ClassVar[type[Spec] | None] = None
+    #: whether it can propose several challengers before hearing of any (racing)
+    proposes_several: ClassVar[bool] = True
 
     def __init__(self, space: Space, *, seed: int = 0, direction: Direction = "maximize",
                  **options: Any):

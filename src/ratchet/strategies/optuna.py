@@ -62,8 +62,10 @@ class OptunaStrategy(Strategy):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.name = sampler  # type: ignore[misc]
         samplers = {
+            # constant liar: challengers proposed together (a race) are spread apart
             "tpe": lambda: optuna.samplers.TPESampler(seed=seed,
-                                                      n_startup_trials=n_startup_trials),
+                                                      n_startup_trials=n_startup_trials,
+                                                      constant_liar=True),
             "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed),
             "random": lambda: optuna.samplers.RandomSampler(seed=seed),
         }

@@ -84,6 +84,7 @@ class PPOStrategy(Strategy):
     name = "ppo"
 
     options_spec = PPOSpec
+    proposes_several = False  # its environment steps one proposal, one reward at a time
 
     def __init__(self, space: Space, *, seed: int = 0, direction: Direction = "maximize",
                  **options: Any):

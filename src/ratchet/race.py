@@ -1,0 +1,195 @@
+"""Racing: several challengers in flight, the clearly worse dropped early, the best one
+tested against the champion.
+
+A race proposes ``challengers`` candidates at once, each its own pending cycle. Screening
+rounds follow: every survivor and the champion play the round's seed once each (K
+challengers cost K + 1 evaluations per seed, not 2K), and the worse part of the field is
+rejected (successive halving on the paired estimate: the challenger's mean minus the
+champion's on the same seeds, over the rounds so far). The last survivor is left pending:
+the ordinary cycle then tests it against the champion sequentially, on fresh seeds, so
+the selection made while screening never enters the test that promotes, and the judge's
+error rate holds per promotion.
+
+Everything is committed as it happens: the entrants and the race's record together, each
+round's measurements together, each round's rejections together with the record's next
+round. A race killed at any instant resumes where it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ratchet.cycle import CycleResult, Reporter, _row, shard_seeds
+from ratchet.errors import RecipeError
+from ratchet.executors import EvalResult
+from ratchet.factory import Components
+from ratchet.store import CycleOutcome, EvaluationRow, Store
+from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial
+
+log = logging.getLogger("ratchet.loop")
+
+RACE_KEY = "loop.race"  # the race in progress: its cycles and the rounds it has decided
+SCREEN_BATCH = 1_000_000  # screening rounds' batch numbers: apart from any cycle's batches
+
+
+@dataclass(frozen=True)
+class Racing:
+    challengers: int = 1   # in flight per race; 1: no racing
+    keep: float = 0.5      # share of the field kept after each screening round
+    screen: int | None = None  # games or runs per side per round (default: the judge's batch)
+
+    @classmethod
+    def from_dict(cls, spec: dict[str, Any] | None) -> Racing:
+        return cls(**spec) if spec else cls()
+
+
+class Race:
+    """Runs races on an opened run (see the module's docstring)."""
+
+    def __init__(self, store: Store, components: Components, racing: Racing, *, seed: int,
+                 stop: threading.Event, reporter: Reporter,
+                 between_rounds: Callable[[], bool] = lambda: True):
+        if components.target.head_to_head:
+            raise RecipeError("racing needs a target measured against fixed opponents or "
+                              "by a benchmark; a head-to-head target plays the champion "
+                              "itself (set racing.challengers: 1)")
+        if not getattr(components.strategy, "proposes_several", True):
+            raise RecipeError(f"strategy {components.strategy.name} proposes one challenger "
+                              "at a time; set racing.challengers: 1")
+        self.store = store
+        self.c = components
+        self.racing = racing
+        self.seed = seed
+        self.stop = stop
+        self.reporter = reporter
+        self.between_rounds = between_rounds
+
+    def screen(self) -> list[CycleResult] | None:
+        """Open a race (unless a cycle is already pending) and screen it down to one
+        pending challenger. Returns the rejected challengers' results; None when stopped
+        (the race resumes on the next start)."""
+        race = self.store.target_state(RACE_KEY)
+        if race is None:
+            if self.store.pending_cycle() is not None:
+                return []  # an ordinary cycle (or a race's last survivor) is pending
+            race = self._open()
+        results: list[CycleResult] = []
+        while True:
+            pending = {c: cand for c, cand in self.store.pending_cycles()
+                       if c in race["cycles"]}
+            if len(pending) <= 1:
+                self.store.set_target_state(RACE_KEY, None)
+                return results
+            if not self.between_rounds():
+                return None
+            if self._round_rows(race) is None:
+                return None
+            results += self._decide_round(race, pending)
+            race = self.store.target_state(RACE_KEY) or race
+
+    # -- steps ----------------------------------------------------------------------
+    def _open(self) -> dict[str, Any]:
+        champion = self.store.champion()
+        trials = self.store.trials()
+        first = self.store.last_cycle() + 1
+        entrants = []
+        for i in range(self.racing.challengers):
+            candidate = self.c.strategy.propose(champion.candidate, trials)
+            entrants.append((first + i, candidate))
+        race = {"cycles": [c for c, _ in entrants], "round": 0}
+        self.store.start_race(entrants, self.c.strategy.state_dict(), (RACE_KEY, race))
+        log.info("race of cycles %d-%d: %s", first, first + len(entrants) - 1,
+                 ", ".join(c.id for _, c in entrants))
+        self.reporter("race_start", {"cycles": race["cycles"],
+                                     "candidates": [c for _, c in entrants]})
+        return race
+
+    def _round_rows(self, race: dict[str, Any]) -> bool | None:
+        """Measure the current round unless a start before a crash already committed it;
+        None when stopped meanwhile."""
+        first, rnd = race["cycles"][0], race["round"]
+        batch = SCREEN_BATCH + rnd
+        done = [r for r in self.store.evaluations(cycle=None, roles=("screen_champion",))
+                if r.cycle == first and r.batch == batch]
+        if not done:
+            champion = self.store.champion()
+            pending = [(c, cand) for c, cand in self.store.pending_cycles()
+                       if c in race["cycles"]]
+            (seed,) = shard_seeds(self.seed, first, batch, 1)
+            size = self.racing.screen or self.c.judge.batch
+            tasks = [EvalTask(champion.candidate, "screen_champion", seed, size, first, batch)]
+            tasks += [EvalTask(cand, "screen", seed, size, c, batch) for c, cand in pending]
+            results = self._run(tasks)
+            if self.stop.is_set():
+                return None
+            self.store.record_evaluations([_row(r) for r in results])
+        return True
+
+    def _run(self, tasks: list[EvalTask]) -> list[EvalResult]:
+        if self.c.target.interleaved:  # timing runs disturb each other: one at a time
+            return [r for task in tasks for r in self.c.executor.run(self.c.target, [task])]
+        return self.c.executor.run(self.c.target, tasks)
+
+    def _decide_round(self, race: dict[str, Any],
+                      pending: dict[int, Candidate]) -> list[CycleResult]:
+        first, rnd = race["cycles"][0], race["round"]
+        rows = self.store.evaluations(roles=("screen", "screen_champion"))
+        rounds = range(SCREEN_BATCH, SCREEN_BATCH + rnd + 1)
+        champion_rows = {r.batch: r for r in rows
+                         if r.role == "screen_champion" and r.cycle == first and r.ok}
+        # games are maximized; a samples judge knows the target's direction
+        sign = -1.0 if getattr(self.c.judge, "direction", "maximize") == "minimize" else 1.0
+        field: list[tuple[float, int, Candidate, Evidence]] = []
+        champion = self.store.champion()
+        for cycle, candidate in pending.items():
+            evidence = Evidence(self.c.judge.outcome)
+            for r in rows:
+                if r.role == "screen" and r.cycle == cycle and r.batch in rounds and r.ok \
+                        and r.batch in champion_rows:
+                    evidence.add(_measurement(r, evidence),
+                                 _measurement(champion_rows[r.batch], evidence),
+                                 random.Random(r.seed))
+            gap = (_mean(evidence.challenger) - _mean(evidence.champion)
+                   if evidence.challenger and evidence.champion else -math.inf)
+            field.append((sign * gap, cycle, candidate, evidence))
+        field.sort(key=lambda x: (-x[0], x[1]))
+        # at least one out per round, so that every race ends
+        kept = max(1, min(math.ceil(len(field) * self.racing.keep), len(field) - 1))
+        results, outcomes = [], []
+        for rank, (gap, cycle, candidate, evidence) in enumerate(field[kept:], start=kept + 1):
+            how = "failed" if gap == -math.inf else f"{gap:+.4g} against the champion"
+            reason = (f"screened out in round {rnd + 1}: {how} on the same seeds (rank "
+                      f"{rank} of {len(field)})")
+            score = _mean(evidence.challenger) if evidence.challenger else None
+            stats = {"screened": True, "round": rnd + 1, "n": len(evidence.challenger),
+                     "screen_gap": None if gap == -math.inf else gap}
+            trial = Trial(candidate, cycle, Decision.REJECT, score,
+                          _mean(evidence.champion) if evidence.champion else None,
+                          len(evidence.challenger))
+            self.c.strategy.observe(trial)
+            outcomes.append(CycleOutcome(cycle, candidate, champion, Decision.REJECT, reason,
+                                         stats, score, trial.champion_score,
+                                         evidence.games_played, self.c.strategy.state_dict()))
+            results.append(CycleResult(cycle, candidate, Decision.REJECT, reason, evidence,
+                                       stats, champion=champion))
+            self.c.target.discard(candidate)
+            log.info("cycle %d: reject — %s", cycle, reason)
+        self.store.finish_cycles(outcomes, (RACE_KEY, {**race, "round": rnd + 1}))
+        for result in results:
+            self.reporter("cycle_end", {"result": result})
+        return results
+
+
+def _measurement(row: EvaluationRow, evidence: Evidence) -> Measurement:
+    return Measurement(evidence.kind, row.scores, ordered=row.ordered, errors=row.errors,
+                       cost_s=row.duration_s, metrics=row.metrics)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
