@@ -84,3 +84,29 @@ def test_a_wrong_token_is_refused_from_the_page(live_run, browser):
     token = (run_dir / "token").read_text().strip()
     assert page.evaluate(call, token) == 200
     assert (run_dir / "pause").exists()
+
+
+def test_the_challengers_of_a_race_in_flight_are_shown(tmp_path, browser):
+    """A race stopped by its budget mid-screening: its survivors are on the page with
+    the games each has and their gap to the champion on the same seeds."""
+    from ratchet.recipe import parse_recipe
+    from ratchet.runner import run_recipe
+    from ratchet.web import create_app
+    from ratchet.web.server import WebServer
+    from tests.conftest import toy_recipe
+
+    recipe = parse_recipe(toy_recipe(tmp_path, racing={"challengers": 4, "screen": 20},
+                                     schedule={"budget": {"games": 100}}))
+    run_recipe(recipe, tmp_path / "run")  # baseline 40 + one round of 5 x 20: spent
+    server = WebServer(create_app([tmp_path / "run"], read_only=True), port=0)
+    url = server.start()
+    try:
+        page, errors = open_dashboard(browser, url)
+        page.wait_for_function("document.body.dataset.inFlight === '2'")
+        rows = page.locator("#in-flight tbody tr")
+        assert rows.count() == 2 and page.is_visible("#in-flight")
+        text = page.inner_text("#in-flight tbody")
+        assert text.count("screening") == 2 and "\t20\t" in text
+        assert errors == []
+    finally:
+        server.stop()

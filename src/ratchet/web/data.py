@@ -138,3 +138,41 @@ def cycle_detail(run_dir: Path, cycle: int) -> dict[str, Any]:
 
 def status(run_dir: Path) -> dict[str, Any]:
     return run_status(run_dir)
+
+
+def in_flight(run_dir: Path) -> dict[str, Any]:
+    """The challengers proposed and not yet decided, with the evidence each has: in a
+    race's screening (games or runs, its mean, the champion's on the same seeds) or in
+    the sequential test against the champion."""
+    with Store(run_dir) as store:
+        race = store.target_state("loop.race")
+        pending = store.pending_cycles()
+        first = race["cycles"][0] if race else None
+        wanted = {c for c, _ in pending} | ({first} if first is not None else set())
+        rows = [r for c in sorted(wanted) for r in store.evaluations(cycle=c) if r.ok]
+    champion_screen = {r.batch: r for r in rows
+                       if r.role == "screen_champion" and r.cycle == first}
+    out = []
+    for cycle, candidate in pending:
+        screening = race is not None and cycle in race["cycles"]
+        if screening:
+            mine = [r for r in rows if r.role == "screen" and r.cycle == cycle
+                    and r.batch in champion_screen]
+            theirs = [champion_screen[r.batch] for r in mine]
+        else:
+            mine = [r for r in rows if r.role == "challenger" and r.cycle == cycle]
+            theirs = [r for r in rows if r.role == "champion" and r.cycle == cycle]
+        ours, champ = _scores(mine), _scores(theirs)
+        out.append({"cycle": cycle, "candidate": candidate.id, "params": candidate.params,
+                    "stage": "screening" if screening else "test", "n": len(ours),
+                    "mean": _mean(ours), "champion_mean": _mean(champ),
+                    "gap": (_mean(ours) - _mean(champ)) if ours and champ else None})
+    return {"race": race, "challengers": out}
+
+
+def _scores(rows: list[Any]) -> list[float]:
+    return [s for r in rows for s in r.scores]
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None

@@ -68,6 +68,7 @@ class RunCollector(Collector):
             ).fetchone()
             last_promotion = store.conn.execute(
                 "SELECT MAX(created_at) FROM promotions").fetchone()[0]
+            in_flight = len(store.pending_cycles())
             created = info.get("created_at") or time.time()
         names = ["run", *self.extra]
         values = [status["name"] or self.run_dir.name, *self.extra.values()]
@@ -93,6 +94,10 @@ class RunCollector(Collector):
         yield counter("ratchet_failures", "Cycles whose evaluation failed", row[2])
         yield gauge("ratchet_consecutive_failures", "Failed cycles in a row",
                     status["consecutive_failures"])
+        yield gauge("ratchet_challengers_in_flight", "Challengers proposed and not yet "
+                    "decided (several during a race)", in_flight)
+        yield gauge("ratchet_inconclusive_ratio", "Share of the last 50 verdicts cut short "
+                    "at max_games / max_samples", status["inconclusive_rate"])
         score = status["best"]["score"]
         yield gauge("ratchet_best_score", "Champion's re-measured mean score",
                     score.get("mean"))

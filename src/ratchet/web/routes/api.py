@@ -50,6 +50,12 @@ def champion(run_dir: Path = RunDir) -> dict[str, Any]:
     return data.champion(run_dir)
 
 
+@router.get("/in_flight", summary="Challengers proposed and not yet decided, with their "
+            "evidence (a race's screening, or the test against the champion)")
+def in_flight(run_dir: Path = RunDir) -> dict[str, Any]:
+    return data.in_flight(run_dir)
+
+
 @router.get("/cycles/{cycle}", summary="Outcomes of one cycle by role")
 def cycle(cycle: int, run_dir: Path = RunDir) -> dict[str, Any]:
     return data.cycle_detail(run_dir, cycle)

@@ -118,6 +118,16 @@ function renderChampion(ch) {
   }).join("");
 }
 
+async function renderInFlight() {
+  const d = await getJSON("/api/in_flight");
+  $("#in-flight").hidden = d.challengers.length === 0;
+  $("#in-flight tbody").innerHTML = d.challengers.map((c) => `<tr><td class="num">${c.cycle}</td>
+    <td>${esc(c.candidate)}</td><td>${esc(c.stage)}</td><td class="num">${c.n}</td>
+    <td class="num">${fmt(c.mean)}</td><td class="num">${fmt(c.champion_mean)}</td>
+    <td class="num">${c.gap === null ? "—" : (c.gap >= 0 ? "+" : "") + fmt(c.gap)}</td></tr>`).join("");
+  document.body.dataset.inFlight = String(d.challengers.length);
+}
+
 async function renderCycle(n) {
   if (!n) return;
   const d = await getJSON(`/api/cycles/${n}`);
@@ -197,6 +207,7 @@ function connect(after) {
     const d = JSON.parse(e.data).data;
     addCycle(d);
     renderCycle(d.cycle);
+    renderInFlight();
     renderStatus(await getJSON("/api/status"));
     // only runs that measure performance and stability have these views: stop asking
     // once a few cycles have shown that this one does not
@@ -204,7 +215,11 @@ function connect(after) {
     if (d.decision === "promote") renderChampion(await getJSON("/api/champion"));
   });
   source.addEventListener("promotion", async () => renderChampion(await getJSON("/api/champion")));
-  source.addEventListener("state", (e) => renderProgress(JSON.parse(e.data)));
+  source.addEventListener("state", (e) => {
+    const st = JSON.parse(e.data);
+    renderProgress(st);
+    if (st.cycle !== state.cycle) { state.cycle = st.cycle; renderInFlight(); }
+  });
 }
 
 async function load() {
@@ -222,6 +237,7 @@ async function load() {
   renderChampion(champion);
   renderCycle(cycles.cycle[cycles.cycle.length - 1]);
   await renderObjectives();
+  await renderInFlight();
   connect(history.last_event_id);
   document.body.dataset.loaded = String(cycles.cycle.length);
 }
