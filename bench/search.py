@@ -31,6 +31,7 @@ from ratchet.executors import InlineExecutor
 from ratchet.factory import Components
 from ratchet.judges import WelchJudge
 from ratchet.loop import Schedule
+from ratchet.race import Racing
 from ratchet.runner import Session
 from ratchet.store import Store
 from ratchet.strategies import OptunaStrategy, PerturbStrategy, Strategy
@@ -44,7 +45,8 @@ Trace = list[tuple[int, dict[str, float]]]  # (evaluations so far, champion para
 Result = tuple[Trace, float]  # the trace and the score the method reports for its answer
 
 
-def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int) -> Result:
+def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int,
+                racing: Racing | None = None) -> Result:
     target = FunctionTarget(problem, seed)
     judge = WelchJudge(min_improvement=0.002, confidence=0.95, batch=3, max_samples=15)
     stop = threading.Event()
@@ -62,7 +64,7 @@ def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int) ->
         session = Session(name="bench", store=store, components=components, seed=seed,
                           stop=stop, reporter=report,
                           schedule=Schedule(baseline=3, failure_backoff_s=0, pause_s=0,
-                                            stagnation_cycles=None))
+                                            stagnation_cycles=None), racing=racing)
         trace.append((0, target.baseline(space())))
         with session:
             session.run()
@@ -126,17 +128,20 @@ def summarize(problem: Problem, results: list[Result]) -> dict[str, float | str]
 
 
 def methods(seed: int) -> dict[str, Callable[[Problem, int, int], Result]]:
-    def ratchet(kind: str):
+    def ratchet(kind: str, racing: Racing | None = None):
         def go(problem: Problem, budget: int, s: int) -> Result:
             strategy = (PerturbStrategy(space(), seed=s, params_per_step=(1, 3))
                         if kind == "perturb" else
                         OptunaStrategy(space(), seed=s, sampler=kind, n_startup_trials=10))
-            return run_ratchet(problem, strategy, budget, s)
+            return run_ratchet(problem, strategy, budget, s, racing)
         return go
 
+    race = Racing(challengers=4, screen=3)
     return {"ratchet perturb + welch": ratchet("perturb"), "ratchet tpe + welch": ratchet("tpe"),
-            "ratchet random + welch": ratchet("random"), "seed 004 loop": run_seed004,
-            "optuna tpe (best trial)": run_optuna}
+            "ratchet random + welch": ratchet("random"),
+            "ratchet perturb, racing 4": ratchet("perturb", race),
+            "ratchet tpe, racing 4": ratchet("tpe", race),
+            "seed 004 loop": run_seed004, "optuna tpe (best trial)": run_optuna}
 
 
 def part_functions(args: argparse.Namespace) -> None:

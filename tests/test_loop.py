@@ -152,20 +152,25 @@ def test_a_run_dir_made_from_another_recipe_is_refused(tmp_path):
         run_recipe(parse_recipe(other), tmp_path / "run", max_cycles=1)
 
 
-def test_kill_9_mid_evaluation_then_resume(tmp_path):
-    """SIGKILL at random instants; restarts finish the work with nothing lost or doubled."""
-    recipe = write_recipe(tmp_path)
-    run_dir = tmp_path / "run"
+def kill_repeatedly(recipe: Path, run_dir: Path, env: dict, rng: random.Random,
+                    times: int) -> None:
+    """Start `ratchet run` and SIGKILL it 1.5-3 s later, ``times`` times over."""
     cmd = [sys.executable, "-m", "ratchet", "run", str(recipe), "--run-dir", str(run_dir),
-           "--quiet", "--max-cycles", "20"]
-    env = {**os.environ, "TOY_DELAY": "0.05"}
-    rng = random.Random(4)
-    for _ in range(5):
+           "--quiet", "--max-cycles", "40"]
+    for _ in range(times):
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(1.5, 3.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+
+
+def test_kill_9_mid_evaluation_then_resume(tmp_path):
+    """SIGKILL at random instants; restarts finish the work with nothing lost or doubled."""
+    recipe = write_recipe(tmp_path)
+    run_dir = tmp_path / "run"
+    env = {**os.environ, "TOY_DELAY": "0.05"}
+    kill_repeatedly(recipe, run_dir, env, random.Random(4), 5)
     before = len(Store(run_dir).decisions())
     target = before + 6
     done = subprocess.run([sys.executable, "-m", "ratchet", "run", str(recipe), "--run-dir",

@@ -3,10 +3,8 @@ measurements, the best tested on fresh seeds; resumed after kill -9 at random mo
 
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -15,7 +13,7 @@ from ratchet.recipe import parse_recipe
 from ratchet.runner import run_recipe
 from ratchet.types import Decision
 from tests.conftest import toy_recipe, write_recipe
-from tests.test_loop import audit
+from tests.test_loop import audit, kill_repeatedly
 
 RACING = {"challengers": 4, "keep": 0.5, "screen": 20}
 
@@ -58,16 +56,8 @@ def test_racing_is_refused_where_it_cannot_work(tmp_path):
 def test_kill_9_mid_race_then_resume_loses_nothing_and_promotes_nothing_twice(tmp_path):
     recipe = write_recipe(tmp_path, racing=RACING)
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-m", "ratchet", "run", str(recipe), "--run-dir", str(run_dir),
-           "--quiet", "--max-cycles", "40"]
     env = {**os.environ, "TOY_DELAY": "0.05"}
-    rng = random.Random(7)
-    for _ in range(6):
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.5, 3.0))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    kill_repeatedly(recipe, run_dir, env, random.Random(7), 6)
     done = subprocess.run([sys.executable, "-m", "ratchet", "run", str(recipe), "--run-dir",
                            str(run_dir), "--quiet", "--max-cycles", "4"], env=env,
                           capture_output=True, text=True, timeout=300)

@@ -203,7 +203,7 @@ class Loop:
     def _set_state(self, **changes: Any) -> None:
         """Live state for `ratchet status` (state.json, written atomically)."""
         self.state.update(changes, updated_at=time.time())
-        atomic_write_json(Path(self.store.run_dir) / "state.json", self.state)
+        atomic_write_json(Path(self.store.run_dir) / "state.json", self.state, durable=False)
 
     def _wait(self, seconds: float, phase: str, reason: str = "") -> bool:
         """Sleep without blocking a stop; the state says why. False when stopping."""

@@ -13,27 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from ratchet.errors import RatchetError
-from ratchet.space import Param, Space
+from ratchet.space import Space
 from ratchet.store import Store
+from ratchet.strategies.optuna import distribution
 from ratchet.types import Decision
 
 
 class ExportError(RatchetError):
     """The storage cannot be written (a bad URL, a study that already exists)."""
-
-
-def _distribution(p: Param) -> Any:
-    from optuna.distributions import (
-        CategoricalDistribution,
-        FloatDistribution,
-        IntDistribution,
-    )
-
-    if p.type == "int":
-        return IntDistribution(int(p.low), int(p.high))
-    if p.type in ("float", "logfloat"):
-        return FloatDistribution(p.low, p.high, log=p.type == "logfloat")
-    return CategoricalDistribution(list(p.options))
 
 
 def export_to_optuna(store: Store, url: str, study_name: str | None = None) -> tuple[str, int]:
@@ -46,7 +33,7 @@ def export_to_optuna(store: Store, url: str, study_name: str | None = None) -> t
         raise ExportError(f"{store.run_dir} holds no run yet")
     recipe = info["recipe"]
     space = Space.from_dict(recipe["space"])
-    distributions = {p.name: _distribution(p) for p in space}
+    distributions = {p.name: distribution(p) for p in space}
     direction = recipe.get("target", {}).get("direction", "maximize")
     name = study_name or info["name"]
     try:

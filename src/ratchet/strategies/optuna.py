@@ -21,7 +21,8 @@ from ratchet.types import Candidate, Trial
 log = logging.getLogger(__name__)
 
 
-def _distribution(p: Param) -> Any:
+def distribution(p: Param) -> Any:
+    """Optuna's distribution for a parameter of a ratchet space."""
     from optuna.distributions import (
         CategoricalDistribution,
         FloatDistribution,
@@ -73,7 +74,7 @@ class OptunaStrategy(Strategy):
             raise ValueError(f"unknown optuna sampler {sampler!r}; expected {list(samplers)}")
         self._optuna = optuna
         self.study = optuna.create_study(direction=direction, sampler=samplers[sampler]())
-        self.distributions = {p.name: _distribution(p) for p in space}
+        self.distributions = {p.name: distribution(p) for p in space}
         self._pending: dict[str, Any] = {}
         self._champion_trial: Any = None
 
