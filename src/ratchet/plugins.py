@@ -231,7 +231,8 @@ EXECUTORS = Family("executor", "ratchet.executors",
 
 STRATEGIES = Family("strategy", "ratchet.strategies",
                     ["ratchet.strategies.perturb", "ratchet.strategies.evolve",
-                     "ratchet.strategies.ppo", "ratchet.strategies.optuna"],
+                     "ratchet.strategies.ppo", "ratchet.strategies.optuna",
+                     "ratchet.strategies.portfolio"],
                     base="ratchet.strategies:Strategy")
 
 TARGETS = Family("target", "ratchet.targets",

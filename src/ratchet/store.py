@@ -433,7 +433,7 @@ class Store:
                     "(?, 'info', 'decision', ?, ?)",
                     (now, f"cycle {cycle}: {decision.value}", json.dumps({
                         "cycle": cycle, "candidate": candidate.id,
-                        "decision": decision.value, "score": score,
+                        "origin": candidate.origin, "decision": decision.value, "score": score,
                         "champion_score": champion_score, "games": games,
                         "n": stats.get("n"), "elo": stats.get("elo"),
                         "improvement": stats.get("improvement"), "reason": reason,

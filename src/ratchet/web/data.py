@@ -17,7 +17,8 @@ def history(run_dir: Path, since: int = 0, limit: int | None = None) -> dict[str
     with Store(run_dir) as store:
         last_event = store.last_event_id()
         sql = ("SELECT d.cycle, d.candidate_id, d.decision, d.score, d.champion_score, "
-               "d.games, d.stats, d.reason, d.created_at FROM decisions d WHERE d.cycle > ? "
+               "d.games, d.stats, d.reason, d.created_at, c.origin FROM decisions d "
+               "JOIN candidates c ON c.id = d.candidate_id WHERE d.cycle > ? "
                "ORDER BY d.cycle")
         args: list[Any] = [since]
         rows = store.conn.execute(sql, args).fetchall()
@@ -25,7 +26,7 @@ def history(run_dir: Path, since: int = 0, limit: int | None = None) -> dict[str
         rows = rows[-limit:]
     cols: dict[str, list[Any]] = {k: [] for k in (
         "cycle", "candidate", "decision", "score", "champion_score", "games", "n", "elo",
-        "elo_low", "elo_high", "improvement", "reason", "ts")}
+        "elo_low", "elo_high", "improvement", "reason", "ts", "origin")}
     for r in rows:
         stats = json.loads(r[6])
         cols["cycle"].append(r[0])
@@ -36,6 +37,7 @@ def history(run_dir: Path, since: int = 0, limit: int | None = None) -> dict[str
         cols["games"].append(r[5])
         cols["reason"].append(r[7])
         cols["ts"].append(r[8])
+        cols["origin"].append(r[9])
         for key in ("n", "elo", "elo_low", "elo_high", "improvement"):
             cols[key].append(stats.get(key))
     return {"last_event_id": last_event, "cycles": cols}

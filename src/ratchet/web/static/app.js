@@ -85,7 +85,8 @@ function drawCurve() {
 
 function addCycle(d) {
   for (const [k, v] of Object.entries({ cycle: d.cycle, candidate: d.candidate, decision: d.decision, score: d.score,
-    champion_score: d.champion_score, games: d.games, n: d.n, elo: d.elo, improvement: d.improvement, reason: d.reason })) {
+    champion_score: d.champion_score, games: d.games, n: d.n, elo: d.elo, improvement: d.improvement, reason: d.reason,
+    origin: d.origin })) {
     (cycles[k] || (cycles[k] = [])).push(v);
   }
   drawCurve();
@@ -98,6 +99,7 @@ function renderCandidates() {
     if (want && cycles.decision[i] !== want) continue;
     const r = { elo: cycles.elo[i], improvement: cycles.improvement[i] };
     rows.push(`<tr><td class="num">${cycles.cycle[i]}</td><td>${esc(cycles.candidate[i])}</td>
+      <td>${esc((cycles.origin || [])[i])}</td>
       <td class="${esc(cycles.decision[i])}">${esc(cycles.decision[i])}</td><td class="num">${cycles.n[i] ?? ""}</td>
       <td class="num">${fmt(cycles.score[i])}</td><td class="num">${fmt(cycles.champion_score[i])}</td>
       <td class="num">${effect(r)}</td><td>${esc(cycles.reason[i])}</td></tr>`);
