@@ -45,10 +45,14 @@ Trace = list[tuple[int, dict[str, float]]]  # (evaluations so far, champion para
 Result = tuple[Trace, float]  # the trace and the score the method reports for its answer
 
 
+JUDGE = {"min_samples": 10}  # --min-samples
+
+
 def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int,
                 racing: Racing | None = None) -> Result:
     target = FunctionTarget(problem, seed)
-    judge = WelchJudge(min_improvement=0.002, confidence=0.95, batch=3, max_samples=15)
+    judge = WelchJudge(min_improvement=0.002, confidence=0.95, batch=3, max_samples=15,
+                       **JUDGE)
     stop = threading.Event()
     trace: Trace = []
 
@@ -127,7 +131,8 @@ def summarize(problem: Problem, results: list[Result]) -> dict[str, float | str]
             "overstated": statistics.mean(overstated)}
 
 
-def methods(seed: int) -> dict[str, Callable[[Problem, int, int], Result]]:
+def methods(seed: int, race: Racing | None = None
+            ) -> dict[str, Callable[[Problem, int, int], Result]]:
     def ratchet(kind: str, racing: Racing | None = None):
         def go(problem: Problem, budget: int, s: int) -> Result:
             strategy = (PerturbStrategy(space(), seed=s, params_per_step=(1, 3))
@@ -136,11 +141,11 @@ def methods(seed: int) -> dict[str, Callable[[Problem, int, int], Result]]:
             return run_ratchet(problem, strategy, budget, s, racing)
         return go
 
-    race = Racing(challengers=4, screen=3)
+    race = race or Racing(challengers=4, screen=3)
     return {"ratchet perturb + welch": ratchet("perturb"), "ratchet tpe + welch": ratchet("tpe"),
             "ratchet random + welch": ratchet("random"),
-            "ratchet perturb, racing 4": ratchet("perturb", race),
-            "ratchet tpe, racing 4": ratchet("tpe", race),
+            f"ratchet perturb, racing {race.challengers}": ratchet("perturb", race),
+            f"ratchet tpe, racing {race.challengers}": ratchet("tpe", race),
             "seed 004 loop": run_seed004, "optuna tpe (best trial)": run_optuna}
 
 
@@ -153,7 +158,12 @@ def part_functions(args: argparse.Namespace) -> None:
     print("-" * len(header))
     for name in args.functions.split(","):
         problem = Problem(name, args.noise)
-        for label, run in methods(args.seed).items():
+        race = Racing(challengers=args.race_challengers, screen=args.race_screen,
+                      keep=args.race_keep)
+        chosen = methods(args.seed, race)
+        if args.methods:
+            chosen = {k: v for k, v in chosen.items() if any(m in k for m in args.methods)}
+        for label, run in chosen.items():
             t = time.perf_counter()
             results = [run(problem, args.budget, args.seed + s) for s in range(args.seeds)]
             r = summarize(problem, results)
@@ -169,10 +179,17 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=2.0)
     ap.add_argument("--functions", default="bowl,rosenbrock,rastrigin")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--race-challengers", type=int, default=4)
+    ap.add_argument("--race-screen", type=int, default=3, help="samples a side per round")
+    ap.add_argument("--race-keep", type=float, default=0.5, help="share kept per round")
+    ap.add_argument("--min-samples", type=int, default=10, help="the welch judge's")
+    ap.add_argument("--methods", nargs="*", help="only the methods whose label has one of "
+                    "these words (e.g. racing optuna)")
     ap.add_argument("--snake-games", type=int, default=0,
                     help="also tune the snake bot with this many games per method")
     add_arguments(ap)
     args = ap.parse_args()
+    JUDGE["min_samples"] = args.min_samples
     with recorded("search", TITLE, args):
         part_functions(args)
         if args.snake_games:
