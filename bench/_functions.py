@@ -30,8 +30,12 @@ def _rastrigin(x: np.ndarray) -> float:
     return float(10 * DIM + np.sum(z**2 - 10 * np.cos(2 * np.pi * z)))
 
 
+def _flat(x: np.ndarray) -> float:
+    return 1.0  # every configuration equally good: every promotion is a false one
+
+
 FUNCTIONS: dict[str, Callable[[np.ndarray], float]] = {
-    "bowl": _bowl, "rosenbrock": _rosenbrock, "rastrigin": _rastrigin}
+    "bowl": _bowl, "rosenbrock": _rosenbrock, "rastrigin": _rastrigin, "flat": _flat}
 
 
 def space() -> Space:

@@ -36,7 +36,7 @@ from ratchet.runner import Session
 from ratchet.store import Store
 from ratchet.strategies import OptunaStrategy, PerturbStrategy, Strategy
 from ratchet.summary import champion_summary
-from ratchet.types import Candidate
+from ratchet.types import Candidate, Decision
 
 TITLE = "Search efficiency under equal evaluation budgets"
 
@@ -49,7 +49,7 @@ JUDGE = {"min_samples": 10}  # --min-samples
 
 
 def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int,
-                racing: Racing | None = None) -> Result:
+                racing: Racing | None = None, tally: dict[str, int] | None = None) -> Result:
     target = FunctionTarget(problem, seed)
     judge = WelchJudge(min_improvement=0.002, confidence=0.95, batch=3, max_samples=15,
                        **JUDGE)
@@ -74,6 +74,11 @@ def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int,
             session.run()
         store = Store(tmp)
         reported = champion_summary(store)["score"]["mean"]
+        if tally is not None:  # decisions by the sequential test (not screening)
+            tested = [d for d in store.decisions() if not d.stats.get("screened")
+                      and d.decision in (Decision.PROMOTE, Decision.REJECT)]
+            tally["tests"] += len(tested)
+            tally["promotions"] += sum(d.decision is Decision.PROMOTE for d in tested)
         store.close()
     return trace, reported
 
@@ -149,6 +154,24 @@ def methods(seed: int, race: Racing | None = None
             "seed 004 loop": run_seed004, "optuna tpe (best trial)": run_optuna}
 
 
+def part_false_promotions(args: argparse.Namespace, race: Racing) -> None:
+    """Racing on a flat function: every configuration is as good, so every promotion is
+    false; the judge's error rate should hold per test, whatever screening selected."""
+    from bench.drift import clopper_pearson
+
+    tally = {"tests": 0, "promotions": 0}
+    for s in range(args.seeds):
+        strategy = OptunaStrategy(space(), seed=args.seed + s, sampler="tpe",
+                                  n_startup_trials=10)
+        run_ratchet(Problem("flat", args.noise), strategy, args.false_budget,
+                    args.seed + s, race, tally)
+    low, high = clopper_pearson(tally["promotions"], tally["tests"])
+    print(f"\nFalse promotions, tpe racing {race.challengers} on a flat function "
+          f"({args.seeds} seeds x {args.false_budget} evaluations): {tally['promotions']} "
+          f"of {tally['tests']} tests ({tally['promotions'] / max(tally['tests'], 1):.1%}, "
+          f"95% CI {low:.1%}-{high:.1%}); the judge's stated rate is 5%")
+
+
 def part_functions(args: argparse.Namespace) -> None:
     print(f"Part 1: 4-D noisy functions, noise sd {args.noise} (score 50 at start, 100 at "
           f"optimum), budget {args.budget} evaluations, {args.seeds} seeds\n")
@@ -185,13 +208,19 @@ def main() -> None:
     ap.add_argument("--min-samples", type=int, default=10, help="the welch judge's")
     ap.add_argument("--methods", nargs="*", help="only the methods whose label has one of "
                     "these words (e.g. racing optuna)")
+    ap.add_argument("--false-budget", type=int, default=0, help="also count false "
+                    "promotions with racing on a flat function, this many evaluations a seed")
     ap.add_argument("--snake-games", type=int, default=0,
                     help="also tune the snake bot with this many games per method")
     add_arguments(ap)
     args = ap.parse_args()
     JUDGE["min_samples"] = args.min_samples
     with recorded("search", TITLE, args):
-        part_functions(args)
+        if args.functions:
+            part_functions(args)
+        if args.false_budget:
+            part_false_promotions(args, Racing(challengers=args.race_challengers,
+                                               screen=args.race_screen, keep=args.race_keep))
         if args.snake_games:
             from bench._snake import part_snake
 
