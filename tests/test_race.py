@@ -69,3 +69,17 @@ def test_kill_9_mid_race_then_resume_loses_nothing_and_promotes_nothing_twice(tm
     assert len(keys) == len(set(keys))  # no measurement recorded twice
     screened = [d for d in store.decisions() if d.stats.get("screened")]
     assert screened, "no race was screened"
+
+
+def test_a_race_whose_champion_cannot_be_measured_ends_failed_and_the_loop_goes_on(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("TOY_MODE", "fail")
+    recipe = parse_recipe(toy_recipe(tmp_path, racing={"challengers": 3},
+                                     schedule={"baseline": 0, "max_consecutive_failures": 9}))
+    summary = run_recipe(recipe, tmp_path / "run", max_cycles=6)
+    store = audit(tmp_path / "run", tmp_path / "toy.json")
+    decisions = store.decisions()
+    assert summary.failures == summary.cycles == len(decisions) == 6  # two races of 3
+    assert all(d.decision is Decision.FAILED and "screening evaluation failed" in d.reason
+               for d in decisions)
+    assert store.pending_cycle() is None and store.target_state("loop.race") is None

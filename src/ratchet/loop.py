@@ -121,8 +121,12 @@ class Loop:
                 if screened is None:
                     break
                 summary.cycles += len(screened)
-                if not self._may_measure():
+                summary.failures += sum(r.decision is Decision.FAILED for r in screened)
+                if screened and screened[-1].decision is Decision.FAILED \
+                        and not self._after_cycle(screened[-1]):  # back-off, safety pause
                     break
+                if self.store.pending_cycle() is None:
+                    continue  # the race ended without a survivor: the next one
             result = self.cycles.run()
             self._record_seconds()
             if result is None:
@@ -217,11 +221,10 @@ class Loop:
 
     def _manual_promotion(self, candidate_id: str) -> None:
         champion = self.store.champion()
-        pending = self.store.pending_cycle()
         try:
             if candidate_id == champion.candidate.id:
                 raise ValueError("it is already the champion")
-            if pending is not None and pending[1].id == candidate_id:
+            if any(c.id == candidate_id for _, c in self.store.pending_cycles()):
                 raise ValueError("it is still being measured")
             new = self.store.manual_promotion(candidate_id, champion, self.store.last_cycle())
         except (ValueError, StoreError) as exc:

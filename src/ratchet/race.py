@@ -36,6 +36,7 @@ log = logging.getLogger("ratchet.loop")
 
 RACE_KEY = "loop.race"  # the race in progress: its cycles and the rounds it has decided
 SCREEN_BATCH = 1_000_000  # screening rounds' batch numbers: apart from any cycle's batches
+MAX_CHAMPION_FAILURES = 3  # rounds without the champion's measurement before a race ends
 
 
 @dataclass(frozen=True)
@@ -143,10 +144,12 @@ class Race:
         rounds = range(SCREEN_BATCH, SCREEN_BATCH + rnd + 1)
         champion_rows = {r.batch: r for r in rows
                          if r.role == "screen_champion" and r.cycle == first and r.ok}
+        champion = self.store.champion()
+        if SCREEN_BATCH + rnd not in champion_rows:
+            return self._champion_failed(race, pending, champion)
         # games are maximized; a samples judge knows the target's direction
         sign = -1.0 if getattr(self.c.judge, "direction", "maximize") == "minimize" else 1.0
         field: list[tuple[float, int, Candidate, Evidence]] = []
-        champion = self.store.champion()
         for cycle, candidate in pending.items():
             evidence = Evidence(self.c.judge.outcome)
             for r in rows:
@@ -181,6 +184,35 @@ class Race:
             self.c.target.discard(candidate)
             log.info("cycle %d: reject — %s", cycle, reason)
         self.store.finish_cycles(outcomes, (RACE_KEY, {**race, "round": rnd + 1}))
+        for result in results:
+            self.reporter("cycle_end", {"result": result})
+        return results
+
+    def _champion_failed(self, race: dict[str, Any], pending: dict[int, Candidate],
+                         champion: Any) -> list[CycleResult]:
+        """Without the champion's measurement a round ranks nothing: the next round gets
+        a fresh seed; after ``MAX_CHAMPION_FAILURES`` such rounds the race ends, its
+        challengers failed (the ordinary back-off then applies to the cycles after)."""
+        failures = race.get("champion_failures", 0) + 1
+        reason = (f"the champion's screening evaluation failed (round {race['round'] + 1}, "
+                  f"{failures} of {MAX_CHAMPION_FAILURES})")
+        log.error("race of cycle %d: %s", race["cycles"][0], reason)
+        self.store.event("evaluation_failed", reason, level="error", cycle=race["cycles"][0])
+        if failures < MAX_CHAMPION_FAILURES:
+            self.store.finish_cycles([], (RACE_KEY, {**race, "round": race["round"] + 1,
+                                                      "champion_failures": failures}))
+            return []
+        outcomes, results = [], []
+        for cycle, candidate in pending.items():
+            trial = Trial(candidate, cycle, Decision.FAILED, None, None, 0)
+            self.c.strategy.observe(trial)
+            outcomes.append(CycleOutcome(cycle, candidate, champion, Decision.FAILED, reason,
+                                         {"screened": True}, None, None, 0,
+                                         self.c.strategy.state_dict()))
+            results.append(CycleResult(cycle, candidate, Decision.FAILED, reason,
+                                       Evidence(self.c.judge.outcome), {"screened": True},
+                                       champion=champion))
+        self.store.finish_cycles(outcomes, (RACE_KEY, None))
         for result in results:
             self.reporter("cycle_end", {"result": result})
         return results
