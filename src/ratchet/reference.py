@@ -15,7 +15,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from ratchet.plugins import FAMILIES
-from ratchet.recipe import BudgetSpec, DashboardSpec, GateSpec, ScheduleSpec
+from ratchet.recipe import BudgetSpec, DashboardSpec, GateSpec, RacingSpec, ScheduleSpec
 
 HEADER = """# Recipe reference
 
@@ -25,7 +25,7 @@ key and what was expected when something is wrong.
 
 Top-level keys: `name` (letters, digits, `.`, `_`, `-`), `seed` (default 0), `space`,
 `target`, `strategy` (default perturb), `judge`, `gates`, `schedule`, `executor`
-(default inline), `dashboard`.
+(default inline), `racing` (default off), `dashboard`.
 
 `space:` maps each parameter (a dotted key into the config file, for a command target)
 to `{type: float|logfloat|int, low, high}`, `{type: categorical, choices: [...]}` or
@@ -103,7 +103,7 @@ def render() -> str:
                               if family.spec(k) is spec)
             lines += [f"### kind: {kinds}", "", _doc(spec), "", *_table(spec)]
     for key, model in (("gates", GateSpec), ("schedule", ScheduleSpec),
-                       ("schedule.budget", BudgetSpec),
+                       ("schedule.budget", BudgetSpec), ("racing", RacingSpec),
                        ("dashboard", DashboardSpec)):
         lines += [f"## `{key}:`", "", *_table(model)]
     return "\n".join(lines).rstrip() + "\n"
