@@ -173,8 +173,8 @@ class CycleRunner:
             if refused:
                 decision = Decision.GATED
                 reason = "; ".join(f"gate {g.gate}: {g.reason}" for g in refused)
-        score = _mean(evidence.challenger) if decision is not Decision.FAILED else None
-        trial = Trial(candidate, cycle, decision, score, _mean(evidence.champion),
+        score = mean_or_none(evidence.challenger) if decision is not Decision.FAILED else None
+        trial = Trial(candidate, cycle, decision, score, mean_or_none(evidence.champion),
                       len(evidence.challenger) if score is not None else 0)
         self.c.strategy.observe(trial)
         new_champion = self.store.finish_cycle(CycleOutcome(
@@ -242,7 +242,7 @@ class CycleRunner:
         if self.stop.is_set():
             log.info("cycle %d: batch %d discarded (stopping)", cycle, batch)
             return None
-        self.store.record_evaluations([_row(r) for r in results])
+        self.store.record_evaluations([evaluation_row(r) for r in results])
         return results
 
     def measure_baseline(self, runs: int) -> None:
@@ -264,7 +264,7 @@ class CycleRunner:
         results = self.c.executor.run(self.c.target, tasks)
         if self.stop.is_set():
             return
-        self.store.record_evaluations([_row(r) for r in results])
+        self.store.record_evaluations([evaluation_row(r) for r in results])
         failed = [r for r in results if not r.ok]
         if failed:
             msg = f"baseline measurement failed: {failed[0].error}"
@@ -272,7 +272,7 @@ class CycleRunner:
             self.store.event("evaluation_failed", msg, level="error", cycle=0)
         scores = [s for r in results if r.ok for s in r.measurement.scores]  # type: ignore[union-attr]
         self.reporter("baseline_end", {"scores": scores, "failed": len(failed)})
-        log.info("baseline: %d measurements, mean %.4g", len(scores), _mean(scores) or 0.0)
+        log.info("baseline: %d measurements, mean %.4g", len(scores), mean_or_none(scores) or 0.0)
         write_champion_file(self.store)
 
     def _rebuild_evidence(self, cycle: int) -> tuple[Evidence, int]:
@@ -288,7 +288,7 @@ class CycleRunner:
                     or "challenger" not in roles \
                     or (not evidence.head_to_head and "champion" not in roles):
                 continue
-            sides = {role: Measurement.concat([_measurement(r, evidence) for r in
+            sides = {role: Measurement.concat([measurement_of(r, evidence) for r in
                                                sorted(side, key=lambda r: r.shard)])
                      for role, side in roles.items()}
             evidence.add(sides["challenger"], sides.get("champion"),
@@ -296,7 +296,8 @@ class CycleRunner:
         return evidence, (max(by_batch) + 1 if by_batch else 0)
 
 
-def _row(r: EvalResult) -> EvaluationRow:
+def evaluation_row(r: EvalResult) -> EvaluationRow:
+    """The store's row for an evaluation's result."""
     m = r.measurement
     return EvaluationRow(
         candidate_id=r.task.candidate.id, role=r.task.role, cycle=r.task.cycle,
@@ -306,10 +307,11 @@ def _row(r: EvalResult) -> EvaluationRow:
         duration_s=r.duration_s, reason=r.error, created_at=time.time(), shard=r.task.shard)
 
 
-def _measurement(row: EvaluationRow, evidence: Evidence) -> Measurement:
+def measurement_of(row: EvaluationRow, evidence: Evidence) -> Measurement:
+    """A stored evaluation as the measurement it was."""
     return Measurement(evidence.kind, row.scores, ordered=row.ordered, errors=row.errors,
                        cost_s=row.duration_s, metrics=row.metrics)
 
 
-def _mean(values: list[float]) -> float | None:
+def mean_or_none(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None

@@ -25,12 +25,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ratchet.cycle import CycleResult, Reporter, _row, shard_seeds
+from ratchet.cycle import (
+    CycleResult,
+    Reporter,
+    evaluation_row,
+    mean_or_none,
+    measurement_of,
+    shard_seeds,
+)
 from ratchet.errors import RecipeError
 from ratchet.executors import EvalResult
 from ratchet.factory import Components
-from ratchet.store import CycleOutcome, EvaluationRow, Store
-from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial
+from ratchet.store import CycleOutcome, Store
+from ratchet.types import Candidate, Decision, EvalTask, Evidence, Trial
 
 log = logging.getLogger("ratchet.loop")
 
@@ -129,7 +136,7 @@ class Race:
             results = self._run(tasks)
             if self.stop.is_set():
                 return None
-            self.store.record_evaluations([_row(r) for r in results])
+            self.store.record_evaluations([evaluation_row(r) for r in results])
         return True
 
     def _run(self, tasks: list[EvalTask]) -> list[EvalResult]:
@@ -155,10 +162,10 @@ class Race:
             for r in rows:
                 if r.role == "screen" and r.cycle == cycle and r.batch in rounds and r.ok \
                         and r.batch in champion_rows:
-                    evidence.add(_measurement(r, evidence),
-                                 _measurement(champion_rows[r.batch], evidence),
+                    evidence.add(measurement_of(r, evidence),
+                                 measurement_of(champion_rows[r.batch], evidence),
                                  random.Random(r.seed))
-            gap = (_mean(evidence.challenger) - _mean(evidence.champion)
+            gap = (mean_or_none(evidence.challenger) - mean_or_none(evidence.champion)
                    if evidence.challenger and evidence.champion else -math.inf)
             field.append((sign * gap, cycle, candidate, evidence))
         field.sort(key=lambda x: (-x[0], x[1]))
@@ -169,11 +176,11 @@ class Race:
             how = "failed" if gap == -math.inf else f"{gap:+.4g} against the champion"
             reason = (f"screened out in round {rnd + 1}: {how} on the same seeds (rank "
                       f"{rank} of {len(field)})")
-            score = _mean(evidence.challenger) if evidence.challenger else None
+            score = mean_or_none(evidence.challenger) if evidence.challenger else None
             stats = {"screened": True, "round": rnd + 1, "n": len(evidence.challenger),
                      "screen_gap": None if gap == -math.inf else gap}
             trial = Trial(candidate, cycle, Decision.REJECT, score,
-                          _mean(evidence.champion) if evidence.champion else None,
+                          mean_or_none(evidence.champion) if evidence.champion else None,
                           len(evidence.challenger))
             self.c.strategy.observe(trial)
             outcomes.append(CycleOutcome(cycle, candidate, champion, Decision.REJECT, reason,
@@ -216,12 +223,3 @@ class Race:
         for result in results:
             self.reporter("cycle_end", {"result": result})
         return results
-
-
-def _measurement(row: EvaluationRow, evidence: Evidence) -> Measurement:
-    return Measurement(evidence.kind, row.scores, ordered=row.ordered, errors=row.errors,
-                       cost_s=row.duration_s, metrics=row.metrics)
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
