@@ -57,7 +57,7 @@ def test_kill_9_mid_race_then_resume_loses_nothing_and_promotes_nothing_twice(tm
     recipe = write_recipe(tmp_path, racing=RACING)
     run_dir = tmp_path / "run"
     env = {**os.environ, "TOY_DELAY": "0.05"}
-    kill_repeatedly(recipe, run_dir, env, random.Random(7), 6)
+    kill_repeatedly(recipe, run_dir, env, random.Random(7), 4)
     done = subprocess.run([sys.executable, "-m", "ratchet", "run", str(recipe), "--run-dir",
                            str(run_dir), "--quiet", "--max-cycles", "4"], env=env,
                           capture_output=True, text=True, timeout=300)
