@@ -189,3 +189,21 @@ def test_the_recipe_reference_is_generated_from_the_specs():
     for family in FAMILIES.values():
         for kind in family.kinds():
             assert f"`{kind}`" in page
+
+
+def test_every_public_name_resolves_and_importing_ratchet_stays_light():
+    import subprocess
+    import sys
+
+    import ratchet
+
+    assert set(ratchet.__all__) == {*ratchet._EXPORTS, "__version__"}
+    for name in ratchet.__all__:
+        assert getattr(ratchet, name) is not None
+    # a benchmark that imports one workload module does not load the engine
+    probe = ("import sys; import ratchet.targets.sysctl.workloads.synthetic; "
+             "print(sorted(m for m in ('ratchet.recipe', 'ratchet.loop', 'ratchet.api') "
+             "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

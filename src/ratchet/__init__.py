@@ -3,28 +3,65 @@
 From Python: ``ratchet.run(recipe, run_dir=..., max_cycles=...)`` and
 ``ratchet.open_run(run_dir)`` (``ratchet.api``); plugin bases ``Target``, ``Strategy``,
 ``Judge``, ``Executor`` and their ``Spec``.
+
+The public names are imported when first used, so that a process which needs one small
+module (a benchmark importing a workload, a pool worker) does not pay for the engine.
 """
 
-# the plugin bases first: a plugin package loaded through an entry point while the recipe
-# module builds its unions imports them from a ratchet that is still initializing
-from ratchet.plugins import BuildContext, Spec  # isort: skip
-from ratchet.targets import Target  # isort: skip
-from ratchet.strategies import Strategy  # isort: skip
-from ratchet.judges import Judge  # isort: skip
-from ratchet.executors import Executor  # isort: skip
-from ratchet.api import RunView, open_run, run  # isort: skip
-from ratchet.errors import RatchetError, RecipeError, SpaceError, StoreError
-from ratchet.loop import Loop, Schedule
-from ratchet.recipe import Recipe, load_recipe
-from ratchet.runner import Session
-from ratchet.space import Param, Space
-from ratchet.store import Store
-from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Verdict
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ratchet.version import __version__
+
+_EXPORTS = {
+    "BuildContext": "ratchet.plugins", "Spec": "ratchet.plugins",
+    "Target": "ratchet.targets", "Strategy": "ratchet.strategies",
+    "Judge": "ratchet.judges", "Executor": "ratchet.executors",
+    "RunView": "ratchet.api", "open_run": "ratchet.api", "run": "ratchet.api",
+    "RatchetError": "ratchet.errors", "RecipeError": "ratchet.errors",
+    "SpaceError": "ratchet.errors", "StoreError": "ratchet.errors",
+    "Loop": "ratchet.loop", "Schedule": "ratchet.loop",
+    "Recipe": "ratchet.recipe", "load_recipe": "ratchet.recipe",
+    "Session": "ratchet.runner",
+    "Param": "ratchet.space", "Space": "ratchet.space",
+    "Store": "ratchet.store",
+    "Candidate": "ratchet.types", "Decision": "ratchet.types", "EvalTask": "ratchet.types",
+    "Evidence": "ratchet.types", "Measurement": "ratchet.types", "Verdict": "ratchet.types",
+}
 
 __all__ = ["BuildContext", "Candidate", "Decision", "EvalTask", "Evidence", "Executor",
            "Judge", "Loop", "Measurement", "Param", "RatchetError", "Recipe", "RecipeError",
            "RunView", "Schedule", "Session", "Space", "SpaceError", "Spec", "Store",
-           "StoreError",
-           "Strategy", "Target", "Verdict", "__version__", "load_recipe", "open_run", "run"]
+           "StoreError", "Strategy", "Target", "Verdict", "__version__", "load_recipe",
+           "open_run", "run"]
 
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ratchet' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
+    from ratchet.api import RunView, open_run, run
+    from ratchet.errors import RatchetError, RecipeError, SpaceError, StoreError
+    from ratchet.executors import Executor
+    from ratchet.judges import Judge
+    from ratchet.loop import Loop, Schedule
+    from ratchet.plugins import BuildContext, Spec
+    from ratchet.recipe import Recipe, load_recipe
+    from ratchet.runner import Session
+    from ratchet.space import Param, Space
+    from ratchet.store import Store
+    from ratchet.strategies import Strategy
+    from ratchet.targets import Target
+    from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Verdict
