@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import optuna
@@ -42,7 +43,10 @@ TITLE = "Search efficiency under equal evaluation budgets"
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 Trace = list[tuple[int, dict[str, float]]]  # (evaluations so far, champion params)
-Result = tuple[Trace, float]  # the trace and the score the method reports for its answer
+class Result(NamedTuple):
+    trace: Trace
+    reported: float  # the score the method reports for its answer
+    interval: tuple[float, float] | None = None  # its 95% interval, when it gives one
 
 
 JUDGE = {"min_samples": 10}  # --min-samples
@@ -73,14 +77,16 @@ def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int,
         with session:
             session.run()
         store = Store(tmp)
-        reported = champion_summary(store)["score"]["mean"]
+        score = champion_summary(store)["score"]
+        reported = score["mean"]
+        interval = (score["low"], score["high"]) if score.get("low") is not None else None
         if tally is not None:  # decisions by the sequential test (not screening)
             tested = [d for d in store.decisions() if not d.stats.get("screened")
                       and d.decision in (Decision.PROMOTE, Decision.REJECT)]
             tally["tests"] += len(tested)
             tally["promotions"] += sum(d.decision is Decision.PROMOTE for d in tested)
         store.close()
-    return trace, reported
+    return Result(trace, reported, interval)
 
 
 def run_seed004(problem: Problem, budget: int, seed: int, samples: int = 3) -> Result:
@@ -95,7 +101,7 @@ def run_seed004(problem: Problem, budget: int, seed: int, samples: int = 3) -> R
         if score > best + 0.001 * abs(best):
             champion, best = challenger, score
         trace.append((target.evaluations, champion.params))
-    return trace, best
+    return Result(trace, best)
 
 
 def run_optuna(problem: Problem, budget: int, seed: int) -> Result:
@@ -109,13 +115,13 @@ def run_optuna(problem: Problem, budget: int, seed: int) -> Result:
         trial = study.ask(dists)
         study.tell(trial, target.sample(trial.params))
         trace.append((target.evaluations, study.best_params))
-    return trace, study.best_value
+    return Result(trace, study.best_value)
 
 
 def summarize(problem: Problem, results: list[Result]) -> dict[str, float | str]:
     """Final regret; evaluations to close 90% of the gap; how often the answer got truly
     worse when it changed (a regression made live); reported minus true score."""
-    traces = [t for t, _ in results]
+    traces = [r.trace for r in results]
     finals = [problem.regret(t[-1][1]) for t in traces]
     changes = regressions = 0
     for t in traces:
@@ -123,7 +129,10 @@ def summarize(problem: Problem, results: list[Result]) -> dict[str, float | str]
             if new != old:
                 changes += 1
                 regressions += problem.regret(new) > problem.regret(old)
-    overstated = [reported - problem.score(point(t[-1][1])) for t, reported in results]
+    overstated = [r.reported - problem.score(point(r.trace[-1][1])) for r in results]
+    with_ci = [r for r in results if r.interval is not None]
+    inside = sum(r.interval[0] <= problem.score(point(r.trace[-1][1])) <= r.interval[1]
+                 for r in with_ci)  # type: ignore[index]
     reach = []
     for t in traces:
         hit = next((n for n, params in t if problem.regret(params) <= 0.1), None)
@@ -133,6 +142,7 @@ def summarize(problem: Problem, results: list[Result]) -> dict[str, float | str]
                  if reached else f"— (0/{len(reach)})")
     return {"mean": statistics.mean(finals), "median": statistics.median(finals),
             "reach": to_target, "regressions": f"{regressions}/{changes}",
+            "in_ci": f"{inside}/{len(with_ci)}" if with_ci else "—",
             "overstated": statistics.mean(overstated)}
 
 
@@ -172,11 +182,34 @@ def part_false_promotions(args: argparse.Namespace, race: Racing) -> None:
           f"95% CI {low:.1%}-{high:.1%}); the judge's stated rate is 5%")
 
 
+OPTUNA = "optuna tpe (best trial)"
+
+
+def print_paired(name: str, finals: dict[str, list[float]], baseline: str) -> None:
+    """Each ratchet method's final regret minus the baseline's, paired by seed: the mean
+    difference and its 95% t-interval (negative: ratchet's answer is better)."""
+    from scipy import stats
+
+    if baseline not in finals:
+        return
+    for label, values in finals.items():
+        if not label.startswith("ratchet"):
+            continue
+        diffs = np.subtract(values, finals[baseline])
+        half = (stats.t.ppf(0.975, len(diffs) - 1) * diffs.std(ddof=1) / np.sqrt(len(diffs))
+                if len(diffs) > 1 else float("nan"))
+        verdict = ("better" if diffs.mean() + half < 0 else "worse" if diffs.mean() - half > 0
+                   else "no clear difference")
+        print(f"  {name}: {label} - {baseline}, paired by seed: {diffs.mean():+.4f} "
+              f"[{diffs.mean() - half:+.4f}, {diffs.mean() + half:+.4f}] ({verdict})")
+
+
 def part_functions(args: argparse.Namespace) -> None:
     print(f"Part 1: 4-D noisy functions, noise sd {args.noise} (score 50 at start, 100 at "
           f"optimum), budget {args.budget} evaluations, {args.seeds} seeds\n")
     header = (f"{'function':11s} {'method':26s} {'regret mean':>12s} {'median':>8s} "
-              f"{'evals to 90%':>14s} {'worse/changes':>14s} {'overstated':>11s}")
+              f"{'evals to 90%':>14s} {'worse/changes':>14s} {'overstated':>11s} "
+              f"{'truth in CI':>11s}")
     print(header)
     print("-" * len(header))
     for name in args.functions.split(","):
@@ -186,13 +219,16 @@ def part_functions(args: argparse.Namespace) -> None:
         chosen = methods(args.seed, race)
         if args.methods:
             chosen = {k: v for k, v in chosen.items() if any(m in k for m in args.methods)}
+        finals: dict[str, list[float]] = {}
         for label, run in chosen.items():
             t = time.perf_counter()
             results = [run(problem, args.budget, args.seed + s) for s in range(args.seeds)]
+            finals[label] = [problem.regret(r.trace[-1][1]) for r in results]
             r = summarize(problem, results)
             print(f"{name:11s} {label:26s} {r['mean']:12.4f} {r['median']:8.4f} "
-                  f"{r['reach']:>14s} {r['regressions']:>14s} {r['overstated']:+11.2f}"
-                  f"   ({time.perf_counter() - t:.0f} s)", flush=True)
+                  f"{r['reach']:>14s} {r['regressions']:>14s} {r['overstated']:+11.2f} "
+                  f"{r['in_ci']:>11s}   ({time.perf_counter() - t:.0f} s)", flush=True)
+        print_paired(name, finals, OPTUNA)
 
 
 def main() -> None:
