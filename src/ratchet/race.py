@@ -96,7 +96,7 @@ class Race:
                 return results
             if not self.between_rounds():
                 return None
-            if self._round_rows(race) is None:
+            if not self._measure_round(race):
                 return None
             results += self._decide_round(race, pending)
             race = self.store.target_state(RACE_KEY) or race
@@ -118,13 +118,13 @@ class Race:
                                      "candidates": [c for _, c in entrants]})
         return race
 
-    def _round_rows(self, race: dict[str, Any]) -> bool | None:
+    def _measure_round(self, race: dict[str, Any]) -> bool:
         """Measure the current round unless a start before a crash already committed it;
-        None when stopped meanwhile."""
+        False when stopped meanwhile."""
         first, rnd = race["cycles"][0], race["round"]
         batch = SCREEN_BATCH + rnd
-        done = [r for r in self.store.evaluations(cycle=None, roles=("screen_champion",))
-                if r.cycle == first and r.batch == batch]
+        done = [r for r in self.store.evaluations(cycle=first, roles=("screen_champion",))
+                if r.batch == batch]
         if not done:
             champion = self.store.champion()
             pending = [(c, cand) for c, cand in self.store.pending_cycles()
@@ -135,7 +135,7 @@ class Race:
             tasks += [EvalTask(cand, "screen", seed, size, c, batch) for c, cand in pending]
             results = self._run(tasks)
             if self.stop.is_set():
-                return None
+                return False
             self.store.record_evaluations([evaluation_row(r) for r in results])
         return True
 
@@ -147,10 +147,10 @@ class Race:
     def _decide_round(self, race: dict[str, Any],
                       pending: dict[int, Candidate]) -> list[CycleResult]:
         first, rnd = race["cycles"][0], race["round"]
-        rows = self.store.evaluations(roles=("screen", "screen_champion"))
         rounds = range(SCREEN_BATCH, SCREEN_BATCH + rnd + 1)
-        champion_rows = {r.batch: r for r in rows
-                         if r.role == "screen_champion" and r.cycle == first and r.ok}
+        # this race's rows only: a long run holds many races
+        champion_rows = {r.batch: r for r in self.store.evaluations(
+            cycle=first, roles=("screen_champion",)) if r.ok}
         champion = self.store.champion()
         if SCREEN_BATCH + rnd not in champion_rows:
             return self._champion_failed(race, pending, champion)
@@ -159,9 +159,8 @@ class Race:
         field: list[tuple[float, int, Candidate, Evidence]] = []
         for cycle, candidate in pending.items():
             evidence = Evidence(self.c.judge.outcome)
-            for r in rows:
-                if r.role == "screen" and r.cycle == cycle and r.batch in rounds and r.ok \
-                        and r.batch in champion_rows:
+            for r in self.store.evaluations(cycle=cycle, roles=("screen",)):
+                if r.batch in rounds and r.ok and r.batch in champion_rows:
                     evidence.add(measurement_of(r, evidence),
                                  measurement_of(champion_rows[r.batch], evidence),
                                  random.Random(r.seed))
