@@ -10,9 +10,9 @@ module (a benchmark importing a workload, a pool worker) does not pay for the en
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ratchet.lazy import lazy_exports
 from ratchet.version import __version__
 
 _EXPORTS = {
@@ -38,13 +38,7 @@ __all__ = ["BuildContext", "Candidate", "Decision", "EvalTask", "Evidence", "Exe
            "open_run", "run"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ratchet' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

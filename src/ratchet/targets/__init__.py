@@ -3,20 +3,13 @@ used, so that a benchmark importing one workload module stays quick to start."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ratchet.lazy import lazy_exports
 
 __all__ = ["CommandTarget", "Target"]
 _EXPORTS = {"Target": "ratchet.targets._base", "CommandTarget": "ratchet.targets.command"}
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ratchet.targets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:
