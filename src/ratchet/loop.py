@@ -62,11 +62,7 @@ class Schedule:
     checkpoint_every: int = 10
     checkpoint_keep: int = 5
     early_stop_cycles: int | None = None
-    budget: Budget | dict[str, Any] | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.budget, dict):
-            self.budget = Budget.from_dict(self.budget)
+    budget: Budget | None = None
 
 
 @dataclass
@@ -178,7 +174,7 @@ class Loop:
     def _within_budget(self) -> bool:
         """False once the schedule's budget is spent (said once, in the log and events)."""
         budget = self.schedule.budget
-        if self._budget_spent is not None or not isinstance(budget, Budget):
+        if self._budget_spent is not None or budget is None:
             return self._budget_spent is None
         reason = None
         if budget.measurements is not None:
@@ -201,7 +197,7 @@ class Loop:
 
     def _record_seconds(self) -> None:
         """Committed only for a budget in seconds (one write per cycle saved otherwise)."""
-        if isinstance(self.schedule.budget, Budget) and self.schedule.budget.seconds:
+        if self.schedule.budget is not None and self.schedule.budget.seconds:
             self.store.set_target_state(SECONDS_RUN, round(self._seconds_used(), 3))
 
     def _set_state(self, **changes: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from ratchet.errors import RatchetError, RecipeError
 from ratchet.factory import Components, build_components
-from ratchet.loop import Loop, LoopSummary, Reporter, Schedule
+from ratchet.loop import Budget, Loop, LoopSummary, Reporter, Schedule
 from ratchet.race import Racing
 from ratchet.recipe import Recipe
 from ratchet.recovery import check_history
@@ -126,7 +126,7 @@ class Session:
                                       f"({', '.join(changed)} changed); use another --run-dir")
             components = components or build_components(recipe, run_dir)
             return cls(name=recipe.name, store=store, components=components,
-                       schedule=Schedule(**recipe.schedule.model_dump()), seed=recipe.seed,
+                       schedule=schedule_of(recipe), seed=recipe.seed,
                        recipe=dumped, reporter=reporter, stop=stop, hand_edit=hand_edit,
                        racing=Racing.from_dict(recipe.racing.model_dump()))
         except BaseException:
@@ -208,6 +208,12 @@ class Session:
                          f"challenger {candidate.id}", level="warning", cycle=cycle,
                          candidate=candidate.id, params=candidate.params)
         return cycle
+
+
+def schedule_of(recipe: Recipe) -> Schedule:
+    """The loop's schedule from the recipe's section (its budget as a ``Budget``)."""
+    section = recipe.schedule.model_dump()
+    return Schedule(**{**section, "budget": Budget.from_dict(section["budget"])})
 
 
 def run_recipe(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
