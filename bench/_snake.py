@@ -78,7 +78,8 @@ def run_seed004(games: Games, budget: int, seed: int, start: dict[str, Any]) -> 
         rate = float(games.scores(challenger.params, 30, seed * 7 + i).mean())
         if rate > best + 0.001:
             champion, best = challenger, rate
-    return {"params": champion.params, "reported": best}
+    return {"params": champion.params, "reported": best, "examined": i,
+            "games": games.played, "on_champion": 50}
 
 
 def run_optuna(games: Games, budget: int, seed: int, start: dict[str, Any]) -> dict:
@@ -94,65 +95,103 @@ def run_optuna(games: Games, budget: int, seed: int, start: dict[str, Any]) -> d
         i += 1
         trial = study.ask(dists)
         study.tell(trial, float(games.scores(trial.params, 30, seed * 7 + i).mean()))
-    return {"params": study.best_params, "reported": study.best_value}
+    return {"params": study.best_params, "reported": study.best_value, "examined": i,
+            "games": games.played, "on_champion": 0}
 
 
-def run_ratchet(strategy: str, budget: int, seed: int) -> dict:
+def run_ratchet(budget: int, seed: int, strategy: dict | None = None,
+                racing: dict | None = None) -> dict:
+    """The snake recipe (or it with another strategy and racing) on a budget of games."""
     with tempfile.TemporaryDirectory() as tmp:
         live = Path(tmp) / "config.yaml"
         shutil.copy(CONFIG, live)
         raw = copy.deepcopy(load_recipe(RECIPE).model_dump(mode="json"))
         raw["target"]["config_file"] = str(live)
         raw["target"]["cwd"] = str(ROOT)
-        raw["strategy"] = {"kind": strategy} if strategy != "perturb" else raw["strategy"]
+        if strategy is not None:
+            raw["strategy"] = strategy
+        if racing is not None:
+            raw["racing"] = racing
         raw["seed"] = seed
-        recipe = parse_recipe(raw)
-        stop = threading.Event()
-        played = {"games": recipe.schedule.baseline}
-
-        def report(event: str, data: dict) -> None:
-            if event == "cycle_end":
-                played["games"] += data["result"].evidence.games_played
-            elif event == "batch":
-                ev = data["evidence"]
-                if played["games"] + ev.games_played >= budget:
-                    stop.set()
-
-        run_recipe(recipe, Path(tmp) / "run", reporter=report, stop=stop)
+        raw["schedule"]["budget"] = {"games": budget}
+        raw["schedule"]["stagnation_cycles"] = None
+        run_recipe(parse_recipe(raw), Path(tmp) / "run", reporter=lambda *_: None,
+                   stop=threading.Event())
+        from bench.search import spending
         from ratchet.store import Store
         from ratchet.summary import champion_summary
 
         with Store(Path(tmp) / "run") as store:
             summary = champion_summary(store)
-        return {"params": summary["params"], "reported": summary["score"]["mean"],
-                "promotions": summary["promotions"]}
+            examined, measured, on_champion = spending(store)
+        score = summary["score"]
+        return {"params": summary["params"], "reported": score["mean"],
+                "interval": (score["low"], score["high"]), "promotions": summary["promotions"],
+                "examined": examined, "games": measured, "on_champion": on_champion}
 
 
-def part_snake(budget: int, seed: int, fresh_games: int = 1000) -> None:
-    print(f"\nPart 2: snake bot, {budget} games per method (4-snake games vs the fixed pool), "
-          f"then {fresh_games} fresh paired games per answer\n")
+def methods(budget: int, seed: int, pool: ProcessPoolExecutor, start: dict[str, Any]
+            ) -> dict[str, Any]:
+    return {
+        "ratchet recipe (tpe, racing 32)": lambda: run_ratchet(budget, seed),
+        "ratchet perturb + sprt (before)": lambda: run_ratchet(
+            budget, seed, {"kind": "perturb", "params_per_step": [3, 5], "scale": 0.15},
+            {"challengers": 1}),
+        "seed 004 loop": lambda: run_seed004(Games(pool), budget, seed, start),
+        OPTUNA: lambda: run_optuna(Games(pool), budget, seed, start),
+    }
+
+
+OPTUNA = "optuna tpe (best trial)"
+
+
+def part_snake(budget: int, seeds: int, first_seed: int, fresh_games: int = 1000,
+               only: list[str] | None = None) -> None:
+    from bench.search import print_paired
+
+    print(f"\nPart 3: snake bot, {budget} games per method (4-snake games vs the fixed pool), "
+          f"{seeds} seeds, then {fresh_games} fresh games per answer, paired with the "
+          "default weights' on the same seeds\n")
     names = load_recipe(RECIPE).parsed_space().names
     start = _defaults(names)
-    answers: dict[str, dict] = {}
+    rows: dict[str, list[dict]] = {}
     with ProcessPoolExecutor(2) as pool:
-        for label, go in (
-            ("ratchet perturb + sprt", lambda: run_ratchet("perturb", budget, seed)),
-            ("ratchet tpe + sprt", lambda: run_ratchet("tpe", budget, seed)),
-            ("seed 004 loop", lambda: run_seed004(Games(pool), budget, seed, start)),
-            ("optuna tpe (best trial)", lambda: run_optuna(Games(pool), budget, seed, start)),
-        ):
-            t = time.perf_counter()
-            answers[label] = go()
-            print(f"  searched: {label} ({time.perf_counter() - t:.0f} s)", flush=True)
         fresh = Games(pool)
         default = fresh.scores(start, fresh_games, FRESH_SEED)
-        print(f"\n{'answer':26s} {'reported':>9s} {'fresh win rate':>15s} "
-              f"{'vs default (95% CI)':>24s}")
-        print(f"{'default weights':26s} {'':>9s} {default.mean():15.3f}")
-        for label, answer in answers.items():
-            tuned = fresh.scores(answer["params"], fresh_games, FRESH_SEED)
-            diff = tuned - default
-            half = 1.96 * diff.std(ddof=1) / math.sqrt(len(diff))
-            print(f"{label:26s} {answer['reported']:9.3f} {tuned.mean():15.3f} "
-                  f"{diff.mean():+10.3f} [{diff.mean() - half:+.3f}, {diff.mean() + half:+.3f}]",
-                  flush=True)
+        for s in range(seeds):
+            seed = first_seed + s
+            for label, go in methods(budget, seed, pool, start).items():
+                if only and label != OPTUNA and not any(m in label for m in only):
+                    continue
+                t = time.perf_counter()
+                answer = go()
+                answer["fresh"] = fresh.scores(answer["params"], fresh_games, FRESH_SEED)
+                rows.setdefault(label, []).append(answer)
+                print(f"  seed {seed}: {label}: reported {answer['reported']:.3f}, fresh "
+                      f"{answer['fresh'].mean():.3f} ({time.perf_counter() - t:.0f} s)",
+                      flush=True)
+    print(f"\n{'answer':32s} {'reported':>9s} {'fresh':>7s} {'vs default (95% CI)':>24s} "
+          f"{'truth in CI':>11s} {'cand./1000 games':>17s} {'on champion':>12s} "
+          f"{'promotions':>11s}")
+    print(f"{'default weights':32s} {'':>9s} {default.mean():7.3f}")
+    short: dict[str, list[float]] = {}
+    for label, answers in rows.items():
+        diff = np.concatenate([a["fresh"] - default for a in answers])
+        half = 1.96 * diff.std(ddof=1) / math.sqrt(len(diff))
+        with_ci = [a for a in answers if a.get("interval") and a["interval"][0] is not None]
+        inside = sum(a["interval"][0] <= a["fresh"].mean() <= a["interval"][1]
+                     for a in with_ci)
+        games = sum(a.get("games", budget) for a in answers)
+        examined = sum(a.get("examined", 0) for a in answers)
+        on_champion = sum(a.get("on_champion", 0) for a in answers)
+        print(f"{label:32s} {np.mean([a['reported'] for a in answers]):9.3f} "
+              f"{np.mean([a['fresh'].mean() for a in answers]):7.3f} "
+              f"{diff.mean():+10.3f} [{diff.mean() - half:+.3f}, {diff.mean() + half:+.3f}] "
+              f"{f'{inside}/{len(with_ci)}' if with_ci else '—':>11s} "
+              f"{1000 * examined / games if examined else float('nan'):17.1f} "
+              f"{on_champion / games:12.0%} "
+              f"{sum(a.get('promotions', 0) for a in answers):11d}")
+        short[label] = [-a["fresh"].mean() for a in answers]  # lower is better
+    print("\nFresh win rate, ratchet minus Optuna, paired by seed (negative: ratchet's "
+          "answer is stronger):")
+    print_paired("snake", short, OPTUNA)

@@ -9,7 +9,10 @@ noise-free), the evaluations it needed to close 90% of the gap, how many of its 
 answer made the answer truly worse (for a live system: regressions deployed), and how far
 the score it reports for its answer overstates the truth.
 
-Part 2 (--snake-games N): the same on the snake bot with a budget of N games per method;
+Part 2 (--bot-games N): a simulated bot whose true Elo is known (bench/_elo_bot.py), N
+games per method.
+
+Part 3 (--snake-games N): the same on the snake bot with a budget of N games per method;
 every final champion is re-measured against the default weights on fresh seeds.
 """
 
@@ -30,13 +33,15 @@ from bench._functions import FunctionTarget, Problem, point, space
 from bench._results import add_arguments, recorded
 from ratchet.executors import InlineExecutor
 from ratchet.factory import Components
-from ratchet.judges import WelchJudge
+from ratchet.judges import Judge, WelchJudge
 from ratchet.loop import Schedule
 from ratchet.race import Racing
 from ratchet.runner import Session
+from ratchet.space import Space
 from ratchet.store import Store
 from ratchet.strategies import OptunaStrategy, PerturbStrategy, Strategy
 from ratchet.summary import champion_summary
+from ratchet.targets import Target
 from ratchet.types import Candidate, Decision
 
 TITLE = "Search efficiency under equal evaluation budgets"
@@ -47,16 +52,29 @@ class Result(NamedTuple):
     trace: Trace
     reported: float  # the score the method reports for its answer
     interval: tuple[float, float] | None = None  # its 95% interval, when it gives one
+    examined: int = 0  # challengers measured
+    champion_share: float = 0.0  # of all games or runs, the share spent on the champion
+    promotions: int = 0
 
 
 JUDGE = {"min_samples": 10}  # --min-samples
 
 
-def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int,
-                racing: Racing | None = None, tally: dict[str, int] | None = None) -> Result:
-    target = FunctionTarget(problem, seed)
-    judge = WelchJudge(min_improvement=0.002, confidence=0.95, batch=3, max_samples=15,
-                       **JUDGE)
+CHAMPION_ROLES = ("baseline", "champion", "screen_champion")
+
+
+def spending(store: Store) -> tuple[int, int, int]:
+    """Challengers examined, games or runs measured, and how many of them the champion's."""
+    rows = [r for r in store.evaluations() if r.ok]
+    examined = {r.candidate_id for r in rows if r.role in ("challenger", "screen")}
+    return (len(examined), sum(r.size for r in rows),
+            sum(r.size for r in rows if r.role in CHAMPION_ROLES))
+
+
+def run_loop(target: Target, search_space: Space, strategy: Strategy, judge: Judge,
+             budget: int, seed: int, racing: Racing | None = None,
+             tally: dict[str, int] | None = None, baseline: int = 3) -> Result:
+    """ratchet's loop on ``target`` until ``target.evaluations`` reaches ``budget``."""
     stop = threading.Event()
     trace: Trace = []
 
@@ -68,25 +86,36 @@ def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int,
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(tmp, create=True)
-        components = Components(space(), target, strategy, judge, [], InlineExecutor())
+        components = Components(search_space, target, strategy, judge, [], InlineExecutor())
         session = Session(name="bench", store=store, components=components, seed=seed,
                           stop=stop, reporter=report,
-                          schedule=Schedule(baseline=3, failure_backoff_s=0, pause_s=0,
-                                            stagnation_cycles=None), racing=racing)
-        trace.append((0, target.baseline(space())))
+                          schedule=Schedule(baseline=baseline, failure_backoff_s=0,
+                                            pause_s=0, stagnation_cycles=None),
+                          racing=racing)
+        trace.append((0, target.baseline(search_space)))
         with session:
             session.run()
         store = Store(tmp)
-        score = champion_summary(store)["score"]
-        reported = score["mean"]
+        summary = champion_summary(store)
+        score = summary["score"]
         interval = (score["low"], score["high"]) if score.get("low") is not None else None
         if tally is not None:  # decisions by the sequential test (not screening)
             tested = [d for d in store.decisions() if not d.stats.get("screened")
                       and d.decision in (Decision.PROMOTE, Decision.REJECT)]
             tally["tests"] += len(tested)
             tally["promotions"] += sum(d.decision is Decision.PROMOTE for d in tested)
+        examined, measured, on_champion = spending(store)
         store.close()
-    return Result(trace, reported, interval)
+    return Result(trace, score["mean"], interval, examined, on_champion / max(measured, 1),
+                  summary["promotions"])
+
+
+def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int,
+                racing: Racing | None = None, tally: dict[str, int] | None = None) -> Result:
+    judge = WelchJudge(min_improvement=0.002, confidence=0.95, batch=3, max_samples=15,
+                       **JUDGE)
+    return run_loop(FunctionTarget(problem, seed), space(), strategy, judge, budget, seed,
+                    racing, tally)
 
 
 def run_seed004(problem: Problem, budget: int, seed: int, samples: int = 3) -> Result:
@@ -248,6 +277,9 @@ def main() -> None:
                     "promotions with racing on a flat function, this many evaluations a seed")
     ap.add_argument("--snake-games", type=int, default=0,
                     help="also tune the snake bot with this many games per method")
+    from bench._bot import add_arguments as add_bot_arguments
+
+    add_bot_arguments(ap)
     add_arguments(ap)
     args = ap.parse_args()
     JUDGE["min_samples"] = args.min_samples
@@ -257,10 +289,14 @@ def main() -> None:
         if args.false_budget:
             part_false_promotions(args, Racing(challengers=args.race_challengers,
                                                screen=args.race_screen, keep=args.race_keep))
+        if args.bot_games:
+            from bench._bot import part_bot
+
+            part_bot(args)
         if args.snake_games:
             from bench._snake import part_snake
 
-            part_snake(args.snake_games, args.seed)
+            part_snake(args.snake_games, args.seeds, args.seed, only=args.methods)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,135 @@
+"""Part of bench/search.py: tune the simulated bot of known Elo (bench/_elo_bot.py) under
+an equal budget of games. The truth needs no re-measurement: every answer's Elo is known."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import optuna
+
+from bench._elo_bot import BEST_ELO, SHARED, START_ELO, EloBot, space, true_elo, true_score
+from bench.search import Result, print_paired, run_loop
+from ratchet.judges import SPRTJudge
+from ratchet.race import Racing
+from ratchet.stats import score_to_elo
+from ratchet.strategies import OptunaStrategy, PerturbStrategy
+from ratchet.types import Candidate
+
+Method = Callable[[int, int], Result]  # (budget in games, seed) -> result
+
+
+def judge(args: argparse.Namespace) -> SPRTJudge:
+    return SPRTJudge(elo0=0, elo1=args.bot_elo1, batch=args.bot_batch,
+                     min_games=args.bot_min_games, max_games=args.bot_max_games,
+                     normalized=args.bot_normalized)
+
+
+def ratchet_method(args: argparse.Namespace, sampler: str, racing: Racing | None) -> Method:
+    def go(budget: int, seed: int) -> Result:
+        strategy = (PerturbStrategy(space(), seed=seed) if sampler == "perturb" else
+                    OptunaStrategy(space(), seed=seed, sampler=sampler, n_startup_trials=10))
+        return run_loop(EloBot(seed, args.bot_shared), space(), strategy, judge(args),
+                        budget, seed, racing, baseline=args.bot_batch)
+    return go
+
+
+def seed004(budget: int, seed: int, games: int = 30) -> Result:
+    """Seed 004's loop: perturb, play 30 games, keep the challenger if its win rate beats
+    the best seen so far."""
+    bot = EloBot(seed)
+    proposer = PerturbStrategy(space(), seed=seed)
+    champion = Candidate(bot.baseline(space()), "baseline")
+    best = float(bot.games(champion.params, 50, seed).mean())
+    trace = [(0, champion.params)]
+    examined = 0
+    while bot.evaluations < budget:
+        examined += 1
+        challenger = proposer.propose(champion, [])
+        rate = float(bot.games(challenger.params, games, seed * 7919 + examined).mean())
+        if rate > best:
+            champion, best = challenger, rate
+        trace.append((bot.evaluations, champion.params))
+    return Result(trace, best, None, examined, 50 / bot.evaluations)
+
+
+def optuna_tpe(budget: int, seed: int, games: int = 40) -> Result:
+    """Plain Optuna TPE: one batch of games per trial on a fresh seed, best trial as the
+    answer."""
+    bot = EloBot(seed)
+    study = optuna.create_study(direction="maximize",
+                                sampler=optuna.samplers.TPESampler(seed=seed))
+    study.enqueue_trial(bot.baseline(space()))
+    dists = {p.name: optuna.distributions.FloatDistribution(p.low, p.high) for p in space()}
+    trace = [(0, bot.baseline(space()))]
+    while bot.evaluations < budget:
+        trial = study.ask(dists)
+        n = len(study.trials)
+        study.tell(trial, float(bot.games(trial.params, games, seed * 7919 + n).mean()))
+        trace.append((bot.evaluations, study.best_params))
+    return Result(trace, study.best_value, None, len(study.trials), 0.0)
+
+
+OPTUNA = "optuna tpe, 40 games a trial"
+
+
+def methods(args: argparse.Namespace) -> dict[str, Method]:
+    race = Racing(challengers=args.race_challengers, screen=args.bot_screen,
+                  keep=args.race_keep)
+    return {"ratchet perturb + sprt": ratchet_method(args, "perturb", None),
+            "ratchet tpe + sprt": ratchet_method(args, "tpe", None),
+            f"ratchet perturb, racing {race.challengers}": ratchet_method(args, "perturb", race),
+            f"ratchet tpe, racing {race.challengers}": ratchet_method(args, "tpe", race),
+            "seed 004 loop": seed004, OPTUNA: optuna_tpe}
+
+
+def part_bot(args: argparse.Namespace) -> None:
+    budget = args.bot_games
+    print(f"\nSimulated bot of known Elo (start {START_ELO:g}, optimum {BEST_ELO:g}), "
+          f"{budget} games per method, {args.seeds} seeds; ratchet's judge: {judge(args)!r}; "
+          f"racing screens {args.bot_screen} games a side per round; {args.bot_shared:.0%} of "
+          "games paired by seed\n")
+    header = (f"{'method':30s} {'true Elo':>9s} {'min':>6s} {'reported':>9s} {'truth in CI':>11s} "
+              f"{'cand./1000 games':>17s} {'on champion':>12s} {'promotions':>11s}")
+    print(header)
+    print("-" * len(header))
+    chosen = methods(args)
+    if args.methods:
+        chosen = {k: v for k, v in chosen.items()
+                  if k == OPTUNA or any(m in k for m in args.methods)}
+    short: dict[str, list[float]] = {}  # Elo short of the optimum, per seed (lower: better)
+    for label, go in chosen.items():
+        t = time.perf_counter()
+        results = [go(budget, args.seed + s) for s in range(args.seeds)]
+        elos = [true_elo(r.trace[-1][1]) for r in results]
+        short[label] = [BEST_ELO - e for e in elos]
+        with_ci = [r for r in results if r.interval is not None]
+        inside = sum(r.interval[0] <= true_score(r.trace[-1][1]) <= r.interval[1]  # type: ignore[index]
+                     for r in with_ci)
+        reported = statistics.mean(score_to_elo(r.reported) for r in results)
+        games = budget * len(results)
+        print(f"{label:30s} {statistics.mean(elos):9.1f} {min(elos):6.1f} {reported:9.1f} "
+              f"{f'{inside}/{len(with_ci)}' if with_ci else '—':>11s} "
+              f"{1000 * sum(r.examined for r in results) / games:17.1f} "
+              f"{np.mean([r.champion_share for r in results]):12.0%} "
+              f"{sum(r.promotions for r in results):11d}   "
+              f"({time.perf_counter() - t:.0f} s)", flush=True)
+    print("\nElo short of the optimum, ratchet minus Optuna, paired by seed (negative: "
+          "ratchet's answer is stronger):")
+    print_paired("bot", short, OPTUNA)
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--bot-games", type=int, default=0,
+                    help="also tune the simulated bot of known Elo, this many games a method")
+    ap.add_argument("--bot-screen", type=int, default=20, help="racing: games a side a round")
+    ap.add_argument("--bot-batch", type=int, default=40, help="the sprt judge's batch")
+    ap.add_argument("--bot-elo1", type=float, default=50.0)
+    ap.add_argument("--bot-min-games", type=int, default=80)
+    ap.add_argument("--bot-max-games", type=int, default=600)
+    ap.add_argument("--bot-shared", type=float, default=SHARED,
+                    help="share of games whose luck the seed decides for every candidate")
+    ap.add_argument("--bot-normalized", action="store_true", help="normalized Elo bounds")
