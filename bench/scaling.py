@@ -8,7 +8,8 @@ and champion paired shard by shard. Every cycle is one batch of ``--games`` game
 
 Printed per executor and worker count: cycles, wall time, decisions per hour, speed-up
 over one worker and its share of linear (speed-up / workers), and the loop's own time per
-cycle (the cycle's wall time minus its wait for evaluations) as a share of the cycle.
+cycle as a share of the cycle: the time from one cycle's end to the next's (the work
+between cycles included) minus the cycle's wait for evaluations.
 Ray runs a local instance declaring ``--ray-cpus`` CPUs; it runs challenger and
 champion side by side whatever the worker count, so its rows start at 2 workers and its
 speed-up is over that first row (per worker).
@@ -64,14 +65,17 @@ def space() -> Space:
 
 def measure(executor: Executor, games: int, game_s: float, cycles: int) -> dict[str, float]:
     judge = SPRTJudge(batch=games, min_games=games, max_games=games)
-    seconds: list[float] = []
+    seconds: list[float] = []  # from one cycle's end to the next: everything the loop does
     overhead: list[float] = []
+    last = [0.0]
 
     def report(event: str, data: dict) -> None:
         if event == "cycle_end":
-            result = data["result"]
-            seconds.append(result.seconds)
-            overhead.append(result.seconds - result.evaluation_seconds)
+            result, now = data["result"], time.perf_counter()
+            cycle_s = now - last[0] if last[0] else result.seconds
+            last[0] = now
+            seconds.append(cycle_s)
+            overhead.append(cycle_s - result.evaluation_seconds)
 
     with tempfile.TemporaryDirectory(prefix="ratchet-scaling-") as tmp:
         components = Components(space(), WaitingGames(game_s),

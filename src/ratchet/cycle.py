@@ -9,6 +9,7 @@ What happens between cycles (controls, pacing, back-off, checkpoints) is ``ratch
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -28,6 +29,7 @@ from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, 
 log = logging.getLogger("ratchet.loop")
 
 Reporter = Callable[[str, dict[str, Any]], None]
+CHAMPION_FILE_EVERY_S = 1.0  # champion.json, when only the champion's score changed
 
 
 @dataclass
@@ -98,6 +100,7 @@ class CycleRunner:
         self.between_batches = between_batches
         self.progress = progress
         self._evaluation_s = 0.0
+        self._champion_file_at = -math.inf
 
     def run(self) -> CycleResult | None:
         """One cycle. None when stopped before the decision (the cycle stays pending and
@@ -126,7 +129,8 @@ class CycleRunner:
                      evidence.batches)
             return cycle, candidate, evidence, next_batch
         cycle = self.store.last_cycle() + 1
-        candidate = self.c.strategy.propose(champion.candidate, self.store.trials())
+        candidate = self.c.strategy.propose(champion.candidate,
+                                            self.store.lazy_trials())
         self.store.start_cycle(cycle, candidate, self.c.strategy.state_dict())
         log.info("cycle %d: candidate %s (%s) %s", cycle, candidate.id, candidate.origin,
                  candidate.note)
@@ -154,6 +158,8 @@ class CycleRunner:
                          random.Random(batch_seed(self.seed, cycle, next_batch - 1)))
             verdict = self.c.judge.decide(evidence)
             self.reporter("batch", {"cycle": cycle, "evidence": evidence, "verdict": verdict})
+            if verdict.decision is not Decision.CONTINUE:
+                break  # decided: the supervisor records the cycle's end in its state
             self.progress(cycle=cycle, candidate=candidate.id, batches=evidence.batches,
                           evidence={k: v for k, v in verdict.stats.items()
                                     if isinstance(v, int | float)})
@@ -185,11 +191,20 @@ class CycleRunner:
             self._log_promotion(cycle, champion, new_champion, stats)
         else:
             self.c.target.discard(candidate)
-        write_champion_file(self.store)
+        self._write_champion_file(changed=new_champion is not None)
         log.info("cycle %d: %s — %s (n=%d, %.1f s of evaluation)", cycle, decision.value,
                  reason, evidence.n, evidence.cost_s)
         return CycleResult(cycle, candidate, decision, reason, evidence, stats, gate_results,
                            new_champion or champion)
+
+    def _write_champion_file(self, *, changed: bool) -> None:
+        """champion.json after a cycle: synced to disk when the champion changed; when
+        only its score moved, at most once a second (short cycles would otherwise spend
+        a good part of their time renaming files; the loop writes it again when it ends)."""
+        now = time.monotonic()
+        if changed or now - self._champion_file_at >= CHAMPION_FILE_EVERY_S:
+            write_champion_file(self.store, durable=changed)
+            self._champion_file_at = now
 
     def _log_promotion(self, cycle: int, old: Champion, new: Champion,
                        stats: dict[str, Any]) -> None:

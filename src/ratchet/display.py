@@ -41,6 +41,19 @@ def describe(result: CycleResult) -> str:
             f"{extra} n={result.evidence.n} — {result.reason}")
 
 
+def race_round_line(data: dict[str, Any]) -> str:
+    cycles = data["cycles"]
+    spread = ""
+    if data["best_gap"] is not None:
+        spread = (f" (gaps to the champion on the same seeds from {data['best_gap']:+.3g} "
+                  f"to {data['worst_gap']:+.3g})")
+    left = (f"{data['leader']} goes on to the test against the champion" if data["kept"] == 1
+            else f"{data['kept']} go on")
+    return (f"race of cycles {cycles[0]}-{cycles[-1]}, round {data['round']}: "
+            f"{data['field'] - data['kept']} of {data['field']} screened out after "
+            f"{data['games']} games a side{spread}; {left}")
+
+
 class RunDisplay:
     """A reporter for the loop (``__call__(event, data)``)."""
 
@@ -95,8 +108,12 @@ class RunDisplay:
             self.recent.append(result)
             if result.decision is Decision.PROMOTE:
                 self.promotions += 1
-            if result.decision is not Decision.REJECT or self.live is None:
+            screened = result.decision is Decision.REJECT and result.stats.get("screened")
+            if not screened and (result.decision is not Decision.REJECT or self.live is None):
                 self.line(describe(result), _STYLE.get(result.decision))
+        elif event == "race_round":
+            self.status = f"race of cycles {data['cycles'][0]}-{data['cycles'][-1]}"
+            self.line(race_round_line(data), "dim" if self.live is not None else None)
         elif event == "pause":
             self.line(_pause_sentence(data), "yellow")
         elif event == "stagnation":
@@ -158,7 +175,8 @@ def with_champion(display: RunDisplay, run_dir: Path) -> Callable[[str, dict], N
 
     def report(event: str, data: dict) -> None:
         display(event, data)
-        if event in ("baseline_end", "cycle_end"):
+        screened = event == "cycle_end" and data["result"].stats.get("screened")
+        if event in ("baseline_end", "cycle_end") and not screened:
             with Store(run_dir) as store:
                 display.set_champion(champion_summary(store))
     return report

@@ -139,6 +139,7 @@ class Loop:
         summary.budget_spent = self._budget_spent
         self._record_seconds()
         self._checkpoint("shutdown")
+        write_champion_file(self.store)
         self._set_state(phase="stopped")
         self.store.event("loop_stopped", f"loop stopped after {summary.cycles} cycles",
                          **summary.__dict__)

@@ -10,13 +10,9 @@ the champion's score measured beside it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ratchet.errors import RatchetError
-from ratchet.space import Space
+from ratchet.parameters import run_trials
 from ratchet.store import Store
-from ratchet.strategies.optuna import distribution
-from ratchet.types import Decision
 
 
 class ExportError(RatchetError):
@@ -28,47 +24,18 @@ def export_to_optuna(store: Store, url: str, study_name: str | None = None) -> t
     number of trials written."""
     import optuna
 
-    info = store.run_info()
-    if info is None:
+    run = run_trials(store)
+    if run is None:
         raise ExportError(f"{store.run_dir} holds no run yet")
-    recipe = info["recipe"]
-    space = Space.from_dict(recipe["space"])
-    distributions = {p.name: distribution(p) for p in space}
-    direction = recipe.get("target", {}).get("direction", "maximize")
-    name = study_name or info["name"]
+    name = study_name or (store.run_info() or {})["name"]
     try:
-        study = optuna.create_study(storage=url, study_name=name, direction=direction)
+        study = optuna.create_study(storage=url, study_name=name, direction=run.direction)
     except optuna.exceptions.DuplicatedStudyError:
         raise ExportError(f"the storage already has a study named {name!r}; pass --study "
                           "with another name") from None
     except Exception as exc:  # an unknown scheme, an unreachable database, ...
         raise ExportError(f"cannot open the Optuna storage {url!r}: {exc}") from None
-    trials = []
-    first = store.candidate(store.promotions()[0]["candidate_id"])
-    baseline = [s for r in store.evaluations(candidate_id=first.id, roles=("baseline",))
-                if r.ok for s in r.scores]
-    if baseline:
-        trials.append(_trial(first.params, distributions, sum(baseline) / len(baseline),
-                             {"cycle": 0, "decision": "baseline", "n": len(baseline)}))
-    for trial in store.trials():
-        attrs = {"cycle": trial.cycle, "decision": trial.decision.value, "n": trial.n,
-                 "champion_score": trial.champion_score, "candidate": trial.candidate.id}
-        failed = trial.decision is Decision.FAILED or trial.score is None
-        try:
-            trials.append(_trial(trial.candidate.params, distributions,
-                                 None if failed else trial.score, attrs))
-        except ValueError:  # parameters outside a space that changed since: left out
-            continue
+    trials = run.trials
     for made in trials:
         study.add_trial(made)
     return name, len(trials)
-
-
-def _trial(params: dict[str, Any], distributions: dict[str, Any], value: float | None,
-           attrs: dict[str, Any]) -> Any:
-    import optuna
-
-    state = optuna.trial.TrialState.FAIL if value is None else optuna.trial.TrialState.COMPLETE
-    known = {k: v for k, v in params.items() if k in distributions}
-    return optuna.trial.create_trial(params=known, distributions={
-        k: distributions[k] for k in known}, value=value, state=state, user_attrs=attrs)

@@ -104,7 +104,7 @@ class Race:
     # -- steps ----------------------------------------------------------------------
     def _open(self) -> dict[str, Any]:
         champion = self.store.champion()
-        trials = self.store.trials()
+        trials = self.store.lazy_trials()
         first = self.store.last_cycle() + 1
         entrants = []
         for i in range(self.racing.challengers):
@@ -192,6 +192,13 @@ class Race:
         self.store.finish_cycles(outcomes, (RACE_KEY, {**race, "round": rnd + 1}))
         for result in results:
             self.reporter("cycle_end", {"result": result})
+        gaps = [sign * g for g, *_ in field if g != -math.inf]
+        self.reporter("race_round", {"cycles": race["cycles"], "round": rnd + 1,
+                                     "field": len(field), "kept": kept,
+                                     "games": len(field[0][3].challenger),
+                                     "leader": field[0][2].id,
+                                     "best_gap": max(gaps, default=None),
+                                     "worst_gap": min(gaps, default=None)})
         return results
 
     def _champion_failed(self, race: dict[str, Any], pending: dict[int, Candidate],

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -321,10 +321,18 @@ class Store:
                 cur.execute(f"PRAGMA user_version = {version}")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Cursor]:
+    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Cursor]:
         """All or nothing. A full disk or an unwritable file becomes a StoreError; the
-        transaction is rolled back, so the store stays at its last committed step."""
+        transaction is rolled back, so the store stays at its last committed step.
+
+        ``durable=False`` (the per-cycle records that nothing outside the store acts on):
+        the commit survives a crash or kill of the process, but is synced to disk only by
+        the next durable commit or checkpoint of the WAL, so a power cut may undo it (the
+        cycle is then measured again). A promotion, whose champion is then made live, is
+        always durable."""
         cur = self.conn.cursor()
+        if not durable:
+            cur.execute("PRAGMA synchronous=NORMAL")
         try:
             cur.execute("BEGIN IMMEDIATE")
             try:
@@ -345,6 +353,10 @@ class Store:
             if self.conn.in_transaction:
                 self.conn.rollback()
             raise StoreError(damaged_message(self.path, exc)) from None
+        finally:
+            if not durable:
+                with suppress(sqlite3.Error):
+                    cur.execute("PRAGMA synchronous=FULL")
 
     # -- writes ---------------------------------------------------------------------
     def init_run(self, name: str, recipe: dict[str, Any], baseline: Candidate) -> None:
@@ -358,13 +370,13 @@ class Store:
                         "created_at) VALUES (0, ?, NULL, 0, ?)", (baseline.id, now))
 
     def start_cycle(self, cycle: int, candidate: Candidate, strategy_state: dict[str, Any]) -> None:
-        with self.transaction() as cur:
+        with self.transaction(durable=False) as cur:
             self._insert_candidate(cur, candidate, cycle, "pending", time.time())
             cur.execute("UPDATE runs SET strategy_state = ? WHERE id = 1",
                         (json.dumps(strategy_state),))
 
     def record_evaluations(self, rows: Sequence[EvaluationRow]) -> None:
-        with self.transaction() as cur:
+        with self.transaction(durable=False) as cur:
             cur.executemany(
                 "INSERT INTO evaluations (candidate_id, role, cycle, batch, seed, size, ok, "
                 "scores, ordered, errors, metrics, duration_s, reason, created_at, shard) "
@@ -376,7 +388,7 @@ class Store:
     def finish_cycle(self, outcome: CycleOutcome) -> Champion | None:
         """Record the decision; on PROMOTE also the promotion, in the same transaction.
         Returns the new champion when there is one."""
-        with self.transaction() as cur:
+        with self.transaction(durable=outcome.decision is Decision.PROMOTE) as cur:
             return self._finish(cur, outcome, time.time())
 
     def finish_cycles(self, outcomes: Sequence[CycleOutcome],
@@ -384,7 +396,7 @@ class Store:
         """Several rejections in one transaction (a race's screened-out challengers), with
         ``state`` = (key, value) committed beside them (None deletes the key)."""
         now = time.time()
-        with self.transaction() as cur:
+        with self.transaction(durable=False) as cur:
             for outcome in outcomes:
                 if outcome.decision is Decision.PROMOTE:
                     raise ValueError("finish_cycles records rejections only")
@@ -396,7 +408,7 @@ class Store:
                    strategy_state: dict[str, Any], state: tuple[str, Any]) -> None:
         """Several pending cycles at once, with the race's record, in one transaction."""
         now = time.time()
-        with self.transaction() as cur:
+        with self.transaction(durable=False) as cur:
             for cycle, candidate in entrants:
                 self._insert_candidate(cur, candidate, cycle, "pending", now)
             cur.execute("UPDATE runs SET strategy_state = ? WHERE id = 1",
@@ -593,6 +605,11 @@ class Store:
         return [Trial(d.candidate, d.cycle, d.decision, d.score, d.champion_score,
                       _challenger_n(d)) for d in self.decisions()]
 
+    def lazy_trials(self) -> Sequence[Trial]:
+        """The trials, read only when first looked at (a strategy's ``propose`` gets the
+        run's history, which grows with every cycle; most strategies never read it)."""
+        return _LazyTrials(self)
+
     def events(self, limit: int = 100, after: int | None = None) -> list[dict[str, Any]]:
         """The newest ``limit`` events, or with ``after`` the first ``limit`` after that id."""
         if after is None:
@@ -629,3 +646,20 @@ def _challenger_n(d: DecisionRow) -> int:
 def _candidate(row: Sequence[Any]) -> Candidate:
     return Candidate(id=row[0], params=json.loads(row[1]), parent=row[2], origin=row[3],
                      note=row[4], artifact=row[5])
+
+
+class _LazyTrials(Sequence[Trial]):
+    def __init__(self, store: Store):
+        self._store = store
+        self._trials: list[Trial] | None = None
+
+    def _all(self) -> list[Trial]:
+        if self._trials is None:
+            self._trials = self._store.trials()
+        return self._trials
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())

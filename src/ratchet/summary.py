@@ -34,10 +34,12 @@ def champion_summary(store: Store) -> dict[str, Any]:
             "promotions": len(promotions) - 1, "cycles": store.last_cycle()}
 
 
-def write_champion_file(store: Store) -> dict[str, Any]:
+def write_champion_file(store: Store, *, durable: bool = True) -> dict[str, Any]:
+    """``durable=False`` when only the champion's score moved (after every cycle): the
+    file is still never half-written, but synced to disk only when the champion changes."""
     summary = champion_summary(store)
     summary["updated_at"] = time.time()
-    atomic_write_json(Path(store.run_dir) / CHAMPION_FILE, summary)
+    atomic_write_json(Path(store.run_dir) / CHAMPION_FILE, summary, durable=durable)
     return summary
 
 

@@ -86,27 +86,39 @@ def test_a_wrong_token_is_refused_from_the_page(live_run, browser):
     assert (run_dir / "pause").exists()
 
 
-def test_the_challengers_of_a_race_in_flight_are_shown(tmp_path, browser):
+def test_a_race_in_flight_and_the_parameter_views_are_shown(tmp_path, browser):
     """A race stopped by its budget mid-screening: its survivors are on the page with
-    the games each has and their gap to the champion on the same seeds."""
+    the games each has and their gap to the champion on the same seeds; the decided
+    trials are in the importance bars, the parallel coordinates and one slice each."""
     from ratchet.recipe import parse_recipe
     from ratchet.runner import run_recipe
     from ratchet.web import create_app
     from ratchet.web.server import WebServer
     from tests.conftest import toy_recipe
 
-    recipe = parse_recipe(toy_recipe(tmp_path, racing={"challengers": 4, "screen": 20},
-                                     schedule={"budget": {"games": 100}}))
-    run_recipe(recipe, tmp_path / "run")  # baseline 40 + one round of 5 x 20: spent
+    recipe = parse_recipe(toy_recipe(tmp_path, racing={"challengers": 16, "screen": 20,
+                                                       "keep": 0.25},
+                                     schedule={"budget": {"games": 380}}))
+    run_recipe(recipe, tmp_path / "run")  # baseline 40 + one round of 17 x 20: spent
     server = WebServer(create_app([tmp_path / "run"], read_only=True), port=0)
     url = server.start()
     try:
-        page, errors = open_dashboard(browser, url)
-        page.wait_for_function("document.body.dataset.inFlight === '2'")
+        page, errors = open_dashboard(browser, url, height=1800)
+        page.wait_for_function("document.body.dataset.inFlight === '4'")
         rows = page.locator("#in-flight tbody tr")
-        assert rows.count() == 2 and page.is_visible("#in-flight")
+        assert rows.count() == 4 and page.is_visible("#in-flight")
         text = page.inner_text("#in-flight tbody")
-        assert text.count("screening") == 2 and "\t20\t" in text
+        assert text.count("screening") == 4 and "\t20\t" in text
+        # the baseline and the 12 screened out; the 4 in flight are not decided yet
+        page.wait_for_function("document.body.dataset.parameters === '13'")
+        assert page.is_visible("#parameters")
+        assert page.get_attribute("#importance", "data-params") == "2"
+        assert "PED-ANOVA" in page.inner_text("#evaluator")
+        assert page.get_attribute("#parallel", "data-lines") == "13"
+        slices = page.locator("#slices canvas")
+        assert slices.count() == 2
+        assert {slices.nth(i).get_attribute("data-param") for i in range(2)} == {"x", "y"}
+        page.screenshot(path=str(tmp_path / "parameters.png"), full_page=True)
         assert errors == []
     finally:
         server.stop()

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ratchet.parameters import parameter_view
 from ratchet.service.status import run_status
 from ratchet.store import Store
 
@@ -178,3 +179,9 @@ def _scores(rows: list[Any]) -> list[float]:
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def parameters(run_dir: Path) -> dict[str, Any]:
+    """The parameter views' data: the space, recent trials and Optuna's importances."""
+    with Store(run_dir) as store:
+        return parameter_view(store)

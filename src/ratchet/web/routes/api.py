@@ -56,6 +56,12 @@ def in_flight(run_dir: Path = RunDir) -> dict[str, Any]:
     return data.in_flight(run_dir)
 
 
+@router.get("/parameters", summary="The search space, the last 2,000 decided trials "
+            "(parameters and score) and Optuna's parameter importances over them")
+def parameters(run_dir: Path = RunDir) -> dict[str, Any]:
+    return data.parameters(run_dir)
+
+
 @router.get("/cycles/{cycle}", summary="Outcomes of one cycle by role")
 def cycle(cycle: int, run_dir: Path = RunDir) -> dict[str, Any]:
     return data.cycle_detail(run_dir, cycle)

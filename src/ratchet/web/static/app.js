@@ -199,6 +199,64 @@ async function renderObjectives() {
   $("#episodes").dataset.bars = String(means.length);
 }
 
+// Parameter views (as optuna-dashboard has them): importance, parallel coordinates, slices.
+const axisValue = (p, v) => {
+  if (p.options) return p.options.length > 1 ? p.options.findIndex((o) => o === v) / (p.options.length - 1) : 0.5;
+  if (p.type === "logfloat") return (Math.log(v) - Math.log(p.low)) / (Math.log(p.high) - Math.log(p.low));
+  return (v - p.low) / ((p.high - p.low) || 1);
+};
+let parametersAt = 0;
+
+async function renderParameters(force = false) {
+  if (!force && Date.now() - parametersAt < 10000) return;
+  parametersAt = Date.now();
+  const d = await getJSON("/api/parameters");
+  $("#parameters").hidden = d.trials.length < 2 || d.params.length === 0;
+  if ($("#parameters").hidden) return;
+  $("#evaluator").textContent = d.evaluator;
+  const names = d.params.map((p) => p.name);
+  const order = d.importance ? Object.keys(d.importance) : names;
+  const top = d.importance ? Math.max(...Object.values(d.importance), 1e-9) : 1;
+  $("#importance").className = "importance";
+  $("#importance").innerHTML = d.importance ? order.map((k) => `<div class="row"><span>${esc(k)}</span>
+    <div class="fill" style="width:${(100 * d.importance[k] / top).toFixed(1)}%"></div>
+    <span class="num">${fmt(d.importance[k], 3)}</span></div>`).join("") : `<p class="changes">${esc(d.evaluator)}</p>`;
+  $("#importance").dataset.params = String(d.importance ? order.length : 0);
+  const scores = d.trials.map((t) => t.score), [s0, s1] = range(scores, 0);
+  const better = (s) => { const x = (s - s0) / ((s1 - s0) || 1); return d.direction === "minimize" ? 1 - x : x; };
+  // parallel coordinates: one axis per parameter (most important first), the score last
+  const axes = order.map((k) => d.params.find((p) => p.name === k)).filter(Boolean);
+  const canvas = $("#parallel"), pc = frame(canvas, "", "", [0, axes.length], [0, 1]);
+  pc.g.clearRect(0, 0, canvas.clientWidth, canvas.clientHeight);
+  pc.g.fillStyle = "#6b7385"; pc.g.strokeStyle = "#c5cad6"; pc.g.textAlign = "center"; pc.g.font = "11px system-ui";
+  [...axes.map((p) => p.name), "score"].forEach((label, i) => {
+    pc.g.beginPath(); pc.g.moveTo(pc.sx(i), pc.sy(0)); pc.g.lineTo(pc.sx(i), pc.sy(1)); pc.g.stroke();
+    pc.g.fillText(label.length > 16 ? label.slice(-16) : label, pc.sx(i), canvas.clientHeight - 4);
+  });
+  const ranked = d.trials.map((t) => ({ t, b: better(t.score) })).sort((a, b) => a.b - b.b);
+  for (const { t, b } of ranked) {
+    pc.g.strokeStyle = `rgba(47, 111, 221, ${0.08 + 0.8 * b})`;
+    pc.g.beginPath();
+    axes.forEach((p, i) => { const y = pc.sy(axisValue(p, t.params[p.name])); i ? pc.g.lineTo(pc.sx(i), y) : pc.g.moveTo(pc.sx(i), y); });
+    pc.g.lineTo(pc.sx(axes.length), pc.sy((t.score - s0) / ((s1 - s0) || 1)));
+    pc.g.stroke();
+  }
+  canvas.dataset.lines = String(ranked.length);
+  // slices: score against each parameter
+  $("#slices").innerHTML = axes.map((p, i) => `<canvas data-param="${esc(p.name)}" id="slice-${i}"></canvas>`).join("");
+  axes.forEach((p, i) => {
+    const c = $(`#slice-${i}`), xs = d.trials.map((t) => p.options ? axisValue(p, t.params[p.name]) : t.params[p.name]);
+    const sc = frame(c, p.name, "score", p.options ? [-0.05, 1.05] : range(xs), range(scores));
+    d.trials.forEach((t, j) => {
+      const promoted = t.decision === "promote";
+      sc.g.fillStyle = promoted ? "#1a9d5a" : "rgba(47, 111, 221, 0.45)";
+      sc.g.beginPath(); sc.g.arc(sc.sx(xs[j]), sc.sy(t.score), promoted ? 5 : 2.5, 0, 2 * Math.PI); sc.g.fill();
+    });
+    c.dataset.points = String(d.trials.length);
+  });
+  document.body.dataset.parameters = String(d.trials.length);
+}
+
 function connect(after) {
   if (source) source.close();
   const sep = run ? `&run=${encodeURIComponent(run)}` : "";
@@ -215,6 +273,7 @@ function connect(after) {
     // once a few cycles have shown that this one does not
     if (!$("#objectives").hidden || cycles.cycle.length <= 3) renderObjectives();
     if (d.decision === "promote") renderChampion(await getJSON("/api/champion"));
+    renderParameters(d.decision === "promote");
   });
   source.addEventListener("promotion", async () => renderChampion(await getJSON("/api/champion")));
   source.addEventListener("state", (e) => {
@@ -240,6 +299,7 @@ async function load() {
   renderCycle(cycles.cycle[cycles.cycle.length - 1]);
   await renderObjectives();
   await renderInFlight();
+  await renderParameters(true);
   connect(history.last_event_id);
   document.body.dataset.loaded = String(cycles.cycle.length);
 }
