@@ -263,13 +263,13 @@ def part_functions(args: argparse.Namespace) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=int, default=600)
-    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--noise", type=float, default=2.0)
     ap.add_argument("--functions", default="bowl,rosenbrock,rastrigin")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--race-challengers", type=int, default=4)
-    ap.add_argument("--race-screen", type=int, default=3, help="samples a side per round")
-    ap.add_argument("--race-keep", type=float, default=0.5, help="share kept per round")
+    ap.add_argument("--race-challengers", type=int, default=32)
+    ap.add_argument("--race-screen", type=int, default=1, help="samples a side per round")
+    ap.add_argument("--race-keep", type=float, default=0.25, help="share kept per round")
     ap.add_argument("--min-samples", type=int, default=10, help="the welch judge's")
     ap.add_argument("--methods", nargs="*", help="only the methods whose label has one of "
                     "these words (e.g. racing optuna)")

@@ -49,7 +49,7 @@ MAX_CHAMPION_FAILURES = 3  # rounds without the champion's measurement before a 
 @dataclass(frozen=True)
 class Racing:
     challengers: int = 1   # in flight per race; 1: no racing
-    keep: float = 0.5      # share of the field kept after each screening round
+    keep: float = 0.25     # share of the field kept after each screening round
     screen: int | None = None  # games or runs per side per round (default: the judge's batch)
 
     @classmethod

@@ -92,7 +92,7 @@ class RacingSpec(_Spec):
     challengers: int = Field(1, ge=1, le=64, description="challengers in flight per race: "
                              "screened together, the champion measured once per seed; 1: "
                              "one challenger per cycle")
-    keep: float = Field(0.5, gt=0, lt=1, description="share of the field kept after each "
+    keep: float = Field(0.25, gt=0, lt=1, description="share of the field kept after each "
                         "screening round (at least one is dropped per round)")
     screen: int | None = Field(None, ge=1, description="games or runs per side in a "
                                "screening round (default: the judge's batch)")
@@ -119,7 +119,7 @@ class Recipe(_Spec):
     target: Targets  # type: ignore[valid-type]
     space: dict[str, dict[str, Any]]
     strategy: Strategies = Field(  # type: ignore[valid-type]
-        default_factory=lambda: STRATEGIES.spec("perturb")())
+        default_factory=lambda: STRATEGIES.spec("tpe")(kind="tpe"))
     judge: Judges  # type: ignore[valid-type]
     gates: list[GateSpec] = Field(default_factory=list)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)

@@ -24,7 +24,7 @@ is current). A recipe is one YAML file; `ratchet run RECIPE` validates it and na
 key and what was expected when something is wrong.
 
 Top-level keys: `name` (letters, digits, `.`, `_`, `-`), `seed` (default 0), `space`,
-`target`, `strategy` (default perturb), `judge`, `gates`, `schedule`, `executor`
+`target`, `strategy` (default tpe), `judge`, `gates`, `schedule`, `executor`
 (default inline), `racing` (default off), `dashboard`.
 
 `space:` maps each parameter (a dotted key into the config file, for a command target)

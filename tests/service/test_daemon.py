@@ -173,14 +173,16 @@ def _alive(process: psutil.Process) -> bool:
 
 
 def test_chaos_kill_9_at_random_moments_over_a_promoting_run(tmp_path):
-    """20+ kill -9 of the daemon at random moments (start-up, mid-batch, mid-promotion)
-    over a run whose easy judge promotes often, with pool workers and benchmarks running:
-    every promotion is recorded once, versions are contiguous, champion.json, the store and
-    the live file agree, and no process the daemons started is left alive."""
+    """20+ kill -9 of the daemon at random moments (start-up, mid-race, mid-batch,
+    mid-promotion) over a racing run whose easy judge promotes often, with pool workers
+    and benchmarks running: every promotion is recorded once, versions are contiguous, no
+    measurement is recorded twice, champion.json, the store and the live file agree, and
+    no process the daemons started is left alive."""
     recipe = write_recipe(tmp_path, executor={"kind": "processes", "workers": 2},
                           judge={"elo1": 300, "batch": 10, "min_games": 10,
                                  "max_games": 40},
                           strategy={"kind": "perturb", "scale": 0.4},
+                          racing={"challengers": 3, "screen": 10, "keep": 0.5},
                           schedule={"baseline": 10})
     run_dir = tmp_path / "run"
     rng = random.Random(11)
@@ -211,8 +213,11 @@ def test_chaos_kill_9_at_random_moments_over_a_promoting_run(tmp_path):
         if info is not None:
             os.kill(info.pid, signal.SIGKILL)
     store = audit(run_dir, recipe.parent / "toy.json")
-    assert store.pending_cycle() is None
+    assert store.pending_cycle() is None and store.target_state("loop.race") is None
     assert len(store.promotions()) - 1 >= 2, "the easy judge should have promoted"
+    keys = [(r.candidate_id, r.role, r.cycle, r.batch, r.shard) for r in store.evaluations()]
+    assert len(keys) == len(set(keys))  # no measurement recorded twice
+    assert any(d.stats.get("screened") for d in store.decisions()), "no race was screened"
     assert len(started) >= 20  # pool workers, the resource tracker, benchmarks
     wait_for(lambda: not [p for p in started if _alive(p)], timeout=30,
              what=f"no leftover process (alive: {[p for p in started if _alive(p)]})")
