@@ -9,6 +9,7 @@ the stagnation report and early stop, checkpoints, and the live state for
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ __all__ = ["CycleResult", "Loop", "LoopSummary", "Reporter", "Schedule", "batch_
 log = logging.getLogger("ratchet.loop")
 
 SECONDS_RUN = "schedule.seconds_run"  # the loop's time over every start (the store's KV)
+STATE_EVERY_S = 0.5  # state.json after a successful cycle: at most this often
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Loop:
         self._seconds_before = 0.0
         self._started = time.monotonic()
         self.consecutive_failures = 0
+        self._state_written_at = -math.inf
         self.state: dict[str, Any] = {"phase": "starting", "paused": False,
                                       "consecutive_failures": 0}
 
@@ -201,10 +204,17 @@ class Loop:
         if self.schedule.budget is not None and self.schedule.budget.seconds:
             self.store.set_target_state(SECONDS_RUN, round(self._seconds_used(), 3))
 
-    def _set_state(self, **changes: Any) -> None:
-        """Live state for `ratchet status` (state.json, written atomically)."""
+    def _set_state(self, *, lazy: bool = False, **changes: Any) -> None:
+        """Live state for `ratchet status` (state.json, written atomically). ``lazy``: the
+        counters after a successful cycle, written only if the last write is
+        ``STATE_EVERY_S`` old (quick cycles would spend a good part of their time renaming
+        the file); any later write carries them."""
         self.state.update(changes, updated_at=time.time())
+        now = time.monotonic()
+        if lazy and now - self._state_written_at < STATE_EVERY_S:
+            return
         atomic_write_json(Path(self.store.run_dir) / "state.json", self.state, durable=False)
+        self._state_written_at = now
 
     def _wait(self, seconds: float, phase: str, reason: str = "") -> bool:
         """Sleep without blocking a stop; the state says why. False when stopping."""
@@ -252,7 +262,7 @@ class Loop:
         """Failure back-off, emergency pause and stagnation report. False when stopping."""
         if result.decision is not Decision.FAILED:
             self.consecutive_failures = 0
-            self._set_state(consecutive_failures=0, cycle=result.cycle)
+            self._set_state(consecutive_failures=0, cycle=result.cycle, lazy=True)
         else:
             self.consecutive_failures += 1
             self._set_state(consecutive_failures=self.consecutive_failures, cycle=result.cycle)

@@ -117,7 +117,9 @@ class SPRTJudge(Judge):
         n = len(observations)
         if n == 0:
             return Verdict(Decision.CONTINUE, "no games yet", {"n": 0})
-        counts = np.array([np.sum(np.isclose(observations, v)) for v in values], dtype=float)
+        steps = len(values) - 1  # the values are 0, 1/steps, ..., 1
+        counts = np.bincount(np.rint(observations * steps).astype(int),
+                             minlength=len(values)).astype(float)
         llr = gsprt_llr(values, counts, s0, s1)
         mean = float(np.mean(observations))
         half = 1.96 * float(np.std(observations, ddof=1)) / math.sqrt(n) if n > 1 else math.inf
