@@ -18,11 +18,11 @@ $(CORE): pyproject.toml scripts/vendor_js.sh
 	bash scripts/vendor_js.sh
 	touch $(CORE)
 
-# Everything the tests use: the extras [dev,rl,playground,sysctl].
+# Everything the tests use: the extras [dev,rl,playground,sysctl,selfplay].
 $(STAMP): $(CORE)
 	# torch first, pinned: the CPU build on disk; any other spec pulls a multi-GB CUDA build
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[dev,rl,playground,sysctl]"
+	$(BIN)/pip install --quiet -e ".[dev,rl,playground,sysctl,selfplay]"
 	touch $(STAMP)
 
 core: $(CORE)
@@ -43,7 +43,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) browser
-	$(BIN)/pip install -q -e ".[dev,rl,playground,sysctl,bench]"
+	$(BIN)/pip install -q -e ".[dev,rl,playground,sysctl,selfplay,bench]"
 	$(BIN)/python -m bench.decision_quality
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.executors

@@ -8,7 +8,8 @@ from ratchet.errors import RatchetError
 
 # what each extra brings, by the module a feature imports first
 EXTRAS = {"torch": "rl", "gymnasium": "rl", "safetensors": "rl",
-          "stable_baselines3": "sysctl", "gradio": "playground", "ray": "ray"}
+          "stable_baselines3": "sysctl", "gradio": "playground", "ray": "ray",
+          "pyspiel": "selfplay"}
 
 
 def require(*modules: str, feature: str) -> None:

@@ -1,0 +1,103 @@
+"""The self-play player's parts on real OpenSpiel games: the game check, the network's
+files, and the batched PUCT search."""
+
+import json
+
+import numpy as np
+import pyspiel
+import pytest
+
+from ratchet.targets.selfplay.game import GameError, game_info, load_game
+from ratchet.targets.selfplay.mcts import (
+    SearchConfig,
+    choose,
+    search,
+    uniform_evaluator,
+)
+from ratchet.targets.selfplay.network import (
+    NetworkError,
+    load_network,
+    new_network,
+    paths,
+    save_network,
+)
+
+
+def test_games_by_name_and_parameters():
+    assert game_info("connect_four").actions == 7
+    hex5 = game_info("hex(board_size=5)")
+    assert hex5.actions == 25 and hex5.observation_size == 9 * 5 * 5
+
+
+@pytest.mark.parametrize("spec, says", [
+    ("nosuchgame", "unknown game 'nosuchgame'"),
+    ("kuhn_poker", "chance events"),
+    ("matrix_rps", "players taking turns"),
+    ("hex(nosuch=3)", "Unknown parameter 'nosuch'"),
+])
+def test_games_self_play_cannot_play_are_one_clear_error(spec, says, capfd):
+    with pytest.raises(GameError, match=says):
+        load_game(spec)
+    assert capfd.readouterr().err == ""  # OpenSpiel's own print is swallowed
+
+
+def test_network_files_round_trip_and_are_checked(tmp_path):
+    game = game_info("tic_tac_toe")
+    net = new_network(game, hidden=16, blocks=1)
+    digest = save_network(net, tmp_path / "v1")
+    weights, arch = paths(tmp_path / "v1")
+    loaded = load_network(tmp_path / "v1", game, sha256=digest)
+    obs = np.random.default_rng(0).random((3, game.observation_size), dtype=np.float32)
+    legal = np.ones((3, game.actions), dtype=bool)
+    legal[:, 4] = False
+    for a, b in zip(net.evaluate(obs, legal), loaded.evaluate(obs, legal), strict=True):
+        np.testing.assert_allclose(a, b)
+    priors, values = loaded.evaluate(obs, legal)
+    assert np.allclose(priors.sum(axis=1), 1) and (priors[:, 4] == 0).all()
+    assert (np.abs(values) <= 1).all()
+
+    with pytest.raises(NetworkError, match="not the recorded"):
+        load_network(tmp_path / "v1", game, sha256="0" * 64)
+    with pytest.raises(NetworkError, match="connect_four has 126 observation values"):
+        load_network(tmp_path / "v1", game_info("connect_four"))
+    spec = json.loads(arch.read_text())
+    arch.write_text(json.dumps({**spec, "hidden": 32}))
+    with pytest.raises(NetworkError, match="do not match"):
+        load_network(tmp_path / "v1", game)
+    weights.write_bytes(b"\x80\x04 a pickle is never loaded")
+    arch.write_text(json.dumps(spec))
+    with pytest.raises(NetworkError, match="not a safetensors file"):
+        load_network(tmp_path / "v1", game)
+
+
+def _tic_tac_toe(moves):
+    state = pyspiel.load_game("tic_tac_toe").new_initial_state()
+    for move in moves:
+        state.apply_action(move)
+    return state
+
+
+def test_search_takes_a_win_and_blocks_a_loss_with_no_network():
+    win = _tic_tac_toe([0, 3, 1, 4])    # x holds 0 and 1: 2 wins
+    block = _tic_tac_toe([0, 4, 1])     # o must take 2
+    visits = search([win, block], uniform_evaluator, 9, SearchConfig(simulations=300),
+                    np.random.default_rng(0))
+    assert choose(visits[0], 0, np.random.default_rng(0)) == 2
+    assert choose(visits[1], 0, np.random.default_rng(0)) == 2
+    assert all(v[a] == 0 for v, s in zip(visits, (win, block), strict=True)
+               for a in range(9) if a not in s.legal_actions())
+
+
+def test_leaves_of_every_game_share_one_forward_pass():
+    game = pyspiel.load_game("connect_four")
+    states = [game.new_initial_state() for _ in range(8)]
+    batches: list[int] = []
+
+    def evaluator(observations, legal):
+        batches.append(len(observations))
+        return uniform_evaluator(observations, legal)
+
+    search(states, evaluator, 7, SearchConfig(simulations=20, noise=True),
+           np.random.default_rng(0))
+    assert len(batches) == 21  # the roots, then one call per round
+    assert batches[0] == 8 and max(batches) == 8
