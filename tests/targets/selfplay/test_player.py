@@ -145,3 +145,29 @@ def test_bradley_terry_ratings_recover_known_strengths_with_intervals():
     assert ratings["v2"].high - ratings["v2"].low < 80
     unbeaten = fit([("v1", "random", 1.0)] * 20, anchor="random")["v1"]
     assert 300 < unbeaten.elo < 2000 and unbeaten.low > 0  # finite, clearly above
+
+
+def test_matches_are_played_in_pairs_from_shared_openings():
+    from ratchet.targets.selfplay.match import (
+        MCTSAnchor,
+        NetworkPlayer,
+        RandomPlayer,
+        play_pairs,
+        scores_of,
+    )
+
+    game = pyspiel.load_game("connect_four")
+    strong, weak = MCTSAnchor(game, 100, seed=1), RandomPlayer(seed=2)
+    results = play_pairs(game, strong, weak, pairs=10, seed=0, opening_moves=2)
+    assert len(results) == 20
+    for first, second in zip(results[::2], results[1::2], strict=True):
+        assert first.pair == second.pair
+        assert (first.first, second.first) == ("mcts-100", "random")
+    assert np.mean(scores_of(results, "mcts-100")) >= 0.8
+    assert scores_of(results, "random") == [1 - s for s in scores_of(results, "mcts-100")]
+
+    net = new_network(game_info("connect_four"), hidden=16, blocks=1)
+    player = NetworkPlayer("v0", net, 7, SearchConfig(simulations=8))
+    short = play_pairs(game, player, weak, pairs=2, seed=1, max_moves=6)
+    assert all(r.length <= 6 for r in short)
+    assert all(r.score == 0.5 for r in short if r.length == 6)  # cut off: a draw
