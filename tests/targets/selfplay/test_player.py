@@ -171,3 +171,28 @@ def test_matches_are_played_in_pairs_from_shared_openings():
     short = play_pairs(game, player, weak, pairs=2, seed=1, max_moves=6)
     assert all(r.length <= 6 for r in short)
     assert all(r.score == 0.5 for r in short if r.length == 6)  # cut off: a draw
+
+
+def test_the_game_store_keeps_games_and_rated_games_by_pool(tmp_path):
+    from ratchet.targets.selfplay.gamestore import GameStore
+    from ratchet.targets.selfplay.match import GameResult
+    from ratchet.targets.selfplay.play import GameRecord
+
+    def record(version, worker="w0"):
+        return GameRecord("tic_tac_toe", [4, 0, 8], [{4: 1.0}, {0: 0.5, 1: 0.5}, {8: 1.0}],
+                          (1.0, -1.0), version, worker, "host", 0.1)
+
+    with GameStore(tmp_path / "ratchet.db") as store:
+        first = store.append([record(0), record(0)])
+        store.append([record(1), record(2, "w1")])
+        store.append([GameRecord("hex(board_size=5)", [1], [{1: 1.0}], (1.0, -1.0), 0)])
+        assert store.count("tic_tac_toe") == 4 and store.count("tic_tac_toe", first) == 2
+        assert [r.version for r in store.window("tic_tac_toe", last_games=3)] == [0, 1, 2]
+        assert [r.version for r in store.window("tic_tac_toe", last_versions=2)] == [1, 2]
+        assert store.window("tic_tac_toe")[-1] == record(2, "w1")
+        store.add_rated("tic_tac_toe", "test", [GameResult(0, "v1", "random", 1.0, 5),
+                                                GameResult(0, "random", "v1", 0.5, 9)])
+    with GameStore(tmp_path / "ratchet.db") as again:  # reopened: nothing lost
+        assert again.count("tic_tac_toe") == 4 and again.count("hex(board_size=5)") == 1
+        assert again.rated("tic_tac_toe") == [("v1", "random", 1.0), ("random", "v1", 0.5)]
+        assert again.rated("hex(board_size=5)") == []

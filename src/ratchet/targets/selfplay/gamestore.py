@@ -1,0 +1,132 @@
+"""The game store: every self-play game and every rated game of a run, in the run's own
+SQLite file (tables of the selfplay target's own, beside the engine's).
+
+The coordinator is the one writer: workers send finished games to it, and it appends
+them in batches, one transaction each. Counts (games played, games since the last
+training run) and the replay window come from here, never from files on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ratchet.targets.selfplay.match import GameResult
+from ratchet.targets.selfplay.play import GameRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS selfplay_games (
+    id INTEGER PRIMARY KEY,
+    config TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    worker TEXT NOT NULL,
+    host TEXT NOT NULL,
+    moves TEXT NOT NULL,
+    policies TEXT NOT NULL,
+    returns TEXT NOT NULL,
+    duration_s REAL NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS selfplay_games_by_config ON selfplay_games (config, id);
+CREATE TABLE IF NOT EXISTS selfplay_rated (
+    id INTEGER PRIMARY KEY,
+    config TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    pair INTEGER NOT NULL,
+    first TEXT NOT NULL,
+    second TEXT NOT NULL,
+    score REAL NOT NULL,
+    length INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS selfplay_rated_by_config ON selfplay_rated (config, id);
+"""
+
+
+class GameStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                    check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> GameStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def append(self, records: Sequence[GameRecord]) -> int:
+        """Store ``records`` in one transaction; returns the id of the last one."""
+        now = time.time()
+        cur = self.conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            cur.executemany(
+                "INSERT INTO selfplay_games (config, version, worker, host, moves, policies, "
+                "returns, duration_s, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r.game, r.version, r.worker, r.host, json.dumps(r.moves),
+                  json.dumps(r.to_dict()["policies"]), json.dumps(list(r.returns)),
+                  r.duration_s, now) for r in records])
+            last = cur.execute("SELECT COALESCE(MAX(id), 0) FROM selfplay_games").fetchone()
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        return int(last[0])
+
+    def count(self, config: str, after_id: int = 0) -> int:
+        row = self.conn.execute("SELECT COUNT(*) FROM selfplay_games WHERE config = ? AND "
+                                "id > ?", (config, after_id)).fetchone()
+        return int(row[0])
+
+    def last_id(self, config: str) -> int:
+        row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM selfplay_games WHERE "
+                                "config = ?", (config,)).fetchone()
+        return int(row[0])
+
+    def window(self, config: str, *, last_games: int | None = None,
+               last_versions: int | None = None) -> list[GameRecord]:
+        """The replay window, oldest first: the last ``last_games`` games, or those played
+        by the last ``last_versions`` champion versions (both: the smaller set)."""
+        sql = ("SELECT config, moves, policies, returns, version, worker, host, duration_s "
+               "FROM selfplay_games WHERE config = ?")
+        args: list[object] = [config]
+        if last_versions is not None:
+            sql += (" AND version > (SELECT COALESCE(MAX(version), 0) FROM selfplay_games "
+                    "WHERE config = ?) - ?")
+            args += [config, last_versions]
+        sql += " ORDER BY id DESC"
+        if last_games is not None:
+            sql += " LIMIT ?"
+            args.append(last_games)
+        rows = self.conn.execute(sql, args).fetchall()[::-1]
+        return [GameRecord.from_dict({
+            "game": r[0], "moves": json.loads(r[1]), "policies": json.loads(r[2]),
+            "returns": json.loads(r[3]), "version": r[4], "worker": r[5], "host": r[6],
+            "duration_s": r[7]}) for r in rows]
+
+    def add_rated(self, config: str, purpose: str, results: Sequence[GameResult]) -> None:
+        """Rated games (a promotion test, a gate, probation, anchors) in one transaction."""
+        now = time.time()
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.executemany(
+                "INSERT INTO selfplay_rated (config, purpose, pair, first, second, score, "
+                "length, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(config, purpose, r.pair, r.first, r.second, r.score, r.length, now)
+                 for r in results])
+
+    def rated(self, config: str) -> list[tuple[str, str, float]]:
+        """Every rated game of one pool as (first, second, first's score)."""
+        return [(a, b, s) for a, b, s in self.conn.execute(
+            "SELECT first, second, score FROM selfplay_rated WHERE config = ? ORDER BY id",
+            (config,)).fetchall()]
