@@ -196,3 +196,26 @@ def test_the_game_store_keeps_games_and_rated_games_by_pool(tmp_path):
         assert again.count("tic_tac_toe") == 4 and again.count("hex(board_size=5)") == 1
         assert again.rated("tic_tac_toe") == [("v1", "random", 1.0), ("random", "v1", 0.5)]
         assert again.rated("hex(board_size=5)") == []
+
+
+def test_the_gate_runs_in_its_own_process_and_fails_closed(tmp_path):
+    from ratchet.targets.selfplay.gate import CHECKS, GateConfig, run_gate
+
+    net = new_network(game_info("tic_tac_toe"), hidden=16, blocks=1)
+    digest = save_network(net, tmp_path / "v1")
+    quick = GateConfig(simulations=8, random_pairs=5, anchor_simulations=10,
+                       anchor_max_pairs=10, timeout_s=120)
+    results = {r.check: r for r in run_gate(tmp_path / "v1", "tic_tac_toe", digest, quick)}
+    assert set(results) == set(CHECKS)
+    assert results["loads"].passed and results["legal_moves"].passed
+    assert not results["vs_random"].passed  # 10 games cannot show a lower bound of 0.9
+    assert "lower 95% bound" in results["vs_random"].reason
+
+    def all_failed(results, says):
+        assert {r.check for r in results} == set(CHECKS)
+        assert all(not r.passed and says in r.reason for r in results), results
+
+    all_failed(run_gate(tmp_path / "v1", "tic_tac_toe", digest,
+                        GateConfig(**{**quick.__dict__, "timeout_s": 0.5})),
+               "did not finish within 0.5 s")
+    all_failed(run_gate(tmp_path / "v1", "nosuchgame", digest, quick), "exited with 1")

@@ -74,6 +74,7 @@ class GameResult:
     second: str
     score: float  # the first player's: 1 win, 0.5 draw, 0 loss
     length: int
+    finished: bool = True  # False: cut off at the move limit (scored as a draw)
 
 
 def play_pairs(game: Any, a: Player, b: Player, pairs: int, seed: int,
@@ -112,7 +113,8 @@ def play_pairs(game: Any, a: Player, b: Player, pairs: int, seed: int,
     for i, state in enumerate(states):
         pair, first, second = order[i]
         score = (state.returns()[0] + 1) / 2 if state.is_terminal() else 0.5
-        results.append(GameResult(pair, first.name, second.name, float(score), lengths[i]))
+        results.append(GameResult(pair, first.name, second.name, float(score), lengths[i],
+                                  state.is_terminal()))
     return results
 
 
