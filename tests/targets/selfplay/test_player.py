@@ -219,3 +219,32 @@ def test_the_gate_runs_in_its_own_process_and_fails_closed(tmp_path):
                         GateConfig(**{**quick.__dict__, "timeout_s": 0.5})),
                "did not finish within 0.5 s")
     all_failed(run_gate(tmp_path / "v1", "nosuchgame", digest, quick), "exited with 1")
+
+
+def test_a_worker_picks_up_a_new_champion_within_one_batch_and_refuses_a_bad_hash(tmp_path):
+    import threading
+
+    from ratchet.targets.selfplay.play import SelfPlayConfig
+    from ratchet.targets.selfplay.worker import ChampionRef, run_worker
+
+    info = game_info("tic_tac_toe")
+    refs = []
+    for version in (1, 2):
+        digest = save_network(new_network(info, hidden=8, blocks=1, seed=version),
+                              tmp_path / f"v{version}")
+        refs.append(ChampionRef(version, str(tmp_path / f"v{version}"), digest))
+    tampered = ChampionRef(3, str(tmp_path / "v2"), "0" * 64)  # v2's weights, v3's record
+    batches: list[list] = []
+    feeds = iter([refs[0], refs[1], refs[1], tampered, tampered])
+
+    class Feed:
+        def latest(self):
+            return next(feeds)
+
+    stats = run_worker("tic_tac_toe", Feed(), batches.append, threading.Event(),
+                       worker="w0", games_per_batch=2, max_batches=5,
+                       config=SelfPlayConfig(SearchConfig(simulations=4, noise=True)))
+    versions = [[r.version for r in batch] for batch in batches]
+    assert versions == [[1, 1], [2, 2], [2, 2], [2, 2], [2, 2]]
+    assert (stats.reloads, stats.refused, stats.games) == (2, 1, 10)
+    assert all(r.worker == "w0" for batch in batches for r in batch)
