@@ -106,6 +106,22 @@ STRATEGY = textwrap.dedent('''
         def propose(self, champion, history):
             x = min(champion.params["x"] + self.step, 1.0)
             return self._candidate({"x": x}, champion, f"+{self.step}")
+
+
+    class CheckedDiceTarget(DiceTarget):
+        """Its own promotion checks: one fails; with crash=True they raise."""
+
+        def __init__(self, sides, crash=False):
+            super().__init__(sides)
+            self.crash = crash
+
+        def promotion_checks(self, candidate):
+            from ratchet.types import GateResult
+
+            if self.crash:
+                raise RuntimeError("the check itself broke")
+            return [GateResult("size", True, "small enough"),
+                    GateResult("latency", False, f"x={candidate.params['x']:.1f} too slow")]
 ''')
 
 
@@ -141,6 +157,29 @@ def test_classes_named_by_import_path_run_a_cycle(tmp_path, by_path):
     assert proposed[0] == pytest.approx(0.3)  # 0.1 + step: the option reached the class
     spec = parse_recipe(by_path({"kind": "pathkinds_plugin:DiceSpec", "sides": 3}))
     assert spec.target.sides == 3 and spec.target.create(None).sides == 3
+
+
+@pytest.mark.parametrize("crash", [False, True])
+def test_a_targets_own_promotion_checks_can_refuse_and_fail_closed(tmp_path, by_path, crash):
+    from ratchet.recipe import parse_recipe
+    from ratchet.runner import run_recipe
+    from ratchet.types import Decision
+
+    recipe = parse_recipe(by_path({"kind": "pathkinds_plugin:CheckedDiceTarget", "sides": 50,
+                                   "crash": crash},
+                                  strategy={"kind": "pathkinds_plugin:StepStrategy",
+                                            "step": 0.3}))
+    run_recipe(recipe, tmp_path / "run", max_cycles=1)
+    with Store(tmp_path / "run") as store:
+        (decision,) = store.decisions()
+        assert store.champion().version == 0
+    assert decision.decision is Decision.GATED  # the judge passed it; the target did not
+    checks = {g["gate"]: g for g in decision.stats["gates"]}
+    if crash:
+        assert checks["target"]["reason"] == "gate crashed (failing closed)"
+    else:
+        assert checks["size"]["passed"] and not checks["latency"]["passed"]
+        assert decision.reason == "gate latency: x=0.4 too slow"
 
 
 @pytest.mark.parametrize("section, expected", [

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ratchet.executors import Executor
-from ratchet.gates import FloorGate, Gate, RangeGate
+from ratchet.gates import FloorGate, Gate, RangeGate, TargetChecks
 from ratchet.judges import Judge
 from ratchet.plugins import BuildContext
 from ratchet.recipe import Recipe
@@ -27,11 +27,13 @@ class Components:
 
 def build_components(recipe: Recipe, run_dir: Path) -> Components:
     space = recipe.parsed_space()
-    return Components(space=space, target=build_target(recipe, run_dir),
-                      strategy=build_strategy(recipe, space),
+    target = build_target(recipe, run_dir)
+    gates = build_gates(recipe, space)
+    if type(target).promotion_checks is not Target.promotion_checks:
+        gates.append(TargetChecks(target))
+    return Components(space=space, target=target, strategy=build_strategy(recipe, space),
                       judge=build_judge(recipe, BuildContext(recipe, run_dir, space)),
-                      gates=build_gates(recipe, space),
-                      executor=build_executor(recipe, run_dir))
+                      gates=gates, executor=build_executor(recipe, run_dir))
 
 
 def build_target(recipe: Recipe, run_dir: Path) -> Target:

@@ -7,28 +7,24 @@ import logging
 import traceback
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ratchet.errors import SpaceError
 from ratchet.space import Space
-from ratchet.types import Candidate, Evidence
+from ratchet.types import Candidate, Evidence, GateResult
+
+__all__ = ["FloorGate", "Gate", "GateResult", "RangeGate", "TargetChecks", "run_gates"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class GateResult:
-    gate: str
-    passed: bool
-    reason: str
 
 
 class Gate(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def check(self, candidate: Candidate, evidence: Evidence) -> GateResult:
-        """Whether ``candidate`` may be promoted on this ``evidence``."""
+    def check(self, candidate: Candidate, evidence: Evidence) -> GateResult | list[GateResult]:
+        """Whether ``candidate`` may be promoted on this ``evidence`` (one result per
+        check)."""
 
 
 @dataclass
@@ -67,11 +63,24 @@ class FloorGate(Gate):
         return GateResult(self.name, True, f"score {score:.4g} >= floor {self.min:g}")
 
 
+@dataclass
+class TargetChecks(Gate):
+    """The target's own checks (``Target.promotion_checks``): the selfplay target's
+    regression gate, for one. An empty list passes nothing and refuses nothing."""
+
+    target: Any
+    name = "target"
+
+    def check(self, candidate: Candidate, evidence: Evidence) -> list[GateResult]:
+        return list(self.target.promotion_checks(candidate))
+
+
 def run_gates(gates: list[Gate], candidate: Candidate, evidence: Evidence) -> list[GateResult]:
-    results = []
+    results: list[GateResult] = []
     for gate in gates:
         try:
-            results.append(gate.check(candidate, evidence))
+            found = gate.check(candidate, evidence)
+            results.extend(found if isinstance(found, list) else [found])
         except Exception:
             log.error("gate %s crashed:\n%s", gate.name, traceback.format_exc())
             results.append(GateResult(gate.name, False, "gate crashed (failing closed)"))

@@ -202,3 +202,12 @@ class Verdict:
     decision: Decision
     reason: str
     stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One check before a promotion: passed or not, and why."""
+
+    gate: str
+    passed: bool
+    reason: str

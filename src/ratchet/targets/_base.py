@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from ratchet.plugins import BuildContext, Spec
 from ratchet.space import Space
 from ratchet.targets import _interleave
-from ratchet.types import Candidate, EvalTask, Measurement, OutcomeKind
+from ratchet.types import Candidate, EvalTask, GateResult, Measurement, OutcomeKind
 
 if TYPE_CHECKING:
     from ratchet.store import Store
@@ -63,6 +63,11 @@ class Target(ABC):
     def live_params(self, space: Space) -> dict[str, Any]:
         """The parameters the live system holds now (for adopting a hand edit)."""
         return self.baseline(space)
+
+    def promotion_checks(self, candidate: Candidate) -> list[GateResult]:
+        """Checks of the target's own that a challenger the judge passed must also pass
+        before it is promoted, one result each (an exception fails them closed)."""
+        return []
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Called when the loop ends for any reason (completion, stop, error)."""
