@@ -237,7 +237,8 @@ STRATEGIES = Family("strategy", "ratchet.strategies",
 
 TARGETS = Family("target", "ratchet.targets",
                  ["ratchet.targets.command", "ratchet.targets.python",
-                  "ratchet.targets.cartpole.spec", "ratchet.targets.sysctl.spec"],
+                  "ratchet.targets.cartpole.spec", "ratchet.targets.sysctl.spec",
+                  "ratchet.targets.selfplay.spec"],
                  base="ratchet.targets:Target")
 
 FAMILIES = {"target": TARGETS, "strategy": STRATEGIES, "judge": JUDGES,

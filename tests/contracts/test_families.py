@@ -199,8 +199,16 @@ def _cartpole(tmp_path: Path, failing: bool) -> dict:
             "space": {"learning_rate": {"type": "logfloat", "low": 1e-4, "high": 3e-3}}}
 
 
+def _selfplay(tmp_path: Path, failing: bool) -> dict:
+    """A task without the champion to play fails: the target plays head to head."""
+    return {"target": {"kind": "selfplay", "game": "tic_tac_toe", "hidden": 8, "blocks": 1,
+                       "gate": False},
+            "judge": {"kind": "sprt"},
+            "space": {"lr": {"type": "logfloat", "low": 1e-4, "high": 1e-2}}}
+
+
 TARGET_FIXTURES = {"command": _command, "python": _python, "sysctl": _sysctl,
-                   "cartpole": _cartpole}
+                   "cartpole": _cartpole, "selfplay": _selfplay}
 FAILING_PARAMS = {"sysctl": {"vm.dirty_ratio": 75}}  # otherwise the baseline fails
 
 

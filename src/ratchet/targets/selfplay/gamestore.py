@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS selfplay_rated (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS selfplay_rated_by_config ON selfplay_rated (config, id);
+CREATE TABLE IF NOT EXISTS selfplay_networks (
+    candidate_id TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    version INTEGER,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS selfplay_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -130,3 +137,45 @@ class GameStore:
         return [(a, b, s) for a, b, s in self.conn.execute(
             "SELECT first, second, score FROM selfplay_rated WHERE config = ? ORDER BY id",
             (config,)).fetchall()]
+
+    # -- networks: each candidate's weights hash, and the champion versions ------------
+    def record_network(self, candidate_id: str, sha256: str) -> None:
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("INSERT OR REPLACE INTO selfplay_networks (candidate_id, sha256, "
+                              "version, created_at) VALUES (?, ?, (SELECT version FROM "
+                              "selfplay_networks WHERE candidate_id = ?), ?)",
+                              (candidate_id, sha256, candidate_id, time.time()))
+
+    def network(self, candidate_id: str) -> tuple[str, int | None] | None:
+        """(sha256, champion version or None) of a candidate's recorded network."""
+        row = self.conn.execute("SELECT sha256, version FROM selfplay_networks WHERE "
+                                "candidate_id = ?", (candidate_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def make_champion(self, candidate_id: str) -> int:
+        """The champion version of ``candidate_id`` (the next one the first time)."""
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            row = self.conn.execute("SELECT version FROM selfplay_networks WHERE "
+                                    "candidate_id = ?", (candidate_id,)).fetchone()
+            if row is None:
+                raise KeyError(candidate_id)
+            if row[0] is None:
+                (top,) = self.conn.execute("SELECT COALESCE(MAX(version), -1) FROM "
+                                           "selfplay_networks").fetchone()
+                self.conn.execute("UPDATE selfplay_networks SET version = ? WHERE "
+                                  "candidate_id = ?", (top + 1, candidate_id))
+                return int(top + 1)
+            return int(row[0])
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM selfplay_meta WHERE key = ?",
+                                (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("INSERT OR REPLACE INTO selfplay_meta (key, value) VALUES (?, ?)",
+                              (key, value))

@@ -1,0 +1,75 @@
+"""The `selfplay` target's recipe section (light: torch and OpenSpiel are imported only
+to build it)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from ratchet.plugins import BuildContext, Spec
+from ratchet.targets._base import Target
+
+
+class SelfPlaySpec(Spec):
+    """A policy-value network with PUCT search, improved by self-play on an OpenSpiel game
+    (one game configuration). A challenger is the champion's network trained on the
+    latest self-play games with the candidate's training parameters (``lr``,
+    ``train_steps`` in the space when tuned); it plays the champion head to head."""
+
+    kind: Literal["selfplay"] = "selfplay"
+    game: str = Field(description="an OpenSpiel game with optional parameters: "
+                      "\"connect_four\", \"hex(board_size=5)\"")
+    hidden: int = Field(128, ge=4, le=4096, description="the network's width")
+    blocks: int = Field(2, ge=0, le=32, description="residual blocks")
+    simulations: int = Field(64, ge=1, description="PUCT simulations a move in self-play")
+    match_simulations: int = Field(32, ge=1, description="PUCT simulations a move in rated "
+                                   "games (the promotion test, the gate)")
+    trigger_games: int = Field(200, ge=1, description="new self-play games before a "
+                               "challenger is trained")
+    window_games: int = Field(5000, ge=1, description="training reads the last this many "
+                              "games")
+    games_per_batch: int = Field(16, ge=1, description="self-play games played side by "
+                                 "side (one forward pass for all their leaves)")
+    train_steps: int = Field(300, ge=1, description="minibatch steps training a challenger "
+                             "(a space parameter of that name overrides it)")
+    lr: float = Field(1e-3, gt=0, description="learning rate (a space parameter overrides)")
+    opening_moves: int = Field(2, ge=0, description="random plies shared by both games of "
+                               "a rated pair")
+    gate: bool = Field(True, description="run the regression gate before a promotion")
+    gate_random_pairs: int = Field(20, ge=1, description="gate: pairs against uniform "
+                                   "random (score's lower 95% bound >= 0.90)")
+    gate_anchor_simulations: int = Field(100, ge=1, description="gate: the MCTS anchor's "
+                                         "simulations (score > 0.55 by an SPRT)")
+    gate_max_ms_per_move: float = Field(200.0, gt=0, description="gate: inference latency "
+                                        "limit per move")
+    gate_timeout_s: float = Field(600.0, gt=0, description="gate: its process's time limit")
+
+    @field_validator("game")
+    @classmethod
+    def _playable(cls, game: str) -> str:
+        """Checked when the recipe is read (OpenSpiel installed; else ``create`` says
+        what to install)."""
+        from importlib.util import find_spec
+
+        if find_spec("pyspiel") is not None:
+            from ratchet.targets.selfplay.game import load_game
+
+            load_game(game)
+        return game
+
+    @property
+    def outcome(self) -> Literal["games"]:
+        return "games"
+
+    @property
+    def direction(self) -> Literal["maximize"]:
+        return "maximize"
+
+    def create(self, context: BuildContext) -> Target:
+        from ratchet.extras import require
+
+        require("torch", "safetensors", "pyspiel", feature="the selfplay target")
+        from ratchet.targets.selfplay.target import SelfPlayTarget
+
+        return SelfPlayTarget(self, context.work_dir, seed=context.seed)

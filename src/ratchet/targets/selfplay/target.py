@@ -1,0 +1,217 @@
+"""The ``selfplay`` target, one game configuration, played synchronously by the loop.
+
+* The starting champion is a network with random weights (seeded).
+* A challenger is trained before it is measured: first the champion plays
+  ``trigger_games`` new self-play games (kept in the game store), then a copy of the
+  champion's network is trained on the replay window (the last ``window_games`` games)
+  with the candidate's ``lr`` and ``train_steps``. A crash while training is a failed
+  evaluation with its reason; the loop goes on.
+* The promotion test: challenger and champion play each other head to head, in pairs
+  from shared random openings with the sides swapped, under the recipe's sequential
+  judge. Every rated game is kept in the game store.
+* Before a promotion, the regression gate runs in its own process (``promotion_checks``).
+
+Every network is saved as safetensors + JSON under ``work/nets/<candidate id>``; its
+sha256 is recorded in the store when it is made and checked whenever it is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import math
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ratchet.errors import EvaluationError, RecipeError
+from ratchet.space import Space
+from ratchet.targets._base import Target
+from ratchet.targets.selfplay.game import game_info, load_game
+from ratchet.targets.selfplay.gamestore import GameStore
+from ratchet.types import Candidate, EvalTask, GateResult, Measurement
+
+if TYPE_CHECKING:
+    from ratchet.store import Store
+    from ratchet.targets.selfplay.spec import SelfPlaySpec
+
+TUNABLE = {"lr": float, "train_steps": int, "window_games": int}
+LAST_TRAINED = "last_trained_game_id"
+
+
+class SelfPlayTarget(Target):
+    name = "selfplay"
+    outcome = "games"
+    head_to_head = True
+
+    def __init__(self, spec: SelfPlaySpec, work_dir: Path, *, seed: int = 0):
+        self.spec = spec
+        self.work_dir = Path(work_dir)
+        self.seed = seed
+        self.game = load_game(spec.game)
+        self.info = game_info(spec.game, self.game)
+        self.nets = self.work_dir / "nets"
+        self.db = self.work_dir.parent / "ratchet.db"
+        self._games: GameStore | None = None
+
+    def __getstate__(self) -> dict[str, Any]:  # sent to pool workers: no open handles
+        return {**self.__dict__, "game": None, "_games": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.game = load_game(self.spec.game)
+
+    # -- the run ---------------------------------------------------------------------
+    def open(self, store: Store) -> None:
+        self.db = Path(store.path)
+
+    @property
+    def games(self) -> GameStore:
+        """The game store, opened in whichever process measures (the run's own file)."""
+        if self._games is None:
+            self._games = GameStore(self.db)
+        return self._games
+
+    def close(self) -> None:
+        if self._games is not None:
+            self._games.close()
+            self._games = None
+
+    def baseline(self, space: Space) -> dict[str, Any]:
+        unknown = [p.name for p in space if p.name not in TUNABLE]
+        if unknown:
+            raise RecipeError(f"space: the selfplay target tunes {', '.join(TUNABLE)}; "
+                              f"{', '.join(unknown)} is not one of them")
+        params: dict[str, Any] = {}
+        for p in space:
+            value = getattr(self.spec, p.name)
+            params[p.name] = TUNABLE[p.name](min(max(value, p.low), p.high))
+        return params
+
+    def apply(self, champion: Candidate) -> None:
+        self.network_of(champion)  # the starting champion's network is made here
+        self.games.make_champion(champion.id)
+
+    def discard(self, candidate: Candidate) -> None:
+        for path in self.nets.glob(f"{candidate.id}.*"):
+            path.unlink(missing_ok=True)
+
+    # -- measuring -------------------------------------------------------------------
+    def evaluate(self, task: EvalTask) -> Measurement:
+        from ratchet.targets.selfplay.match import NetworkPlayer, play_pairs, scores_of
+        from ratchet.targets.selfplay.mcts import SearchConfig
+
+        if task.opponent is None:
+            raise EvaluationError("the selfplay target plays the champion head to head")
+        search = SearchConfig(simulations=self.spec.match_simulations)
+        challenger = NetworkPlayer("challenger", self.network_of(task.candidate),
+                                   self.info.actions, search, seed=task.seed)
+        champion = NetworkPlayer("champion", self.network_of(task.opponent),
+                                 self.info.actions, search, seed=task.seed + 1)
+        results = play_pairs(self.game, challenger, champion, math.ceil(task.size / 2),
+                             task.seed, opening_moves=self.spec.opening_moves)
+        ids = {"challenger": task.candidate.id, "champion": task.opponent.id}
+        self.games.add_rated(self.spec.game, "promotion test", [
+            dataclasses.replace(r, first=ids[r.first], second=ids[r.second])
+            for r in results])
+        scores = scores_of(results, "challenger")[:task.size]
+        return Measurement("games", tuple(scores), ordered=True)
+
+    def promotion_checks(self, candidate: Candidate) -> list[GateResult]:
+        from ratchet.targets.selfplay.gate import GateConfig, run_gate
+
+        if not self.spec.gate:
+            return []
+        self.network_of(candidate)
+        recorded = self.games.network(candidate.id)
+        config = GateConfig(max_ms_per_move=self.spec.gate_max_ms_per_move,
+                            simulations=self.spec.match_simulations,
+                            random_pairs=self.spec.gate_random_pairs,
+                            anchor_simulations=self.spec.gate_anchor_simulations,
+                            timeout_s=self.spec.gate_timeout_s)
+        results = run_gate(self.nets / candidate.id, self.spec.game,
+                           recorded[0] if recorded else None, config, seed=self.seed)
+        return [GateResult(f"gate.{r.check}", r.passed, r.reason) for r in results]
+
+    # -- networks --------------------------------------------------------------------
+    def network_of(self, candidate: Candidate) -> Any:
+        """The candidate's network, checked against its recorded hash: made if it has
+        none yet (the starting champion: random weights; a challenger: trained)."""
+        from ratchet.errors import RatchetError
+        from ratchet.targets.selfplay.network import load_network
+
+        stem = self.nets / candidate.id
+        with self._lock(candidate.id):
+            recorded = self.games.network(candidate.id)
+            if recorded is None:
+                self._make(candidate)
+                recorded = self.games.network(candidate.id)
+            try:
+                return load_network(stem, self.info, sha256=recorded[0] if recorded else None)
+            except RatchetError as exc:
+                raise EvaluationError(str(exc)) from None
+
+    def _make(self, candidate: Candidate) -> None:
+        from ratchet.targets.selfplay.network import new_network, save_network
+
+        if candidate.parent is None:  # the starting champion
+            net = new_network(self.info, hidden=self.spec.hidden, blocks=self.spec.blocks,
+                              seed=self.seed)
+        else:
+            net = self._train(candidate)
+        self.games.record_network(candidate.id, save_network(net, self.nets / candidate.id))
+
+    def _train(self, candidate: Candidate) -> Any:
+        from ratchet.targets.selfplay.network import load_network
+        from ratchet.targets.selfplay.train import TrainConfig, samples_from, train
+
+        parent = self.games.network(candidate.parent or "")
+        if parent is None:
+            raise EvaluationError(f"the parent network {candidate.parent} is not recorded")
+        net = load_network(self.nets / (candidate.parent or ""), self.info, sha256=parent[0])
+        self._top_up(net, parent[1] or 0, candidate)
+        params = {**{k: getattr(self.spec, k) for k in TUNABLE}, **candidate.params}
+        window = self.games.window(self.spec.game, last_games=int(params["window_games"]))
+        samples = samples_from(self.game, window)
+        seed = _seed_of(candidate.id)
+        try:
+            train(net, samples, TrainConfig(steps=int(params["train_steps"]),
+                                            lr=float(params["lr"])), seed=seed)
+        except (RuntimeError, ValueError) as exc:
+            raise EvaluationError(f"training failed: {exc}") from None
+        self.games.set_meta(LAST_TRAINED, str(self.games.last_id(self.spec.game)))
+        return net
+
+    def _top_up(self, net: Any, version: int, candidate: Candidate) -> None:
+        """Self-play with the champion until ``trigger_games`` games arrived since the
+        last training run; each batch is stored as it finishes."""
+        from ratchet.targets.selfplay.mcts import SearchConfig
+        from ratchet.targets.selfplay.play import SelfPlayConfig, play_games
+
+        config = SelfPlayConfig(SearchConfig(simulations=self.spec.simulations, noise=True))
+        since = int(self.games.meta(LAST_TRAINED, "0") or 0)
+        rng = np.random.default_rng([self.seed, _seed_of(candidate.id)])
+        while (missing := self.spec.trigger_games - self.games.count(self.spec.game,
+                                                                      since)) > 0:
+            records = play_games(self.game, self.spec.game, net.evaluate,
+                                 min(self.spec.games_per_batch, missing), config, rng,
+                                 version=version, worker="loop")
+            self.games.append(records)
+
+    @contextmanager
+    def _lock(self, candidate_id: str):  # type: ignore[no-untyped-def]
+        """One process makes a candidate's network; the others wait for it."""
+        self.nets.mkdir(parents=True, exist_ok=True)
+        with open(self.nets / f".{candidate_id}.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _seed_of(candidate_id: str) -> int:
+    return int(hashlib.sha256(candidate_id.encode()).hexdigest()[:8], 16)

@@ -1,0 +1,65 @@
+"""The selfplay target through the engine's loop: tic-tac-toe, a few hundred games."""
+
+import sqlite3
+import subprocess
+import sys
+
+import yaml
+
+from ratchet.store import Store
+
+TINY = {
+    "name": "ttt",
+    "target": {"kind": "selfplay", "game": "tic_tac_toe", "hidden": 16, "blocks": 1,
+               "simulations": 8, "match_simulations": 8, "trigger_games": 40,
+               "train_steps": 60, "games_per_batch": 20, "gate": False},
+    "space": {"lr": {"type": "logfloat", "low": 0.0003, "high": 0.01}},
+    "strategy": {"kind": "tpe"},
+    "judge": {"kind": "sprt", "elo0": 0, "elo1": 150, "batch": 10, "min_games": 20,
+              "max_games": 60},
+    "schedule": {"baseline": 0},
+}
+
+
+def test_the_whole_loop_runs_on_tic_tac_toe(tmp_path):
+    from ratchet.recipe import parse_recipe
+    from ratchet.runner import run_recipe
+
+    summary = run_recipe(parse_recipe(TINY), tmp_path / "run", max_cycles=3)
+    assert summary.cycles == 3 and summary.failures == 0
+    with Store(tmp_path / "run") as store:
+        decisions = store.decisions()
+        champion = store.champion()
+    db = sqlite3.connect(tmp_path / "run" / "ratchet.db")
+    # each challenger was trained after 40 new self-play games of the champion then
+    assert db.execute("SELECT COUNT(*) FROM selfplay_games").fetchone()[0] == 3 * 40
+    versions = dict(db.execute("SELECT candidate_id, version FROM selfplay_networks"))
+    assert len(versions) == 4 and versions[champion.candidate.id] == champion.version
+    assert all(len(sha) == 64 for (sha,) in db.execute("SELECT sha256 FROM selfplay_networks"))
+    # every game of every promotion test is in the pool, under the candidates' ids
+    rated = db.execute("SELECT first, second FROM selfplay_rated").fetchall()
+    assert len(rated) >= sum(d.stats["n"] for d in decisions)
+    assert {d.candidate.id for d in decisions} <= {a for pair in rated for a in pair}
+    kept = {p.stem for p in (tmp_path / "run" / "work" / "nets").glob("*.safetensors")}
+    assert kept == {c for c, v in versions.items() if v is not None}  # rejected: removed
+
+
+def test_bad_self_play_recipes_are_one_clear_error(tmp_path):
+    cases = [({"game": "kuhn_poker"}, "chance events"),
+             ({"game": "nosuchgame"}, "unknown game 'nosuchgame'"),
+             ({"hidden": 2}, "target.hidden")]
+    for change, says in cases:
+        recipe = {**TINY, "target": {**TINY["target"], **change}}
+        path = tmp_path / "bad.yaml"
+        path.write_text(yaml.safe_dump(recipe))
+        done = subprocess.run([sys.executable, "-m", "ratchet", "run", str(path), "--run-dir",
+                               str(tmp_path / "run"), "--max-cycles", "1"],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and says in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and not (tmp_path / "run").exists()
+    recipe = {**TINY, "space": {"depth": {"type": "int", "low": 1, "high": 3}}}
+    path.write_text(yaml.safe_dump(recipe))
+    done = subprocess.run([sys.executable, "-m", "ratchet", "run", str(path), "--run-dir",
+                           str(tmp_path / "run2"), "--max-cycles", "1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "tunes lr, train_steps, window_games" in done.stderr
