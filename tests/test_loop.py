@@ -246,3 +246,31 @@ def test_strategies_hear_each_challengers_sample_size_and_status_the_inconclusiv
     truncated = sum(1 for d in store.decisions() if d.stats.get("inconclusive"))
     assert truncated >= 1  # 20 pairs cannot tell 0 from 5 Elo
     assert run_status(tmp_path / "run")["inconclusive_rate"] == round(truncated / 4, 3)
+
+
+def test_the_daily_limit_holds_the_next_test_until_a_promotion_ages_out(tmp_path):
+    """max_promotions_per_day: 1 over a run whose easy judge promotes often: after the
+    first promotion the loop waits, says why, and starts no new test; a stop ends it."""
+    recipe = parse_recipe(toy_recipe(
+        tmp_path, judge={"elo1": 300, "batch": 10, "min_games": 10, "max_games": 40},
+        strategy={"kind": "perturb", "scale": 0.4},
+        schedule={"baseline": 10, "max_promotions_per_day": 1}))
+    stop = threading.Event()
+    runner = threading.Thread(target=run_recipe, args=(recipe, tmp_path / "run"),
+                              kwargs={"stop": stop})
+    runner.start()
+    state = tmp_path / "run" / "state.json"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (
+                state.exists() and json.loads(state.read_text())["phase"] == "cooldown"):
+            time.sleep(0.1)
+        live = json.loads(state.read_text())  # what `ratchet status` shows of a daemon
+    finally:
+        stop.set()
+        runner.join(60)
+    assert live["phase"] == "cooldown" and not live["paused"]
+    assert live["pause_reason"] == "1 promotions in the last 24 hours (at most 1)"
+    with Store(tmp_path / "run") as store:
+        assert len(store.promotions()) == 2 and store.pending_cycle() is None
+        assert store.decisions()[-1].decision is Decision.PROMOTE  # nothing tested since

@@ -33,6 +33,8 @@ log = logging.getLogger("ratchet.loop")
 
 SECONDS_RUN = "schedule.seconds_run"  # the loop's time over every start (the store's KV)
 STATE_EVERY_S = 0.5  # state.json after a successful cycle: at most this often
+CONTROL_POLL_S = 5.0  # a long wait looks at the stop and pause files this often
+DAY_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Schedule:
     checkpoint_keep: int = 5
     early_stop_cycles: int | None = None
     budget: Budget | None = None
+    cooldown_s: float = 0.0
+    max_promotions_per_day: int | None = None
 
 
 @dataclass
@@ -115,6 +119,8 @@ class Loop:
             self.cycles.measure_baseline(self.schedule.baseline)
         self._set_state(phase="running")
         while self._may_measure() and (max_cycles is None or summary.cycles < max_cycles):
+            if not self._pace_promotions():
+                break
             if self.race is not None:
                 screened = self.race.screen()  # leaves the race's best one pending
                 if screened is None:
@@ -216,11 +222,41 @@ class Loop:
         atomic_write_json(Path(self.store.run_dir) / "state.json", self.state, durable=False)
         self._state_written_at = now
 
+    def _pace_promotions(self) -> bool:
+        """Before a new test: the cooldown after the last promotion and the daily limit,
+        waited out while the controls are obeyed. False when stopping."""
+        while self.store.pending_cycle() is None:  # a test in progress goes on
+            seconds, reason = self._promotion_wait()
+            if seconds <= 0:
+                return True
+            if not self._wait(min(seconds, CONTROL_POLL_S), "cooldown", reason) \
+                    or not self.honour_controls():
+                return False
+        return True
+
+    def _promotion_wait(self) -> tuple[float, str]:
+        s = self.schedule
+        if not s.cooldown_s and s.max_promotions_per_day is None:
+            return 0.0, ""
+        now = time.time()
+        times = [p["created_at"] for p in self.store.promotions()[1:]]
+        waits = [(0.0, "")]
+        if times and s.cooldown_s:
+            waits.append((times[-1] + s.cooldown_s - now,
+                          f"cooldown: {s.cooldown_s:g} s after the last promotion"))
+        recent = [t for t in times if t > now - DAY_S]
+        if s.max_promotions_per_day is not None and len(recent) >= s.max_promotions_per_day:
+            waits.append((recent[-s.max_promotions_per_day] + DAY_S - now,
+                          f"{len(recent)} promotions in the last 24 hours (at most "
+                          f"{s.max_promotions_per_day})"))
+        return max(waits)
+
     def _wait(self, seconds: float, phase: str, reason: str = "") -> bool:
         """Sleep without blocking a stop; the state says why. False when stopping."""
         if seconds <= 0:
             return not self.stop.is_set()
-        self._set_state(phase=phase, paused=phase != "waiting", pause_reason=reason,
+        self._set_state(phase=phase, paused=phase not in ("waiting", "cooldown"),
+                        pause_reason=reason,
                         resume_at=time.time() + seconds)
         stopped = self.stop.wait(seconds)
         self._set_state(phase="running", paused=False, pause_reason="", resume_at=None)

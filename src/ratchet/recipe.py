@@ -86,6 +86,11 @@ class ScheduleSpec(_Spec):
                                           "many cycles without a promotion")
     budget: BudgetSpec | None = Field(None, description="end the run when this much is spent: "
                                       "{games: N}, {runs: N} and/or {seconds: S}")
+    cooldown_s: float = Field(0.0, ge=0, description="no new test starts until this long "
+                              "after the last promotion")
+    max_promotions_per_day: int | None = Field(None, ge=1, description="at most this many "
+                                               "promotions in any 24 hours: the next test "
+                                               "waits")
 
 
 class RacingSpec(_Spec):
