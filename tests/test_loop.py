@@ -274,3 +274,31 @@ def test_the_daily_limit_holds_the_next_test_until_a_promotion_ages_out(tmp_path
     with Store(tmp_path / "run") as store:
         assert len(store.promotions()) == 2 and store.pending_cycle() is None
         assert store.decisions()[-1].decision is Decision.PROMOTE  # nothing tested since
+
+
+def test_an_approval_gate_holds_passed_challengers_for_ratchet_promote(tmp_path):
+    recipe = parse_recipe(toy_recipe(
+        tmp_path, judge={"elo1": 300, "batch": 10, "min_games": 10, "max_games": 40},
+        strategy={"kind": "perturb", "scale": 0.4}, schedule={"baseline": 10},
+        gates=[{"kind": "approval"}]))
+    run_recipe(recipe, tmp_path / "run", max_cycles=6)
+    with Store(tmp_path / "run") as store:
+        held = [d for d in store.decisions() if d.decision is Decision.GATED]
+        assert held and store.champion().version == 0
+    assert held[0].reason == f"gate approval: passed; waiting for approval: `ratchet " \
+                             f"promote {held[0].candidate.id}`"
+
+    def promote(candidate):
+        return subprocess.run([sys.executable, "-m", "ratchet", "promote", candidate,
+                               "--run-dir", str(tmp_path / "run")], capture_output=True,
+                              text=True, timeout=60)
+
+    wrong = promote("nosuch")
+    assert wrong.returncode == 2 and "no candidate 'nosuch'" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    done = promote(held[0].candidate.id)
+    assert done.returncode == 0 and "asked to promote" in done.stdout
+    run_recipe(recipe, tmp_path / "run", max_cycles=1)
+    with Store(tmp_path / "run") as store:
+        assert store.champion().candidate.id == held[0].candidate.id
+        assert store.promotions()[-1]["stats"] == {"manual": True}

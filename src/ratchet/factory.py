@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ratchet.executors import Executor
-from ratchet.gates import FloorGate, Gate, RangeGate, TargetChecks
+from ratchet.gates import ApprovalGate, FloorGate, Gate, RangeGate, TargetChecks
 from ratchet.judges import Judge
 from ratchet.plugins import BuildContext
 from ratchet.recipe import Recipe
@@ -55,6 +55,8 @@ def build_gates(recipe: Recipe, space: Space) -> list[Gate]:
     for g in recipe.gates:
         if g.kind == "range":
             gates.append(RangeGate(space, dict(g.bounds)))
+        elif g.kind == "approval":
+            gates.append(ApprovalGate())
         else:
             gates.append(FloorGate(float(g.min)))  # type: ignore[arg-type]
     return gates

@@ -13,7 +13,8 @@ from ratchet.errors import SpaceError
 from ratchet.space import Space
 from ratchet.types import Candidate, Evidence, GateResult
 
-__all__ = ["FloorGate", "Gate", "GateResult", "RangeGate", "TargetChecks", "run_gates"]
+__all__ = ["ApprovalGate", "FloorGate", "Gate", "GateResult", "RangeGate", "TargetChecks",
+           "run_gates"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,17 @@ class FloorGate(Gate):
         if score < self.min:
             return GateResult(self.name, False, f"score {score:.4g} below floor {self.min:g}")
         return GateResult(self.name, True, f"score {score:.4g} >= floor {self.min:g}")
+
+
+@dataclass
+class ApprovalGate(Gate):
+    """Every challenger the judge passed waits for a person: `ratchet promote ID`."""
+
+    name = "approval"
+
+    def check(self, candidate: Candidate, evidence: Evidence) -> GateResult:
+        return GateResult(self.name, False, "passed; waiting for approval: `ratchet promote "
+                          f"{candidate.id}`")
 
 
 @dataclass

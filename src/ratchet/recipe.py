@@ -37,8 +37,10 @@ class _Spec(BaseModel):
 
 
 class GateSpec(_Spec):
-    kind: Literal["range", "floor"] = Field(description="range: parameters within bounds; "
-                                            "floor: the challenger's mean at least min")
+    kind: Literal["range", "floor", "approval"] = Field(
+        description="range: parameters within bounds; floor: the challenger's mean at "
+        "least min; approval: no automatic promotion, a passed challenger waits for "
+        "`ratchet promote ID` (or the dashboard's token-protected promote)")
     min: float | None = Field(None, description="floor: the lowest acceptable score")
     bounds: dict[str, tuple[float, float]] = Field(default_factory=dict, description="range: "
                                                    "parameter -> [low, high]")

@@ -1,4 +1,5 @@
-"""CLI commands of the service: start, stop, restart, status, logs, pause, resume, service."""
+"""CLI commands of the service: start, stop, restart, status, logs, pause, resume, promote,
+service."""
 
 from __future__ import annotations
 
@@ -186,6 +187,29 @@ def resume(run_dir: RunDir = None, name: Name = None) -> None:
     out.print(f"resumed {directory}")
 
 
+def promote(candidate: Annotated[str, typer.Argument(help="the candidate's id (`ratchet "
+                                                     "history` lists them)")],
+            run_dir: RunDir = None, name: Name = None) -> None:
+    """Make a measured candidate the champion by hand (one an `approval` gate holds, or an
+    earlier one); the loop does it at its next safe point."""
+    from ratchet.store import Store
+
+    directory = _dir(run_dir, name, must_exist=True)
+    with Store(directory) as store:
+        if store.champion().candidate.id == candidate:
+            raise RatchetError(f"{candidate} is already the champion")
+        try:
+            store.candidate(candidate)
+        except Exception:
+            raise RatchetError(f"no candidate {candidate!r} in {directory}; `ratchet history "
+                               f"--run-dir {directory}` lists them") from None
+    Controls(directory).request_promotion(candidate)
+    running = running_pid(directory) is not None
+    out.print(f"asked to promote {candidate}" + (": the loop does it at its next safe point"
+                                                 if running else
+                                                 " (not running: done at its next start)"))
+
+
 service_app = typer.Typer(help="Run a recipe under systemd.", no_args_is_help=True)
 
 
@@ -218,6 +242,6 @@ def service_install(recipe: Annotated[Path, typer.Argument(help="recipe YAML")],
 
 
 def register(app: typer.Typer) -> None:
-    for fn in (start, stop, restart, status, logs, pause, resume, restore):
+    for fn in (start, stop, restart, status, logs, pause, resume, promote, restore):
         app.command()(fn)
     app.add_typer(service_app, name="service")
