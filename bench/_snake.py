@@ -127,6 +127,7 @@ def run_ratchet(budget: int, seed: int, strategy: dict | None = None,
         score = summary["score"]
         return {"params": summary["params"], "reported": score["mean"],
                 "interval": (score["low"], score["high"]), "promotions": summary["promotions"],
+                "provisional": summary["provisional"],
                 "examined": examined, "games": measured, "on_champion": on_champion}
 
 
@@ -145,13 +146,26 @@ def methods(budget: int, seed: int, pool: ProcessPoolExecutor, start: dict[str, 
 OPTUNA = "optuna tpe (best trial)"
 
 
+def consistent(answer: dict, fresh_games: int) -> bool:
+    """The reported score and the fresh re-measurement agree within their combined 95%
+    interval: both are measured on a finite number of games, so "fresh in the reported
+    interval" alone misses more than 5% of the time even when nothing is wrong."""
+    low, high = answer["interval"]
+    reported_se = (high - low) / (2 * 1.96)
+    fresh_se = answer["fresh"].std(ddof=1) / math.sqrt(fresh_games)
+    gap = abs(answer["reported"] - answer["fresh"].mean())
+    return bool(gap <= 1.96 * math.sqrt(reported_se ** 2 + fresh_se ** 2))
+
+
 def part_snake(budget: int, seeds: int, first_seed: int, fresh_games: int = 1000,
                only: list[str] | None = None) -> None:
     from bench.search import print_paired
 
     print(f"\nPart 3: snake bot, {budget} games per method (4-snake games vs the fixed pool), "
           f"{seeds} seeds, then {fresh_games} fresh games per answer, paired with the "
-          "default weights' on the same seeds\n")
+          "default weights' on the same seeds. 'fresh in CI': the fresh mean inside "
+          "ratchet's reported 95% interval; 'consistent': the two agree within their "
+          "combined 95% interval (the fresh mean has its own noise)\n")
     names = load_recipe(RECIPE).parsed_space().names
     start = _defaults(names)
     rows: dict[str, list[dict]] = {}
@@ -167,12 +181,16 @@ def part_snake(budget: int, seeds: int, first_seed: int, fresh_games: int = 1000
                 answer = go()
                 answer["fresh"] = fresh.scores(answer["params"], fresh_games, FRESH_SEED)
                 rows.setdefault(label, []).append(answer)
-                print(f"  seed {seed}: {label}: reported {answer['reported']:.3f}, fresh "
-                      f"{answer['fresh'].mean():.3f} ({time.perf_counter() - t:.0f} s)",
-                      flush=True)
+                fresh_se = answer["fresh"].std(ddof=1) / math.sqrt(fresh_games)
+                ci = answer.get("interval")
+                said = (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci and ci[0] is not None else "") + (
+                    " (provisional)" if answer.get("provisional") else "")
+                print(f"  seed {seed}: {label}: reported {answer['reported']:.3f}{said}, "
+                      f"fresh {answer['fresh'].mean():.3f} ± {1.96 * fresh_se:.3f} "
+                      f"({time.perf_counter() - t:.0f} s)", flush=True)
     print(f"\n{'answer':32s} {'reported':>9s} {'fresh':>7s} {'vs default (95% CI)':>24s} "
-          f"{'truth in CI':>11s} {'cand./1000 games':>17s} {'on champion':>12s} "
-          f"{'promotions':>11s}")
+          f"{'fresh in CI':>11s} {'consistent':>10s} {'cand./1000 games':>17s} "
+          f"{'on champion':>12s} {'promotions':>11s}")
     print(f"{'default weights':32s} {'':>9s} {default.mean():7.3f}")
     short: dict[str, list[float]] = {}
     for label, answers in rows.items():
@@ -181,6 +199,7 @@ def part_snake(budget: int, seeds: int, first_seed: int, fresh_games: int = 1000
         with_ci = [a for a in answers if a.get("interval") and a["interval"][0] is not None]
         inside = sum(a["interval"][0] <= a["fresh"].mean() <= a["interval"][1]
                      for a in with_ci)
+        agree = sum(consistent(a, fresh_games) for a in with_ci)
         games = sum(a.get("games", budget) for a in answers)
         examined = sum(a.get("examined", 0) for a in answers)
         on_champion = sum(a.get("on_champion", 0) for a in answers)
@@ -188,6 +207,7 @@ def part_snake(budget: int, seeds: int, first_seed: int, fresh_games: int = 1000
               f"{np.mean([a['fresh'].mean() for a in answers]):7.3f} "
               f"{diff.mean():+10.3f} [{diff.mean() - half:+.3f}, {diff.mean() + half:+.3f}] "
               f"{f'{inside}/{len(with_ci)}' if with_ci else '—':>11s} "
+              f"{f'{agree}/{len(with_ci)}' if with_ci else '—':>10s} "
               f"{1000 * examined / games if examined else float('nan'):17.1f} "
               f"{on_champion / games:12.0%} "
               f"{sum(a.get('promotions', 0) for a in answers):11d}")
