@@ -189,7 +189,7 @@ class CycleRunner:
         if new_champion is not None:
             self.c.target.apply(new_champion.candidate)
             self._log_promotion(cycle, champion, new_champion, stats)
-        else:
+        elif decision is not Decision.GATED:  # a held challenger may be promoted by hand
             self.c.target.discard(candidate)
         self._write_champion_file(changed=new_champion is not None)
         log.info("cycle %d: %s — %s (n=%d, %.1f s of evaluation)", cycle, decision.value,

@@ -63,3 +63,54 @@ def test_bad_self_play_recipes_are_one_clear_error(tmp_path):
                            str(tmp_path / "run2"), "--max-cycles", "1"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "tunes lr, train_steps, window_games" in done.stderr
+
+
+def test_probation_reverts_a_champion_rated_below_its_predecessor(tmp_path):
+    """A champion whose rating pool says it is weaker than the champion before it (here
+    by 60 recorded losses to it) is put back at its first challenger: the cycle fails
+    with the verdict and the loop is asked to promote the predecessor. A champion that
+    holds its own passes once and is not examined again."""
+    import pytest
+
+    from ratchet.errors import EvaluationError
+    from ratchet.factory import build_target
+    from ratchet.recipe import parse_recipe
+    from ratchet.runner import run_recipe
+    from ratchet.targets.selfplay.match import GameResult
+    from ratchet.types import Candidate, EvalTask
+
+    recipe = parse_recipe({**TINY, "target": {**TINY["target"], "probation_games": 6}})
+    run_dir = tmp_path / "run"
+    run_recipe(recipe, run_dir, max_cycles=1)
+    target = build_target(recipe, run_dir)
+    with Store(run_dir) as store:
+        target.open(store)
+        first = store.promotions()[0]["candidate_id"]
+    games = target.games
+
+    def crown(parent):  # a trained challenger made champion (the next version)
+        candidate = Candidate({"lr": 0.001}, "test", parent=parent)
+        target.network_of(candidate)
+        games.make_champion(candidate.id)
+        return candidate
+
+    def challenge(champion):
+        challenger = Candidate({"lr": 0.002}, "test", parent=champion.id)
+        return target.evaluate(EvalTask(challenger, "challenger", 5, 2, 9, 0,
+                                        opponent=champion))
+
+    weak = crown(first)
+    games.add_rated("tic_tac_toe", "probation", [GameResult(i, first, weak.id, 1.0, 5)
+                                                 for i in range(60)])
+    with pytest.raises(EvaluationError, match=f"probation failed, reverting to {first}"):
+        challenge(weak)
+    assert (run_dir / "promote").read_text().strip() == first
+    assert games.meta(f"probation:{weak.id}").startswith("reverted: champion")
+
+    (run_dir / "promote").unlink()
+    fine = crown(weak.id)
+    assert len(challenge(fine).scores) == 2
+    assert games.meta(f"probation:{fine.id}").startswith("passed: champion")
+    assert len(games.rated("tic_tac_toe")) >= 60 + 2 * 6  # two probations' games
+    assert not (run_dir / "promote").exists()
+    target.close()

@@ -169,6 +169,14 @@ class GameStore:
                 return int(top + 1)
             return int(row[0])
 
+    def champion_before(self, candidate_id: str) -> str | None:
+        """The candidate whose network was champion version v - 1, for the champion of
+        version v (None for the starting champion)."""
+        row = self.conn.execute("SELECT p.candidate_id FROM selfplay_networks c JOIN "
+                                "selfplay_networks p ON p.version = c.version - 1 WHERE "
+                                "c.candidate_id = ?", (candidate_id,)).fetchone()
+        return row[0] if row else None
+
     def meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM selfplay_meta WHERE key = ?",
                                 (key,)).fetchone()

@@ -36,6 +36,11 @@ class SelfPlaySpec(Spec):
     lr: float = Field(1e-3, gt=0, description="learning rate (a space parameter overrides)")
     opening_moves: int = Field(2, ge=0, description="random plies shared by both games of "
                                "a rated pair")
+    probation_games: int = Field(0, ge=0, description="after a promotion, rated games "
+                                 "the new champion plays against its predecessor, uniform "
+                                 "random and the MCTS anchor (a third each); it is reverted "
+                                 "if its rating's upper bound falls below its predecessor's "
+                                 "rating (0: no probation)")
     gate: bool = Field(True, description="run the regression gate before a promotion")
     gate_random_pairs: int = Field(20, ge=1, description="gate: pairs against uniform "
                                    "random (score's lower 95% bound >= 0.90)")

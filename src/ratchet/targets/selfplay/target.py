@@ -171,6 +171,7 @@ class SelfPlayTarget(Target):
         parent = self.games.network(candidate.parent or "")
         if parent is None:
             raise EvaluationError(f"the parent network {candidate.parent} is not recorded")
+        self._probation(candidate.parent or "")
         net = load_network(self.nets / (candidate.parent or ""), self.info, sha256=parent[0])
         self._top_up(net, parent[1] or 0, candidate)
         params = {**{k: getattr(self.spec, k) for k in TUNABLE}, **candidate.params}
@@ -184,6 +185,51 @@ class SelfPlayTarget(Target):
             raise EvaluationError(f"training failed: {exc}") from None
         self.games.set_meta(LAST_TRAINED, str(self.games.last_id(self.spec.game)))
         return net
+
+    def _probation(self, champion_id: str) -> None:
+        """A champion's first challenger waits for its probation: ``probation_games``
+        rated games against its predecessor and the anchors, then the Bradley-Terry fit
+        over the whole pool. If the champion's upper 95% bound is below its predecessor's
+        rating, the predecessor is put back (through the loop's promotion request, at its
+        next safe point) and this cycle fails with the reason."""
+        from ratchet.controls import Controls
+        from ratchet.targets.selfplay.match import (
+            MCTSAnchor,
+            NetworkPlayer,
+            RandomPlayer,
+            play_pairs,
+        )
+        from ratchet.targets.selfplay.mcts import SearchConfig
+        from ratchet.targets.selfplay.ratings import fit
+
+        key = f"probation:{champion_id}"
+        if not self.spec.probation_games or self.games.meta(key) is not None:
+            return
+        predecessor = self.games.champion_before(champion_id)
+        if predecessor is None:
+            return
+        search = SearchConfig(simulations=self.spec.match_simulations)
+        champion = NetworkPlayer(champion_id, self.network_of(_known(champion_id)),
+                                 self.info.actions, search, seed=self.seed)
+        before = NetworkPlayer(predecessor, self.network_of(_known(predecessor)),
+                               self.info.actions, search, seed=self.seed + 1)
+        pairs = max(1, self.spec.probation_games // 6)
+        for i, opponent in enumerate((before, RandomPlayer(self.seed),
+                                      MCTSAnchor(self.game, self.spec.gate_anchor_simulations,
+                                                 self.seed))):
+            results = play_pairs(self.game, champion, opponent, pairs,
+                                 _seed_of(champion_id) + i, self.spec.opening_moves)
+            self.games.add_rated(self.spec.game, "probation", results)
+        ratings = fit(self.games.rated(self.spec.game), anchor="random")
+        mine, theirs = ratings[champion_id], ratings[predecessor]
+        verdict = (f"champion {champion_id} rated {mine.elo:+.0f} [{mine.low:+.0f}, "
+                   f"{mine.high:+.0f}], its predecessor {predecessor} {theirs.elo:+.0f}")
+        if mine.high >= theirs.elo:
+            self.games.set_meta(key, f"passed: {verdict}")
+            return
+        self.games.set_meta(key, f"reverted: {verdict}")
+        Controls(self.db.parent).request_promotion(predecessor)
+        raise EvaluationError(f"probation failed, reverting to {predecessor}: {verdict}")
 
     def _top_up(self, net: Any, version: int, candidate: Candidate) -> None:
         """Self-play with the champion until ``trigger_games`` games arrived since the
@@ -211,6 +257,12 @@ class SelfPlayTarget(Target):
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _known(candidate_id: str) -> Candidate:
+    """A stand-in for a candidate whose network is already recorded (only its id is
+    read)."""
+    return Candidate({}, "recorded", parent="recorded", id=candidate_id)
 
 
 def _seed_of(candidate_id: str) -> int:
