@@ -51,6 +51,12 @@ class Spec(BaseModel):
     def check_space(self, space: Space) -> None:  # noqa: B027 - optional hook
         """Rules on the parsed space (raise ValueError with a sentence)."""
 
+    @classmethod
+    def report(cls, run_dir: Path) -> dict[str, Any]:
+        """What `ratchet status` shows of this kind's own state in a run (read-only;
+        a target's spec: its games, ratings, ...). Names are sentences' subjects."""
+        return {}
+
 
 @dataclass(frozen=True)
 class BuildContext:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ratchet.controls import Controls
 from ratchet.errors import RatchetError
@@ -136,7 +137,9 @@ def status(run_dir: RunDir = None, name: Name = None,
               + (f"; inconclusive verdicts {s['inconclusive_rate']:.0%} of the last "
                  "cycles (they hit max_games / max_samples)"
                  if s.get("inconclusive_rate") is not None else "") + "\n"
-              f"  run directory {s['run_dir']}"
+              + "".join(f"  {escape(k)}: {escape(str(v))}\n"
+                        for k, v in (s.get("target") or {}).items())
+              + f"  run directory {s['run_dir']}"
               + (f"\n  dashboard {s['url']}" if s.get("url") else ""), highlight=False)
 
 

@@ -22,6 +22,7 @@ def run_status(run_dir: Path) -> dict[str, Any]:
     info = running_pid(run_dir)
     with Store(run_dir) as store:
         champ = champion_summary(store)
+        kind = (((store.run_info() or {}).get("recipe") or {}).get("target") or {}).get("kind")
         decisions = store.decisions(limit=50)
         pending = store.pending_cycle()
         error = store.conn.execute("SELECT message, ts FROM events WHERE level = 'error' "
@@ -60,11 +61,26 @@ def run_status(run_dir: Path) -> dict[str, Any]:
         "inconclusive_rate": round(inconclusive / len(judged), 3) if judged else None,
         "last_error": _last_error(run_dir, error),
         "log_file": str(newest_log(run_dir) or ""),
+        "target": _target_report(kind, run_dir),
         "url": web.get("url") if info is not None else None,
         "dashboard": None if info is None or not web else {
             "up": web.get("up", True), "restarts": web.get("restarts", 0),
             "down_since": web.get("down_since"), "error": web.get("error")},
     }
+
+
+def _target_report(kind: str | None, run_dir: Path) -> dict[str, Any]:
+    """The target kind's own part of the status (its spec's ``report``); nothing if the
+    kind is unknown here or its report cannot be read."""
+    if not kind:
+        return {}
+    from ratchet.plugins import TARGETS
+
+    try:
+        spec = TARGETS.by_path(kind) if ":" in kind else TARGETS.spec(kind)
+        return spec.report(run_dir)
+    except Exception as exc:  # a status must show even when a report cannot be made
+        return {"report unavailable": str(exc)[:200]}
 
 
 def _last_error(run_dir: Path, from_store: tuple[str, float] | None) -> str | None:

@@ -42,6 +42,11 @@ def test_the_whole_loop_runs_on_tic_tac_toe(tmp_path):
     assert {d.candidate.id for d in decisions} <= {a for pair in rated for a in pair}
     kept = {p.stem for p in (tmp_path / "run" / "work" / "nets").glob("*.safetensors")}
     assert kept == {c for c, v in versions.items() if v is not None}  # rejected: removed
+    from ratchet.service.status import run_status
+
+    shown = run_status(tmp_path / "run")["target"]
+    assert shown["self-play games"].startswith("120 (") and shown["training runs"] == 3
+    assert shown["champion network"].startswith(f"v{champion.version}")
 
 
 def test_bad_self_play_recipes_are_one_clear_error(tmp_path):

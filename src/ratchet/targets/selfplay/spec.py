@@ -3,12 +3,17 @@ to build it)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from ratchet.plugins import BuildContext, Spec
+from ratchet.space import Space
 from ratchet.targets._base import Target
+
+# the space parameters a challenger is trained with, and their types
+TUNABLE: dict[str, type] = {"lr": float, "train_steps": int, "window_games": int}
 
 
 class SelfPlaySpec(Spec):
@@ -62,6 +67,18 @@ class SelfPlaySpec(Spec):
 
             load_game(game)
         return game
+
+    def check_space(self, space: Space) -> None:
+        unknown = [p.name for p in space if p.name not in TUNABLE]
+        if unknown:
+            raise ValueError(f"the selfplay target tunes {', '.join(TUNABLE)}; "
+                             f"{', '.join(unknown)} is not one of them")
+
+    @classmethod
+    def report(cls, run_dir: Path) -> dict[str, Any]:
+        from ratchet.targets.selfplay.report import report
+
+        return report(run_dir)
 
     @property
     def outcome(self) -> Literal["games"]:

@@ -27,18 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ratchet.errors import EvaluationError, RecipeError
+from ratchet.errors import EvaluationError
 from ratchet.space import Space
 from ratchet.targets._base import Target
 from ratchet.targets.selfplay.game import game_info, load_game
 from ratchet.targets.selfplay.gamestore import GameStore
+from ratchet.targets.selfplay.spec import TUNABLE
 from ratchet.types import Candidate, EvalTask, GateResult, Measurement
 
 if TYPE_CHECKING:
     from ratchet.store import Store
     from ratchet.targets.selfplay.spec import SelfPlaySpec
 
-TUNABLE = {"lr": float, "train_steps": int, "window_games": int}
 LAST_TRAINED = "last_trained_game_id"
 
 
@@ -81,10 +81,6 @@ class SelfPlayTarget(Target):
             self._games = None
 
     def baseline(self, space: Space) -> dict[str, Any]:
-        unknown = [p.name for p in space if p.name not in TUNABLE]
-        if unknown:
-            raise RecipeError(f"space: the selfplay target tunes {', '.join(TUNABLE)}; "
-                              f"{', '.join(unknown)} is not one of them")
         params: dict[str, Any] = {}
         for p in space:
             value = getattr(self.spec, p.name)
