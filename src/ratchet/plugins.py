@@ -57,6 +57,12 @@ class Spec(BaseModel):
         a target's spec: its games, ratings, ...). Names are sentences' subjects."""
         return {}
 
+    @classmethod
+    def metrics(cls, run_dir: Path) -> list[tuple[str, str, str, float | None]]:
+        """This kind's own Prometheus series for a run: (name, "counter" or "gauge",
+        help, value); the collector adds the run's labels."""
+        return []
+
 
 @dataclass(frozen=True)
 class BuildContext:

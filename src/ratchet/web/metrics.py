@@ -128,3 +128,20 @@ class RunCollector(Collector):
                     row[3] or created)
         yield gauge("ratchet_last_promotion_timestamp_seconds", "Unix time of the last "
                     "promotion (or of the run's creation)", last_promotion or created)
+        for name, kind_of, doc, value in target_metrics(info, self.run_dir):
+            yield (counter(name, doc, value or 0.0) if kind_of == "counter"
+                   else gauge(name, doc, value))
+
+
+def target_metrics(info: dict, run_dir: Path) -> list[tuple[str, str, str, float | None]]:
+    """The target kind's own series (its spec's ``metrics``); none if they cannot be read."""
+    from ratchet.plugins import TARGETS
+
+    kind = ((info.get("recipe") or {}).get("target") or {}).get("kind")
+    if not kind:
+        return []
+    try:
+        spec = TARGETS.by_path(kind) if ":" in kind else TARGETS.spec(kind)
+        return spec.metrics(run_dir)
+    except Exception:  # a scrape must not fail because one target's report did
+        return []

@@ -47,6 +47,15 @@ def test_the_whole_loop_runs_on_tic_tac_toe(tmp_path):
     shown = run_status(tmp_path / "run")["target"]
     assert shown["self-play games"].startswith("120 (") and shown["training runs"] == 3
     assert shown["champion network"].startswith(f"v{champion.version}")
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from ratchet.web.metrics import RunCollector
+
+    registry = CollectorRegistry()
+    registry.register(RunCollector(tmp_path / "run"))
+    scraped = generate_latest(registry).decode()
+    assert 'ratchet_selfplay_games_total{run="ttt"} 120.0' in scraped
+    assert 'ratchet_selfplay_training_runs_total{run="ttt"} 3.0' in scraped
 
 
 def test_bad_self_play_recipes_are_one_clear_error(tmp_path):

@@ -1,17 +1,31 @@
-"""What `ratchet status` shows of a self-play run: games, training, the champion's
-rating in its pool, probation."""
+"""What `ratchet status` and `/metrics` show of a self-play run: games, training, the
+champion's rating in its pool, probation."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 RATE_WINDOW_S = 600.0
 
 
-def report(run_dir: Path) -> dict[str, Any]:
+@dataclass
+class Standing:
+    games: int
+    recent_games: int  # in the last RATE_WINDOW_S
+    pending: int       # since the last training run
+    training_runs: int
+    rated_games: int
+    version: int | None
+    rating: Any = None  # ratings.Rating against uniform random, once the pool has one
+    passed: int = 0     # probation verdicts
+    reverted: int = 0
+
+
+def standing(run_dir: Path) -> Standing | None:
     from ratchet.store import Store
     from ratchet.targets.selfplay.gamestore import GameStore
     from ratchet.targets.selfplay.ratings import fit
@@ -22,32 +36,61 @@ def report(run_dir: Path) -> dict[str, Any]:
     try:
         games = GameStore(run_dir / "ratchet.db")
     except sqlite3.Error:
-        return {}
+        return None
     with games:
-        played = games.count(game)
         recent = games.conn.execute(
             "SELECT COUNT(*) FROM selfplay_games WHERE config = ? AND created_at > ?",
             (game, time.time() - RATE_WINDOW_S)).fetchone()[0]
-        pending = games.count(game, int(games.meta("last_trained_game_id", "0") or 0))
         trained = games.conn.execute("SELECT COUNT(*) FROM selfplay_networks").fetchone()[0]
         recorded = games.network(champion)
         rated = games.rated(game)
         verdicts = [v for (v,) in games.conn.execute(
             "SELECT value FROM selfplay_meta WHERE key LIKE 'probation:%'")]
+        found = Standing(games.count(game), recent,
+                         games.count(game, int(games.meta("last_trained_game_id", "0") or 0)),
+                         max(trained - 1, 0), len(rated),
+                         recorded[1] if recorded else None,
+                         passed=sum(v.startswith("passed") for v in verdicts),
+                         reverted=sum(v.startswith("reverted") for v in verdicts))
+    if any("random" in (a, b) for a, b, _ in rated):
+        found.rating = fit(rated, anchor="random").get(champion)
+    return found
+
+
+def report(run_dir: Path) -> dict[str, Any]:
+    s = standing(run_dir)
+    if s is None:
+        return {}
     out: dict[str, Any] = {
-        "self-play games": f"{played} ({recent / RATE_WINDOW_S:.2f}/s over the last "
-                           f"{RATE_WINDOW_S / 60:.0f} minutes), {pending} pending training",
-        "training runs": max(trained - 1, 0)}
-    version = f"v{recorded[1]}" if recorded and recorded[1] is not None else "v?"
-    ratings = fit(rated, anchor="random") if rated else {}
-    mine = ratings.get(champion)
-    if mine is not None and "random" in {p for a, b, _ in rated for p in (a, b)}:
-        out["champion network"] = (f"{version}, rated {mine.elo:+.0f} [{mine.low:+.0f}, "
-                                   f"{mine.high:+.0f}] against uniform random (0) over "
-                                   f"{len(rated)} rated games in its pool")
-    else:
-        out["champion network"] = f"{version} (not rated against the anchors yet)"
-    if verdicts:
-        out["probation"] = (f"{sum(v.startswith('passed') for v in verdicts)} passed, "
-                            f"{sum(v.startswith('reverted') for v in verdicts)} reverted")
+        "self-play games": f"{s.games} ({s.recent_games / RATE_WINDOW_S:.2f}/s over the last "
+                           f"{RATE_WINDOW_S / 60:.0f} minutes), {s.pending} pending training",
+        "training runs": s.training_runs}
+    version = f"v{s.version}" if s.version is not None else "v?"
+    r = s.rating
+    out["champion network"] = (
+        f"{version}, rated {r.elo:+.0f} [{r.low:+.0f}, {r.high:+.0f}] against uniform random "
+        f"(0) over {s.rated_games} rated games in its pool" if r is not None else
+        f"{version} (not rated against the anchors yet)")
+    if s.passed or s.reverted:
+        out["probation"] = f"{s.passed} passed, {s.reverted} reverted"
     return out
+
+
+def metrics(run_dir: Path) -> list[tuple[str, str, str, float | None]]:
+    s = standing(run_dir)
+    if s is None:
+        return []
+    r = s.rating
+    return [
+        ("ratchet_selfplay_games", "counter", "Self-play games stored", s.games),
+        ("ratchet_selfplay_games_pending_training", "gauge", "Self-play games since the "
+         "last training run", s.pending),
+        ("ratchet_selfplay_training_runs", "counter", "Challenger networks trained",
+         s.training_runs),
+        ("ratchet_selfplay_rated_games", "counter", "Rated games in the pool", s.rated_games),
+        ("ratchet_selfplay_reverts", "counter", "Champions reverted on probation", s.reverted),
+        ("ratchet_selfplay_champion_rating", "gauge", "The champion network's Bradley-Terry "
+         "rating against uniform random (Elo)", r.elo if r else None),
+        ("ratchet_selfplay_champion_rating_low", "gauge", "Lower end of its 95% interval",
+         r.low if r else None),
+    ]

@@ -11,9 +11,7 @@ from pydantic import Field, field_validator
 from ratchet.plugins import BuildContext, Spec
 from ratchet.space import Space
 from ratchet.targets._base import Target
-
-# the space parameters a challenger is trained with, and their types
-TUNABLE: dict[str, type] = {"lr": float, "train_steps": int, "window_games": int}
+from ratchet.targets.selfplay import TUNABLE
 
 
 class SelfPlaySpec(Spec):
@@ -79,6 +77,12 @@ class SelfPlaySpec(Spec):
         from ratchet.targets.selfplay.report import report
 
         return report(run_dir)
+
+    @classmethod
+    def metrics(cls, run_dir: Path) -> list[tuple[str, str, str, float | None]]:
+        from ratchet.targets.selfplay.report import metrics
+
+        return metrics(run_dir)
 
     @property
     def outcome(self) -> Literal["games"]:

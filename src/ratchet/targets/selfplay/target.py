@@ -30,9 +30,9 @@ import numpy as np
 from ratchet.errors import EvaluationError
 from ratchet.space import Space
 from ratchet.targets._base import Target
+from ratchet.targets.selfplay import TUNABLE
 from ratchet.targets.selfplay.game import game_info, load_game
 from ratchet.targets.selfplay.gamestore import GameStore
-from ratchet.targets.selfplay.spec import TUNABLE
 from ratchet.types import Candidate, EvalTask, GateResult, Measurement
 
 if TYPE_CHECKING:
