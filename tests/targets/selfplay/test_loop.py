@@ -128,3 +128,50 @@ def test_probation_reverts_a_champion_rated_below_its_predecessor(tmp_path):
     assert len(games.rated("tic_tac_toe")) >= 60 + 2 * 6  # two probations' games
     assert not (run_dir / "promote").exists()
     target.close()
+
+
+def test_workers_beside_the_loop_feed_it_and_a_killed_one_is_restarted(tmp_path):
+    """Two worker processes play with the champion the feed names; the loop trains on
+    their games. A worker killed with SIGKILL loses at most its batch in play, and the
+    pool starts another; stopping the pool stores what was handed over."""
+    import os
+    import signal
+    import time
+
+    from ratchet.recipe import parse_recipe
+    from ratchet.runner import run_recipe
+    from ratchet.targets.selfplay.game import game_info
+    from ratchet.targets.selfplay.gamestore import GameStore
+    from ratchet.targets.selfplay.network import new_network, save_network
+    from ratchet.targets.selfplay.pool import WorkerPool, write_feed
+    from ratchet.targets.selfplay.worker import ChampionRef
+
+    recipe = parse_recipe({**TINY, "target": {**TINY["target"], "workers": 2}})
+    run_recipe(recipe, tmp_path / "run", max_cycles=1)
+    db = sqlite3.connect(tmp_path / "run" / "ratchet.db")
+    by_worker = dict(db.execute("SELECT worker, COUNT(*) FROM selfplay_games GROUP BY worker"))
+    assert set(by_worker) == {"w0", "w1"} and sum(by_worker.values()) >= 40
+
+    digest = save_network(new_network(game_info("tic_tac_toe"), hidden=8, blocks=1),
+                          tmp_path / "nets" / "v0")
+    feed = tmp_path / "nets" / "feed.json"
+    write_feed(feed, ChampionRef(0, str(tmp_path / "nets" / "v0"), digest))
+    pool = WorkerPool("tic_tac_toe", feed, tmp_path / "pool.db", workers=2,
+                      games_per_batch=4, simulations=4)
+    pool.start()
+    try:
+        deadline = time.monotonic() + 60
+        while pool.ingested < 8 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        os.kill(pool.processes[0].pid, signal.SIGKILL)
+        while pool.restarts < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        before = pool.ingested
+        while pool.ingested < before + 8 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        pool.stop()
+    assert pool.restarts == 1 and pool.ingested >= before + 8
+    with GameStore(tmp_path / "pool.db") as store:
+        assert store.count("tic_tac_toe") == pool.ingested
+    assert not any(p.is_alive() for p in pool.processes.values())

@@ -32,6 +32,11 @@ class SelfPlaySpec(Spec):
                                "challenger is trained")
     window_games: int = Field(5000, ge=1, description="training reads the last this many "
                               "games")
+    workers: int = Field(0, ge=0, le=256, description="self-play worker processes beside "
+                         "the loop (0: the loop plays the self-play games itself before "
+                         "training a challenger)")
+    worker_timeout_s: float = Field(600.0, gt=0, description="a challenger waiting for "
+                                    "self-play games fails after this long without one")
     games_per_batch: int = Field(16, ge=1, description="self-play games played side by "
                                  "side (one forward pass for all their leaves)")
     train_steps: int = Field(300, ge=1, description="minibatch steps training a challenger "

@@ -56,9 +56,10 @@ class SelfPlayTarget(Target):
         self.nets = self.work_dir / "nets"
         self.db = self.work_dir.parent / "ratchet.db"
         self._games: GameStore | None = None
+        self._pool: Any = None  # the self-play workers (in the loop's process only)
 
     def __getstate__(self) -> dict[str, Any]:  # sent to pool workers: no open handles
-        return {**self.__dict__, "game": None, "_games": None}
+        return {**self.__dict__, "game": None, "_games": None, "_pool": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -76,6 +77,9 @@ class SelfPlayTarget(Target):
         return self._games
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool = None
         if self._games is not None:
             self._games.close()
             self._games = None
@@ -88,8 +92,23 @@ class SelfPlayTarget(Target):
         return params
 
     def apply(self, champion: Candidate) -> None:
+        """The champion's network recorded as the current version; the workers (started
+        with the first champion) read it from the feed between batches."""
+        from ratchet.targets.selfplay.pool import FEED_FILE, WorkerPool, write_feed
+        from ratchet.targets.selfplay.worker import ChampionRef
+
         self.network_of(champion)  # the starting champion's network is made here
-        self.games.make_champion(champion.id)
+        version = self.games.make_champion(champion.id)
+        recorded = self.games.network(champion.id)
+        if not self.spec.workers or recorded is None:
+            return
+        feed = self.nets / FEED_FILE
+        write_feed(feed, ChampionRef(version, str(self.nets / champion.id), recorded[0]))
+        if self._pool is None:
+            self._pool = WorkerPool(self.spec.game, feed, self.db, workers=self.spec.workers,
+                                    games_per_batch=self.spec.games_per_batch,
+                                    simulations=self.spec.simulations, seed=self.seed)
+            self._pool.start()
 
     def discard(self, candidate: Candidate) -> None:
         for path in self.nets.glob(f"{candidate.id}.*"):
@@ -233,8 +252,11 @@ class SelfPlayTarget(Target):
         from ratchet.targets.selfplay.mcts import SearchConfig
         from ratchet.targets.selfplay.play import SelfPlayConfig, play_games
 
-        config = SelfPlayConfig(SearchConfig(simulations=self.spec.simulations, noise=True))
         since = int(self.games.meta(LAST_TRAINED, "0") or 0)
+        if self.spec.workers:
+            self._wait_for_games(since)
+            return
+        config = SelfPlayConfig(SearchConfig(simulations=self.spec.simulations, noise=True))
         rng = np.random.default_rng([self.seed, _seed_of(candidate.id)])
         while (missing := self.spec.trigger_games - self.games.count(self.spec.game,
                                                                       since)) > 0:
@@ -242,6 +264,20 @@ class SelfPlayTarget(Target):
                                  min(self.spec.games_per_batch, missing), config, rng,
                                  version=version, worker="loop")
             self.games.append(records)
+
+    def _wait_for_games(self, since: int) -> None:
+        """The workers' games until ``trigger_games`` arrived since the last training."""
+        import time
+
+        last_count, last_change = -1, time.monotonic()
+        while (count := self.games.count(self.spec.game, since)) < self.spec.trigger_games:
+            if count != last_count:
+                last_count, last_change = count, time.monotonic()
+            elif time.monotonic() - last_change > self.spec.worker_timeout_s:
+                raise EvaluationError(f"no self-play game arrived for "
+                                      f"{self.spec.worker_timeout_s:g} s ({count} of "
+                                      f"{self.spec.trigger_games} since the last training)")
+            time.sleep(0.5)
 
     @contextmanager
     def _lock(self, candidate_id: str):  # type: ignore[no-untyped-def]
