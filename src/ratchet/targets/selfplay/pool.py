@@ -68,6 +68,8 @@ def _worker_main(game_spec: str, feed_path: str, games: Any, stop: Any, worker: 
                worker=worker, games_per_batch=games_per_batch,
                config=SelfPlayConfig(SearchConfig(simulations=simulations, noise=True)),
                seed=seed)
+    if os.getppid() != parent:  # nobody reads the queue any more: exit without flushing
+        games.cancel_join_thread()
 
 
 class WorkerPool:
