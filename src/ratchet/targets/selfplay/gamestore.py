@@ -101,12 +101,17 @@ class GameStore:
         return int(row[0])
 
     def window(self, config: str, *, last_games: int | None = None,
-               last_versions: int | None = None) -> list[GameRecord]:
+               last_versions: int | None = None, up_to: int | None = None
+               ) -> list[GameRecord]:
         """The replay window, oldest first: the last ``last_games`` games, or those played
-        by the last ``last_versions`` champion versions (both: the smaller set)."""
+        by the last ``last_versions`` champion versions (both: the smaller set), counting
+        only games up to id ``up_to`` when given."""
         sql = ("SELECT config, moves, policies, returns, version, worker, host, duration_s "
                "FROM selfplay_games WHERE config = ?")
         args: list[object] = [config]
+        if up_to is not None:
+            sql += " AND id <= ?"
+            args.append(up_to)
         if last_versions is not None:
             sql += (" AND version > (SELECT COALESCE(MAX(version), 0) FROM selfplay_games "
                     "WHERE config = ?) - ?")

@@ -30,6 +30,8 @@ class SelfPlaySpec(Spec):
                                    "games (the promotion test, the gate)")
     trigger_games: int = Field(200, ge=1, description="new self-play games before a "
                                "challenger is trained")
+    min_interval_s: float = Field(0.0, ge=0, description="at least this long between two "
+                                  "training runs")
     window_games: int = Field(5000, ge=1, description="training reads the last this many "
                               "games")
     workers: int = Field(0, ge=0, le=256, description="self-play worker processes beside "

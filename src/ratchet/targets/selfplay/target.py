@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ratchet.targets.selfplay.spec import SelfPlaySpec
 
 LAST_TRAINED = "last_trained_game_id"
+LAST_TRAINED_AT = "last_trained_at"
 
 
 class SelfPlayTarget(Target):
@@ -172,34 +173,51 @@ class SelfPlayTarget(Target):
     def _make(self, candidate: Candidate) -> None:
         from ratchet.targets.selfplay.network import new_network, save_network
 
+        stem = self.nets / candidate.id
         if candidate.parent is None:  # the starting champion
-            net = new_network(self.info, hidden=self.spec.hidden, blocks=self.spec.blocks,
-                              seed=self.seed)
+            digest = save_network(new_network(self.info, hidden=self.spec.hidden,
+                                              blocks=self.spec.blocks, seed=self.seed), stem)
         else:
-            net = self._train(candidate)
-        self.games.record_network(candidate.id, save_network(net, self.nets / candidate.id))
+            digest = self._train(candidate, stem)
+        self.games.record_network(candidate.id, digest)
 
-    def _train(self, candidate: Candidate) -> Any:
-        from ratchet.targets.selfplay.network import load_network
-        from ratchet.targets.selfplay.train import TrainConfig, samples_from, train
+    def _train(self, candidate: Candidate, stem: Path) -> str:
+        """Train ``candidate``'s network in a process of its own (self-play ingestion and
+        everything else in this process go on); returns its weights' sha256."""
+        import multiprocessing as mp
+        import time
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        from ratchet.targets.selfplay.train import train_network
 
         parent = self.games.network(candidate.parent or "")
         if parent is None:
             raise EvaluationError(f"the parent network {candidate.parent} is not recorded")
         self._probation(candidate.parent or "")
-        net = load_network(self.nets / (candidate.parent or ""), self.info, sha256=parent[0])
-        self._top_up(net, parent[1] or 0, candidate)
+        self._top_up(parent[1] or 0, candidate)
+        wait = float(self.games.meta(LAST_TRAINED_AT, "0") or 0) + self.spec.min_interval_s \
+            - time.time()
+        if wait > 0:
+            time.sleep(wait)
         params = {**{k: getattr(self.spec, k) for k in TUNABLE}, **candidate.params}
-        window = self.games.window(self.spec.game, last_games=int(params["window_games"]))
-        samples = samples_from(self.game, window)
-        seed = _seed_of(candidate.id)
+        last_game = self.games.last_id(self.spec.game)  # later games: the next trigger's
+        job = dict(game_spec=self.spec.game, parent_stem=str(self.nets / (candidate.parent or
+                                                                          "")),
+                   parent_sha256=parent[0], out_stem=str(stem), db_path=str(self.db),
+                   window_games=int(params["window_games"]), up_to_game=last_game,
+                   steps=int(params["train_steps"]), lr=float(params["lr"]),
+                   seed=_seed_of(candidate.id))
         try:
-            train(net, samples, TrainConfig(steps=int(params["train_steps"]),
-                                            lr=float(params["lr"])), seed=seed)
-        except (RuntimeError, ValueError) as exc:
+            with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+                digest = pool.submit(train_network, **job).result()
+        except BrokenProcessPool:
+            raise EvaluationError("training failed: its process died") from None
+        except (RuntimeError, ValueError, OSError) as exc:
             raise EvaluationError(f"training failed: {exc}") from None
-        self.games.set_meta(LAST_TRAINED, str(self.games.last_id(self.spec.game)))
-        return net
+        self.games.set_meta(LAST_TRAINED, str(last_game))
+        self.games.set_meta(LAST_TRAINED_AT, str(time.time()))
+        return str(digest)
 
     def _probation(self, champion_id: str) -> None:
         """A champion's first challenger waits for its probation: ``probation_games``
@@ -246,7 +264,7 @@ class SelfPlayTarget(Target):
         Controls(self.db.parent).request_promotion(predecessor)
         raise EvaluationError(f"probation failed, reverting to {predecessor}: {verdict}")
 
-    def _top_up(self, net: Any, version: int, candidate: Candidate) -> None:
+    def _top_up(self, version: int, candidate: Candidate) -> None:
         """Self-play with the champion until ``trigger_games`` games arrived since the
         last training run; each batch is stored as it finishes."""
         from ratchet.targets.selfplay.mcts import SearchConfig
@@ -256,6 +274,7 @@ class SelfPlayTarget(Target):
         if self.spec.workers:
             self._wait_for_games(since)
             return
+        net = self.network_of(_known(candidate.parent or ""))
         config = SelfPlayConfig(SearchConfig(simulations=self.spec.simulations, noise=True))
         rng = np.random.default_rng([self.seed, _seed_of(candidate.id)])
         while (missing := self.spec.trigger_games - self.games.count(self.spec.game,

@@ -82,3 +82,24 @@ def train(net: PolicyValueNet, samples: Samples, config: TrainConfig,
         losses.append(loss.item())
     net.eval()
     return losses
+
+
+def train_network(*, game_spec: str, parent_stem: str, parent_sha256: str, out_stem: str,
+                  db_path: str, window_games: int, up_to_game: int, steps: int, lr: float,
+                  seed: int) -> str:
+    """One training run, as its own process runs it: the parent's network (hash
+    checked) trained on the replay window (the last ``window_games`` games up to
+    ``up_to_game``) and saved at ``out_stem``; returns the new weights' sha256."""
+    from ratchet.targets.selfplay.game import game_info, load_game
+    from ratchet.targets.selfplay.gamestore import GameStore
+    from ratchet.targets.selfplay.network import load_network, save_network
+
+    torch.set_num_threads(1)
+    game = load_game(game_spec)
+    net = load_network(parent_stem, game_info(game_spec, game), sha256=parent_sha256)
+    with GameStore(db_path) as store:
+        window = store.window(game_spec, last_games=window_games, up_to=up_to_game)
+    if not window:
+        raise ValueError("no self-play games to train on")
+    train(net, samples_from(game, window), TrainConfig(steps=steps, lr=lr), seed=seed)
+    return save_network(net, out_stem)
