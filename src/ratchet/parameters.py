@@ -29,8 +29,9 @@ class RunTrials:
     trials: list[Any]  # optuna.trial.FrozenTrial
 
 
-def run_trials(store: Store) -> RunTrials | None:
-    """None when the store holds no run yet."""
+def run_trials(store: Store, limit: int | None = None) -> RunTrials | None:
+    """None when the store holds no run yet. ``limit``: only the newest that many
+    decided cycles (the starting champion is always there)."""
     info = store.run_info()
     if info is None:
         return None
@@ -46,7 +47,7 @@ def run_trials(store: Store) -> RunTrials | None:
         trials.append(_trial(first.params, distributions, sum(baseline) / len(baseline),
                              {"cycle": 0, "decision": "baseline", "n": len(baseline),
                               "candidate": first.id}))
-    for trial in store.trials():
+    for trial in store.trials(limit):
         attrs = {"cycle": trial.cycle, "decision": trial.decision.value, "n": trial.n,
                  "champion_score": trial.champion_score, "candidate": trial.candidate.id}
         failed = trial.decision is Decision.FAILED or trial.score is None
@@ -98,7 +99,7 @@ def parameter_view(store: Store, limit: int = 2000) -> dict[str, Any]:
     trials (parameters, score, decision, sample size) and the importances."""
     import optuna
 
-    run = run_trials(store)
+    run = run_trials(store, limit)
     if run is None:
         return {"params": [], "trials": [], "importance": None, "evaluator": "no run yet"}
     complete = [t for t in run.trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -107,7 +108,7 @@ def parameter_view(store: Store, limit: int = 2000) -> dict[str, Any]:
     params = [{"name": p.name, "type": p.type, "low": p.low, "high": p.high,
                "options": list(p.options) if not p.is_numeric else None} for p in run.space]
     return {"direction": run.direction, "params": params, "importance": found,
-            "evaluator": evaluator, "total": len(complete),
+            "evaluator": evaluator,
             "trials": [{"cycle": t.user_attrs.get("cycle"), "decision": t.user_attrs.get(
                 "decision"), "n": t.user_attrs.get("n"), "score": t.value,
                 "params": t.params} for t in shown.trials]}

@@ -601,9 +601,10 @@ class Store:
                             json.loads(r[10]), r[11], r[12], r[13], r[14])
                 for r in self.conn.execute(sql).fetchall()]
 
-    def trials(self) -> list[Trial]:
+    def trials(self, limit: int | None = None) -> list[Trial]:
+        """Every decided cycle as a trial (``limit``: the newest that many)."""
         return [Trial(d.candidate, d.cycle, d.decision, d.score, d.champion_score,
-                      _challenger_n(d)) for d in self.decisions()]
+                      _challenger_n(d)) for d in self.decisions(limit)]
 
     def lazy_trials(self) -> Sequence[Trial]:
         """The trials, read only when first looked at (a strategy's ``propose`` gets the
