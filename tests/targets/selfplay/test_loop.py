@@ -175,3 +175,47 @@ def test_workers_beside_the_loop_feed_it_and_a_killed_one_is_restarted(tmp_path)
     with GameStore(tmp_path / "pool.db") as store:
         assert store.count("tic_tac_toe") == pool.ingested
     assert not any(p.is_alive() for p in pool.processes.values())
+
+
+def test_kill_9_of_the_loop_with_workers_loses_no_stored_game(tmp_path):
+    """The daemon with two self-play workers, killed with SIGKILL: its workers exit by
+    themselves, every stored game is still there, and the next start resumes."""
+    import os
+    import signal
+
+    import psutil
+
+    from ratchet.service.pidfile import running_pid
+    from tests.service.test_daemon import wait_for
+
+    path = tmp_path / "ttt.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "target": {**TINY["target"], "workers": 2}}))
+    run_dir = tmp_path / "run"
+
+    def ratchet(*args):
+        return subprocess.run([sys.executable, "-m", "ratchet", *map(str, args)],
+                              capture_output=True, text=True, timeout=120, check=True)
+
+    def stored():
+        with sqlite3.connect(run_dir / "ratchet.db") as db:
+            return db.execute("SELECT COUNT(*) FROM selfplay_games").fetchone()[0]
+
+    ratchet("start", path, "--run-dir", run_dir)
+    try:
+        wait_for(lambda: stored() >= 40, timeout=90, what="the workers' games")
+        daemon = psutil.Process(running_pid(run_dir).pid)
+        workers = [p for p in daemon.children(recursive=True)
+                   if "spawn_main" in " ".join(p.cmdline())]
+        assert len(workers) >= 2
+        os.kill(daemon.pid, signal.SIGKILL)
+        before = stored()
+        wait_for(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+                                 for p in workers), timeout=30, what="the workers' exit")
+        assert stored() >= before  # nothing stored was lost
+        ratchet("start", path, "--run-dir", run_dir)
+        wait_for(lambda: stored() > before + 8, timeout=90, what="games after the restart")
+    finally:
+        subprocess.run([sys.executable, "-m", "ratchet", "stop", "--run-dir", str(run_dir)],
+                       capture_output=True, timeout=120)
+    with sqlite3.connect(run_dir / "ratchet.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
