@@ -9,15 +9,14 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-import optuna
 
+from bench._baselines import Result, optuna_loop, seed004_loop
 from bench._elo_bot import BEST_ELO, SHARED, START_ELO, EloBot, space, true_elo, true_score
-from bench.search import Result, print_paired, run_loop
+from bench.search import print_paired, run_loop
 from ratchet.judges import SPRTJudge
 from ratchet.race import Racing
 from ratchet.stats import score_to_elo
 from ratchet.strategies import OptunaStrategy, PerturbStrategy
-from ratchet.types import Candidate
 
 Method = Callable[[int, int], Result]  # (budget in games, seed) -> result
 
@@ -37,40 +36,23 @@ def ratchet_method(args: argparse.Namespace, sampler: str, racing: Racing | None
     return go
 
 
-def seed004(budget: int, seed: int, games: int = 30) -> Result:
-    """Seed 004's loop: perturb, play 30 games, keep the challenger if its win rate beats
-    the best seen so far."""
+def seed004(budget: int, seed: int) -> Result:
+    """Seed 004's loop: 30 games a challenger, kept if its win rate beats the best seen."""
     bot = EloBot(seed)
-    proposer = PerturbStrategy(space(), seed=seed)
-    champion = Candidate(bot.baseline(space()), "baseline")
-    best = float(bot.games(champion.params, 50, seed).mean())
-    trace = [(0, champion.params)]
-    examined = 0
-    while bot.evaluations < budget:
-        examined += 1
-        challenger = proposer.propose(champion, [])
-        rate = float(bot.games(challenger.params, games, seed * 7919 + examined).mean())
-        if rate > best:
-            champion, best = challenger, rate
-        trace.append((bot.evaluations, champion.params))
-    return Result(trace, best, None, examined, 50 / bot.evaluations)
+    return seed004_loop(_games(bot, seed), lambda: bot.evaluations, space(),
+                        bot.baseline(space()), budget, seed, first=50, per_challenger=30)
 
 
-def optuna_tpe(budget: int, seed: int, games: int = 40) -> Result:
-    """Plain Optuna TPE: one batch of games per trial on a fresh seed, best trial as the
-    answer."""
+def optuna_tpe(budget: int, seed: int) -> Result:
+    """Plain Optuna TPE: 40 games a trial on a fresh seed, the best trial as the answer."""
     bot = EloBot(seed)
-    study = optuna.create_study(direction="maximize",
-                                sampler=optuna.samplers.TPESampler(seed=seed))
-    study.enqueue_trial(bot.baseline(space()))
-    dists = {p.name: optuna.distributions.FloatDistribution(p.low, p.high) for p in space()}
-    trace = [(0, bot.baseline(space()))]
-    while bot.evaluations < budget:
-        trial = study.ask(dists)
-        n = len(study.trials)
-        study.tell(trial, float(bot.games(trial.params, games, seed * 7919 + n).mean()))
-        trace.append((bot.evaluations, study.best_params))
-    return Result(trace, study.best_value, None, len(study.trials), 0.0)
+    return optuna_loop(_games(bot, seed), lambda: bot.evaluations, space(),
+                       bot.baseline(space()), budget, seed, per_trial=40)
+
+
+def _games(bot: EloBot, seed: int):  # noqa: ANN202 - a bench.baselines Measure
+    return lambda params, n, index: bot.games(params, n, seed * 7919 + index if index
+                                              else seed)
 
 
 OPTUNA = "optuna tpe, 40 games a trial"

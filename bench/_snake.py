@@ -14,15 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import optuna
 import yaml
 
+from bench._baselines import Result, optuna_loop, seed004_loop
 from examples.snake.bench import game_seed, run_game
 from examples.snake.bot import OPPONENTS, Style
 from ratchet.recipe import load_recipe, parse_recipe
 from ratchet.runner import run_recipe
-from ratchet.strategies import PerturbStrategy
-from ratchet.types import Candidate
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "snake.yaml"
@@ -67,36 +65,29 @@ def _defaults(space_names: list[str]) -> dict[str, Any]:
 
 
 def run_seed004(games: Games, budget: int, seed: int, start: dict[str, Any]) -> dict:
-    space = load_recipe(RECIPE).parsed_space()
-    proposer = PerturbStrategy(space, seed=seed)
-    champion = Candidate(start, "baseline")
-    best = float(games.scores(start, 50, seed).mean())
-    i = 0
-    while games.played < budget:
-        i += 1
-        challenger = proposer.propose(champion, [])
-        rate = float(games.scores(challenger.params, 30, seed * 7 + i).mean())
-        if rate > best + 0.001:
-            champion, best = challenger, rate
-    return {"params": champion.params, "reported": best, "examined": i,
-            "games": games.played, "on_champion": 50}
+    found = seed004_loop(_measure(games, seed), lambda: games.played, _space(), start,
+                         budget, seed, first=50, per_challenger=30, margin=lambda _: 0.001)
+    return _answer(found, games)
 
 
 def run_optuna(games: Games, budget: int, seed: int, start: dict[str, Any]) -> dict:
-    space = load_recipe(RECIPE).parsed_space()
-    dists = {p.name: (optuna.distributions.IntDistribution(int(p.low), int(p.high))
-                      if p.type == "int" else
-                      optuna.distributions.FloatDistribution(p.low, p.high)) for p in space}
-    study = optuna.create_study(direction="maximize",
-                                sampler=optuna.samplers.TPESampler(seed=seed))
-    study.enqueue_trial(start)
-    i = 0
-    while games.played < budget:
-        i += 1
-        trial = study.ask(dists)
-        study.tell(trial, float(games.scores(trial.params, 30, seed * 7 + i).mean()))
-    return {"params": study.best_params, "reported": study.best_value, "examined": i,
-            "games": games.played, "on_champion": 0}
+    return _answer(optuna_loop(_measure(games, seed), lambda: games.played, _space(), start,
+                               budget, seed, per_trial=30), games)
+
+
+def _space():  # noqa: ANN202
+    return load_recipe(RECIPE).parsed_space()
+
+
+def _measure(games: Games, seed: int):  # noqa: ANN202 - a bench.baselines Measure
+    return lambda params, n, index: games.scores(params, n, seed * 7 + index if index
+                                                 else seed)
+
+
+def _answer(found: Result, games: Games) -> dict:
+    return {"params": found.trace[-1][1], "reported": found.reported,
+            "examined": found.examined, "games": games.played,
+            "on_champion": round(found.champion_share * games.played)}
 
 
 def run_ratchet(budget: int, seed: int, strategy: dict | None = None,

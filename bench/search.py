@@ -24,11 +24,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
 import optuna
 
+from bench._baselines import Result, Trace, optuna_loop, seed004_loop
 from bench._functions import FunctionTarget, Problem, point, space
 from bench._results import add_arguments, recorded
 from ratchet.executors import InlineExecutor
@@ -42,21 +42,11 @@ from ratchet.store import Store
 from ratchet.strategies import OptunaStrategy, PerturbStrategy, Strategy
 from ratchet.summary import champion_summary
 from ratchet.targets import Target
-from ratchet.types import Candidate, Decision
+from ratchet.types import Decision
 
 TITLE = "Search efficiency under equal evaluation budgets"
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-Trace = list[tuple[int, dict[str, float]]]  # (evaluations so far, champion params)
-class Result(NamedTuple):
-    trace: Trace
-    reported: float  # the score the method reports for its answer
-    interval: tuple[float, float] | None = None  # its 95% interval, when it gives one
-    examined: int = 0  # challengers measured
-    champion_share: float = 0.0  # of all games or runs, the share spent on the champion
-    promotions: int = 0
-
-
 JUDGE = {"min_samples": 10}  # --min-samples
 
 
@@ -118,33 +108,22 @@ def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int,
                     racing, tally)
 
 
-def run_seed004(problem: Problem, budget: int, seed: int, samples: int = 3) -> Result:
+def run_seed004(problem: Problem, budget: int, seed: int) -> Result:
+    """Seed 004's loop: the mean of 3 samples must beat the best by 0.1%."""
     target = FunctionTarget(problem, seed)
-    proposer = PerturbStrategy(space(), seed=seed, params_per_step=(1, 3))
-    champion = Candidate(target.baseline(space()), "baseline")
-    best = float(np.mean([target.sample(champion.params) for _ in range(5)]))
-    trace: Trace = [(0, champion.params)]
-    while target.evaluations < budget:
-        challenger = proposer.propose(champion, [])
-        score = float(np.mean([target.sample(challenger.params) for _ in range(samples)]))
-        if score > best + 0.001 * abs(best):
-            champion, best = challenger, score
-        trace.append((target.evaluations, champion.params))
-    return Result(trace, best)
+    return seed004_loop(_sampler(target), lambda: target.evaluations, space(),
+                        target.baseline(space()), budget, seed, first=5, per_challenger=3,
+                        margin=lambda best: 0.001 * abs(best), params_per_step=(1, 3))
 
 
 def run_optuna(problem: Problem, budget: int, seed: int) -> Result:
     target = FunctionTarget(problem, seed)
-    study = optuna.create_study(direction="maximize",
-                                sampler=optuna.samplers.TPESampler(seed=seed))
-    study.enqueue_trial(target.baseline(space()))
-    trace: Trace = [(0, target.baseline(space()))]
-    dists = {p.name: optuna.distributions.FloatDistribution(p.low, p.high) for p in space()}
-    while target.evaluations < budget:
-        trial = study.ask(dists)
-        study.tell(trial, target.sample(trial.params))
-        trace.append((target.evaluations, study.best_params))
-    return Result(trace, study.best_value)
+    return optuna_loop(_sampler(target), lambda: target.evaluations, space(),
+                       target.baseline(space()), budget, seed, per_trial=1)
+
+
+def _sampler(target: FunctionTarget):  # noqa: ANN202 - a bench.baselines Measure
+    return lambda params, n, _index: [target.sample(params) for _ in range(n)]
 
 
 def summarize(problem: Problem, results: list[Result]) -> dict[str, float | str]:
