@@ -225,6 +225,8 @@ class Loop:
     def _pace_promotions(self) -> bool:
         """Before a new test: the cooldown after the last promotion and the daily limit,
         waited out while the controls are obeyed. False when stopping."""
+        if not self.schedule.cooldown_s and self.schedule.max_promotions_per_day is None:
+            return True
         while self.store.pending_cycle() is None:  # a test in progress goes on
             seconds, reason = self._promotion_wait()
             if seconds <= 0:
@@ -236,8 +238,6 @@ class Loop:
 
     def _promotion_wait(self) -> tuple[float, str]:
         s = self.schedule
-        if not s.cooldown_s and s.max_promotions_per_day is None:
-            return 0.0, ""
         now = time.time()
         times = [p["created_at"] for p in self.store.promotions()[1:]]
         waits = [(0.0, "")]

@@ -102,13 +102,12 @@ def parameter_view(store: Store, limit: int = 2000) -> dict[str, Any]:
     run = run_trials(store, limit)
     if run is None:
         return {"params": [], "trials": [], "importance": None, "evaluator": "no run yet"}
-    complete = [t for t in run.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    shown = RunTrials(run.direction, run.space, run.distributions, complete[-limit:])
-    found, evaluator = importance(shown)
+    shown = [t for t in run.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    found, evaluator = importance(run)
     params = [{"name": p.name, "type": p.type, "low": p.low, "high": p.high,
                "options": list(p.options) if not p.is_numeric else None} for p in run.space]
     return {"direction": run.direction, "params": params, "importance": found,
             "evaluator": evaluator,
             "trials": [{"cycle": t.user_attrs.get("cycle"), "decision": t.user_attrs.get(
                 "decision"), "n": t.user_attrs.get("n"), "score": t.value,
-                "params": t.params} for t in shown.trials]}
+                "params": t.params} for t in shown]}

@@ -211,6 +211,10 @@ class Family:
             self._by_path[path] = self._spec_for(path, load_object(path))
         return self._by_path[path]
 
+    def spec_of(self, kind: str) -> type[Spec]:
+        """The spec of a recipe's ``kind``, a short name or ``package.module:Name``."""
+        return self.by_path(kind) if ":" in kind else self.spec(kind)
+
     def _spec_for(self, path: str, found: Any) -> type[Spec]:
         base = load_object(self._base)
         kind = (Literal[path], Field(description="the class, by import path"))

@@ -18,7 +18,9 @@ from ratchet.types import Decision
 FATAL_FILE = "last_error.json"
 
 
-def run_status(run_dir: Path) -> dict[str, Any]:
+def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
+    """``target_report=False``: without the target kind's own lines (a metrics scrape
+    reads the same numbers through ``Spec.metrics``)."""
     info = running_pid(run_dir)
     with Store(run_dir) as store:
         champ = champion_summary(store)
@@ -61,7 +63,7 @@ def run_status(run_dir: Path) -> dict[str, Any]:
         "inconclusive_rate": round(inconclusive / len(judged), 3) if judged else None,
         "last_error": _last_error(run_dir, error),
         "log_file": str(newest_log(run_dir) or ""),
-        "target": _target_report(kind, run_dir),
+        "target": _target_report(kind, run_dir) if target_report else {},
         "url": web.get("url") if info is not None else None,
         "dashboard": None if info is None or not web else {
             "up": web.get("up", True), "restarts": web.get("restarts", 0),
@@ -77,8 +79,7 @@ def _target_report(kind: str | None, run_dir: Path) -> dict[str, Any]:
     from ratchet.plugins import TARGETS
 
     try:
-        spec = TARGETS.by_path(kind) if ":" in kind else TARGETS.spec(kind)
-        return spec.report(run_dir)
+        return TARGETS.spec_of(kind).report(run_dir)
     except Exception as exc:  # a status must show even when a report cannot be made
         return {"report unavailable": str(exc)[:200]}
 

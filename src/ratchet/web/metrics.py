@@ -57,7 +57,7 @@ class RunCollector(Collector):
                     self._buckets[i] += 1
 
     def collect(self) -> Iterator[object]:
-        status = run_status(self.run_dir)
+        status = run_status(self.run_dir, target_report=False)
         with self._lock, Store(self.run_dir) as store:
             self._scan(store)
             info = store.run_info() or {}
@@ -141,7 +141,6 @@ def target_metrics(info: dict, run_dir: Path) -> list[tuple[str, str, str, float
     if not kind:
         return []
     try:
-        spec = TARGETS.by_path(kind) if ":" in kind else TARGETS.spec(kind)
-        return spec.metrics(run_dir)
+        return TARGETS.spec_of(kind).metrics(run_dir)
     except Exception:  # a scrape must not fail because one target's report did
         return []

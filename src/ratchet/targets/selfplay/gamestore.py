@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ratchet.targets.selfplay.match import GameResult
@@ -71,12 +72,22 @@ class GameStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def append(self, records: Sequence[GameRecord]) -> int:
-        """Store ``records`` in one transaction; returns the id of the last one."""
-        now = time.time()
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction: all of it or nothing."""
         cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    def append(self, records: Sequence[GameRecord]) -> int:
+        """Store ``records`` in one transaction; returns the id of the last one."""
+        now = time.time()
+        with self._write() as cur:
             cur.executemany(
                 "INSERT INTO selfplay_games (config, version, worker, host, moves, policies, "
                 "returns, duration_s, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -84,10 +95,6 @@ class GameStore:
                   json.dumps(r.to_dict()["policies"]), json.dumps(list(r.returns)),
                   r.duration_s, now) for r in records])
             last = cur.execute("SELECT COALESCE(MAX(id), 0) FROM selfplay_games").fetchone()
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
         return int(last[0])
 
     def count(self, config: str, after_id: int = 0) -> int:
@@ -129,9 +136,8 @@ class GameStore:
     def add_rated(self, config: str, purpose: str, results: Sequence[GameResult]) -> None:
         """Rated games (a promotion test, a gate, probation, anchors) in one transaction."""
         now = time.time()
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany(
+        with self._write() as cur:
+            cur.executemany(
                 "INSERT INTO selfplay_rated (config, purpose, pair, first, second, score, "
                 "length, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(config, purpose, r.pair, r.first, r.second, r.score, r.length, now)
@@ -145,9 +151,8 @@ class GameStore:
 
     # -- networks: each candidate's weights hash, and the champion versions ------------
     def record_network(self, candidate_id: str, sha256: str) -> None:
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute("INSERT OR REPLACE INTO selfplay_networks (candidate_id, sha256, "
+        with self._write() as cur:
+            cur.execute("INSERT OR REPLACE INTO selfplay_networks (candidate_id, sha256, "
                               "version, created_at) VALUES (?, ?, (SELECT version FROM "
                               "selfplay_networks WHERE candidate_id = ?), ?)",
                               (candidate_id, sha256, candidate_id, time.time()))
@@ -160,16 +165,15 @@ class GameStore:
 
     def make_champion(self, candidate_id: str) -> int:
         """The champion version of ``candidate_id`` (the next one the first time)."""
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            row = self.conn.execute("SELECT version FROM selfplay_networks WHERE "
+        with self._write() as cur:
+            row = cur.execute("SELECT version FROM selfplay_networks WHERE "
                                     "candidate_id = ?", (candidate_id,)).fetchone()
             if row is None:
                 raise KeyError(candidate_id)
             if row[0] is None:
-                (top,) = self.conn.execute("SELECT COALESCE(MAX(version), -1) FROM "
+                (top,) = cur.execute("SELECT COALESCE(MAX(version), -1) FROM "
                                            "selfplay_networks").fetchone()
-                self.conn.execute("UPDATE selfplay_networks SET version = ? WHERE "
+                cur.execute("UPDATE selfplay_networks SET version = ? WHERE "
                                   "candidate_id = ?", (top + 1, candidate_id))
                 return int(top + 1)
             return int(row[0])
@@ -188,7 +192,6 @@ class GameStore:
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute("INSERT OR REPLACE INTO selfplay_meta (key, value) VALUES (?, ?)",
+        with self._write() as cur:
+            cur.execute("INSERT OR REPLACE INTO selfplay_meta (key, value) VALUES (?, ?)",
                               (key, value))

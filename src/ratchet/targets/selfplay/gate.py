@@ -65,6 +65,7 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
 
     from ratchet.errors import RatchetError
     from ratchet.judges import SPRTJudge
+    from ratchet.stats import score_to_elo
     from ratchet.targets.selfplay.game import game_info, load_game
     from ratchet.targets.selfplay.match import (
         MCTSAnchor,
@@ -112,8 +113,8 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
                                f"{lower:.3f} (needs {config.random_lower:g})", lower))
 
     anchor = MCTSAnchor(game, config.anchor_simulations, seed)
-    judge = SPRTJudge(elo0=_elo(config.anchor_score - 0.05), elo1=_elo(config.anchor_score
-                                                                       + 0.05),
+    judge = SPRTJudge(elo0=score_to_elo(config.anchor_score - 0.05),
+                      elo1=score_to_elo(config.anchor_score + 0.05),
                       alpha=config.alpha, beta=config.beta, batch=10, min_games=20,
                       max_games=2 * config.anchor_max_pairs)
     evidence = Evidence("games", head_to_head=True)
@@ -166,10 +167,6 @@ class _Checked:
                 move = legal[0]
             out.append(move)
         return out
-
-
-def _elo(score: float) -> float:
-    return -400.0 * math.log10(1.0 / score - 1.0)
 
 
 def run_gate(stem: str | Path, game_spec: str, sha256: str | None, config: GateConfig,

@@ -156,19 +156,23 @@ class SelfPlayTarget(Target):
     def network_of(self, candidate: Candidate) -> Any:
         """The candidate's network, checked against its recorded hash: made if it has
         none yet (the starting champion: random weights; a challenger: trained)."""
+        with self._lock(candidate.id):
+            if self.games.network(candidate.id) is None:
+                self._make(candidate)
+        return self.recorded_network(candidate.id)
+
+    def recorded_network(self, candidate_id: str) -> Any:
+        """A network already made, loaded only if its weights have the recorded hash."""
         from ratchet.errors import RatchetError
         from ratchet.targets.selfplay.network import load_network
 
-        stem = self.nets / candidate.id
-        with self._lock(candidate.id):
-            recorded = self.games.network(candidate.id)
-            if recorded is None:
-                self._make(candidate)
-                recorded = self.games.network(candidate.id)
-            try:
-                return load_network(stem, self.info, sha256=recorded[0] if recorded else None)
-            except RatchetError as exc:
-                raise EvaluationError(str(exc)) from None
+        recorded = self.games.network(candidate_id)
+        if recorded is None:
+            raise EvaluationError(f"no network is recorded for {candidate_id}")
+        try:
+            return load_network(self.nets / candidate_id, self.info, sha256=recorded[0])
+        except RatchetError as exc:
+            raise EvaluationError(str(exc)) from None
 
     def _make(self, candidate: Candidate) -> None:
         from ratchet.targets.selfplay.network import new_network, save_network
@@ -242,9 +246,9 @@ class SelfPlayTarget(Target):
         if predecessor is None:
             return
         search = SearchConfig(simulations=self.spec.match_simulations)
-        champion = NetworkPlayer(champion_id, self.network_of(_known(champion_id)),
+        champion = NetworkPlayer(champion_id, self.recorded_network(champion_id),
                                  self.info.actions, search, seed=self.seed)
-        before = NetworkPlayer(predecessor, self.network_of(_known(predecessor)),
+        before = NetworkPlayer(predecessor, self.recorded_network(predecessor),
                                self.info.actions, search, seed=self.seed + 1)
         pairs = max(1, self.spec.probation_games // 6)
         for i, opponent in enumerate((before, RandomPlayer(self.seed),
@@ -274,7 +278,7 @@ class SelfPlayTarget(Target):
         if self.spec.workers:
             self._wait_for_games(since)
             return
-        net = self.network_of(_known(candidate.parent or ""))
+        net = self.recorded_network(candidate.parent or "")
         config = SelfPlayConfig(SearchConfig(simulations=self.spec.simulations, noise=True))
         rng = np.random.default_rng([self.seed, _seed_of(candidate.id)])
         while (missing := self.spec.trigger_games - self.games.count(self.spec.game,
@@ -308,12 +312,6 @@ class SelfPlayTarget(Target):
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _known(candidate_id: str) -> Candidate:
-    """A stand-in for a candidate whose network is already recorded (only its id is
-    read)."""
-    return Candidate({}, "recorded", parent="recorded", id=candidate_id)
 
 
 def _seed_of(candidate_id: str) -> int:
