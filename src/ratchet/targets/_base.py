@@ -105,3 +105,15 @@ class MaximizedSamplesSpec(Spec):
     @property
     def direction(self) -> Literal["maximize"]:
         return "maximize"
+
+
+class MaximizedGamesSpec(Spec):
+    """The section of a target whose measurements are games (scores to maximize)."""
+
+    @property
+    def outcome(self) -> Literal["games"]:
+        return "games"
+
+    @property
+    def direction(self) -> Literal["maximize"]:
+        return "maximize"

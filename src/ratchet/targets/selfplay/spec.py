@@ -8,13 +8,13 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ratchet.plugins import BuildContext, Spec
+from ratchet.plugins import BuildContext
 from ratchet.space import Space
-from ratchet.targets._base import Target
+from ratchet.targets._base import MaximizedGamesSpec, Target
 from ratchet.targets.selfplay import TUNABLE
 
 
-class SelfPlaySpec(Spec):
+class SelfPlaySpec(MaximizedGamesSpec):
     """A policy-value network with PUCT search, improved by self-play on an OpenSpiel game
     (one game configuration). A challenger is the champion's network trained on the
     latest self-play games with the candidate's training parameters (``lr``,
@@ -90,15 +90,6 @@ class SelfPlaySpec(Spec):
         from ratchet.targets.selfplay.report import metrics
 
         return metrics(run_dir)
-
-    @property
-    def outcome(self) -> Literal["games"]:
-        return "games"
-
-    @property
-    def direction(self) -> Literal["maximize"]:
-        return "maximize"
-
     def create(self, context: BuildContext) -> Target:
         from ratchet.extras import require
 
