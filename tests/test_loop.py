@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ratchet.controls import Controls
 from ratchet.errors import RecipeError
 from ratchet.recipe import load_recipe, parse_recipe
 from ratchet.runner import run_recipe
@@ -302,3 +303,13 @@ def test_an_approval_gate_holds_passed_challengers_for_ratchet_promote(tmp_path)
     with Store(tmp_path / "run") as store:
         assert store.champion().candidate.id == held[0].candidate.id
         assert store.promotions()[-1]["stats"] == {"manual": True}
+        baseline = store.promotions()[0]["candidate_id"]
+    # a target putting a former champion back (self-play's probation): its own record
+    Controls(tmp_path / "run").request_promotion(baseline, revert="probation failed:\n x")
+    run_recipe(recipe, tmp_path / "run", max_cycles=1)
+    with Store(tmp_path / "run") as store:
+        assert store.champion().candidate.id == baseline
+        assert store.promotions()[-1]["stats"] == {"revert": True, "reason":
+                                                   "probation failed: x"}
+        event = [e for e in store.events(limit=1000) if e["kind"] == "revert"]
+        assert len(event) == 1 and "reverted" in event[0]["message"]

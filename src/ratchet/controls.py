@@ -34,17 +34,24 @@ class Controls:
     def clear_stop(self) -> None:
         (self.run_dir / STOP_FILE).unlink(missing_ok=True)
 
-    def request_promotion(self, candidate_id: str) -> None:
+    def request_promotion(self, candidate_id: str, *, revert: str = "") -> None:
+        """Promote ``candidate_id`` at the loop's next safe point: a person's choice, or
+        with ``revert`` (the reason) a target putting a former champion back."""
         from ratchet.atomic import atomic_write_text
 
-        atomic_write_text(self.run_dir / PROMOTE_FILE, candidate_id + "\n")
+        reason = " ".join(revert.split())
+        atomic_write_text(self.run_dir / PROMOTE_FILE,
+                          candidate_id + "\n" + (f"revert: {reason}\n" if reason else ""))
 
-    def take_promotion(self) -> str | None:
-        """The candidate a person asked to promote, once."""
+    def take_promotion(self) -> tuple[str, str] | None:
+        """(candidate, revert reason or "") asked for, once."""
         path = self.run_dir / PROMOTE_FILE
         try:
-            candidate = path.read_text().strip()
+            lines = path.read_text().splitlines()
         except FileNotFoundError:
             return None
         path.unlink(missing_ok=True)
-        return candidate or None
+        candidate = lines[0].strip() if lines else ""
+        revert = next((line.removeprefix("revert: ").strip() for line in lines[1:]
+                       if line.startswith("revert: ")), "")
+        return (candidate, revert) if candidate else None

@@ -159,7 +159,7 @@ class Loop:
         """Obey the stop, pause and promote files. False when the loop must stop."""
         wanted = self.controls.take_promotion()
         if wanted is not None:
-            self._manual_promotion(wanted)
+            self._manual_promotion(*wanted)
         if self.controls.stop_requested:
             log.info("stop file found: stopping at this safe point")
             self.stop.set()
@@ -262,14 +262,17 @@ class Loop:
         self._set_state(phase="running", paused=False, pause_reason="", resume_at=None)
         return not stopped
 
-    def _manual_promotion(self, candidate_id: str) -> None:
+    def _manual_promotion(self, candidate_id: str, revert: str = "") -> None:
+        """A person's promotion, or with ``revert`` the target's putting back a former
+        champion (recorded as a revert, with its reason)."""
         champion = self.store.champion()
         try:
             if candidate_id == champion.candidate.id:
                 raise ValueError("it is already the champion")
             if any(c.id == candidate_id for _, c in self.store.pending_cycles()):
                 raise ValueError("it is still being measured")
-            new = self.store.manual_promotion(candidate_id, champion, self.store.last_cycle())
+            new = self.store.manual_promotion(candidate_id, champion, self.store.last_cycle(),
+                                              revert=revert)
         except (ValueError, StoreError) as exc:
             log.warning("manual promotion of %s refused: %s", candidate_id, exc)
             self.store.event("promotion_refused", f"manual promotion of {candidate_id} "
@@ -277,8 +280,9 @@ class Loop:
             return
         self.c.target.apply(new.candidate)
         write_champion_file(self.store)
-        log.warning("manual promotion: %s is champion v%d", candidate_id, new.version)
-        self._checkpoint("manual promotion")
+        how = "revert" if revert else "manual promotion"
+        log.warning("%s: %s is champion v%d", how, candidate_id, new.version)
+        self._checkpoint(how)
 
     # -- after a cycle --------------------------------------------------------------
     def _converged(self, result: CycleResult) -> bool:

@@ -63,6 +63,14 @@ class Spec(BaseModel):
         help, value); the collector adds the run's labels."""
         return []
 
+    @classmethod
+    def views(cls, run_dir: Path) -> list[dict[str, Any]]:
+        """This kind's own dashboard cards for a run, in shapes the dashboard draws
+        without knowing the kind: ``{"kind": "intervals", "title", "note", "points":
+        [{"label", "value", "low", "high"}], "references": [{"label", "value", "low",
+        "high"}], "unit"}`` (a value per point with its interval, e.g. a rating curve)."""
+        return []
+
 
 @dataclass(frozen=True)
 class BuildContext:

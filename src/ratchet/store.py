@@ -130,6 +130,23 @@ MIGRATIONS: list[str] = [
     ALTER TABLE evaluations_by_shard RENAME TO evaluations;
     CREATE INDEX evaluations_candidate ON evaluations(candidate_id, role);
     """,
+    # A former champion may be champion again (a revert, or `ratchet promote` of an old
+    # one): a candidate may appear in more than one promotion.
+    """
+    CREATE TABLE promotions_again (
+        version INTEGER PRIMARY KEY,
+        candidate_id TEXT NOT NULL REFERENCES candidates(id),
+        previous_id TEXT,
+        cycle INTEGER NOT NULL,
+        stats TEXT NOT NULL DEFAULT '{}',
+        created_at REAL NOT NULL
+    );
+    INSERT INTO promotions_again SELECT version, candidate_id, previous_id, cycle, stats,
+        created_at FROM promotions;
+    DROP TABLE promotions;
+    ALTER TABLE promotions_again RENAME TO promotions;
+    CREATE INDEX promotions_candidate ON promotions(candidate_id);
+    """,
 ]
 
 
@@ -453,25 +470,37 @@ class Store:
                         default=float)))
         return promoted
 
-    def manual_promotion(self, candidate_id: str, champion: Champion, cycle: int) -> Champion:
-        """A person's promotion: recorded as such, in one transaction."""
+    def manual_promotion(self, candidate_id: str, champion: Champion, cycle: int, *,
+                         revert: str = "") -> Champion:
+        """A person's promotion, or with ``revert`` (its reason) the target's putting a
+        former champion back: recorded as such, in one transaction."""
         now = time.time()
         candidate = self.candidate(candidate_id)
+        stats: dict[str, Any] = {"revert": True, "reason": revert} if revert else \
+            {"manual": True}
+        if revert:
+            kind, level = "revert", "warning"
+            message = (f"champion v{champion.version} ({champion.candidate.id}) reverted: "
+                       f"{candidate_id} is champion v{champion.version + 1} again ({revert})")
+        else:
+            kind, level = "promotion", "warning"
+            message = f"manual promotion of {candidate_id} as champion v{champion.version + 1}"
         with self.transaction() as cur:
             version = champion.version + 1
             cur.execute("INSERT INTO promotions (version, candidate_id, previous_id, cycle, "
                         "stats, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                         (version, candidate_id, champion.candidate.id, cycle,
-                         json.dumps({"manual": True}), now))
+                         json.dumps(stats), now))
             cur.execute("UPDATE candidates SET status = 'retired' WHERE id = ?",
                         (champion.candidate.id,))
             cur.execute("UPDATE candidates SET status = 'champion' WHERE id = ?",
                         (candidate_id,))
             cur.execute("INSERT INTO events (ts, level, kind, message, data) VALUES "
-                        "(?, 'warning', 'promotion', ?, ?)",
-                        (now, f"manual promotion of {candidate_id} as champion v{version}",
-                         json.dumps({"manual": True, "version": version, "cycle": cycle,
-                                     "candidate": candidate_id})))
+                        "(?, ?, ?, ?, ?)",
+                        (now, level, kind, message,
+                         json.dumps({**stats, "version": version, "cycle": cycle,
+                                     "candidate": candidate_id,
+                                     "previous": champion.candidate.id})))
         return Champion(candidate, version, cycle, now)
 
     def set_target_state(self, key: str, value: Any) -> None:

@@ -117,7 +117,8 @@ def champion(run_dir: Path) -> dict[str, Any]:
             "elo": p["stats"].get("elo"), "elo_low": p["stats"].get("elo_low"),
             "elo_high": p["stats"].get("elo_high"), "n": p["stats"].get("n"),
             "improvement": p["stats"].get("improvement"),
-            "manual": bool(p["stats"].get("manual"))})
+            "manual": bool(p["stats"].get("manual")),
+            "revert": p["stats"].get("reason") if p["stats"].get("revert") else None})
     return {**summary, "history": history_rows}
 
 
@@ -179,6 +180,32 @@ def _scores(rows: list[Any]) -> list[float]:
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def gates(run_dir: Path, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest challengers that reached the gates (they passed the judge), each gate's
+    result and reason, newest first."""
+    with Store(run_dir) as store:
+        rows = store.conn.execute(
+            "SELECT cycle, candidate_id, decision, stats, created_at FROM decisions "
+            "WHERE stats LIKE '%\"gates\"%' ORDER BY cycle DESC LIMIT ?", (limit,)).fetchall()
+    return [{"cycle": cycle, "candidate": candidate, "decision": decision,
+             "decided_at": created, "gates": json.loads(stats).get("gates", [])}
+            for cycle, candidate, decision, stats, created in rows]
+
+
+def target_views(run_dir: Path) -> list[dict[str, Any]]:
+    """The target kind's own cards (its spec's ``views``); none if they cannot be made."""
+    from ratchet.plugins import TARGETS
+
+    with Store(run_dir) as store:
+        kind = ((store.run_info() or {}).get("recipe") or {}).get("target", {}).get("kind")
+    if not kind:
+        return []
+    try:
+        return TARGETS.spec_of(kind).views(run_dir)
+    except Exception:  # noqa: BLE001 - the dashboard shows the rest without them
+        return []
 
 
 def parameters(run_dir: Path) -> dict[str, Any]:

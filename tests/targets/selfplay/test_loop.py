@@ -1,5 +1,6 @@
 """The selfplay target through the engine's loop: tic-tac-toe, a few hundred games."""
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -118,10 +119,12 @@ def test_probation_reverts_a_champion_rated_below_its_predecessor(tmp_path):
                                                  for i in range(60)])
     with pytest.raises(EvaluationError, match=f"probation failed, reverting to {first}"):
         challenge(weak)
-    assert (run_dir / "promote").read_text().strip() == first
+    from ratchet.controls import Controls
+
+    wanted, revert = Controls(run_dir).take_promotion()  # what the loop reads next
+    assert wanted == first and revert.startswith(f"probation failed: champion {weak.id}")
     assert games.meta(f"probation:{weak.id}").startswith("reverted: champion")
 
-    (run_dir / "promote").unlink()
     fine = crown(weak.id)
     assert len(challenge(fine).scores) == 2
     assert games.meta(f"probation:{fine.id}").startswith("passed: champion")
@@ -216,3 +219,33 @@ def test_kill_9_of_the_loop_with_workers_loses_no_stored_game(tmp_path):
                        capture_output=True, timeout=120)
     with sqlite3.connect(run_dir / "ratchet.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_skill_bar_blocks_a_promotion_only_once_a_champion_has_cleared_it(tmp_path):
+    """From random weights no network beats the anchors, so with ``gate_skill:
+    regression`` a missed skill bar is advisory until some champion clears it; from then
+    on it blocks. Soundness checks always block."""
+    from ratchet.targets.selfplay.spec import SelfPlaySpec
+    from ratchet.targets.selfplay.target import BARS_CLEARED, SelfPlayTarget
+    from ratchet.types import Candidate
+
+    spec = SelfPlaySpec(**{**TINY["target"], "gate": True, "gate_random_pairs": 3,
+                           "gate_anchor_simulations": 5})
+    target = SelfPlayTarget(spec, tmp_path / "work")
+    champion, challenger = Candidate({}, "baseline"), Candidate({}, "test")
+    target.apply(champion)
+    checks = {c.gate: c for c in target.promotion_checks(challenger)}
+    assert all(c.passed for c in checks.values()), checks  # 6 games cannot show 0.9
+    assert checks["gate.vs_random"].reason.startswith("advisory, no champion has cleared")
+    assert not checks["gate.loads"].reason.startswith("advisory")
+    kept = json.loads(target.games.meta(f"gate:{challenger.id}"))
+    assert {r["check"] for r in kept} >= {"loads", "vs_random", "vs_anchor"}
+
+    kept = [{**r, "passed": True} if r["check"] == "vs_random" else r for r in kept]
+    target.games.set_meta(f"gate:{challenger.id}", json.dumps(kept))  # as if it cleared it
+    target.apply(challenger)  # promoted: its cleared bar binds every later champion
+    assert "vs_random" in json.loads(target.games.meta(BARS_CLEARED))
+    checks = {c.gate: c for c in target.promotion_checks(Candidate({}, "test"))}
+    assert not checks["gate.vs_random"].passed
+    assert "lower 95% bound" in checks["gate.vs_random"].reason
+    target.close()

@@ -26,7 +26,7 @@ from ratchet.targets.selfplay.network import (
 def test_games_by_name_and_parameters():
     assert game_info("connect_four").actions == 7
     hex5 = game_info("hex(board_size=5)")
-    assert hex5.actions == 25 and hex5.observation_size == 9 * 5 * 5
+    assert hex5.actions == 25 and hex5.observation_size == 9 * 5 * 5 + 2
 
 
 @pytest.mark.parametrize("spec, says", [
@@ -58,7 +58,7 @@ def test_network_files_round_trip_and_are_checked(tmp_path):
 
     with pytest.raises(NetworkError, match="not the recorded"):
         load_network(tmp_path / "v1", game, sha256="0" * 64)
-    with pytest.raises(NetworkError, match="connect_four has 126 observation values"):
+    with pytest.raises(NetworkError, match="connect_four has 128 observation values"):
         load_network(tmp_path / "v1", game_info("connect_four"))
     spec = json.loads(arch.read_text())
     arch.write_text(json.dumps({**spec, "hidden": 32}))
@@ -248,3 +248,18 @@ def test_a_worker_picks_up_a_new_champion_within_one_batch_and_refuses_a_bad_has
     assert versions == [[1, 1], [2, 2], [2, 2], [2, 2], [2, 2]]
     assert (stats.reloads, stats.refused, stats.games) == (2, 1, 10)
     assert all(r.worker == "w0" for batch in batches for r in batch)
+
+
+def test_the_network_is_told_who_is_to_move():
+    """Connect Four's observation tensor reads the same for both players; the value is
+    the player to move's, so the input ends with who that is."""
+    import pyspiel
+
+    from ratchet.targets.selfplay.mcts import observation
+
+    state = pyspiel.load_game("connect_four").new_initial_state()
+    first, _ = observation(state, 7)
+    state.apply_action(3)
+    second, legal = observation(state, 7)
+    assert list(first[-2:]) == [1, 0] and list(second[-2:]) == [0, 1]
+    assert len(second) == game_info("connect_four").observation_size and legal.all()

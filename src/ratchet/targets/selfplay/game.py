@@ -35,10 +35,13 @@ class GameInfo:
 
     @property
     def observation_size(self) -> int:
+        """The engine's observation tensor, then who is to move (one-hot over the two
+        players): some games' tensors (Connect Four's) read the same for both players,
+        and the value is the player to move's."""
         size = 1
         for d in self.observation_shape:
             size *= d
-        return size
+        return size + 2
 
 
 def load_game(spec: str) -> Any:

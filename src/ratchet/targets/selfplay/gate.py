@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 CHECKS = ("loads", "size", "latency", "legal_moves", "game_length", "vs_random", "vs_anchor")
+SKILL_CHECKS = ("vs_random", "vs_anchor")  # bars of strength; the others are soundness
 
 
 @dataclass(frozen=True)

@@ -49,9 +49,12 @@ class Node:
 
 
 def observation(state: Any, actions: int) -> tuple[np.ndarray, np.ndarray]:
-    """The network's input for the player to move, and the mask of its legal actions."""
+    """The network's input for the player to move (the engine's observation tensor, then
+    who is to move, one-hot), and the mask of its legal actions."""
     player = state.current_player()
-    obs = np.asarray(state.observation_tensor(player), dtype=np.float32)
+    obs = np.asarray(state.observation_tensor(player) + [float(player == 0),
+                                                          float(player == 1)],
+                     dtype=np.float32)
     legal = np.zeros(actions, dtype=bool)
     legal[state.legal_actions()] = True
     return obs, legal

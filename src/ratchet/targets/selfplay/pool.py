@@ -51,7 +51,7 @@ def _worker_main(game_spec: str, feed_path: str, games: Any, stop: Any, worker: 
 
     from ratchet.targets.selfplay.mcts import SearchConfig
     from ratchet.targets.selfplay.play import SelfPlayConfig
-    from ratchet.targets.selfplay.worker import run_worker
+    from ratchet.targets.selfplay.worker import WorkerStats, run_worker
 
     torch.set_num_threads(1)
     halt = threading.Event()
@@ -63,11 +63,19 @@ def _worker_main(game_spec: str, feed_path: str, games: Any, stop: Any, worker: 
             time.sleep(0.5)
 
     threading.Thread(target=watch, daemon=True).start()
-    run_worker(game_spec, FileFeed(Path(feed_path)),
-               lambda records: games.put([r.to_dict() for r in records]), halt,
-               worker=worker, games_per_batch=games_per_batch,
+    stats = WorkerStats()
+    handed = WorkerStats()
+
+    def hand_over(records: Any) -> None:  # a batch, and the time it took
+        games.put({"games": [r.to_dict() for r in records],
+                   "playing_s": stats.playing_s - handed.playing_s,
+                   "network_s": stats.network_s - handed.network_s})
+        handed.playing_s, handed.network_s = stats.playing_s, stats.network_s
+
+    run_worker(game_spec, FileFeed(Path(feed_path)), hand_over, halt, worker=worker,
+               games_per_batch=games_per_batch,
                config=SelfPlayConfig(SearchConfig(simulations=simulations, noise=True)),
-               seed=seed)
+               seed=seed, stats=stats)
     if os.getppid() != parent:  # nobody reads the queue any more: exit without flushing
         games.cancel_join_thread()
 
@@ -88,6 +96,8 @@ class WorkerPool:
         self.processes: dict[int, Any] = {}
         self.restarts = 0
         self.ingested = 0
+        self.playing_s = 0.0  # the workers' time playing the batches handed over
+        self.network_s = 0.0  # of which, waiting for the network
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -112,9 +122,11 @@ class WorkerPool:
         from ratchet.targets.selfplay.gamestore import GameStore
         from ratchet.targets.selfplay.play import GameRecord
 
-        def take(batch: list[dict[str, Any]]) -> None:
-            store.append([GameRecord.from_dict(r) for r in batch])
-            self.ingested += len(batch)
+        def take(batch: dict[str, Any]) -> None:
+            store.append([GameRecord.from_dict(r) for r in batch["games"]])
+            self.ingested += len(batch["games"])
+            self.playing_s += batch["playing_s"]
+            self.network_s += batch["network_s"]
 
         with GameStore(self.db_path) as store:
             while not self._halt.is_set():

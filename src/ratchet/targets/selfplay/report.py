@@ -1,5 +1,5 @@
-"""What `ratchet status` and `/metrics` show of a self-play run: games, training, the
-champion's rating in its pool, probation."""
+"""What `ratchet status`, `/metrics` and the dashboard show of a self-play run: games,
+training, the champions' ratings in their pool, probation."""
 
 from __future__ import annotations
 
@@ -94,3 +94,39 @@ def metrics(run_dir: Path) -> list[tuple[str, str, str, float | None]]:
         ("ratchet_selfplay_champion_rating_low", "gauge", "Lower end of its 95% interval",
          r.low if r else None),
     ]
+
+
+def views(run_dir: Path) -> list[dict[str, Any]]:
+    """The dashboard's rating curve: every champion version's Bradley-Terry rating (95%
+    interval) in the run's one pool, uniform random = 0, the MCTS anchors as lines."""
+    from ratchet.store import Store
+    from ratchet.targets.selfplay.gamestore import GameStore
+    from ratchet.targets.selfplay.ratings import fit
+
+    with Store(run_dir) as store:
+        promotions = store.promotions()
+        game = (store.run_info() or {})["recipe"]["target"]["game"]
+    try:
+        games = GameStore(run_dir / "ratchet.db")
+    except sqlite3.Error:
+        return []
+    with games:
+        rated = games.rated(game)
+    if not any("random" in (a, b) for a, b, _ in rated):
+        return []
+    ratings = fit(rated, anchor="random")
+
+    def shown(label: str, name: str) -> dict[str, Any]:
+        r = ratings[name]
+        return {"label": label, "value": r.elo, "low": r.low, "high": r.high}
+
+    points = [shown(f"v{p['version']}" + (" (revert)" if p["stats"].get("revert") else ""),
+                    p["candidate_id"]) for p in promotions if p["candidate_id"] in ratings]
+    anchors = [shown(name, name) for name in sorted(ratings) if name.startswith("mcts-")]
+    return [{"kind": "intervals", "title": "Ratings", "unit": "Elo",
+             "note": f"each champion version, Bradley-Terry over {len(rated)} rated games "
+                     f"of {game} (promotion tests, probation); uniform random = 0; "
+                     "dashed: the MCTS anchors",
+             "points": points,
+             "references": [{"label": "random", "value": 0.0, "low": 0.0, "high": 0.0},
+                            *anchors]}]

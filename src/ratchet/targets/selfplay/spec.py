@@ -59,6 +59,10 @@ class SelfPlaySpec(MaximizedGamesSpec):
     gate_max_ms_per_move: float = Field(200.0, gt=0, description="gate: inference latency "
                                         "limit per move")
     gate_timeout_s: float = Field(600.0, gt=0, description="gate: its process's time limit")
+    gate_skill: Literal["regression", "absolute"] = Field(
+        "regression", description="gate: \"regression\": a skill bar (vs_random, vs_anchor) "
+        "blocks a promotion once a champion has cleared it, and is advisory until then (so "
+        "a run from random weights can improve); \"absolute\": always")
 
     @field_validator("game")
     @classmethod
@@ -90,6 +94,13 @@ class SelfPlaySpec(MaximizedGamesSpec):
         from ratchet.targets.selfplay.report import metrics
 
         return metrics(run_dir)
+
+    @classmethod
+    def views(cls, run_dir: Path) -> list[dict[str, Any]]:
+        from ratchet.targets.selfplay.report import views
+
+        return views(run_dir)
+
     def create(self, context: BuildContext) -> Target:
         from ratchet.extras import require
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 LAST_TRAINED = "last_trained_game_id"
 LAST_TRAINED_AT = "last_trained_at"
+BARS_CLEARED = "gate_bars_cleared"  # the skill bars some champion has cleared (JSON list)
 
 
 class SelfPlayTarget(Target):
@@ -100,6 +101,7 @@ class SelfPlayTarget(Target):
 
         self.network_of(champion)  # the starting champion's network is made here
         version = self.games.make_champion(champion.id)
+        self._raise_bars(champion.id)
         recorded = self.games.network(champion.id)
         if not self.spec.workers or recorded is None:
             return
@@ -137,7 +139,13 @@ class SelfPlayTarget(Target):
         return Measurement("games", tuple(scores), ordered=True)
 
     def promotion_checks(self, candidate: Candidate) -> list[GateResult]:
-        from ratchet.targets.selfplay.gate import GateConfig, run_gate
+        """The regression gate in its own process; its results are kept per challenger.
+        With ``gate_skill: regression`` a skill bar no champion has cleared yet is
+        reported but does not block (a run from random weights must be able to start)."""
+        import json
+        from dataclasses import asdict
+
+        from ratchet.targets.selfplay.gate import SKILL_CHECKS, GateConfig, run_gate
 
         if not self.spec.gate:
             return []
@@ -150,7 +158,29 @@ class SelfPlayTarget(Target):
                             timeout_s=self.spec.gate_timeout_s)
         results = run_gate(self.nets / candidate.id, self.spec.game,
                            recorded[0] if recorded else None, config, seed=self.seed)
-        return [GateResult(f"gate.{r.check}", r.passed, r.reason) for r in results]
+        self.games.set_meta(f"gate:{candidate.id}", json.dumps([asdict(r) for r in results]))
+        required = set(json.loads(self.games.meta(BARS_CLEARED, "[]") or "[]"))
+        checks = []
+        for r in results:
+            advisory = (self.spec.gate_skill == "regression" and r.check in SKILL_CHECKS
+                        and r.check not in required and not r.passed)
+            checks.append(GateResult(f"gate.{r.check}", r.passed or advisory,
+                                     f"advisory, no champion has cleared this bar yet: "
+                                     f"{r.reason}" if advisory else r.reason))
+        return checks
+
+    def _raise_bars(self, champion_id: str) -> None:
+        """A new champion's passed skill checks become bars for every later one."""
+        import json
+
+        from ratchet.targets.selfplay.gate import SKILL_CHECKS
+
+        gate = json.loads(self.games.meta(f"gate:{champion_id}", "[]") or "[]")
+        cleared = set(json.loads(self.games.meta(BARS_CLEARED, "[]") or "[]"))
+        raised = cleared | {r["check"] for r in gate
+                            if r["check"] in SKILL_CHECKS and r["passed"]}
+        if raised != cleared:
+            self.games.set_meta(BARS_CLEARED, json.dumps(sorted(raised)))
 
     # -- networks --------------------------------------------------------------------
     def network_of(self, candidate: Candidate) -> Any:
@@ -265,7 +295,8 @@ class SelfPlayTarget(Target):
             self.games.set_meta(key, f"passed: {verdict}")
             return
         self.games.set_meta(key, f"reverted: {verdict}")
-        Controls(self.db.parent).request_promotion(predecessor)
+        Controls(self.db.parent).request_promotion(predecessor,
+                                                   revert=f"probation failed: {verdict}")
         raise EvaluationError(f"probation failed, reverting to {predecessor}: {verdict}")
 
     def _top_up(self, version: int, candidate: Candidate) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from ratchet.errors import RatchetError
+from ratchet.targets.selfplay.mcts import Evaluator
 from ratchet.targets.selfplay.play import GameRecord, SelfPlayConfig, play_games
 
 log = logging.getLogger(__name__)
@@ -45,20 +47,24 @@ class WorkerStats:
     reloads: int = 0
     refused: int = 0
     version: int = -1
+    playing_s: float = 0.0   # time spent playing batches
+    network_s: float = 0.0   # of which, waiting for the network's forward passes
 
 
 def run_worker(game_spec: str, feed: Feed, sink: Sink, stop: threading.Event, *,
                worker: str, games_per_batch: int = 8,
                config: SelfPlayConfig = SelfPlayConfig(), seed: int = 0,
-               max_batches: int | None = None) -> WorkerStats:
-    """Play until ``stop`` is set (or ``max_batches``); returns what it did."""
+               max_batches: int | None = None, stats: WorkerStats | None = None
+               ) -> WorkerStats:
+    """Play until ``stop`` is set (or ``max_batches``); returns what it did (``stats``,
+    when given, is kept up to date as it goes)."""
     from ratchet.targets.selfplay.game import game_info, load_game
     from ratchet.targets.selfplay.network import load_network
 
     game = load_game(game_spec)
     info = game_info(game_spec, game)
     rng = np.random.default_rng(seed)
-    stats = WorkerStats()
+    stats = stats if stats is not None else WorkerStats()
     net = None
     refused: ChampionRef | None = None
     while not stop.is_set() and (max_batches is None or stats.batches < max_batches):
@@ -77,11 +83,23 @@ def run_worker(game_spec: str, feed: Feed, sink: Sink, stop: threading.Event, *,
             stop.wait(1.0)
             refused = None  # the record may be corrected: try again
             continue
-        records = play_games(game, game_spec, net.evaluate, games_per_batch, config, rng,
-                             version=stats.version, worker=worker)
+        started = time.perf_counter()
+        records = play_games(game, game_spec, _timed(net.evaluate, stats), games_per_batch,
+                             config, rng, version=stats.version, worker=worker)
+        stats.playing_s += time.perf_counter() - started
         if stop.is_set():
             break  # stopped mid-batch: these games are not handed over
         sink(records)
         stats.batches += 1
         stats.games += len(records)
     return stats
+
+
+def _timed(evaluate: Evaluator, stats: WorkerStats) -> Evaluator:
+    def timed(observations: np.ndarray, legal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        started = time.perf_counter()
+        try:
+            return evaluate(observations, legal)
+        finally:
+            stats.network_s += time.perf_counter() - started
+    return timed

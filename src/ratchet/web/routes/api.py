@@ -62,6 +62,19 @@ def parameters(run_dir: Path = RunDir) -> dict[str, Any]:
     return data.parameters(run_dir)
 
 
+@router.get("/gates", summary="The newest challengers that reached the gates, with each "
+            "gate's result and reason")
+def gates(run_dir: Path = RunDir, limit: int = Query(50, ge=1, le=1000)
+          ) -> list[dict[str, Any]]:
+    return data.gates(run_dir, limit)
+
+
+@router.get("/target_views", summary="The target kind's own dashboard cards (self-play: "
+            "the champions' rating curve against the anchors)")
+def target_views(run_dir: Path = RunDir) -> list[dict[str, Any]]:
+    return data.target_views(run_dir)
+
+
 @router.get("/cycles/{cycle}", summary="Outcomes of one cycle by role")
 def cycle(cycle: int, run_dir: Path = RunDir) -> dict[str, Any]:
     return data.cycle_detail(run_dir, cycle)

@@ -111,7 +111,7 @@ function renderChampion(ch) {
   $("#best tbody").innerHTML = Object.entries(ch.params).map(([k, v]) =>
     `<tr><td>${esc(k)}</td><td class="num">${esc(typeof v === "number" ? +v.toPrecision(6) : v)}</td></tr>`).join("");
   $("#champions tbody").innerHTML = ch.history.slice().reverse().map((p) => {
-    const ev = p.manual ? "manual" : (p.elo !== null && p.elo !== undefined
+    const ev = p.revert ? `reverted: ${esc(p.revert)}` : p.manual ? "manual" : (p.elo !== null && p.elo !== undefined
       ? `${fmt(p.elo, 0)} Elo [${fmt(p.elo_low, 0)}, ${fmt(p.elo_high, 0)}] n=${p.n}`
       : (p.improvement !== null && p.improvement !== undefined ? `${(100 * p.improvement).toFixed(2)}% n=${p.n}` : "baseline"));
     const changes = Object.entries(p.changes).map(([k, [a, b]]) => `${esc(k)} ${fmt(a, 3)}→${fmt(b, 3)}`).join(", ");
@@ -150,7 +150,7 @@ async function renderCycle(n) {
 }
 
 // Two small charts drawn on a canvas: a scatter and bars (sysctl-like runs only).
-function frame(canvas, xLabel, yLabel, [x0, x1], [y0, y1]) {
+function frame(canvas, xLabel, yLabel, [x0, x1], [y0, y1], xTicks = true) {
   const dpr = window.devicePixelRatio || 1, w = canvas.clientWidth, h = canvas.clientHeight;
   canvas.width = w * dpr; canvas.height = h * dpr;
   const g = canvas.getContext("2d");
@@ -163,7 +163,7 @@ function frame(canvas, xLabel, yLabel, [x0, x1], [y0, y1]) {
   g.beginPath(); g.moveTo(L, T); g.lineTo(L, h - B); g.lineTo(w - R, h - B); g.stroke();
   for (let i = 0; i <= 4; i++) {
     const xv = x0 + (x1 - x0) * i / 4, yv = y0 + (y1 - y0) * i / 4;
-    g.textAlign = "center"; g.fillText(+xv.toPrecision(3), sx(xv), h - B + 14);
+    if (xTicks) { g.textAlign = "center"; g.fillText(+xv.toPrecision(3), sx(xv), h - B + 14); }
     g.textAlign = "right"; g.fillText(+yv.toPrecision(3), L - 6, sy(yv) + 4);
   }
   g.textAlign = "center"; g.fillText(xLabel, (L + w - R) / 2, h - 4);
@@ -257,6 +257,52 @@ async function renderParameters(force = false) {
   document.body.dataset.parameters = String(d.trials.length);
 }
 
+// cards a target kind draws itself through (e.g. self-play's ratings): kinds the dashboard
+// knows how to draw, whatever the target
+let targetViewsAt = 0;
+async function renderTargetViews(force = false) {
+  if (!force && Date.now() - targetViewsAt < 10000) return;
+  targetViewsAt = Date.now();
+  const views = await getJSON("/api/target_views");
+  $("#target-views").innerHTML = views.map((v, i) => `<section class="card" data-view="${esc(v.kind)}">
+    <h2>${esc(v.title)} <small>${esc(v.note || "")}</small></h2>
+    <canvas id="view-${i}" class="plot"></canvas></section>`).join("");
+  views.forEach((v, i) => { if (v.kind === "intervals") drawIntervals($(`#view-${i}`), v); });
+}
+
+function drawIntervals(canvas, v) {
+  const all = [...v.points, ...v.references].flatMap((p) => [p.low, p.high, p.value]);
+  const f = frame(canvas, "", v.unit || "", [-0.5, Math.max(v.points.length - 0.5, 0.5)], range(all, 0.08), false);
+  f.g.setLineDash([5, 4]); f.g.textAlign = "left";
+  for (const r of v.references) {
+    f.g.strokeStyle = "#9aa1b1"; f.g.beginPath();
+    f.g.moveTo(f.sx(-0.5), f.sy(r.value)); f.g.lineTo(f.sx(v.points.length - 0.5), f.sy(r.value)); f.g.stroke();
+    f.g.fillStyle = "#6b7385"; f.g.fillText(r.label, f.sx(-0.45), f.sy(r.value) - 3);
+  }
+  f.g.setLineDash([]); f.g.textAlign = "center";
+  v.points.forEach((p, i) => {
+    f.g.strokeStyle = "#2f6fdd"; f.g.fillStyle = "#2f6fdd";
+    f.g.beginPath(); f.g.moveTo(f.sx(i), f.sy(p.low)); f.g.lineTo(f.sx(i), f.sy(p.high)); f.g.stroke();
+    f.g.beginPath(); f.g.arc(f.sx(i), f.sy(p.value), 3.5, 0, 2 * Math.PI); f.g.fill();
+    if (v.points.length <= 30 || i % Math.ceil(v.points.length / 30) === 0) {
+      f.g.fillStyle = "#6b7385"; f.g.fillText(p.label, f.sx(i), canvas.clientHeight - 20);
+    }
+  });
+  canvas.dataset.points = String(v.points.length);
+  canvas.dataset.references = String(v.references.length);
+}
+
+async function renderGates() {
+  const rows = await getJSON("/api/gates");
+  $("#gates").hidden = rows.length === 0;
+  $("#gates tbody").innerHTML = rows.map((r) => `<tr><td class="num">${r.cycle}</td><td>${esc(r.candidate)}</td>
+    <td class="${esc(r.decision)}">${esc(r.decision)}</td><td>${r.gates.map((g) => {
+      const advisory = g.passed && g.reason.startsWith("advisory");
+      const cls = advisory ? "gated" : (g.passed ? "promote" : "failed");
+      return `<span class="gate ${cls}" title="${esc(g.reason)}">${esc(g.gate.replace(/^gate\./, ""))}${advisory ? " (advisory)" : (g.passed ? " ✓" : " ✗")}</span>`;
+    }).join(" ")}</td></tr>`).join("");
+}
+
 function connect(after) {
   if (source) source.close();
   const sep = run ? `&run=${encodeURIComponent(run)}` : "";
@@ -274,6 +320,8 @@ function connect(after) {
     if (!$("#objectives").hidden || cycles.cycle.length <= 3) renderObjectives();
     if (d.decision === "promote") renderChampion(await getJSON("/api/champion"));
     renderParameters(d.decision === "promote");
+    if (d.decision === "promote" || d.decision === "gated") renderGates();
+    renderTargetViews(d.decision === "promote");
   });
   source.addEventListener("promotion", async () => renderChampion(await getJSON("/api/champion")));
   source.addEventListener("state", (e) => {
@@ -300,6 +348,7 @@ async function load() {
   await renderObjectives();
   await renderInFlight();
   await renderParameters(true);
+  await Promise.all([renderGates(), renderTargetViews(true)]);
   connect(history.last_event_id);
   document.body.dataset.loaded = String(cycles.cycle.length);
 }

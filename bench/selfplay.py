@@ -1,0 +1,349 @@
+"""Self-play figures (issue 29), measured in one run on this machine.
+
+1. ``learn``: ``ratchet run recipes/selfplay-connect4.yaml`` from random weights (a real
+   run of the CLI, its own run directory) until both skill bars of the regression gate
+   are cleared or ``--minutes`` pass. Printed: the wall time until a champion passed the
+   gate against uniform random (lower 95% bound >= 0.90) and against OpenSpiel's MCTS
+   with random rollouts at 100 simulations (score > 0.55 by the gate's SPRT); every
+   champion's Bradley-Terry rating against the anchors (its pool: promotion tests and
+   probation games) by the time it was promoted; and, after the run, the last champion
+   measured afresh against both anchors (games the run never saw).
+2. ``throughput``: self-play games per second with 1 and 2 worker processes (the run's
+   ``WorkerPool``, games counted as stored), and the share of the workers' playing time
+   spent waiting for the network's forward passes.
+3. ``false``: the promotion test on two copies of one network (the learned champion when
+   part 1 ran, else random weights): the recipe's SPRT, sides swapped in pairs from
+   shared openings; every promotion is false.
+
+    python -m bench.selfplay [--parts learn,throughput,false] [--minutes 60]
+                             [--tests 60] [--run-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bench._results import ROOT, add_arguments, recorded
+
+RECIPE = ROOT / "recipes" / "selfplay-connect4.yaml"
+BARS = ("vs_random", "vs_anchor")
+
+
+def wilson(score: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return 0.0, 1.0
+    centre = score + z * z / (2 * n)
+    spread = z * math.sqrt(score * (1 - score) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n), (centre + spread) / (1 + z * z / n)
+
+
+def clopper_pearson_upper(k: int, n: int) -> float:
+    from scipy.stats import beta
+
+    return 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
+
+
+# -- 1. learning from random weights ---------------------------------------------------
+def learn(recipe: dict[str, Any], run_dir: Path, minutes: float) -> dict[str, Any]:
+    from ratchet.store import Store
+    from ratchet.targets.selfplay.gamestore import GameStore
+    from ratchet.targets.selfplay.target import BARS_CLEARED
+
+    recipe_file = run_dir.parent / f"{run_dir.name}.yaml"
+    recipe_file.write_text(json.dumps(recipe))
+    log = (run_dir.parent / f"{run_dir.name}.log").open("w")
+    print(f"learn: ratchet run {RECIPE.relative_to(ROOT)} in {run_dir} "
+          f"(at most {minutes:g} min; log {log.name})", flush=True)
+    started = time.time()
+    process = subprocess.Popen([sys.executable, "-m", "ratchet", "run", str(recipe_file),
+                                "--run-dir", str(run_dir)], stdout=log,
+                               stderr=subprocess.STDOUT)
+    deadline = started + 60 * minutes
+    cleared: list[str] = []
+    last_print = started
+    while time.time() < deadline and process.poll() is None:
+        time.sleep(10)
+        try:
+            with GameStore(run_dir / "ratchet.db") as games:
+                cleared = json.loads(games.meta(BARS_CLEARED, "[]") or "[]")
+                played = games.count(recipe["target"]["game"])
+        except Exception:  # noqa: BLE001 - the run is still creating its store
+            continue
+        if time.time() - last_print > 300:
+            last_print = time.time()
+            print(f"  {(time.time() - started) / 60:5.1f} min: {played} self-play games, "
+                  f"bars cleared: {', '.join(cleared) or 'none'}", flush=True)
+        if set(BARS) <= set(cleared):
+            break
+    ran_s = time.time() - started
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    log.close()
+
+    with Store(run_dir) as store:
+        created = store.run_info()["created_at"]
+        promotions = store.promotions()
+        decisions = store.decisions()
+    game = recipe["target"]["game"]
+    with GameStore(run_dir / "ratchet.db") as games:
+        gates = {p["candidate_id"]: json.loads(games.meta(f"gate:{p['candidate_id']}", "[]")
+                                               or "[]") for p in promotions}
+        played = games.count(game)
+        rated = games.rated(game)
+        champion = promotions[-1]["candidate_id"]
+        sha = games.network(champion)[0]
+    return {"created": created, "promotions": promotions, "gates": gates, "ran_s": ran_s,
+            "played": played, "rated": rated, "decisions": len(decisions),
+            "champion": champion, "sha256": sha, "stem": run_dir / "work" / "nets" / champion}
+
+
+def report_learning(found: dict[str, Any], recipe: dict[str, Any], fresh_pairs: int
+                    ) -> dict[str, Any]:
+    from ratchet.targets.selfplay.ratings import fit
+
+    created = found["created"]
+    ratings = fit(found["rated"], anchor="random") if found["rated"] else {}
+    first: dict[str, float] = {}
+    print(f"\n{found['decisions']} challengers decided, {len(found['promotions']) - 1} "
+          f"promotions, {found['played']} self-play games in {found['ran_s'] / 60:.1f} min "
+          f"({found['played'] / found['ran_s']:.1f} games/s)\n")
+    print("| champion | promoted at (min) | rating vs random [95%] | gate vs random "
+          "(lower bound) | gate vs MCTS-100 (score) |")
+    print("|---|---|---|---|---|")
+    for p in found["promotions"]:
+        minutes = (p["created_at"] - created) / 60
+        checks = {r["check"]: r for r in found["gates"][p["candidate_id"]]}
+        for bar in BARS:
+            if checks.get(bar, {}).get("passed") and bar not in first:
+                first[bar] = minutes
+
+        r = ratings.get(p["candidate_id"])
+        rating = f"{r.elo:+.0f} [{r.low:+.0f}, {r.high:+.0f}]" if r else "not rated"
+        print(f"| v{p['version']} | {minutes:.1f} | {rating} | {_shown(checks, 'vs_random')} | "
+              f"{_shown(checks, 'vs_anchor')} |")
+    print()
+    for bar, label in (("vs_random", "the gate against uniform random (lower bound >= 0.90)"),
+                       ("vs_anchor", "the gate against MCTS-100 (score > 0.55)")):
+        when = f"{first[bar]:.1f} min" if bar in first else \
+            f"not within {found['ran_s'] / 60:.0f} min"
+        print(f"- a champion passed {label}: {when}")
+    mcts = next((name for name in ratings if name.startswith("mcts-")), None)
+    if mcts:
+        r = ratings[mcts]
+        print(f"- {mcts} rated {r.elo:+.0f} [{r.low:+.0f}, {r.high:+.0f}] in the same pool")
+    fresh = fresh_check(found, recipe, fresh_pairs)
+    return {"first": first, "fresh": fresh}
+
+
+def _shown(checks: dict[str, Any], bar: str) -> str:
+    r = checks.get(bar)
+    if r is None:
+        return "-"
+    verdict = "passed" if r["passed"] else "not yet"
+    return f"{verdict} ({r['value']:.2f})" if r.get("value") is not None else verdict
+
+
+def fresh_check(found: dict[str, Any], recipe: dict[str, Any], pairs: int
+                ) -> dict[str, tuple[float, int]]:
+    """The last champion against both anchors on games the run never played."""
+    from ratchet.targets.selfplay.game import game_info, load_game
+    from ratchet.targets.selfplay.match import (
+        MCTSAnchor,
+        NetworkPlayer,
+        RandomPlayer,
+        play_pairs,
+        scores_of,
+    )
+    from ratchet.targets.selfplay.mcts import SearchConfig
+    from ratchet.targets.selfplay.network import load_network
+
+    target = recipe["target"]
+    game = load_game(target["game"])
+    info = game_info(target["game"], game)
+    net = load_network(found["stem"], info, sha256=found["sha256"])
+    player = NetworkPlayer("champion", net, info.actions,
+                           SearchConfig(simulations=target.get("match_simulations", 32)),
+                           seed=777)
+    out = {}
+    for anchor in (RandomPlayer(778), MCTSAnchor(game, target.get("gate_anchor_simulations",
+                                                                  100), 779)):
+        results = play_pairs(game, player, anchor, pairs, 424242)
+        scores = scores_of(results, "champion")
+        score = sum(scores) / len(scores)
+        low, high = wilson(score, len(scores))
+        out[anchor.name] = (score, len(scores))
+        print(f"- the last champion afresh against {anchor.name}: {score:.3f} over "
+              f"{len(scores)} games [{low:.3f}, {high:.3f}]")
+    return out
+
+
+# -- 2. self-play throughput -----------------------------------------------------------
+def throughput(stem: Path, sha256: str, recipe: dict[str, Any], seconds: float) -> None:
+    from ratchet.targets.selfplay.pool import FEED_FILE, WorkerPool, write_feed
+    from ratchet.targets.selfplay.worker import ChampionRef
+
+    target = recipe["target"]
+    print(f"\nSelf-play with the champion: {target['game']}, {target['simulations']} "
+          f"simulations a move, {target['games_per_batch']} games side by side, "
+          f"{seconds:g} s a measurement after the first batch\n")
+    print("| workers | games/s | speed-up | waiting for the network |")
+    print("|---|---|---|---|")
+    base = None
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            feed = Path(tmp) / FEED_FILE
+            write_feed(feed, ChampionRef(0, str(stem), sha256))
+            pool = WorkerPool(target["game"], feed, Path(tmp) / "games.db", workers=workers,
+                              games_per_batch=target["games_per_batch"],
+                              simulations=target["simulations"], seed=1)
+            pool.start()
+            while pool.ingested < workers * target["games_per_batch"]:
+                time.sleep(0.1)
+            games0, play0, net0, t0 = pool.ingested, pool.playing_s, pool.network_s, \
+                time.monotonic()
+            time.sleep(seconds)
+            games, wall = pool.ingested - games0, time.monotonic() - t0
+            share = (pool.network_s - net0) / max(pool.playing_s - play0, 1e-9)
+            pool.stop()
+        rate = games / wall
+        base = base or rate
+        print(f"| {workers} | {rate:.1f} | {rate / base:.2f} | {share:.0%} |")
+
+
+# -- 3. false promotions: two copies of one network --------------------------------------
+def one_test(stem: str, sha256: str, recipe: dict[str, Any], seed: int) -> tuple[str, int]:
+    import random
+
+    import torch
+
+    from ratchet.judges import SPRTJudge
+    from ratchet.targets.selfplay.game import game_info, load_game
+    from ratchet.targets.selfplay.match import NetworkPlayer, play_pairs, scores_of
+    from ratchet.targets.selfplay.mcts import SearchConfig
+    from ratchet.targets.selfplay.network import load_network
+    from ratchet.types import Evidence, Measurement
+
+    torch.set_num_threads(1)
+    target, spec = recipe["target"], dict(recipe["judge"])
+    game = load_game(target["game"])
+    info = game_info(target["game"], game)
+    search = SearchConfig(simulations=target.get("match_simulations", 32))
+    copies = [NetworkPlayer(name, load_network(stem, info, sha256=sha256), info.actions,
+                            search, seed=seed * 2 + i)
+              for i, name in enumerate(("challenger", "champion"))]
+    spec.pop("kind")
+    judge = SPRTJudge(**spec)
+    evidence = Evidence("games", head_to_head=True)
+    rng = random.Random(seed)
+    batch = spec.get("batch", 20)
+    for chunk in range(10_000):
+        results = play_pairs(game, *copies, math.ceil(batch / 2), seed * 100_000 + chunk,
+                             opening_moves=target.get("opening_moves", 2))
+        evidence.add(Measurement("games", tuple(scores_of(results, "challenger")),
+                                 ordered=True), None, rng)
+        verdict = judge.decide(evidence)
+        if verdict.decision.is_final():
+            return verdict.decision.value, evidence.n
+    return "undecided", evidence.n
+
+
+def false_promotions(stem: Path, sha256: str, recipe: dict[str, Any], tests: int) -> None:
+    judge = recipe["judge"]
+    print(f"\nThe promotion test on two copies of one network: {tests} tests, SPRT "
+          f"elo0 {judge['elo0']} elo1 {judge['elo1']} alpha {judge.get('alpha', 0.05)} "
+          f"beta {judge.get('beta', 0.05)}, {judge.get('min_games')}-"
+          f"{judge.get('max_games')} games\n")
+    with ProcessPoolExecutor(2) as pool:
+        outcomes = list(pool.map(one_test, [str(stem)] * tests, [sha256] * tests,
+                                 [recipe] * tests, range(1, tests + 1)))
+    promoted = sum(d == "promote" for d, _ in outcomes)
+    games = [n for _, n in outcomes]
+    kinds = {d: sum(o == d for o, _ in outcomes) for d in sorted({d for d, _ in outcomes})}
+    print(f"- decisions: {', '.join(f'{k} {v}' for k, v in kinds.items())}")
+    print(f"- false promotions: {promoted}/{tests} = {promoted / tests:.1%} (95% upper bound "
+          f"{clopper_pearson_upper(promoted, tests):.1%})")
+    print(f"- games a test: mean {sum(games) / len(games):.0f}, max {max(games)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--parts", default="learn,throughput,false",
+                    help="which parts, comma-separated (default: all three)")
+    ap.add_argument("--minutes", type=float, default=60.0,
+                    help="the learning run's limit (default 60)")
+    ap.add_argument("--run-dir", type=Path, default=None,
+                    help="the learning run's directory (default: a new temporary one); "
+                    "without the learn part, the other parts use its last champion")
+    ap.add_argument("--fresh-pairs", type=int, default=50,
+                    help="pairs of fresh games per anchor for the last champion")
+    ap.add_argument("--seconds", type=float, default=45.0,
+                    help="throughput: seconds a measurement")
+    ap.add_argument("--tests", type=int, default=60, help="false promotions: tests")
+    add_arguments(ap)
+    args = ap.parse_args(argv)
+    parts = set(args.parts.split(","))
+    unknown = parts - {"learn", "throughput", "false"}
+    if unknown:
+        ap.error(f"unknown part {', '.join(sorted(unknown))}: expected learn, throughput, "
+                 "false")
+    import yaml
+
+    recipe = yaml.safe_load(RECIPE.read_text())
+    with recorded("selfplay", "Self-play: Connect Four from random weights", args):
+        stem, sha = None, None
+        if "learn" in parts:
+            run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="ratchet-selfplay-")) / "run"
+            found = learn(recipe, run_dir, args.minutes)
+            report_learning(found, recipe, args.fresh_pairs)
+            stem, sha = found["stem"], found["sha256"]
+        if stem is None and args.run_dir is not None:
+            stem, sha = last_champion(args.run_dir)
+            print(f"\n(the last champion of {args.run_dir}: {stem.name})")
+        if stem is None:
+            stem, sha = random_network(recipe)
+            print(f"\n(no learning run: a network with random weights, {stem})")
+        if "throughput" in parts:
+            throughput(stem, sha, recipe, args.seconds)
+        if "false" in parts:
+            false_promotions(stem, sha, recipe, args.tests)
+
+
+def last_champion(run_dir: Path) -> tuple[Path, str]:
+    from ratchet.store import Store
+    from ratchet.targets.selfplay.gamestore import GameStore
+
+    with Store(run_dir) as store:
+        champion = store.champion().candidate.id
+    with GameStore(run_dir / "ratchet.db") as games:
+        return run_dir / "work" / "nets" / champion, games.network(champion)[0]
+
+
+def random_network(recipe: dict[str, Any]) -> tuple[Path, str]:
+    from ratchet.targets.selfplay.game import game_info
+    from ratchet.targets.selfplay.network import new_network, save_network
+
+    target = recipe["target"]
+    stem = Path(tempfile.mkdtemp(prefix="ratchet-selfplay-net-")) / "random"
+    net = new_network(game_info(target["game"]), hidden=target.get("hidden", 128),
+                      blocks=target.get("blocks", 2), seed=0)
+    return stem, save_network(net, stem)
+
+
+if __name__ == "__main__":
+    main()
