@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -70,11 +70,13 @@ def split(size: int, shards: int) -> list[int]:
 
 
 def by_role(results: Sequence[EvalResult]) -> dict[str, Measurement]:
-    """Each role's shards merged in shard order (the results of a batch, all ok)."""
+    """Each role's shards merged in shard order (the results of a batch, all ok); a
+    measurement whose target did not say what it cost costs its evaluation's wall time."""
     parts: dict[str, list[tuple[int, Measurement]]] = {}
     for r in results:
         assert r.measurement is not None
-        parts.setdefault(r.task.role, []).append((r.task.shard, r.measurement))
+        parts.setdefault(r.task.role, []).append(
+            (r.task.shard, replace(r.measurement, cost_s=r.measurement.cost_s or r.duration_s)))
     return {role: Measurement.concat([m for _, m in sorted(found, key=lambda x: x[0])])
             for role, found in parts.items()}
 

@@ -1,0 +1,164 @@
+"""Keeping a node's utilization inside its band by the number of workers it runs.
+
+One PID controller per node and per resource (CPU, GPU, GPU memory), each with its own
+set point and band, and each keeping its own state, which round-trips through a dict so
+that it survives a restart. Seed 001 shared one controller across every node (the
+integral and derivative of one node mixed into another's), drove the GPU with the CPU's
+set point, and let the integral saturate after one update; here:
+
+    error(t)      = set point - measurement(t)
+    integral(t)   = integral(t-1) + error(t) * dt     (kept where ki * integral lies
+                                                        between none and the most
+                                                        workers: anti-windup)
+    derivative(t) = -(measurement(t) - measurement(t-1)) / dt   (on the measurement, so a
+                                                                 set point change does
+                                                                 not kick the output)
+    raw(t)        = kp * error + ki * integral + kd * derivative   (workers above the
+                                                                    minimum)
+    output(t)     = smoothing * raw(t) + (1 - smoothing) * output(t-1)
+
+An update sooner than ``min_interval_s`` after the last one is ignored. A node runs the
+fewest workers any of its resources asks for (the most constrained resource wins).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Band:
+    """A resource's set point and the band it should stay in (percent)."""
+
+    target: float = 70.0
+    low: float = 60.0
+    high: float = 80.0
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.target <= self.high:
+            raise ValueError(f"a band needs low <= target <= high, got {self.low}, "
+                             f"{self.target}, {self.high}")
+
+    def holds(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+@dataclass(frozen=True)
+class Gains:
+    kp: float = 0.04         # workers per percentage point of error
+    ki: float = 0.004        # workers per percentage point per second
+    kd: float = 0.0          # workers per percentage point per second of change
+    smoothing: float = 0.6   # weight of the new output against the previous one
+    min_interval_s: float = 10.0
+
+
+@dataclass
+class PIDState:
+    integral: float = 0.0
+    output: float = 0.0
+    last_measurement: float | None = None
+    last_time: float | None = None
+
+
+@dataclass
+class PID:
+    band: Band
+    gains: Gains = Gains()
+    state: PIDState = field(default_factory=PIDState)
+
+    def update(self, measurement: float, now: float, *, span: float = math.inf
+               ) -> float | None:
+        """The output (workers above the minimum) after a new measurement, or None when
+        too soon after the last one. ``span``: the most workers above the minimum."""
+        s, g = self.state, self.gains
+        if s.last_time is not None and now - s.last_time < g.min_interval_s:
+            return None
+        dt = g.min_interval_s if s.last_time is None else now - s.last_time
+        error = self.band.target - measurement
+        derivative = 0.0 if s.last_measurement is None else \
+            -(measurement - s.last_measurement) / dt
+        # anti-windup: the integral term alone never asks for fewer than the minimum or
+        # more than the most workers, however long the node stays out of its band
+        top = span / g.ki if g.ki and math.isfinite(span) else math.inf
+        s.integral = min(max(s.integral + error * dt, 0.0), top)
+        raw = min(max(g.kp * error + g.ki * s.integral + g.kd * derivative, 0.0), span)
+        s.output = g.smoothing * raw + (1 - g.smoothing) * s.output
+        s.last_measurement, s.last_time = measurement, now
+        return s.output
+
+
+@dataclass
+class NodeController:
+    """One node's workers: each resource's controller, the fewest workers wins."""
+
+    node: str
+    bands: dict[str, Band]
+    min_workers: int = 1
+    max_workers: int = 64
+    gains: Gains = Gains()
+    controllers: dict[str, PID] = field(default_factory=dict)
+    workers: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_workers <= self.max_workers:
+            raise ValueError(f"need 0 <= min_workers <= max_workers, got "
+                             f"{self.min_workers}, {self.max_workers}")
+        for resource, band in self.bands.items():
+            self.controllers.setdefault(resource, PID(band, self.gains))
+        self.workers = min(max(self.workers, self.min_workers), self.max_workers)
+
+    def update(self, measurements: dict[str, float], now: float) -> int:
+        """The number of workers this node should run after these measurements (a
+        resource not measured, e.g. no GPU, has no say)."""
+        span = self.max_workers - self.min_workers
+        asked = []
+        for resource, value in measurements.items():
+            pid = self.controllers.get(resource)
+            if pid is None:
+                continue
+            out = pid.update(value, now, span=span)
+            if out is not None:
+                asked.append(self.min_workers + round(out))
+        if asked:
+            self.workers = min(max(min(asked), self.min_workers), self.max_workers)
+        return self.workers
+
+    def in_band(self, measurements: dict[str, float]) -> dict[str, bool]:
+        return {r: self.bands[r].holds(v) for r, v in measurements.items() if r in self.bands}
+
+    # -- surviving a restart ----------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "workers": self.workers,
+                "state": {r: asdict(pid.state) for r, pid in self.controllers.items()}}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """The state ``to_dict`` saved, for this node only (another node's is refused)."""
+        if saved.get("node") != self.node:
+            raise ValueError(f"controller state of node {saved.get('node')!r} is not "
+                             f"{self.node!r}'s")
+        self.workers = min(max(int(saved["workers"]), self.min_workers), self.max_workers)
+        for resource, state in saved["state"].items():
+            if resource in self.controllers:
+                self.controllers[resource].state = PIDState(**state)
+
+
+def measure(gpu: bool = True) -> dict[str, float]:
+    """This node's utilization now: CPU (psutil), and where a GPU answers (pynvml) its
+    utilization and memory in use, in percent."""
+    import psutil
+
+    found = {"cpu": float(psutil.cpu_percent(interval=None))}
+    if gpu:
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+            found["gpu"] = float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+            found["gpu_memory"] = 100.0 * memory.used / memory.total
+        except Exception:  # noqa: BLE001 - no pynvml, no driver, no GPU: CPU only
+            pass
+    return found
