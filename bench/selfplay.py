@@ -268,9 +268,15 @@ def false_promotions(stem: Path, sha256: str, recipe: dict[str, Any], tests: int
           f"elo0 {judge['elo0']} elo1 {judge['elo1']} alpha {judge.get('alpha', 0.05)} "
           f"beta {judge.get('beta', 0.05)}, {judge.get('min_games')}-"
           f"{judge.get('max_games')} games\n")
+    started = time.monotonic()
+    outcomes = []
     with ProcessPoolExecutor(2) as pool:
-        outcomes = list(pool.map(one_test, [str(stem)] * tests, [sha256] * tests,
-                                 [recipe] * tests, range(1, tests + 1)))
+        for outcome in pool.map(one_test, [str(stem)] * tests, [sha256] * tests,
+                                [recipe] * tests, range(1, tests + 1)):
+            outcomes.append(outcome)
+            if len(outcomes) % 10 == 0:
+                print(f"  {len(outcomes)} tests in {(time.monotonic() - started) / 60:.1f} min",
+                      file=sys.stderr, flush=True)
     promoted = sum(d == "promote" for d, _ in outcomes)
     games = [n for _, n in outcomes]
     kinds = {d: sum(o == d for o, _ in outcomes) for d in sorted({d for d, _ in outcomes})}

@@ -141,6 +141,12 @@ def test_self_play_ratings_and_gate_results_are_drawn(tmp_path, browser):
         "judge": {"kind": "sprt", "elo0": -500, "elo1": -400, "batch": 10, "min_games": 10,
                   "max_games": 20}})
     run_recipe(recipe, tmp_path / "run", max_cycles=2)
+    from ratchet.service.status import run_status
+
+    shown = run_status(tmp_path / "run")["target"]
+    assert shown["last gate"].startswith("cycle 2 (") and "passed all 7 checks" in \
+        shown["last gate"]
+    assert shown["probation"] == "1 passed, 0 reverted"
     server = WebServer(create_app([tmp_path / "run"], read_only=True), port=0)
     url = server.start()
     try:

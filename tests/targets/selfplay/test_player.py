@@ -27,6 +27,13 @@ def test_games_by_name_and_parameters():
     assert game_info("connect_four").actions == 7
     hex5 = game_info("hex(board_size=5)")
     assert hex5.actions == 25 and hex5.observation_size == 9 * 5 * 5 + 2
+    # a game written in Python, registered with pyspiel when its module is imported
+    mine = "open_spiel.python.games.tic_tac_toe:python_tic_tac_toe"
+    assert game_info(mine).actions == 9
+    net = new_network(game_info(mine), hidden=8, blocks=0)
+    visits = search([load_game(mine).new_initial_state()], net.evaluate, 9,
+                    SearchConfig(simulations=8), np.random.default_rng(0))
+    assert visits[0].sum() == 8
 
 
 @pytest.mark.parametrize("spec, says", [
@@ -34,6 +41,7 @@ def test_games_by_name_and_parameters():
     ("kuhn_poker", "chance events"),
     ("matrix_rps", "players taking turns"),
     ("hex(nosuch=3)", "Unknown parameter 'nosuch'"),
+    ("no_such_module:my_game", "game module 'no_such_module' could not be imported"),
 ])
 def test_games_self_play_cannot_play_are_one_clear_error(spec, says, capfd):
     with pytest.raises(GameError, match=says):

@@ -45,9 +45,23 @@ class GameInfo:
 
 
 def load_game(spec: str) -> Any:
-    """The pyspiel game for ``spec``, checked; a GameError says what is wrong."""
+    """The pyspiel game for ``spec``, checked; a GameError says what is wrong.
+
+    ``"my_pkg.my_games:my_game(size=5)"``: a game written in Python, registered with
+    ``pyspiel.register_game`` when ``my_pkg.my_games`` is imported (every process that
+    plays it imports the module: the loop, the workers, training, the gate)."""
+    import importlib
+
     import pyspiel
 
+    module, _, spec = spec.rpartition(":") if ":" in spec.split("(", 1)[0] else ("", "", spec)
+    if module:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - the user's module: say what went wrong
+            raise GameError(f"the game module {module!r} could not be imported: "
+                            f"{type(exc).__name__}: {exc}; expected an importable module "
+                            "that registers its game with pyspiel.register_game") from None
     name = spec.split("(", 1)[0].strip()
     if name not in pyspiel.registered_names():
         raise GameError(f"unknown game {name!r}; expected an OpenSpiel game name with "

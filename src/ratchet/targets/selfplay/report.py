@@ -73,7 +73,31 @@ def report(run_dir: Path) -> dict[str, Any]:
         f"{version} (not rated against the anchors yet)")
     if s.passed or s.reverted:
         out["probation"] = f"{s.passed} passed, {s.reverted} reverted"
+    gate = last_gate(run_dir)
+    if gate:
+        out["last gate"] = gate
     return out
+
+
+def last_gate(run_dir: Path) -> str | None:
+    """The newest gate verdict: the cycle, and passed or what failed."""
+    import json
+
+    from ratchet.store import Store
+
+    with Store(run_dir) as store:
+        row = store.conn.execute(
+            "SELECT cycle, candidate_id, stats FROM decisions WHERE stats LIKE "
+            "'%\"gates\"%' ORDER BY cycle DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    gates = [g for g in json.loads(row[2]).get("gates", []) if g["gate"].startswith("gate.")]
+    failed = [g for g in gates if not g["passed"]]
+    if not gates:
+        return None
+    verdict = (f"failed {', '.join(g['gate'].removeprefix('gate.') for g in failed)}: "
+               f"{failed[0]['reason']}" if failed else f"passed all {len(gates)} checks")
+    return f"cycle {row[0]} ({row[1]}): {verdict}"
 
 
 def metrics(run_dir: Path) -> list[tuple[str, str, str, float | None]]:

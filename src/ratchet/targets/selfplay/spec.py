@@ -22,7 +22,8 @@ class SelfPlaySpec(MaximizedGamesSpec):
 
     kind: Literal["selfplay"] = "selfplay"
     game: str = Field(description="an OpenSpiel game with optional parameters: "
-                      "\"connect_four\", \"hex(board_size=5)\"")
+                      "\"connect_four\", \"hex(board_size=5)\"; a game written in Python: "
+                      "\"my_pkg.my_games:my_game\" (the module registers it with pyspiel)")
     hidden: int = Field(128, ge=4, le=4096, description="the network's width")
     blocks: int = Field(2, ge=0, le=32, description="residual blocks")
     simulations: int = Field(64, ge=1, description="PUCT simulations a move in self-play")
