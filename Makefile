@@ -50,6 +50,7 @@ bench: $(STAMP) browser
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.cartpole
 	$(BIN)/python -m bench.sysctl
+	$(BIN)/python -m bench.selfplay
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

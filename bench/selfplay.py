@@ -8,9 +8,9 @@
    champion's Bradley-Terry rating against the anchors (its pool: promotion tests and
    probation games) by the time it was promoted; and, after the run, the last champion
    measured afresh against both anchors (games the run never saw).
-2. ``throughput``: self-play games per second with 1 and 2 worker processes (the run's
-   ``WorkerPool``, games counted as stored), and the share of the workers' playing time
-   spent waiting for the network's forward passes.
+2. ``throughput``: self-play games per second with 1 and 2 worker processes (started as
+   the executor starts a target's workers, games counted as received), and the share of
+   the workers' playing time spent waiting for the network's forward passes.
 3. ``false``: the promotion test on two copies of one network (the learned champion when
    part 1 ran, else random weights): the recipe's SPRT, sides swapped in pairs from
    shared openings; every promotion is false.
@@ -194,10 +194,14 @@ def fresh_check(found: dict[str, Any], recipe: dict[str, Any], pairs: int
 
 # -- 2. self-play throughput -----------------------------------------------------------
 def throughput(stem: Path, sha256: str, recipe: dict[str, Any], seconds: float) -> None:
-    from ratchet.targets.selfplay.pool import FEED_FILE, WorkerPool, write_feed
-    from ratchet.targets.selfplay.worker import ChampionRef
+    from ratchet.executors import InlineExecutor
+    from ratchet.targets.selfplay.network import paths
+    from ratchet.targets.selfplay.worker import ChampionMessage, selfplay_worker
+    from ratchet.types import WorkerPlan
 
     target = recipe["target"]
+    weights, architecture = paths(stem)
+    champion = ChampionMessage(0, sha256, weights.read_bytes(), architecture.read_text())
     print(f"\nSelf-play with the champion: {target['game']}, {target['simulations']} "
           f"simulations a move, {target['games_per_batch']} games side by side, "
           f"{seconds:g} s a measurement after the first batch\n")
@@ -205,23 +209,25 @@ def throughput(stem: Path, sha256: str, recipe: dict[str, Any], seconds: float) 
     print("|---|---|---|---|")
     base = None
     for workers in (1, 2):
-        with tempfile.TemporaryDirectory() as tmp:
-            feed = Path(tmp) / FEED_FILE
-            write_feed(feed, ChampionRef(0, str(stem), sha256))
-            pool = WorkerPool(target["game"], feed, Path(tmp) / "games.db", workers=workers,
-                              games_per_batch=target["games_per_batch"],
-                              simulations=target["simulations"], seed=1)
-            pool.start()
-            while pool.ingested < workers * target["games_per_batch"]:
-                time.sleep(0.1)
-            games0, play0, net0, t0 = pool.ingested, pool.playing_s, pool.network_s, \
-                time.monotonic()
-            time.sleep(seconds)
-            games, wall = pool.ingested - games0, time.monotonic() - t0
-            share = (pool.network_s - net0) / max(pool.playing_s - play0, 1e-9)
-            pool.stop()
+        group = InlineExecutor().start_workers(WorkerPlan(
+            workers, selfplay_worker, (target["game"], target["games_per_batch"],
+                                       target["simulations"], 1)))
+        group.publish(champion)
+        first = 0
+        while first < workers:  # every worker has handed over its first batch
+            first += len(group.receive(1.0))
+        games, playing, network = 0, 0.0, 0.0
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            for batch in group.receive(0.5):
+                games += len(batch["games"])
+                playing += batch["playing_s"]
+                network += batch["network_s"]
+        wall = time.monotonic() - started
+        group.stop()
         rate = games / wall
         base = base or rate
+        share = network / max(playing, 1e-9)
         print(f"| {workers} | {rate:.1f} | {rate / base:.2f} | {share:.0%} |")
 
 

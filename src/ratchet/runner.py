@@ -142,6 +142,11 @@ class Session:
             opened.callback(self.components.strategy.close)
             self._settle_hand_edit()
             opened.enter_context(self.components.executor)
+            plan = self.components.target.workers()
+            if plan is not None and plan.count > 0:
+                group = self.components.executor.start_workers(plan)
+                opened.callback(group.stop)  # before the target stops receiving
+                self.components.target.attach_workers(group)
             self._prepare()
         except BaseException:
             opened.close()

@@ -110,3 +110,45 @@ def test_a_batch_is_split_across_every_worker_and_rebuilt_in_shard_order(tmp_pat
                  and r.role == "challenger"]
         assert list(evidence.challenger[:20]) == [
             s for r in sorted(first, key=lambda r: r.shard) for s in r.scores]
+
+
+def test_a_targets_workers_run_as_ray_actors_and_a_lost_one_is_started_again(ray_executor,
+                                                                             tmp_path):
+    """Self-play workers as Ray actors: the champion reaches them through Ray's object
+    store, their games come back through Ray; an actor killed is started again with the
+    champion, and what was sent before stopping is received."""
+    import time
+
+    from ratchet.targets.selfplay.game import game_info
+    from ratchet.targets.selfplay.network import new_network, paths, save_network
+    from ratchet.targets.selfplay.worker import ChampionMessage, selfplay_worker
+    from ratchet.types import WorkerPlan
+
+    digest = save_network(new_network(game_info("tic_tac_toe"), hidden=8, blocks=1),
+                          tmp_path / "v0")
+    weights, arch = paths(tmp_path / "v0")
+    group = ray_executor.start_workers(WorkerPlan(2, selfplay_worker,
+                                                  ("tic_tac_toe", 4, 4, 0)))
+    group.publish(ChampionMessage(0, digest, weights.read_bytes(), arch.read_text()))
+    games: list[dict] = []
+    deadline = time.monotonic() + 120
+
+    def receive_until(count):
+        while len(games) < count and time.monotonic() < deadline:
+            games.extend(g for batch in group.receive(0.5) for g in batch["games"])
+
+    try:
+        receive_until(8)
+        import ray
+
+        ray.kill(group.actors[0], no_restart=True)  # its process is gone
+        while group.restarts < 1 and time.monotonic() < deadline:
+            receive_until(len(games) + 1)
+        before = len(games)
+        receive_until(before + 8)
+    finally:
+        group.stop()
+    games.extend(g for batch in group.receive(0.5) for g in batch["games"])
+    assert group.restarts == 1 and group.lost == 1 and len(games) >= before + 8
+    assert {g["worker"] for g in games} == {"w0", "w1"}
+    assert group.receive(0.1) == []

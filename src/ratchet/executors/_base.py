@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ratchet.errors import EvaluationError
 from ratchet.plugins import BuildContext
-from ratchet.types import EvalTask, Measurement
+from ratchet.types import EvalTask, Measurement, WorkerGroup, WorkerPlan
 
 if TYPE_CHECKING:
     from ratchet.targets import Target
@@ -83,6 +83,13 @@ class Executor(ABC):
         results in the order of the arguments unless one failed (it comes first). Runs
         in this process unless an executor knows better."""
         return evaluate_pair_safely(target, first, second)
+
+    def start_workers(self, plan: WorkerPlan) -> WorkerGroup:
+        """Start the long-running workers a target asked for (``Target.workers``): here,
+        processes on this machine."""
+        from ratchet.executors._workers import LocalWorkers
+
+        return LocalWorkers(plan).start()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release workers."""

@@ -5,11 +5,18 @@ A worker process that dies mid-evaluation is a system failure to Ray, which re-r
 task elsewhere (``max_retries``); each task yields exactly one result, so retried work is
 never counted twice. An evaluation that *fails* (bad output, timeout) is not retried: it
 comes back as a failed result like on every executor.
+
+A target's long-running workers (``Target.workers``) are Ray actors placed by Ray: the
+loop publishes messages to them through Ray's object store and collects what they sent
+(no disk shared). An actor found dead (its process or its node lost) is started again,
+with the newest message; what it had not handed over is lost and counted. Actors belong
+to the loop's process, so Ray ends them when it ends.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -17,7 +24,7 @@ from pydantic import Field
 
 from ratchet.executors._base import EvalResult, Executor, evaluate_safely
 from ratchet.plugins import BuildContext, Spec
-from ratchet.types import EvalTask
+from ratchet.types import EvalTask, WorkerGroup, WorkerPlan
 
 if TYPE_CHECKING:
     from ratchet.targets import Target
@@ -81,11 +88,120 @@ class RayExecutor(Executor):
                 results.append(EvalResult(task, None, f"ray task failed: {exc}", 0.0))
         return results
 
+    def start_workers(self, plan: WorkerPlan) -> WorkerGroup:
+        return RayWorkers(self._connect(), plan).start()
+
     def close(self) -> None:
         if self._started_here:
             _ray().shutdown()
             self._started_here = False
             self._remote = None
+
+
+class WorkerActor:
+    """One long-running worker inside a Ray actor (threaded: ``run`` plays while the
+    loop publishes and takes). It is its own link: ``latest``, ``send``, ``stopped``."""
+
+    def __init__(self, plan: WorkerPlan, index: int):
+        self.plan, self.index = plan, index
+        self._message: Any = None
+        self._outbox: list[Any] = []
+        self._lock = threading.Lock()
+        self._stop = False
+
+    def run(self) -> None:
+        self.plan.main(self, self.index, *self.plan.args)
+
+    def publish(self, message: Any) -> None:
+        self._message = message
+
+    def take(self) -> list[Any]:
+        with self._lock:
+            items, self._outbox = self._outbox, []
+        return items
+
+    def halt(self) -> None:
+        self._stop = True
+
+    def latest(self) -> Any:
+        return self._message
+
+    def send(self, item: Any) -> None:
+        with self._lock:
+            self._outbox.append(item)
+
+    def stopped(self) -> bool:
+        return self._stop
+
+
+class RayWorkers:
+    """``plan.count`` workers as Ray actors (the loop's side)."""
+
+    def __init__(self, ray: Any, plan: WorkerPlan):
+        self.ray = ray
+        self.plan = plan
+        self.actor_class = ray.remote(max_concurrency=4, max_restarts=0)(WorkerActor)
+        self.actors: dict[int, Any] = {}
+        self.runs: dict[int, Any] = {}
+        self.message: Any = None  # the newest message, in Ray's object store
+        self._restarts = 0
+        self.lost = 0  # actors lost with what they had not handed over
+        self._stopped = False
+        self._left: list[Any] = []
+
+    def start(self) -> RayWorkers:
+        for index in range(self.plan.count):
+            self._spawn(index)
+        return self
+
+    def _spawn(self, index: int) -> None:
+        actor = self.actor_class.options(name=None).remote(self.plan, index)
+        if self.message is not None:
+            actor.publish.remote(self.message)
+        self.runs[index] = actor.run.remote()
+        self.actors[index] = actor
+
+    @property
+    def restarts(self) -> int:
+        return self._restarts
+
+    def publish(self, message: Any) -> None:
+        self.message = self.ray.put(message)
+        for actor in self.actors.values():
+            actor.publish.remote(self.message)
+
+    def receive(self, timeout: float) -> list[Any]:
+        if self._stopped:  # what the actors sent before they were ended
+            items, self._left = self._left, []
+            return items
+        ray = self.ray
+        wanted = {index: actor.take.remote() for index, actor in self.actors.items()}
+        ray.wait(list(wanted.values()), num_returns=len(wanted), timeout=timeout)
+        items: list[Any] = []
+        for index, ref in wanted.items():
+            try:
+                items.extend(ray.get(ref, timeout=max(timeout, 5.0)))
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as exc:
+                log.warning("%s %d lost (%s): starting it again", self.plan.name, index,
+                            type(exc).__name__)
+                self.lost += 1
+                self._restarts += 1
+                ray.kill(self.actors[index], no_restart=True)
+                self._spawn(index)
+        return items
+
+    def stop(self) -> None:
+        """Ask every actor to stop, collect what they sent, and end them."""
+        if self._stopped:
+            return
+        for actor in self.actors.values():
+            actor.halt.remote()
+        ray = self.ray
+        ray.wait(list(self.runs.values()), num_returns=len(self.runs), timeout=30)
+        self._left = self.receive(1.0)
+        self._stopped = True
+        for actor in self.actors.values():
+            ray.kill(actor, no_restart=True)
 
 
 class RaySpec(Spec):

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from ratchet.plugins import BuildContext, Spec
 from ratchet.space import Space
 from ratchet.targets import _interleave
-from ratchet.types import Candidate, EvalTask, GateResult, Measurement, OutcomeKind
+from ratchet.types import (
+    Candidate,
+    EvalTask,
+    GateResult,
+    Measurement,
+    OutcomeKind,
+    WorkerGroup,
+    WorkerPlan,
+)
 
 if TYPE_CHECKING:
     from ratchet.store import Store
@@ -68,6 +76,15 @@ class Target(ABC):
         """Checks of the target's own that a challenger the judge passed must also pass
         before it is promoted, one result each (an exception fails them closed)."""
         return []
+
+    def workers(self) -> WorkerPlan | None:
+        """Long-running workers this target wants beside the loop (self-play games), or
+        None. The executor starts them before the champion is first applied."""
+        return None
+
+    def attach_workers(self, group: WorkerGroup) -> None:  # noqa: B027 - optional hook
+        """The workers ``workers`` asked for, started: publish to them, receive from
+        them (in the loop's process, the one writer of the store)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Called when the loop ends for any reason (completion, stop, error)."""

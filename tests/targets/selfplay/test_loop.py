@@ -134,42 +134,47 @@ def test_probation_reverts_a_champion_rated_below_its_predecessor(tmp_path):
 
 
 def test_a_killed_worker_is_restarted_and_stopping_keeps_what_was_handed_over(tmp_path):
-    """Two worker processes play with the champion the feed names. A worker killed with
-    SIGKILL loses at most its batch in play, and the pool starts another; stopping the
-    pool stores what was handed over."""
+    """Two worker processes, started the way an executor starts a target's workers, play
+    with the champion published to them (its weights travel in the message: no shared
+    disk). A worker killed with SIGKILL loses at most its batch in play and is started
+    again, with the champion; what was sent before stopping can still be received."""
     import os
     import signal
     import time
 
+    from ratchet.executors import InlineExecutor
     from ratchet.targets.selfplay.game import game_info
-    from ratchet.targets.selfplay.gamestore import GameStore
-    from ratchet.targets.selfplay.network import new_network, save_network
-    from ratchet.targets.selfplay.pool import WorkerPool, write_feed
-    from ratchet.targets.selfplay.worker import ChampionRef
+    from ratchet.targets.selfplay.network import new_network, paths, save_network
+    from ratchet.targets.selfplay.worker import ChampionMessage, selfplay_worker
+    from ratchet.types import WorkerPlan
 
     digest = save_network(new_network(game_info("tic_tac_toe"), hidden=8, blocks=1),
-                          tmp_path / "nets" / "v0")
-    feed = tmp_path / "nets" / "feed.json"
-    write_feed(feed, ChampionRef(0, str(tmp_path / "nets" / "v0"), digest))
-    pool = WorkerPool("tic_tac_toe", feed, tmp_path / "pool.db", workers=2,
-                      games_per_batch=4, simulations=4)
-    pool.start()
+                          tmp_path / "v0")
+    weights, arch = paths(tmp_path / "v0")
+    group = InlineExecutor().start_workers(
+        WorkerPlan(2, selfplay_worker, ("tic_tac_toe", 4, 4, 0), name="selfplay-worker"))
+    group.publish(ChampionMessage(0, digest, weights.read_bytes(), arch.read_text()))
+    (tmp_path / "v0.safetensors").unlink()  # the workers never read the coordinator's disk
+    games: list[dict] = []
+
+    def receive_until(count, deadline):
+        while len(games) < count and time.monotonic() < deadline:
+            games.extend(g for batch in group.receive(0.2) for g in batch["games"])
+
     try:
         deadline = time.monotonic() + 60
-        while pool.ingested < 8 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        os.kill(pool.processes[0].pid, signal.SIGKILL)
-        while pool.restarts < 1 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        before = pool.ingested
-        while pool.ingested < before + 8 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        receive_until(8, deadline)
+        os.kill(group.processes[0].pid, signal.SIGKILL)
+        while group.restarts < 1 and time.monotonic() < deadline:
+            receive_until(len(games) + 1, deadline)
+        before = len(games)
+        receive_until(before + 8, deadline)  # the restarted worker got the champion too
     finally:
-        pool.stop()
-    assert pool.restarts == 1 and pool.ingested >= before + 8
-    with GameStore(tmp_path / "pool.db") as store:
-        assert store.count("tic_tac_toe") == pool.ingested
-    assert not any(p.is_alive() for p in pool.processes.values())
+        group.stop()
+    games.extend(g for batch in group.receive(0.5) for g in batch["games"])
+    assert group.restarts == 1 and len(games) >= before + 8
+    assert {g["worker"] for g in games} == {"w0", "w1"}
+    assert not any(p.is_alive() for p in group.processes.values())
 
 
 def test_kill_9_of_the_loop_with_workers_loses_no_stored_game(tmp_path):

@@ -230,27 +230,31 @@ def test_the_gate_runs_in_its_own_process_and_fails_closed(tmp_path):
 
 
 def test_a_worker_picks_up_a_new_champion_within_one_batch_and_refuses_a_bad_hash(tmp_path):
-    import threading
-
     from ratchet.targets.selfplay.play import SelfPlayConfig
-    from ratchet.targets.selfplay.worker import ChampionRef, run_worker
+    from ratchet.targets.selfplay.worker import ChampionMessage, run_worker
 
     info = game_info("tic_tac_toe")
-    refs = []
+    messages = []
     for version in (1, 2):
         digest = save_network(new_network(info, hidden=8, blocks=1, seed=version),
                               tmp_path / f"v{version}")
-        refs.append(ChampionRef(version, str(tmp_path / f"v{version}"), digest))
-    tampered = ChampionRef(3, str(tmp_path / "v2"), "0" * 64)  # v2's weights, v3's record
+        weights, arch = paths(tmp_path / f"v{version}")
+        messages.append(ChampionMessage(version, digest, weights.read_bytes(),
+                                        arch.read_text()))
+    # v2's weights under v3's record: refused, and the worker keeps playing v2
+    tampered = ChampionMessage(3, "0" * 64, messages[1].weights, messages[1].architecture)
     batches: list[list] = []
-    feeds = iter([refs[0], refs[1], refs[1], tampered, tampered])
+    feed = iter([messages[0], messages[1], messages[1], tampered, tampered])
 
-    class Feed:
+    class Link:
         def latest(self):
-            return next(feeds)
+            return next(feed)
 
-    stats = run_worker("tic_tac_toe", Feed(), batches.append, threading.Event(),
-                       worker="w0", games_per_batch=2, max_batches=5,
+        def stopped(self):
+            return False
+
+    stats = run_worker("tic_tac_toe", Link(), batches.append, worker="w0",
+                       games_per_batch=2, max_batches=5,
                        config=SelfPlayConfig(SearchConfig(simulations=4, noise=True)))
     versions = [[r.version for r in batch] for batch in batches]
     assert versions == [[1, 1], [2, 2], [2, 2], [2, 2], [2, 2]]

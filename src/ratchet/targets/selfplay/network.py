@@ -133,30 +133,39 @@ def load_network(stem: str | Path, game: GameInfo | None = None,
                  sha256: str | None = None) -> PolicyValueNet:
     """The network saved at ``stem``; with ``game``, checked to fit it; with ``sha256``,
     refused unless the weights file has that hash."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     weights, arch_path = paths(stem)
     for path in (weights, arch_path):
         if not path.is_file():
             raise NetworkError(f"{path} is missing; expected {weights.name} and "
                                f"{arch_path.name} as ratchet saves them")
-    if sha256 is not None and (found := sha256_of(weights)) != sha256:
-        raise NetworkError(f"{weights}: sha256 {found[:12]}... is not the recorded "
+    return network_from_bytes(weights.read_bytes(), arch_path.read_text(), game,
+                              sha256=sha256, source=str(weights))
+
+
+def network_from_bytes(weights: bytes, architecture: str, game: GameInfo | None = None,
+                       *, sha256: str | None = None, source: str = "the network"
+                       ) -> PolicyValueNet:
+    """A network from its safetensors bytes and architecture JSON, loaded strictly; with
+    ``sha256``, refused unless the weights have that hash."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    if sha256 is not None and (found := hashlib.sha256(weights).hexdigest()) != sha256:
+        raise NetworkError(f"{source}: sha256 {found[:12]}... is not the recorded "
                            f"{sha256[:12]}...; refusing to load it")
-    arch = Architecture.from_json(arch_path.read_text(), str(arch_path))
+    arch = Architecture.from_json(architecture, source)
     if game is not None:
         arch.check_fits(game)
     net = PolicyValueNet(arch)
     try:
-        tensors = load_file(str(weights))
+        tensors = load(weights)
     except (SafetensorError, OSError) as exc:
-        raise NetworkError(f"{weights}: not a safetensors file ({exc})") from None
+        raise NetworkError(f"{source}: not a safetensors file ({exc})") from None
     try:
         net.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())[:300]
-        raise NetworkError(f"{weights}: the weights do not match {arch_path.name} "
+        raise NetworkError(f"{source}: the weights do not match the architecture "
                            f"({detail})") from None
     net.eval()
     return net

@@ -21,6 +21,7 @@ import dataclasses
 import fcntl
 import hashlib
 import math
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,14 @@ from ratchet.targets._base import Target
 from ratchet.targets.selfplay import TUNABLE
 from ratchet.targets.selfplay.game import game_info, load_game
 from ratchet.targets.selfplay.gamestore import GameStore
-from ratchet.types import Candidate, EvalTask, GateResult, Measurement
+from ratchet.types import (
+    Candidate,
+    EvalTask,
+    GateResult,
+    Measurement,
+    WorkerGroup,
+    WorkerPlan,
+)
 
 if TYPE_CHECKING:
     from ratchet.store import Store
@@ -58,10 +66,16 @@ class SelfPlayTarget(Target):
         self.nets = self.work_dir / "nets"
         self.db = self.work_dir.parent / "ratchet.db"
         self._games: GameStore | None = None
-        self._pool: Any = None  # the self-play workers (in the loop's process only)
+        self._group: WorkerGroup | None = None  # the self-play workers (the loop's side)
+        self._receiver: threading.Thread | None = None
+        self._receiving = threading.Event()
+        self.received = 0     # games the workers sent, stored
+        self.playing_s = 0.0  # the workers' time playing them
+        self.network_s = 0.0  # of which, in the network's forward passes
 
     def __getstate__(self) -> dict[str, Any]:  # sent to pool workers: no open handles
-        return {**self.__dict__, "game": None, "_games": None, "_pool": None}
+        return {**self.__dict__, "game": None, "_games": None, "_group": None,
+                "_receiver": None, "_receiving": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -79,9 +93,12 @@ class SelfPlayTarget(Target):
         return self._games
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.stop()
-            self._pool = None
+        """After the workers were stopped: what they sent is stored, then the store is
+        closed."""
+        if self._receiver is not None:
+            self._receiving.clear()
+            self._receiver.join(30)
+            self._receiver = None
         if self._games is not None:
             self._games.close()
             self._games = None
@@ -94,24 +111,55 @@ class SelfPlayTarget(Target):
         return params
 
     def apply(self, champion: Candidate) -> None:
-        """The champion's network recorded as the current version; the workers (started
-        with the first champion) read it from the feed between batches."""
-        from ratchet.targets.selfplay.pool import FEED_FILE, WorkerPool, write_feed
-        from ratchet.targets.selfplay.worker import ChampionRef
+        """The champion's network recorded as the current version and, with workers,
+        published to them (its weights' bytes and recorded hash)."""
+        from ratchet.targets.selfplay.network import paths
+        from ratchet.targets.selfplay.worker import ChampionMessage
 
         self.network_of(champion)  # the starting champion's network is made here
         version = self.games.make_champion(champion.id)
         self._raise_bars(champion.id)
         recorded = self.games.network(champion.id)
-        if not self.spec.workers or recorded is None:
+        if self._group is None or recorded is None:
             return
-        feed = self.nets / FEED_FILE
-        write_feed(feed, ChampionRef(version, str(self.nets / champion.id), recorded[0]))
-        if self._pool is None:
-            self._pool = WorkerPool(self.spec.game, feed, self.db, workers=self.spec.workers,
-                                    games_per_batch=self.spec.games_per_batch,
-                                    simulations=self.spec.simulations, seed=self.seed)
-            self._pool.start()
+        weights, architecture = paths(self.nets / champion.id)
+        self._group.publish(ChampionMessage(version, recorded[0], weights.read_bytes(),
+                                            architecture.read_text()))
+
+    # -- self-play workers (started by the executor) ----------------------------------
+    def workers(self) -> WorkerPlan | None:
+        from ratchet.targets.selfplay.worker import selfplay_worker
+
+        if not self.spec.workers:
+            return None
+        return WorkerPlan(self.spec.workers, selfplay_worker,
+                          (self.spec.game, self.spec.games_per_batch, self.spec.simulations,
+                           self.seed), name="selfplay-worker")
+
+    def attach_workers(self, group: WorkerGroup) -> None:
+        """Receive the workers' games in a thread of the loop's process (the one writer
+        of the store), batch by batch."""
+        self._group = group
+        self._receiving = threading.Event()
+        self._receiving.set()
+        self._receiver = threading.Thread(target=self._receive, name="selfplay-receive",
+                                          daemon=True)
+        self._receiver.start()
+
+    def _receive(self) -> None:
+        from ratchet.targets.selfplay.play import GameRecord
+
+        assert self._group is not None
+        with GameStore(self.db) as store:
+            while True:
+                receiving = self._receiving.is_set()
+                for batch in self._group.receive(0.5 if receiving else 0.2):
+                    store.append([GameRecord.from_dict(r) for r in batch["games"]])
+                    self.received += len(batch["games"])
+                    self.playing_s += batch["playing_s"]
+                    self.network_s += batch["network_s"]
+                if not receiving:  # the workers stopped and what they sent is stored
+                    return
 
     def discard(self, candidate: Candidate) -> None:
         for path in self.nets.glob(f"{candidate.id}.*"):

@@ -1,20 +1,22 @@
 """A self-play worker: plays games with the current champion, for as long as it runs, and
 hands each batch of finished games to the coordinator.
 
-Between batches it asks the feed for the champion's version; a new version is loaded only
-if its weights hash matches the coordinator's record (a mismatch is refused, logged, and
-the worker keeps playing with the network it has). A worker killed mid-batch loses only
-the games of that batch.
+The champion reaches a worker as a message (version, the weights' bytes, the
+architecture, and the weights' sha256 as the coordinator's store records it): no disk is
+shared. Between batches the worker looks for a newer message; a new version is loaded
+only if its weights hash to the recorded sha256 (a mismatch is refused, logged, and the
+worker keeps playing with the network it has). A worker killed mid-batch loses only the
+games of that batch.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,15 +28,19 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ChampionRef:
+class ChampionMessage:
     version: int
-    stem: str      # where its weights (.safetensors) and architecture (.json) are
-    sha256: str    # the coordinator's record of the weights' hash
+    sha256: str        # the coordinator's record of the weights' hash
+    weights: bytes     # safetensors
+    architecture: str  # JSON
 
 
-class Feed(Protocol):
-    def latest(self) -> ChampionRef:
-        """The champion the coordinator has recorded now."""
+class Link(Protocol):
+    """What a worker reads the champion from and hands its games to."""
+
+    def latest(self) -> ChampionMessage | None: ...
+
+    def stopped(self) -> bool: ...
 
 
 Sink = Callable[[Sequence[GameRecord]], None]
@@ -51,48 +57,73 @@ class WorkerStats:
     network_s: float = 0.0   # of which, waiting for the network's forward passes
 
 
-def run_worker(game_spec: str, feed: Feed, sink: Sink, stop: threading.Event, *,
-               worker: str, games_per_batch: int = 8,
-               config: SelfPlayConfig = SelfPlayConfig(), seed: int = 0,
-               max_batches: int | None = None, stats: WorkerStats | None = None
-               ) -> WorkerStats:
-    """Play until ``stop`` is set (or ``max_batches``); returns what it did (``stats``,
-    when given, is kept up to date as it goes)."""
+def run_worker(game_spec: str, link: Link, sink: Sink, *, worker: str,
+               games_per_batch: int = 8, config: SelfPlayConfig = SelfPlayConfig(),
+               seed: int = 0, max_batches: int | None = None,
+               stats: WorkerStats | None = None) -> WorkerStats:
+    """Play until the link says stop (or ``max_batches``); returns what it did
+    (``stats``, when given, is kept up to date as it goes)."""
     from ratchet.targets.selfplay.game import game_info, load_game
-    from ratchet.targets.selfplay.network import load_network
+    from ratchet.targets.selfplay.network import network_from_bytes
 
     game = load_game(game_spec)
     info = game_info(game_spec, game)
     rng = np.random.default_rng(seed)
     stats = stats if stats is not None else WorkerStats()
     net = None
-    refused: ChampionRef | None = None
-    while not stop.is_set() and (max_batches is None or stats.batches < max_batches):
-        ref = feed.latest()
-        if ref.version != stats.version and ref != refused:
+    refused: ChampionMessage | None = None
+    while not link.stopped() and (max_batches is None or stats.batches < max_batches):
+        message = link.latest()
+        if message is not None and message.version != stats.version and message != refused:
             try:
-                net = load_network(ref.stem, info, sha256=ref.sha256)
-                stats.version = ref.version
+                net = network_from_bytes(message.weights, message.architecture, info,
+                                         sha256=message.sha256,
+                                         source=f"champion v{message.version}")
+                stats.version = message.version
                 stats.reloads += 1
-                log.info("worker %s: playing with champion v%d", worker, ref.version)
+                log.info("worker %s: playing with champion v%d", worker, message.version)
             except RatchetError as exc:
-                refused = ref
+                refused = message
                 stats.refused += 1
-                log.error("worker %s: champion v%d refused: %s", worker, ref.version, exc)
+                log.error("worker %s: champion v%d refused: %s", worker, message.version,
+                          exc)
         if net is None:  # nothing to play with yet
-            stop.wait(1.0)
-            refused = None  # the record may be corrected: try again
+            time.sleep(0.2)
             continue
         started = time.perf_counter()
         records = play_games(game, game_spec, _timed(net.evaluate, stats), games_per_batch,
                              config, rng, version=stats.version, worker=worker)
         stats.playing_s += time.perf_counter() - started
-        if stop.is_set():
+        if link.stopped():
             break  # stopped mid-batch: these games are not handed over
         sink(records)
         stats.batches += 1
         stats.games += len(records)
     return stats
+
+
+def selfplay_worker(link: Any, index: int, game_spec: str, games_per_batch: int,
+                    simulations: int, seed: int) -> None:
+    """A worker as the executor runs it (``Target.workers``): each batch goes back with
+    the time it took and the part of it spent in the network."""
+    import torch
+
+    from ratchet.targets.selfplay.mcts import SearchConfig
+
+    torch.set_num_threads(1)
+    stats, handed = WorkerStats(), WorkerStats()
+
+    def hand_over(records: Sequence[GameRecord]) -> None:
+        link.send({"games": [r.to_dict() for r in records],
+                   "playing_s": stats.playing_s - handed.playing_s,
+                   "network_s": stats.network_s - handed.network_s})
+        handed.playing_s, handed.network_s = stats.playing_s, stats.network_s
+
+    run_worker(game_spec, link, hand_over, worker=f"w{index}",
+               games_per_batch=games_per_batch,
+               config=SelfPlayConfig(SearchConfig(simulations=simulations, noise=True)),
+               seed=(seed * 1000 + index) * 100_000 + os.getpid() % 100_000,  # a restart: new games
+               stats=stats)
 
 
 def _timed(evaluate: Evaluator, stats: WorkerStats) -> Evaluator:

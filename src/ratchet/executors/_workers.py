@@ -1,0 +1,117 @@
+"""Long-running workers (``Target.workers``) as processes on this machine.
+
+Each worker is a spawned process (no forked torch or SQLite state) running the plan's
+``main(link, index, *args)``. The loop publishes messages to every worker's inbox (a new
+or restarted worker first gets the newest one); workers send results through one outbox
+queue, which the loop drains. A worker that dies is started again by the next
+``receive``; what it had not sent is lost, nothing else. Workers stop when asked, and
+when the loop's process is gone (even after kill -9): they watch its pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing as mp
+import os
+import queue
+import threading
+import time
+from typing import Any
+
+from ratchet.types import WorkerPlan
+
+log = logging.getLogger(__name__)
+
+
+class ProcessLink:
+    """A worker process's side of the link."""
+
+    def __init__(self, inbox: Any, outbox: Any, stop: Any, parent: int):
+        self.inbox, self.outbox, self.stop, self.parent = inbox, outbox, stop, parent
+        self._latest: Any = None
+
+    def latest(self) -> Any:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._latest = self.inbox.get_nowait()
+        return self._latest
+
+    def send(self, item: Any) -> None:
+        self.outbox.put(item)
+
+    def stopped(self) -> bool:
+        return self.stop.is_set() or os.getppid() != self.parent
+
+
+def _process_main(plan: WorkerPlan, index: int, inbox: Any, outbox: Any, stop: Any,
+                  parent: int) -> None:
+    link = ProcessLink(inbox, outbox, stop, parent)
+    plan.main(link, index, *plan.args)
+    if os.getppid() != parent:  # nobody reads the queue any more: exit without flushing
+        outbox.cancel_join_thread()
+
+
+class LocalWorkers:
+    """``plan.count`` worker processes on this machine (the loop's side)."""
+
+    def __init__(self, plan: WorkerPlan):
+        self.plan = plan
+        self.context = mp.get_context("spawn")
+        self.outbox: Any = self.context.Queue()
+        self.stop_event: Any = self.context.Event()
+        self.processes: dict[int, Any] = {}
+        self.inboxes: dict[int, Any] = {}
+        self._restarts = 0
+        self._message: Any = None
+        self._lock = threading.Lock()
+
+    def start(self) -> LocalWorkers:
+        for index in range(self.plan.count):
+            self._spawn(index)
+        return self
+
+    def _spawn(self, index: int) -> None:
+        inbox = self.context.Queue()
+        if self._message is not None:
+            inbox.put(self._message)
+        process = self.context.Process(
+            target=_process_main, name=f"{self.plan.name}-{index}", daemon=True,
+            args=(self.plan, index, inbox, self.outbox, self.stop_event, os.getpid()))
+        process.start()
+        self.processes[index], self.inboxes[index] = process, inbox
+
+    @property
+    def restarts(self) -> int:
+        return self._restarts
+
+    def publish(self, message: Any) -> None:
+        with self._lock:
+            self._message = message
+            for inbox in self.inboxes.values():
+                inbox.put(message)
+
+    def receive(self, timeout: float) -> list[Any]:
+        items = []
+        with contextlib.suppress(queue.Empty):
+            items.append(self.outbox.get(timeout=timeout))
+            while True:
+                items.append(self.outbox.get_nowait())
+        if not self.stop_event.is_set():
+            with self._lock:
+                for index, process in list(self.processes.items()):
+                    if not process.is_alive():
+                        log.warning("%s %d exited (code %s): starting it again",
+                                    self.plan.name, index, process.exitcode)
+                        self._restarts += 1
+                        self._spawn(index)
+        return items
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        deadline = time.monotonic() + timeout
+        for process in self.processes.values():
+            process.join(max(deadline - time.monotonic(), 0.1))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
