@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -117,3 +118,21 @@ def _zombie(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def init_pool_worker(parent: int, registry: Path | None = None) -> None:
+    """Ctrl+C reaches the whole foreground process group; the loop decides what it means.
+    A worker exits once its parent is gone, even after a kill -9 of the parent, so no
+    worker (nor, once they are gone, the resource tracker) is left behind."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if registry is not None:
+        register(registry, os.getpid(), group=False)
+    threading.Thread(target=exit_with_parent, args=(parent,), name="ratchet-parent-watch",
+                     daemon=True).start()
+
+
+def exit_with_parent(parent: int) -> None:
+    """Run in a thread of a child process: end it once ``parent`` is gone."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)

@@ -239,6 +239,9 @@ class WorkerLink(Protocol):
     def stopped(self) -> bool:
         """True once the loop asked the workers to stop, or is gone."""
 
+    def retiring(self) -> bool:
+        """True once the loop asked this worker to finish its batch in play and end."""
+
 
 class WorkerGroup(Protocol):
     """The loop's side of the workers an executor started."""
@@ -252,6 +255,14 @@ class WorkerGroup(Protocol):
 
     def stop(self) -> None:
         """Stop the workers; what they sent before stopping can still be received."""
+
+    def resize(self, count: int) -> None:
+        """Run ``count`` workers: start more, or retire the newest (each finishes and
+        sends its batch in play first)."""
+
+    @property
+    def count(self) -> int:
+        """Workers running (not retiring)."""
 
     @property
     def restarts(self) -> int:

@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 class ProcessLink:
     """A worker process's side of the link."""
 
-    def __init__(self, inbox: Any, outbox: Any, stop: Any, parent: int):
+    def __init__(self, inbox: Any, outbox: Any, stop: Any, retire: Any, parent: int):
         self.inbox, self.outbox, self.stop, self.parent = inbox, outbox, stop, parent
+        self.retire = retire
         self._latest: Any = None
 
     def latest(self) -> Any:
@@ -43,10 +44,16 @@ class ProcessLink:
     def stopped(self) -> bool:
         return self.stop.is_set() or os.getppid() != self.parent
 
+    def retiring(self) -> bool:
+        return self.retire.is_set()
+
 
 def _process_main(plan: WorkerPlan, index: int, inbox: Any, outbox: Any, stop: Any,
-                  parent: int) -> None:
-    link = ProcessLink(inbox, outbox, stop, parent)
+                  retire: Any, parent: int) -> None:
+    from ratchet.children import exit_with_parent
+
+    threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
+    link = ProcessLink(inbox, outbox, stop, retire, parent)
     plan.main(link, index, *plan.args)
     if os.getppid() != parent:  # nobody reads the queue any more: exit without flushing
         outbox.cancel_join_thread()
@@ -62,6 +69,8 @@ class LocalWorkers:
         self.stop_event: Any = self.context.Event()
         self.processes: dict[int, Any] = {}
         self.inboxes: dict[int, Any] = {}
+        self.retires: dict[int, Any] = {}
+        self.retired: dict[int, Any] = {}  # processes finishing their last batch
         self._restarts = 0
         self._message: Any = None
         self._lock = threading.Lock()
@@ -72,18 +81,34 @@ class LocalWorkers:
         return self
 
     def _spawn(self, index: int) -> None:
-        inbox = self.context.Queue()
+        inbox, retire = self.context.Queue(), self.context.Event()
         if self._message is not None:
             inbox.put(self._message)
         process = self.context.Process(
             target=_process_main, name=f"{self.plan.name}-{index}", daemon=True,
-            args=(self.plan, index, inbox, self.outbox, self.stop_event, os.getpid()))
+            args=(self.plan, index, inbox, self.outbox, self.stop_event, retire,
+                  os.getpid()))
         process.start()
         self.processes[index], self.inboxes[index] = process, inbox
+        self.retires[index] = retire
 
     @property
     def restarts(self) -> int:
         return self._restarts
+
+    @property
+    def count(self) -> int:
+        return len(self.processes)
+
+    def resize(self, count: int) -> None:
+        with self._lock:
+            while len(self.processes) < count:
+                self._spawn(max(self.processes, default=-1) + 1)
+            while len(self.processes) > max(count, 0):
+                index = max(self.processes)
+                self.retires.pop(index).set()
+                self.inboxes.pop(index)
+                self.retired[index] = self.processes.pop(index)
 
     def publish(self, message: Any) -> None:
         with self._lock:
@@ -99,6 +124,9 @@ class LocalWorkers:
                 items.append(self.outbox.get_nowait())
         if not self.stop_event.is_set():
             with self._lock:
+                for index, process in list(self.retired.items()):
+                    if not process.is_alive():
+                        del self.retired[index]
                 for index, process in list(self.processes.items()):
                     if not process.is_alive():
                         log.warning("%s %d exited (code %s): starting it again",
@@ -110,7 +138,7 @@ class LocalWorkers:
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
         deadline = time.monotonic() + timeout
-        for process in self.processes.values():
+        for process in [*self.processes.values(), *self.retired.values()]:
             process.join(max(deadline - time.monotonic(), 0.1))
             if process.is_alive():
                 process.kill()

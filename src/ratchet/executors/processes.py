@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
-import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -21,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from ratchet import children
 from ratchet.executors._base import (
     EvalResult,
     Executor,
@@ -32,25 +30,6 @@ from ratchet.types import EvalTask
 
 if TYPE_CHECKING:
     from ratchet.targets import Target
-
-
-def _init_worker(parent: int, registry: Path | None = None) -> None:
-    """Ctrl+C reaches the whole foreground process group; the loop decides what it means.
-    A worker exits once its parent is gone, even after a kill -9 of the parent, so no
-    worker (nor, once they are gone, the resource tracker) is left behind."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if registry is not None:
-        from ratchet import children
-
-        children.register(registry, os.getpid(), group=False)
-    threading.Thread(target=_exit_with_parent, args=(parent,), name="ratchet-parent-watch",
-                     daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(1)
 
 
 class ProcessesExecutor(Executor):
@@ -69,7 +48,7 @@ class ProcessesExecutor(Executor):
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(os.getpid(), self.registry))
+                initializer=children.init_pool_worker, initargs=(os.getpid(), self.registry))
         return self._pool
 
     def run(self, target: Target, tasks: Sequence[EvalTask]) -> list[EvalResult]:

@@ -108,6 +108,7 @@ class WorkerActor:
         self._outbox: list[Any] = []
         self._lock = threading.Lock()
         self._stop = False
+        self._retire = False
 
     def run(self) -> None:
         self.plan.main(self, self.index, *self.plan.args)
@@ -122,6 +123,12 @@ class WorkerActor:
 
     def halt(self) -> None:
         self._stop = True
+
+    def retire(self) -> None:
+        self._retire = True
+
+    def retiring(self) -> bool:
+        return self._retire
 
     def latest(self) -> Any:
         return self._message
@@ -143,6 +150,7 @@ class RayWorkers:
         self.actor_class = ray.remote(max_concurrency=4, max_restarts=0)(WorkerActor)
         self.actors: dict[int, Any] = {}
         self.runs: dict[int, Any] = {}
+        self.retiring: dict[int, tuple[Any, Any]] = {}  # (actor, its run) finishing
         self.message: Any = None  # the newest message, in Ray's object store
         self._restarts = 0
         self.lost = 0  # actors lost with what they had not handed over
@@ -165,6 +173,18 @@ class RayWorkers:
     def restarts(self) -> int:
         return self._restarts
 
+    @property
+    def count(self) -> int:
+        return len(self.actors)
+
+    def resize(self, count: int) -> None:
+        while len(self.actors) < count:
+            self._spawn(max(self.actors, default=-1) + 1)
+        while len(self.actors) > max(count, 0):
+            index = max(self.actors)
+            self.actors[index].retire.remote()  # it sends its batch, then its run ends
+            self.retiring[index] = (self.actors.pop(index), self.runs.pop(index))
+
     def publish(self, message: Any) -> None:
         self.message = self.ray.put(message)
         for actor in self.actors.values():
@@ -175,9 +195,18 @@ class RayWorkers:
             items, self._left = self._left, []
             return items
         ray = self.ray
+        items: list[Any] = []
+        for index, (actor, run) in list(self.retiring.items()):  # last batches, then end
+            finished = bool(ray.wait([run], timeout=0)[0])
+            try:
+                items.extend(ray.get(actor.take.remote(), timeout=5.0))
+            except ray.exceptions.RayError:
+                finished = True
+            if finished:
+                ray.kill(actor, no_restart=True)
+                del self.retiring[index]
         wanted = {index: actor.take.remote() for index, actor in self.actors.items()}
         ray.wait(list(wanted.values()), num_returns=len(wanted), timeout=timeout)
-        items: list[Any] = []
         for index, ref in wanted.items():
             try:
                 items.extend(ray.get(ref, timeout=max(timeout, 5.0)))
@@ -200,7 +229,7 @@ class RayWorkers:
         ray.wait(list(self.runs.values()), num_returns=len(self.runs), timeout=30)
         self._left = self.receive(1.0)
         self._stopped = True
-        for actor in self.actors.values():
+        for actor in [*self.actors.values(), *(a for a, _ in self.retiring.values())]:
             ray.kill(actor, no_restart=True)
 
 

@@ -3,6 +3,7 @@ training, the champions' ratings in their pool, probation."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ class Standing:
     rating: Any = None  # ratings.Rating against uniform random, once the pool has one
     passed: int = 0     # probation verdicts
     reverted: int = 0
+    nodes: dict[str, Any] | None = None  # node: its worker controller's last reading
 
 
 def standing(run_dir: Path) -> Standing | None:
@@ -46,12 +48,16 @@ def standing(run_dir: Path) -> Standing | None:
         rated = games.rated(game)
         verdicts = [v for (v,) in games.conn.execute(
             "SELECT value FROM selfplay_meta WHERE key LIKE 'probation:%'")]
+        nodes = {key.removeprefix("resources:"): json.loads(value) for key, value in
+                 games.conn.execute("SELECT key, value FROM selfplay_meta WHERE key LIKE "
+                                    "'resources:%'")}
         found = Standing(games.count(game), recent,
                          games.count(game, int(games.meta("last_trained_game_id", "0") or 0)),
                          max(trained - 1, 0), len(rated),
                          recorded[1] if recorded else None,
                          passed=sum(v.startswith("passed") for v in verdicts),
-                         reverted=sum(v.startswith("reverted") for v in verdicts))
+                         reverted=sum(v.startswith("reverted") for v in verdicts),
+                         nodes=nodes)
     if any("random" in (a, b) for a, b, _ in rated):
         found.rating = fit(rated, anchor="random").get(champion)
     return found
@@ -73,6 +79,11 @@ def report(run_dir: Path) -> dict[str, Any]:
         f"{version} (not rated against the anchors yet)")
     if s.passed or s.reverted:
         out["probation"] = f"{s.passed} passed, {s.reverted} reverted"
+    for node, seen in (s.nodes or {}).items():
+        cpu = seen["measured"].get("cpu")
+        band = "in its band" if seen["in_band"].get("cpu") else "outside its band"
+        out[f"workers on {node}"] = (f"{seen['controller']['workers']} (CPU {cpu:.0f}%, "
+                                     f"{band}; set by its controller)")
     gate = last_gate(run_dir)
     if gate:
         out["last gate"] = gate
@@ -105,7 +116,16 @@ def metrics(run_dir: Path) -> list[tuple[str, str, str, float | None]]:
     if s is None:
         return []
     r = s.rating
-    return [
+    nodes = list((s.nodes or {}).values())
+    controlled = [
+        ("ratchet_selfplay_workers", "gauge", "Self-play workers the controllers run",
+         sum(n["controller"]["workers"] for n in nodes) if nodes else None),
+        ("ratchet_node_cpu_utilization_percent", "gauge", "CPU utilization of the loop's "
+         "node, as its worker controller last read it",
+         nodes[0]["measured"].get("cpu") if nodes else None),
+        ("ratchet_cpu_in_target_range", "gauge", "1 if that CPU reading is inside its band",
+         float(bool(nodes[0]["in_band"].get("cpu"))) if nodes else None)]
+    return controlled + [
         ("ratchet_selfplay_games", "counter", "Self-play games stored", s.games),
         ("ratchet_selfplay_games_pending_training", "gauge", "Self-play games since the "
          "last training run", s.pending),

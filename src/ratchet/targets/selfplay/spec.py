@@ -6,12 +6,46 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ratchet.plugins import BuildContext
 from ratchet.space import Space
 from ratchet.targets._base import MaximizedGamesSpec, Target
 from ratchet.targets.selfplay import TUNABLE
+
+
+class BandSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: float = Field(70.0, ge=0, le=100)
+    low: float = Field(60.0, ge=0, le=100)
+    high: float = Field(80.0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BandSpec:
+        if not self.low <= self.target <= self.high:
+            raise ValueError(f"needs low <= target <= high, got {self.low:g}, "
+                             f"{self.target:g}, {self.high:g}")
+        return self
+
+
+class WorkersControlSpec(BaseModel):
+    """The number of self-play workers on this node, kept by a PID controller so that
+    the node's CPU stays in its band (``ratchet.resources``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpu: BandSpec = BandSpec()
+    min_workers: int = Field(1, ge=0, le=256)
+    max_workers: int = Field(8, ge=1, le=256)
+    interval_s: float = Field(10.0, gt=0, description="between two adjustments")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> WorkersControlSpec:
+        if self.min_workers > self.max_workers:
+            raise ValueError(f"min_workers {self.min_workers} is above max_workers "
+                             f"{self.max_workers}")
+        return self
 
 
 class SelfPlaySpec(MaximizedGamesSpec):
@@ -38,6 +72,10 @@ class SelfPlaySpec(MaximizedGamesSpec):
     workers: int = Field(0, ge=0, le=256, description="self-play worker processes beside "
                          "the loop (0: the loop plays the self-play games itself before "
                          "training a challenger)")
+    workers_control: WorkersControlSpec | None = Field(
+        None, description="adjust the number of workers (starting at `workers`) to keep "
+        "this node's CPU in a band: {cpu: {target: 70, low: 60, high: 80}, min_workers: 1, "
+        "max_workers: 8, interval_s: 10}")
     worker_timeout_s: float = Field(600.0, gt=0, description="a challenger waiting for "
                                     "self-play games fails after this long without one")
     games_per_batch: int = Field(16, ge=1, description="self-play games played side by "

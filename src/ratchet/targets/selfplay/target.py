@@ -21,6 +21,7 @@ import dataclasses
 import fcntl
 import hashlib
 import math
+import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 
 LAST_TRAINED = "last_trained_game_id"
 LAST_TRAINED_AT = "last_trained_at"
+RESOURCES = "resources:"  # + node: its worker controller's state and last reading
 BARS_CLEARED = "gate_bars_cleared"  # the skill bars some champion has cleared (JSON list)
 
 
@@ -69,13 +71,14 @@ class SelfPlayTarget(Target):
         self._group: WorkerGroup | None = None  # the self-play workers (the loop's side)
         self._receiver: threading.Thread | None = None
         self._receiving = threading.Event()
+        self._controller: Any = None  # this node's worker-count controller
         self.received = 0     # games the workers sent, stored
         self.playing_s = 0.0  # the workers' time playing them
         self.network_s = 0.0  # of which, in the network's forward passes
 
     def __getstate__(self) -> dict[str, Any]:  # sent to pool workers: no open handles
         return {**self.__dict__, "game": None, "_games": None, "_group": None,
-                "_receiver": None, "_receiving": None}
+                "_receiver": None, "_receiving": None, "_controller": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -140,6 +143,7 @@ class SelfPlayTarget(Target):
         """Receive the workers' games in a thread of the loop's process (the one writer
         of the store), batch by batch."""
         self._group = group
+        self._controller = self._workers_controller()
         self._receiving = threading.Event()
         self._receiving.set()
         self._receiver = threading.Thread(target=self._receive, name="selfplay-receive",
@@ -153,6 +157,8 @@ class SelfPlayTarget(Target):
         with GameStore(self.db) as store:
             while True:
                 receiving = self._receiving.is_set()
+                if receiving and self._controller is not None:
+                    self._control(store)
                 for batch in self._group.receive(0.5 if receiving else 0.2):
                     store.append([GameRecord.from_dict(r) for r in batch["games"]])
                     self.received += len(batch["games"])
@@ -164,6 +170,51 @@ class SelfPlayTarget(Target):
     def discard(self, candidate: Candidate) -> None:
         for path in self.nets.glob(f"{candidate.id}.*"):
             path.unlink(missing_ok=True)
+
+    def _workers_controller(self) -> Any:
+        """This node's controller of the worker count, carrying on from its saved state
+        (None without ``workers_control``)."""
+        import json
+        import socket
+
+        from ratchet.resources import Band, Gains, NodeController, measure
+
+        control = self.spec.workers_control
+        if control is None:
+            return None
+        controller = NodeController(socket.gethostname(),
+                                    {"cpu": Band(**control.cpu.model_dump())},
+                                    min_workers=control.min_workers,
+                                    max_workers=control.max_workers,
+                                    gains=Gains(min_interval_s=control.interval_s),
+                                    workers=self.spec.workers)
+        measure(gpu=False)  # psutil's first reading covers nothing: this primes it
+        saved = self.games.meta(f"{RESOURCES}{controller.node}")
+        if saved:
+            controller.restore(json.loads(saved)["controller"])
+            assert self._group is not None
+            self._group.resize(controller.workers)
+        return controller
+
+    def _control(self, store: GameStore) -> None:
+        """Measure this node, let its controller set the worker count, keep the state."""
+        import json
+        import time
+
+        from ratchet.resources import measure
+
+        assert self._group is not None and self._controller is not None
+        now = time.time()
+        last = self._controller.controllers["cpu"].state.last_time
+        if last is not None and now - last < self._controller.gains.min_interval_s:
+            return
+        read = measure(gpu=False)
+        workers = self._controller.update(read, now)
+        if workers != self._group.count:
+            self._group.resize(workers)
+        store.set_meta(f"{RESOURCES}{self._controller.node}", json.dumps({
+            "controller": self._controller.to_dict(), "measured": read, "at": now,
+            "in_band": self._controller.in_band(read)}))
 
     # -- measuring -------------------------------------------------------------------
     def evaluate(self, task: EvalTask) -> Measurement:
@@ -271,6 +322,7 @@ class SelfPlayTarget(Target):
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
+        from ratchet.children import init_pool_worker
         from ratchet.targets.selfplay.train import train_network
 
         parent = self.games.network(candidate.parent or "")
@@ -291,7 +343,9 @@ class SelfPlayTarget(Target):
                    steps=int(params["train_steps"]), lr=float(params["lr"]),
                    seed=_seed_of(candidate.id))
         try:
-            with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+            with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"),
+                                     initializer=init_pool_worker,
+                                     initargs=(os.getpid(),)) as pool:  # ends with us
                 digest = pool.submit(train_network, **job).result()
         except BrokenProcessPool:
             raise EvaluationError("training failed: its process died") from None

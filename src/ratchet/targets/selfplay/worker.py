@@ -42,6 +42,8 @@ class Link(Protocol):
 
     def stopped(self) -> bool: ...
 
+    def retiring(self) -> bool: ...
+
 
 Sink = Callable[[Sequence[GameRecord]], None]
 
@@ -72,7 +74,9 @@ def run_worker(game_spec: str, link: Link, sink: Sink, *, worker: str,
     stats = stats if stats is not None else WorkerStats()
     net = None
     refused: ChampionMessage | None = None
-    while not link.stopped() and (max_batches is None or stats.batches < max_batches):
+    retiring = getattr(link, "retiring", lambda: False)  # asked to end after its batch
+    while not link.stopped() and not retiring() and (max_batches is None or
+                                                      stats.batches < max_batches):
         message = link.latest()
         if message is not None and message.version != stats.version and message != refused:
             try:
