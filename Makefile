@@ -40,7 +40,7 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests examples bench
 	$(BIN)/lint-imports  # the layers and no cycles (pyproject.toml: tool.importlinter)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 bench: $(STAMP) browser
 	$(BIN)/pip install -q -e ".[dev,rl,playground,sysctl,selfplay,bench]"

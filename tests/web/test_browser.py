@@ -125,10 +125,10 @@ def test_a_race_in_flight_and_the_parameter_views_are_shown(tmp_path, browser):
 
 
 def test_self_play_ratings_and_gate_results_are_drawn(tmp_path, browser):
-    """A tic-tac-toe self-play run whose judge passes every challenger, so that each
-    goes through the regression gate and, once champion, probation: the dashboard draws
-    every rated champion version with its interval against the anchors, and each gated
-    challenger's checks (the skill bars advisory: no champion has cleared them)."""
+    """A tic-tac-toe self-play run whose judge passes every challenger, so that it goes
+    through the regression gate: the dashboard draws every rated champion version with
+    its interval against the anchors, and the gated challenger's checks (the skill bars
+    advisory: no champion has cleared them)."""
     from ratchet.recipe import parse_recipe
     from ratchet.runner import run_recipe
     from ratchet.web import create_app
@@ -140,26 +140,25 @@ def test_self_play_ratings_and_gate_results_are_drawn(tmp_path, browser):
                            "gate_anchor_simulations": 5, "probation_games": 6},
         "judge": {"kind": "sprt", "elo0": -500, "elo1": -400, "batch": 10, "min_games": 10,
                   "max_games": 20}})
-    run_recipe(recipe, tmp_path / "run", max_cycles=2)
+    run_recipe(recipe, tmp_path / "run", max_cycles=1)
     from ratchet.service.status import run_status
 
     shown = run_status(tmp_path / "run")["target"]
-    assert shown["last gate"].startswith("cycle 2 (") and "passed all 7 checks" in \
+    assert shown["last gate"].startswith("cycle 1 (") and "passed all 7 checks" in \
         shown["last gate"]
-    assert shown["probation"] == "1 passed, 0 reverted"
     server = WebServer(create_app([tmp_path / "run"], read_only=True), port=0)
     url = server.start()
     try:
         page, errors = open_dashboard(browser, url, height=1800)
         page.wait_for_selector("#target-views canvas[data-points]")
         ratings = page.locator("#target-views canvas")
-        # v0 and v1 (v1's probation and promotion test), v2 (its promotion test)
-        assert ratings.get_attribute("data-points") == "3"
+        # v0 and v1, rated by the promotion test between them
+        assert ratings.get_attribute("data-points") == "2"
         assert ratings.get_attribute("data-references") == "2"  # random, mcts-5
         assert "Ratings" in page.inner_text("#target-views")
         assert page.is_visible("#gates")
         rows = page.locator("#gates tbody tr")
-        assert rows.count() == 2
+        assert rows.count() == 1
         text = page.inner_text("#gates tbody")
         assert "vs_random (advisory)" in text and "loads ✓" in text and "legal_moves ✓" in text
         title = page.get_attribute("#gates tbody .gate >> nth=0", "title")

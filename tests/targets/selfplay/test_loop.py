@@ -87,20 +87,18 @@ def test_probation_reverts_a_champion_rated_below_its_predecessor(tmp_path):
     holds its own passes once and is not examined again."""
     import pytest
 
+    from ratchet.controls import Controls
     from ratchet.errors import EvaluationError
-    from ratchet.factory import build_target
-    from ratchet.recipe import parse_recipe
-    from ratchet.runner import run_recipe
     from ratchet.targets.selfplay.match import GameResult
+    from ratchet.targets.selfplay.spec import SelfPlaySpec
+    from ratchet.targets.selfplay.target import SelfPlayTarget
     from ratchet.types import Candidate, EvalTask
 
-    recipe = parse_recipe({**TINY, "target": {**TINY["target"], "probation_games": 6}})
-    run_dir = tmp_path / "run"
-    run_recipe(recipe, run_dir, max_cycles=1)
-    target = build_target(recipe, run_dir)
-    with Store(run_dir) as store:
-        target.open(store)
-        first = store.promotions()[0]["candidate_id"]
+    run_dir = tmp_path
+    target = SelfPlayTarget(SelfPlaySpec(**{**TINY["target"], "probation_games": 6}),
+                            run_dir / "work")  # the run's store: run_dir / ratchet.db
+    first = Candidate({}, "baseline")
+    target.apply(first)  # champion v0
     games = target.games
 
     def crown(parent):  # a trained challenger made champion (the next version)
@@ -114,15 +112,13 @@ def test_probation_reverts_a_champion_rated_below_its_predecessor(tmp_path):
         return target.evaluate(EvalTask(challenger, "challenger", 5, 2, 9, 0,
                                         opponent=champion))
 
-    weak = crown(first)
-    games.add_rated("tic_tac_toe", "probation", [GameResult(i, first, weak.id, 1.0, 5)
+    weak = crown(first.id)
+    games.add_rated("tic_tac_toe", "probation", [GameResult(i, first.id, weak.id, 1.0, 5)
                                                  for i in range(60)])
-    with pytest.raises(EvaluationError, match=f"probation failed, reverting to {first}"):
+    with pytest.raises(EvaluationError, match=f"probation failed, reverting to {first.id}"):
         challenge(weak)
-    from ratchet.controls import Controls
-
     wanted, revert = Controls(run_dir).take_promotion()  # what the loop reads next
-    assert wanted == first and revert.startswith(f"probation failed: champion {weak.id}")
+    assert wanted == first.id and revert.startswith(f"probation failed: champion {weak.id}")
     assert games.meta(f"probation:{weak.id}").startswith("reverted: champion")
 
     fine = crown(weak.id)
