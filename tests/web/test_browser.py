@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import pytest
 
@@ -86,24 +87,33 @@ def test_a_wrong_token_is_refused_from_the_page(live_run, browser):
     assert (run_dir / "pause").exists()
 
 
+@contextmanager
+def dashboard_of(run_dir, browser):
+    """A read-only dashboard server on a finished run, and a page on it."""
+    from ratchet.web import create_app
+    from ratchet.web.server import WebServer
+
+    server = WebServer(create_app([run_dir], read_only=True), port=0)
+    url = server.start()
+    try:
+        yield open_dashboard(browser, url, height=1800)
+    finally:
+        server.stop()
+
+
 def test_a_race_in_flight_and_the_parameter_views_are_shown(tmp_path, browser):
     """A race stopped by its budget mid-screening: its survivors are on the page with
     the games each has and their gap to the champion on the same seeds; the decided
     trials are in the importance bars, the parallel coordinates and one slice each."""
     from ratchet.recipe import parse_recipe
     from ratchet.runner import run_recipe
-    from ratchet.web import create_app
-    from ratchet.web.server import WebServer
     from tests.conftest import toy_recipe
 
     recipe = parse_recipe(toy_recipe(tmp_path, racing={"challengers": 16, "screen": 20,
                                                        "keep": 0.25},
                                      schedule={"budget": {"games": 380}}))
     run_recipe(recipe, tmp_path / "run")  # baseline 40 + one round of 17 x 20: spent
-    server = WebServer(create_app([tmp_path / "run"], read_only=True), port=0)
-    url = server.start()
-    try:
-        page, errors = open_dashboard(browser, url, height=1800)
+    with dashboard_of(tmp_path / "run", browser) as (page, errors):
         page.wait_for_function("document.body.dataset.inFlight === '4'")
         rows = page.locator("#in-flight tbody tr")
         assert rows.count() == 4 and page.is_visible("#in-flight")
@@ -120,19 +130,16 @@ def test_a_race_in_flight_and_the_parameter_views_are_shown(tmp_path, browser):
         assert {slices.nth(i).get_attribute("data-param") for i in range(2)} == {"x", "y"}
         page.screenshot(path=str(tmp_path / "parameters.png"), full_page=True)
         assert errors == []
-    finally:
-        server.stop()
 
 
 def test_self_play_ratings_and_gate_results_are_drawn(tmp_path, browser):
-    """A tic-tac-toe self-play run whose judge passes every challenger, so that it goes
-    through the regression gate: the dashboard draws every rated champion version with
-    its interval against the anchors, and the gated challenger's checks (the skill bars
-    advisory: no champion has cleared them)."""
+    """A tic-tac-toe self-play run whose judge passes every challenger, so that each
+    goes through the regression gate and, once champion, probation (anchor games): the
+    dashboard draws every rated champion version with its interval against the anchors,
+    and each gated challenger's checks (the skill bars advisory: no champion has cleared
+    them)."""
     from ratchet.recipe import parse_recipe
     from ratchet.runner import run_recipe
-    from ratchet.web import create_app
-    from ratchet.web.server import WebServer
     from tests.targets.selfplay.test_loop import TINY
 
     recipe = parse_recipe({
@@ -140,30 +147,26 @@ def test_self_play_ratings_and_gate_results_are_drawn(tmp_path, browser):
                            "gate_anchor_simulations": 5, "probation_games": 6},
         "judge": {"kind": "sprt", "elo0": -500, "elo1": -400, "batch": 10, "min_games": 10,
                   "max_games": 20}})
-    run_recipe(recipe, tmp_path / "run", max_cycles=1)
+    run_recipe(recipe, tmp_path / "run", max_cycles=2)
     from ratchet.service.status import run_status
 
     shown = run_status(tmp_path / "run")["target"]
-    assert shown["last gate"].startswith("cycle 1 (") and "passed all 7 checks" in \
+    assert shown["last gate"].startswith("cycle 2 (") and "passed all 7 checks" in \
         shown["last gate"]
-    server = WebServer(create_app([tmp_path / "run"], read_only=True), port=0)
-    url = server.start()
-    try:
-        page, errors = open_dashboard(browser, url, height=1800)
+    assert shown["probation"] == "1 passed, 0 reverted"  # v1's, against the anchors
+    with dashboard_of(tmp_path / "run", browser) as (page, errors):
         page.wait_for_selector("#target-views canvas[data-points]")
         ratings = page.locator("#target-views canvas")
-        # v0 and v1, rated by the promotion test between them
-        assert ratings.get_attribute("data-points") == "2"
+        # v0 and v1 (v1's probation and promotion test), v2 (its promotion test)
+        assert ratings.get_attribute("data-points") == "3"
         assert ratings.get_attribute("data-references") == "2"  # random, mcts-5
         assert "Ratings" in page.inner_text("#target-views")
         assert page.is_visible("#gates")
         rows = page.locator("#gates tbody tr")
-        assert rows.count() == 1
+        assert rows.count() == 2
         text = page.inner_text("#gates tbody")
         assert "vs_random (advisory)" in text and "loads ✓" in text and "legal_moves ✓" in text
         title = page.get_attribute("#gates tbody .gate >> nth=0", "title")
         assert "hash as recorded" in title
         page.screenshot(path=str(tmp_path / "selfplay.png"), full_page=True)
         assert errors == []
-    finally:
-        server.stop()

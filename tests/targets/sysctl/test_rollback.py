@@ -125,7 +125,7 @@ def test_dry_run_writes_nothing(tmp_path, tree):
 
 
 def test_failing_and_hanging_benchmarks_do_not_stop_tuning(tmp_path, tree):
-    config = os_config(tmp_path, steps=10, benchmark=f"{sys.executable} {FAILING} {tree}",
+    config = os_config(tmp_path, steps=6, benchmark=f"{sys.executable} {FAILING} {tree}",
                        benchmark_timeout=1)
     data = json.loads(config.read_text())
     data["action_space"][0]["min"] = 70   # swappiness above 80 hangs
@@ -136,13 +136,13 @@ def test_failing_and_hanging_benchmarks_do_not_stop_tuning(tmp_path, tree):
     originals = values(tree)
     done = tune(config, tree, tmp_path / "run", "--algorithm", "tpe")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["steps"] == 10
+    assert json.loads(done.stdout)["steps"] == 6
     assert values(tree) == originals
     with Store(tmp_path / "run") as store:
         reasons = [r.reason or "" for r in store.evaluations() if not r.ok]
         decisions = [d.decision.value for d in store.decisions()]
     assert any("timed out" in r or "exited with code 3" in r for r in reasons), reasons
-    assert "failed" in decisions and len(decisions) == 10
+    assert "failed" in decisions and len(decisions) == 6
 
 
 @pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"),
