@@ -1,8 +1,11 @@
-"""The ``selfplay`` target, one game configuration, played synchronously by the loop.
+"""The ``selfplay`` target, one game configuration.
 
 * The starting champion is a network with random weights (seeded).
-* A challenger is trained before it is measured: first the champion plays
-  ``trigger_games`` new self-play games (kept in the game store), then a copy of the
+* Self-play games come from workers the executor runs beside the loop (``workers``;
+  their games are stored by one thread of the loop's process), or with ``workers: 0``
+  from the loop itself.
+* A challenger is trained before it is measured: first ``trigger_games`` new self-play
+  games of the champion are waited for (kept in the game store), then a copy of the
   champion's network is trained on the replay window (the last ``window_games`` games)
   with the candidate's ``lr`` and ``train_steps``. A crash while training is a failed
   evaluation with its reason; the loop goes on.
@@ -20,9 +23,11 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import hashlib
+import logging
 import math
 import os
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +52,8 @@ from ratchet.types import (
 if TYPE_CHECKING:
     from ratchet.store import Store
     from ratchet.targets.selfplay.spec import SelfPlaySpec
+
+log = logging.getLogger(__name__)
 
 LAST_TRAINED = "last_trained_game_id"
 LAST_TRAINED_AT = "last_trained_at"
@@ -157,13 +164,17 @@ class SelfPlayTarget(Target):
         with GameStore(self.db) as store:
             while True:
                 receiving = self._receiving.is_set()
-                if receiving and self._controller is not None:
-                    self._control(store)
-                for batch in self._group.receive(0.5 if receiving else 0.2):
-                    store.append([GameRecord.from_dict(r) for r in batch["games"]])
-                    self.received += len(batch["games"])
-                    self.playing_s += batch["playing_s"]
-                    self.network_s += batch["network_s"]
+                try:
+                    if receiving and self._controller is not None:
+                        self._control(store)
+                    for batch in self._group.receive(0.5 if receiving else 0.2):
+                        store.append([GameRecord.from_dict(r) for r in batch["games"]])
+                        self.received += len(batch["games"])
+                        self.playing_s += batch["playing_s"]
+                        self.network_s += batch["network_s"]
+                except Exception:  # a full disk, a lost node: say so, keep receiving
+                    log.exception("self-play games could not be received or stored")
+                    time.sleep(1.0)
                 if not receiving:  # the workers stopped and what they sent is stored
                     return
 
