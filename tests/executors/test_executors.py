@@ -38,6 +38,18 @@ class DiesOnce(Target):
         return Measurement("samples", (float(task.batch),))
 
 
+def fails_once(link, index, marker):
+    """A worker whose first run raises (a bug that surfaces once); the next one works."""
+    if not Path(marker).exists():
+        Path(marker).write_text("failed once")
+        raise RuntimeError("a worker's bug")
+    while not link.stopped():
+        link.send(index)
+        import time
+
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def ray_executor():
     executor = RayExecutor(num_cpus=2)
@@ -153,3 +165,20 @@ def test_a_targets_workers_run_as_ray_actors_and_a_lost_one_is_started_again(ray
     assert group.restarts == 1 and group.lost == 1 and group.count == 1
     assert any(g["worker"] == "w0" for g in games[before:])  # with the champion
     assert group.receive(0.1) == []
+
+
+@pytest.mark.parametrize("executor", ["processes", "ray"])
+def test_a_worker_whose_run_raises_is_started_again(executor, ray_executor, tmp_path):
+    import time
+
+    from ratchet.types import WorkerPlan
+
+    chosen = ray_executor if executor == "ray" else ProcessesExecutor(workers=1)
+    group = chosen.start_workers(WorkerPlan(1, fails_once, (str(tmp_path / "m"),)))
+    sent, deadline = [], time.monotonic() + 60
+    try:
+        while not sent and time.monotonic() < deadline:
+            sent += group.receive(0.5)
+    finally:
+        group.stop()
+    assert sent and group.restarts == 1

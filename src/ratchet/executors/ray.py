@@ -155,6 +155,7 @@ class RayWorkers:
         self._restarts = 0
         self.lost = 0  # actors lost with what they had not handed over
         self._stopped = False
+        self._stopping = False
         self._left: list[Any] = []
 
     def start(self) -> RayWorkers:
@@ -198,19 +199,34 @@ class RayWorkers:
         items: list[Any] = []
         for index, (actor, run) in list(self.retiring.items()):  # last batches, then end
             finished = bool(ray.wait([run], timeout=0)[0])
-            try:
-                items.extend(ray.get(actor.take.remote(), timeout=5.0))
-            except ray.exceptions.RayError:
-                finished = True
+            items.extend(self._take_or_nothing(actor))
             if finished:
                 ray.kill(actor, no_restart=True)
                 del self.retiring[index]
+        if self.runs and not self._stopping:  # a run that ended by itself: start it again
+            ended, _ = ray.wait(list(self.runs.values()), num_returns=len(self.runs),
+                                timeout=0)
+            for index in [i for i, run in self.runs.items() if run in ended]:
+                items.extend(self._take_or_nothing(self.actors[index]))
+                try:
+                    ray.get(self.runs[index], timeout=1.0)
+                    why = "it returned"
+                except ray.exceptions.RayError as exc:
+                    why = " ".join(str(exc).split())[:300]
+                log.warning("%s %d ended (%s): starting it again", self.plan.name, index,
+                            why)
+                self._restarts += 1
+                ray.kill(self.actors[index], no_restart=True)
+                self._spawn(index)
         wanted = {index: actor.take.remote() for index, actor in self.actors.items()}
-        ray.wait(list(wanted.values()), num_returns=len(wanted), timeout=timeout)
+        if wanted:
+            ray.wait(list(wanted.values()), num_returns=len(wanted), timeout=timeout)
         for index, ref in wanted.items():
             try:
                 items.extend(ray.get(ref, timeout=max(timeout, 5.0)))
             except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as exc:
+                if self._stopping:
+                    continue
                 log.warning("%s %d lost (%s): starting it again", self.plan.name, index,
                             type(exc).__name__)
                 self.lost += 1
@@ -219,14 +235,22 @@ class RayWorkers:
                 self._spawn(index)
         return items
 
+    def _take_or_nothing(self, actor: Any) -> list[Any]:
+        try:
+            return list(self.ray.get(actor.take.remote(), timeout=5.0))
+        except self.ray.exceptions.RayError:
+            return []
+
     def stop(self) -> None:
         """Ask every actor to stop, collect what they sent, and end them."""
         if self._stopped:
             return
+        self._stopping = True
         for actor in self.actors.values():
             actor.halt.remote()
         ray = self.ray
-        ray.wait(list(self.runs.values()), num_returns=len(self.runs), timeout=30)
+        if self.runs:
+            ray.wait(list(self.runs.values()), num_returns=len(self.runs), timeout=30)
         self._left = self.receive(1.0)
         self._stopped = True
         for actor in [*self.actors.values(), *(a for a, _ in self.retiring.values())]:
