@@ -151,19 +151,23 @@ def test_self_play_ratings_and_gate_results_are_drawn(tmp_path, browser):
     from ratchet.service.status import run_status
 
     shown = run_status(tmp_path / "run")["target"]
-    assert shown["last gate"].startswith("cycle 2 (") and "passed all 7 checks" in \
-        shown["last gate"]
-    assert shown["probation"] == "1 passed, 0 reverted"  # v1's, against the anchors
+    # v1's probation against v0 and the anchors (6 games) may revert it by chance:
+    # then cycle 2 fails and its challenger never reaches the gate
+    reverted = shown["probation"] == "0 passed, 1 reverted"
+    assert reverted or shown["probation"] == "1 passed, 0 reverted"
+    assert shown["last gate"].startswith(f"cycle {1 if reverted else 2} (")
+    assert "passed all 7 checks" in shown["last gate"]
     with dashboard_of(tmp_path / "run", browser) as (page, errors):
         page.wait_for_selector("#target-views canvas[data-points]")
         ratings = page.locator("#target-views canvas")
-        # v0 and v1 (v1's probation and promotion test), v2 (its promotion test)
+        # v0, v1 (v1's probation and promotion test), v2 (its promotion test, or v0
+        # again after a revert)
         assert ratings.get_attribute("data-points") == "3"
         assert ratings.get_attribute("data-references") == "2"  # random, mcts-5
         assert "Ratings" in page.inner_text("#target-views")
         assert page.is_visible("#gates")
         rows = page.locator("#gates tbody tr")
-        assert rows.count() == 2
+        assert rows.count() == (1 if reverted else 2)
         text = page.inner_text("#gates tbody")
         assert "vs_random (advisory)" in text and "loads ✓" in text and "legal_moves ✓" in text
         title = page.get_attribute("#gates tbody .gate >> nth=0", "title")

@@ -211,7 +211,10 @@ class RayWorkers:
                 try:
                     ray.get(self.runs[index], timeout=1.0)
                     why = "it returned"
-                except ray.exceptions.RayError as exc:
+                except ray.exceptions.RayActorError as exc:  # its process or node is gone
+                    self.lost += 1
+                    why = type(exc).__name__
+                except ray.exceptions.RayError as exc:  # the worker's own error
                     why = " ".join(str(exc).split())[:300]
                 log.warning("%s %d ended (%s): starting it again", self.plan.name, index,
                             why)
