@@ -34,6 +34,7 @@ from ratchet.apps.sysctl.config import load_os_config, preset, to_recipe
 from ratchet.factory import build_components
 from ratchet.judges import WelchJudge
 from ratchet.runner import Session
+from ratchet.stats import clopper_pearson
 from ratchet.types import Decision
 
 TITLE = "Drift: false promotions, memory preset in dry-run under a CPU burner"
@@ -107,14 +108,6 @@ def run(protocol: str, decisions: int, seconds: float, work: Path) -> dict:
     return {"protocol": protocol, "decisions": len(final), "false": len(promoted),
             "runs": runs, "minutes": (time.monotonic() - started) / 60,
             "examples": [r.reason for r in promoted[:3]]}
-
-
-def clopper_pearson(k: int, n: int) -> tuple[float, float]:
-    from scipy.stats import beta
-
-    low = 0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1))
-    high = 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
-    return low, high
 
 
 def line(r: dict) -> str:

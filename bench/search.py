@@ -175,7 +175,7 @@ def methods(seed: int, race: Racing | None = None
 def part_false_promotions(args: argparse.Namespace, race: Racing) -> None:
     """Racing on a flat function: every configuration is as good, so every promotion is
     false; the judge's error rate should hold per test, whatever screening selected."""
-    from bench.drift import clopper_pearson
+    from ratchet.stats import clopper_pearson
 
     tally = {"tests": 0, "promotions": 0}
     for s in range(args.seeds):

@@ -34,30 +34,17 @@ from pathlib import Path
 from typing import Any
 
 from bench._results import ROOT, add_arguments, recorded
+from ratchet.stats import clopper_pearson, wilson_interval
 
 RECIPE = ROOT / "recipes" / "selfplay-connect4.yaml"
 BARS = ("vs_random", "vs_anchor")
 
 
-def wilson(score: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    centre = score + z * z / (2 * n)
-    spread = z * math.sqrt(score * (1 - score) / n + z * z / (4 * n * n))
-    return (centre - spread) / (1 + z * z / n), (centre + spread) / (1 + z * z / n)
-
-
-def clopper_pearson_upper(k: int, n: int) -> float:
-    from scipy.stats import beta
-
-    return 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
-
-
 # -- 1. learning from random weights ---------------------------------------------------
 def learn(recipe: dict[str, Any], run_dir: Path, minutes: float) -> dict[str, Any]:
     from ratchet.store import Store
-    from ratchet.targets.selfplay.gamestore import GameStore
-    from ratchet.targets.selfplay.target import BARS_CLEARED
+    from ratchet.targets.selfplay.gamestore import GATE, GameStore
+    from ratchet.targets.selfplay.target import bars_cleared
 
     recipe_file = run_dir.parent / f"{run_dir.name}.yaml"
     recipe_file.write_text(json.dumps(recipe))
@@ -75,7 +62,7 @@ def learn(recipe: dict[str, Any], run_dir: Path, minutes: float) -> dict[str, An
         time.sleep(10)
         try:
             with GameStore(run_dir / "ratchet.db") as games:
-                cleared = json.loads(games.meta(BARS_CLEARED, "[]") or "[]")
+                cleared = sorted(bars_cleared(games))
                 played = games.count(recipe["target"]["game"])
         except Exception:  # noqa: BLE001 - the run is still creating its store
             continue
@@ -101,7 +88,7 @@ def learn(recipe: dict[str, Any], run_dir: Path, minutes: float) -> dict[str, An
         decisions = store.decisions()
     game = recipe["target"]["game"]
     with GameStore(run_dir / "ratchet.db") as games:
-        gates = {p["candidate_id"]: json.loads(games.meta(f"gate:{p['candidate_id']}", "[]")
+        gates = {p["candidate_id"]: json.loads(games.meta(f"{GATE}{p['candidate_id']}", "[]")
                                                or "[]") for p in promotions}
         played = games.count(game)
         rated = games.rated(game)
@@ -185,7 +172,7 @@ def fresh_check(found: dict[str, Any], recipe: dict[str, Any], pairs: int
         results = play_pairs(game, player, anchor, pairs, 424242)
         scores = scores_of(results, "champion")
         score = sum(scores) / len(scores)
-        low, high = wilson(score, len(scores))
+        low, high = wilson_interval(score, len(scores))
         out[anchor.name] = (score, len(scores))
         print(f"- the last champion afresh against {anchor.name}: {score:.3f} over "
               f"{len(scores)} games [{low:.3f}, {high:.3f}]")
@@ -288,7 +275,7 @@ def false_promotions(stem: Path, sha256: str, recipe: dict[str, Any], tests: int
     kinds = {d: sum(o == d for o, _ in outcomes) for d in sorted({d for d, _ in outcomes})}
     print(f"- decisions: {', '.join(f'{k} {v}' for k, v in kinds.items())}")
     print(f"- false promotions: {promoted}/{tests} = {promoted / tests:.1%} (95% upper bound "
-          f"{clopper_pearson_upper(promoted, tests):.1%})")
+          f"{clopper_pearson(promoted, tests)[1]:.1%})")
     print(f"- games a test: mean {sum(games) / len(games):.0f}, max {max(games)}")
 
 

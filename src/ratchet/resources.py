@@ -125,6 +125,12 @@ class NodeController:
             self.workers = min(max(min(asked), self.min_workers), self.max_workers)
         return self.workers
 
+    def due(self, now: float) -> bool:
+        """True when some resource's controller would take a new measurement now."""
+        return any(pid.state.last_time is None
+                   or now - pid.state.last_time >= pid.gains.min_interval_s
+                   for pid in self.controllers.values())
+
     def in_band(self, measurements: dict[str, float]) -> dict[str, bool]:
         return {r: self.bands[r].holds(v) for r, v in measurements.items() if r in self.bands}
 

@@ -17,6 +17,24 @@ def score_to_elo(score: float) -> float:
     return -400.0 * math.log10(1.0 / score - 1.0)
 
 
+def clopper_pearson(k: int, n: int) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) 95% interval of a rate of ``k`` in ``n``."""
+    from scipy.stats import beta  # lazy: scipy takes ~0.5 s to import
+
+    low = 0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1))
+    high = 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
+    return low, high
+
+
+def wilson_interval(score: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson 95% interval of a mean score in [0, 1] over ``n`` games."""
+    if n == 0:
+        return 0.0, 1.0
+    centre = score + z * z / (2 * n)
+    spread = z * math.sqrt(score * (1 - score) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n), (centre + spread) / (1 + z * z / n)
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A mean with a two-sided confidence interval."""

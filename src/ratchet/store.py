@@ -476,17 +476,16 @@ class Store:
         former champion back: recorded as such, in one transaction."""
         now = time.time()
         candidate = self.candidate(candidate_id)
-        stats: dict[str, Any] = {"revert": True, "reason": revert} if revert else \
-            {"manual": True}
+        version = champion.version + 1
         if revert:
-            kind, level = "revert", "warning"
+            stats: dict[str, Any] = {"revert": True, "reason": revert}
+            kind = "revert"
             message = (f"champion v{champion.version} ({champion.candidate.id}) reverted: "
-                       f"{candidate_id} is champion v{champion.version + 1} again ({revert})")
+                       f"{candidate_id} is champion v{version} again ({revert})")
         else:
-            kind, level = "promotion", "warning"
-            message = f"manual promotion of {candidate_id} as champion v{champion.version + 1}"
+            stats, kind = {"manual": True}, "promotion"
+            message = f"manual promotion of {candidate_id} as champion v{version}"
         with self.transaction() as cur:
-            version = champion.version + 1
             cur.execute("INSERT INTO promotions (version, candidate_id, previous_id, cycle, "
                         "stats, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                         (version, candidate_id, champion.candidate.id, cycle,
@@ -496,8 +495,8 @@ class Store:
             cur.execute("UPDATE candidates SET status = 'champion' WHERE id = ?",
                         (candidate_id,))
             cur.execute("INSERT INTO events (ts, level, kind, message, data) VALUES "
-                        "(?, ?, ?, ?, ?)",
-                        (now, level, kind, message,
+                        "(?, 'warning', ?, ?, ?)",
+                        (now, kind, message,
                          json.dumps({**stats, "version": version, "cycle": cycle,
                                      "candidate": candidate_id,
                                      "previous": champion.candidate.id})))
@@ -618,6 +617,15 @@ class Store:
         return [s for row in self.evaluations(candidate_id=candidate_id,
                                               roles=("baseline", "champion"))
                 if row.ok for s in row.scores]
+
+    def gated_decisions(self, limit: int) -> list[dict[str, Any]]:
+        """The newest decisions whose challenger reached the gates, newest first."""
+        rows = self.conn.execute(
+            "SELECT cycle, candidate_id, decision, stats, created_at FROM decisions "
+            "WHERE stats LIKE '%\"gates\"%' ORDER BY cycle DESC LIMIT ?", (limit,)).fetchall()
+        return [{"cycle": cycle, "candidate": candidate, "decision": decision,
+                 "decided_at": created, "gates": json.loads(stats).get("gates", [])}
+                for cycle, candidate, decision, stats, created in rows]
 
     def decisions(self, limit: int | None = None) -> list[DecisionRow]:
         sql = ("SELECT d.cycle, c.id, c.params, c.parent, c.origin, c.note, c.artifact, "

@@ -211,6 +211,7 @@ class GateResult:
     gate: str
     passed: bool
     reason: str
+    advisory: bool = False  # measured and reported, but not binding (yet)
 
 
 # -- long-running workers beside the loop (``Target.workers``) -------------------------

@@ -27,9 +27,8 @@ log = logging.getLogger(__name__)
 class ProcessLink:
     """A worker process's side of the link."""
 
-    def __init__(self, inbox: Any, outbox: Any, stop: Any, retire: Any, parent: int):
-        self.inbox, self.outbox, self.stop, self.parent = inbox, outbox, stop, parent
-        self.retire = retire
+    def __init__(self, inbox: Any, outbox: Any, stop: Any, retire: Any):
+        self.inbox, self.outbox, self.stop, self.retire = inbox, outbox, stop, retire
         self._latest: Any = None
 
     def latest(self) -> Any:
@@ -42,7 +41,7 @@ class ProcessLink:
         self.outbox.put(item)
 
     def stopped(self) -> bool:
-        return self.stop.is_set() or os.getppid() != self.parent
+        return self.stop.is_set()
 
     def retiring(self) -> bool:
         return self.retire.is_set()
@@ -52,11 +51,9 @@ def _process_main(plan: WorkerPlan, index: int, inbox: Any, outbox: Any, stop: A
                   retire: Any, parent: int) -> None:
     from ratchet.children import exit_with_parent
 
+    # the loop gone (even by kill -9): end at once, without flushing a queue nobody reads
     threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
-    link = ProcessLink(inbox, outbox, stop, retire, parent)
-    plan.main(link, index, *plan.args)
-    if os.getppid() != parent:  # nobody reads the queue any more: exit without flushing
-        outbox.cancel_join_thread()
+    plan.main(ProcessLink(inbox, outbox, stop, retire), index, *plan.args)
 
 
 class LocalWorkers:

@@ -15,6 +15,7 @@ to the loop's process, so Ray ends them when it ends.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -150,6 +151,7 @@ class RayWorkers:
         self.actor_class = ray.remote(max_concurrency=4, max_restarts=0)(WorkerActor)
         self.actors: dict[int, Any] = {}
         self.runs: dict[int, Any] = {}
+        self._taking: dict[int, Any] = {}  # index: its take in flight
         self.retiring: dict[int, tuple[Any, Any]] = {}  # (actor, its run) finishing
         self.message: Any = None  # the newest message, in Ray's object store
         self._restarts = 0
@@ -164,6 +166,7 @@ class RayWorkers:
         return self
 
     def _spawn(self, index: int) -> None:
+        self._taking.pop(index, None)  # a take from the actor this one replaces
         actor = self.actor_class.options(name=None).remote(self.plan, index)
         if self.message is not None:
             actor.publish.remote(self.message)
@@ -203,39 +206,43 @@ class RayWorkers:
             if finished:
                 ray.kill(actor, no_restart=True)
                 del self.retiring[index]
-        if self.runs and not self._stopping:  # a run that ended by itself: start it again
-            ended, _ = ray.wait(list(self.runs.values()), num_returns=len(self.runs),
-                                timeout=0)
-            for index in [i for i, run in self.runs.items() if run in ended]:
-                items.extend(self._take_or_nothing(self.actors[index]))
-                try:
-                    ray.get(self.runs[index], timeout=1.0)
-                    why = "it returned"
-                except ray.exceptions.RayActorError as exc:  # its process or node is gone
-                    self.lost += 1
-                    why = type(exc).__name__
-                except ray.exceptions.RayError as exc:  # the worker's own error
-                    why = " ".join(str(exc).split())[:300]
-                log.warning("%s %d ended (%s): starting it again", self.plan.name, index,
-                            why)
-                self._restarts += 1
-                ray.kill(self.actors[index], no_restart=True)
-                self._spawn(index)
-        wanted = {index: actor.take.remote() for index, actor in self.actors.items()}
-        if wanted:
-            ray.wait(list(wanted.values()), num_returns=len(wanted), timeout=timeout)
-        for index, ref in wanted.items():
+        for index, actor in self.actors.items():  # one take in flight per actor
+            if index not in self._taking:
+                self._taking[index] = actor.take.remote()
+        if self._taking:
+            ready, _ = ray.wait(list(self._taking.values()), num_returns=len(self._taking),
+                                timeout=timeout)
+            for index, ref in list(self._taking.items()):
+                if ref in ready:  # a take not back yet is collected next time, not lost
+                    del self._taking[index]
+                    with contextlib.suppress(ray.exceptions.RayError):  # a lost actor:
+                        items.extend(ray.get(ref))  # its run says so below
+        if not self._stopping:
+            items.extend(self._restart_ended())
+        return items
+
+    def _restart_ended(self) -> list[Any]:
+        """Start again every worker whose run ended by itself: its actor lost (process or
+        node gone: counted in ``lost``) or its code raised. Returns what it had sent."""
+        ray = self.ray
+        if not self.runs:
+            return []
+        ended, _ = ray.wait(list(self.runs.values()), num_returns=len(self.runs), timeout=0)
+        items: list[Any] = []
+        for index in [i for i, run in self.runs.items() if run in ended]:
+            items.extend(self._take_or_nothing(self.actors[index]))
             try:
-                items.extend(ray.get(ref, timeout=max(timeout, 5.0)))
-            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as exc:
-                if self._stopping:
-                    continue
-                log.warning("%s %d lost (%s): starting it again", self.plan.name, index,
-                            type(exc).__name__)
+                ray.get(self.runs[index], timeout=1.0)
+                why = "it returned"
+            except ray.exceptions.RayActorError as exc:
                 self.lost += 1
-                self._restarts += 1
-                ray.kill(self.actors[index], no_restart=True)
-                self._spawn(index)
+                why = type(exc).__name__
+            except ray.exceptions.RayError as exc:  # the worker's own error
+                why = " ".join(str(exc).split())[:300]
+            log.warning("%s %d ended (%s): starting it again", self.plan.name, index, why)
+            self._restarts += 1
+            ray.kill(self.actors[index], no_restart=True)
+            self._spawn(index)
         return items
 
     def _take_or_nothing(self, actor: Any) -> list[Any]:

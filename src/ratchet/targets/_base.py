@@ -112,25 +112,23 @@ def starting_values(space: Space, start: dict[str, Any]) -> dict[str, Any]:
     return space.validate(values)
 
 
-class MaximizedSamplesSpec(Spec):
+class _MaximizedSpec(Spec):
+    @property
+    def direction(self) -> Literal["maximize"]:
+        return "maximize"
+
+
+class MaximizedSamplesSpec(_MaximizedSpec):
     """The section of a target whose measurements are samples of a score to maximize."""
 
     @property
     def outcome(self) -> Literal["samples"]:
         return "samples"
 
-    @property
-    def direction(self) -> Literal["maximize"]:
-        return "maximize"
 
-
-class MaximizedGamesSpec(Spec):
+class MaximizedGamesSpec(_MaximizedSpec):
     """The section of a target whose measurements are games (scores to maximize)."""
 
     @property
     def outcome(self) -> Literal["games"]:
         return "games"
-
-    @property
-    def direction(self) -> Literal["maximize"]:
-        return "maximize"

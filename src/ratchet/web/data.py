@@ -186,12 +186,7 @@ def gates(run_dir: Path, limit: int = 50) -> list[dict[str, Any]]:
     """The newest challengers that reached the gates (they passed the judge), each gate's
     result and reason, newest first."""
     with Store(run_dir) as store:
-        rows = store.conn.execute(
-            "SELECT cycle, candidate_id, decision, stats, created_at FROM decisions "
-            "WHERE stats LIKE '%\"gates\"%' ORDER BY cycle DESC LIMIT ?", (limit,)).fetchall()
-    return [{"cycle": cycle, "candidate": candidate, "decision": decision,
-             "decided_at": created, "gates": json.loads(stats).get("gates", [])}
-            for cycle, candidate, decision, stats, created in rows]
+        return store.gated_decisions(limit)
 
 
 def target_views(run_dir: Path) -> list[dict[str, Any]]:

@@ -228,7 +228,7 @@ def test_a_skill_bar_blocks_a_promotion_only_once_a_champion_has_cleared_it(tmp_
     regression`` a missed skill bar is advisory until some champion clears it; from then
     on it blocks. Soundness checks always block."""
     from ratchet.targets.selfplay.spec import SelfPlaySpec
-    from ratchet.targets.selfplay.target import BARS_CLEARED, SelfPlayTarget
+    from ratchet.targets.selfplay.target import SelfPlayTarget, bars_cleared
     from ratchet.types import Candidate
 
     spec = SelfPlaySpec(**{**TINY["target"], "gate": True, "gate_random_pairs": 3,
@@ -246,7 +246,7 @@ def test_a_skill_bar_blocks_a_promotion_only_once_a_champion_has_cleared_it(tmp_
     kept = [{**r, "passed": True} if r["check"] == "vs_random" else r for r in kept]
     target.games.set_meta(f"gate:{challenger.id}", json.dumps(kept))  # as if it cleared it
     target.apply(challenger)  # promoted: its cleared bar binds every later champion
-    assert "vs_random" in json.loads(target.games.meta(BARS_CLEARED))
+    assert "vs_random" in bars_cleared(target.games)
     checks = {c.gate: c for c in target.promotion_checks(Candidate({}, "test"))}
     assert not checks["gate.vs_random"].passed
     assert "lower 95% bound" in checks["gate.vs_random"].reason

@@ -253,6 +253,9 @@ def test_a_worker_picks_up_a_new_champion_within_one_batch_and_refuses_a_bad_has
         def stopped(self):
             return False
 
+        def retiring(self):
+            return False
+
     stats = run_worker("tic_tac_toe", Link(), batches.append, worker="w0",
                        games_per_batch=2, max_batches=5,
                        config=SelfPlayConfig(SearchConfig(simulations=4, noise=True)))

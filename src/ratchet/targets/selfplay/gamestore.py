@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS selfplay_networks (
 CREATE TABLE IF NOT EXISTS selfplay_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+# selfplay_meta keys
+LAST_TRAINED = "last_trained_game_id"  # the newest game the last training run read
+LAST_TRAINED_AT = "last_trained_at"
+GATE = "gate:"            # + candidate: its gate's results (JSON)
+RESOURCES = "resources:"  # + node: its worker controller's state and last reading
+
 
 class GameStore:
     def __init__(self, path: str | Path):
@@ -177,6 +183,12 @@ class GameStore:
                                   "candidate_id = ?", (top + 1, candidate_id))
                 return int(top + 1)
             return int(row[0])
+
+    def champions(self) -> list[str]:
+        """Every candidate whose network has been champion, oldest version first."""
+        return [c for (c,) in self.conn.execute(
+            "SELECT candidate_id FROM selfplay_networks WHERE version IS NOT NULL "
+            "ORDER BY version")]
 
     def champion_before(self, candidate_id: str) -> str | None:
         """The candidate whose network was champion version v - 1, for the champion of

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import subprocess
 import sys
@@ -50,15 +49,6 @@ class CheckResult:
     value: float | None = None
 
 
-def wilson_lower(score: float, n: int, z: float = 1.96) -> float:
-    """The lower end of the Wilson 95% interval of a mean score over n games."""
-    if n == 0:
-        return 0.0
-    centre = score + z * z / (2 * n)
-    spread = z * math.sqrt(score * (1 - score) / n + z * z / (4 * n * n))
-    return (centre - spread) / (1 + z * z / n)
-
-
 def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig,
                seed: int = 0) -> list[CheckResult]:
     """Every check in this process (the gate process calls this)."""
@@ -66,7 +56,7 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
 
     from ratchet.errors import RatchetError
     from ratchet.judges import SPRTJudge
-    from ratchet.stats import score_to_elo
+    from ratchet.stats import score_to_elo, wilson_interval
     from ratchet.targets.selfplay.game import game_info, load_game
     from ratchet.targets.selfplay.match import (
         MCTSAnchor,
@@ -108,7 +98,7 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
     games = play_pairs(game, player, RandomPlayer(seed), config.random_pairs, seed,
                        max_moves=limit)
     score = float(np.mean(scores_of(games, "challenger")))
-    lower = wilson_lower(score, len(games))
+    lower = wilson_interval(score, len(games))[0]
     results.append(CheckResult("vs_random", lower >= config.random_lower,
                                f"score {score:.3f} over {len(games)} games, lower 95% bound "
                                f"{lower:.3f} (needs {config.random_lower:g})", lower))

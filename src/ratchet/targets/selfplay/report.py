@@ -25,16 +25,18 @@ class Standing:
     passed: int = 0     # probation verdicts
     reverted: int = 0
     nodes: dict[str, Any] | None = None  # node: its worker controller's last reading
+    last_gate: str | None = None         # the newest gate verdict
 
 
 def standing(run_dir: Path) -> Standing | None:
     from ratchet.store import Store
-    from ratchet.targets.selfplay.gamestore import GameStore
+    from ratchet.targets.selfplay.gamestore import LAST_TRAINED, RESOURCES, GameStore
     from ratchet.targets.selfplay.ratings import fit
 
     with Store(run_dir) as store:
         champion = store.champion().candidate.id
         game = (store.run_info() or {})["recipe"]["target"]["game"]
+        gated = store.gated_decisions(1)
     try:
         games = GameStore(run_dir / "ratchet.db")
     except sqlite3.Error:
@@ -48,16 +50,16 @@ def standing(run_dir: Path) -> Standing | None:
         rated = games.rated(game)
         verdicts = [v for (v,) in games.conn.execute(
             "SELECT value FROM selfplay_meta WHERE key LIKE 'probation:%'")]
-        nodes = {key.removeprefix("resources:"): json.loads(value) for key, value in
-                 games.conn.execute("SELECT key, value FROM selfplay_meta WHERE key LIKE "
-                                    "'resources:%'")}
+        nodes = {key.removeprefix(RESOURCES): json.loads(value) for key, value in
+                 games.conn.execute("SELECT key, value FROM selfplay_meta WHERE key LIKE ?",
+                                    (f"{RESOURCES}%",))}
         found = Standing(games.count(game), recent,
-                         games.count(game, int(games.meta("last_trained_game_id", "0") or 0)),
+                         games.count(game, int(games.meta(LAST_TRAINED, "0") or 0)),
                          max(trained - 1, 0), len(rated),
                          recorded[1] if recorded else None,
                          passed=sum(v.startswith("passed") for v in verdicts),
                          reverted=sum(v.startswith("reverted") for v in verdicts),
-                         nodes=nodes)
+                         nodes=nodes, last_gate=_verdict(gated[0]) if gated else None)
     if any("random" in (a, b) for a, b, _ in rated):
         found.rating = fit(rated, anchor="random").get(champion)
     return found
@@ -84,31 +86,20 @@ def report(run_dir: Path) -> dict[str, Any]:
         band = "in its band" if seen["in_band"].get("cpu") else "outside its band"
         out[f"workers on {node}"] = (f"{seen['controller']['workers']} (CPU {cpu:.0f}%, "
                                      f"{band}; set by its controller)")
-    gate = last_gate(run_dir)
-    if gate:
-        out["last gate"] = gate
+    if s.last_gate:
+        out["last gate"] = s.last_gate
     return out
 
 
-def last_gate(run_dir: Path) -> str | None:
-    """The newest gate verdict: the cycle, and passed or what failed."""
-    import json
-
-    from ratchet.store import Store
-
-    with Store(run_dir) as store:
-        row = store.conn.execute(
-            "SELECT cycle, candidate_id, stats FROM decisions WHERE stats LIKE "
-            "'%\"gates\"%' ORDER BY cycle DESC LIMIT 1").fetchone()
-    if row is None:
-        return None
-    gates = [g for g in json.loads(row[2]).get("gates", []) if g["gate"].startswith("gate.")]
-    failed = [g for g in gates if not g["passed"]]
+def _verdict(decision: dict[str, Any]) -> str | None:
+    """A gated decision's verdict: the cycle, and passed or what failed."""
+    gates = [g for g in decision["gates"] if g["gate"].startswith("gate.")]
     if not gates:
         return None
+    failed = [g for g in gates if not g["passed"]]
     verdict = (f"failed {', '.join(g['gate'].removeprefix('gate.') for g in failed)}: "
                f"{failed[0]['reason']}" if failed else f"passed all {len(gates)} checks")
-    return f"cycle {row[0]} ({row[1]}): {verdict}"
+    return f"cycle {decision['cycle']} ({decision['candidate']}): {verdict}"
 
 
 def metrics(run_dir: Path) -> list[tuple[str, str, str, float | None]]:

@@ -23,9 +23,9 @@ class BandSpec(BaseModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> BandSpec:
-        if not self.low <= self.target <= self.high:
-            raise ValueError(f"needs low <= target <= high, got {self.low:g}, "
-                             f"{self.target:g}, {self.high:g}")
+        from ratchet.resources import Band
+
+        Band(self.target, self.low, self.high)  # its rule: low <= target <= high
         return self
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import hashlib
+import json
 import logging
 import math
 import os
@@ -39,7 +40,13 @@ from ratchet.space import Space
 from ratchet.targets._base import Target
 from ratchet.targets.selfplay import TUNABLE
 from ratchet.targets.selfplay.game import game_info, load_game
-from ratchet.targets.selfplay.gamestore import GameStore
+from ratchet.targets.selfplay.gamestore import (
+    GATE,
+    LAST_TRAINED,
+    LAST_TRAINED_AT,
+    RESOURCES,
+    GameStore,
+)
 from ratchet.types import (
     Candidate,
     EvalTask,
@@ -55,10 +62,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LAST_TRAINED = "last_trained_game_id"
-LAST_TRAINED_AT = "last_trained_at"
-RESOURCES = "resources:"  # + node: its worker controller's state and last reading
-BARS_CLEARED = "gate_bars_cleared"  # the skill bars some champion has cleared (JSON list)
 
 
 class SelfPlayTarget(Target):
@@ -79,9 +82,7 @@ class SelfPlayTarget(Target):
         self._receiver: threading.Thread | None = None
         self._receiving = threading.Event()
         self._controller: Any = None  # this node's worker-count controller
-        self.received = 0     # games the workers sent, stored
-        self.playing_s = 0.0  # the workers' time playing them
-        self.network_s = 0.0  # of which, in the network's forward passes
+        self.received = 0  # games the workers sent, stored
 
     def __getstate__(self) -> dict[str, Any]:  # sent to pool workers: no open handles
         return {**self.__dict__, "game": None, "_games": None, "_group": None,
@@ -128,7 +129,6 @@ class SelfPlayTarget(Target):
 
         self.network_of(champion)  # the starting champion's network is made here
         version = self.games.make_champion(champion.id)
-        self._raise_bars(champion.id)
         recorded = self.games.network(champion.id)
         if self._group is None or recorded is None:
             return
@@ -151,7 +151,6 @@ class SelfPlayTarget(Target):
         of the store), batch by batch."""
         self._group = group
         self._controller = self._workers_controller()
-        self._receiving = threading.Event()
         self._receiving.set()
         self._receiver = threading.Thread(target=self._receive, name="selfplay-receive",
                                           daemon=True)
@@ -170,8 +169,6 @@ class SelfPlayTarget(Target):
                     for batch in self._group.receive(0.5 if receiving else 0.2):
                         store.append([GameRecord.from_dict(r) for r in batch["games"]])
                         self.received += len(batch["games"])
-                        self.playing_s += batch["playing_s"]
-                        self.network_s += batch["network_s"]
                 except Exception:  # a full disk, a lost node: say so, keep receiving
                     log.exception("self-play games could not be received or stored")
                     time.sleep(1.0)
@@ -185,7 +182,6 @@ class SelfPlayTarget(Target):
     def _workers_controller(self) -> Any:
         """This node's controller of the worker count, carrying on from its saved state
         (None without ``workers_control``)."""
-        import json
         import socket
 
         from ratchet.resources import Band, Gains, NodeController, measure
@@ -208,16 +204,13 @@ class SelfPlayTarget(Target):
         return controller
 
     def _control(self, store: GameStore) -> None:
-        """Measure this node, let its controller set the worker count, keep the state."""
-        import json
-        import time
-
+        """Measure this node, let its controller set the worker count, keep the state (a
+        reading covers the time since the last one, so it is taken only when due)."""
         from ratchet.resources import measure
 
         assert self._group is not None and self._controller is not None
         now = time.time()
-        last = self._controller.controllers["cpu"].state.last_time
-        if last is not None and now - last < self._controller.gains.min_interval_s:
+        if not self._controller.due(now):
             return
         read = measure(gpu=False)
         workers = self._controller.update(read, now)
@@ -251,8 +244,7 @@ class SelfPlayTarget(Target):
     def promotion_checks(self, candidate: Candidate) -> list[GateResult]:
         """The regression gate in its own process; its results are kept per challenger.
         With ``gate_skill: regression`` a skill bar no champion has cleared yet is
-        reported but does not block (a run from random weights must be able to start)."""
-        import json
+        reported but does not bind (a run from random weights must be able to start)."""
         from dataclasses import asdict
 
         from ratchet.targets.selfplay.gate import SKILL_CHECKS, GateConfig, run_gate
@@ -268,29 +260,17 @@ class SelfPlayTarget(Target):
                             timeout_s=self.spec.gate_timeout_s)
         results = run_gate(self.nets / candidate.id, self.spec.game,
                            recorded[0] if recorded else None, config, seed=self.seed)
-        self.games.set_meta(f"gate:{candidate.id}", json.dumps([asdict(r) for r in results]))
-        required = set(json.loads(self.games.meta(BARS_CLEARED, "[]") or "[]"))
+        self.games.set_meta(f"{GATE}{candidate.id}", json.dumps([asdict(r) for r in results]))
+        required = bars_cleared(self.games)
         checks = []
         for r in results:
             advisory = (self.spec.gate_skill == "regression" and r.check in SKILL_CHECKS
                         and r.check not in required and not r.passed)
             checks.append(GateResult(f"gate.{r.check}", r.passed or advisory,
                                      f"advisory, no champion has cleared this bar yet: "
-                                     f"{r.reason}" if advisory else r.reason))
+                                     f"{r.reason}" if advisory else r.reason,
+                                     advisory=advisory))
         return checks
-
-    def _raise_bars(self, champion_id: str) -> None:
-        """A new champion's passed skill checks become bars for every later one."""
-        import json
-
-        from ratchet.targets.selfplay.gate import SKILL_CHECKS
-
-        gate = json.loads(self.games.meta(f"gate:{champion_id}", "[]") or "[]")
-        cleared = set(json.loads(self.games.meta(BARS_CLEARED, "[]") or "[]"))
-        raised = cleared | {r["check"] for r in gate
-                            if r["check"] in SKILL_CHECKS and r["passed"]}
-        if raised != cleared:
-            self.games.set_meta(BARS_CLEARED, json.dumps(sorted(raised)))
 
     # -- networks --------------------------------------------------------------------
     def network_of(self, candidate: Candidate) -> Any:
@@ -329,7 +309,6 @@ class SelfPlayTarget(Target):
         """Train ``candidate``'s network in a process of its own (self-play ingestion and
         everything else in this process go on); returns its weights' sha256."""
         import multiprocessing as mp
-        import time
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
@@ -434,8 +413,6 @@ class SelfPlayTarget(Target):
 
     def _wait_for_games(self, since: int) -> None:
         """The workers' games until ``trigger_games`` arrived since the last training."""
-        import time
-
         last_count, last_change = -1, time.monotonic()
         while (count := self.games.count(self.spec.game, since)) < self.spec.trigger_games:
             if count != last_count:
@@ -456,6 +433,15 @@ class SelfPlayTarget(Target):
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def bars_cleared(games: GameStore) -> set[str]:
+    """The skill bars some champion cleared at its gate: each binds every later one."""
+    from ratchet.targets.selfplay.gate import SKILL_CHECKS
+
+    return {r["check"] for champion in games.champions()
+            for r in json.loads(games.meta(f"{GATE}{champion}", "[]") or "[]")
+            if r["check"] in SKILL_CHECKS and r["passed"]}
 
 
 def _seed_of(candidate_id: str) -> int:

@@ -16,13 +16,13 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 import numpy as np
 
 from ratchet.errors import RatchetError
 from ratchet.targets.selfplay.mcts import Evaluator
 from ratchet.targets.selfplay.play import GameRecord, SelfPlayConfig, play_games
+from ratchet.types import WorkerLink
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +33,6 @@ class ChampionMessage:
     sha256: str        # the coordinator's record of the weights' hash
     weights: bytes     # safetensors
     architecture: str  # JSON
-
-
-class Link(Protocol):
-    """What a worker reads the champion from and hands its games to."""
-
-    def latest(self) -> ChampionMessage | None: ...
-
-    def stopped(self) -> bool: ...
-
-    def retiring(self) -> bool: ...
 
 
 Sink = Callable[[Sequence[GameRecord]], None]
@@ -59,11 +49,11 @@ class WorkerStats:
     network_s: float = 0.0   # of which, waiting for the network's forward passes
 
 
-def run_worker(game_spec: str, link: Link, sink: Sink, *, worker: str,
+def run_worker(game_spec: str, link: WorkerLink, sink: Sink, *, worker: str,
                games_per_batch: int = 8, config: SelfPlayConfig = SelfPlayConfig(),
                seed: int = 0, max_batches: int | None = None,
                stats: WorkerStats | None = None) -> WorkerStats:
-    """Play until the link says stop (or ``max_batches``); returns what it did
+    """Play until the link says stop or retire (or ``max_batches``); returns what it did
     (``stats``, when given, is kept up to date as it goes)."""
     from ratchet.targets.selfplay.game import game_info, load_game
     from ratchet.targets.selfplay.network import network_from_bytes
@@ -74,9 +64,8 @@ def run_worker(game_spec: str, link: Link, sink: Sink, *, worker: str,
     stats = stats if stats is not None else WorkerStats()
     net = None
     refused: ChampionMessage | None = None
-    retiring = getattr(link, "retiring", lambda: False)  # asked to end after its batch
-    while not link.stopped() and not retiring() and (max_batches is None or
-                                                      stats.batches < max_batches):
+    while not link.stopped() and not link.retiring() and (max_batches is None or
+                                                           stats.batches < max_batches):
         message = link.latest()
         if message is not None and message.version != stats.version and message != refused:
             try:
@@ -106,7 +95,7 @@ def run_worker(game_spec: str, link: Link, sink: Sink, *, worker: str,
     return stats
 
 
-def selfplay_worker(link: Any, index: int, game_spec: str, games_per_batch: int,
+def selfplay_worker(link: WorkerLink, index: int, game_spec: str, games_per_batch: int,
                     simulations: int, seed: int) -> None:
     """A worker as the executor runs it (``Target.workers``): each batch goes back with
     the time it took and the part of it spent in the network."""

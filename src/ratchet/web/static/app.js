@@ -297,7 +297,7 @@ async function renderGates() {
   $("#gates").hidden = rows.length === 0;
   $("#gates tbody").innerHTML = rows.map((r) => `<tr><td class="num">${r.cycle}</td><td>${esc(r.candidate)}</td>
     <td class="${esc(r.decision)}">${esc(r.decision)}</td><td>${r.gates.map((g) => {
-      const advisory = g.passed && g.reason.startsWith("advisory");
+      const advisory = Boolean(g.advisory);
       const cls = advisory ? "gated" : (g.passed ? "promote" : "failed");
       return `<span class="gate ${cls}" title="${esc(g.reason)}">${esc(g.gate.replace(/^gate\./, ""))}${advisory ? " (advisory)" : (g.passed ? " ✓" : " ✗")}</span>`;
     }).join(" ")}</td></tr>`).join("");
