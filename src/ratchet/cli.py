@@ -19,6 +19,7 @@ from ratchet.apps.sysctl.cli import app as sysctl_app
 from ratchet.apps.sysctl.cli import tune_os
 from ratchet.errors import RatchetError
 from ratchet.export import ExportFormat, export_csv, export_jsonl, export_lines, history_rows
+from ratchet.loop import LoopSummary
 from ratchet.recipe import load_recipe
 from ratchet.rundirs import check_name, existing_runs, resolve_run_dir
 from ratchet.runner import RunOptions, warnings_to_stderr
@@ -114,6 +115,9 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
                         on_log=lambda kind, d: display.line(
                             f"run {parsed.name} in {directory} · log {d['path']}"
                             if kind == "log" else f"dashboard: {d['url']}"))
+    if parsed.configurations:
+        _league_outcome(directory, summary, as_json=as_json, silent=silent)
+        return
     with Store(directory) as store:
         champ = champion_summary(store)
         pending = store.pending_cycle()
@@ -140,6 +144,33 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
         reason = last[-1].reason if last else "no reason recorded"
         err.print(f"[bold red]error:[/] every cycle failed ({summary.failures} of "
                   f"{summary.cycles}); the last: {reason}", highlight=False)
+        raise typer.Exit(1)
+
+
+def _league_outcome(directory: Path, summary: LoopSummary, *, as_json: bool,
+                    silent: bool) -> None:
+    """What a run of several configurations ended with: each one's champion."""
+    from ratchet.rundirs import configuration_dirs
+
+    champions = {}
+    for name, sub in configuration_dirs(directory).items():
+        with Store(sub) as store:
+            champions[name] = champion_summary(store)
+    if as_json:
+        print(json.dumps({"run_dir": str(directory), "cycles": summary.cycles,
+                          "promotions": summary.promotions, "failures": summary.failures,
+                          "stopped": summary.stopped, "budget_spent": summary.budget_spent,
+                          "champions": champions}, indent=2, default=str))
+    elif not silent:
+        verb = "stopped" if summary.stopped else "finished"
+        err.print(f"{verb}: {summary.cycles} cycles, {summary.promotions} promotions, "
+                  f"{summary.failures} failed, in {len(champions)} configurations: " +
+                  ", ".join(f"{n} champion v{c['version']}" for n, c in champions.items()) +
+                  f". See `ratchet status --run-dir {directory}`.", highlight=False)
+    if summary.cycles > 0 and summary.failures == summary.cycles:
+        err.print(f"[bold red]error:[/] every cycle failed ({summary.failures} of "
+                  f"{summary.cycles}); see `ratchet status --run-dir {directory}`",
+                  highlight=False)
         raise typer.Exit(1)
 
 

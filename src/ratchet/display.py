@@ -169,7 +169,8 @@ class RunDisplay:
 
 
 def with_champion(display: RunDisplay, run_dir: Path) -> Callable[[str, dict], None]:
-    """``display`` as the loop's reporter, told the champion's standing after each cycle."""
+    """``display`` as the loop's reporter, told the champion's standing after each cycle
+    (of the configuration the event came from, in a run of several)."""
     from ratchet.store import Store
     from ratchet.summary import champion_summary
 
@@ -177,7 +178,9 @@ def with_champion(display: RunDisplay, run_dir: Path) -> Callable[[str, dict], N
         display(event, data)
         screened = event == "cycle_end" and data["result"].stats.get("screened")
         if event in ("baseline_end", "cycle_end") and not screened:
-            with Store(run_dir) as store:
+            configuration = data.get("configuration")
+            with Store(run_dir / "configurations" / configuration if configuration
+                       else run_dir) as store:
                 display.set_champion(champion_summary(store))
     return report
 

@@ -24,7 +24,7 @@ from pydantic import (
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from ratchet.errors import RecipeError, SpaceError
+from ratchet.errors import RatchetError, RecipeError, SpaceError
 from ratchet.plugins import EXECUTORS, JUDGES, STRATEGIES, TARGETS, all_kinds
 from ratchet.rundirs import NAME_PATTERN
 from ratchet.space import Space
@@ -112,6 +112,35 @@ class DashboardSpec(_Spec):
                       "to expose it")
 
 
+class ConfigurationSpec(_Spec):
+    """One configuration of a run with several: its name and the target's keys that
+    differ from the recipe's ``target`` section (e.g. ``game``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(pattern=_NAME, description="names its run directory "
+                      "(configurations/NAME) and labels its figures")
+
+    def overrides(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class CurriculumSpec(_Spec):
+    workers: int | None = Field(None, ge=1, le=4096, description="worker slots shared among "
+                                "the configurations (absent: the sum of their `workers`; "
+                                "with the target's `workers_control`, its controller sets "
+                                "the number)")
+    min_share: float = Field(0.1, ge=0, lt=1, description="no configuration gets less than "
+                             "this share of the slots")
+    max_weight_multiplier: float = Field(1.5, ge=1, le=10, description="the most a "
+                                         "configuration's weight is raised over the base 1 "
+                                         "(learning fastest, or behind its own trend)")
+    rebalance_interval_s: float = Field(600.0, gt=0, description="between two rebalances "
+                                        "(the seed: 3600)")
+    window_games: int = Field(1000, ge=10, description="progress is the rating gain per game "
+                              "over each configuration's last this many self-play games")
+
+
 # SerializeAsAny: a section may be a class named by import path, outside the union
 Strategies = SerializeAsAny[STRATEGIES.union()]  # type: ignore[misc]
 Judges = SerializeAsAny[JUDGES.union()]  # type: ignore[misc]
@@ -134,6 +163,11 @@ class Recipe(_Spec):
         default_factory=lambda: EXECUTORS.spec("inline")())
     dashboard: DashboardSpec = Field(default_factory=DashboardSpec)
     racing: RacingSpec = Field(default_factory=RacingSpec)
+    configurations: list[ConfigurationSpec] = Field(
+        default_factory=list, description="several configurations in one run, each with its "
+        "own champion, history and run directory: [{name: c4, game: connect_four}, ...]")
+    curriculum: CurriculumSpec | None = Field(None, description="share the workers among "
+                                              "the configurations by their progress")
     seed: int = 0
 
     @field_validator("target", "strategy", "judge", "executor", mode="wrap")
@@ -161,7 +195,34 @@ class Recipe(_Spec):
                                  "(outcome: games); use budget.games")
         if not self.space:
             raise ValueError("space is empty: name at least one parameter to tune")
+        names = [c.name for c in self.configurations]
+        if len(set(names)) != len(names):
+            raise ValueError(f"configurations: each needs its own name (got {names})")
+        if self.curriculum is not None and len(names) < 2:
+            raise ValueError("curriculum: shares workers among configurations; list at "
+                             "least two under `configurations`")
+        if self.configurations:
+            self.configuration_recipes()
         return self
+
+    def configuration_recipes(self) -> dict[str, Recipe]:
+        """Each configuration as a recipe of its own: this one with the configuration's
+        target keys, no dashboard (the run's serves all of them), and no worker control
+        (the run's controller sets the number of workers all of them share)."""
+        dumped = self.model_dump(mode="json", exclude={"configurations", "curriculum"})
+        recipes: dict[str, Recipe] = {}
+        for c in self.configurations:
+            target = {**dumped["target"], **c.overrides()}
+            target.pop("workers_control", None)
+            try:
+                recipes[c.name] = Recipe.model_validate(
+                    {**dumped, "name": f"{self.name}-{c.name}", "target": target,
+                     "dashboard": {"port": None}})
+            except ValidationError as exc:
+                raise ValueError(f"configurations.{c.name}: {_describe(exc)}") from None
+            except RatchetError as exc:  # a check that names what to install or fix
+                raise ValueError(f"configurations.{c.name}: {exc}") from None
+        return recipes
 
     def parsed_space(self) -> Space:
         return Space.from_dict(self.space)

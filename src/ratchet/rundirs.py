@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 from ratchet.errors import RatchetError
 
 RUNS = Path("runs")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+CONFIGURATIONS = "configurations"  # a run of several: one run directory each under it
+LEAGUE_FILE = "league.json"        # and the curriculum's state beside them
 
 
 def check_name(name: str) -> str:
@@ -41,3 +45,19 @@ def resolve_run_dir(run_dir: Path | None, name: str | None = None,
     if must_exist and not directory.is_dir():
         raise RatchetError(f"no run at {directory}")
     return directory
+
+
+def configuration_dirs(run_dir: Path) -> dict[str, Path]:
+    """The configurations of a run with several, by name (empty for a plain run)."""
+    root = run_dir / CONFIGURATIONS
+    if (run_dir / "ratchet.db").exists() or not root.is_dir():
+        return {}
+    return {d.name: d for d in sorted(root.iterdir()) if (d / "ratchet.db").exists()}
+
+
+def read_league(run_dir: Path) -> dict[str, Any]:
+    """The curriculum's state of a run of several configurations ({} if none)."""
+    try:
+        return dict(json.loads((run_dir / LEAGUE_FILE).read_text()))
+    except (OSError, ValueError, TypeError):
+        return {}

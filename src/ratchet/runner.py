@@ -21,7 +21,7 @@ from ratchet.recipe import Recipe
 from ratchet.recovery import check_history
 from ratchet.store import Store
 from ratchet.summary import write_champion_file
-from ratchet.types import Candidate
+from ratchet.types import Candidate, WorkerGroup
 
 log = logging.getLogger("ratchet")
 
@@ -106,6 +106,7 @@ class Session:
         self.loop = Loop(store=store, components=components, schedule=schedule, seed=seed,
                          reporter=reporter, stop=self.stop, racing=racing)
         self._open: ExitStack | None = None
+        self.workers: WorkerGroup | None = None  # the target's workers, once started
 
     @classmethod
     def for_recipe(cls, recipe: Recipe, run_dir: Path, *, reporter: Reporter | None = None,
@@ -146,6 +147,7 @@ class Session:
             if plan is not None and plan.count > 0:
                 group = self.components.executor.start_workers(plan)
                 opened.callback(group.stop)  # before the target stops receiving
+                self.workers = group
                 self.components.target.attach_workers(group)
             self._prepare()
         except BaseException:

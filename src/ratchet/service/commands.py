@@ -7,7 +7,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,7 +19,7 @@ from ratchet.recipe import load_recipe
 from ratchet.rundirs import check_name, resolve_run_dir
 from ratchet.service import control
 from ratchet.service.pidfile import PidLock, running_pid
-from ratchet.service.status import newest_log, run_status
+from ratchet.service.status import league_status, newest_log, run_status
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -110,11 +110,46 @@ def restart(run_dir: RunDir = None, name: Name = None) -> None:
 def status(run_dir: RunDir = None, name: Name = None,
            as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False
            ) -> None:
-    """Running or not, cycle, current and best score, promotions, last decision."""
-    s = run_status(_dir(run_dir, name))
+    """Running or not, cycle, current and best score, promotions, last decision (in a run
+    of several configurations: each one's, and the curriculum's weights)."""
+    directory = _dir(run_dir, name)
+    league = league_status(directory)
+    s = league or run_status(directory)
     if as_json:
         print(json.dumps(s, indent=2, default=str))
         return
+    if league is not None:
+        _print_league(league)
+        return
+    _print_status(s)
+
+
+def _print_league(league: dict[str, Any]) -> None:
+    state = (f"[green]running[/] pid {league['pid']} ({league['mode']}), up "
+             f"{league['uptime_s']:.0f} s" if league["running"] else "[yellow]not running[/]")
+    out.print(f"[bold]{len(league['configurations'])} configurations[/] in "
+              f"{league['run_dir']}: {state}", highlight=False)
+    if league.get("last_error"):
+        out.print(f"  last error: {escape(league['last_error'])}", highlight=False)
+    weights = league["curriculum"]
+    if weights:
+        at = time.strftime("%H:%M:%S", time.localtime(league["rebalanced_at"] or 0))
+        out.print(f"  curriculum (rebalanced at {at}):", highlight=False)
+        for cname, w in weights.items():
+            out.print(f"    {cname}: weight {w['weight']:.2f}, share {w['share']:.0%}, "
+                      f"{w.get('workers', '?')} workers — {escape(w['why'])}",
+                      highlight=False)
+    for node, seen in league["resources"].items():
+        cpu = seen["measured"].get("cpu")
+        band = "in its band" if seen["in_band"].get("cpu") else "outside its band"
+        out.print(f"  node {node}: {seen['controller']['workers']} worker slots (CPU "
+                  f"{cpu:.0f}%, {band}; set by its controller)", highlight=False)
+    for cname, s in league["configurations"].items():
+        out.print(f"\n[bold]configuration {cname}[/]", highlight=False)
+        _print_status(s)
+
+
+def _print_status(s: dict[str, Any]) -> None:
     state = (f"[green]running[/] pid {s['pid']} ({s['mode']}), up {s['uptime_s']:.0f} s"
              if s["running"] else "[yellow]not running[/]")
     if s["paused"]:

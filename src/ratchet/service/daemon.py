@@ -9,6 +9,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from ratchet import children
@@ -18,9 +19,11 @@ from ratchet.errors import RatchetError
 from ratchet.executors.processes import workers_registry
 from ratchet.loop import LoopSummary, Reporter
 from ratchet.recipe import Recipe
+from ratchet.rundirs import configuration_dirs
 from ratchet.runner import RunOptions, log_file, run_recipe
 from ratchet.service.bind import check_bindable
 from ratchet.service.dashboard import SupervisedDashboard, WebProcess
+from ratchet.service.league import run_league
 from ratchet.service.pidfile import PidLock
 from ratchet.service.readiness import Readiness
 from ratchet.service.status import record_fatal
@@ -131,10 +134,14 @@ def _serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None,
         stop = threading.Event()
         try:
             with stop_on_signals(stop, run_dir):
-                summary = run_recipe(recipe, run_dir, max_cycles=max_cycles,
-                                     reporter=reporter, stop=stop, on_ready=on_ready,
-                                     beside=lambda: dashboard(recipe, run_dir, on_log, web_process),
-                                     options=options)
+                run = partial(run_league, mode=mode) if recipe.configurations else run_recipe
+                if not recipe.configurations and configuration_dirs(run_dir):
+                    raise RatchetError(f"{run_dir} holds a run of several configurations; "
+                                       "this recipe has one: use another --run-dir")
+                summary = run(recipe, run_dir, max_cycles=max_cycles,
+                              reporter=reporter, stop=stop, on_ready=on_ready,
+                              beside=lambda: dashboard(recipe, run_dir, on_log, web_process),
+                              options=options)
         except RatchetError as exc:
             _fatal(run_dir, str(exc))
             raise

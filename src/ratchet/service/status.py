@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ratchet.atomic import atomic_write_json
+from ratchet.rundirs import configuration_dirs, read_league
 from ratchet.service.dashboard import read_state as read_dashboard_state
 from ratchet.service.pidfile import running_pid
 from ratchet.store import Store
@@ -69,6 +70,24 @@ def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
             "up": web.get("up", True), "restarts": web.get("restarts", 0),
             "down_since": web.get("down_since"), "error": web.get("error")},
     }
+
+
+def league_status(run_dir: Path) -> dict[str, Any] | None:
+    """A run of several configurations: the process, each configuration's status, the
+    curriculum's weights and reasons, the node controllers. None for a plain run."""
+    dirs = configuration_dirs(run_dir)
+    if not dirs:
+        return None
+    info = running_pid(run_dir)
+    league = read_league(run_dir)
+    return {"run_dir": str(run_dir), "running": info is not None,
+            "pid": info.pid if info else None, "mode": info.mode if info else None,
+            "uptime_s": round(time.time() - info.started_at, 1) if info else None,
+            "configurations": {name: run_status(d) for name, d in dirs.items()},
+            "curriculum": league.get("weights") or {},
+            "rebalanced_at": league.get("rebalanced_at"),
+            "resources": league.get("resources") or {},
+            "last_error": (read_fatal(run_dir) or {}).get("message")}
 
 
 def _target_report(kind: str | None, run_dir: Path) -> dict[str, Any]:

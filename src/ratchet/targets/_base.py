@@ -19,6 +19,7 @@ from ratchet.types import (
 )
 
 if TYPE_CHECKING:
+    from ratchet.curriculum import Progress
     from ratchet.store import Store
 
 
@@ -85,6 +86,12 @@ class Target(ABC):
     def attach_workers(self, group: WorkerGroup) -> None:  # noqa: B027 - optional hook
         """The workers ``workers`` asked for, started: publish to them, receive from
         them (in the loop's process, the one writer of the store)."""
+
+    def progress(self, window_games: int) -> Progress | None:
+        """How fast this target is improving in its own terms (a self-play target: its
+        champions' rating gain per game over its last ``window_games`` games), for a
+        curriculum sharing workers among configurations; None: not measured."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Called when the loop ends for any reason (completion, stop, error)."""

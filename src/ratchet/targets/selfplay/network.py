@@ -52,8 +52,9 @@ class Architecture:
             raise NetworkError(f"{source}: not a {FORMAT} architecture")
         fields = {"observation_size", "actions", "hidden", "blocks"}
         if set(data) - {"format"} != fields or not all(
-                isinstance(data[k], int) and data[k] > 0 for k in fields):
-            raise NetworkError(f"{source}: expected positive integers {sorted(fields)}")
+                isinstance(data[k], int) and data[k] >= (k != "blocks") for k in fields):
+            raise NetworkError(f"{source}: expected positive integers {sorted(fields)} "
+                               "(blocks may be 0)")
         return cls(**{k: data[k] for k in fields})
 
     def check_fits(self, game: GameInfo) -> None:

@@ -57,6 +57,7 @@ from ratchet.types import (
 )
 
 if TYPE_CHECKING:
+    from ratchet.curriculum import Progress
     from ratchet.store import Store
     from ratchet.targets.selfplay.spec import SelfPlaySpec
 
@@ -219,6 +220,13 @@ class SelfPlayTarget(Target):
         store.set_meta(f"{RESOURCES}{self._controller.node}", json.dumps({
             "controller": self._controller.to_dict(), "measured": read, "at": now,
             "in_band": self._controller.in_band(read)}))
+
+    def progress(self, window_games: int) -> Progress | None:
+        """Read through a connection of its own (the curriculum's thread asks)."""
+        from ratchet.targets.selfplay.progress import measure_progress
+
+        with GameStore(self.db) as games:
+            return measure_progress(games, self.spec.game, window_games)
 
     # -- measuring -------------------------------------------------------------------
     def evaluate(self, task: EvalTask) -> Measurement:

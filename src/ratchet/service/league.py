@@ -1,0 +1,251 @@
+"""Several configurations in one run (a recipe's ``configurations``), in one process.
+
+Each configuration is a run of its own under ``RUN_DIR/configurations/NAME``: its own
+store, champion, promotion history, rating pool, trigger and gate; its loop runs in a
+thread of this process, all of them stopped by the one stop event. Beside them one
+thread shares the worker slots: every ``rebalance_interval_s`` it asks each
+configuration's target for its progress in its own pool and gives it workers by the
+curriculum's weights (``ratchet.curriculum``); with the target's ``workers_control``
+this node's controller sets how many slots there are. The weights, their reasons and
+the controller's state are kept in ``RUN_DIR/league.json`` (they survive a restart) and
+shown by ``ratchet status`` and the dashboard.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack, nullcontext
+from pathlib import Path
+from typing import Any
+
+from ratchet import children
+from ratchet.atomic import atomic_write_json
+from ratchet.controls import Controls
+from ratchet.curriculum import allocate, weigh
+from ratchet.errors import RatchetError
+from ratchet.loop import LoopSummary, Reporter
+from ratchet.recipe import CurriculumSpec, Recipe
+from ratchet.rundirs import CONFIGURATIONS, LEAGUE_FILE, read_league
+from ratchet.runner import RunOptions, Session
+from ratchet.service.pidfile import PidLock
+
+log = logging.getLogger("ratchet.league")
+
+HISTORY_KEPT = 500  # rebalances kept in league.json
+
+
+class League:
+    """The configurations' sessions, opened together, run in threads, closed together."""
+
+    def __init__(self, recipe: Recipe, run_dir: Path, *, stop: threading.Event,
+                 reporter: Reporter | None = None, options: RunOptions | None = None,
+                 mode: str = "foreground"):
+        self.recipe = recipe
+        self.run_dir = run_dir
+        self.stop = stop
+        self.reporter = reporter
+        self.options = options or RunOptions()
+        self.mode = mode
+        self.curriculum = recipe.curriculum or CurriculumSpec()
+        self.sessions: dict[str, Session] = {}
+        self.state = read_league(run_dir)
+        self._controller: Any = None
+        self._started_slots = 0  # the configurations' own `workers`, as started
+
+    def run(self, max_cycles: int | None = None,
+            beside: Callable[[], AbstractContextManager[Any]] | None = None,
+            on_ready: Callable[[Any], None] | None = None) -> LoopSummary:
+        with ExitStack() as opened:
+            for name, recipe in self.recipe.configuration_recipes().items():
+                directory = self.run_dir / CONFIGURATIONS / name
+                directory.mkdir(parents=True, exist_ok=True)
+                opened.enter_context(PidLock(directory, self.mode))
+                registry = directory / "work" / ".children"
+                children.reset(registry)
+                children.reap_orphans(registry)
+                Controls(directory).clear_stop()
+                session = Session.for_recipe(recipe, directory, reporter=self._tagged(name),
+                                             stop=self.stop,
+                                             hand_edit=self.options.hand_edit)
+                self.sessions[name] = opened.enter_context(session)
+            self._started_slots = sum(s.workers.count for s in self.sessions.values()
+                                      if s.workers is not None)
+            self._save({"configurations": sorted(self.sessions)})
+            extra = opened.enter_context(beside() if beside else nullcontext())
+            sharing = threading.Thread(target=self._share, name="league-curriculum",
+                                       daemon=True)
+            sharing.start()
+            if on_ready is not None:
+                on_ready(extra)
+            try:
+                return self._run_all(max_cycles)
+            finally:
+                self.stop.set()
+                sharing.join(10)
+
+    def _run_all(self, max_cycles: int | None) -> LoopSummary:
+        summaries: dict[str, LoopSummary] = {}
+        errors: list[BaseException] = []
+
+        def one(name: str, session: Session) -> None:
+            try:
+                summaries[name] = session.run(max_cycles)
+            except BaseException as exc:  # the others stop too; the first error is raised
+                log.exception("configuration %s: its loop ended with an error", name)
+                errors.append(exc)
+                self.stop.set()
+
+        threads = [threading.Thread(target=one, args=item, name=f"loop-{item[0]}")
+                   for item in self.sessions.items()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        done = list(summaries.values())
+        spent = [f"{n}: {s.budget_spent}" for n, s in summaries.items() if s.budget_spent]
+        return LoopSummary(cycles=sum(s.cycles for s in done),
+                           promotions=sum(s.promotions for s in done),
+                           failures=sum(s.failures for s in done),
+                           stopped=any(s.stopped for s in done),
+                           budget_spent="; ".join(spent) or None)
+
+    def _tagged(self, name: str) -> Reporter | None:
+        reporter = self.reporter
+        if reporter is None:
+            return None
+        return lambda kind, data: reporter(kind, {**data, "configuration": name})
+
+    # -- sharing the workers ---------------------------------------------------------
+    def _share(self) -> None:
+        """Rebalance at once, then every ``rebalance_interval_s``; the node controller
+        (if any) is consulted on its own interval in between. A stop file in the run's
+        directory stops every configuration."""
+        controls = Controls(self.run_dir)
+        last = float(self.state.get("rebalanced_at", 0.0))
+        due = 0.0 if time.time() - last >= self.curriculum.rebalance_interval_s else \
+            self.curriculum.rebalance_interval_s - (time.time() - last)
+        next_rebalance = time.monotonic() + due
+        try:
+            self._controller = self._node_controller()
+        except Exception:
+            log.exception("the node's worker controller could not be set up")
+        while not self.stop.is_set():
+            if controls.stop_requested:
+                log.info("stop requested: stopping every configuration")
+                self.stop.set()
+                break
+            try:
+                changed = self._control()
+                if time.monotonic() >= next_rebalance:
+                    self.rebalance()
+                    next_rebalance = time.monotonic() + self.curriculum.rebalance_interval_s
+                elif changed:
+                    self._apply(self.state.get("weights") or {})
+            except Exception:
+                log.exception("the curriculum could not rebalance; trying again")
+            self.stop.wait(1.0)
+
+    def slots(self) -> int:
+        """Worker slots shared among the configurations."""
+        if self._controller is not None:
+            return int(self._controller.workers)
+        if self.curriculum.workers is not None:
+            return self.curriculum.workers
+        return self._started_slots
+
+    def rebalance(self) -> dict[str, Any]:
+        """Measure each configuration's progress, weigh, share the slots; kept in
+        league.json with the reasons (and a history of the weights)."""
+        progress = {name: s.components.target.progress(self.curriculum.window_games)
+                    for name, s in self.sessions.items()}
+        weights = weigh(progress, min_share=self.curriculum.min_share,
+                        max_multiplier=self.curriculum.max_weight_multiplier)
+        shown = {n: {**w.to_dict(), "progress": p.to_dict() if p else None}
+                 for (n, w), p in zip(weights.items(), progress.values(), strict=True)}
+        workers = self._apply(shown)
+        now = time.time()
+        entry = {"at": now, **{n: {"weight": w["weight"], "workers": workers.get(n)}
+                               for n, w in shown.items()}}
+        history = [*self.state.get("history", []), entry][-HISTORY_KEPT:]
+        self._save({"weights": shown, "rebalanced_at": now, "history": history})
+        log.info("curriculum: %s", "; ".join(f"{n} weight {w['weight']:.2f}, "
+                                             f"{workers.get(n)} workers ({w['why']})"
+                                             for n, w in shown.items()))
+        return shown
+
+    def _apply(self, weights: dict[str, Any]) -> dict[str, int]:
+        """Resize each configuration's workers to its share of the slots."""
+        groups = {n: s.workers for n, s in self.sessions.items() if s.workers is not None}
+        if not groups:
+            return {}
+        shares = {n: float((weights.get(n) or {}).get("share", 1.0 / len(groups)))
+                  for n in groups}
+        counts = allocate(self.slots(), shares)
+        for name, group in groups.items():
+            if group.count != counts[name]:
+                group.resize(counts[name])
+        for name, count in counts.items():
+            if name in weights:
+                weights[name]["workers"] = count
+        return counts
+
+    def _node_controller(self) -> Any:
+        """This node's worker-count controller, from the target's ``workers_control``,
+        carrying on from its saved state (None without it)."""
+        from ratchet.resources import Band, Gains, NodeController, measure
+
+        control = getattr(self.recipe.target, "workers_control", None)
+        if control is None:
+            return None
+        controller = NodeController(socket.gethostname(),
+                                    {"cpu": Band(**control.cpu.model_dump())},
+                                    min_workers=max(control.min_workers, len(self.sessions)),
+                                    max_workers=max(control.max_workers, len(self.sessions)),
+                                    gains=Gains(min_interval_s=control.interval_s),
+                                    workers=self.slots())
+        measure(gpu=False)  # psutil's first reading covers nothing: this primes it
+        saved = (self.state.get("resources") or {}).get(controller.node)
+        if saved:
+            controller.restore(saved["controller"])
+        return controller
+
+    def _control(self) -> bool:
+        """Let the node controller set the number of slots when due; True if it changed."""
+        from ratchet.resources import measure
+
+        controller = self._controller
+        if controller is None or not controller.due(time.time()):
+            return False
+        before = controller.workers
+        read = measure(gpu=False)
+        now = time.time()
+        controller.update(read, now)
+        resources = dict(self.state.get("resources") or {})
+        resources[controller.node] = {"controller": controller.to_dict(), "measured": read,
+                                      "at": now, "in_band": controller.in_band(read)}
+        self._save({"resources": resources})
+        return bool(controller.workers != before)
+
+    def _save(self, update: dict[str, Any]) -> None:
+        self.state = {**self.state, **update}
+        atomic_write_json(self.run_dir / LEAGUE_FILE, self.state)
+
+
+def run_league(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
+               reporter: Reporter | None = None, stop: threading.Event | None = None,
+               beside: Callable[[], AbstractContextManager[Any]] | None = None,
+               on_ready: Callable[[Any], None] | None = None,
+               options: RunOptions | None = None, mode: str = "foreground") -> LoopSummary:
+    """Run every configuration of ``recipe`` until stopped (or each is done)."""
+    if (run_dir / "ratchet.db").exists():
+        raise RatchetError(f"{run_dir} holds a run of one configuration; a recipe with "
+                           "`configurations` needs a run directory of its own (--run-dir)")
+    league = League(recipe, run_dir, stop=stop or threading.Event(), reporter=reporter,
+                    options=options, mode=mode)
+    return league.run(max_cycles, beside=beside, on_ready=on_ready)
