@@ -15,7 +15,15 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from ratchet.plugins import FAMILIES
-from ratchet.recipe import BudgetSpec, DashboardSpec, GateSpec, RacingSpec, ScheduleSpec
+from ratchet.recipe import (
+    BudgetSpec,
+    ConfigurationSpec,
+    CurriculumSpec,
+    DashboardSpec,
+    GateSpec,
+    RacingSpec,
+    ScheduleSpec,
+)
 
 HEADER = """# Recipe reference
 
@@ -25,7 +33,14 @@ key and what was expected when something is wrong.
 
 Top-level keys: `name` (letters, digits, `.`, `_`, `-`), `seed` (default 0), `space`,
 `target`, `strategy` (default tpe), `judge`, `gates`, `schedule`, `executor`
-(default inline), `racing` (default off), `dashboard`.
+(default inline), `racing` (default off), `dashboard`, `configurations` and
+`curriculum` (several configurations in one run).
+
+`configurations:` lists `{name: NAME, KEY: VALUE, ...}`: each is a run of its own under
+`RUN_DIR/configurations/NAME`, with the `target` section's keys changed as given (e.g.
+`game`), its own champion, history and (self-play) rating pool; one daemon runs them
+all. `curriculum:` then shares the worker slots among them by each one's progress in its
+own terms (`ratchet.curriculum`).
 
 `space:` maps each parameter (a dotted key into the config file, for a command target)
 to `{type: float|logfloat|int, low, high}`, `{type: categorical, choices: [...]}` or
@@ -104,7 +119,8 @@ def render() -> str:
             lines += [f"### kind: {kinds}", "", _doc(spec), "", *_table(spec)]
     for key, model in (("gates", GateSpec), ("schedule", ScheduleSpec),
                        ("schedule.budget", BudgetSpec), ("racing", RacingSpec),
-                       ("dashboard", DashboardSpec)):
+                       ("dashboard", DashboardSpec), ("configurations[]", ConfigurationSpec),
+                       ("curriculum", CurriculumSpec)):
         lines += [f"## `{key}:`", "", *_table(model)]
     return "\n".join(lines).rstrip() + "\n"
 
