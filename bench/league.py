@@ -26,6 +26,7 @@ RECIPE = ROOT / "recipes" / "selfplay-league.yaml"
 
 
 def run(run_dir: Path, minutes: float) -> float:
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
     log = (run_dir.parent / f"{run_dir.name}.log").open("w")
     print(f"ratchet run {RECIPE.relative_to(ROOT)} --run-dir {run_dir} for {minutes:g} min "
           f"(log {log.name})", flush=True)
