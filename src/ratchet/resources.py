@@ -150,12 +150,55 @@ class NodeController:
                 self.controllers[resource].state = PIDState(**state)
 
 
+def reading(controller: NodeController, measured: dict[str, float], now: float,
+            action: int) -> dict[str, Any]:
+    """What is kept of a node after its controller's update (the state survives a
+    restart; the rest is shown by `status` and `/metrics`)."""
+    return {"controller": controller.to_dict(), "measured": measured, "at": now,
+            "in_band": controller.in_band(measured), "action": action}
+
+
+Labeled = list[tuple[dict[str, str], float | None]]
+RESOURCE_SERIES = {"cpu": "cpu_utilization_percent", "memory": "memory_utilization_percent",
+                   "gpu": "gpu_utilization_percent",
+                   "gpu_memory": "gpu_memory_utilization_percent"}
+
+
+def node_series(nodes: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, Labeled]]:
+    """Each node's readings (``reading``) as metric series labeled by node; the cluster's
+    mean of each resource over its nodes."""
+    series: list[tuple[str, str, str, Labeled]] = []
+    for resource, name in RESOURCE_SERIES.items():
+        values = {node: seen["measured"][resource] for node, seen in nodes.items()
+                  if resource in seen.get("measured", {})}
+        if not values:
+            continue
+        series.append((f"ratchet_node_{name}", "gauge", f"{resource} utilization of a "
+                       "node, as its worker controller last read it (percent)",
+                       [({"node": n}, v) for n, v in values.items()]))
+        series.append((f"ratchet_cluster_{name}", "gauge", f"mean {resource} utilization "
+                       "over the nodes (percent)",
+                       [({}, sum(values.values()) / len(values))]))
+    series += [
+        ("ratchet_in_target_range", "gauge", "1 if a node's resource is inside its band",
+         [({"node": n, "resource": r}, float(inside)) for n, seen in nodes.items()
+          for r, inside in seen.get("in_band", {}).items()]),
+        ("ratchet_controller_workers", "gauge", "workers a node's controller runs",
+         [({"node": n}, float(seen["controller"]["workers"])) for n, seen in nodes.items()]),
+        ("ratchet_controller_action", "gauge", "a node controller's last change of its "
+         "workers (+ more, - fewer, 0 none)",
+         [({"node": n}, float(seen.get("action", 0))) for n, seen in nodes.items()]),
+    ]
+    return series
+
+
 def measure(gpu: bool = True) -> dict[str, float]:
     """This node's utilization now: CPU (psutil), and where a GPU answers (pynvml) its
     utilization and memory in use, in percent."""
     import psutil
 
-    found = {"cpu": float(psutil.cpu_percent(interval=None))}
+    found = {"cpu": float(psutil.cpu_percent(interval=None)),
+             "memory": float(psutil.virtual_memory().percent)}
     if gpu:
         try:
             import pynvml

@@ -2,6 +2,8 @@
 
 import json
 import re
+import shutil
+import subprocess
 
 import httpx
 import yaml
@@ -15,12 +17,24 @@ from tests.conftest import ROOT, toy_recipe
 METRIC = re.compile(r"\bratchet_[a-z_]+")
 
 
-def _used() -> set[str]:
-    exprs = [t["expr"] for p in json.loads((ROOT / "deploy/grafana/ratchet.json").read_text())
+def used(board: str = "ratchet.json", rules: str = "alerts.yml") -> set[str]:
+    """The metric names a Grafana board and an alert rules file query."""
+    exprs = [t["expr"] for p in json.loads((ROOT / "deploy/grafana" / board).read_text())
              ["panels"] for t in p["targets"]]
-    rules = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())
-    exprs += [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    groups = yaml.safe_load((ROOT / "deploy/prometheus" / rules).read_text())["groups"]
+    exprs += [r["expr"] for g in groups for r in g["rules"]]
     return {m for e in exprs for m in METRIC.findall(e)}
+
+
+def test_promtool_accepts_every_rules_file():
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: `make test` installs it (Debian's prometheus)"
+    files = sorted((ROOT / "deploy/prometheus").glob("*.yml"))
+    assert len(files) >= 2
+    checked = subprocess.run([promtool, "check", "rules", *map(str, files)],
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count("SUCCESS") == len(files)
 
 
 def _exposed(tmp_path, **overrides) -> set[str]:
@@ -36,15 +50,15 @@ def _exposed(tmp_path, **overrides) -> set[str]:
 
 
 def test_every_metric_used_in_deploy_files_is_exposed(tmp_path):
-    used = _used()
-    assert len(used) >= 12
+    names = used()
+    assert len(names) >= 12
     (tmp_path / "g").mkdir()
     (tmp_path / "s").mkdir()
     exposed = _exposed(tmp_path / "g") | _exposed(
         tmp_path / "s", target={"outcome": "samples", "metric": "ops",
                                 "env": {"TOY_MODE": "samples"}},
         judge={"kind": "welch", "batch": 3, "min_samples": 6, "max_samples": 6})
-    missing = {m for m in used if m not in exposed}
+    missing = {m for m in names if m not in exposed}
     assert not missing, f"used in deploy/ but not exposed: {sorted(missing)}"
 
 

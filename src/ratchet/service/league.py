@@ -217,7 +217,7 @@ class League:
 
     def _control(self) -> bool:
         """Let the node controller set the number of slots when due; True if it changed."""
-        from ratchet.resources import measure
+        from ratchet.resources import measure, reading
 
         controller = self._controller
         if controller is None or not controller.due(time.time()):
@@ -227,8 +227,8 @@ class League:
         now = time.time()
         controller.update(read, now)
         resources = dict(self.state.get("resources") or {})
-        resources[controller.node] = {"controller": controller.to_dict(), "measured": read,
-                                      "at": now, "in_band": controller.in_band(read)}
+        resources[controller.node] = reading(controller, read, now,
+                                             controller.workers - before)
         self._save({"resources": resources})
         return bool(controller.workers != before)
 

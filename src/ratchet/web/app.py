@@ -12,11 +12,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
+from prometheus_client.registry import Collector
 
+from ratchet.rundirs import configuration_dirs
 from ratchet.store import Store
 from ratchet.version import __version__
 from ratchet.web.deps import host_name
-from ratchet.web.metrics import RunCollector
+from ratchet.web.metrics import LeagueCollector, MergedCollector, RunCollector
 
 log = logging.getLogger(__name__)
 STATIC = Path(str(resources.files("ratchet.web") / "static"))
@@ -29,12 +31,19 @@ def create_app(run_dirs: Sequence[Path], *, read_only: bool = False) -> FastAPI:
 
     runs: dict[str, Path] = {}
     kinds: set[str] = set()
-    for directory in run_dirs:
-        with Store(directory) as store:
-            info = store.run_info() or {}
-        name = info.get("name") or directory.name
-        runs[name if name not in runs else f"{name} ({directory})"] = Path(directory)
-        kinds.add(info.get("recipe", {}).get("target", {}).get("kind"))
+    collectors: list[Collector] = []
+    for given in run_dirs:  # a run of several configurations: each of them, and its own
+        configurations = configuration_dirs(Path(given))
+        if configurations:
+            collectors.append(LeagueCollector(Path(given)))
+        for configuration, directory in (configurations or {"": Path(given)}).items():
+            with Store(directory) as store:
+                info = store.run_info() or {}
+            name = info.get("name") or directory.name
+            runs[name if name not in runs else f"{name} ({directory})"] = directory
+            kinds.add(info.get("recipe", {}).get("target", {}).get("kind"))
+            collectors.append(RunCollector(directory, {"configuration": configuration}
+                                           if configuration else None))
     app = FastAPI(title="ratchet", version=__version__,
                   description="Dashboard and API of ratchet runs. Read-only endpoints need "
                               "nothing; pause, resume, stop and promote need the run's "
@@ -44,8 +53,7 @@ def create_app(run_dirs: Sequence[Path], *, read_only: bool = False) -> FastAPI:
     app.state.target_kinds = kinds  # for the pages an application mounts per target
     app.state.read_only = read_only
     registry = CollectorRegistry(auto_describe=True)
-    for directory in runs.values():
-        registry.register(RunCollector(directory))
+    registry.register(MergedCollector(collectors))
     app.state.registry = registry
     for module in (api, events, control, health):
         app.include_router(module.router)

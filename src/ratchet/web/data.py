@@ -4,10 +4,12 @@ WAL mode lets readers run beside the loop's writes without blocking them."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from ratchet.parameters import parameter_view
+from ratchet.rundirs import CONFIGURATIONS, read_league
 from ratchet.service.status import run_status
 from ratchet.store import Store
 
@@ -198,9 +200,29 @@ def target_views(run_dir: Path) -> list[dict[str, Any]]:
     if not kind:
         return []
     try:
-        return TARGETS.spec_of(kind).views(run_dir)
+        own = TARGETS.spec_of(kind).views(run_dir)
     except Exception:  # noqa: BLE001 - the dashboard shows the rest without them
+        own = []
+    return [*curriculum_view(run_dir), *own]
+
+
+def curriculum_view(run_dir: Path) -> list[dict[str, Any]]:
+    """In a run of several configurations, the curriculum's weights, workers and reasons
+    (every configuration's, shown with each)."""
+    if run_dir.parent.name != CONFIGURATIONS:
         return []
+    league = read_league(run_dir.parent.parent)
+    weights = league.get("weights") or {}
+    if not weights:
+        return []
+    at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(league.get("rebalanced_at", 0)))
+    return [{"kind": "table", "title": "Curriculum",
+             "note": f"worker slots shared by each configuration's rating gain per game in "
+                     f"its own pool; rebalanced {at}",
+             "columns": ["configuration", "weight", "share", "workers", "why"],
+             "rows": [[name + (" (this run)" if name == run_dir.name else ""),
+                       f"{w['weight']:.2f}", f"{w['share']:.0%}", str(w.get("workers", "")),
+                       w["why"]] for name, w in weights.items()]}]
 
 
 def parameters(run_dir: Path) -> dict[str, Any]:

@@ -13,11 +13,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
+    Metric,
 )
 from prometheus_client.registry import Collector
 
@@ -129,11 +131,74 @@ class RunCollector(Collector):
         yield gauge("ratchet_last_promotion_timestamp_seconds", "Unix time of the last "
                     "promotion (or of the run's creation)", last_promotion or created)
         for name, kind_of, doc, value in target_metrics(info, self.run_dir):
-            yield (counter(name, doc, value or 0.0) if kind_of == "counter"
-                   else gauge(name, doc, value))
+            if isinstance(value, list):  # samples with labels of their own
+                yield labeled(name, kind_of, doc, names, values, value)
+            elif kind_of == "counter":
+                yield counter(name, doc, value or 0.0)
+            else:
+                yield gauge(name, doc, value)
 
 
-def target_metrics(info: dict, run_dir: Path) -> list[tuple[str, str, str, float | None]]:
+def labeled(name: str, kind: str, doc: str, names: list[str], values: list[str],
+            samples: list[tuple[dict[str, str], float | None]]) -> Metric:
+    """A family whose samples carry labels of their own beside the run's."""
+    own = list(samples[0][0]) if samples else []
+    family: Metric = (CounterMetricFamily if kind == "counter" else GaugeMetricFamily)(
+        name, doc, labels=[*names, *own])
+    for labels, value in samples:
+        family.add_metric([*values, *(str(labels[k]) for k in own)],
+                          float("nan") if value is None else float(value))
+    return family
+
+
+class LeagueCollector(Collector):
+    """A run of several configurations: the curriculum's weights, shares and workers by
+    configuration, and the node controllers' readings (``league.json``)."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+
+    def describe(self) -> list[object]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        from ratchet.resources import node_series
+        from ratchet.rundirs import read_league
+
+        league = read_league(self.run_dir)
+        weights = league.get("weights") or {}
+        run = [str(self.run_dir.name)]
+        for key, doc in (("weight", "The curriculum's weight of a configuration"),
+                         ("share", "Its share of the worker slots"),
+                         ("workers", "Self-play workers it runs")):
+            yield labeled(f"ratchet_curriculum_{key}", "gauge", doc, ["league"], run,
+                          [({"configuration": n}, w.get(key)) for n, w in weights.items()])
+        for name, kind, doc, samples in node_series(league.get("resources") or {}):
+            yield labeled(name, kind, doc, ["league"], run, samples)
+
+
+class MergedCollector(Collector):
+    """Several collectors as one: families of one name (from several runs) are merged,
+    since an exposition may name each family once."""
+
+    def __init__(self, collectors: list[Collector]):
+        self.collectors = collectors
+
+    def describe(self) -> list[object]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        merged: dict[str, Metric] = {}
+        for collector in self.collectors:
+            for family in collector.collect():
+                if family.name in merged:
+                    merged[family.name].samples.extend(family.samples)
+                else:
+                    merged[family.name] = family
+        yield from merged.values()
+
+
+def target_metrics(info: dict, run_dir: Path) -> list[tuple[str, str, str, Any]]:
     """The target kind's own series (its spec's ``metrics``); none if they cannot be read."""
     from ratchet.plugins import TARGETS
 

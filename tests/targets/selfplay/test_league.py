@@ -13,7 +13,8 @@ LEAGUE = {
     "name": "league",
     "target": {"kind": "selfplay", "game": "tic_tac_toe", "hidden": 16, "blocks": 0,
                "simulations": 4, "match_simulations": 4, "trigger_games": 16,
-               "train_steps": 10, "games_per_batch": 8, "workers": 1, "gate": False},
+               "train_steps": 10, "games_per_batch": 8, "workers": 1, "gate": False,
+               "workers_control": {"interval_s": 0.5, "max_workers": 4}},
     "configurations": [{"name": "ttt", "game": "tic_tac_toe"},
                        {"name": "c4", "game": "connect_four", "trigger_games": 8},
                        {"name": "hex3", "game": "hex(board_size=3)"}],
@@ -57,6 +58,13 @@ def test_one_daemon_runs_each_configuration_in_its_own_run(tmp_path):
     assert all(w["workers"] >= 1 and w["why"] for w in weights.values())
     shown = ratchet("status", "--run-dir", run, cwd=tmp_path).stdout
     assert "curriculum" in shown and "configuration hex3" in shown
+    assert "worker slots (CPU" in shown  # this node's controller set the number of slots
+    from ratchet.web.data import target_views
+
+    card = target_views(run / "configurations" / "c4")[0]  # the dashboard's card
+    assert card["title"] == "Curriculum" and len(card["rows"]) == 3
+    assert "c4 (this run)" in [row[0] for row in card["rows"]]
+    check_metrics(run)
     # a second start resumes every configuration where it stopped
     again = ratchet("run", "league.yaml", "--run-dir", run, "--max-cycles", "1", "--json",
                     cwd=tmp_path)
@@ -113,3 +121,32 @@ def test_progress_is_the_rating_gain_per_game_in_the_configurations_own_pool(tmp
         assert recent.trend is not None and recent.trend > 0
         assert measure_progress(games, "c4", 1000).games == 299  # all there is
         assert measure_progress(games, "nothing here", 100) is None
+
+
+def check_metrics(run):
+    """/metrics of a run of several configurations: each series labeled by its
+    configuration, the curriculum's and the node's, and every series the self-play alert
+    rules and Grafana board use (the GPU's only where a GPU answers)."""
+    import httpx
+
+    from ratchet.resources import measure
+    from ratchet.web import create_app
+    from ratchet.web.server import WebServer
+    from tests.web.test_deploy import used
+
+    server = WebServer(create_app([run]), port=0)
+    try:
+        text = httpx.get(server.start() + "metrics").text
+    finally:
+        server.stop()
+    for name in ("ttt", "c4", "hex3"):
+        assert f'ratchet_selfplay_games_total{{configuration="{name}",run="league-{name}"}}' \
+            in text
+        assert f'ratchet_curriculum_weight{{configuration="{name}",league="run"}}' in text
+    assert "ratchet_node_cpu_utilization_percent{league=" in text
+    exposed = {line.split("{")[0].split(" ")[0] for line in text.splitlines()
+               if line.startswith("ratchet_")}
+    gpu = "gpu" in measure()
+    missing = {m for m in used("selfplay.json", "selfplay-alerts.yml")
+               if m not in exposed and (gpu or "gpu" not in m)}
+    assert not missing, f"used in deploy/ but not exposed: {sorted(missing)}"

@@ -58,6 +58,9 @@ LAST_TRAINED = "last_trained_game_id"  # the newest game the last training run r
 LAST_TRAINED_AT = "last_trained_at"
 GATE = "gate:"            # + candidate: its gate's results (JSON)
 RESOURCES = "resources:"  # + node: its worker controller's state and last reading
+TRAINING_SINCE = "training_since"      # when the training run in progress began (0: none)
+TRAINING_FAILED = "training_failed"    # training runs that failed
+RECEIVE_ERRORS = "receive_errors"      # batches of games that could not be received/stored
 
 
 class GameStore:
@@ -202,6 +205,13 @@ class GameStore:
         row = self.conn.execute("SELECT value FROM selfplay_meta WHERE key = ?",
                                 (key,)).fetchone()
         return row[0] if row else default
+
+    def add_meta(self, key: str, amount: int = 1) -> None:
+        """Add to a counter kept in the meta table."""
+        with self._write() as cur:
+            cur.execute("INSERT INTO selfplay_meta (key, value) VALUES (?, ?) ON CONFLICT "
+                        "(key) DO UPDATE SET value = CAST(value AS INTEGER) + ?",
+                        (key, str(amount), amount))
 
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as cur:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 RATE_WINDOW_S = 600.0
+PROGRESS_WINDOW = 1000  # self-play games: the rating trend's window on /metrics
 
 
 @dataclass
@@ -26,11 +27,25 @@ class Standing:
     reverted: int = 0
     nodes: dict[str, Any] | None = None  # node: its worker controller's last reading
     last_gate: str | None = None         # the newest gate verdict
+    by_host: dict[str, int] | None = None  # self-play games stored, by the host that played
+    hosts_active: int = 0                  # hosts that sent a game in the last window
+    training_failed: int = 0
+    training_since: float = 0.0            # when the training in progress began (0: none)
+    receive_errors: int = 0
+    progress: Any = None  # curriculum.Progress over the last PROGRESS_WINDOW games
 
 
 def standing(run_dir: Path) -> Standing | None:
     from ratchet.store import Store
-    from ratchet.targets.selfplay.gamestore import LAST_TRAINED, RESOURCES, GameStore
+    from ratchet.targets.selfplay.gamestore import (
+        LAST_TRAINED,
+        RECEIVE_ERRORS,
+        RESOURCES,
+        TRAINING_FAILED,
+        TRAINING_SINCE,
+        GameStore,
+    )
+    from ratchet.targets.selfplay.progress import measure_progress
     from ratchet.targets.selfplay.ratings import fit
 
     with Store(run_dir) as store:
@@ -60,6 +75,16 @@ def standing(run_dir: Path) -> Standing | None:
                          passed=sum(v.startswith("passed") for v in verdicts),
                          reverted=sum(v.startswith("reverted") for v in verdicts),
                          nodes=nodes, last_gate=_verdict(gated[0]) if gated else None)
+        found.by_host = dict(games.conn.execute(
+            "SELECT host, COUNT(*) FROM selfplay_games WHERE config = ? GROUP BY host",
+            (game,)))
+        found.hosts_active = games.conn.execute(
+            "SELECT COUNT(DISTINCT host) FROM selfplay_games WHERE config = ? AND "
+            "created_at > ?", (game, time.time() - RATE_WINDOW_S)).fetchone()[0]
+        found.training_failed = int(games.meta(TRAINING_FAILED, "0") or 0)
+        found.training_since = float(games.meta(TRAINING_SINCE, "0") or 0)
+        found.receive_errors = int(games.meta(RECEIVE_ERRORS, "0") or 0)
+        found.progress = measure_progress(games, game, PROGRESS_WINDOW)
     if any("random" in (a, b) for a, b, _ in rated):
         found.rating = fit(rated, anchor="random").get(champion)
     return found
@@ -102,33 +127,41 @@ def _verdict(decision: dict[str, Any]) -> str | None:
     return f"cycle {decision['cycle']} ({decision['candidate']}): {verdict}"
 
 
-def metrics(run_dir: Path) -> list[tuple[str, str, str, float | None]]:
+def metrics(run_dir: Path) -> list[tuple[str, str, str, Any]]:
+    """The seed's series for one configuration (labels: the run's, and these own)."""
+    from ratchet.resources import node_series
+
     s = standing(run_dir)
     if s is None:
         return []
-    r = s.rating
-    nodes = list((s.nodes or {}).values())
-    controlled = [
-        ("ratchet_selfplay_workers", "gauge", "Self-play workers the controllers run",
-         sum(n["controller"]["workers"] for n in nodes) if nodes else None),
-        ("ratchet_node_cpu_utilization_percent", "gauge", "CPU utilization of the loop's "
-         "node, as its worker controller last read it",
-         nodes[0]["measured"].get("cpu") if nodes else None),
-        ("ratchet_cpu_in_target_range", "gauge", "1 if that CPU reading is inside its band",
-         float(bool(nodes[0]["in_band"].get("cpu"))) if nodes else None)]
-    return controlled + [
+    r, p = s.rating, s.progress
+    return [*node_series(s.nodes or {}), *[
         ("ratchet_selfplay_games", "counter", "Self-play games stored", s.games),
+        ("ratchet_selfplay_games_synced", "counter", "Self-play games received and stored, "
+         "by the host that played them", [({"host": h}, n) for h, n in
+                                          (s.by_host or {}).items()]),
+        ("ratchet_selfplay_hosts_active", "gauge", "Hosts that sent a self-play game in the "
+         f"last {RATE_WINDOW_S / 60:.0f} minutes", s.hosts_active),
         ("ratchet_selfplay_games_pending_training", "gauge", "Self-play games since the "
          "last training run", s.pending),
-        ("ratchet_selfplay_training_runs", "counter", "Challenger networks trained",
-         s.training_runs),
+        ("ratchet_selfplay_training_runs", "counter", "Challenger networks trained, by "
+         "outcome", [({"status": "ok"}, s.training_runs),
+                     ({"status": "failed"}, s.training_failed)]),
+        ("ratchet_selfplay_training_started_timestamp_seconds", "gauge", "Unix time the "
+         "training run in progress began (0: none in progress)", s.training_since),
+        ("ratchet_selfplay_receive_errors", "counter", "Batches of self-play games that "
+         "could not be received or stored", s.receive_errors),
         ("ratchet_selfplay_rated_games", "counter", "Rated games in the pool", s.rated_games),
         ("ratchet_selfplay_reverts", "counter", "Champions reverted on probation", s.reverted),
         ("ratchet_selfplay_champion_rating", "gauge", "The champion network's Bradley-Terry "
          "rating against uniform random (Elo)", r.elo if r else None),
         ("ratchet_selfplay_champion_rating_low", "gauge", "Lower end of its 95% interval",
          r.low if r else None),
-    ]
+        ("ratchet_selfplay_rating_trend", "gauge", "Rating gained per 1000 self-play games "
+         f"over the last {PROGRESS_WINDOW} (Elo; its own pool)", p.gain if p else None),
+        ("ratchet_selfplay_rating_trend_high", "gauge", "Upper end of its 95% interval "
+         "(below 0: the rating is clearly declining)", p.high if p else None),
+    ]]
 
 
 def views(run_dir: Path) -> list[dict[str, Any]]:

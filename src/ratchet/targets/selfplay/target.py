@@ -20,6 +20,7 @@ sha256 is recorded in the store when it is made and checked whenever it is loade
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import hashlib
@@ -44,7 +45,10 @@ from ratchet.targets.selfplay.gamestore import (
     GATE,
     LAST_TRAINED,
     LAST_TRAINED_AT,
+    RECEIVE_ERRORS,
     RESOURCES,
+    TRAINING_FAILED,
+    TRAINING_SINCE,
     GameStore,
 )
 from ratchet.types import (
@@ -172,6 +176,8 @@ class SelfPlayTarget(Target):
                         self.received += len(batch["games"])
                 except Exception:  # a full disk, a lost node: say so, keep receiving
                     log.exception("self-play games could not be received or stored")
+                    with contextlib.suppress(Exception):  # counted where it can be
+                        store.add_meta(RECEIVE_ERRORS)
                     time.sleep(1.0)
                 if not receiving:  # the workers stopped and what they sent is stored
                     return
@@ -207,19 +213,19 @@ class SelfPlayTarget(Target):
     def _control(self, store: GameStore) -> None:
         """Measure this node, let its controller set the worker count, keep the state (a
         reading covers the time since the last one, so it is taken only when due)."""
-        from ratchet.resources import measure
+        from ratchet.resources import measure, reading
 
         assert self._group is not None and self._controller is not None
         now = time.time()
         if not self._controller.due(now):
             return
         read = measure(gpu=False)
+        before = self._group.count
         workers = self._controller.update(read, now)
-        if workers != self._group.count:
+        if workers != before:
             self._group.resize(workers)
-        store.set_meta(f"{RESOURCES}{self._controller.node}", json.dumps({
-            "controller": self._controller.to_dict(), "measured": read, "at": now,
-            "in_band": self._controller.in_band(read)}))
+        store.set_meta(f"{RESOURCES}{self._controller.node}", json.dumps(
+            reading(self._controller, read, now, workers - before)))
 
     def progress(self, window_games: int) -> Progress | None:
         """Read through a connection of its own (the curriculum's thread asks)."""
@@ -340,15 +346,20 @@ class SelfPlayTarget(Target):
                    window_games=int(params["window_games"]), up_to_game=last_game,
                    steps=int(params["train_steps"]), lr=float(params["lr"]),
                    seed=_seed_of(candidate.id))
+        self.games.set_meta(TRAINING_SINCE, str(time.time()))
         try:
             with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"),
                                      initializer=init_pool_worker,
                                      initargs=(os.getpid(),)) as pool:  # ends with us
                 digest = pool.submit(train_network, **job).result()
         except BrokenProcessPool:
+            self.games.add_meta(TRAINING_FAILED)
             raise EvaluationError("training failed: its process died") from None
         except (RuntimeError, ValueError, OSError) as exc:
+            self.games.add_meta(TRAINING_FAILED)
             raise EvaluationError(f"training failed: {exc}") from None
+        finally:
+            self.games.set_meta(TRAINING_SINCE, "0")
         self.games.set_meta(LAST_TRAINED, str(last_game))
         self.games.set_meta(LAST_TRAINED_AT, str(time.time()))
         return str(digest)

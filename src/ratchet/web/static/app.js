@@ -266,8 +266,13 @@ async function renderTargetViews(force = false) {
   const views = await getJSON("/api/target_views");
   $("#target-views").innerHTML = views.map((v, i) => `<section class="card" data-view="${esc(v.kind)}">
     <h2>${esc(v.title)} <small>${esc(v.note || "")}</small></h2>
-    <canvas id="view-${i}" class="plot"></canvas></section>`).join("");
+    ${v.kind === "table" ? tableOf(v) : `<canvas id="view-${i}" class="plot"></canvas>`}</section>`).join("");
   views.forEach((v, i) => { if (v.kind === "intervals") drawIntervals($(`#view-${i}`), v); });
+}
+
+function tableOf(v) {
+  return `<table><thead><tr>${v.columns.map((c) => `<th>${esc(c)}</th>`).join("")}</tr></thead>
+    <tbody>${v.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
 }
 
 function drawIntervals(canvas, v) {
