@@ -8,7 +8,7 @@ ARGS ?=
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: demo test install core browser lint bench clean
+.PHONY: demo test install core browser promtool lint bench clean
 
 # The engine alone (what the snake demo needs): no torch, Ray, Gradio or Playwright.
 $(CORE): pyproject.toml scripts/vendor_js.sh
@@ -37,7 +37,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) browser
+# The alert rules are checked by promtool (Debian's prometheus package); install it once.
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { echo "installing promtool for the alert-rule tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends \
+	  prometheus >/dev/null; }
+
+test: $(STAMP) browser promtool
 	$(BIN)/ruff check src tests examples bench
 	$(BIN)/lint-imports  # the layers and no cycles (pyproject.toml: tool.importlinter)
 	$(BIN)/python -m pytest -q --durations=15
@@ -51,6 +57,7 @@ bench: $(STAMP) browser
 	$(BIN)/python -m bench.cartpole
 	$(BIN)/python -m bench.sysctl
 	$(BIN)/python -m bench.selfplay
+	$(BIN)/python -m bench.league
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
