@@ -202,11 +202,13 @@ def throughput(stem: Path, sha256: str, recipe: dict[str, Any], seconds: float) 
         group.publish(champion)
         first = 0
         while first < workers:  # every worker has handed over its first batch
-            first += len(group.receive(1.0))
+            first += sum("games" in batch for batch in group.receive(1.0))
         games, playing, network = 0, 0.0, 0.0
         started = time.monotonic()
         while time.monotonic() - started < seconds:
             for batch in group.receive(0.5):
+                if "games" not in batch:  # a batch announced
+                    continue
                 games += len(batch["games"])
                 playing += batch["playing_s"]
                 network += batch["network_s"]

@@ -243,6 +243,9 @@ class WorkerLink(Protocol):
     def retiring(self) -> bool:
         """True once the loop asked this worker to finish its batch in play and end."""
 
+    def node(self) -> str:
+        """The node the worker runs on (its host name; on Ray, with the node's id)."""
+
 
 class WorkerGroup(Protocol):
     """The loop's side of the workers an executor started."""

@@ -70,3 +70,23 @@ def test_alert_rules_are_well_formed():
     for g in rules["groups"]:
         for r in g["rules"]:
             assert r["expr"] and r["labels"]["severity"] and r["annotations"]["summary"]
+
+
+def test_the_ray_cluster_recipe_hangs_together():
+    """deploy/ray: the launcher's cluster file, the coordinator's recipe and its unit."""
+    from ratchet.recipe import load_recipe
+
+    cluster = yaml.safe_load((ROOT / "deploy/ray/cluster.yaml").read_text())
+    assert cluster["provider"]["type"] == "local" and cluster["provider"]["worker_ips"]
+    assert {"cluster_name", "auth", "setup_commands", "head_start_ray_commands",
+            "worker_start_ray_commands"} <= set(cluster)
+    assert not any("rsync" in c or "scp" in c for c in cluster["setup_commands"])
+    recipe = load_recipe(ROOT / "deploy/ray/selfplay-cluster.yaml")
+    assert recipe.executor.kind == "ray" and recipe.executor.address == "auto"
+    assert len(recipe.configurations) == 3 and recipe.curriculum is not None
+    head = " ".join(cluster["head_start_ray_commands"])
+    assert all(f'"{r}"' in head for r in recipe.executor.task_resources)
+    unit = (ROOT / "deploy/ray/ratchet-coordinator.service").read_text()
+    start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    assert " run /home/ratchet/deploy/ray/selfplay-cluster.yaml " in start
+    assert "RestartPreventExitStatus=2" in unit and "KillSignal=SIGTERM" in unit

@@ -15,6 +15,7 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import socket
 import threading
 import time
 from typing import Any
@@ -45,6 +46,9 @@ class ProcessLink:
 
     def retiring(self) -> bool:
         return self.retire.is_set()
+
+    def node(self) -> str:
+        return socket.gethostname()
 
 
 def _process_main(plan: WorkerPlan, index: int, inbox: Any, outbox: Any, stop: Any,

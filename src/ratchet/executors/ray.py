@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -46,10 +47,11 @@ class RayExecutor(Executor):
     name = "ray"
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None,
-                 max_retries: int = 3):
+                 max_retries: int = 3, task_resources: dict[str, float] | None = None):
         self.address = address
         self.num_cpus = num_cpus
         self.max_retries = max_retries
+        self.task_resources = dict(task_resources or {})
         self._started_here = False
         self._remote: Any = None
 
@@ -66,8 +68,9 @@ class RayExecutor(Executor):
             self._started_here = True
             log.info("connected to Ray: %s", ray.cluster_resources())
         if self._remote is None:
-            self._remote = ray.remote(max_retries=self.max_retries,
-                                      retry_exceptions=False)(evaluate_safely)
+            self._remote = ray.remote(max_retries=self.max_retries, retry_exceptions=False,
+                                      resources=self.task_resources or None
+                                      )(evaluate_safely)
         return ray
 
     @property
@@ -141,6 +144,11 @@ class WorkerActor:
     def stopped(self) -> bool:
         return self._stop
 
+    def node(self) -> str:
+        import ray
+
+        return f"{socket.gethostname()}/{ray.get_runtime_context().get_node_id()[:8]}"
+
 
 class RayWorkers:
     """``plan.count`` workers as Ray actors (the loop's side)."""
@@ -148,7 +156,9 @@ class RayWorkers:
     def __init__(self, ray: Any, plan: WorkerPlan):
         self.ray = ray
         self.plan = plan
-        self.actor_class = ray.remote(max_concurrency=4, max_restarts=0)(WorkerActor)
+        # spread over the cluster's nodes, one CPU each (a worker plays on one thread)
+        self.actor_class = ray.remote(max_concurrency=4, max_restarts=0, num_cpus=1,
+                                      scheduling_strategy="SPREAD")(WorkerActor)
         self.actors: dict[int, Any] = {}
         self.runs: dict[int, Any] = {}
         self._taking: dict[int, Any] = {}  # index: its take in flight
@@ -275,6 +285,12 @@ class RaySpec(Spec):
     address: str | None = Field(None, description="'auto' or a cluster address; absent: "
                                 "start a local Ray")
     max_retries: int = Field(3, ge=0, description="re-runs of a task whose worker died")
+    task_resources: dict[str, float] = Field(
+        default_factory=dict, description="custom Ray resources each evaluation needs, "
+        "e.g. {coordinator: 0.001} to keep the measurements on the node that started Ray "
+        "with --resources='{\"coordinator\": 1}' (a target whose measurements read the "
+        "run's files: self-play)")
 
     def create(self, context: BuildContext) -> RayExecutor:
-        return RayExecutor(self.address, self.workers, self.max_retries)
+        return RayExecutor(self.address, self.workers, self.max_retries,
+                           self.task_resources)

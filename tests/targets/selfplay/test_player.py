@@ -278,3 +278,19 @@ def test_the_network_is_told_who_is_to_move():
     second, legal = observation(state, 7)
     assert list(first[-2:]) == [1, 0] and list(second[-2:]) == [0, 1]
     assert len(second) == game_info("connect_four").observation_size and legal.all()
+
+
+def test_games_in_play_on_a_lost_worker_are_counted_lost_and_nothing_else():
+    from ratchet.targets.selfplay.worker import InFlight
+
+    flight = InFlight()
+    flight.message({"playing": 8, "worker": "w0-a", "index": 0})
+    flight.message({"playing": 8, "worker": "w1-a", "index": 1})
+    flight.message({"games": [{}] * 8, "worker": "w0-a", "index": 0})  # handed over
+    flight.message({"playing": 8, "worker": "w0-a", "index": 0})
+    assert flight.lost == 0
+    flight.message({"playing": 8, "worker": "w0-b", "index": 0})  # w0-a was lost in play
+    assert flight.lost == 8
+    flight.message({"playing": 8, "worker": "w1-b", "index": 1})  # so was w1-a...
+    flight.message({"games": [{}] * 8, "worker": "w1-a", "index": 1})  # ...but it delivered
+    assert flight.lost == 8

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ratchet.targets.selfplay.match import GameResult
 from ratchet.targets.selfplay.play import GameRecord
@@ -61,6 +62,7 @@ RESOURCES = "resources:"  # + node: its worker controller's state and last readi
 TRAINING_SINCE = "training_since"      # when the training run in progress began (0: none)
 TRAINING_FAILED = "training_failed"    # training runs that failed
 RECEIVE_ERRORS = "receive_errors"      # batches of games that could not be received/stored
+GAMES_LOST = "games_lost"              # games in play on a worker that was lost
 
 
 class GameStore:
@@ -105,6 +107,13 @@ class GameStore:
                   r.duration_s, now) for r in records])
             last = cur.execute("SELECT COALESCE(MAX(id), 0) FROM selfplay_games").fetchone()
         return int(last[0])
+
+    def append_sent(self, batch: dict[str, Any]) -> int:
+        """A batch as a worker sent it (``{"games": [GameRecord.to_dict(), ...]}``),
+        stored in one transaction; returns the number of games."""
+        records = [GameRecord.from_dict(r) for r in batch["games"]]
+        self.append(records)
+        return len(records)
 
     def count(self, config: str, after_id: int = 0) -> int:
         row = self.conn.execute("SELECT COUNT(*) FROM selfplay_games WHERE config = ? AND "

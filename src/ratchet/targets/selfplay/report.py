@@ -32,12 +32,14 @@ class Standing:
     training_failed: int = 0
     training_since: float = 0.0            # when the training in progress began (0: none)
     receive_errors: int = 0
+    games_lost: int = 0                    # in play on a worker that was lost
     progress: Any = None  # curriculum.Progress over the last PROGRESS_WINDOW games
 
 
 def standing(run_dir: Path) -> Standing | None:
     from ratchet.store import Store
     from ratchet.targets.selfplay.gamestore import (
+        GAMES_LOST,
         LAST_TRAINED,
         RECEIVE_ERRORS,
         RESOURCES,
@@ -84,6 +86,7 @@ def standing(run_dir: Path) -> Standing | None:
         found.training_failed = int(games.meta(TRAINING_FAILED, "0") or 0)
         found.training_since = float(games.meta(TRAINING_SINCE, "0") or 0)
         found.receive_errors = int(games.meta(RECEIVE_ERRORS, "0") or 0)
+        found.games_lost = int(games.meta(GAMES_LOST, "0") or 0)
         found.progress = measure_progress(games, game, PROGRESS_WINDOW)
     if any("random" in (a, b) for a, b, _ in rated):
         found.rating = fit(rated, anchor="random").get(champion)
@@ -96,7 +99,9 @@ def report(run_dir: Path) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {
         "self-play games": f"{s.games} ({s.recent_games / RATE_WINDOW_S:.2f}/s over the last "
-                           f"{RATE_WINDOW_S / 60:.0f} minutes), {s.pending} pending training",
+                           f"{RATE_WINDOW_S / 60:.0f} minutes), {s.pending} pending training"
+                           + (f", {s.games_lost} lost in play on lost workers"
+                              if s.games_lost else ""),
         "training runs": s.training_runs}
     version = f"v{s.version}" if s.version is not None else "v?"
     r = s.rating
@@ -151,6 +156,8 @@ def metrics(run_dir: Path) -> list[tuple[str, str, str, Any]]:
          "training run in progress began (0: none in progress)", s.training_since),
         ("ratchet_selfplay_receive_errors", "counter", "Batches of self-play games that "
          "could not be received or stored", s.receive_errors),
+        ("ratchet_selfplay_games_lost", "counter", "Self-play games in play on a worker "
+         "that was lost (its process or node)", s.games_lost),
         ("ratchet_selfplay_rated_games", "counter", "Rated games in the pool", s.rated_games),
         ("ratchet_selfplay_reverts", "counter", "Champions reverted on probation", s.reverted),
         ("ratchet_selfplay_champion_rating", "gauge", "The champion network's Bradley-Terry "

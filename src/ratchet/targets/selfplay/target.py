@@ -42,6 +42,7 @@ from ratchet.targets._base import Target
 from ratchet.targets.selfplay import TUNABLE
 from ratchet.targets.selfplay.game import game_info, load_game
 from ratchet.targets.selfplay.gamestore import (
+    GAMES_LOST,
     GATE,
     LAST_TRAINED,
     LAST_TRAINED_AT,
@@ -162,9 +163,10 @@ class SelfPlayTarget(Target):
         self._receiver.start()
 
     def _receive(self) -> None:
-        from ratchet.targets.selfplay.play import GameRecord
+        from ratchet.targets.selfplay.worker import InFlight
 
         assert self._group is not None
+        in_flight, counted = InFlight(), 0
         with GameStore(self.db) as store:
             while True:
                 receiving = self._receiving.is_set()
@@ -172,8 +174,13 @@ class SelfPlayTarget(Target):
                     if receiving and self._controller is not None:
                         self._control(store)
                     for batch in self._group.receive(0.5 if receiving else 0.2):
-                        store.append([GameRecord.from_dict(r) for r in batch["games"]])
-                        self.received += len(batch["games"])
+                        in_flight.message(batch)
+                        if "games" not in batch:  # a batch announced
+                            continue
+                        self.received += store.append_sent(batch)
+                    if in_flight.lost != counted:  # games in play on a lost worker
+                        store.add_meta(GAMES_LOST, in_flight.lost - counted)
+                        counted = in_flight.lost
                 except Exception:  # a full disk, a lost node: say so, keep receiving
                     log.exception("self-play games could not be received or stored")
                     with contextlib.suppress(Exception):  # counted where it can be

@@ -11,11 +11,14 @@ games of that batch.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -52,9 +55,12 @@ class WorkerStats:
 def run_worker(game_spec: str, link: WorkerLink, sink: Sink, *, worker: str,
                games_per_batch: int = 8, config: SelfPlayConfig = SelfPlayConfig(),
                seed: int = 0, max_batches: int | None = None,
-               stats: WorkerStats | None = None) -> WorkerStats:
+               stats: WorkerStats | None = None,
+               starting: Callable[[int], None] | None = None,
+               host: str | None = None) -> WorkerStats:
     """Play until the link says stop or retire (or ``max_batches``); returns what it did
-    (``stats``, when given, is kept up to date as it goes)."""
+    (``stats``, when given, is kept up to date as it goes). ``starting`` is told the
+    number of games of each batch before it is played."""
     from ratchet.targets.selfplay.game import game_info, load_game
     from ratchet.targets.selfplay.network import network_from_bytes
 
@@ -83,9 +89,13 @@ def run_worker(game_spec: str, link: WorkerLink, sink: Sink, *, worker: str,
         if net is None:  # nothing to play with yet
             time.sleep(0.2)
             continue
+        if starting is not None:
+            starting(games_per_batch)
         started = time.perf_counter()
         records = play_games(game, game_spec, _timed(net.evaluate, stats), games_per_batch,
                              config, rng, version=stats.version, worker=worker)
+        if host is not None:
+            records = [dataclasses.replace(r, host=host) for r in records]
         stats.playing_s += time.perf_counter() - started
         if link.stopped():
             break  # stopped mid-batch: these games are not handed over
@@ -105,18 +115,48 @@ def selfplay_worker(link: WorkerLink, index: int, game_spec: str, games_per_batc
 
     torch.set_num_threads(1)
     stats, handed = WorkerStats(), WorkerStats()
+    incarnation = f"w{index}-{uuid.uuid4().hex[:8]}"  # a restarted worker is another one
 
     def hand_over(records: Sequence[GameRecord]) -> None:
-        link.send({"games": [r.to_dict() for r in records],
-                   "playing_s": stats.playing_s - handed.playing_s,
+        link.send({"games": [r.to_dict() for r in records], "worker": incarnation,
+                   "index": index, "playing_s": stats.playing_s - handed.playing_s,
                    "network_s": stats.network_s - handed.network_s})
         handed.playing_s, handed.network_s = stats.playing_s, stats.network_s
 
-    run_worker(game_spec, link, hand_over, worker=f"w{index}",
+    run_worker(game_spec, link, hand_over, worker=f"w{index}", host=link.node(),
                games_per_batch=games_per_batch,
                config=SelfPlayConfig(SearchConfig(simulations=simulations, noise=True)),
                seed=(seed * 1000 + index) * 100_000 + os.getpid() % 100_000,  # a restart: new games
-               stats=stats)
+               stats=stats, starting=lambda n: link.send(
+                   {"playing": n, "worker": incarnation, "index": index}))
+
+
+class InFlight:
+    """Games the workers announced and have not handed over, by worker incarnation. When
+    a worker's slot (index) announces from a new incarnation, the old one was lost with
+    what it had in play: those games are counted lost (and uncounted if they arrive
+    after all, e.g. a retired worker's last batch)."""
+
+    def __init__(self) -> None:
+        self.playing: dict[str, tuple[int, int]] = {}  # incarnation: (index, games)
+        self.written_off: dict[str, int] = {}
+        self.lost = 0
+
+    def message(self, item: dict[str, Any]) -> None:
+        worker, index = item.get("worker"), item.get("index")
+        if worker is None:
+            return
+        if "playing" in item:
+            for other, (i, games) in list(self.playing.items()):
+                if i == index and other != worker:
+                    del self.playing[other]
+                    self.written_off[other] = games
+                    self.lost += games
+            self.playing[worker] = (int(index or 0), int(item["playing"]))
+        elif "games" in item:
+            self.playing.pop(worker, None)
+            back = self.written_off.pop(worker, 0)
+            self.lost -= min(back, len(item["games"]))
 
 
 def _timed(evaluate: Evaluator, stats: WorkerStats) -> Evaluator:

@@ -1,0 +1,153 @@
+"""A real two-node Ray cluster on this machine (`ray start --head`, then a second node
+with `ray start --address`): self-play workers run as Ray actors spread over both nodes,
+the loop stays the one writer, and losing the second node (its raylet killed) loses only
+the games its workers had in play, counted; Ray places their replacements on the node
+that is left."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+pytest.importorskip("ray")
+
+RAY = Path(sys.executable).parent / "ray"
+# Token authentication off for this private cluster; node loss noticed within seconds.
+ENV = {"RAY_AUTH_MODE": "disabled", "RAY_health_check_period_ms": "500",
+       "RAY_health_check_timeout_ms": "1000", "RAY_health_check_failure_threshold": "3",
+       "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _processes_of(temp_dir: str) -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if any(temp_dir in part for part in p.info["cmdline"] or []):
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return found
+
+
+@pytest.fixture
+def cluster():
+    """Head: 3 CPUs (the loop's node); second node: 2 CPUs and a resource naming it."""
+    temp_dir = tempfile.mkdtemp(prefix="rc", dir="/tmp")  # short: socket paths
+    port = _free_port()
+    env = {**os.environ, **ENV}
+    address = f"127.0.0.1:{port}"
+    try:
+        for args in (["--head", f"--port={port}", "--num-cpus=3", "--include-dashboard=false",
+                      f"--temp-dir={temp_dir}"],
+                     [f"--address={address}", "--num-cpus=2",
+                      '--resources={"second_node": 2}']):
+            started = subprocess.run([str(RAY), "start", *args, "--disable-usage-stats"],
+                                     env=env, capture_output=True, text=True, timeout=120)
+            assert started.returncode == 0, started.stdout + started.stderr
+        yield address, temp_dir
+    finally:
+        for p in _processes_of(temp_dir):
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _second_raylet(temp_dir: str) -> tuple[psutil.Process, str]:
+    for p in _processes_of(temp_dir):
+        args = p.cmdline()
+        if "raylet" in os.path.basename(args[0]) and any(
+                a.startswith("--static_resource_list=") and "second_node" in a for a in args):
+            node = next(a.split("=", 1)[1] for a in args if a.startswith("--node_id="))
+            return p, node
+    raise AssertionError("the second node's raylet is not running")
+
+
+def test_a_two_node_ray_cluster_loses_only_the_games_in_play_on_the_lost_node(
+        cluster, tmp_path):
+    address, temp_dir = cluster
+    recipe = {
+        "name": "ray-ttt",
+        "target": {"kind": "selfplay", "game": "tic_tac_toe", "hidden": 16, "blocks": 0,
+                   "simulations": 4, "games_per_batch": 4, "workers": 3,
+                   "trigger_games": 1_000_000, "worker_timeout_s": 900, "gate": False},
+        "space": {"lr": {"type": "logfloat", "low": 0.0003, "high": 0.01}},
+        "judge": {"kind": "sprt", "elo0": 0, "elo1": 150, "batch": 10, "min_games": 20,
+                  "max_games": 60},
+        "schedule": {"baseline": 0},
+        "executor": {"kind": "ray", "address": address},
+    }
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+    run = tmp_path / "run"
+    log = (tmp_path / "loop.log").open("w")
+    loop = subprocess.Popen([sys.executable, "-m", "ratchet", "run", "r.yaml", "--run-dir",
+                             str(run), "-q"], cwd=tmp_path, env={**os.environ, **ENV},
+                            stdout=log, stderr=subprocess.STDOUT)
+    raylet, second = _second_raylet(temp_dir)
+    on_second = f"/{second[:8]}"
+
+    def stored() -> list[tuple[str, str]]:
+        try:
+            with sqlite3.connect(run / "ratchet.db") as db:
+                return db.execute("SELECT host, worker FROM selfplay_games ORDER BY id"
+                                  ).fetchall()
+        except sqlite3.Error:
+            return []
+
+    def wait_for(done, what: str, seconds: float = 180) -> None:
+        deadline = time.monotonic() + seconds
+        while not done():
+            assert loop.poll() is None, f"the loop exited: {(tmp_path / 'loop.log').read_text()}"
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.5)
+
+    def meta(key: str) -> str | None:
+        with sqlite3.connect(run / "ratchet.db") as db:
+            row = db.execute("SELECT value FROM selfplay_meta WHERE key = ?", (key,)
+                             ).fetchone()
+        return row[0] if row else None
+
+    try:
+        # games from both nodes (the workers spread over the cluster) reach the one store
+        wait_for(lambda: len({h for h, _ in stored()}) == 2, "games from both nodes")
+        hosts = {h for h, _ in stored()}
+        assert any(h.endswith(on_second) for h in hosts)
+        raylet.kill()  # the second node is lost, with its workers and their games in play
+        lost_at = len(stored())
+        # the lost workers are started again, on the node that is left, and play on
+        wait_for(lambda: int(meta("games_lost") or 0) > 0, "the lost games to be counted")
+        wait_for(lambda: len({w for _, w in stored()[lost_at:]}) == 3 and all(
+            not h.endswith(on_second) for h, _ in stored()[lost_at + 12:]),
+            "all three workers to play on the head node")
+        lost = int(meta("games_lost"))
+        assert 0 < lost <= 3 * 4 * 2  # at most two batches in play per lost worker
+        assert int(meta("receive_errors") or 0) == 0
+        status = subprocess.run([sys.executable, "-m", "ratchet", "status", "--run-dir",
+                                 str(run), "--json"], capture_output=True, text=True,
+                                timeout=60, env={**os.environ, **ENV})
+        shown = json.loads(status.stdout)["target"]["self-play games"]
+        assert f"{lost} lost in play on lost workers" in shown
+    finally:
+        loop.send_signal(signal.SIGTERM)
+        code = loop.wait(120)
+    assert code == 0, (tmp_path / "loop.log").read_text()
+    with sqlite3.connect(run / "ratchet.db") as db:  # the store is whole
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
