@@ -166,7 +166,8 @@ RESOURCE_SERIES = {"cpu": "cpu_utilization_percent", "memory": "memory_utilizati
 
 def node_series(nodes: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, Labeled]]:
     """Each node's readings (``reading``) as metric series labeled by node; the cluster's
-    mean of each resource over its nodes."""
+    mean of each resource over its nodes. A node that is gone is left out."""
+    nodes = {n: seen for n, seen in nodes.items() if not seen.get("gone_at")}
     series: list[tuple[str, str, str, Labeled]] = []
     for resource, name in RESOURCE_SERIES.items():
         values = {node: seen["measured"][resource] for node, seen in nodes.items()

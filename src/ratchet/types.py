@@ -271,3 +271,13 @@ class WorkerGroup(Protocol):
     @property
     def restarts(self) -> int:
         """Workers started again after they died."""
+
+    def nodes(self) -> dict[str, int]:
+        """The nodes workers can run on (alive), with the number each runs."""
+
+    def measure_nodes(self) -> dict[str, dict[str, float]]:
+        """Each alive node's utilization now (``ratchet.resources.measure``), measured on
+        that node; a node that does not answer is left out."""
+
+    def resize_node(self, node: str, count: int) -> None:
+        """Run ``count`` workers on ``node``."""

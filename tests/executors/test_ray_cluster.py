@@ -1,9 +1,10 @@
 """A real two-node Ray cluster on this machine (`ray start --head`, then a second node
-with `ray start --address`): self-play workers run as Ray actors spread over both nodes,
-the loop stays the one writer, and losing the second node (its raylet killed) loses only
-the games its workers had in play, counted; Ray places their replacements on the node
-that is left."""
+with `ray start --address`): self-play workers run as Ray actors over both nodes, each
+node with its own worker controller, the loop the one writer; losing the second node (its
+raylet killed) loses only the games its workers had in play, counted, and their
+replacements are placed on the node that is left."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -48,13 +49,13 @@ def _processes_of(temp_dir: str) -> list[psutil.Process]:
 
 @pytest.fixture
 def cluster():
-    """Head: 3 CPUs (the loop's node); second node: 2 CPUs and a resource naming it."""
+    """Head: 4 CPUs (the loop's node); second node: 2 CPUs and a resource naming it."""
     temp_dir = tempfile.mkdtemp(prefix="rc", dir="/tmp")  # short: socket paths
     port = _free_port()
     env = {**os.environ, **ENV}
     address = f"127.0.0.1:{port}"
     try:
-        for args in (["--head", f"--port={port}", "--num-cpus=3", "--include-dashboard=false",
+        for args in (["--head", f"--port={port}", "--num-cpus=4", "--include-dashboard=false",
                       f"--temp-dir={temp_dir}"],
                      [f"--address={address}", "--num-cpus=2",
                       '--resources={"second_node": 2}']):
@@ -64,10 +65,8 @@ def cluster():
         yield address, temp_dir
     finally:
         for p in _processes_of(temp_dir):
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 p.kill()
-            except psutil.NoSuchProcess:
-                pass
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
@@ -88,7 +87,10 @@ def test_a_two_node_ray_cluster_loses_only_the_games_in_play_on_the_lost_node(
         "name": "ray-ttt",
         "target": {"kind": "selfplay", "game": "tic_tac_toe", "hidden": 16, "blocks": 0,
                    "simulations": 4, "games_per_batch": 4, "workers": 3,
-                   "trigger_games": 1_000_000, "worker_timeout_s": 900, "gate": False},
+                   "trigger_games": 1_000_000, "worker_timeout_s": 900, "gate": False,
+                   "workers_control": {"cpu": {"target": 50, "low": 0, "high": 100},
+                                       "min_workers": 1, "max_workers": 3,
+                                       "interval_s": 2}},
         "space": {"lr": {"type": "logfloat", "low": 0.0003, "high": 0.01}},
         "judge": {"kind": "sprt", "elo0": 0, "elo1": 150, "batch": 10, "min_games": 20,
                   "max_games": 60},
@@ -128,23 +130,30 @@ def test_a_two_node_ray_cluster_loses_only_the_games_in_play_on_the_lost_node(
     try:
         # games from both nodes (the workers spread over the cluster) reach the one store
         wait_for(lambda: len({h for h, _ in stored()}) == 2, "games from both nodes")
-        hosts = {h for h, _ in stored()}
-        assert any(h.endswith(on_second) for h in hosts)
-        raylet.kill()  # the second node is lost, with its workers and their games in play
+        nodes = {h for h, _ in stored()}
+        second_name = next(h for h in nodes if h.endswith(on_second))
+        head_name = next(h for h in nodes if h != second_name)
+        wait_for(lambda: all(meta(f"resources:{n}") for n in nodes),
+                 "a controller's reading of each node")
         lost_at = len(stored())
-        # the lost workers are started again, on the node that is left, and play on
+        moved = {w for h, w in stored() if h == second_name}
+        raylet.kill()  # the second node is lost, with its workers and their games in play
         wait_for(lambda: int(meta("games_lost") or 0) > 0, "the lost games to be counted")
-        wait_for(lambda: len({w for _, w in stored()[lost_at:]}) == 3 and all(
-            not h.endswith(on_second) for h, _ in stored()[lost_at + 12:]),
-            "all three workers to play on the head node")
+        wait_for(lambda: "gone_at" in json.loads(meta(f"resources:{second_name}")),
+                 "the second node's controller to see it gone")
+        # the lost workers are started again on the node that is left, and play on
+        wait_for(lambda: any(w in moved and h == head_name for h, w in stored()[lost_at:]),
+                 "a lost worker to play again on the head node")
         lost = int(meta("games_lost"))
         assert 0 < lost <= 3 * 4 * 2  # at most two batches in play per lost worker
         assert int(meta("receive_errors") or 0) == 0
         status = subprocess.run([sys.executable, "-m", "ratchet", "status", "--run-dir",
                                  str(run), "--json"], capture_output=True, text=True,
                                 timeout=60, env={**os.environ, **ENV})
-        shown = json.loads(status.stdout)["target"]["self-play games"]
-        assert f"{lost} lost in play on lost workers" in shown
+        shown = json.loads(status.stdout)["target"]
+        assert f"{lost} lost in play on lost workers" in shown["self-play games"]
+        assert "the node is gone" in shown[f"workers on {second_name}"]
+        assert "set by its controller" in shown[f"workers on {head_name}"]
     finally:
         loop.send_signal(signal.SIGTERM)
         code = loop.wait(120)

@@ -111,6 +111,17 @@ class LocalWorkers:
                 self.inboxes.pop(index)
                 self.retired[index] = self.processes.pop(index)
 
+    def nodes(self) -> dict[str, int]:
+        return {socket.gethostname(): self.count}
+
+    def measure_nodes(self) -> dict[str, dict[str, float]]:
+        from ratchet.resources import measure
+
+        return {socket.gethostname(): measure()}
+
+    def resize_node(self, node: str, count: int) -> None:
+        self.resize(count)
+
     def publish(self, message: Any) -> None:
         with self._lock:
             self._message = message

@@ -6,11 +6,14 @@ task elsewhere (``max_retries``); each task yields exactly one result, so retrie
 never counted twice. An evaluation that *fails* (bad output, timeout) is not retried: it
 comes back as a failed result like on every executor.
 
-A target's long-running workers (``Target.workers``) are Ray actors placed by Ray: the
-loop publishes messages to them through Ray's object store and collects what they sent
-(no disk shared). An actor found dead (its process or its node lost) is started again,
-with the newest message; what it had not handed over is lost and counted. Actors belong
-to the loop's process, so Ray ends them when it ends.
+A target's long-running workers (``Target.workers``) are Ray actors, one CPU each, each
+given a node (the alive node running the fewest, or the one a node's controller asks
+for: ``resize_node``); a small actor pinned to each node measures it. The loop publishes
+messages to them through Ray's object store and collects what they sent (no disk
+shared). An actor found dead (its process or its node lost) is started again with the
+newest message, on its node if it is still there, else on the least loaded; what it had
+not handed over is lost and counted. Actors belong to the loop's process, so Ray ends
+them when it ends.
 """
 
 from __future__ import annotations
@@ -150,15 +153,32 @@ class WorkerActor:
         return f"{socket.gethostname()}/{ray.get_runtime_context().get_node_id()[:8]}"
 
 
+class NodeMonitor:
+    """Measures the node it is pinned to (``ratchet.resources.measure``)."""
+
+    def __init__(self) -> None:
+        from ratchet.resources import measure
+
+        measure()  # psutil's first reading covers nothing: this primes it
+
+    def measure(self) -> dict[str, float]:
+        from ratchet.resources import measure
+
+        return measure()
+
+
 class RayWorkers:
     """``plan.count`` workers as Ray actors (the loop's side)."""
 
     def __init__(self, ray: Any, plan: WorkerPlan):
         self.ray = ray
         self.plan = plan
-        # spread over the cluster's nodes, one CPU each (a worker plays on one thread)
-        self.actor_class = ray.remote(max_concurrency=4, max_restarts=0, num_cpus=1,
-                                      scheduling_strategy="SPREAD")(WorkerActor)
+        # one CPU each (a worker plays on one thread), on the node given to it
+        self.actor_class = ray.remote(max_concurrency=4, max_restarts=0,
+                                      num_cpus=1)(WorkerActor)
+        self.monitor_class = ray.remote(num_cpus=0, max_restarts=0)(NodeMonitor)
+        self.placement: dict[int, str | None] = {}  # index: the node id it was given
+        self.monitors: dict[str, Any] = {}  # node id: its NodeMonitor
         self.actors: dict[int, Any] = {}
         self.runs: dict[int, Any] = {}
         self._taking: dict[int, Any] = {}  # index: its take in flight
@@ -175,13 +195,78 @@ class RayWorkers:
             self._spawn(index)
         return self
 
-    def _spawn(self, index: int) -> None:
+    def _spawn(self, index: int, node: str | None = None) -> None:
+        """Start worker ``index`` on ``node`` (a node id), or where the fewest workers run:
+        a node that is gone (its workers lost) gets no new ones."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
         self._taking.pop(index, None)  # a take from the actor this one replaces
-        actor = self.actor_class.options(name=None).remote(self.plan, index)
+        alive = self._alive()
+        if node is None or node not in alive:
+            node = self._least_loaded(alive)
+        options: dict[str, Any] = {}
+        if node is not None:  # soft: should the node go before it starts, Ray places it
+            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=True)
+        actor = self.actor_class.options(**options).remote(self.plan, index)
         if self.message is not None:
             actor.publish.remote(self.message)
         self.runs[index] = actor.run.remote()
         self.actors[index] = actor
+        self.placement[index] = node
+
+    # -- nodes -------------------------------------------------------------------------
+    def _alive(self) -> dict[str, str]:
+        """The alive nodes with CPUs: node id -> its name (host/id prefix)."""
+        return {n["NodeID"]: f"{n['NodeManagerHostname']}/{n['NodeID'][:8]}"
+                for n in self.ray.nodes()
+                if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0}
+
+    def _least_loaded(self, alive: dict[str, str]) -> str | None:
+        load = dict.fromkeys(alive, 0)
+        for index in self.actors:
+            if self.placement.get(index) in load:
+                load[self.placement[index]] += 1  # type: ignore[index]
+        return min(load, key=lambda n: (load[n], n)) if load else None
+
+    def nodes(self) -> dict[str, int]:
+        alive = self._alive()
+        return {name: sum(1 for i in self.actors if self.placement.get(i) == node)
+                for node, name in alive.items()}
+
+    def measure_nodes(self) -> dict[str, dict[str, float]]:
+        """Each alive node measured by a small actor pinned to it (no CPU reserved)."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        alive = self._alive()
+        for node in [n for n in self.monitors if n not in alive]:
+            self.monitors.pop(node)
+        for node in alive:
+            if node not in self.monitors:
+                self.monitors[node] = self.monitor_class.options(
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)
+                ).remote()
+        refs = {node: m.measure.remote() for node, m in self.monitors.items()}
+        ready, _ = self.ray.wait(list(refs.values()), num_returns=len(refs), timeout=10)
+        found = {}
+        for node, ref in refs.items():
+            if ref in ready:
+                try:
+                    found[alive[node]] = self.ray.get(ref)
+                except self.ray.exceptions.RayError:
+                    self.monitors.pop(node, None)  # started again next time
+        return found
+
+    def resize_node(self, node: str, count: int) -> None:
+        """Run ``count`` workers on the node named ``node`` (as ``nodes`` names it)."""
+        ids = {name: nid for nid, name in self._alive().items()}
+        if node not in ids:
+            return
+        mine = sorted(i for i in self.actors if self.placement.get(i) == ids[node])
+        for _ in range(count - len(mine)):
+            self._spawn(max([*self.actors, *self.retiring], default=-1) + 1, ids[node])
+        for index in reversed(mine[max(count, 0):]):
+            self.actors[index].retire.remote()
+            self.retiring[index] = (self.actors.pop(index), self.runs.pop(index))
 
     @property
     def restarts(self) -> int:
@@ -193,7 +278,7 @@ class RayWorkers:
 
     def resize(self, count: int) -> None:
         while len(self.actors) < count:
-            self._spawn(max(self.actors, default=-1) + 1)
+            self._spawn(max([*self.actors, *self.retiring], default=-1) + 1)
         while len(self.actors) > max(count, 0):
             index = max(self.actors)
             self.actors[index].retire.remote()  # it sends its batch, then its run ends
@@ -252,7 +337,7 @@ class RayWorkers:
             log.warning("%s %d ended (%s): starting it again", self.plan.name, index, why)
             self._restarts += 1
             ray.kill(self.actors[index], no_restart=True)
-            self._spawn(index)
+            self._spawn(index, self.placement.get(index))  # its node, if still there
         return items
 
     def _take_or_nothing(self, actor: Any) -> list[Any]:
@@ -273,7 +358,8 @@ class RayWorkers:
             ray.wait(list(self.runs.values()), num_returns=len(self.runs), timeout=30)
         self._left = self.receive(1.0)
         self._stopped = True
-        for actor in [*self.actors.values(), *(a for a, _ in self.retiring.values())]:
+        for actor in [*self.actors.values(), *(a for a, _ in self.retiring.values()),
+                      *self.monitors.values()]:
             ray.kill(actor, no_restart=True)
 
 

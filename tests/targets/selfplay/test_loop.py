@@ -258,6 +258,7 @@ def test_a_node_controller_sets_the_worker_count_to_hold_the_cpu_in_its_band(tmp
     controller retires workers down to the minimum, each sending its batch in play first.
     Its state and last reading are kept, and a restart carries on from them."""
     import json
+    import socket
     import time
 
     from ratchet.executors import InlineExecutor
@@ -292,7 +293,7 @@ def test_a_node_controller_sets_the_worker_count_to_hold_the_cpu_in_its_band(tmp
     target, again = started()  # a restart: the saved controller says one worker
     try:
         assert again.count == 1
-        saved = json.loads(target.games.meta(f"{RESOURCES}{target._controller.node}"))
+        saved = json.loads(target.games.meta(f"{RESOURCES}{socket.gethostname()}"))
         assert saved["controller"]["workers"] == 1 and saved["in_band"] == {"cpu": False}
         assert saved["measured"]["cpu"] > 10 and saved["action"] <= 0
     finally:

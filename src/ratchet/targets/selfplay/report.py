@@ -112,6 +112,10 @@ def report(run_dir: Path) -> dict[str, Any]:
     if s.passed or s.reverted:
         out["probation"] = f"{s.passed} passed, {s.reverted} reverted"
     for node, seen in (s.nodes or {}).items():
+        if seen.get("gone_at"):
+            out[f"workers on {node}"] = "none: the node is gone (its workers were placed " \
+                                        "on the others)"
+            continue
         cpu = seen["measured"].get("cpu")
         band = "in its band" if seen["in_band"].get("cpu") else "outside its band"
         out[f"workers on {node}"] = (f"{seen['controller']['workers']} (CPU {cpu:.0f}%, "

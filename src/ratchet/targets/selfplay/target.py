@@ -87,12 +87,12 @@ class SelfPlayTarget(Target):
         self._group: WorkerGroup | None = None  # the self-play workers (the loop's side)
         self._receiver: threading.Thread | None = None
         self._receiving = threading.Event()
-        self._controller: Any = None  # this node's worker-count controller
+        self._controllers: dict[str, Any] = {}  # node: its worker-count controller
         self.received = 0  # games the workers sent, stored
 
     def __getstate__(self) -> dict[str, Any]:  # sent to pool workers: no open handles
         return {**self.__dict__, "game": None, "_games": None, "_group": None,
-                "_receiver": None, "_receiving": None, "_controller": None}
+                "_receiver": None, "_receiving": None, "_controllers": {}}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -156,7 +156,9 @@ class SelfPlayTarget(Target):
         """Receive the workers' games in a thread of the loop's process (the one writer
         of the store), batch by batch."""
         self._group = group
-        self._controller = self._workers_controller()
+        if self.spec.workers_control is not None:
+            with GameStore(self.db) as store:  # a saved controller sets its count at once
+                self._control(store)
         self._receiving.set()
         self._receiver = threading.Thread(target=self._receive, name="selfplay-receive",
                                           daemon=True)
@@ -171,7 +173,7 @@ class SelfPlayTarget(Target):
             while True:
                 receiving = self._receiving.is_set()
                 try:
-                    if receiving and self._controller is not None:
+                    if receiving and self.spec.workers_control is not None:
                         self._control(store)
                     for batch in self._group.receive(0.5 if receiving else 0.2):
                         in_flight.message(batch)
@@ -193,46 +195,58 @@ class SelfPlayTarget(Target):
         for path in self.nets.glob(f"{candidate.id}.*"):
             path.unlink(missing_ok=True)
 
-    def _workers_controller(self) -> Any:
-        """This node's controller of the worker count, carrying on from its saved state
-        (None without ``workers_control``)."""
-        import socket
-
-        from ratchet.resources import Band, Gains, NodeController, measure
+    def _node_controller(self, node: str, workers: int, store: GameStore) -> Any:
+        """``node``'s controller of its worker count, carrying on from its saved state."""
+        from ratchet.resources import Band, Gains, NodeController
 
         control = self.spec.workers_control
-        if control is None:
-            return None
-        controller = NodeController(socket.gethostname(),
-                                    {"cpu": Band(**control.cpu.model_dump())},
+        assert control is not None
+        controller = NodeController(node, {"cpu": Band(**control.cpu.model_dump())},
                                     min_workers=control.min_workers,
                                     max_workers=control.max_workers,
                                     gains=Gains(min_interval_s=control.interval_s),
-                                    workers=self.spec.workers)
-        measure(gpu=False)  # psutil's first reading covers nothing: this primes it
-        saved = self.games.meta(f"{RESOURCES}{controller.node}")
+                                    workers=workers)
+        saved = store.meta(f"{RESOURCES}{node}")
         if saved:
             controller.restore(json.loads(saved)["controller"])
-            assert self._group is not None
-            self._group.resize(controller.workers)
         return controller
 
     def _control(self, store: GameStore) -> None:
-        """Measure this node, let its controller set the worker count, keep the state (a
-        reading covers the time since the last one, so it is taken only when due)."""
-        from ratchet.resources import measure, reading
+        """Each node's controller sets the number of workers on its node from that node's
+        readings, when due (a reading covers the time since the previous one). A node
+        seen for the first time gets its controller (its saved state, if any, sets its
+        count at once); a node that is gone is marked so, its workers having been placed
+        elsewhere."""
+        from ratchet.resources import reading
 
-        assert self._group is not None and self._controller is not None
+        assert self._group is not None
         now = time.time()
-        if not self._controller.due(now):
+        if self._controllers and not any(c.due(now) for c in self._controllers.values()):
             return
-        read = measure(gpu=False)
-        before = self._group.count
-        workers = self._controller.update(read, now)
-        if workers != before:
-            self._group.resize(workers)
-        store.set_meta(f"{RESOURCES}{self._controller.node}", json.dumps(
-            reading(self._controller, read, now, workers - before)))
+        readings = self._group.measure_nodes()
+        counts = self._group.nodes()
+        for node, read in readings.items():
+            before = counts.get(node, 0)
+            controller = self._controllers.get(node)
+            if controller is None:  # this reading only primes the node's measurement
+                controller = self._controllers[node] = self._node_controller(node, before,
+                                                                             store)
+                if controller.workers != before:
+                    self._group.resize_node(node, controller.workers)
+                continue
+            if not controller.due(now):
+                continue
+            workers = controller.update(read, now)
+            if workers != before:
+                self._group.resize_node(node, workers)
+            store.set_meta(f"{RESOURCES}{node}", json.dumps(
+                reading(controller, read, now, workers - before)))
+        for node in [n for n in self._controllers if n not in counts]:
+            del self._controllers[node]
+            saved = json.loads(store.meta(f"{RESOURCES}{node}") or "{}")
+            if saved:
+                store.set_meta(f"{RESOURCES}{node}", json.dumps({**saved, "gone_at": now}))
+            log.warning("node %s is gone: its controller stops", node)
 
     def progress(self, window_games: int) -> Progress | None:
         """Read through a connection of its own (the curriculum's thread asks)."""
