@@ -5,8 +5,9 @@ import pytest
 from ratchet.curriculum import Progress, allocate, weigh
 
 
-def p(gain, low, high, trend=None, games=1000):
-    return Progress(gain=gain, low=low, high=high, trend=trend, games=games)
+def p(gain, low, high, trend=None, games=1000, trend_low=None):
+    return Progress(gain=gain, low=low, high=high, trend=trend, games=games,
+                    trend_low=trend_low)
 
 
 def test_the_fastest_learner_gets_the_full_multiplier_and_noise_gets_the_base():
@@ -21,10 +22,13 @@ def test_the_fastest_learner_gets_the_full_multiplier_and_noise_gets_the_base():
 
 
 def test_a_configuration_clearly_behind_its_own_trend_is_boosted():
-    w = weigh({"stalled": p(0, -10, 10, trend=100), "steady": p(95, -5, 195, trend=100)},
+    w = weigh({"stalled": p(0, -10, 10, trend=100, trend_low=60),
+               "steady": p(95, -5, 195, trend=100, trend_low=60),
+               "unsure": p(0, 0, 0, trend=30, trend_low=-20)},
               min_share=0.1, max_multiplier=1.5)
     assert w["stalled"].weight == 1.5 and "behind its own trend of +100" in w["stalled"].why
     assert w["steady"].weight == 1.0  # its interval reaches its trend: no evidence
+    assert w["unsure"].weight == 1.0  # its trend itself is not clear
 
 
 def test_shares_never_fall_below_min_share_and_slots_add_up():
@@ -35,5 +39,8 @@ def test_shares_never_fall_below_min_share_and_slots_add_up():
     assert sum(counts.values()) == 10 and min(counts.values()) >= 1
     assert counts["a"] == max(counts.values())
     assert allocate(2, {"x": 0.5, "y": 0.3, "z": 0.2}) == {"x": 1, "y": 1, "z": 0}
+    even = {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3}  # a spare slot among equals goes first
+    assert allocate(4, even) == {"a": 2, "b": 1, "c": 1}  # to the one named first
+    assert allocate(4, even, first=["c", "a", "b"]) == {"a": 1, "b": 1, "c": 2}
     with pytest.raises(ValueError, match="min_share"):
         weigh({"a": None, "b": None, "c": None}, min_share=0.5, max_multiplier=1.5)

@@ -10,8 +10,9 @@ the evidence says one of two things:
 
 * it is learning: its recent gain's interval is above zero; the fastest of those gets the
   full multiplier, the others in proportion to their gain;
-* it is lagging behind its own trend: its recent gain's interval is below its trend (the
-  seed's "boost for underperforming configs"), in proportion to the shortfall.
+* it is lagging behind its own trend: its recent gain's interval is below its trend's
+  interval (the seed's "boost for underperforming configs"), in proportion to the
+  shortfall.
 
 Anything not shown by an interval leaves the weight at 1. Shares are the weights
 normalized, none below ``min_share``; worker slots are shared out by largest remainder.
@@ -32,6 +33,7 @@ class Progress:
     high: float
     trend: float | None  # before the window (None: too little history)
     games: int           # self-play games in the window
+    trend_low: float | None = None  # the lower end of the trend's 95% interval
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,7 +72,8 @@ def weigh(progress: dict[str, Progress | None], *, min_share: float,
         if name in learning and fastest > 0:
             signals.append((p.gain / fastest, f"{measured}: learning" +
                             (" fastest" if p.gain == fastest else "")))
-        if p.trend is not None and p.trend > 0 and p.high < p.trend:
+        floor = p.trend if p.trend_low is None else p.trend_low
+        if p.trend is not None and p.trend > 0 and floor is not None and p.high < floor:
             shortfall = min(1.0, (p.trend - p.gain) / p.trend)
             signals.append((shortfall, f"{measured}: behind its own trend of "
                             f"{p.trend:+.0f}"))
@@ -97,10 +100,14 @@ def _floored(shares: dict[str, float], floor: float) -> dict[str, float]:
         fixed |= low
 
 
-def allocate(slots: int, shares: dict[str, float]) -> dict[str, int]:
+def allocate(slots: int, shares: dict[str, float],
+             first: list[str] | None = None) -> dict[str, int]:
     """``slots`` workers shared by ``shares`` (largest remainder); every configuration
-    keeps at least one while there are as many slots as configurations."""
-    names = sorted(shares)
+    keeps at least one while there are as many slots as configurations. Equal remainders
+    go in the order of ``first`` (e.g. the configurations with the fewest workers now),
+    else by name."""
+    order = {n: i for i, n in enumerate(first or [])}
+    names = sorted(shares, key=lambda n: (order.get(n, len(order)), n))
     if not names:
         return {}
     base = 1 if slots >= len(names) else 0
@@ -108,6 +115,6 @@ def allocate(slots: int, shares: dict[str, float]) -> dict[str, int]:
     exact = {n: shares[n] * rest for n in names}
     counts = {n: base + int(exact[n]) for n in names}
     left = slots - sum(counts.values())
-    for n in sorted(names, key=lambda n: exact[n] - int(exact[n]), reverse=True)[:left]:
+    for n in sorted(names, key=lambda n: -round(exact[n] - int(exact[n]), 9))[:left]:
         counts[n] += 1
     return counts

@@ -105,6 +105,7 @@ class Session:
         self.hand_edit = hand_edit
         self.loop = Loop(store=store, components=components, schedule=schedule, seed=seed,
                          reporter=reporter, stop=self.stop, racing=racing)
+        components.executor.watch(self.stop)
         self._open: ExitStack | None = None
         self.workers: WorkerGroup | None = None  # the target's workers, once started
 

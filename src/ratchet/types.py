@@ -255,7 +255,8 @@ class WorkerGroup(Protocol):
 
     def receive(self, timeout: float) -> list[Any]:
         """What the workers sent since the last call (waits up to ``timeout`` for the
-        first item); a worker found dead is started again."""
+        first item); a worker found dead is started again, and ``{"worker_lost": index}``
+        says so among the items (what it had in play is lost)."""
 
     def stop(self) -> None:
         """Stop the workers; what they sent before stopping can still be received."""

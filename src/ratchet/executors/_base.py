@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from abc import ABC, abstractmethod
@@ -67,6 +68,7 @@ def evaluate_pair_safely(target: Target, first: EvalTask,
 
 class Executor(ABC):
     name: ClassVar[str]
+    stopping: threading.Event | None = None  # the run's stop event (``watch``)
 
     @property
     def parallelism(self) -> int:
@@ -93,6 +95,11 @@ class Executor(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release workers."""
+
+    def watch(self, stop: threading.Event) -> None:
+        """The run's stop event: an executor that can cancel evaluations in flight (Ray)
+        does so once it is set, and their batch is discarded like any stopped batch."""
+        self.stopping = stop
 
     @classmethod
     def from_options(cls, options: dict[str, Any], context: BuildContext) -> Executor:

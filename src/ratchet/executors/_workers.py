@@ -145,6 +145,7 @@ class LocalWorkers:
                                     self.plan.name, index, process.exitcode)
                         self._restarts += 1
                         self._spawn(index)
+                        items.append({"worker_lost": index})
         return items
 
     def stop(self, timeout: float = 10.0) -> None:

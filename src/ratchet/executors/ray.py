@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
@@ -46,6 +47,19 @@ def _ray() -> Any:
     return ray
 
 
+@contextlib.contextmanager
+def _keeping_sigterm() -> Iterator[None]:
+    """``ray.init`` replaces the SIGTERM handler with ``sys.exit``: the daemon's own
+    (stop at the next safe point) is put back."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 class RayExecutor(Executor):
     name = "ray"
 
@@ -67,7 +81,8 @@ class RayExecutor(Executor):
                 kwargs["address"] = self.address
             elif self.num_cpus:
                 kwargs["num_cpus"] = self.num_cpus
-            ray.init(**kwargs)
+            with _keeping_sigterm():
+                ray.init(**kwargs)
             self._started_here = True
             log.info("connected to Ray: %s", ray.cluster_resources())
         if self._remote is None:
@@ -84,13 +99,25 @@ class RayExecutor(Executor):
         return max(1, int(self._connect().cluster_resources().get("CPU", 1)))
 
     def run(self, target: Target, tasks: Sequence[EvalTask]) -> list[EvalResult]:
+        """The tasks as Ray tasks; once the run's stop event is set, those still running
+        are cancelled (the loop discards a stopped batch)."""
         ray = self._connect()
         target_ref = ray.put(target)
         refs = [self._remote.remote(target_ref, task) for task in tasks]
+        stop = self.stopping
+        pending = list(refs)
+        while pending:
+            _, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
+            if pending and stop is not None and stop.is_set():
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                break
         results = []
         for task, ref in zip(tasks, refs, strict=True):
             try:
                 results.append(ray.get(ref))
+            except ray.exceptions.TaskCancelledError:
+                results.append(EvalResult(task, None, "cancelled: the loop is stopping", 0.0))
             except ray.exceptions.RayError as exc:  # retries exhausted, node lost, ...
                 results.append(EvalResult(task, None, f"ray task failed: {exc}", 0.0))
         return results
@@ -335,6 +362,7 @@ class RayWorkers:
             except ray.exceptions.RayError as exc:  # the worker's own error
                 why = " ".join(str(exc).split())[:300]
             log.warning("%s %d ended (%s): starting it again", self.plan.name, index, why)
+            items.append({"worker_lost": index})
             self._restarts += 1
             ray.kill(self.actors[index], no_restart=True)
             self._spawn(index, self.placement.get(index))  # its node, if still there

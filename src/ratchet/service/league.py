@@ -186,7 +186,8 @@ class League:
             return {}
         shares = {n: float((weights.get(n) or {}).get("share", 1.0 / len(groups)))
                   for n in groups}
-        counts = allocate(self.slots(), shares)
+        fewest = sorted(groups, key=lambda n: groups[n].count)  # ties: those with fewer
+        counts = allocate(self.slots(), shares, first=fewest)
         for name, group in groups.items():
             if group.count != counts[name]:
                 group.resize(counts[name])

@@ -294,3 +294,5 @@ def test_games_in_play_on_a_lost_worker_are_counted_lost_and_nothing_else():
     flight.message({"playing": 8, "worker": "w1-b", "index": 1})  # so was w1-a...
     flight.message({"games": [{}] * 8, "worker": "w1-a", "index": 1})  # ...but it delivered
     assert flight.lost == 8
+    flight.message({"worker_lost": 1})  # the executor found w1-b dead with 8 in play
+    assert flight.lost == 16

@@ -55,4 +55,6 @@ def measure_progress(games: GameStore, config: str, window: int) -> Progress | N
     before = difference(first, then) if earlier >= MIN_GAMES else None
     return Progress(gain=recent[0] * per, low=(recent[0] - 1.96 * recent[1]) * per,
                     high=(recent[0] + 1.96 * recent[1]) * per,
-                    trend=before[0] * 1000.0 / earlier if before else None, games=span)
+                    trend=before[0] * 1000.0 / earlier if before else None, games=span,
+                    trend_low=(before[0] - 1.96 * before[1]) * 1000.0 / earlier
+                    if before else None)

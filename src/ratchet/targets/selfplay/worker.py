@@ -133,9 +133,9 @@ def selfplay_worker(link: WorkerLink, index: int, game_spec: str, games_per_batc
 
 class InFlight:
     """Games the workers announced and have not handed over, by worker incarnation. When
-    a worker's slot (index) announces from a new incarnation, the old one was lost with
-    what it had in play: those games are counted lost (and uncounted if they arrive
-    after all, e.g. a retired worker's last batch)."""
+    the executor reports a worker lost, or its slot (index) announces from a new
+    incarnation, what the old one had in play is counted lost (and uncounted if it
+    arrives after all, e.g. a retired worker's last batch)."""
 
     def __init__(self) -> None:
         self.playing: dict[str, tuple[int, int]] = {}  # incarnation: (index, games)
@@ -143,6 +143,13 @@ class InFlight:
         self.lost = 0
 
     def message(self, item: dict[str, Any]) -> None:
+        if "worker_lost" in item:  # the executor found it dead
+            for other, (i, games) in list(self.playing.items()):
+                if i == item["worker_lost"]:
+                    del self.playing[other]
+                    self.written_off[other] = games
+                    self.lost += games
+            return
         worker, index = item.get("worker"), item.get("index")
         if worker is None:
             return
