@@ -90,12 +90,19 @@ def test_bad_configurations_are_one_clear_error(tmp_path):
         ({"configurations": [{"name": "a"}], "curriculum": {}}, "at least two"),
         ({"curriculum": {"min_share": 2}}, "curriculum.min_share"),
     ]
-    for i, (change, expected) in enumerate(cases):
-        path = tmp_path / f"bad{i}.yaml"
-        path.write_text(yaml.safe_dump({**LEAGUE, **change}))
-        done = ratchet("run", path, "--run-dir", tmp_path / f"r{i}", cwd=tmp_path)
-        assert done.returncode == 2 and expected in done.stderr, (change, done.stderr)
-        assert "Traceback" not in done.stderr
+    import pytest
+
+    from ratchet.errors import RecipeError
+    from ratchet.recipe import parse_recipe
+
+    for change, expected in cases:
+        with pytest.raises(RecipeError, match=expected.replace(".", r"\.")):
+            parse_recipe({**LEAGUE, **change})
+    path = tmp_path / "bad.yaml"  # as a user meets it: one line, exit 2, nothing made
+    path.write_text(yaml.safe_dump({**LEAGUE, **cases[1][0]}))
+    done = ratchet("run", path, "--run-dir", tmp_path / "r", cwd=tmp_path)
+    assert done.returncode == 2 and cases[1][1] in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "r").exists()
 
 
 def test_progress_is_the_rating_gain_per_game_in_the_configurations_own_pool(tmp_path):
