@@ -133,6 +133,8 @@ class League:
         next_rebalance = time.monotonic() + due
         try:
             self._controller = self._node_controller()
+            if self.state.get("weights"):  # a restart: the shares it had
+                self._apply(self.state["weights"])
         except Exception:
             log.exception("the node's worker controller could not be set up")
         while not self.stop.is_set():
@@ -148,7 +150,10 @@ class League:
                 elif changed:
                     self._apply(self.state.get("weights") or {})
             except Exception:
-                log.exception("the curriculum could not rebalance; trying again")
+                log.exception("the curriculum could not rebalance; trying again in a "
+                              "minute")
+                next_rebalance = time.monotonic() + min(60.0, self.curriculum
+                                                        .rebalance_interval_s)
             self.stop.wait(1.0)
 
     def slots(self) -> int:
