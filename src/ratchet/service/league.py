@@ -204,13 +204,13 @@ class League:
     def _node_controller(self) -> Any:
         """This node's worker-count controller, from the target's ``workers_control``,
         carrying on from its saved state (None without it)."""
-        from ratchet.resources import Band, Gains, NodeController, measure
+        from ratchet.resources import Gains, NodeController, measure
 
         control = getattr(self.recipe.target, "workers_control", None)
         if control is None:
             return None
         controller = NodeController(socket.gethostname(),
-                                    {"cpu": Band(**control.cpu.model_dump())},
+                                    control.bands(),
                                     min_workers=max(control.min_workers, len(self.sessions)),
                                     max_workers=max(control.max_workers, len(self.sessions)),
                                     gains=Gains(min_interval_s=control.interval_s),

@@ -30,12 +30,24 @@ class BandSpec(BaseModel):
 
 
 class WorkersControlSpec(BaseModel):
-    """The number of self-play workers on this node, kept by a PID controller so that
-    the node's CPU stays in its band (``ratchet.resources``)."""
+    """The number of self-play workers on each node, kept by that node's PID controllers
+    (one per resource, each with its own set point; the most constrained resource wins)
+    so that the node's CPU, and GPU where there is one, stay in their bands
+    (``ratchet.resources``)."""
+
+    def bands(self) -> dict[str, Any]:
+        from ratchet.resources import Band
+
+        return {name: Band(**getattr(self, name).model_dump())
+                for name in ("cpu", "gpu", "gpu_memory")}
 
     model_config = ConfigDict(extra="forbid")
 
     cpu: BandSpec = BandSpec()
+    gpu: BandSpec = Field(BandSpec(target=75, low=60, high=85), description="GPU "
+                          "utilization (pynvml), where a GPU answers")
+    gpu_memory: BandSpec = Field(BandSpec(target=70, low=0, high=80), description="GPU "
+                                 "memory in use, where a GPU answers")
     min_workers: int = Field(1, ge=0, le=256)
     max_workers: int = Field(8, ge=1, le=256)
     interval_s: float = Field(10.0, gt=0, description="between two adjustments")
@@ -73,9 +85,9 @@ class SelfPlaySpec(MaximizedGamesSpec):
                          "the loop (0: the loop plays the self-play games itself before "
                          "training a challenger)")
     workers_control: WorkersControlSpec | None = Field(
-        None, description="adjust the number of workers (starting at `workers`) to keep "
-        "this node's CPU in a band: {cpu: {target: 70, low: 60, high: 80}, min_workers: 1, "
-        "max_workers: 8, interval_s: 10}")
+        None, description="adjust the number of workers on each node (starting at "
+        "`workers`) to keep its CPU (and GPU) in a band: {cpu: {target: 70, low: 60, high: "
+        "80}, min_workers: 1, max_workers: 8, interval_s: 10}")
     worker_timeout_s: float = Field(600.0, gt=0, description="a challenger waiting for "
                                     "self-play games fails after this long without one")
     games_per_batch: int = Field(16, ge=1, description="self-play games played side by "

@@ -197,11 +197,11 @@ class SelfPlayTarget(Target):
 
     def _node_controller(self, node: str, workers: int, store: GameStore) -> Any:
         """``node``'s controller of its worker count, carrying on from its saved state."""
-        from ratchet.resources import Band, Gains, NodeController
+        from ratchet.resources import Gains, NodeController
 
         control = self.spec.workers_control
         assert control is not None
-        controller = NodeController(node, {"cpu": Band(**control.cpu.model_dump())},
+        controller = NodeController(node, control.bands(),
                                     min_workers=control.min_workers,
                                     max_workers=control.max_workers,
                                     gains=Gains(min_interval_s=control.interval_s),
