@@ -140,6 +140,10 @@ def _print_league(league: dict[str, Any]) -> None:
                       f"{w.get('workers', '?')} workers — {escape(w['why'])}",
                       highlight=False)
     for node, seen in league["resources"].items():
+        if seen.get("gone_at") or "measured" not in seen:
+            out.print(f"  node {node}: gone (its workers were placed on the others)",
+                      highlight=False)
+            continue
         cpu = seen["measured"].get("cpu")
         band = "in its band" if seen["in_band"].get("cpu") else "outside its band"
         out.print(f"  node {node}: {seen['controller']['workers']} worker slots (CPU "

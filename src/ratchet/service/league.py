@@ -14,7 +14,6 @@ shown by ``ratchet status`` and the dashboard.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -53,7 +52,7 @@ class League:
         self.curriculum = recipe.curriculum or CurriculumSpec()
         self.sessions: dict[str, Session] = {}
         self.state = read_league(run_dir)
-        self._controller: Any = None
+        self._controllers: dict[str, Any] = {}  # node: the controller of its slots
         self._started_slots = 0  # the configurations' own `workers`, as started
 
     def run(self, max_cycles: int | None = None,
@@ -132,11 +131,11 @@ class League:
             self.curriculum.rebalance_interval_s - (time.time() - last)
         next_rebalance = time.monotonic() + due
         try:
-            self._controller = self._node_controller()
-            if self.state.get("weights"):  # a restart: the shares it had
-                self._apply(self.state["weights"])
+            self._control()  # each node's controller, from its saved state if any
+            if self.state.get("weights") or self._controllers:  # a restart: its shares
+                self._apply(self.state.get("weights") or {})
         except Exception:
-            log.exception("the node's worker controller could not be set up")
+            log.exception("the nodes' worker controllers could not be set up")
         while not self.stop.is_set():
             if controls.stop_requested:
                 log.info("stop requested: stopping every configuration")
@@ -157,9 +156,9 @@ class League:
             self.stop.wait(1.0)
 
     def slots(self) -> int:
-        """Worker slots shared among the configurations."""
-        if self._controller is not None:
-            return int(self._controller.workers)
+        """Worker slots shared among the configurations (all nodes)."""
+        if self._controllers:
+            return sum(int(c.workers) for c in self._controllers.values())
         if self.curriculum.workers is not None:
             return self.curriculum.workers
         return self._started_slots
@@ -185,58 +184,88 @@ class League:
         return shown
 
     def _apply(self, weights: dict[str, Any]) -> dict[str, int]:
-        """Resize each configuration's workers to its share of the slots."""
+        """Resize each configuration's workers to its share of the slots: of each node's
+        slots where nodes have controllers, else of the run's."""
         groups = {n: s.workers for n, s in self.sessions.items() if s.workers is not None}
         if not groups:
             return {}
         shares = {n: float((weights.get(n) or {}).get("share", 1.0 / len(groups)))
                   for n in groups}
         fewest = sorted(groups, key=lambda n: groups[n].count)  # ties: those with fewer
-        counts = allocate(self.slots(), shares, first=fewest)
-        for name, group in groups.items():
-            if group.count != counts[name]:
-                group.resize(counts[name])
+        counts = dict.fromkeys(groups, 0)
+        if self._controllers:
+            for node, controller in self._controllers.items():
+                here = allocate(controller.workers, shares, first=fewest)
+                for name, group in groups.items():
+                    if group.nodes().get(node, 0) != here[name]:
+                        group.resize_node(node, here[name])
+                    counts[name] += here[name]
+        else:
+            counts = allocate(self.slots(), shares, first=fewest)
+            for name, group in groups.items():
+                if group.count != counts[name]:
+                    group.resize(counts[name])
         for name, count in counts.items():
             if name in weights:
                 weights[name]["workers"] = count
         return counts
 
-    def _node_controller(self) -> Any:
-        """This node's worker-count controller, from the target's ``workers_control``,
-        carrying on from its saved state (None without it)."""
-        from ratchet.resources import Gains, NodeController, measure
+    def _node_controller(self, node: str) -> Any:
+        """``node``'s controller of its slots, from the target's ``workers_control``,
+        carrying on from its saved state."""
+        from ratchet.resources import Gains, NodeController
 
-        control = getattr(self.recipe.target, "workers_control", None)
-        if control is None:
-            return None
-        controller = NodeController(socket.gethostname(),
-                                    control.bands(),
+        control = self.recipe.target.workers_control
+        first = sum(g.nodes().get(node, 0) for g in self._groups().values())
+        controller = NodeController(node, control.bands(),
                                     min_workers=max(control.min_workers, len(self.sessions)),
                                     max_workers=max(control.max_workers, len(self.sessions)),
                                     gains=Gains(min_interval_s=control.interval_s),
-                                    workers=self.slots())
-        measure(gpu=False)  # psutil's first reading covers nothing: this primes it
-        saved = (self.state.get("resources") or {}).get(controller.node)
+                                    workers=first)
+        saved = (self.state.get("resources") or {}).get(node)
         if saved:
             controller.restore(saved["controller"])
         return controller
 
-    def _control(self) -> bool:
-        """Let the node controller set the number of slots when due; True if it changed."""
-        from ratchet.resources import measure, reading
+    def _groups(self) -> dict[str, Any]:
+        return {n: s.workers for n, s in self.sessions.items() if s.workers is not None}
 
-        controller = self._controller
-        if controller is None or not controller.due(time.time()):
+    def _control(self) -> bool:
+        """Each node's controller sets that node's slots from its readings, when due (a
+        node seen for the first time gets its controller; one that is gone is marked
+        so). True if any node's slots changed."""
+        from ratchet.resources import reading
+
+        if getattr(self.recipe.target, "workers_control", None) is None:
             return False
-        before = controller.workers
-        read = measure(gpu=False)
+        groups = self._groups()
+        if not groups:
+            return False
         now = time.time()
-        controller.update(read, now)
+        if self._controllers and not any(c.due(now) for c in self._controllers.values()):
+            return False
+        readings = next(iter(groups.values())).measure_nodes()
         resources = dict(self.state.get("resources") or {})
-        resources[controller.node] = reading(controller, read, now,
-                                             controller.workers - before)
+        changed = False
+        for node, read in readings.items():
+            controller = self._controllers.get(node)
+            if controller is None:  # this reading only primes the node's measurement
+                self._controllers[node] = self._node_controller(node)
+                changed = True
+                continue
+            if not controller.due(now):
+                continue
+            before = controller.workers
+            controller.update(read, now)
+            resources[node] = reading(controller, read, now, controller.workers - before)
+            changed |= controller.workers != before
+        for node in [n for n in self._controllers if n not in readings]:
+            del self._controllers[node]
+            resources[node] = {**resources.get(node, {}), "gone_at": now}
+            log.warning("node %s is gone: its controller stops", node)
+            changed = True
         self._save({"resources": resources})
-        return bool(controller.workers != before)
+        return changed
 
     def _save(self, update: dict[str, Any]) -> None:
         self.state = {**self.state, **update}
