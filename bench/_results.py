@@ -59,7 +59,8 @@ def machine() -> str:
 
 
 def header(name: str, title: str) -> str:
-    command = " ".join([f"python -m bench.{name}", *sys.argv[1:]])
+    module = Path(sys.argv[0]).stem if sys.argv and sys.argv[0].endswith(".py") else name
+    command = " ".join([f"python -m bench.{module}", *sys.argv[1:]])
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"# {title}\n\n{when} · commit {commit()} · {machine()}\n\n`{command}`\n"
 
