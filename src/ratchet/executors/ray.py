@@ -205,6 +205,9 @@ class RayWorkers:
                                       num_cpus=1)(WorkerActor)
         self.monitor_class = ray.remote(num_cpus=0, max_restarts=0)(NodeMonitor)
         self.placement: dict[int, str | None] = {}  # index: the node id it was given
+        # one caller at a time (the receive thread, the league's, the loop's stop): a
+        # call in flight ends before stop goes on, and none touches Ray after it
+        self._lock = threading.RLock()
         self.monitors: dict[str, Any] = {}  # node id: its NodeMonitor
         self.actors: dict[int, Any] = {}
         self.runs: dict[int, Any] = {}
@@ -256,12 +259,19 @@ class RayWorkers:
         return min(load, key=lambda n: (load[n], n)) if load else None
 
     def nodes(self) -> dict[str, int]:
-        alive = self._alive()
-        return {name: sum(1 for i in self.actors if self.placement.get(i) == node)
-                for node, name in alive.items()}
+        with self._lock:
+            if self._stopping:  # Ray may be shut down already
+                return {}
+            alive = self._alive()
+            return {name: sum(1 for i in self.actors if self.placement.get(i) == node)
+                    for node, name in alive.items()}
 
     def measure_nodes(self) -> dict[str, dict[str, float]]:
         """Each alive node measured by a small actor pinned to it (no CPU reserved)."""
+        with self._lock:
+            return {} if self._stopping else self._measure_nodes()
+
+    def _measure_nodes(self) -> dict[str, dict[str, float]]:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         alive = self._alive()
@@ -285,6 +295,11 @@ class RayWorkers:
 
     def resize_node(self, node: str, count: int) -> None:
         """Run ``count`` workers on the node named ``node`` (as ``nodes`` names it)."""
+        with self._lock:
+            if not self._stopping:
+                self._resize_node(node, count)
+
+    def _resize_node(self, node: str, count: int) -> None:
         ids = {name: nid for nid, name in self._alive().items()}
         if node not in ids:
             return
@@ -304,6 +319,11 @@ class RayWorkers:
         return len(self.actors)
 
     def resize(self, count: int) -> None:
+        with self._lock:
+            if not self._stopping:
+                self._resize(count)
+
+    def _resize(self, count: int) -> None:
         while len(self.actors) < count:
             self._spawn(max([*self.actors, *self.retiring], default=-1) + 1)
         while len(self.actors) > max(count, 0):
@@ -317,6 +337,10 @@ class RayWorkers:
             actor.publish.remote(self.message)
 
     def receive(self, timeout: float) -> list[Any]:
+        with self._lock:
+            return self._receive(timeout)
+
+    def _receive(self, timeout: float) -> list[Any]:
         if self._stopped:  # what the actors sent before they were ended
             items, self._left = self._left, []
             return items
@@ -378,17 +402,18 @@ class RayWorkers:
         """Ask every actor to stop, collect what they sent, and end them."""
         if self._stopped:
             return
-        self._stopping = True
-        for actor in self.actors.values():
-            actor.halt.remote()
-        ray = self.ray
-        if self.runs:
-            ray.wait(list(self.runs.values()), num_returns=len(self.runs), timeout=30)
-        self._left = self.receive(1.0)
-        self._stopped = True
-        for actor in [*self.actors.values(), *(a for a, _ in self.retiring.values()),
-                      *self.monitors.values()]:
-            ray.kill(actor, no_restart=True)
+        with self._lock:
+            self._stopping = True
+            for actor in self.actors.values():
+                actor.halt.remote()
+            ray = self.ray
+            if self.runs:
+                ray.wait(list(self.runs.values()), num_returns=len(self.runs), timeout=30)
+            self._left = self.receive(1.0)
+            self._stopped = True
+            for actor in [*self.actors.values(), *(a for a, _ in self.retiring.values()),
+                          *self.monitors.values()]:
+                ray.kill(actor, no_restart=True)
 
 
 class RaySpec(Spec):

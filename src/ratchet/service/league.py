@@ -245,6 +245,8 @@ class League:
         if self._controllers and not any(c.due(now) for c in self._controllers.values()):
             return False
         readings = next(iter(groups.values())).measure_nodes()
+        if not readings:  # the workers are stopping, or no node answered: nothing to do
+            return False
         resources = dict(self.state.get("resources") or {})
         changed = False
         for node, read in readings.items():

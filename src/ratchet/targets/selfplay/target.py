@@ -224,6 +224,8 @@ class SelfPlayTarget(Target):
         if self._controllers and not any(c.due(now) for c in self._controllers.values()):
             return
         readings = self._group.measure_nodes()
+        if not readings:  # the workers are stopping, or no node answered: nothing to do
+            return
         counts = self._group.nodes()
         for node, read in readings.items():
             before = counts.get(node, 0)
