@@ -72,6 +72,9 @@ class LocalWorkers:
         self.inboxes: dict[int, Any] = {}
         self.retires: dict[int, Any] = {}
         self.retired: dict[int, Any] = {}  # processes finishing their last batch
+        # their retire event and inbox, kept until they exit: a process still starting
+        # would fail to rebuild a semaphore already released
+        self._retired_links: dict[int, tuple[Any, Any]] = {}
         self._restarts = 0
         self._message: Any = None
         self._lock = threading.Lock()
@@ -103,12 +106,13 @@ class LocalWorkers:
 
     def resize(self, count: int) -> None:
         with self._lock:
-            while len(self.processes) < count:
-                self._spawn(max(self.processes, default=-1) + 1)
+            while len(self.processes) < count:  # an index no running process has
+                self._spawn(max([*self.processes, *self.retired], default=-1) + 1)
             while len(self.processes) > max(count, 0):
                 index = max(self.processes)
-                self.retires.pop(index).set()
-                self.inboxes.pop(index)
+                retire = self.retires.pop(index)
+                retire.set()
+                self._retired_links[index] = (retire, self.inboxes.pop(index))
                 self.retired[index] = self.processes.pop(index)
 
     def nodes(self) -> dict[str, int]:
@@ -139,6 +143,7 @@ class LocalWorkers:
                 for index, process in list(self.retired.items()):
                     if not process.is_alive():
                         del self.retired[index]
+                        self._retired_links.pop(index, None)
                 for index, process in list(self.processes.items()):
                     if not process.is_alive():
                         log.warning("%s %d exited (code %s): starting it again",

@@ -244,8 +244,10 @@ class League:
         now = time.time()
         if self._controllers and not any(c.due(now) for c in self._controllers.values()):
             return False
-        readings = next(iter(groups.values())).measure_nodes()
-        if not readings:  # the workers are stopping, or no node answered: nothing to do
+        group = next(iter(groups.values()))
+        readings = group.measure_nodes()
+        alive = group.nodes()
+        if not readings or not alive:  # stopping, or no node answered: nothing to do
             return False
         resources = dict(self.state.get("resources") or {})
         changed = False
@@ -261,7 +263,7 @@ class League:
             controller.update(read, now)
             resources[node] = reading(controller, read, now, controller.workers - before)
             changed |= controller.workers != before
-        for node in [n for n in self._controllers if n not in readings]:
+        for node in [n for n in self._controllers if n not in alive]:
             del self._controllers[node]
             resources[node] = {**resources.get(node, {}), "gone_at": now}
             log.warning("node %s is gone: its controller stops", node)

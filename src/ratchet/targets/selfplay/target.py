@@ -227,6 +227,8 @@ class SelfPlayTarget(Target):
         if not readings:  # the workers are stopping, or no node answered: nothing to do
             return
         counts = self._group.nodes()
+        if not counts:  # stopping since the readings
+            return
         for node, read in readings.items():
             before = counts.get(node, 0)
             controller = self._controllers.get(node)
