@@ -25,6 +25,23 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = RESULTS.parents[1]
 
 
+def add_parts(parser: argparse.ArgumentParser, parts: list[str]) -> None:
+    """``--parts A,B``: which of a bench's parts run (default: all)."""
+    parser.add_argument("--parts", default=",".join(parts),
+                        help=f"which parts, comma-separated (default: {','.join(parts)})")
+
+
+def chosen_parts(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                 parts: list[str]) -> set[str]:
+    """The parts ``--parts`` named; an unknown one is a usage error (exit 2)."""
+    chosen = set(args.parts.split(","))
+    unknown = chosen - set(parts)
+    if unknown:
+        parser.error(f"unknown part {', '.join(sorted(unknown))}: expected "
+                     f"{', '.join(parts)}")
+    return chosen
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="write the figures here (default: bench/results/<date>-<name>.md)")

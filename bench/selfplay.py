@@ -33,10 +33,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench._results import ROOT, add_arguments, recorded
+from bench._results import ROOT, add_arguments, add_parts, chosen_parts, recorded
 from ratchet.stats import clopper_pearson, wilson_interval
 
 RECIPE = ROOT / "recipes" / "selfplay-connect4.yaml"
+PARTS = ["learn", "throughput", "false"]
 BARS = ("vs_random", "vs_anchor")
 
 
@@ -284,8 +285,7 @@ def false_promotions(stem: Path, sha256: str, recipe: dict[str, Any], tests: int
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="learn,throughput,false",
-                    help="which parts, comma-separated (default: all three)")
+    add_parts(ap, PARTS)
     ap.add_argument("--minutes", type=float, default=60.0,
                     help="the learning run's limit (default 60)")
     ap.add_argument("--run-dir", type=Path, default=None,
@@ -298,11 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tests", type=int, default=60, help="false promotions: tests")
     add_arguments(ap)
     args = ap.parse_args(argv)
-    parts = set(args.parts.split(","))
-    unknown = parts - {"learn", "throughput", "false"}
-    if unknown:
-        ap.error(f"unknown part {', '.join(sorted(unknown))}: expected learn, throughput, "
-                 "false")
+    parts = chosen_parts(ap, args, PARTS)
     import yaml
 
     recipe = yaml.safe_load(RECIPE.read_text())

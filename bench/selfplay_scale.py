@@ -26,9 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._results import add_arguments, recorded
+from bench._results import add_arguments, add_parts, chosen_parts, recorded
 
 GAME = "connect_four"
+PARTS = ["workers", "ingest", "memory"]
 
 
 def sample_games(n: int, seed: int = 0) -> list[dict[str, Any]]:
@@ -170,18 +171,13 @@ def memory(template: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="workers,ingest,memory",
-                    help="which parts, comma-separated (default: all three)")
+    add_parts(ap, PARTS)
     ap.add_argument("--seconds", type=float, default=20.0, help="seconds a measurement")
     ap.add_argument("--game-ms", type=float, default=100.0,
                     help="the waiting workers' cost of one game (default 100)")
     add_arguments(ap)
     args = ap.parse_args(argv)
-    parts = set(args.parts.split(","))
-    unknown = parts - {"workers", "ingest", "memory"}
-    if unknown:
-        ap.error(f"unknown part {', '.join(sorted(unknown))}: expected workers, ingest, "
-                 "memory")
+    parts = chosen_parts(ap, args, PARTS)
     with recorded("selfplay-scale", "Self-play at scale: throughput", args):
         template = sample_games(32)
         if "workers" in parts:
