@@ -71,8 +71,7 @@ class League:
                                              stop=self.stop,
                                              hand_edit=self.options.hand_edit)
                 self.sessions[name] = opened.enter_context(session)
-            self._started_slots = sum(s.workers.count for s in self.sessions.values()
-                                      if s.workers is not None)
+            self._started_slots = sum(g.count for g in self._groups().values())
             self._save({"configurations": sorted(self.sessions)})
             extra = opened.enter_context(beside() if beside else nullcontext())
             sharing = threading.Thread(target=self._share, name="league-curriculum",
@@ -186,7 +185,7 @@ class League:
     def _apply(self, weights: dict[str, Any]) -> dict[str, int]:
         """Resize each configuration's workers to its share of the slots: of each node's
         slots where nodes have controllers, else of the run's."""
-        groups = {n: s.workers for n, s in self.sessions.items() if s.workers is not None}
+        groups = self._groups()
         if not groups:
             return {}
         shares = {n: float((weights.get(n) or {}).get("share", 1.0 / len(groups)))
@@ -211,21 +210,12 @@ class League:
         return counts
 
     def _node_controller(self, node: str) -> Any:
-        """``node``'s controller of its slots, from the target's ``workers_control``,
-        carrying on from its saved state."""
-        from ratchet.resources import Gains, NodeController
-
-        control = self.recipe.target.workers_control
+        """``node``'s controller of its slots (at least one per configuration), from the
+        target's ``workers_control``, carrying on from its saved state."""
         first = sum(g.nodes().get(node, 0) for g in self._groups().values())
-        controller = NodeController(node, control.bands(),
-                                    min_workers=max(control.min_workers, len(self.sessions)),
-                                    max_workers=max(control.max_workers, len(self.sessions)),
-                                    gains=Gains(min_interval_s=control.interval_s),
-                                    workers=first)
-        saved = (self.state.get("resources") or {}).get(node)
-        if saved:
-            controller.restore(saved["controller"])
-        return controller
+        saved = (self.state.get("resources") or {}).get(node) or {}
+        return self.recipe.target.workers_control.controller(
+            node, first, at_least=len(self.sessions), saved=saved.get("controller"))
 
     def _groups(self) -> dict[str, Any]:
         return {n: s.workers for n, s in self.sessions.items() if s.workers is not None}

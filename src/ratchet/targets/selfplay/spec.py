@@ -35,11 +35,21 @@ class WorkersControlSpec(BaseModel):
     so that the node's CPU, and GPU where there is one, stay in their bands
     (``ratchet.resources``)."""
 
-    def bands(self) -> dict[str, Any]:
-        from ratchet.resources import Band
+    def controller(self, node: str, workers: int, *, at_least: int = 0,
+                   saved: dict[str, Any] | None = None) -> Any:
+        """``node``'s ``NodeController`` (a band per resource), running ``workers`` or
+        carrying on from its ``saved`` state; ``at_least``: a floor on both bounds."""
+        from ratchet.resources import Band, Gains, NodeController
 
-        return {name: Band(**getattr(self, name).model_dump())
-                for name in ("cpu", "gpu", "gpu_memory")}
+        controller = NodeController(
+            node, {name: Band(**getattr(self, name).model_dump())
+                   for name in ("cpu", "gpu", "gpu_memory")},
+            min_workers=max(self.min_workers, at_least),
+            max_workers=max(self.max_workers, at_least),
+            gains=Gains(min_interval_s=self.interval_s), workers=workers)
+        if saved:
+            controller.restore(saved)
+        return controller
 
     model_config = ConfigDict(extra="forbid")
 

@@ -197,19 +197,10 @@ class SelfPlayTarget(Target):
 
     def _node_controller(self, node: str, workers: int, store: GameStore) -> Any:
         """``node``'s controller of its worker count, carrying on from its saved state."""
-        from ratchet.resources import Gains, NodeController
-
-        control = self.spec.workers_control
-        assert control is not None
-        controller = NodeController(node, control.bands(),
-                                    min_workers=control.min_workers,
-                                    max_workers=control.max_workers,
-                                    gains=Gains(min_interval_s=control.interval_s),
-                                    workers=workers)
-        saved = store.meta(f"{RESOURCES}{node}")
-        if saved:
-            controller.restore(json.loads(saved)["controller"])
-        return controller
+        assert self.spec.workers_control is not None
+        saved = json.loads(store.meta(f"{RESOURCES}{node}") or "{}")
+        return self.spec.workers_control.controller(node, workers,
+                                                    saved=saved.get("controller"))
 
     def _control(self, store: GameStore) -> None:
         """Each node's controller sets the number of workers on its node from that node's
