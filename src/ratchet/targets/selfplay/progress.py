@@ -8,17 +8,19 @@ import math
 
 from ratchet.curriculum import Progress
 from ratchet.targets.selfplay.gamestore import GameStore
-from ratchet.targets.selfplay.ratings import fit
+from ratchet.targets.selfplay.ratings import Rating, fit
 
 MIN_GAMES = 50  # fewer self-play games: not measured
 
 
-def measure_progress(games: GameStore, config: str, window: int) -> Progress | None:
+def measure_progress(games: GameStore, config: str, window: int,
+                     ratings: dict[str, Rating] | None = None) -> Progress | None:
     """The champion that played the newest game against the one that played the game
     ``window`` games earlier (and that one against the first game's, for the trend),
     rated by one Bradley-Terry fit over the pool. The interval of a difference treats the
     two ratings as independent, which overstates it for ratings linked by a chain of
-    promotion tests: the curriculum acts only on clearer evidence."""
+    promotion tests: the curriculum acts only on clearer evidence. ``ratings``: the
+    pool's fit when the caller has it already."""
     total = games.count(config)
     if total < MIN_GAMES:
         return None
@@ -33,9 +35,10 @@ def measure_progress(games: GameStore, config: str, window: int) -> Progress | N
                                          "selfplay_networks WHERE version IS NOT NULL"))
     first, then, now = (by_version.get(version_at(k)) for k in (0, total - 1 - span,
                                                                  total - 1))
-    rated = games.rated(config)
-    anchor = "random" if any("random" in (a, b) for a, b, _ in rated) else first
-    ratings = fit(rated, anchor=anchor or "start") if rated else {}
+    if ratings is None:
+        rated = games.rated(config)
+        anchor = "random" if any("random" in (a, b) for a, b, _ in rated) else first
+        ratings = fit(rated, anchor=anchor or "start") if rated else {}
 
     def difference(a: str | None, b: str | None) -> tuple[float, float] | None:
         """(b - a, standard error) in Elo, 0 for one and the same network."""

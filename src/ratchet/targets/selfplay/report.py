@@ -87,9 +87,11 @@ def standing(run_dir: Path) -> Standing | None:
         found.training_since = float(games.meta(TRAINING_SINCE, "0") or 0)
         found.receive_errors = int(games.meta(RECEIVE_ERRORS, "0") or 0)
         found.games_lost = int(games.meta(GAMES_LOST, "0") or 0)
-        found.progress = measure_progress(games, game, PROGRESS_WINDOW)
-    if any("random" in (a, b) for a, b, _ in rated):
-        found.rating = fit(rated, anchor="random").get(champion)
+        ratings = fit(rated, anchor="random") if any(
+            "random" in (a, b) for a, b, _ in rated) else None
+        found.progress = measure_progress(games, game, PROGRESS_WINDOW, ratings)
+    if ratings is not None:
+        found.rating = ratings.get(champion)
     return found
 
 
