@@ -24,6 +24,7 @@ fewest workers any of its resources asks for (the most constrained resource wins
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -156,6 +157,51 @@ def reading(controller: NodeController, measured: dict[str, float], now: float,
     restart; the rest is shown by `status` and `/metrics`)."""
     return {"controller": controller.to_dict(), "measured": measured, "at": now,
             "in_band": controller.in_band(measured), "action": action}
+
+
+@dataclass
+class NodeStep:
+    """What one round of ``NodeControllers.step`` did."""
+
+    alive: dict[str, int]                 # node: workers it runs now
+    new: list[str]                        # nodes seen for the first time
+    readings: dict[str, dict[str, Any]]   # node: ``reading`` after its update
+    gone: list[str]                       # nodes no longer alive
+
+
+class NodeControllers:
+    """One controller per node of a worker group (``WorkerGroup.nodes`` and
+    ``measure_nodes``): made by ``make(node, workers)`` when a node is first seen (this
+    reading only primes its measurement), updated when due, forgotten when the node is
+    gone."""
+
+    def __init__(self, make: Callable[[str, int], NodeController]):
+        self.make = make
+        self.by_node: dict[str, NodeController] = {}
+
+    def step(self, group: Any, now: float) -> NodeStep | None:
+        """One round; None when nothing is due, or nothing answered (stopping)."""
+        if self.by_node and not any(c.due(now) for c in self.by_node.values()):
+            return None
+        measured = group.measure_nodes()
+        alive = group.nodes() if measured else {}
+        if not measured or not alive:
+            return None
+        done = NodeStep(alive, [], {}, [])
+        for node, read in measured.items():
+            controller = self.by_node.get(node)
+            if controller is None:
+                self.by_node[node] = self.make(node, alive.get(node, 0))
+                done.new.append(node)
+            elif controller.due(now):
+                before = controller.workers
+                controller.update(read, now)
+                done.readings[node] = reading(controller, read, now,
+                                              controller.workers - before)
+        done.gone = [n for n in self.by_node if n not in alive]
+        for node in done.gone:
+            del self.by_node[node]
+        return done
 
 
 Labeled = list[tuple[dict[str, str], float | None]]

@@ -28,6 +28,7 @@ from ratchet.curriculum import allocate, weigh
 from ratchet.errors import RatchetError
 from ratchet.loop import LoopSummary, Reporter
 from ratchet.recipe import CurriculumSpec, Recipe
+from ratchet.resources import NodeControllers
 from ratchet.rundirs import CONFIGURATIONS, LEAGUE_FILE, read_league
 from ratchet.runner import RunOptions, Session
 from ratchet.service.pidfile import PidLock
@@ -52,7 +53,7 @@ class League:
         self.curriculum = recipe.curriculum or CurriculumSpec()
         self.sessions: dict[str, Session] = {}
         self.state = read_league(run_dir)
-        self._controllers: dict[str, Any] = {}  # node: the controller of its slots
+        self._controllers = NodeControllers(self._node_controller)  # one per node
         self._started_slots = 0  # the configurations' own `workers`, as started
 
     def run(self, max_cycles: int | None = None,
@@ -131,7 +132,7 @@ class League:
         next_rebalance = time.monotonic() + due
         try:
             self._control()  # each node's controller, from its saved state if any
-            if self.state.get("weights") or self._controllers:  # a restart: its shares
+            if self.state.get("weights") or self._controllers.by_node:  # a restart
                 self._apply(self.state.get("weights") or {})
         except Exception:
             log.exception("the nodes' worker controllers could not be set up")
@@ -156,8 +157,8 @@ class League:
 
     def slots(self) -> int:
         """Worker slots shared among the configurations (all nodes)."""
-        if self._controllers:
-            return sum(int(c.workers) for c in self._controllers.values())
+        if self._controllers.by_node:
+            return sum(int(c.workers) for c in self._controllers.by_node.values())
         if self.curriculum.workers is not None:
             return self.curriculum.workers
         return self._started_slots
@@ -192,8 +193,8 @@ class League:
                   for n in groups}
         fewest = sorted(groups, key=lambda n: groups[n].count)  # ties: those with fewer
         counts = dict.fromkeys(groups, 0)
-        if self._controllers:
-            for node, controller in self._controllers.items():
+        if self._controllers.by_node:
+            for node, controller in self._controllers.by_node.items():
                 here = allocate(controller.workers, shares, first=fewest)
                 for name, group in groups.items():
                     if group.nodes().get(node, 0) != here[name]:
@@ -209,9 +210,10 @@ class League:
                 weights[name]["workers"] = count
         return counts
 
-    def _node_controller(self, node: str) -> Any:
+    def _node_controller(self, node: str, measured_group: int) -> Any:
         """``node``'s controller of its slots (at least one per configuration), from the
-        target's ``workers_control``, carrying on from its saved state."""
+        target's ``workers_control``, carrying on from its saved state. Its slots are
+        the workers every configuration runs there, not only the measured group's."""
         first = sum(g.nodes().get(node, 0) for g in self._groups().values())
         saved = (self.state.get("resources") or {}).get(node) or {}
         return self.recipe.target.workers_control.controller(
@@ -224,42 +226,22 @@ class League:
         """Each node's controller sets that node's slots from its readings, when due (a
         node seen for the first time gets its controller; one that is gone is marked
         so). True if any node's slots changed."""
-        from ratchet.resources import reading
-
         if getattr(self.recipe.target, "workers_control", None) is None:
             return False
         groups = self._groups()
         if not groups:
             return False
-        now = time.time()
-        if self._controllers and not any(c.due(now) for c in self._controllers.values()):
-            return False
-        group = next(iter(groups.values()))
-        readings = group.measure_nodes()
-        alive = group.nodes()
-        if not readings or not alive:  # stopping, or no node answered: nothing to do
+        done = self._controllers.step(next(iter(groups.values())), time.time())
+        if done is None:
             return False
         resources = dict(self.state.get("resources") or {})
-        changed = False
-        for node, read in readings.items():
-            controller = self._controllers.get(node)
-            if controller is None:  # this reading only primes the node's measurement
-                self._controllers[node] = self._node_controller(node)
-                changed = True
-                continue
-            if not controller.due(now):
-                continue
-            before = controller.workers
-            controller.update(read, now)
-            resources[node] = reading(controller, read, now, controller.workers - before)
-            changed |= controller.workers != before
-        for node in [n for n in self._controllers if n not in alive]:
-            del self._controllers[node]
-            resources[node] = {**resources.get(node, {}), "gone_at": now}
+        resources.update(done.readings)
+        for node in done.gone:
+            resources[node] = {**resources.get(node, {}), "gone_at": time.time()}
             log.warning("node %s is gone: its controller stops", node)
-            changed = True
         self._save({"resources": resources})
-        return changed
+        return bool(done.new or done.gone or any(
+            kept["action"] for kept in done.readings.values()))
 
     def _save(self, update: dict[str, Any]) -> None:
         self.state = {**self.state, **update}

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ratchet.errors import EvaluationError
+from ratchet.resources import NodeControllers
 from ratchet.space import Space
 from ratchet.targets._base import Target
 from ratchet.targets.selfplay import TUNABLE
@@ -87,12 +88,12 @@ class SelfPlayTarget(Target):
         self._group: WorkerGroup | None = None  # the self-play workers (the loop's side)
         self._receiver: threading.Thread | None = None
         self._receiving = threading.Event()
-        self._controllers: dict[str, Any] = {}  # node: its worker-count controller
+        self._controllers = NodeControllers(self._node_controller)  # one per node
         self.received = 0  # games the workers sent, stored
 
     def __getstate__(self) -> dict[str, Any]:  # sent to pool workers: no open handles
         return {**self.__dict__, "game": None, "_games": None, "_group": None,
-                "_receiver": None, "_receiving": None, "_controllers": {}}
+                "_receiver": None, "_receiving": None, "_controllers": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -195,10 +196,11 @@ class SelfPlayTarget(Target):
         for path in self.nets.glob(f"{candidate.id}.*"):
             path.unlink(missing_ok=True)
 
-    def _node_controller(self, node: str, workers: int, store: GameStore) -> Any:
+    def _node_controller(self, node: str, workers: int) -> Any:
         """``node``'s controller of its worker count, carrying on from its saved state."""
         assert self.spec.workers_control is not None
-        saved = json.loads(store.meta(f"{RESOURCES}{node}") or "{}")
+        with GameStore(self.db) as games:  # the receive thread asks: its own connection
+            saved = json.loads(games.meta(f"{RESOURCES}{node}") or "{}")
         return self.spec.workers_control.controller(node, workers,
                                                     saved=saved.get("controller"))
 
@@ -208,39 +210,21 @@ class SelfPlayTarget(Target):
         seen for the first time gets its controller (its saved state, if any, sets its
         count at once); a node that is gone is marked so, its workers having been placed
         elsewhere."""
-        from ratchet.resources import reading
-
         assert self._group is not None
-        now = time.time()
-        if self._controllers and not any(c.due(now) for c in self._controllers.values()):
+        done = self._controllers.step(self._group, time.time())
+        if done is None:
             return
-        readings = self._group.measure_nodes()
-        if not readings:  # the workers are stopping, or no node answered: nothing to do
-            return
-        counts = self._group.nodes()
-        if not counts:  # stopping since the readings
-            return
-        for node, read in readings.items():
-            before = counts.get(node, 0)
-            controller = self._controllers.get(node)
-            if controller is None:  # this reading only primes the node's measurement
-                controller = self._controllers[node] = self._node_controller(node, before,
-                                                                             store)
-                if controller.workers != before:
-                    self._group.resize_node(node, controller.workers)
-                continue
-            if not controller.due(now):
-                continue
-            workers = controller.update(read, now)
-            if workers != before:
+        for node in [*done.new, *done.readings]:
+            workers = self._controllers.by_node[node].workers
+            if workers != done.alive.get(node, 0):
                 self._group.resize_node(node, workers)
-            store.set_meta(f"{RESOURCES}{node}", json.dumps(
-                reading(controller, read, now, workers - before)))
-        for node in [n for n in self._controllers if n not in counts]:
-            del self._controllers[node]
+        for node, kept in done.readings.items():
+            store.set_meta(f"{RESOURCES}{node}", json.dumps(kept))
+        for node in done.gone:
             saved = json.loads(store.meta(f"{RESOURCES}{node}") or "{}")
             if saved:
-                store.set_meta(f"{RESOURCES}{node}", json.dumps({**saved, "gone_at": now}))
+                store.set_meta(f"{RESOURCES}{node}", json.dumps({**saved,
+                                                                 "gone_at": time.time()}))
             log.warning("node %s is gone: its controller stops", node)
 
     def progress(self, window_games: int) -> Progress | None:
