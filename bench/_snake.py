@@ -149,7 +149,7 @@ def consistent(answer: dict, fresh_games: int) -> bool:
 
 
 def part_snake(budget: int, seeds: int, first_seed: int, fresh_games: int = 1000,
-               only: list[str] | None = None) -> None:
+               only: list[str] | None = None, reference: bool = True) -> None:
     from bench.search import print_paired
 
     print(f"\nPart 3: snake bot, {budget} games per method (4-snake games vs the fixed pool), "
@@ -166,7 +166,8 @@ def part_snake(budget: int, seeds: int, first_seed: int, fresh_games: int = 1000
         for s in range(seeds):
             seed = first_seed + s
             for label, go in methods(budget, seed, pool, start).items():
-                if only and label != OPTUNA and not any(m in label for m in only):
+                if label == OPTUNA and not reference or only and label != OPTUNA \
+                        and not any(m in label for m in only):
                     continue
                 t = time.perf_counter()
                 answer = go()
@@ -203,6 +204,7 @@ def part_snake(budget: int, seeds: int, first_seed: int, fresh_games: int = 1000
               f"{on_champion / games:12.0%} "
               f"{sum(a.get('promotions', 0) for a in answers):11d}")
         short[label] = [-a["fresh"].mean() for a in answers]  # lower is better
-    print("\nFresh win rate, ratchet minus Optuna, paired by seed (negative: ratchet's "
-          "answer is stronger):")
-    print_paired("snake", short, OPTUNA)
+    if reference:
+        print("\nFresh win rate, ratchet minus Optuna, paired by seed (negative: ratchet's "
+              "answer is stronger):")
+        print_paired("snake", short, OPTUNA)

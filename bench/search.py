@@ -256,6 +256,9 @@ def main() -> None:
                     "promotions with racing on a flat function, this many evaluations a seed")
     ap.add_argument("--snake-games", type=int, default=0,
                     help="also tune the snake bot with this many games per method")
+    ap.add_argument("--snake-without-optuna", action="store_true",
+                    help="the snake part without its Optuna reference (ratchet's reported "
+                    "scores against fresh games only)")
     from bench._bot import add_arguments as add_bot_arguments
 
     add_bot_arguments(ap)
@@ -275,7 +278,8 @@ def main() -> None:
         if args.snake_games:
             from bench._snake import part_snake
 
-            part_snake(args.snake_games, args.seeds, args.seed, only=args.methods)
+            part_snake(args.snake_games, args.seeds, args.seed, only=args.methods,
+                       reference=not args.snake_without_optuna)
 
 
 if __name__ == "__main__":

@@ -313,3 +313,27 @@ def test_an_approval_gate_holds_passed_challengers_for_ratchet_promote(tmp_path)
                                                    "probation failed: x"}
         event = [e for e in store.events(limit=1000) if e["kind"] == "revert"]
         assert len(event) == 1 and "reverted" in event[0]["message"]
+
+
+def test_a_champion_promoted_by_the_budgets_last_test_is_remeasured_on_fresh_seeds(tmp_path):
+    (tmp_path / "free").mkdir()
+    (tmp_path / "budget").mkdir()
+    _, free, _ = _run(tmp_path / "free", 6)  # the same run without a budget: where it promotes
+    promoted = next(d for d in free.decisions() if d.decision is Decision.PROMOTE)
+    spent = sum(r.size for r in free.evaluations() if r.cycle <= promoted.cycle
+                and r.role != "baseline" or r.cycle == 0)
+    summary, store, events = _run(tmp_path / "budget", None,
+                                  schedule={"budget": {"games": spent}})
+    champion = store.champion().candidate
+    assert champion.params == promoted.candidate.params  # the budget's last test promoted it
+    assert "re-measured on 40 fresh games (outside the budget)" in summary.budget_spent
+    remeasured = store.evaluations(candidate_id=champion.id, roles=("baseline",))
+    assert sum(r.size for r in remeasured) >= 40 and all(r.ok for r in remeasured)
+    assert not {r.seed for r in remeasured} & {r.seed for r in store.evaluations()
+                                               if r.role != "baseline"}
+    on_disk = json.loads((tmp_path / "budget" / "run" / "champion.json").read_text())
+    assert not on_disk["provisional"] and on_disk["score"]["n"] == sum(r.size for r in remeasured)
+    assert events.count("baseline_end") == 2
+    used = store.measured()
+    again, store2, _ = _run(tmp_path / "budget", None, schedule={"budget": {"games": spent}})
+    assert again.cycles == 0 and store2.measured() == used  # measured once

@@ -30,6 +30,7 @@ log = logging.getLogger("ratchet.loop")
 
 Reporter = Callable[[str, dict[str, Any]], None]
 CHAMPION_FILE_EVERY_S = 1.0  # champion.json, when only the champion's score changed
+REMEASURE_BATCH = 1_000_000  # a re-measured champion's batches: seeds apart from its cycle's
 
 
 @dataclass
@@ -272,25 +273,44 @@ class CycleRunner:
                                          roles=("baseline",))
         if any(r.ok for r in earlier):
             return
+        first = max(r.batch for r in earlier) + 1 if earlier else 0  # after failed tries
+        self._measure_champion(champion, runs, cycle=0, first_batch=first, what="baseline")
+
+    def remeasure_provisional(self, runs: int) -> int:
+        """A champion whose only score is its promoting evidence (provisional: biased
+        upward, it won a selection) measured ``runs`` times on fresh seeds, so that a run's
+        final report is not that evidence. Returns the measurements made."""
+        champion = self.store.champion()
+        if self.c.target.head_to_head or runs <= 0 or not champion.version \
+                or self.store.score_moments(champion.candidate.id, ("baseline", "champion"))[0]:
+            return 0
+        return self._measure_champion(champion, runs, cycle=champion.cycle,
+                                      first_batch=REMEASURE_BATCH, what="re-measurement")
+
+    def _measure_champion(self, champion: Champion, runs: int, *, cycle: int,
+                          first_batch: int, what: str) -> int:
+        """``runs`` measurements of the champion alone, as "baseline" rows (its score while
+        champion), seeded apart from every cycle's batches. Returns those made."""
         size = self.c.judge.batch
         batches = max(1, -(-runs // size))
-        first = max(r.batch for r in earlier) + 1 if earlier else 0  # after failed tries
-        self.reporter("baseline_start", {"size": batches * size})
-        tasks = [EvalTask(champion.candidate, "baseline", batch_seed(self.seed, 0, b), size, 0,
-                          b) for b in range(first, first + batches)]
+        self.reporter("baseline_start", {"size": batches * size, "what": what})
+        tasks = [EvalTask(champion.candidate, "baseline", batch_seed(self.seed, cycle, b), size,
+                          cycle, b) for b in range(first_batch, first_batch + batches)]
         results = self.c.executor.run(self.c.target, tasks)
         if self.stop.is_set():
-            return
+            return 0
         self.store.record_evaluations([evaluation_row(r) for r in results])
         failed = [r for r in results if not r.ok]
         if failed:
-            msg = f"baseline measurement failed: {failed[0].error}"
+            msg = f"{what} of the champion failed: {failed[0].error}"
             log.error(msg)
-            self.store.event("evaluation_failed", msg, level="error", cycle=0)
+            self.store.event("evaluation_failed", msg, level="error", cycle=cycle)
         scores = [s for r in results if r.ok for s in r.measurement.scores]  # type: ignore[union-attr]
-        self.reporter("baseline_end", {"scores": scores, "failed": len(failed)})
-        log.info("baseline: %d measurements, mean %.4g", len(scores), mean_or_none(scores) or 0.0)
+        self.reporter("baseline_end", {"scores": scores, "failed": len(failed), "what": what})
+        log.info("%s: %d measurements, mean %.4g", what, len(scores),
+                 mean_or_none(scores) or 0.0)
         write_champion_file(self.store)
+        return len(scores)
 
     def _rebuild_evidence(self, cycle: int) -> tuple[Evidence, int]:
         evidence = self._new_evidence()

@@ -88,14 +88,18 @@ class RunDisplay:
 
     def __call__(self, event: str, data: dict[str, Any]) -> None:
         if event == "baseline_start":
-            self.status = f"measuring the baseline ({data['size']} games/runs)"
+            what = data.get("what", "baseline")
+            self.status = (f"measuring the {what} ({data['size']} games/runs)" if what ==
+                           "baseline" else f"re-measuring the champion, promoted by the last "
+                           f"test, on {data['size']} fresh games/runs")
         elif event == "baseline_end":
-            self.status = "baseline measured"
+            what = data.get("what", "baseline")
+            self.status = f"{what} measured"
             if data["scores"]:
-                self.line(f"baseline: {len(data['scores'])} measured, mean "
+                self.line(f"{what}: {len(data['scores'])} measured, mean "
                           f"{_mean(data['scores']):.4g}")
             else:
-                self.line(f"baseline: nothing measured ({data['failed']} evaluations "
+                self.line(f"{what}: nothing measured ({data['failed']} evaluations "
                           "failed)", "red")
         elif event == "cycle_start":
             self.cycle = {"n": data["cycle"], "candidate": data["candidate"],

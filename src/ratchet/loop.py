@@ -146,6 +146,13 @@ class Loop:
                 self._wait(self.schedule.interval_s, "waiting")
         summary.stopped = self.stop.is_set()
         summary.budget_spent = self._budget_spent
+        remeasured = self._budget_spent and not summary.stopped \
+            and self.cycles.remeasure_provisional(self.schedule.baseline)
+        if remeasured:
+            summary.budget_spent = (f"{self._budget_spent}; the champion, promoted by the last "
+                                    f"test, re-measured on {remeasured} fresh {self._unit()} "
+                                    "(outside the budget)")
+            self.store.event("champion_remeasured", summary.budget_spent)
         self._record_seconds()
         self._checkpoint("shutdown")
         write_champion_file(self.store)
@@ -201,6 +208,9 @@ class Loop:
         self.store.event("budget_spent", reason)
         self._budget_spent = reason
         return False
+
+    def _unit(self) -> str:
+        return self.schedule.budget.unit if self.schedule.budget else "measurements"
 
     def _seconds_used(self) -> float:
         return self._seconds_before + time.monotonic() - self._started

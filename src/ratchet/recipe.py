@@ -75,7 +75,9 @@ class ScheduleSpec(_Spec):
     interval_s: float = Field(0.0, ge=0, description="pause between cycles")
     stagnation_cycles: int | None = Field(100, ge=1, description="warn after this many "
                                           "cycles without a promotion")
-    baseline: int = Field(50, ge=0, description="games or runs measuring the first champion")
+    baseline: int = Field(50, ge=0, description="games or runs measuring the first champion "
+                          "(and, once a budget is spent, a champion promoted by the last test, "
+                          "whose only score would be its promoting evidence)")
     failure_backoff_s: float = Field(30.0, ge=0, description="wait after a failed "
                                      "evaluation")
     max_consecutive_failures: int = Field(3, ge=1, description="failures in a row before a "
