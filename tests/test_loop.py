@@ -42,6 +42,10 @@ def audit(run_dir: Path, live_config: Path) -> Store:
         assert cur["previous_id"] == prev["candidate_id"]
     cycles = [d.cycle for d in store.decisions()]
     assert cycles == list(range(1, len(cycles) + 1))
+    for d in store.decisions():  # the evidence of every decision is in the store with it
+        rows = store.evaluations(cycle=d.cycle, roles=("challenger", "champion"))
+        if d.decision is not Decision.FAILED and not d.stats.get("screened"):
+            assert sum(r.size for r in rows if r.ok) == d.games, d
     champ = store.champion()
     on_disk = json.loads((run_dir / "champion.json").read_text())
     assert on_disk["candidate"] == champ.candidate.id and on_disk["version"] == champ.version

@@ -83,6 +83,25 @@ def test_atomic_json_write_replaces_whole_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["champion.json"]
 
 
+def test_live_files_are_written_off_the_thread_latest_first_and_errors_come_back(tmp_path):
+    from ratchet.filewriter import LiveFiles
+
+    files, path = LiveFiles(), tmp_path / "state.json"
+    for v in range(50):
+        files.write(path, json.dumps({"v": v}).encode())
+    files.flush()
+    assert json.loads(path.read_text()) == {"v": 49}
+    files.write(path, b'{"v": "stale"}')
+    files.write_now(path, b'{"v": "durable"}')  # after every write handed over before
+    files.flush()
+    assert json.loads(path.read_text()) == {"v": "durable"}
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+    files.write(tmp_path / "missing" / "\0bad", b"x")  # a name no file system takes
+    with pytest.raises(ValueError):
+        files.flush()
+    files.flush()  # raised once
+
+
 def test_a_full_disk_is_a_clear_error_and_the_store_stays_consistent(store):
     from ratchet.errors import StoreError
 

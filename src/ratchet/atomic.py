@@ -44,5 +44,9 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, durable: bool 
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, durable: bool = True) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n",
-                      durable=durable)
+    atomic_write_bytes(path, json_bytes(obj), durable=durable)
+
+
+def json_bytes(obj: Any) -> bytes:
+    """A JSON file's content, as every file of a run is written."""
+    return (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")

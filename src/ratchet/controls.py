@@ -3,6 +3,7 @@ without writing to its store (the loop stays the store's one writer)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PAUSE_FILE = "pause"
@@ -13,14 +14,17 @@ PROMOTE_FILE = "promote"
 class Controls:
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir
+        # looked at before every batch: the paths made once
+        self._pause, self._stop, self._promote = (os.path.join(run_dir, name) for name in
+                                                  (PAUSE_FILE, STOP_FILE, PROMOTE_FILE))
 
     @property
     def paused(self) -> bool:
-        return (self.run_dir / PAUSE_FILE).exists()
+        return os.path.exists(self._pause)
 
     @property
     def stop_requested(self) -> bool:
-        return (self.run_dir / STOP_FILE).exists()
+        return os.path.exists(self._stop)
 
     def pause(self) -> None:
         (self.run_dir / PAUSE_FILE).touch()
@@ -45,6 +49,8 @@ class Controls:
 
     def take_promotion(self) -> tuple[str, str] | None:
         """(candidate, revert reason or "") asked for, once."""
+        if not os.path.exists(self._promote):
+            return None
         path = self.run_dir / PROMOTE_FILE
         try:
             lines = path.read_text().splitlines()

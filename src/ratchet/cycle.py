@@ -21,6 +21,7 @@ import numpy as np
 
 from ratchet.executors import EvalResult
 from ratchet.factory import Components
+from ratchet.filewriter import LiveFiles
 from ratchet.gates import GateResult, run_gates
 from ratchet.store import Champion, CycleOutcome, EvaluationRow, Store
 from ratchet.summary import write_champion_file
@@ -61,8 +62,8 @@ def shard_seeds(run_seed: int, cycle: int, batch: int, shards: int) -> list[int]
     champion shard by shard; one shard keeps the batch's seed."""
     if shards == 1:
         return [batch_seed(run_seed, cycle, batch)]
-    return [int(np.random.SeedSequence([run_seed, cycle, batch, shard]).generate_state(1)[0]
-                >> 1) for shard in range(shards)]
+    words = np.random.SeedSequence([run_seed, cycle, batch, shards]).generate_state(shards)
+    return [int(w >> 1) for w in words]
 
 
 def split(size: int, shards: int) -> list[int]:
@@ -94,8 +95,9 @@ class CycleRunner:
     def __init__(self, store: Store, components: Components, *, seed: int,
                  stop: threading.Event, reporter: Reporter,
                  between_batches: Callable[[], bool] = lambda: True,
-                 progress: Callable[..., None] = _always):
+                 progress: Callable[..., None] = _always, files: LiveFiles | None = None):
         self.store = store
+        self.files = files or LiveFiles()
         self.c = components
         self.seed = seed
         self.stop = stop
@@ -104,6 +106,7 @@ class CycleRunner:
         self.progress = progress
         self._evaluation_s = 0.0
         self._champion_file_at = -math.inf
+        self._deciding: list[EvaluationRow] = []  # the last batch's rows, until the decision
 
     def run(self) -> CycleResult | None:
         """One cycle. None when stopped before the decision (the cycle stays pending and
@@ -149,8 +152,10 @@ class CycleRunner:
             if results is None:  # stopped mid-batch: the batch is discarded
                 return None
             next_batch += 1
+            rows = [evaluation_row(r) for r in results]
             failed = [r for r in results if not r.ok]
             if failed:
+                self.store.record_evaluations(rows)
                 reason = f"{failed[0].task.role} evaluation failed: {failed[0].error}"
                 log.error("cycle %d: %s", cycle, reason)
                 self.store.event("evaluation_failed", reason, level="error", cycle=cycle,
@@ -161,6 +166,10 @@ class CycleRunner:
                          random.Random(batch_seed(self.seed, cycle, next_batch - 1)))
             verdict = self.c.judge.decide(evidence)
             self.reporter("batch", {"cycle": cycle, "evidence": evidence, "verdict": verdict})
+            if verdict.decision is Decision.REJECT:
+                self._deciding = rows  # committed with the decision, in one transaction
+                break
+            self.store.record_evaluations(rows)  # before a promotion's gates, which may be long
             if verdict.decision is not Decision.CONTINUE:
                 break  # decided: the supervisor records the cycle's end in its state
             self.progress(cycle=cycle, candidate=candidate.id, batches=evidence.batches,
@@ -188,7 +197,8 @@ class CycleRunner:
         self.c.strategy.observe(trial)
         new_champion = self.store.finish_cycle(CycleOutcome(
             cycle, candidate, champion, decision, reason, stats, score, trial.champion_score,
-            evidence.games_played, self.c.strategy.state_dict()))
+            evidence.games_played, self.c.strategy.state_dict()), self._deciding)
+        self._deciding = []
         if new_champion is not None:
             self.c.target.apply(new_champion.candidate)
             self._log_promotion(cycle, champion, new_champion, stats)
@@ -206,7 +216,7 @@ class CycleRunner:
         a good part of their time renaming files; the loop writes it again when it ends)."""
         now = time.monotonic()
         if changed or now - self._champion_file_at >= CHAMPION_FILE_EVERY_S:
-            write_champion_file(self.store, durable=changed)
+            write_champion_file(self.store, durable=changed, files=self.files)
             self._champion_file_at = now
 
     def _log_promotion(self, cycle: int, old: Champion, new: Champion,
@@ -260,7 +270,6 @@ class CycleRunner:
         if self.stop.is_set():
             log.info("cycle %d: batch %d discarded (stopping)", cycle, batch)
             return None
-        self.store.record_evaluations([evaluation_row(r) for r in results])
         return results
 
     def measure_baseline(self, runs: int) -> None:
@@ -309,7 +318,7 @@ class CycleRunner:
         self.reporter("baseline_end", {"scores": scores, "failed": len(failed), "what": what})
         log.info("%s: %d measurements, mean %.4g", what, len(scores),
                  mean_or_none(scores) or 0.0)
-        write_champion_file(self.store)
+        write_champion_file(self.store, files=self.files)
         return len(scores)
 
     def _rebuild_evidence(self, cycle: int) -> tuple[Evidence, int]:

@@ -8,6 +8,7 @@ the stagnation report and early stop, checkpoints, and the live state for
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -16,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ratchet.atomic import atomic_write_json
+from ratchet.atomic import json_bytes
 from ratchet.checkpoint import write_checkpoint
 from ratchet.controls import Controls
 from ratchet.cycle import CycleResult, CycleRunner, Reporter, batch_seed
 from ratchet.errors import StoreError
 from ratchet.factory import Components
+from ratchet.filewriter import LiveFiles
 from ratchet.race import Race, Racing
 from ratchet.store import Store
 from ratchet.summary import write_champion_file
@@ -94,9 +96,10 @@ class Loop:
         self.stop = stop or threading.Event()
         self.reporter = reporter or (lambda event, data: None)
         self.controls = controls or Controls(Path(store.run_dir))
+        self.files = LiveFiles()
         self.cycles = CycleRunner(store, components, seed=seed, stop=self.stop,
                                   reporter=self.reporter, between_batches=self._may_measure,
-                                  progress=self._set_state)
+                                  progress=self._set_state, files=self.files)
         self.race = (Race(store, components, racing, seed=seed, stop=self.stop,
                           reporter=self.reporter, between_rounds=self._may_measure)
                      if racing is not None and racing.challengers > 1 else None)
@@ -111,6 +114,13 @@ class Loop:
     def run(self, max_cycles: int | None = None) -> LoopSummary:
         """Measure the baseline (once per run), then cycle until ``max_cycles``, a stop,
         or early stopping."""
+        try:
+            return self._run(max_cycles)
+        finally:
+            with contextlib.suppress(Exception):  # an error of its own was raised in _run
+                self.files.flush()
+
+    def _run(self, max_cycles: int | None) -> LoopSummary:
         max_cycles = max_cycles if max_cycles is not None else self.schedule.max_cycles
         summary = LoopSummary()
         self._seconds_before = float(self.store.target_state(SECONDS_RUN) or 0.0)
@@ -155,8 +165,9 @@ class Loop:
             self.store.event("champion_remeasured", summary.budget_spent)
         self._record_seconds()
         self._checkpoint("shutdown")
-        write_champion_file(self.store)
+        write_champion_file(self.store, files=self.files)
         self._set_state(phase="stopped")
+        self.files.flush()
         self.store.event("loop_stopped", f"loop stopped after {summary.cycles} cycles",
                          **summary.__dict__)
         return summary
@@ -229,7 +240,7 @@ class Loop:
         now = time.monotonic()
         if lazy and now - self._state_written_at < STATE_EVERY_S:
             return
-        atomic_write_json(Path(self.store.run_dir) / "state.json", self.state, durable=False)
+        self.files.write(Path(self.store.run_dir) / "state.json", json_bytes(self.state))
         self._state_written_at = now
 
     def _pace_promotions(self) -> bool:
@@ -289,7 +300,7 @@ class Loop:
                              f"refused: {exc}", level="warning")
             return
         self.c.target.apply(new.candidate)
-        write_champion_file(self.store)
+        write_champion_file(self.store, files=self.files)
         how = "revert" if revert else "manual promotion"
         log.warning("%s: %s is champion v%d", how, candidate_id, new.version)
         self._checkpoint(how)

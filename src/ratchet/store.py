@@ -8,6 +8,7 @@ it, each batch's evaluations land together, and a decision lands with its promot
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import time
@@ -394,18 +395,15 @@ class Store:
 
     def record_evaluations(self, rows: Sequence[EvaluationRow]) -> None:
         with self.transaction(durable=False) as cur:
-            cur.executemany(
-                "INSERT INTO evaluations (candidate_id, role, cycle, batch, seed, size, ok, "
-                "scores, ordered, errors, metrics, duration_s, reason, created_at, shard) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(r.candidate_id, r.role, r.cycle, r.batch, r.seed, r.size, int(r.ok),
-                  json.dumps(list(r.scores)), int(r.ordered), r.errors, json.dumps(r.metrics),
-                  r.duration_s, r.reason, r.created_at, r.shard) for r in rows])
+            _insert_evaluations(cur, rows)
 
-    def finish_cycle(self, outcome: CycleOutcome) -> Champion | None:
-        """Record the decision; on PROMOTE also the promotion, in the same transaction.
-        Returns the new champion when there is one."""
+    def finish_cycle(self, outcome: CycleOutcome,
+                     evaluations: Sequence[EvaluationRow] = ()) -> Champion | None:
+        """Record the decision, with the ``evaluations`` that decided it; on PROMOTE also
+        the promotion, in the same transaction. Returns the new champion when there is
+        one."""
         with self.transaction(durable=outcome.decision is Decision.PROMOTE) as cur:
+            _insert_evaluations(cur, evaluations)
             return self._finish(cur, outcome, time.time())
 
     def finish_cycles(self, outcomes: Sequence[CycleOutcome],
@@ -663,6 +661,27 @@ class Store:
     def last_event_id(self) -> int:
         return int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
 
+
+
+def _insert_evaluations(cur: sqlite3.Cursor, rows: Sequence[EvaluationRow]) -> None:
+    if rows:
+        cur.executemany(
+            "INSERT INTO evaluations (candidate_id, role, cycle, batch, seed, size, ok, "
+            "scores, ordered, errors, metrics, duration_s, reason, created_at, shard) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r.candidate_id, r.role, r.cycle, r.batch, r.seed, r.size, int(r.ok),
+              _scores_json(r.scores), int(r.ordered), r.errors,
+              json.dumps(r.metrics) if r.metrics else "{}", r.duration_s, r.reason,
+              r.created_at, r.shard) for r in rows])
+
+
+def _scores_json(scores: Sequence[float]) -> str:
+    """``json.dumps(list(scores))``, quicker for the usual finite floats (a batch split
+    over many workers writes a row a shard after every batch)."""
+    values = [float(s) for s in scores]
+    if all(math.isfinite(v) for v in values):
+        return "[" + ", ".join(map(repr, values)) + "]"
+    return json.dumps(values)
 
 def _set_state(cur: sqlite3.Cursor, key: str, value: Any) -> None:
     if value is None:

@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ratchet.atomic import atomic_write_json
+from ratchet.atomic import atomic_write_json, json_bytes
+from ratchet.filewriter import LiveFiles
 from ratchet.stats import estimate_from_moments
 from ratchet.store import Store
 
@@ -34,12 +35,20 @@ def champion_summary(store: Store) -> dict[str, Any]:
             "promotions": len(promotions) - 1, "cycles": store.last_cycle()}
 
 
-def write_champion_file(store: Store, *, durable: bool = True) -> dict[str, Any]:
+def write_champion_file(store: Store, *, durable: bool = True,
+                        files: LiveFiles | None = None) -> dict[str, Any]:
     """``durable=False`` when only the champion's score moved (after every cycle): the
-    file is still never half-written, but synced to disk only when the champion changes."""
+    file is still never half-written, but synced to disk only when the champion changes.
+    With the loop's ``files``, that write is left to their thread."""
     summary = champion_summary(store)
     summary["updated_at"] = time.time()
-    atomic_write_json(Path(store.run_dir) / CHAMPION_FILE, summary, durable=durable)
+    path = Path(store.run_dir) / CHAMPION_FILE
+    if files is None:
+        atomic_write_json(path, summary, durable=durable)
+    elif durable:
+        files.write_now(path, json_bytes(summary))
+    else:
+        files.write(path, json_bytes(summary))
     return summary
 
 
