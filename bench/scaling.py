@@ -6,10 +6,12 @@ batch is split into one shard per pair of workers, each shard its own seed, chal
 and champion paired shard by shard. Every cycle is one batch of ``--games`` game pairs
 (the judge's ``min_games`` = ``max_games``), so every configuration does the same work.
 
-Printed per executor and worker count: cycles, wall time, decisions per hour, speed-up
-over one worker and its share of linear (speed-up / workers), and the loop's own time per
-cycle as a share of the cycle: the time from one cycle's end to the next's (the work
-between cycles included) minus the cycle's wait for evaluations.
+The steady state is measured: each setting's first ``--warmup`` cycles, while the workers
+start, are not counted. Printed per executor and worker count: cycles, wall time,
+decisions per hour, speed-up over one worker and its share of linear (speed-up /
+workers), and the loop's own time per cycle as a share of the cycle: the time from one
+cycle's end to the next's (the work between cycles included) minus the cycle's wait for
+evaluations.
 Ray runs a local instance declaring ``--ray-cpus`` CPUs; it runs challenger and
 champion side by side whatever the worker count, so its rows start at 2 workers and its
 speed-up is over that first row (per worker).
@@ -63,7 +65,8 @@ def space() -> Space:
     return Space.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
 
 
-def measure(executor: Executor, games: int, game_s: float, cycles: int) -> dict[str, float]:
+def measure(executor: Executor, games: int, game_s: float, cycles: int,
+            warmup: int = 3) -> dict[str, float]:
     judge = SPRTJudge(batch=games, min_games=games, max_games=games)
     seconds: list[float] = []  # from one cycle's end to the next: everything the loop does
     overhead: list[float] = []
@@ -86,12 +89,12 @@ def measure(executor: Executor, games: int, game_s: float, cycles: int) -> dict[
                                             checkpoint_every=0))
         started = time.perf_counter()
         with session:
-            session.run(cycles + 1)  # the first cycle starts the workers: not counted
+            session.run(cycles + warmup)  # the first cycles start the workers: not counted
         wall = time.perf_counter() - started
-    counted = seconds[1:]
+    counted = seconds[warmup:]
     return {"cycles": len(counted), "wall_s": wall, "per_hour": 3600 * len(counted)
             / sum(counted), "overhead": statistics.fmean(o / s for o, s in
-                                                          zip(overhead[1:], counted,
+                                                          zip(overhead[warmup:], counted,
                                                               strict=True))}
 
 
@@ -118,12 +121,15 @@ def main() -> None:
     parser.add_argument("--games", type=int, default=64, help="game pairs per cycle")
     parser.add_argument("--game-ms", type=float, default=20.0, help="waiting per game")
     parser.add_argument("--cycles", type=int, default=8, help="cycles measured per setting")
+    parser.add_argument("--warmup", type=int, default=3, help="cycles run first, not "
+                        "counted: the workers start (Ray starts its worker processes two at "
+                        "a time on a 2-core machine, about a second each)")
     parser.add_argument("--ray-cpus", type=int, default=16)
     add_arguments(parser)
     args = parser.parse_args()
     with recorded("scaling", TITLE, args):
         print(f"{args.games} game pairs per cycle, {args.game_ms:g} ms of waiting per game, "
-              f"{args.cycles} cycles per setting\n")
+              f"{args.cycles} cycles per setting after {args.warmup} not counted\n")
         print(f"{'executor':<10} {'workers':>7} {'decisions/h':>12} {'speed-up':>9} "
               f"{'of linear':>9} {'loop overhead':>14}")
         for kind in args.executors:
@@ -133,7 +139,8 @@ def main() -> None:
                     continue
                 executor = make(kind, workers, args.ray_cpus)
                 try:
-                    r = measure(executor, args.games, args.game_ms / 1000, args.cycles)
+                    r = measure(executor, args.games, args.game_ms / 1000, args.cycles,
+                                args.warmup)
                 finally:
                     executor.close()
                 if one is None:

@@ -30,7 +30,7 @@ from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, 
 log = logging.getLogger("ratchet.loop")
 
 Reporter = Callable[[str, dict[str, Any]], None]
-CHAMPION_FILE_EVERY_S = 1.0  # champion.json, when only the champion's score changed
+CHAMPION_FILE_EVERY_S = 5.0  # champion.json, when only the champion's score changed
 REMEASURE_BATCH = 1_000_000  # a re-measured champion's batches: seeds apart from its cycle's
 
 
@@ -74,13 +74,17 @@ def split(size: int, shards: int) -> list[int]:
 def by_role(results: Sequence[EvalResult]) -> dict[str, Measurement]:
     """Each role's shards merged in shard order (the results of a batch, all ok); a
     measurement whose target did not say what it cost costs its evaluation's wall time."""
-    parts: dict[str, list[tuple[int, Measurement]]] = {}
+    parts: dict[str, list[tuple[int, Measurement, float]]] = {}
     for r in results:
         assert r.measurement is not None
         parts.setdefault(r.task.role, []).append(
-            (r.task.shard, replace(r.measurement, cost_s=r.measurement.cost_s or r.duration_s)))
-    return {role: Measurement.concat([m for _, m in sorted(found, key=lambda x: x[0])])
-            for role, found in parts.items()}
+            (r.task.shard, r.measurement, r.measurement.cost_s or r.duration_s))
+    sides = {}
+    for role, found in parts.items():
+        found.sort(key=lambda x: x[0])
+        sides[role] = replace(Measurement.concat([m for _, m, _ in found]),
+                              cost_s=sum(cost for *_, cost in found))
+    return sides
 
 
 def _always(**_: Any) -> None:
@@ -212,8 +216,8 @@ class CycleRunner:
 
     def _write_champion_file(self, *, changed: bool) -> None:
         """champion.json after a cycle: synced to disk when the champion changed; when
-        only its score moved, at most once a second (short cycles would otherwise spend
-        a good part of their time renaming files; the loop writes it again when it ends)."""
+        only its score moved, at most every ``CHAMPION_FILE_EVERY_S`` (its summary reads
+        the store, a good part of a short cycle; the loop writes it again when it ends)."""
         now = time.monotonic()
         if changed or now - self._champion_file_at >= CHAMPION_FILE_EVERY_S:
             write_champion_file(self.store, durable=changed, files=self.files)

@@ -279,6 +279,7 @@ class Store:
     def __init__(self, run_dir: str | Path, *, create: bool = False, db_name: str = DB_NAME):
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / db_name
+        self._champion: Champion | None = None
         if not self.path.exists() and not create:
             raise StoreError(f"no run at {self.run_dir} (no {db_name}); start one with "
                              "'ratchet run RECIPE' or pass --run-dir")
@@ -293,7 +294,7 @@ class Store:
                                   check_same_thread=False)
             self.conn = SafeConnection(raw, self.path)
             raw.execute("PRAGMA journal_mode=WAL")
-            raw.execute("PRAGMA synchronous=FULL")
+            raw.execute("PRAGMA synchronous=NORMAL")  # FULL for a durable transaction
             raw.execute("PRAGMA foreign_keys=ON")
             raw.execute("PRAGMA busy_timeout=30000")
             if create:
@@ -349,8 +350,8 @@ class Store:
         cycle is then measured again). A promotion, whose champion is then made live, is
         always durable."""
         cur = self.conn.cursor()
-        if not durable:
-            cur.execute("PRAGMA synchronous=NORMAL")
+        if durable:
+            cur.execute("PRAGMA synchronous=FULL")
         try:
             cur.execute("BEGIN IMMEDIATE")
             try:
@@ -372,9 +373,9 @@ class Store:
                 self.conn.rollback()
             raise StoreError(damaged_message(self.path, exc)) from None
         finally:
-            if not durable:
+            if durable:
                 with suppress(sqlite3.Error):
-                    cur.execute("PRAGMA synchronous=FULL")
+                    cur.execute("PRAGMA synchronous=NORMAL")
 
     # -- writes ---------------------------------------------------------------------
     def init_run(self, name: str, recipe: dict[str, Any], baseline: Candidate) -> None:
@@ -544,7 +545,12 @@ class Store:
                                 "promotions ORDER BY version DESC LIMIT 1").fetchone()
         if row is None:
             raise StoreError(f"{self.path} has no champion yet")
-        return Champion(self.candidate(row[0]), row[1], row[2], row[3])
+        cached = self._champion
+        if cached is not None and (cached.candidate.id, cached.version, cached.cycle,
+                                   cached.promoted_at) == tuple(row):
+            return cached  # read several times a cycle; its candidate is the costly part
+        self._champion = Champion(self.candidate(row[0]), row[1], row[2], row[3])
+        return self._champion
 
     def promotions(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT version, candidate_id, previous_id, cycle, stats, "

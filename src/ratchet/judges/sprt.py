@@ -23,6 +23,7 @@ score has mean ``1/2 + (L(E(p) + elo) - p) / 2``. p is estimated from the cycle'
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -40,13 +41,21 @@ _PSEUDO_COUNT = 1e-3  # keeps every outcome possible, so every mean in (0, 1) is
 NELO_PER_SD = 800 / math.log(10)  # nElo = (score - 1/2) / per-game sd * 800 / ln 10
 
 
-def _per_game_sd(observations: np.ndarray, head_to_head: bool) -> float:
+def _per_game_sd(observations: Sequence[float], head_to_head: bool) -> float:
     """Per-game standard deviation: of the game scores head-to-head; from pair scores
     (c - h + 1) / 2, whose per-game variance is twice theirs (fishtest's pentanomial)."""
-    if len(observations) < 2:
-        return 0.0
-    var = float(np.var(observations, ddof=1))
+    var = _variance(observations)
     return math.sqrt(var if head_to_head else 2.0 * var)
+
+
+def _variance(observations: Sequence[float]) -> float:
+    """Sample variance (0 below two observations), in plain Python: a decision is made
+    after every batch, on a few hundred scores at most."""
+    n = len(observations)
+    if n < 2:
+        return 0.0
+    mean = sum(observations) / n
+    return sum((x - mean) ** 2 for x in observations) / (n - 1)
 
 
 def _nelo(mean: float, sd: float) -> float | None:
@@ -95,8 +104,8 @@ def _multiplier(freqs: list[float], d: list[float]) -> float:
     return x
 
 
-def gsprt_llr(values: np.ndarray, counts: np.ndarray, s0: float, s1: float) -> float:
-    n = float(np.sum(counts))
+def gsprt_llr(values: Sequence[float], counts: Sequence[float], s0: float, s1: float) -> float:
+    n = float(sum(counts))
     freqs = [(float(c) + _PSEUDO_COUNT) / (n + _PSEUDO_COUNT * len(counts)) for c in counts]
     v = list(map(float, values))
     p0 = _constrained_mle(v, freqs, s0)
@@ -146,11 +155,13 @@ class SPRTJudge(Judge):
         if n == 0:
             return Verdict(Decision.CONTINUE, "no games yet", {"n": 0})
         steps = len(values) - 1  # the values are 0, 1/steps, ..., 1
-        counts = np.bincount(np.rint(observations * steps).astype(int),
-                             minlength=len(values)).astype(float)
+        counts = [0.0] * len(values)
+        for x in observations:
+            counts[round(x * steps)] += 1.0
         llr = gsprt_llr(values, counts, s0, s1)
-        mean = float(np.mean(observations))
-        half = 1.96 * float(np.std(observations, ddof=1)) / math.sqrt(n) if n > 1 else math.inf
+        mean = sum(observations) / n
+        var = _variance(observations)
+        half = 1.96 * math.sqrt(var / n) if n > 1 else math.inf
         stats = {"llr": llr, "lower": self.lower, "upper": self.upper, "n": n,
                  "nelo": _nelo(mean, _per_game_sd(observations, evidence.head_to_head)),
                  "games": evidence.games_played,
@@ -174,14 +185,15 @@ class SPRTJudge(Judge):
 
     def _frame(self, ev: Evidence):
         if ev.head_to_head:
-            games = np.asarray(ev.challenger, dtype=float)
+            games = [float(x) for x in ev.challenger]
             if self.normalized:
                 s0, s1 = self._normalized_means(games, head_to_head=True)
                 return TRINOMIAL, games, s0, s1, score_to_elo
             return (TRINOMIAL, games, elo_to_score(self.elo0), elo_to_score(self.elo1),
                     score_to_elo)
-        obs = np.array([(1.0 + c - h) / 2.0 for c, h in ev.pairs])
-        p = min(max(float(np.mean([h for _, h in ev.pairs])) if ev.pairs else 0.5, 0.02), 0.98)
+        obs = [(1.0 + c - h) / 2.0 for c, h in ev.pairs]
+        p = min(max(sum(h for _, h in ev.pairs) / len(ev.pairs) if ev.pairs else 0.5, 0.02),
+                0.98)
         base = score_to_elo(p)
 
         def pair_mean(elo: float) -> float:
@@ -196,7 +208,7 @@ class SPRTJudge(Judge):
             return PENTANOMIAL, obs, s0, s1, elo_of
         return PENTANOMIAL, obs, pair_mean(self.elo0), pair_mean(self.elo1), elo_of
 
-    def _normalized_means(self, observations: np.ndarray, *, head_to_head: bool
+    def _normalized_means(self, observations: Sequence[float], *, head_to_head: bool
                           ) -> tuple[float, float]:
         """The mean scores of H0 and H1 for normalized bounds: 1/2 + nElo / C * sd, where
         sd is the per-game standard deviation of the observations (a pair score is the mean
