@@ -1,5 +1,6 @@
 import json
 import sqlite3
+import time
 
 import pytest
 
@@ -141,3 +142,21 @@ def test_a_store_from_before_shards_is_migrated_with_its_evaluations(tmp_path):
         store.record_evaluations([EvaluationRow("base", "baseline", 0, 0, 8, 2, True,
                                                 (0.0, 1.0), True, 0, {}, 0.1, None, 0.0, 1)])
         assert [r.shard for r in store.evaluations()] == [0, 1]  # a second shard, same batch
+
+
+def test_the_live_files_thread_ends_when_idle_and_a_later_write_starts_another(tmp_path,
+                                                                            monkeypatch):
+    import ratchet.filewriter as filewriter
+
+    monkeypatch.setattr(filewriter, "IDLE_S", 0.05)
+    files, path = filewriter.LiveFiles(), tmp_path / "state.json"
+    files.write(path, b"1")
+    files.flush()
+    first = files._thread
+    deadline = time.monotonic() + 5
+    while files._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert files._thread is None and not first.is_alive()
+    files.write(path, b"2")
+    files.flush()
+    assert path.read_bytes() == b"2"

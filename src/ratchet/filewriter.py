@@ -16,6 +16,7 @@ from pathlib import Path
 from ratchet.atomic import atomic_write_bytes
 
 log = logging.getLogger("ratchet.loop")
+IDLE_S = 5.0  # the writing thread ends after this long without a write
 
 
 class LiveFiles:
@@ -62,7 +63,9 @@ class LiveFiles:
         while True:
             with self._cond:
                 while not self._pending:
-                    self._cond.wait()
+                    if not self._cond.wait(IDLE_S) and not self._pending:
+                        self._thread = None  # the next write starts another
+                        return
                 path = next(iter(self._pending))
                 data = self._pending.pop(path)
                 self._busy = True
