@@ -144,26 +144,26 @@ class InFlight:
 
     def message(self, item: dict[str, Any]) -> None:
         if "worker_lost" in item:  # the executor found it dead
-            for other, (i, games) in list(self.playing.items()):
-                if i == item["worker_lost"]:
-                    del self.playing[other]
-                    self.written_off[other] = games
-                    self.lost += games
+            self._write_off(item["worker_lost"])
             return
         worker, index = item.get("worker"), item.get("index")
         if worker is None:
             return
         if "playing" in item:
-            for other, (i, games) in list(self.playing.items()):
-                if i == index and other != worker:
-                    del self.playing[other]
-                    self.written_off[other] = games
-                    self.lost += games
+            self._write_off(index, but=worker)
             self.playing[worker] = (int(index or 0), int(item["playing"]))
         elif "games" in item:
             self.playing.pop(worker, None)
             back = self.written_off.pop(worker, 0)
             self.lost -= min(back, len(item["games"]))
+
+    def _write_off(self, index: Any, but: str | None = None) -> None:
+        """What every incarnation of slot ``index`` (but ``but``) had in play: lost."""
+        for other, (i, games) in list(self.playing.items()):
+            if i == index and other != but:
+                del self.playing[other]
+                self.written_off[other] = games
+                self.lost += games
 
 
 def _timed(evaluate: Evaluator, stats: WorkerStats) -> Evaluator:
