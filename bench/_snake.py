@@ -166,8 +166,8 @@ def part_snake(budget: int, seeds: int, first_seed: int, fresh_games: int = 1000
         for s in range(seeds):
             seed = first_seed + s
             for label, go in methods(budget, seed, pool, start).items():
-                if label == OPTUNA and not reference or only and label != OPTUNA \
-                        and not any(m in label for m in only):
+                if not (reference if label == OPTUNA else
+                        not only or any(m in label for m in only)):
                     continue
                 t = time.perf_counter()
                 answer = go()

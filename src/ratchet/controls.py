@@ -51,7 +51,7 @@ class Controls:
         """(candidate, revert reason or "") asked for, once."""
         if not os.path.exists(self._promote):
             return None
-        path = self.run_dir / PROMOTE_FILE
+        path = Path(self._promote)
         try:
             lines = path.read_text().splitlines()
         except FileNotFoundError:

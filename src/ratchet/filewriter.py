@@ -41,12 +41,13 @@ class LiveFiles:
                 self._thread.start()
             self._cond.notify_all()
 
-    def write_now(self, path: Path, data: bytes, *, durable: bool = True) -> None:
-        """Write ``path`` in this thread, after every write handed over before."""
+    def write_now(self, path: Path, data: bytes) -> None:
+        """Write ``path`` in this thread and sync it to disk, after every write handed
+        over before."""
         with self._cond:
             self._pending.pop(path, None)  # superseded
         self.flush()
-        atomic_write_bytes(path, data, durable=durable)
+        atomic_write_bytes(path, data)
 
     def flush(self) -> None:
         with self._cond:

@@ -116,10 +116,13 @@ class Loop:
         """Measure the baseline (once per run), then cycle until ``max_cycles``, a stop,
         or early stopping."""
         try:
-            return self._run(max_cycles)
-        finally:
-            with contextlib.suppress(Exception):  # an error of its own was raised in _run
+            summary = self._run(max_cycles)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the live files as far as they got
                 self.files.flush()
+            raise
+        self.files.flush()
+        return summary
 
     def _run(self, max_cycles: int | None) -> LoopSummary:
         max_cycles = max_cycles if max_cycles is not None else self.schedule.max_cycles
@@ -159,18 +162,18 @@ class Loop:
                 self._wait(self.schedule.interval_s, "waiting")
         summary.stopped = self.stop.is_set()
         summary.budget_spent = self._budget_spent
-        remeasured = self._budget_spent and not summary.stopped \
-            and self.cycles.remeasure_provisional(self.schedule.baseline)
-        if remeasured:
-            summary.budget_spent = (f"{self._budget_spent}; the champion, promoted by the last "
-                                    f"test, re-measured on {remeasured} fresh {self._unit()} "
-                                    "(outside the budget)")
-            self.store.event("champion_remeasured", summary.budget_spent)
+        if self._budget_spent and not summary.stopped:
+            remeasured = self.cycles.remeasure_provisional(self.schedule.baseline)
+            if remeasured:
+                unit = getattr(self.schedule.budget, "unit", "measurements")
+                summary.budget_spent = (f"{self._budget_spent}; the champion, promoted by "
+                                        f"the last test, re-measured on {remeasured} fresh "
+                                        f"{unit} (outside the budget)")
+                self.store.event("champion_remeasured", summary.budget_spent)
         self._record_seconds()
         self._checkpoint("shutdown")
         write_champion_file(self.store, files=self.files)
         self._set_state(phase="stopped")
-        self.files.flush()
         self.store.event("loop_stopped", f"loop stopped after {summary.cycles} cycles",
                          **summary.__dict__)
         return summary
@@ -222,9 +225,6 @@ class Loop:
         self.store.event("budget_spent", reason)
         self._budget_spent = reason
         return False
-
-    def _unit(self) -> str:
-        return self.schedule.budget.unit if self.schedule.budget else "measurements"
 
     def _seconds_used(self) -> float:
         return self._seconds_before + time.monotonic() - self._started

@@ -668,7 +668,6 @@ class Store:
         return int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
 
 
-
 def _insert_evaluations(cur: sqlite3.Cursor, rows: Sequence[EvaluationRow]) -> None:
     if rows:
         cur.executemany(
@@ -688,6 +687,7 @@ def _scores_json(scores: Sequence[float]) -> str:
     if all(math.isfinite(v) for v in values):
         return "[" + ", ".join(map(repr, values)) + "]"
     return json.dumps(values)
+
 
 def _set_state(cur: sqlite3.Cursor, key: str, value: Any) -> None:
     if value is None:

@@ -41,11 +41,11 @@ _PSEUDO_COUNT = 1e-3  # keeps every outcome possible, so every mean in (0, 1) is
 NELO_PER_SD = 800 / math.log(10)  # nElo = (score - 1/2) / per-game sd * 800 / ln 10
 
 
-def _per_game_sd(observations: Sequence[float], head_to_head: bool) -> float:
-    """Per-game standard deviation: of the game scores head-to-head; from pair scores
-    (c - h + 1) / 2, whose per-game variance is twice theirs (fishtest's pentanomial)."""
-    var = _variance(observations)
-    return math.sqrt(var if head_to_head else 2.0 * var)
+def _per_game_sd(variance: float, head_to_head: bool) -> float:
+    """Per-game standard deviation from the observations' variance: of the game scores
+    head-to-head; from pair scores (c - h + 1) / 2, whose per-game variance is twice
+    theirs (fishtest's pentanomial)."""
+    return math.sqrt(variance if head_to_head else 2.0 * variance)
 
 
 def _variance(observations: Sequence[float]) -> float:
@@ -163,7 +163,7 @@ class SPRTJudge(Judge):
         var = _variance(observations)
         half = 1.96 * math.sqrt(var / n) if n > 1 else math.inf
         stats = {"llr": llr, "lower": self.lower, "upper": self.upper, "n": n,
-                 "nelo": _nelo(mean, _per_game_sd(observations, evidence.head_to_head)),
+                 "nelo": _nelo(mean, _per_game_sd(var, evidence.head_to_head)),
                  "games": evidence.games_played,
                  ("h2h_score" if evidence.head_to_head else "pair_score"): mean,
                  "elo": elo_fn(mean),
@@ -214,7 +214,7 @@ class SPRTJudge(Judge):
         sd is the per-game standard deviation of the observations (a pair score is the mean
         of two games: the challenger's, and the champion's seen from the other side) and a
         floor keeps the hypotheses apart before the games have spread."""
-        sd = max(_per_game_sd(observations, head_to_head), 0.05)
+        sd = max(_per_game_sd(_variance(observations), head_to_head), 0.05)
 
         def mean(nelo: float) -> float:
             return min(max(0.5 + nelo / NELO_PER_SD * sd, 0.001), 0.999)
