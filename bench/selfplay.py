@@ -12,8 +12,11 @@
    the executor starts a target's workers, games counted as received), and the share of
    the workers' playing time spent waiting for the network's forward passes.
 3. ``false``: the promotion test on two copies of one network (the learned champion when
-   part 1 ran, else random weights): the recipe's SPRT, sides swapped in pairs from
-   shared openings; every promotion is false.
+   part 1 ran, else random weights), each playing its first ``sampled_plies`` plies in
+   proportion to its visits from its own stream: the recipe's SPRT on pairs (sides
+   swapped from one opening, pentanomial); every promotion is false. Printed beside the
+   rate: the distinct games per test and the spread of pair results, which show that
+   the null is not a handful of replayed games.
 
     python -m bench.selfplay [--parts learn,throughput,false] [--minutes 60]
                              [--tests 60] [--run-dir DIR]
@@ -44,7 +47,7 @@ BARS = ("vs_random", "vs_anchor")
 # -- 1. learning from random weights ---------------------------------------------------
 def learn(recipe: dict[str, Any], run_dir: Path, minutes: float) -> dict[str, Any]:
     from ratchet.store import Store
-    from ratchet.targets.selfplay.gamestore import GATE, GameStore
+    from ratchet.targets.selfplay.gamestore import GATE, RATING_PURPOSES, GameStore
     from ratchet.targets.selfplay.target import bars_cleared
 
     recipe_file = run_dir.parent / f"{run_dir.name}.yaml"
@@ -92,7 +95,7 @@ def learn(recipe: dict[str, Any], run_dir: Path, minutes: float) -> dict[str, An
         gates = {p["candidate_id"]: json.loads(games.meta(f"{GATE}{p['candidate_id']}", "[]")
                                                or "[]") for p in promotions}
         played = games.count(game)
-        rated = games.rated(game)
+        rated = games.rated(game, RATING_PURPOSES)
         champion = promotions[-1]["candidate_id"]
         sha = games.network(champion)[0]
     return {"created": created, "promotions": promotions, "gates": gates, "ran_s": ran_s,
@@ -222,7 +225,10 @@ def throughput(stem: Path, sha256: str, recipe: dict[str, Any], seconds: float) 
 
 
 # -- 3. false promotions: two copies of one network --------------------------------------
-def one_test(stem: str, sha256: str, recipe: dict[str, Any], seed: int) -> tuple[str, int]:
+def one_test(stem: str, sha256: str, recipe: dict[str, Any], seed: int
+             ) -> tuple[str, int, int, list[int]]:
+    """One promotion test: (decision, games, distinct games, pair results' histogram
+    over 0, 1/4, ..., 1)."""
     import random
 
     import torch
@@ -240,22 +246,30 @@ def one_test(stem: str, sha256: str, recipe: dict[str, Any], seed: int) -> tuple
     info = game_info(target["game"], game)
     search = SearchConfig(simulations=target.get("match_simulations", 32))
     copies = [NetworkPlayer(name, load_network(stem, info, sha256=sha256), info.actions,
-                            search, seed=seed * 2 + i)
+                            search, seed=seed * 2 + i,
+                            sampled_plies=target.get("sampled_plies", 8))
               for i, name in enumerate(("challenger", "champion"))]
     spec.pop("kind")
     judge = SPRTJudge(**spec)
-    evidence = Evidence("games", head_to_head=True)
+    evidence = Evidence("games", head_to_head=True, games_in_pairs=True)
     rng = random.Random(seed)
     batch = spec.get("batch", 20)
+    games: set[tuple[int, ...]] = set()
+    decision = "undecided"
     for chunk in range(10_000):
         results = play_pairs(game, *copies, math.ceil(batch / 2), seed * 100_000 + chunk,
                              opening_moves=target.get("opening_moves", 2))
+        games.update(r.moves for r in results)
         evidence.add(Measurement("games", tuple(scores_of(results, "challenger")),
                                  ordered=True), None, rng)
         verdict = judge.decide(evidence)
         if verdict.decision.is_final():
-            return verdict.decision.value, evidence.n
-    return "undecided", evidence.n
+            decision = verdict.decision.value
+            break
+    spread = [0] * 5
+    for a, b in evidence.pairs:
+        spread[round((a + b) * 2)] += 1
+    return decision, evidence.n, len(games), spread
 
 
 def false_promotions(stem: Path, sha256: str, recipe: dict[str, Any], tests: int) -> None:
@@ -273,13 +287,18 @@ def false_promotions(stem: Path, sha256: str, recipe: dict[str, Any], tests: int
             if len(outcomes) % 10 == 0:
                 print(f"  {len(outcomes)} tests in {(time.monotonic() - started) / 60:.1f} min",
                       file=sys.stderr, flush=True)
-    promoted = sum(d == "promote" for d, _ in outcomes)
-    games = [n for _, n in outcomes]
-    kinds = {d: sum(o == d for o, _ in outcomes) for d in sorted({d for d, _ in outcomes})}
+    promoted = sum(o[0] == "promote" for o in outcomes)
+    games = [o[1] for o in outcomes]
+    distinct = sum(o[2] == o[1] for o in outcomes)
+    spread = [sum(o[3][k] for o in outcomes) for k in range(5)]
+    kinds = {d: sum(o[0] == d for o in outcomes) for d in sorted({o[0] for o in outcomes})}
     print(f"- decisions: {', '.join(f'{k} {v}' for k, v in kinds.items())}")
-    print(f"- false promotions: {promoted}/{tests} = {promoted / tests:.1%} (95% upper bound "
-          f"{clopper_pearson(promoted, tests)[1]:.1%})")
-    print(f"- games a test: mean {sum(games) / len(games):.0f}, max {max(games)}")
+    print(f"- false promotions: {promoted}/{tests} = {promoted / tests:.1%} (95% interval "
+          f"{clopper_pearson(promoted, tests)[0]:.1%}-{clopper_pearson(promoted, tests)[1]:.1%})")
+    print(f"- games a test: mean {sum(games) / len(games):.0f}, max {max(games)}; tests whose "
+          f"games were all distinct: {distinct}/{tests}")
+    print(f"- pair results (the challenger's mean over a pair: 0, 1/4, 1/2, 3/4, 1): "
+          f"{', '.join(map(str, spread))}")
 
 
 def main(argv: list[str] | None = None) -> None:

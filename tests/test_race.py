@@ -11,6 +11,7 @@ import pytest
 from ratchet.errors import RecipeError
 from ratchet.recipe import parse_recipe
 from ratchet.runner import run_recipe
+from ratchet.store import Store
 from ratchet.types import Decision
 from tests.conftest import toy_recipe, write_recipe
 from tests.test_loop import audit, kill_repeatedly
@@ -83,3 +84,84 @@ def test_a_race_whose_champion_cannot_be_measured_ends_failed_and_the_loop_goes_
     assert all(d.decision is Decision.FAILED and "screening evaluation failed" in d.reason
                for d in decisions)
     assert store.pending_cycle() is None and store.target_state("loop.race") is None
+
+
+def _race_recipe(function: str, direction: str, xs: list[float]) -> dict:
+    return {"name": "race", "seed": 3,
+            "target": {"kind": "python", "function": f"tests.fixtures.race_bench:{function}",
+                       "direction": direction, "start": {"x": 0.9}},
+            "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+            "strategy": {"kind": "tests.fixtures.race_bench:FixedProposer", "xs": xs},
+            "judge": {"kind": "welch", "batch": 4, "min_samples": 8, "max_samples": 16},
+            "racing": {"challengers": len(xs), "keep": 0.5, "screen": 4},
+            "schedule": {"baseline": 0}}
+
+
+@pytest.mark.parametrize("function,direction", [("bowl", "minimize"), ("hill", "maximize")])
+def test_racing_ranks_by_the_targets_direction_and_a_failed_challenger_last(
+        tmp_path, function, direction):
+    # 0.99 fails; 0.3 is the optimum; 0.6 and 0.8 are better than the champion (0.9)
+    xs = [0.99, 0.8, 0.3, 0.6]
+    events = []
+    run_recipe(parse_recipe(_race_recipe(function, direction, xs)), tmp_path / "run",
+               max_cycles=4, reporter=lambda kind, data: events.append((kind, data)))
+    store = Store(tmp_path / "run")
+    by_x = {d.candidate.params["x"]: d for d in store.decisions()}
+    assert not by_x[0.3].stats.get("screened"), "the optimum was screened out"
+    failed = by_x[0.99]
+    assert failed.stats["screened"] and failed.stats["round"] == 1
+    assert failed.stats["screen_failed"] and "failed on the same seeds" in failed.reason
+    # gaps are the target's own: below zero where smaller is better
+    better = -1 if direction == "minimize" else 1
+    assert by_x[0.8].stats["screen_gap"] * better > 0  # 0.8 beats the champion at 0.9
+    rounds = [data for kind, data in events if kind == "race_round"]
+    assert rounds[0]["best_gap"] * better > rounds[0]["worst_gap"] * better
+
+
+def test_screening_an_interleaved_target_cancels_a_linear_drift(tmp_path):
+    # every candidate equal; each call is slower than the last: champion-first order
+    # would put the later challengers behind by their place in the queue
+    recipe = _race_recipe("drift", "minimize", [0.1, 0.2, 0.4, 0.5])
+    run_recipe(parse_recipe(recipe), tmp_path / "run", max_cycles=3)
+    store = Store(tmp_path / "run")
+    gaps = [d.stats["screen_gap"] for d in store.decisions() if d.stats.get("screened")]
+    assert len(gaps) == 3 and all(abs(g) < 1e-9 for g in gaps), gaps
+
+
+def test_no_seed_meant_to_be_fresh_is_used_twice_in_a_long_racing_run_with_a_budget(
+        tmp_path):
+    recipe = parse_recipe(toy_recipe(tmp_path, seed=5, racing=RACING,
+                                     schedule={"budget": {"games": 3000}}))
+    run_recipe(recipe, tmp_path / "run")
+    rows = Store(tmp_path / "run").evaluations()
+    assert len({r.cycle for r in rows}) >= 8, "too short a run to say anything"
+    group = {"challenger": "test", "champion": "test", "screen": "screen",
+             "screen_champion": "screen", "baseline": "baseline"}
+    uses: dict[int, set] = {}
+    for r in rows:
+        # one allocation: a test batch's shard (both sides), a screening round's shard
+        # (the champion and every challenger of the race), or one champion measurement
+        key = {"test": (r.cycle, r.batch, r.shard), "screen": (r.batch, r.shard),
+               "baseline": (r.cycle, r.batch, r.candidate_id)}[group[r.role]]
+        uses.setdefault(r.seed, set()).add((group[r.role], *key))
+    reused = {seed: keys for seed, keys in uses.items() if len(keys) > 1}
+    assert not reused, reused
+    screen_rounds = {(r.cycle, r.batch) for r in rows if r.role == "screen_champion"}
+    assert len(screen_rounds) >= 4  # several races, each a seed of its own per round
+
+
+def test_a_champion_promoted_from_a_race_is_remeasured_on_seeds_its_race_never_played(
+        tmp_path):
+    from ratchet.runner import Session
+
+    # the best challenger is the race's first cycle, the one whose numbers a
+    # re-measurement shares: its seeds must still be its own
+    recipe = parse_recipe(_race_recipe("hill", "maximize", [0.3, 0.8, 0.6, 0.7]))
+    run_recipe(recipe, tmp_path / "run", max_cycles=4)
+    with Session.for_recipe(recipe, tmp_path / "run") as session:
+        assert session.store.champion().cycle == 1, "the race's first cycle was not promoted"
+        assert session.loop.cycles.remeasure_provisional(8) == 8
+    rows = Store(tmp_path / "run").evaluations()
+    remeasured = {r.seed for r in rows if r.role == "baseline" and r.cycle == 1}
+    earlier = {r.seed for r in rows if not (r.role == "baseline" and r.cycle == 1)}
+    assert remeasured and not remeasured & earlier

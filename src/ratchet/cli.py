@@ -306,6 +306,48 @@ def dashboard(run_dirs: Annotated[list[Path] | None, typer.Argument(
     server.wait()
 
 
+@app.command()
+def calibrate(recipe: Annotated[Path, typer.Argument(help="recipe YAML whose benchmark to "
+                                                      "calibrate")],
+              run_dir: RunDirOpt = None, name: NameOpt = None,
+              tests: Annotated[int, typer.Option("--tests", min=1, help="A/A decisions: a "
+                                                 "challenger with the champion's own "
+                                                 "values")] = 50,
+              repeats: Annotated[int, typer.Option("--repeats", min=3, help="measurements "
+                                                   "of the champion on fresh seeds, for "
+                                                   "its noise and drift")] = 10,
+              decision_seconds: Annotated[float | None, typer.Option(
+                  "--decision-seconds", min=1, help="suggest settings for decisions of "
+                  "about this long (default: as long as they take now)",
+                  show_default=False)] = None,
+              as_json: JsonOpt = False) -> None:
+    """An A/A run on your own benchmark before you trust it: is it deterministic per
+    seed, how noisy is it, does it drift, and how often does the recipe's judge promote
+    a challenger that is no better (it should be at most its alpha)? Suggests batch,
+    elo1 or min_improvement, and racing. The live file is never written; the tests run
+    in RUN_DIR/calibration/ and the report goes to RUN_DIR/calibration.json, which the
+    dashboard shows."""
+    from ratchet.calibrate import calibrate as run_calibration
+    from ratchet.calibrate import report_lines
+
+    parsed = load_recipe(recipe)
+    if name:
+        parsed = parsed.model_copy(update={"name": check_name(name)})
+    directory = resolve_run_dir(run_dir, parsed.name)
+    say = Console(stderr=True, quiet=as_json)
+    with warnings_to_stderr(as_json):
+        report = run_calibration(parsed, directory, tests=tests, repeats=repeats,
+                                 decision_s=decision_seconds,
+                                 progress=lambda m: say.print(f"calibrate: {escape(m)}",
+                                                              highlight=False))
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return
+    for label, text in report_lines(report):
+        out.print(f"[bold]{label}:[/] {escape(text)}", highlight=False)
+    out.print(f"report: {directory / 'calibration.json'}", highlight=False)
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"ratchet {__version__}")

@@ -17,12 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from ratchet.executors import EvalResult
 from ratchet.factory import Components
 from ratchet.filewriter import LiveFiles
 from ratchet.gates import GateResult, run_gates
+from ratchet.seeds import SeedLedger, derive
 from ratchet.store import Champion, CycleOutcome, EvaluationRow, Store
 from ratchet.summary import write_champion_file
 from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial, Verdict
@@ -31,7 +30,7 @@ log = logging.getLogger("ratchet.loop")
 
 Reporter = Callable[[str, dict[str, Any]], None]
 CHAMPION_FILE_EVERY_S = 5.0  # champion.json, when only the champion's score changed
-REMEASURE_BATCH = 1_000_000  # a re-measured champion's batches: seeds apart from its cycle's
+REMEASURE_BATCH = 1_000_000  # a re-measured champion's batches: apart from its cycle's
 
 
 @dataclass
@@ -53,17 +52,9 @@ class CycleResult:
 
 
 def batch_seed(run_seed: int, cycle: int, batch: int) -> int:
-    """A fresh seed per (cycle, batch), shared by challenger and champion."""
-    return int(np.random.SeedSequence([run_seed, cycle, batch]).generate_state(1)[0] >> 1)
-
-
-def shard_seeds(run_seed: int, cycle: int, batch: int, shards: int) -> list[int]:
-    """One seed per shard of a batch split across workers, shared by challenger and
-    champion shard by shard; one shard keeps the batch's seed."""
-    if shards == 1:
-        return [batch_seed(run_seed, cycle, batch)]
-    words = np.random.SeedSequence([run_seed, cycle, batch, shards]).generate_state(shards)
-    return [int(w >> 1) for w in words]
+    """The promotion test's seed of (cycle, batch) before any step-over (the seed ledger's
+    first choice); seeds a batch's random pairing."""
+    return derive(run_seed, "test", cycle, batch)[0]
 
 
 def split(size: int, shards: int) -> list[int]:
@@ -99,8 +90,10 @@ class CycleRunner:
     def __init__(self, store: Store, components: Components, *, seed: int,
                  stop: threading.Event, reporter: Reporter,
                  between_batches: Callable[[], bool] = lambda: True,
-                 progress: Callable[..., None] = _always, files: LiveFiles | None = None):
+                 progress: Callable[..., None] = _always, files: LiveFiles | None = None,
+                 ledger: SeedLedger | None = None):
         self.store = store
+        self.ledger = ledger or SeedLedger(seed, store.seeds_used)
         self.files = files or LiveFiles()
         self.c = components
         self.seed = seed
@@ -239,7 +232,8 @@ class CycleRunner:
         target = self.c.target
         return Evidence(self.c.judge.outcome, head_to_head=target.head_to_head,
                         paired=target.interleaved and not target.head_to_head,
-                        batch_unit=target.batch_is_unit)
+                        batch_unit=target.batch_is_unit,
+                        games_in_pairs=target.head_to_head and target.games_in_pairs)
 
     def shards(self) -> int:
         """How many parts a batch is split into so that every worker has one: the
@@ -254,7 +248,7 @@ class CycleRunner:
     def _measure(self, cycle: int, batch: int, candidate: Candidate,
                  champion: Champion) -> list[EvalResult] | None:
         size, shards = self.c.judge.batch, self.shards()
-        seeds = shard_seeds(self.seed, cycle, batch, shards)
+        seeds = self.ledger.fresh("test", cycle, batch, shards)
         tasks: list[EvalTask] = []
         for shard, (seed, part) in enumerate(zip(seeds, split(size, shards), strict=True)):
             if self.c.target.head_to_head:
@@ -287,7 +281,7 @@ class CycleRunner:
         if any(r.ok for r in earlier):
             return
         first = max(r.batch for r in earlier) + 1 if earlier else 0  # after failed tries
-        self._measure_champion(champion, runs, cycle=0, first_batch=first, what="baseline")
+        self._measure_champion(champion, runs, cycle=0, first_batch=first, role="baseline")
 
     def remeasure_provisional(self, runs: int) -> int:
         """A champion whose only score is its promoting evidence (provisional: biased
@@ -298,17 +292,18 @@ class CycleRunner:
                 or self.store.score_moments(champion.candidate.id, ("baseline", "champion"))[0]:
             return 0
         return self._measure_champion(champion, runs, cycle=champion.cycle,
-                                      first_batch=REMEASURE_BATCH, what="re-measurement")
+                                      first_batch=REMEASURE_BATCH, role="remeasure")
 
     def _measure_champion(self, champion: Champion, runs: int, *, cycle: int,
-                          first_batch: int, what: str) -> int:
+                          first_batch: int, role: str) -> int:
         """``runs`` measurements of the champion alone, as "baseline" rows (its score while
-        champion), seeded apart from every cycle's batches. Returns those made."""
+        champion), on seeds the run has never used. Returns those made."""
+        what = "baseline" if role == "baseline" else "re-measurement"
         size = self.c.judge.batch
         batches = max(1, -(-runs // size))
         self.reporter("baseline_start", {"size": batches * size, "what": what})
-        tasks = [EvalTask(champion.candidate, "baseline", batch_seed(self.seed, cycle, b), size,
-                          cycle, b) for b in range(first_batch, first_batch + batches)]
+        tasks = [EvalTask(champion.candidate, "baseline", self.ledger.fresh(role, cycle, b)[0],
+                          size, cycle, b) for b in range(first_batch, first_batch + batches)]
         results = self.c.executor.run(self.c.target, tasks)
         if self.stop.is_set():
             return 0

@@ -102,7 +102,8 @@ class Loop:
                                   reporter=self.reporter, between_batches=self._may_measure,
                                   progress=self._set_state, files=self.files)
         self.race = (Race(store, components, racing, seed=seed, stop=self.stop,
-                          reporter=self.reporter, between_rounds=self._may_measure)
+                          reporter=self.reporter, between_rounds=self._may_measure,
+                          ledger=self.cycles.ledger)
                      if racing is not None and racing.challengers > 1 else None)
         self._budget_spent: str | None = None
         self._seconds_before = 0.0

@@ -31,11 +31,12 @@ from ratchet.cycle import (
     evaluation_row,
     mean_or_none,
     measurement_of,
-    shard_seeds,
+    split,
 )
 from ratchet.errors import RecipeError
 from ratchet.executors import EvalResult
 from ratchet.factory import Components
+from ratchet.seeds import SeedLedger
 from ratchet.store import CycleOutcome, Store
 from ratchet.types import Candidate, Decision, EvalTask, Evidence, Trial
 
@@ -57,12 +58,29 @@ class Racing:
         return cls(**spec) if spec else cls()
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """A challenger in a screening round: its evidence and its gap to the champion in the
+    target's own units (None: it has no measurement to rank)."""
+    cycle: int
+    candidate: Candidate
+    evidence: Evidence
+    gap: float | None
+    better: float  # +1: larger is better; -1: smaller is better
+
+    @property
+    def rank_key(self) -> tuple[float, int]:
+        """Best first whatever the direction; failed challengers last; ties by cycle."""
+        return (-self.better * self.gap if self.gap is not None else math.inf, self.cycle)
+
+
 class Race:
     """Runs races on an opened run (see the module's docstring)."""
 
     def __init__(self, store: Store, components: Components, racing: Racing, *, seed: int,
                  stop: threading.Event, reporter: Reporter,
-                 between_rounds: Callable[[], bool] = lambda: True):
+                 between_rounds: Callable[[], bool] = lambda: True,
+                 ledger: SeedLedger | None = None):
         if components.target.head_to_head:
             raise RecipeError("racing needs a target measured against fixed opponents or "
                               "by a benchmark; a head-to-head target plays the champion "
@@ -77,6 +95,7 @@ class Race:
         self.stop = stop
         self.reporter = reporter
         self.between_rounds = between_rounds
+        self.ledger = ledger or SeedLedger(seed, store.seeds_used)
 
     def screen(self) -> list[CycleResult] | None:
         """Open a race (unless a cycle is already pending) and screen it down to one
@@ -129,10 +148,16 @@ class Race:
             champion = self.store.champion()
             pending = [(c, cand) for c, cand in self.store.pending_cycles()
                        if c in race["cycles"]]
-            (seed,) = shard_seeds(self.seed, first, batch, 1)
             size = self.racing.screen or self.c.judge.batch
-            tasks = [EvalTask(champion.candidate, "screen_champion", seed, size, first, batch)]
-            tasks += [EvalTask(cand, "screen", seed, size, c, batch) for c, cand in pending]
+            halves = 2 if self.c.target.interleaved and size >= 2 else 1
+            seeds = self.ledger.fresh("screen", first, batch, halves)
+            tasks = []
+            for shard, (seed, part) in enumerate(zip(seeds, split(size, halves), strict=True)):
+                half = [EvalTask(champion.candidate, "screen_champion", seed, part, first,
+                                 batch, shard=shard)]
+                half += [EvalTask(cand, "screen", seed, part, c, batch, shard=shard)
+                         for c, cand in pending]
+                tasks += half if shard == 0 else half[::-1]
             results = self._run(tasks)
             if self.stop.is_set():
                 return False
@@ -140,7 +165,11 @@ class Race:
         return True
 
     def _run(self, tasks: list[EvalTask]) -> list[EvalResult]:
-        if self.c.target.interleaved:  # timing runs disturb each other: one at a time
+        """Interleaved targets are measured one run at a time (timing runs disturb each
+        other), in the order given: the champion, the field, then (second half) the field
+        reversed and the champion, so that a linear drift over the round falls equally on
+        every challenger and the champion (ABBA)."""
+        if self.c.target.interleaved:
             return [r for task in tasks for r in self.c.executor.run(self.c.target, [task])]
         return self.c.executor.run(self.c.target, tasks)
 
@@ -149,57 +178,68 @@ class Race:
         first, rnd = race["cycles"][0], race["round"]
         rounds = range(SCREEN_BATCH, SCREEN_BATCH + rnd + 1)
         # this race's rows only: a long run holds many races
-        champion_rows = {r.batch: r for r in self.store.evaluations(
+        champion_rows = {(r.batch, r.shard): r for r in self.store.evaluations(
             cycle=first, roles=("screen_champion",)) if r.ok}
         champion = self.store.champion()
-        if SCREEN_BATCH + rnd not in champion_rows:
+        if not any(batch == SCREEN_BATCH + rnd for batch, _ in champion_rows):
             return self._champion_failed(race, pending, champion)
-        # games are maximized; a samples judge knows the target's direction
-        sign = -1.0 if getattr(self.c.judge, "direction", "maximize") == "minimize" else 1.0
-        field: list[tuple[float, int, Candidate, Evidence]] = []
-        for cycle, candidate in pending.items():
-            evidence = Evidence(self.c.judge.outcome)
-            for r in self.store.evaluations(cycle=cycle, roles=("screen",)):
-                if r.batch in rounds and r.ok and r.batch in champion_rows:
-                    evidence.add(measurement_of(r, evidence),
-                                 measurement_of(champion_rows[r.batch], evidence),
-                                 random.Random(r.seed))
-            gap = (mean_or_none(evidence.challenger) - mean_or_none(evidence.champion)
-                   if evidence.challenger and evidence.champion else -math.inf)
-            field.append((sign * gap, cycle, candidate, evidence))
-        field.sort(key=lambda x: (-x[0], x[1]))
+        field = sorted((self._entry(cycle, candidate, rounds, champion_rows)
+                        for cycle, candidate in pending.items()), key=lambda e: e.rank_key)
         # at least one out per round, so that every race ends
         kept = max(1, min(math.ceil(len(field) * self.racing.keep), len(field) - 1))
         results, outcomes = [], []
-        for rank, (gap, cycle, candidate, evidence) in enumerate(field[kept:], start=kept + 1):
-            how = "failed" if gap == -math.inf else f"{gap:+.4g} against the champion"
+        for rank, entry in enumerate(field[kept:], start=kept + 1):
+            how = ("failed" if entry.gap is None
+                   else f"{entry.gap:+.4g} against the champion")
             reason = (f"screened out in round {rnd + 1}: {how} on the same seeds (rank "
                       f"{rank} of {len(field)})")
+            evidence = entry.evidence
             score = mean_or_none(evidence.challenger) if evidence.challenger else None
             stats = {"screened": True, "round": rnd + 1, "n": len(evidence.challenger),
-                     "screen_gap": None if gap == -math.inf else gap}
-            trial = Trial(candidate, cycle, Decision.REJECT, score,
+                     "screen_gap": entry.gap, "screen_failed": entry.gap is None}
+            trial = Trial(entry.candidate, entry.cycle, Decision.REJECT, score,
                           mean_or_none(evidence.champion) if evidence.champion else None,
                           len(evidence.challenger))
             self.c.strategy.observe(trial)
-            outcomes.append(CycleOutcome(cycle, candidate, champion, Decision.REJECT, reason,
-                                         stats, score, trial.champion_score,
-                                         evidence.games_played, self.c.strategy.state_dict()))
-            results.append(CycleResult(cycle, candidate, Decision.REJECT, reason, evidence,
-                                       stats, champion=champion))
-            self.c.target.discard(candidate)
-            log.info("cycle %d: reject — %s", cycle, reason)
+            outcomes.append(CycleOutcome(entry.cycle, entry.candidate, champion,
+                                         Decision.REJECT, reason, stats, score,
+                                         trial.champion_score, evidence.games_played,
+                                         self.c.strategy.state_dict()))
+            results.append(CycleResult(entry.cycle, entry.candidate, Decision.REJECT, reason,
+                                       evidence, stats, champion=champion))
+            self.c.target.discard(entry.candidate)
+            log.info("cycle %d: reject — %s", entry.cycle, reason)
         self.store.finish_cycles(outcomes, (RACE_KEY, {**race, "round": rnd + 1}))
         for result in results:
             self.reporter("cycle_end", {"result": result})
-        gaps = [sign * g for g, *_ in field if g != -math.inf]
+        measured = [e.gap for e in field if e.gap is not None]  # best first
         self.reporter("race_round", {"cycles": race["cycles"], "round": rnd + 1,
                                      "field": len(field), "kept": kept,
-                                     "games": len(field[0][3].challenger),
-                                     "leader": field[0][2].id,
-                                     "best_gap": max(gaps, default=None),
-                                     "worst_gap": min(gaps, default=None)})
+                                     "games": len(field[0].evidence.challenger),
+                                     "leader": field[0].candidate.id,
+                                     "best_gap": measured[0] if measured else None,
+                                     "worst_gap": measured[-1] if measured else None})
         return results
+
+    def _entry(self, cycle: int, candidate: Candidate, rounds: range,
+               champion_rows: dict[tuple[int, int], Any]) -> _Entry:
+        """A challenger's screening evidence over the race's rounds, each of its rows
+        paired with the champion's on the same seed."""
+        evidence = Evidence(self.c.judge.outcome)
+        for r in self.store.evaluations(cycle=cycle, roles=("screen",)):
+            paired = champion_rows.get((r.batch, r.shard))
+            if r.batch in rounds and r.ok and paired is not None:
+                evidence.add(measurement_of(r, evidence), measurement_of(paired, evidence),
+                             random.Random(r.seed))
+        gap = (mean_or_none(evidence.challenger) - mean_or_none(evidence.champion)
+               if evidence.challenger and evidence.champion else None)
+        return _Entry(cycle, candidate, evidence, gap, self._better_sign)
+
+    @property
+    def _better_sign(self) -> float:
+        """+1 where a larger score is better (games are maximized; a samples judge knows
+        the target's direction), -1 where a smaller one is."""
+        return -1.0 if getattr(self.c.judge, "direction", "maximize") == "minimize" else 1.0
 
     def _champion_failed(self, race: dict[str, Any], pending: dict[int, Candidate],
                          champion: Any) -> list[CycleResult]:

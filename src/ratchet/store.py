@@ -598,6 +598,10 @@ class Store:
                               tuple(json.loads(r[7])), bool(r[8]), r[9], json.loads(r[10]),
                               r[11], r[12], r[13], r[14]) for r in rows]
 
+    def seeds_used(self) -> list[int]:
+        """Every seed an evaluation of this run was given (the seed ledger's memory)."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT seed FROM evaluations")]
+
     def measured(self) -> int:
         """Games or runs measured so far, every role counted (failed evaluations not)."""
         row = self.conn.execute("SELECT COALESCE(SUM(size), 0) FROM evaluations "

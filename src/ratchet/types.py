@@ -115,13 +115,17 @@ class Evidence:
     next to the champion run beside it, so that a judge can cancel slow drift. With
     ``batch_unit`` the scores of one side in one batch share a term computed over the
     batch (sysctl's stability), so they are not independent: ``pairs`` then holds one
-    (challenger mean, champion mean) pair per batch.
+    (challenger mean, champion mean) pair per batch. With ``games_in_pairs`` (head to
+    head, the games of a measurement in pairs from one opening with the sides swapped),
+    ``pairs`` holds the challenger's two scores of each pair: the two games are
+    dependent, the pairs are not.
     """
 
     kind: OutcomeKind
     head_to_head: bool = False
     paired: bool = False
     batch_unit: bool = False
+    games_in_pairs: bool = False
     challenger: list[float] = field(default_factory=list)
     champion: list[float] = field(default_factory=list)
     pairs: list[tuple[float, float]] = field(default_factory=list)
@@ -149,6 +153,9 @@ class Evidence:
         self.cost_s += challenger.cost_s + (champion.cost_s if champion else 0.0)
         self.challenger.extend(challenger.scores)
         self.challenger_metrics.append(dict(challenger.metrics))
+        if self.head_to_head and self.games_in_pairs and challenger.ordered:
+            games = challenger.scores
+            self.pairs.extend(zip(games[0::2], games[1::2], strict=False))
         if champion is None:
             return
         self.champion.extend(champion.scores)

@@ -4,7 +4,8 @@ exercised.
 
 - strategies: a proposal is valid in its space; ``state_dict`` survives a restart; the
   options are the spec's;
-- judges: the verdict is final by ``max_*``; equal evidence is never promoted;
+- judges: the verdict is final by ``max_*``; equal strength is promoted at most about
+  the stated rate, a clearly better challenger is found;
 - executors: results come back in task order; a failing target is a failed result with
   its reason;
 - targets: ``apply`` is idempotent; a failing benchmark raises ``EvaluationError``.
@@ -87,34 +88,48 @@ JUDGE_SPECS = {"sprt": ({"kind": "sprt", "batch": 20, "min_games": 20, "max_game
                              "weights": {"speed": 1.0}}, "samples")}
 
 
-def _equal_batch(kind: str, rng: random.Random, size: int) -> tuple[Measurement, Measurement]:
+def _batch(kind: str, rng: random.Random, size: int, gain: float = 0.0
+           ) -> tuple[Measurement, Measurement]:
+    """Challenger and champion measured independently; the challenger better by
+    ``gain`` (games: in win probability; samples: in standard deviations)."""
     if kind == "games":
-        scores = tuple(rng.choice((0.0, 0.5, 1.0)) for _ in range(size))
-        return (Measurement("games", scores, ordered=True),
-                Measurement("games", scores, ordered=True))
-    scores = tuple(rng.gauss(100, 5) for _ in range(size))
-    metrics = {"speed": 1.0}
-    return (Measurement("samples", scores, metrics=metrics),
-            Measurement("samples", scores, metrics=metrics))
+        def games(p_win: float) -> tuple[float, ...]:
+            return tuple(1.0 if u < p_win else 0.5 if u < p_win + 0.1 else 0.0
+                         for u in (rng.random() for _ in range(size)))
+        return (Measurement("games", games(0.45 + gain), ordered=True),
+                Measurement("games", games(0.45), ordered=True))
+    return (Measurement("samples", tuple(rng.gauss(100 + 5 * gain, 5) for _ in range(size)),
+                        metrics={"speed": rng.gauss(1.0 + gain, 0.1)}),
+            Measurement("samples", tuple(rng.gauss(100, 5) for _ in range(size)),
+                        metrics={"speed": rng.gauss(1.0, 0.1)}))
+
+
+def _decide(judge, outcome: str, rng: random.Random, gain: float) -> Decision:
+    cap = getattr(judge, "max_games", None) or judge.max_samples
+    evidence = Evidence(outcome)
+    verdict = None
+    while verdict is None or not verdict.decision.is_final():
+        evidence.add(*_batch(outcome, rng, judge.batch, gain), rng)
+        verdict = judge.decide(evidence)
+        assert evidence.n <= cap + judge.batch, "no verdict by max"
+    return verdict.decision
 
 
 @pytest.mark.parametrize("kind", JUDGES.kinds())
 def test_judge_contract(kind, tmp_path):
+    """Equal strength, independent noise: promoted at most about the stated rate (9 or
+    more of 80 has chance 0.3% at 5%); a clearly better challenger is found."""
     assert kind in JUDGE_SPECS, f"no contract fixture for judge kind {kind!r}"
     raw, outcome = JUDGE_SPECS[kind]
     target = {"kind": "command", "benchmark": ["true"], "outcome": outcome, "metric": "m"}
     spec, context = _context(tmp_path, "judge", raw, target=target)
     judge = spec.create(context)
-    cap = getattr(judge, "max_games", None) or judge.max_samples
     rng = random.Random(1)
-    for _ in range(5):
-        evidence = Evidence(outcome)
-        verdict = None
-        while verdict is None or not verdict.decision.is_final():
-            evidence.add(*_equal_batch(outcome, rng, judge.batch), rng)
-            verdict = judge.decide(evidence)
-            assert evidence.n <= cap + judge.batch, "no verdict by max"
-        assert verdict.decision is not Decision.PROMOTE, (kind, verdict.reason)
+    false = sum(_decide(judge, outcome, rng, 0.0) is Decision.PROMOTE for _ in range(80))
+    assert false <= 8, f"{kind}: {false} of 80 equal challengers promoted"
+    found = sum(_decide(judge, outcome, rng, 0.3 if outcome == "games" else 2.0)
+                is Decision.PROMOTE for _ in range(10))
+    assert found >= 8, f"{kind}: {found} of 10 clearly better challengers promoted"
 
 
 # -- executors --------------------------------------------------------------------------

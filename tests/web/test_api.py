@@ -31,6 +31,30 @@ def server(finished):
     srv.stop()
 
 
+def _replayed_wins(run_dir, cycle):
+    """The challenger's wins in ``cycle``, played again by the toy benchmark itself on the
+    recorded seeds (it is deterministic per seed): a figure the API did not compute."""
+    import subprocess
+    import sys
+
+    from ratchet.store import Store
+    from tests.conftest import TOY
+
+    wins = 0
+    with Store(run_dir) as store:
+        rows = store.evaluations(cycle=cycle, roles=("challenger",))
+        for row in rows:
+            config = run_dir / f"replay-{row.batch}-{row.shard}.json"
+            params = store.candidate(row.candidate_id).params
+            config.write_text(json.dumps(params))
+            done = subprocess.run([sys.executable, str(TOY), "--config", str(config),
+                                   "--games", str(row.size), "--seed", str(row.seed)],
+                                  capture_output=True, text=True, check=True)
+            wins += int(done.stdout.split("wins:")[1].split()[0])
+    assert rows and wins > 0
+    return wins
+
+
 def test_read_endpoints_and_openapi(server):
     url, run_dir = server
     with httpx.Client(base_url=url) as http:
@@ -46,7 +70,7 @@ def test_read_endpoints_and_openapi(server):
         assert all(c["decision"] == "promote" for c in promoted)
         assert len(promoted) == champion["promotions"]
         detail = http.get("/api/cycles/1").json()
-        assert detail["roles"]["challenger"]["wins"] >= 0
+        assert detail["roles"]["challenger"]["wins"] == _replayed_wins(run_dir, 1)
         assert http.get("/api/status", params={"run": "nope"}).status_code == 404
         assert http.get("/api/candidates", params={"decision": "bogus"}).status_code == 422
         paths = http.get("/openapi.json").json()["paths"]

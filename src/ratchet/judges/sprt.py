@@ -3,6 +3,9 @@
 Each observation is a score in a small discrete set:
 
 * head-to-head (challenger plays the champion): one game, score 0, 1/2 or 1 — trinomial;
+  or, where the games come in pairs from one opening with the sides swapped, the pair's
+  mean score in {0, 1/4, 1/2, 3/4, 1} — pentanomial, since the two games of a pair are
+  dependent and the pairs are not;
 * paired (both play the same seeded game against fixed opponents): the pair score
   ``(1 + s_challenger - s_champion) / 2`` in {0, 1/4, 1/2, 3/4, 1} — pentanomial.
 
@@ -151,19 +154,21 @@ class SPRTJudge(Judge):
 
     def decide(self, evidence: Evidence) -> Verdict:
         values, observations, s0, s1, elo_fn = self._frame(evidence)
-        n = len(observations)
-        if n == 0:
+        if not observations:
             return Verdict(Decision.CONTINUE, "no games yet", {"n": 0})
         steps = len(values) - 1  # the values are 0, 1/steps, ..., 1
         counts = [0.0] * len(values)
         for x in observations:
             counts[round(x * steps)] += 1.0
         llr = gsprt_llr(values, counts, s0, s1)
-        mean = sum(observations) / n
+        observed = len(observations)
+        n = evidence.n  # what min_games and max_games count: game pairs, or games head to head
+        mean = sum(observations) / observed
         var = _variance(observations)
-        half = 1.96 * math.sqrt(var / n) if n > 1 else math.inf
+        half = 1.96 * math.sqrt(var / observed) if observed > 1 else math.inf
+        trinomial = len(values) == len(TRINOMIAL)
         stats = {"llr": llr, "lower": self.lower, "upper": self.upper, "n": n,
-                 "nelo": _nelo(mean, _per_game_sd(var, evidence.head_to_head)),
+                 "nelo": _nelo(mean, _per_game_sd(var, trinomial)),
                  "games": evidence.games_played,
                  ("h2h_score" if evidence.head_to_head else "pair_score"): mean,
                  "elo": elo_fn(mean),
@@ -184,6 +189,13 @@ class SPRTJudge(Judge):
                        f"{self.upper:.2f})", stats)
 
     def _frame(self, ev: Evidence):
+        if ev.head_to_head and ev.games_in_pairs and ev.pairs:
+            pairs = [(a + b) / 2.0 for a, b in ev.pairs]
+            if self.normalized:
+                s0, s1 = self._normalized_means(pairs, head_to_head=False)
+                return PENTANOMIAL, pairs, s0, s1, score_to_elo
+            return (PENTANOMIAL, pairs, elo_to_score(self.elo0), elo_to_score(self.elo1),
+                    score_to_elo)
         if ev.head_to_head:
             games = [float(x) for x in ev.challenger]
             if self.normalized:

@@ -29,13 +29,15 @@ class Target(ABC):
     ``interleaved``: challenger and champion cannot be measured at once (timing runs), so
     the loop measures them through ``evaluate_interleaved``. ``batch_is_unit``: the scores
     of one measurement share a term computed over all its runs, so judges pair batches,
-    not runs."""
+    not runs. ``games_in_pairs`` (head to head): a measurement's games come in pairs from
+    one opening with the sides swapped, in order, so judges score pairs (pentanomial)."""
 
     name: ClassVar[str]
     outcome: OutcomeKind = "games"
     head_to_head: bool = False
     interleaved: bool = False
     batch_is_unit: bool = False
+    games_in_pairs: bool = False
 
     @abstractmethod
     def baseline(self, space: Space) -> dict[str, Any]:

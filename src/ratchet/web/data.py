@@ -198,12 +198,30 @@ def target_views(run_dir: Path) -> list[dict[str, Any]]:
     with Store(run_dir) as store:
         kind = ((store.run_info() or {}).get("recipe") or {}).get("target", {}).get("kind")
     if not kind:
-        return []
+        return calibration_view(run_dir)
     try:
         own = TARGETS.spec_of(kind).views(run_dir)
     except Exception:  # noqa: BLE001 - the dashboard shows the rest without them
         own = []
-    return [*curriculum_view(run_dir), *own]
+    return [*curriculum_view(run_dir), *own, *calibration_view(run_dir)]
+
+
+def calibration_view(run_dir: Path) -> list[dict[str, Any]]:
+    """The last ``ratchet calibrate`` of this run directory, as a table."""
+    from ratchet.calibrate import read_report, report_lines
+
+    report = read_report(run_dir)
+    if report is None:
+        return []
+    try:
+        rows = [[label, text] for label, text in report_lines(report)]
+    except (KeyError, TypeError, ValueError):
+        return []  # a report of another version: not shown rather than half shown
+    at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(report.get("created_at", 0)))
+    return [{"kind": "table", "title": "Calibration (A/A)",
+             "note": f"ratchet calibrate, {at}: the benchmark's noise and the judge's "
+                     "false-promotion rate on challengers no better than the champion",
+             "columns": ["measured", "found"], "rows": rows}]
 
 
 def curriculum_view(run_dir: Path) -> list[dict[str, Any]]:

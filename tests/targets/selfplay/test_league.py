@@ -117,11 +117,15 @@ def test_progress_is_the_rating_gain_per_game_in_the_configurations_own_pool(tmp
             games.make_champion(name)
             games.append([GameRecord("c4", version=version) for _ in range(100)])
         assert measure_progress(games, "c4", 100) is None  # no rated game: not measured
-        # v1 beats v0 and v2 beats v1 about 3 games in 4: about +190 Elo each
-        for a, b in (("v1", "v0"), ("v2", "v1")):
-            games.add_rated("c4", "promotion test", [
-                GameResult(i, a, b, 1.0 if i % 4 else 0.0, 9) for i in range(200)])
-        games.add_rated("other", "promotion test", [  # another pool: never read
+        # each champion's fresh games against the random anchor: v0 scores 1/2, v1 3/4,
+        # v2 9/10 (about +190 and then +190 Elo)
+        for name, every in (("v0", 2), ("v1", 4), ("v2", 10)):
+            games.add_rated("c4", "anchor", [
+                GameResult(i, name, "random", 1.0 if i % every else 0.0, 9)
+                for i in range(200)])
+        games.add_rated("other", "anchor", [  # another pool: never read
+            GameResult(i, "v0", "v2", 1.0, 9) for i in range(200)])
+        games.add_rated("c4", "promotion test", [  # games that selected: never read
             GameResult(i, "v0", "v2", 1.0, 9) for i in range(200)])
         recent = measure_progress(games, "c4", 100)
         assert recent.low > 0 and 1000 < recent.gain < 2800  # ~190 Elo in 100 games

@@ -229,6 +229,33 @@ def test_the_gate_runs_in_its_own_process_and_fails_closed(tmp_path):
     all_failed(run_gate(tmp_path / "v1", "nosuchgame", digest, quick), "exited with 1")
 
 
+def test_the_gates_soundness_checks_fail_on_what_they_guard(tmp_path):
+    """An illegal move is counted (and replaced: the engine referees); games cut off at
+    the move limit fail the length check."""
+    from ratchet.targets.selfplay.gate import GateConfig, _Checked, run_checks
+
+    class Cheat:
+        name = "cheat"
+
+        def moves(self, states):
+            return [s.legal_actions()[0] if i else 99 for i, s in enumerate(states)]
+
+    state = load_game("tic_tac_toe").new_initial_state()
+    checked = _Checked(Cheat())
+    assert checked.moves([state, state.clone()]) == [0, 0]
+    assert checked.illegal == 1 and checked.moves_made == 2
+
+    net = new_network(game_info("tic_tac_toe"), hidden=16, blocks=1)
+    digest = save_network(net, tmp_path / "v1")
+    short = GateConfig(simulations=4, random_pairs=3, anchor_simulations=4,
+                       anchor_max_pairs=10, max_moves=3)
+    results = {r.check: r for r in run_checks(str(tmp_path / "v1"), "tic_tac_toe", digest,
+                                              short)}
+    assert not results["game_length"].passed
+    assert "reached the move limit (3) unfinished" in results["game_length"].reason
+    assert results["legal_moves"].passed and results["legal_moves"].value == 0
+
+
 def test_a_worker_picks_up_a_new_champion_within_one_batch_and_refuses_a_bad_hash(tmp_path):
     from ratchet.targets.selfplay.play import SelfPlayConfig
     from ratchet.targets.selfplay.worker import ChampionMessage, run_worker
@@ -296,3 +323,59 @@ def test_games_in_play_on_a_lost_worker_are_counted_lost_and_nothing_else():
     assert flight.lost == 8
     flight.message({"worker_lost": 1})  # the executor found w1-b dead with 8 in play
     assert flight.lost == 16
+
+
+def test_the_games_of_a_match_are_independent_samples_not_replays():
+    """Network players with search are deterministic given the position: without sampled
+    plies a match replays a few games per opening; with them every game is new."""
+    from ratchet.targets.selfplay.match import NetworkPlayer, play_pairs
+
+    game, info = pyspiel.load_game("connect_four"), game_info("connect_four")
+    nets = [new_network(info, hidden=8, blocks=0, seed=s) for s in (1, 2)]
+
+    def match(sampled_plies):
+        results = []
+        for batch in range(3):  # a test's batches: a seed each
+            a, b = (NetworkPlayer(name, net, 7, SearchConfig(simulations=4),
+                                  seed=batch * 2 + i, sampled_plies=sampled_plies)
+                    for i, (name, net) in enumerate(zip("ab", nets, strict=True)))
+            results += play_pairs(game, a, b, 12, seed=100 + batch)
+        return results
+
+    replayed = match(0)
+    assert len({r.moves for r in replayed}) < len(replayed)  # what the sampling prevents
+    sampled = match(8)
+    assert len({r.moves for r in sampled}) == len(sampled) == 72
+    pair_scores = {(a.score + 1 - b.score) / 2 for a, b in zip(sampled[::2], sampled[1::2],
+                                                                strict=True)}
+    assert len(pair_scores) >= 2  # a spread of pair results, not one fixed outcome
+
+
+def test_probation_reverts_a_weaker_player_and_keeps_an_equal_one():
+    """The probation rule on fresh games: plain MCTS with 4 simulations against its
+    predecessor with 32 is reverted; the same player against itself is kept."""
+    from types import SimpleNamespace
+
+    from ratchet.seeds import derive
+    from ratchet.targets.selfplay.match import NetworkPlayer
+    from ratchet.targets.selfplay.mcts import uniform_evaluator
+    from ratchet.targets.selfplay.probation import ProbationRule, probation_test
+
+    game = pyspiel.load_game("connect_four")
+    plain = SimpleNamespace(evaluate=uniform_evaluator)
+
+    def probation(simulations, trial):
+        def seed(batch):
+            return derive(trial, "probation", 1, batch)[0]
+        champion, predecessor = (
+            NetworkPlayer(name, plain, 7, SearchConfig(simulations=sims), seed=seed(99 + i),
+                          sampled_plies=8)
+            for i, (name, sims) in enumerate((("new", simulations), ("old", 32))))
+        return probation_test(game, champion, predecessor, ProbationRule(max_games=200),
+                              seed)
+
+    weaker = probation(4, trial=1)
+    assert weaker.revert and weaker.reason.startswith("worse than its predecessor")
+    equal = probation(32, trial=2)
+    assert not equal.revert and "not shown worse" in equal.reason
+    assert len({g.moves for g in equal.games}) == len(equal.games)  # fresh games each

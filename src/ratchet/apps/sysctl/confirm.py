@@ -15,7 +15,7 @@ import math
 import statistics
 from typing import TYPE_CHECKING, Any
 
-from ratchet.cycle import batch_seed
+from ratchet.seeds import SeedLedger
 from ratchet.types import EvalTask
 
 if TYPE_CHECKING:
@@ -37,7 +37,8 @@ def confirm_best(session: Session) -> None:
         return
     judge: Any = session.components.judge
     size, wanted = judge.batch, max(judge.min_samples, judge.batch)
-    cycle = store.last_cycle() + 1  # seeds no cycle of the run used
+    cycle = store.last_cycle() + 1
+    ledger = SeedLedger(session.seed, store.seeds_used)
     batch_means: tuple[list[float], list[float]] = ([], [])
     performance: tuple[list[float], list[float]] = ([], [])
     log.info("re-measuring the best configuration against the original (%d pairs)", wanted)
@@ -45,7 +46,7 @@ def confirm_best(session: Session) -> None:
     while batch * size < wanted:
         if session.stop.is_set():
             return
-        seed = batch_seed(session.seed, cycle, batch)
+        (seed,) = ledger.fresh("confirm", cycle, batch)
         parts = session.components
         results = parts.executor.run_interleaved(
             parts.target, EvalTask(champion.candidate, "champion", seed, size, cycle, batch),

@@ -19,6 +19,11 @@ from typing import Any
 from ratchet.targets.selfplay.match import GameResult
 from ratchet.targets.selfplay.play import GameRecord
 
+#: the rated games ratings are fitted on: each champion's fresh, fixed-size matches
+#: against the anchors; never games that selected it (a promotion test stops when it
+#: crosses a bound, and its games chain along the champions)
+RATING_PURPOSES = ("anchor",)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS selfplay_games (
     id INTEGER PRIMARY KEY,
@@ -161,11 +166,16 @@ class GameStore:
                 [(config, purpose, r.pair, r.first, r.second, r.score, r.length, now)
                  for r in results])
 
-    def rated(self, config: str) -> list[tuple[str, str, float]]:
-        """Every rated game of one pool as (first, second, first's score)."""
-        return [(a, b, s) for a, b, s in self.conn.execute(
-            "SELECT first, second, score FROM selfplay_rated WHERE config = ? ORDER BY id",
-            (config,)).fetchall()]
+    def rated(self, config: str, purposes: Sequence[str] | None = None
+              ) -> list[tuple[str, str, float]]:
+        """The rated games of one pool (of the given purposes; default: every one) as
+        (first, second, first's score)."""
+        sql = "SELECT first, second, score FROM selfplay_rated WHERE config = ?"
+        args: list[Any] = [config]
+        if purposes is not None:
+            sql += f" AND purpose IN ({','.join('?' * len(purposes))})"
+            args += purposes
+        return [(a, b, s) for a, b, s in self.conn.execute(sql + " ORDER BY id", args)]
 
     # -- networks: each candidate's weights hash, and the champion versions ------------
     def record_network(self, candidate_id: str, sha256: str) -> None:

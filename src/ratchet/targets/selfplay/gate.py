@@ -36,6 +36,8 @@ class GateConfig:
     anchor_simulations: int = 100   # the MCTS anchor's
     anchor_score: float = 0.55      # the score the sequential test must show it beats
     anchor_max_pairs: int = 100
+    sampled_plies: int = 8          # plies played in proportion to visits (match.py)
+    max_moves: int | None = None    # a game longer is unfinished (default: the game's own)
     alpha: float = 0.05
     beta: float = 0.05
     timeout_s: float = 600.0
@@ -82,7 +84,8 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
                                f"{size:,} bytes (limit {config.max_bytes:,})", size))
 
     search = SearchConfig(simulations=config.simulations)
-    player = _Checked(NetworkPlayer("challenger", net, info.actions, search, seed))
+    player = _Checked(NetworkPlayer("challenger", net, info.actions, search, seed,
+                                    sampled_plies=config.sampled_plies))
     state = game.new_initial_state()
     started = time.perf_counter()
     moves = 0
@@ -94,7 +97,7 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
                                f"{ms:.1f} ms a move with {config.simulations} simulations "
                                f"(limit {config.max_ms_per_move:g})", ms))
 
-    limit = info.max_length
+    limit = min(config.max_moves or info.max_length, info.max_length)
     games = play_pairs(game, player, RandomPlayer(seed), config.random_pairs, seed,
                        max_moves=limit)
     score = float(np.mean(scores_of(games, "challenger")))
@@ -108,7 +111,7 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
                       elo1=score_to_elo(config.anchor_score + 0.05),
                       alpha=config.alpha, beta=config.beta, batch=10, min_games=20,
                       max_games=2 * config.anchor_max_pairs)
-    evidence = Evidence("games", head_to_head=True)
+    evidence = Evidence("games", head_to_head=True, games_in_pairs=True)
     verdict, played = None, []
     rng = random.Random(seed)
     for chunk in range(config.anchor_max_pairs // 5):

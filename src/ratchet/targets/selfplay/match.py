@@ -5,6 +5,13 @@ A match is played in pairs: both games of a pair start from the same random open
 (``opening_moves`` plies), with the sides swapped, so neither the first move's advantage
 nor a lucky opening favours one player. Games of a match run side by side, so a network
 player evaluates every game's leaf in one forward pass.
+
+A network player with search is deterministic given the position, so a match of such
+players would replay a handful of games for every opening. For the first
+``sampled_plies`` plies of each game it therefore plays in proportion to its visit
+counts, from its own seeded random stream: every game is a fresh sample of the players'
+strength, and the games of a match are independent (distinct move lists, see
+``GameResult.moves``); after those plies it plays its best move.
 """
 
 from __future__ import annotations
@@ -52,19 +59,22 @@ class MCTSAnchor:
 
 
 class NetworkPlayer:
-    """The network with PUCT search, no noise, the most visited move."""
+    """The network with PUCT search, no noise: in the first ``sampled_plies`` plies of a
+    game a move drawn in proportion to its visits, then the most visited move."""
 
     def __init__(self, name: str, net: Any, actions: int, config: SearchConfig,
-                 seed: int = 0):
+                 seed: int = 0, sampled_plies: int = 0):
         self.name = name
         self.net = net
         self.actions = actions
         self.config = SearchConfig(**{**config.__dict__, "noise": False})
         self.rng = np.random.default_rng(seed)
+        self.sampled_plies = sampled_plies
 
     def moves(self, states: Sequence[Any]) -> list[int]:
         visits = search(states, self.net.evaluate, self.actions, self.config, self.rng)
-        return [choose(v, 0.0, self.rng) for v in visits]
+        return [choose(v, 1.0 if len(s.history()) < self.sampled_plies else 0.0, self.rng)
+                for s, v in zip(states, visits, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class GameResult:
     score: float  # the first player's: 1 win, 0.5 draw, 0 loss
     length: int
     finished: bool = True  # False: cut off at the move limit (scored as a draw)
+    moves: tuple[int, ...] = ()  # the whole game, opening included
 
 
 def play_pairs(game: Any, a: Player, b: Player, pairs: int, seed: int,
@@ -114,7 +125,7 @@ def play_pairs(game: Any, a: Player, b: Player, pairs: int, seed: int,
         pair, first, second = order[i]
         score = (state.returns()[0] + 1) / 2 if state.is_terminal() else 0.5
         results.append(GameResult(pair, first.name, second.name, float(score), lengths[i],
-                                  state.is_terminal()))
+                                  state.is_terminal(), tuple(state.history())))
     return results
 
 

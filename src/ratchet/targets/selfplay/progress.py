@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from ratchet.curriculum import Progress
-from ratchet.targets.selfplay.gamestore import GameStore
+from ratchet.targets.selfplay.gamestore import RATING_PURPOSES, GameStore
 from ratchet.targets.selfplay.ratings import Rating, fit
 
 MIN_GAMES = 50  # fewer self-play games: not measured
@@ -36,7 +36,7 @@ def measure_progress(games: GameStore, config: str, window: int,
     first, then, now = (by_version.get(version_at(k)) for k in (0, total - 1 - span,
                                                                  total - 1))
     if ratings is None:
-        rated = games.rated(config)
+        rated = games.rated(config, RATING_PURPOSES)
         anchor = "random" if any("random" in (a, b) for a, b, _ in rated) else first
         ratings = fit(rated, anchor=anchor or "start") if rated else {}
 

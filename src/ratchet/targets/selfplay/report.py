@@ -41,6 +41,7 @@ def standing(run_dir: Path) -> Standing | None:
     from ratchet.targets.selfplay.gamestore import (
         GAMES_LOST,
         LAST_TRAINED,
+        RATING_PURPOSES,
         RECEIVE_ERRORS,
         RESOURCES,
         TRAINING_FAILED,
@@ -64,7 +65,7 @@ def standing(run_dir: Path) -> Standing | None:
             (game, time.time() - RATE_WINDOW_S)).fetchone()[0]
         trained = games.conn.execute("SELECT COUNT(*) FROM selfplay_networks").fetchone()[0]
         recorded = games.network(champion)
-        rated = games.rated(game)
+        rated = games.rated(game, RATING_PURPOSES)
         verdicts = [v for (v,) in games.conn.execute(
             "SELECT value FROM selfplay_meta WHERE key LIKE 'probation:%'")]
         nodes = {key.removeprefix(RESOURCES): json.loads(value) for key, value in
@@ -181,7 +182,7 @@ def views(run_dir: Path) -> list[dict[str, Any]]:
     """The dashboard's rating curve: every champion version's Bradley-Terry rating (95%
     interval) in the run's one pool, uniform random = 0, the MCTS anchors as lines."""
     from ratchet.store import Store
-    from ratchet.targets.selfplay.gamestore import GameStore
+    from ratchet.targets.selfplay.gamestore import RATING_PURPOSES, GameStore
     from ratchet.targets.selfplay.ratings import fit
 
     with Store(run_dir) as store:
@@ -192,7 +193,7 @@ def views(run_dir: Path) -> list[dict[str, Any]]:
     except sqlite3.Error:
         return []
     with games:
-        rated = games.rated(game)
+        rated = games.rated(game, RATING_PURPOSES)
     if not any("random" in (a, b) for a, b, _ in rated):
         return []
     ratings = fit(rated, anchor="random")
@@ -206,7 +207,8 @@ def views(run_dir: Path) -> list[dict[str, Any]]:
     anchors = [shown(name, name) for name in sorted(ratings) if name.startswith("mcts-")]
     return [{"kind": "intervals", "title": "Ratings", "unit": "Elo",
              "note": f"each champion version, Bradley-Terry over {len(rated)} rated games "
-                     f"of {game} (promotion tests, probation); uniform random = 0; "
+                     f"of {game} (each champion's fresh matches against the anchors, never the "
+                     "games that selected it); uniform random = 0; "
                      "dashed: the MCTS anchors",
              "points": points,
              "references": [{"label": "random", "value": 0.0, "low": 0.0, "high": 0.0},

@@ -107,11 +107,21 @@ class SelfPlaySpec(MaximizedGamesSpec):
     lr: float = Field(1e-3, gt=0, description="learning rate (a space parameter overrides)")
     opening_moves: int = Field(2, ge=0, description="random plies shared by both games of "
                                "a rated pair")
-    probation_games: int = Field(0, ge=0, description="after a promotion, rated games "
-                                 "the new champion plays against its predecessor, uniform "
-                                 "random and the MCTS anchor (a third each); it is reverted "
-                                 "if its rating's upper bound falls below its predecessor's "
-                                 "rating (0: no probation)")
+    sampled_plies: int = Field(8, ge=0, description="rated games: in the first plies a "
+                               "network plays in proportion to its search's visits, from "
+                               "its own seeded stream, so that the games of a match are "
+                               "independent samples, not replays of a few openings")
+    probation_games: int = Field(0, ge=0, description="after a promotion, the most fresh "
+                                 "games a sequential test of the new champion against its "
+                                 "predecessor plays (0: no probation); it is reverted when "
+                                 "the test shows it worse (see probation_elo)")
+    rating_pairs: int = Field(10, ge=0, description="pairs of fresh games each champion "
+                              "plays against each anchor (uniform random, the MCTS anchor) "
+                              "before its first challenger is trained: the games its "
+                              "rating is fitted on (0: no ratings)")
+    probation_elo: float = Field(50.0, gt=0, description="probation: a champion this much "
+                                 "weaker than its predecessor is reverted with probability "
+                                 "0.95; an equal one with probability at most 0.05")
     gate: bool = Field(True, description="run the regression gate before a promotion")
     gate_random_pairs: int = Field(20, ge=1, description="gate: pairs against uniform "
                                    "random (score's lower 95% bound >= 0.90)")

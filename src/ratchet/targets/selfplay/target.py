@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from ratchet.targets.selfplay.spec import SelfPlaySpec
 
 log = logging.getLogger(__name__)
+PLAYERS = 1_000_000  # probation's seeds for its players: apart from its test's batches
 
 
 
@@ -75,6 +76,7 @@ class SelfPlayTarget(Target):
     name = "selfplay"
     outcome = "games"
     head_to_head = True
+    games_in_pairs = True
 
     def __init__(self, spec: SelfPlaySpec, work_dir: Path, *, seed: int = 0):
         self.spec = spec
@@ -242,10 +244,13 @@ class SelfPlayTarget(Target):
         if task.opponent is None:
             raise EvaluationError("the selfplay target plays the champion head to head")
         search = SearchConfig(simulations=self.spec.match_simulations)
+        plies = self.spec.sampled_plies
         challenger = NetworkPlayer("challenger", self.network_of(task.candidate),
-                                   self.info.actions, search, seed=task.seed)
+                                   self.info.actions, search, seed=task.seed,
+                                   sampled_plies=plies)
         champion = NetworkPlayer("champion", self.network_of(task.opponent),
-                                 self.info.actions, search, seed=task.seed + 1)
+                                 self.info.actions, search, seed=task.seed + 1,
+                                 sampled_plies=plies)
         results = play_pairs(self.game, challenger, champion, math.ceil(task.size / 2),
                              task.seed, opening_moves=self.spec.opening_moves)
         ids = {"challenger": task.candidate.id, "champion": task.opponent.id}
@@ -261,6 +266,7 @@ class SelfPlayTarget(Target):
         reported but does not bind (a run from random weights must be able to start)."""
         from dataclasses import asdict
 
+        from ratchet.seeds import derive
         from ratchet.targets.selfplay.gate import SKILL_CHECKS, GateConfig, run_gate
 
         if not self.spec.gate:
@@ -271,9 +277,11 @@ class SelfPlayTarget(Target):
                             simulations=self.spec.match_simulations,
                             random_pairs=self.spec.gate_random_pairs,
                             anchor_simulations=self.spec.gate_anchor_simulations,
-                            timeout_s=self.spec.gate_timeout_s)
+                            timeout_s=self.spec.gate_timeout_s,
+                            sampled_plies=self.spec.sampled_plies)
+        (seed,) = derive(self.seed, "gate", _seed_of(candidate.id) >> 1, 0)
         results = run_gate(self.nets / candidate.id, self.spec.game,
-                           recorded[0] if recorded else None, config, seed=self.seed)
+                           recorded[0] if recorded else None, config, seed=seed)
         self.games.set_meta(f"{GATE}{candidate.id}", json.dumps([asdict(r) for r in results]))
         required = bars_cleared(self.games)
         checks = []
@@ -332,6 +340,7 @@ class SelfPlayTarget(Target):
         parent = self.games.network(candidate.parent or "")
         if parent is None:
             raise EvaluationError(f"the parent network {candidate.parent} is not recorded")
+        self._rate(candidate.parent or "")
         self._probation(candidate.parent or "")
         self._top_up(parent[1] or 0, candidate)
         wait = float(self.games.meta(LAST_TRAINED_AT, "0") or 0) + self.spec.min_interval_s \
@@ -364,13 +373,11 @@ class SelfPlayTarget(Target):
         self.games.set_meta(LAST_TRAINED_AT, str(time.time()))
         return str(digest)
 
-    def _probation(self, champion_id: str) -> None:
-        """A champion's first challenger waits for its probation: ``probation_games``
-        rated games against its predecessor and the anchors, then the Bradley-Terry fit
-        over the whole pool. If the champion's upper 95% bound is below its predecessor's
-        rating, the predecessor is put back (through the loop's promotion request, at its
-        next safe point) and this cycle fails with the reason."""
-        from ratchet.controls import Controls
+    def _rate(self, champion_id: str) -> None:
+        """A champion's first challenger waits for its rating games: ``rating_pairs``
+        fresh pairs against each anchor (uniform random, the MCTS anchor), the only games
+        the ratings are fitted on (``gamestore.RATING_PURPOSES``)."""
+        from ratchet.seeds import derive
         from ratchet.targets.selfplay.match import (
             MCTSAnchor,
             NetworkPlayer,
@@ -378,7 +385,34 @@ class SelfPlayTarget(Target):
             play_pairs,
         )
         from ratchet.targets.selfplay.mcts import SearchConfig
-        from ratchet.targets.selfplay.ratings import fit
+
+        key = f"rated:{champion_id}"
+        if not self.spec.rating_pairs or self.games.meta(key) is not None:
+            return
+        version = (self.games.network(champion_id) or ("", 0))[1] or 0
+        seeds = derive(self.seed, "rating", version, 0, shards=5)
+        champion = NetworkPlayer(champion_id, self.recorded_network(champion_id),
+                                 self.info.actions,
+                                 SearchConfig(simulations=self.spec.match_simulations),
+                                 seed=seeds[0], sampled_plies=self.spec.sampled_plies)
+        anchors = (RandomPlayer(seeds[1]),
+                   MCTSAnchor(self.game, self.spec.gate_anchor_simulations, seeds[2]))
+        played = [r for anchor, seed in zip(anchors, seeds[3:], strict=True)
+                  for r in play_pairs(self.game, champion, anchor, self.spec.rating_pairs,
+                                      seed, self.spec.opening_moves)]
+        self.games.add_rated(self.spec.game, "anchor", played)
+        self.games.set_meta(key, f"{len(played)} games")
+
+    def _probation(self, champion_id: str) -> None:
+        """A champion's first challenger waits for its probation (``probation``): a
+        sequential test on fresh games against its predecessor. A champion shown worse
+        than its predecessor is put back (through the loop's promotion request, at its
+        next safe point) and this cycle fails with the reason."""
+        from ratchet.controls import Controls
+        from ratchet.seeds import derive
+        from ratchet.targets.selfplay.match import NetworkPlayer
+        from ratchet.targets.selfplay.mcts import SearchConfig
+        from ratchet.targets.selfplay.probation import ProbationRule, probation_test
 
         key = f"probation:{champion_id}"
         if not self.spec.probation_games or self.games.meta(key) is not None:
@@ -386,23 +420,25 @@ class SelfPlayTarget(Target):
         predecessor = self.games.champion_before(champion_id)
         if predecessor is None:
             return
+        version = (self.games.network(champion_id) or ("", 0))[1] or 0
+
+        def seed(batch: int) -> int:  # the test's batches from 0; its players' PLAYERS on
+            return derive(self.seed, "probation", version, batch)[0]
+
         search = SearchConfig(simulations=self.spec.match_simulations)
+        plies = self.spec.sampled_plies
         champion = NetworkPlayer(champion_id, self.recorded_network(champion_id),
-                                 self.info.actions, search, seed=self.seed)
+                                 self.info.actions, search, seed=seed(PLAYERS),
+                                 sampled_plies=plies)
         before = NetworkPlayer(predecessor, self.recorded_network(predecessor),
-                               self.info.actions, search, seed=self.seed + 1)
-        pairs = max(1, self.spec.probation_games // 6)
-        for i, opponent in enumerate((before, RandomPlayer(self.seed),
-                                      MCTSAnchor(self.game, self.spec.gate_anchor_simulations,
-                                                 self.seed))):
-            results = play_pairs(self.game, champion, opponent, pairs,
-                                 _seed_of(champion_id) + i, self.spec.opening_moves)
-            self.games.add_rated(self.spec.game, "probation", results)
-        ratings = fit(self.games.rated(self.spec.game), anchor="random")
-        mine, theirs = ratings[champion_id], ratings[predecessor]
-        verdict = (f"champion {champion_id} rated {mine.elo:+.0f} [{mine.low:+.0f}, "
-                   f"{mine.high:+.0f}], its predecessor {predecessor} {theirs.elo:+.0f}")
-        if mine.high >= theirs.elo:
+                               self.info.actions, search, seed=seed(PLAYERS + 1),
+                               sampled_plies=plies)
+        rule = ProbationRule(elo=self.spec.probation_elo, max_games=self.spec.probation_games)
+        result = probation_test(self.game, champion, before, rule, seed,
+                                self.spec.opening_moves)
+        self.games.add_rated(self.spec.game, "probation", result.games)
+        verdict = f"champion {champion_id} {result.reason}"
+        if not result.revert:
             self.games.set_meta(key, f"passed: {verdict}")
             return
         self.games.set_meta(key, f"reverted: {verdict}")
