@@ -11,7 +11,9 @@
     run.champion().candidate.params, run.history()[-1].decision
 
 ``run`` takes the run's lock (a second process on the same run is refused), resumes a run
-that exists, and ends after ``max_cycles`` cycles or when stopped (Ctrl+C, SIGTERM).
+that exists, and ends after ``max_cycles`` cycles or when stopped (Ctrl+C, SIGTERM). It
+raises only ``ratchet.RatchetError`` (a bad recipe, a run it cannot use); a benchmark that
+fails is a failed cycle, and ``summary.all_failed`` says when every cycle failed.
 """
 
 from __future__ import annotations
@@ -41,8 +43,13 @@ def as_recipe(recipe: RecipeLike) -> Recipe:
 def run(recipe: RecipeLike, run_dir: str | os.PathLike[str] | None = None, *,
         max_cycles: int | None = None) -> LoopSummary:
     """Run (or resume) the recipe's loop in ``run_dir`` (default ``runs/<name>``)."""
+    from ratchet.errors import RatchetError
     from ratchet.service.daemon import serve
 
+    if max_cycles is not None and (isinstance(max_cycles, bool) or not isinstance(
+            max_cycles, int) or max_cycles < 1):
+        raise RatchetError(f"max_cycles={max_cycles!r}: expected a whole number of cycles, "
+                           "at least 1 (or None: until stopped)")
     parsed = as_recipe(recipe)
     directory = Path(run_dir) if run_dir is not None else Path("runs") / parsed.name
     from ratchet.apps.dashboard import serve_run

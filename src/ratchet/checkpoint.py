@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 from ratchet.atomic import atomic_write_json
+from ratchet.errors import StoreWriteError
 from ratchet.store import Store
 from ratchet.summary import champion_summary
 
@@ -19,20 +20,33 @@ DIR_NAME = "checkpoints"
 
 
 def write_checkpoint(store: Store, cycle: int, reason: str, keep: int = 5) -> Path:
+    """A snapshot of the store; a full disk (or any write that fails) is a
+    ``StoreWriteError`` (exit 75: try again later), and no half-written snapshot stays."""
     directory = Path(store.run_dir) / DIR_NAME
-    directory.mkdir(exist_ok=True)
     path = directory / f"cycle-{cycle:08d}.db"
     tmp = path.with_suffix(".db.tmp")
-    tmp.unlink(missing_ok=True)
-    os.close(os.open(tmp, os.O_RDWR | os.O_CREAT, 0o600))  # owner-only, like the store
-    target = sqlite3.connect(tmp)
     try:
-        store.conn.backup(target)
-    finally:
-        target.close()
-    tmp.replace(path)
+        directory.mkdir(exist_ok=True)
+        tmp.unlink(missing_ok=True)
+        os.close(os.open(tmp, os.O_RDWR | os.O_CREAT, 0o600))  # owner-only, like the store
+        target = sqlite3.connect(tmp)
+        try:
+            store.conn.backup(target)
+        finally:
+            target.close()
+        tmp.replace(path)
+    except (OSError, sqlite3.Error) as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreWriteError(f"cannot write the checkpoint {path}: "
+                              f"{getattr(exc, 'strerror', None) or exc}; the run stops "
+                              "(exit 75) and resumes from its store when started again") \
+            from None
     summary = champion_summary(store)
-    atomic_write_json(directory / f"champion-v{summary['version']:04d}.json", summary)
+    try:
+        atomic_write_json(directory / f"champion-v{summary['version']:04d}.json", summary)
+    except OSError as exc:
+        raise StoreWriteError(f"cannot write the champion's record in {directory}: "
+                              f"{exc.strerror}") from None
     _prune(directory, keep)
     log.info("checkpoint %s (%s)", path.name, reason)
     return path

@@ -3,16 +3,16 @@ clear message and exit code 2, never a traceback."""
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from ratchet import terminal
 from ratchet.apps.cartpole.cli import app as cartpole_app
 from ratchet.apps.dashboard import serve_run
 from ratchet.apps.sysctl.cli import app as sysctl_app
@@ -21,7 +21,7 @@ from ratchet.errors import RatchetError
 from ratchet.export import ExportFormat, export_csv, export_jsonl, export_lines, history_rows
 from ratchet.loop import LoopSummary
 from ratchet.recipe import load_recipe
-from ratchet.rundirs import check_name, existing_runs, resolve_run_dir
+from ratchet.rundirs import check_name, check_outside_run, existing_runs, resolve_run_dir
 from ratchet.runner import RunOptions, warnings_to_stderr
 from ratchet.service.commands import register as register_service_commands
 from ratchet.store import Store
@@ -31,8 +31,8 @@ from ratchet.version import __version__
 app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   help="ratchet: holds a champion, measures challengers, promotes only what "
                        "is proven better.")
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+out = terminal.console()
+err = terminal.console(stderr=True)
 
 RunDirOpt = Annotated[Path | None, typer.Option("--run-dir", help="run directory "
                                                 "(default: runs/<recipe name>)")]
@@ -42,7 +42,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(terminal.error(message))
     raise typer.Exit(2)
 
 
@@ -103,10 +103,10 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
         args += ["--max-cycles", str(max_cycles)] if max_cycles else []
         args += ["--name", name] if name else []
         args += ["--adopt"] if adopt else ["--restore-champion"] if restore_champion else []
-        raise typer.Exit(run_supervised(args, say=lambda m: err.print(m, highlight=False)))
+        raise typer.Exit(run_supervised(args, say=lambda m: err.print(m)))
     silent = quiet or detached or as_json
     display = RunDisplay(parsed.name, parsed.judge.kind,
-                         console=Console(stderr=True, quiet=silent))
+                         console=terminal.console(stderr=True, quiet=silent))
     with display, warnings_to_stderr(silent):
         summary = serve(parsed, directory, max_cycles=max_cycles,
                         reporter=with_champion(display, directory),
@@ -132,7 +132,7 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
     elif not silent:
         if pending is not None:
             err.print(f"cycle {pending[0]} was interrupted; its evidence is kept and it "
-                      "resumes on the next start", highlight=False)
+                      "resumes on the next start")
         verb = "stopped" if summary.stopped else "finished"
         if summary.budget_spent:
             verb = f"finished ({summary.budget_spent})"
@@ -142,8 +142,8 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
                   highlight=False)
     if all_failed:
         reason = last[-1].reason if last else "no reason recorded"
-        err.print(f"[bold red]error:[/] every cycle failed ({summary.failures} of "
-                  f"{summary.cycles}); the last: {reason}", highlight=False)
+        err.print(terminal.error(f"every cycle failed ({summary.failures} of "
+                                 f"{summary.cycles}); the last: {reason}"))
         raise typer.Exit(1)
 
 
@@ -166,11 +166,11 @@ def _league_outcome(directory: Path, summary: LoopSummary, *, as_json: bool,
         err.print(f"{verb}: {summary.cycles} cycles, {summary.promotions} promotions, "
                   f"{summary.failures} failed, in {len(champions)} configurations: " +
                   ", ".join(f"{n} champion v{c['version']}" for n, c in champions.items()) +
-                  f". See `ratchet status --run-dir {directory}`.", highlight=False)
+                  f". See `ratchet status --run-dir {directory}`.")
     if summary.cycles > 0 and summary.failures == summary.cycles:
-        err.print(f"[bold red]error:[/] every cycle failed ({summary.failures} of "
-                  f"{summary.cycles}); see `ratchet status --run-dir {directory}`",
-                  highlight=False)
+        err.print(terminal.error(f"every cycle failed ({summary.failures} of "
+                                 f"{summary.cycles}); see `ratchet status --run-dir "
+                                 f"{directory}`"))
         raise typer.Exit(1)
 
 
@@ -186,8 +186,9 @@ def best(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt = No
     score = summary["score"]
     ci = (f"[{score['low']:.4g}, {score['high']:.4g}]" if score.get("low") is not None
           else "(interval needs 2+ measurements)")
-    out.print(f"[bold]{summary['name']}[/] champion v{summary['version']} "
-              f"({summary['candidate']}, from {summary['origin']}, cycle {summary['cycle']})")
+    out.print(terminal.line((summary["name"], "bold"), f" champion v{summary['version']} "
+                            f"({summary['candidate']}, from {summary['origin']}, cycle "
+                            f"{summary['cycle']})"))
     if score.get("mean") is not None:
         note = " (provisional: not yet re-measured)" if summary["provisional"] else ""
         out.print(f"mean score while champion {score['mean']:.4g} {ci} at "
@@ -251,13 +252,19 @@ def export(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt = 
     """One record per evaluation, with seed 004's training_log.jsonl field names
     (iteration, win_rate, best_win_rate, improvement), so its jq recipes work. With
     --optuna-storage: one Optuna trial per decided cycle instead."""
-    with Store(_resolve_run_dir(recipe, run_dir, name)) as store:
+    directory = _resolve_run_dir(recipe, run_dir, name)
+    if output is not None:
+        check_outside_run(output, directory, "the export")
+    if optuna_storage is not None and optuna_storage.startswith("sqlite:"):
+        check_outside_run(Path(optuna_storage.split(":///", 1)[-1]), directory,
+                          "the Optuna storage")
+    with Store(directory) as store:
         if optuna_storage is not None:
             from ratchet.optuna_export import export_to_optuna
 
             written, count = export_to_optuna(store, optuna_storage, study)
             err.print(f"wrote {count} trials to study {written!r} in {optuna_storage}; "
-                      f"optuna-dashboard {optuna_storage}", highlight=False)
+                      f"optuna-dashboard {optuna_storage}")
             return
         records = list(export_lines(store))
     text = (export_jsonl(records) if jsonl or fmt is ExportFormat.jsonl
@@ -289,6 +296,10 @@ def dashboard(run_dirs: Annotated[list[Path] | None, typer.Argument(
                   show_default=False)] = None,
               host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
               port: Annotated[int, typer.Option(help="port (0: any free port)")] = 8321,
+              allow_host: Annotated[list[str] | None, typer.Option(
+                  "--allow-host", help="a name requests may reach it by (their Host "
+                  "header), besides localhost and the bound address; repeat for more")]
+              = None,
               ) -> None:
     """Serve the dashboard of stopped or running runs, read-only, from their stores."""
     from ratchet.web import create_app
@@ -299,7 +310,7 @@ def dashboard(run_dirs: Annotated[list[Path] | None, typer.Argument(
         _fail("no runs: pass RUN_DIR (a directory holding ratchet.db)")
     for d in dirs:
         Store(d).close()  # a clear error for a directory that holds no run
-    server = WebServer(create_app(dirs, read_only=True), host, port)
+    server = WebServer(create_app(dirs, read_only=True), host, port, allow_host or ())
     url = server.start()
     err.print(f"dashboard of {len(dirs)} run(s) at {url} (read-only) · Ctrl+C stops",
               highlight=False)
@@ -334,18 +345,17 @@ def calibrate(recipe: Annotated[Path, typer.Argument(help="recipe YAML whose ben
     if name:
         parsed = parsed.model_copy(update={"name": check_name(name)})
     directory = resolve_run_dir(run_dir, parsed.name)
-    say = Console(stderr=True, quiet=as_json)
+    say = terminal.console(stderr=True, quiet=as_json)
     with warnings_to_stderr(as_json):
         report = run_calibration(parsed, directory, tests=tests, repeats=repeats,
                                  decision_s=decision_seconds,
-                                 progress=lambda m: say.print(f"calibrate: {escape(m)}",
-                                                              highlight=False))
+                                 progress=lambda m: say.print(f"calibrate: {m}"))
     if as_json:
         print(json.dumps(report, indent=2, default=str))
         return
     for label, text in report_lines(report):
-        out.print(f"[bold]{label}:[/] {escape(text)}", highlight=False)
-    out.print(f"report: {directory / 'calibration.json'}", highlight=False)
+        out.print(terminal.line((f"{label}:", "bold"), " ", text))
+    out.print(f"report: {directory / 'calibration.json'}")
 
 
 def _version(value: bool) -> None:
@@ -367,10 +377,19 @@ app.command("tune-os")(tune_os)
 app.add_typer(sysctl_app, name="sysctl")
 
 
+FULL = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # a disk that cannot take a write now
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (typer); a RatchetError is one line and exit 2."""
     try:
         app()
     except RatchetError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        err.print(terminal.error(str(exc)))
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        if exc.errno not in FULL:
+            raise
+        err.print(terminal.error(f"cannot write {exc.filename or 'a file'}: {exc.strerror}; "
+                                 "nothing was lost (exit 75: try again once there is room)"))
+        sys.exit(75)

@@ -22,7 +22,7 @@ from ratchet.factory import Components
 from ratchet.filewriter import LiveFiles
 from ratchet.gates import GateResult, run_gates
 from ratchet.seeds import SeedLedger, derive
-from ratchet.store import Champion, CycleOutcome, EvaluationRow, Store
+from ratchet.store import Champion, CycleOutcome, EvaluationRow, Store, promotion_changes
 from ratchet.summary import write_champion_file
 from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial, Verdict
 
@@ -198,7 +198,7 @@ class CycleRunner:
         self._deciding = []
         if new_champion is not None:
             self.c.target.apply(new_champion.candidate)
-            self._log_promotion(cycle, champion, new_champion, stats)
+            self._log_promotion(cycle, champion, new_champion)
         elif decision is not Decision.GATED:  # a held challenger may be promoted by hand
             self.c.target.discard(candidate)
         self._write_champion_file(changed=new_champion is not None)
@@ -216,16 +216,11 @@ class CycleRunner:
             write_champion_file(self.store, durable=changed, files=self.files)
             self._champion_file_at = now
 
-    def _log_promotion(self, cycle: int, old: Champion, new: Champion,
-                       stats: dict[str, Any]) -> None:
-        changes = {k: [old.candidate.params.get(k), v] for k, v in new.candidate.params.items()
-                   if old.candidate.params.get(k) != v}
-        msg = (f"cycle {cycle}: promoted {new.candidate.id} as champion v{new.version}; "
-               f"changes {changes}")
-        log.info(msg)
-        self.store.event("promotion", msg, cycle=cycle, version=new.version,
-                         candidate=new.candidate.id, changes=changes,
-                         elo=stats.get("elo"), improvement=stats.get("improvement"))
+    def _log_promotion(self, cycle: int, old: Champion, new: Champion) -> None:
+        """The log's line; the store's ``promotion`` event was committed with it."""
+        log.info("cycle %d: promoted %s as champion v%d; changes %s", cycle,
+                 new.candidate.id, new.version, promotion_changes(old.candidate,
+                                                                  new.candidate))
 
     # -- measuring ------------------------------------------------------------------
     def _new_evidence(self) -> Evidence:

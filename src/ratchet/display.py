@@ -15,6 +15,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from ratchet import terminal
 from ratchet.loop import CycleResult
 from ratchet.types import Decision, Evidence, Verdict
 
@@ -58,7 +59,7 @@ class RunDisplay:
     """A reporter for the loop (``__call__(event, data)``)."""
 
     def __init__(self, name: str, judge: str, console: Console | None = None):
-        self.console = console or Console(stderr=True)
+        self.console = console or terminal.console(stderr=True)
         self.name = name
         self.judge = judge
         self.live: Live | None = None
@@ -135,7 +136,7 @@ class RunDisplay:
         champ = self.champion
         score = champ.get("score") or {}
         head = Table.grid(padding=(0, 2))
-        head.add_row(f"[bold]{self.name}[/]", self.status,
+        head.add_row(Text(self.name, style="bold"), self.status,
                      f"champion v{champ.get('version', 0)}",
                      _score_text(score, champ.get("provisional", False)),
                      f"promotions {self.promotions}",

@@ -29,5 +29,10 @@ class StoreWriteError(StoreError):
     exit_code = 75  # EX_TEMPFAIL
 
 
+class StoreGoneError(StoreWriteError):
+    """The store's file was deleted or replaced under a running process: it stops (exit
+    75, as for a full disk) instead of writing where no one will read."""
+
+
 class EvaluationError(RatchetError):
     """One evaluation failed (crash, timeout, bad output). The loop records it and goes on."""

@@ -82,6 +82,11 @@ class LoopSummary:
     stopped: bool = False
     budget_spent: str | None = None  # why the run ended on its budget
 
+    @property
+    def all_failed(self) -> bool:
+        """Every cycle of this start failed (a benchmark that cannot run, say)."""
+        return self.cycles > 0 and self.failures == self.cycles
+
 
 class Loop:
     """Runs cycles on an opened run (``ratchet.runner.Session`` opens it: the champion

@@ -40,7 +40,7 @@ class Spec(BaseModel):
     """One plugin's section of a recipe. Subclasses declare ``kind: Literal[...]`` and
     their fields, and implement ``create``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     def create(self, context: BuildContext) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not say how to create its plugin")
@@ -104,6 +104,12 @@ def load_object(path: str) -> Any:
         found: Any = importlib.import_module(module)
     except ImportError as exc:
         raise ValueError(f"cannot import {module} (for {path}): {exc}") from None
+    except SystemExit as exc:  # the module's own code ran on import: it is not ratchet's end
+        raise ValueError(f"importing {module} (for {path}) called sys.exit({exc.code!r})") \
+            from None
+    except Exception as exc:  # noqa: BLE001 - a SyntaxError, or its code raised on import
+        raise ValueError(f"importing {module} (for {path}) failed: "
+                         f"{type(exc).__name__}: {exc}") from None
     for part in name.split("."):
         try:
             found = getattr(found, part)

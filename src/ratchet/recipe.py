@@ -33,7 +33,7 @@ _NAME = NAME_PATTERN
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class GateSpec(_Spec):
@@ -112,6 +112,10 @@ class DashboardSpec(_Spec):
                              "port (0: any free port); absent: no web server")
     host: str = Field("127.0.0.1", description="address to bind; 127.0.0.1 unless you mean "
                       "to expose it")
+    allowed_hosts: list[str] = Field(default_factory=list, description="names a request's "
+                                     "Host header may carry besides localhost and the bound "
+                                     "address (bound to 0.0.0.0: the names other machines "
+                                     "reach this one by); any other is refused")
 
 
 class ConfigurationSpec(_Spec):
@@ -170,7 +174,8 @@ class Recipe(_Spec):
         "own champion, history and run directory: [{name: c4, game: connect_four}, ...]")
     curriculum: CurriculumSpec | None = Field(None, description="share the workers among "
                                               "the configurations by their progress")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32, description="the run's seed: every seed it "
+                      "plays derives from it")
 
     @field_validator("target", "strategy", "judge", "executor", mode="wrap")
     @classmethod
@@ -195,6 +200,12 @@ class Recipe(_Spec):
             if outcome == "games" and budget.runs is not None:
                 raise ValueError("schedule.budget.runs: this target plays games "
                                  "(outcome: games); use budget.games")
+            spend = budget.games or budget.runs
+            if spend is not None and spend < self.schedule.baseline:
+                raise ValueError(f"schedule.budget: {spend} is less than the "
+                                 f"{self.schedule.baseline} games or runs schedule.baseline "
+                                 "spends on the first champion; raise the budget or lower "
+                                 "the baseline")
         if not self.space:
             raise ValueError("space is empty: name at least one parameter to tune")
         names = [c.name for c in self.configurations]
@@ -240,6 +251,9 @@ def load_recipe(path: str | os.PathLike[str]) -> Recipe:
         raise RecipeError(f"{path}: is a directory, expected a recipe YAML file") from None
     except UnicodeDecodeError:
         raise RecipeError(f"{path}: not a text file, expected a recipe YAML file") from None
+    except RecursionError:
+        raise RecipeError(f"{path}: nested too deeply to be a recipe (expected a YAML "
+                          "mapping of sections)") from None
     except YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""

@@ -60,9 +60,33 @@ def check_history(run_dir: Path) -> None:
                      f"run over the old one. Nothing was changed; {newest}")
 
 
-def restore(run_dir: Path, checkpoint: Path | None = None) -> dict[str, object]:
+def run_identity(store: Store) -> tuple[str, float, str] | None:
+    """What tells one run from another: its name, when it was created and its starting
+    champion's id (a random id made once per run). None for a store without a run."""
+    info = store.run_info()
+    promotions = store.promotions()
+    if info is None or not promotions:
+        return None
+    return info["name"], float(info["created_at"]), str(promotions[0]["candidate_id"])
+
+
+def _own_identity(run_dir: Path) -> tuple[str, float, str] | None:
+    """The identity of the run in ``run_dir`` (None when its store is gone or unreadable:
+    then there is nothing to compare a checkpoint with)."""
+    if not (run_dir / DB_NAME).is_file():
+        return None
+    try:
+        with Store(run_dir) as store:
+            return run_identity(store)
+    except (StoreError, sqlite3.DatabaseError):
+        return None
+
+
+def restore(run_dir: Path, checkpoint: Path | None = None, *,
+            from_another_run: bool = False) -> dict[str, object]:
     """Put ``checkpoint`` (default: the newest) back as the run's store, atomically. The
-    caller holds the run's lock, so no daemon writes meanwhile."""
+    caller holds the run's lock, so no daemon writes meanwhile. A checkpoint of another
+    run is refused unless ``from_another_run``."""
     if checkpoint is None:
         snapshots = checkpoints(run_dir)
         if not snapshots:
@@ -80,14 +104,28 @@ def restore(run_dir: Path, checkpoint: Path | None = None) -> dict[str, object]:
             info = candidate.run_info()
             if info is None:
                 raise StoreError(f"checkpoint {checkpoint} holds no run")
+            identity = run_identity(candidate)
             champion = candidate.champion()
             cycles = candidate.last_cycle()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"checkpoint {checkpoint} is not a usable store: {exc}") from None
     finally:
         scratch.unlink(missing_ok=True)
+    own = _own_identity(run_dir)
+    if own is not None and identity != own and not from_another_run:
+        raise StoreError(f"{checkpoint} is a checkpoint of another run ({info['name']!r}, "
+                         f"created {_when(identity)}), not of the run in {run_dir} "
+                         f"({own[0]!r}, created {_when(own)}). Nothing was changed; pass "
+                         "--from-another-run to put it in place anyway")
     for name in STORE_FILES[1:]:  # the old store's journal must not be replayed onto it
         (run_dir / name).unlink(missing_ok=True)
     atomic_write_bytes(run_dir / DB_NAME, data, mode=0o600)
     return {"checkpoint": str(checkpoint), "name": info["name"], "version": champion.version,
             "cycles": cycles}
+
+
+def _when(identity: tuple[str, float, str] | None) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(identity[1])) if identity \
+        else "at an unknown time"

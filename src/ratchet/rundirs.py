@@ -40,11 +40,32 @@ def resolve_run_dir(run_dir: Path | None, name: str | None = None,
             listed = f" (runs here: {', '.join(map(str, runs))})" if runs else ""
             raise RatchetError(f"which run? pass --run-dir DIR or a name{listed}")
         directory = runs[0]
-    if directory.exists() and not directory.is_dir():
-        raise RatchetError(f"{directory} is a file, expected a run directory")
-    if must_exist and not directory.is_dir():
-        raise RatchetError(f"no run at {directory}")
+    shown = str(directory) if len(str(directory)) <= 120 else str(directory)[:117] + "..."
+    if len(str(directory)) > 1024 or any(len(part.encode()) > 255 for part in directory.parts):
+        raise RatchetError(f"run directory {shown}: too long a path (at most 255 bytes a "
+                           "name, 1024 in all)")
+    try:
+        if directory.exists() and not directory.is_dir():
+            raise RatchetError(f"{shown} is a file, expected a run directory")
+        if must_exist and not directory.is_dir():
+            raise RatchetError(f"no run at {shown}")
+    except OSError as exc:
+        raise RatchetError(f"run directory {shown}: {exc.strerror}") from None
     return directory
+
+
+def check_outside_run(path: Path, run_dir: Path, what: str) -> None:
+    """Refuse to write ``what`` to ``path`` when that is the run's store or anything
+    inside its directory (an export written over ``ratchet.db`` loses the run), or a
+    directory."""
+    target = path.expanduser().resolve()
+    home = run_dir.resolve()
+    if target == home or home in target.parents:
+        raise RatchetError(f"refusing to write {what} to {path}: it is inside the run "
+                           f"directory {run_dir}, whose files only the run writes; choose "
+                           "a path outside it")
+    if target.is_dir():
+        raise RatchetError(f"{path} is a directory; expected a file path for {what}")
 
 
 def configuration_dirs(run_dir: Path) -> dict[str, Path]:

@@ -29,8 +29,14 @@ class Param:
         if self.is_numeric:
             if self.low is None or self.high is None:
                 raise SpaceError(f"{self.name}: a {self.type} parameter needs both low and high")
+            if not (math.isfinite(self.low) and math.isfinite(self.high)):
+                raise SpaceError(f"{self.name}: low and high must be finite numbers")
             if not self.low < self.high:
                 raise SpaceError(f"{self.name}: low ({self.low}) must be below high ({self.high})")
+            if not math.isfinite(self.high - self.low) or abs(self.low) > 1e300 \
+                    or abs(self.high) > 1e300:
+                raise SpaceError(f"{self.name}: the range {self.low:g} .. {self.high:g} is too "
+                                 "wide to search (keep |low| and |high| below 1e300)")
             if self.type == "logfloat" and self.low <= 0:
                 raise SpaceError(f"{self.name}: a logfloat needs low > 0, got {self.low}")
             if self.type == "int" and (self.low != int(self.low) or self.high != int(self.high)):

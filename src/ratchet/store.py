@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ratchet.errors import StoreError, StoreWriteError
+from ratchet.errors import StoreError, StoreGoneError, StoreWriteError
 from ratchet.types import Candidate, Decision, Trial
 
 DB_NAME = "ratchet.db"
@@ -275,6 +275,20 @@ class SafeConnection:
         return getattr(self.raw, name)
 
 
+def promotion_changes(old: Candidate, new: Candidate) -> dict[str, list[Any]]:
+    """Each parameter a promotion changed: [old value, new value]."""
+    return {k: [old.params.get(k), v] for k, v in new.params.items()
+            if old.params.get(k) != v}
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 class Store:
     def __init__(self, run_dir: str | Path, *, create: bool = False, db_name: str = DB_NAME):
         self.run_dir = Path(run_dir)
@@ -297,6 +311,7 @@ class Store:
             raw.execute("PRAGMA synchronous=NORMAL")  # FULL for a durable transaction
             raw.execute("PRAGMA foreign_keys=ON")
             raw.execute("PRAGMA busy_timeout=30000")
+            self._file = _file_identity(self.path)
             if create:
                 self._migrate()
             elif self.schema_version() == 0:
@@ -306,6 +321,18 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot use run directory {self.run_dir}: {exc.strerror}") \
                 from None
+
+    def _check_same_file(self) -> None:
+        """The file at the store's path is still the one this connection writes: a store
+        deleted or replaced under a running daemon would take every later write into a
+        file no one will open again."""
+        now = _file_identity(self.path)
+        if now != self._file:
+            what = "deleted" if now is None else "replaced by another file"
+            raise StoreGoneError(
+                f"{self.path} was {what} while this run was using it; nothing more is "
+                "written. Put the newest checkpoint back with 'ratchet restore --run-dir "
+                f"{self.run_dir}' (or restore the file), then start the run again")
 
     def check_integrity(self) -> None:
         """SQLite's quick check: a damaged page is found before anything is applied."""
@@ -349,6 +376,7 @@ class Store:
         the next durable commit or checkpoint of the WAL, so a power cut may undo it (the
         cycle is then measured again). A promotion, whose champion is then made live, is
         always durable."""
+        self._check_same_file()
         cur = self.conn.cursor()
         if durable:
             cur.execute("PRAGMA synchronous=FULL")
@@ -454,6 +482,16 @@ class Store:
             cur.execute("UPDATE candidates SET status = 'retired' WHERE id = ?",
                         (champion.candidate.id,))
             promoted = Champion(candidate, version, cycle, now)
+            changes = promotion_changes(champion.candidate, candidate)
+            cur.execute("INSERT INTO events (ts, level, kind, message, data) VALUES "
+                        "(?, 'info', 'promotion', ?, ?)",
+                        (now, f"cycle {cycle}: promoted {candidate.id} as champion "
+                              f"v{version}; changes {changes}",
+                         json.dumps({"cycle": cycle, "version": version,
+                                     "candidate": candidate.id, "changes": changes,
+                                     "elo": stats.get("elo"),
+                                     "improvement": stats.get("improvement")},
+                                    default=str)))
         cur.execute("UPDATE runs SET strategy_state = ? WHERE id = 1",
                     (json.dumps(strategy_state),))
         # the live stream's record of the cycle, in the same transaction as the decision

@@ -269,6 +269,56 @@ def test_the_dashboard_refuses_a_foreign_host_header(run):
         assert get(f"rebind.example:{port}") == 421 and get("evil.example") == 421
     finally:
         server.stop()
+    # bound to every interface: still only this machine's names and the ones listed
+    server = WebServer(create_app([run_dir]), "0.0.0.0", 0, allowed=["ratchet.lan"])
+    port = server.server.config.port
+    url = server.start()
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    try:
+        assert get(f"127.0.0.1:{port}") == 200 and get(f"ratchet.lan:{port}") == 200
+        assert get("evil.example") == 421 and get(f"rebind.example:{port}") == 421
+    finally:
+        server.stop()
+
+
+def test_tokens_fail_closed(run):
+    """An empty, short or non-ASCII token file authorizes nothing and the dashboard is
+    not served over it; a header that is not ASCII is a wrong token (401), not a 500."""
+    import httpx
+    import pytest
+
+    from ratchet.errors import RatchetError
+    from ratchet.service.token import check_token, ensure_token
+    from ratchet.web import create_app
+    from ratchet.web.server import WebServer
+
+    _, run_dir = run
+    good = ensure_token(run_dir)
+    server = WebServer(create_app([run_dir]), "127.0.0.1", 0)
+    url = server.start()
+    try:
+        with httpx.Client(base_url=url) as http:
+            for header in ("Bearer \u00a0", "Bearer \u00e9t\u00e9", "Bearer " + good[:-1]):
+                res = http.post("/api/control/pause",
+                                headers={"Authorization": header.encode("latin-1")})
+                assert res.status_code == 401, (header, res.status_code)
+            res = http.post("/api/control/pause", headers={"X-Ratchet-Token": b"\xa0\xff"})
+            assert res.status_code == 401
+            for text in ("", "\n", "short", "\u00e9" * 40):
+                (run_dir / "token").write_text(text, encoding="utf-8")
+                assert not check_token(run_dir, text.strip() or "\u00a0")
+                for offered in ("\u00a0", "short", "\u00e9" * 40):
+                    res = http.post("/api/control/pause",
+                                    headers={"Authorization": ("Bearer " + offered)
+                                             .encode("utf-8")})
+                    assert res.status_code == 401
+                with pytest.raises(RatchetError, match="holds no usable token"):
+                    ensure_token(run_dir)
+            assert not (run_dir / "pause").exists()
+    finally:
+        server.stop()
+        (run_dir / "token").unlink()
+    assert ensure_token(run_dir) != good  # removed: a new one is made
 
 
 def test_unparseable_benchmark_output_is_quoted_with_what_was_expected():

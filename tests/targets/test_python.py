@@ -11,12 +11,14 @@ from ratchet.types import Decision
 
 OBJECTIVE = textwrap.dedent('''
     import random
+    from pathlib import Path
 
-    CALLS = []
+    CALLS = Path(__file__).with_name("calls.txt")  # the objective runs in a worker process
 
     def objective(params, seed, size):
         """Best at x = 0.7; noise sd 0.05 per sample."""
-        CALLS.append(size)
+        with CALLS.open("a") as fh:
+            fh.write(f"{size}\\n")
         rng = random.Random(seed)
         return [1.0 - (params["x"] - 0.7) ** 2 + rng.gauss(0, 0.05) for _ in range(size)]
 
@@ -56,7 +58,7 @@ def test_a_python_function_is_tuned_end_to_end(bench_module, tmp_path):
     assert abs(champion.candidate.params["x"] - 0.7) < abs(0.1 - 0.7)
     assert [d.cycle for d in run.history()] == list(range(1, 13))
     assert all(t.decision in (Decision.PROMOTE, Decision.REJECT) for t in run.trials())
-    calls = sys.modules[bench_module].CALLS
+    calls = [int(n) for n in (tmp_path / "calls.txt").read_text().split()]
     assert calls[:2] == [5, 5]  # the baseline: 10 samples in batches of 5
     assert set(calls[2:]) == {1}  # then interleaved: one call per run
 
@@ -80,3 +82,31 @@ def test_a_function_that_cannot_be_imported_is_one_clear_error(bench_module):
         ratchet.run(_recipe(f"{bench_module}:nope"), max_cycles=1)
     with pytest.raises(RecipeError, match="cannot import no_such_module"):
         ratchet.run(_recipe("no_such_module:f"), max_cycles=1)
+
+
+def test_the_api_raises_only_ratchet_errors_and_says_when_every_cycle_failed(tmp_path,
+                                                                              monkeypatch):
+    """The user's code never escapes as its own exception (SyntaxError, SystemExit): a
+    module that cannot be imported is a RecipeError, an objective that exits or hangs a
+    failed cycle, and the summary says when all of them failed."""
+    (tmp_path / "syntax_bench.py").write_text("def objective(:\n")
+    (tmp_path / "exit_bench.py").write_text(
+        "import sys, time\n"
+        "def exits(params, seed, size):\n    sys.exit(0)\n"
+        "def hangs(params, seed, size):\n    time.sleep(60)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ratchet.RatchetError, match="max_cycles=0"):
+        ratchet.run(_recipe("exit_bench:exits"), run_dir=tmp_path / "r0", max_cycles=0)
+    with pytest.raises(RecipeError, match="SyntaxError"):
+        ratchet.run(_recipe("syntax_bench:objective"), run_dir=tmp_path / "r1", max_cycles=1)
+    recipe = _recipe("exit_bench:exits")
+    recipe["schedule"].update(failure_backoff_s=0, max_consecutive_failures=9)
+    summary = ratchet.run(recipe, run_dir=tmp_path / "r2", max_cycles=2)
+    assert summary.all_failed and summary.cycles == 2
+    reasons = [d.reason for d in ratchet.open_run(tmp_path / "r2").history()]
+    assert all("sys.exit(0)" in r for r in reasons), reasons
+    recipe = _recipe("exit_bench:hangs", timeout_s=1)
+    recipe["schedule"].update(failure_backoff_s=0, baseline=0)
+    summary = ratchet.run(recipe, run_dir=tmp_path / "r3", max_cycles=1)
+    assert summary.all_failed
+    assert "timed out after 1 s" in ratchet.open_run(tmp_path / "r3").history()[0].reason

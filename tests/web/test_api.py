@@ -72,6 +72,7 @@ def test_read_endpoints_and_openapi(server):
         detail = http.get("/api/cycles/1").json()
         assert detail["roles"]["challenger"]["wins"] == _replayed_wins(run_dir, 1)
         assert http.get("/api/status", params={"run": "nope"}).status_code == 404
+        assert http.get("/api/cycles/99999999999999999999999").status_code == 422
         assert http.get("/api/candidates", params={"decision": "bogus"}).status_code == 422
         paths = http.get("/openapi.json").json()["paths"]
         assert {"/api/status", "/api/history", "/api/candidates", "/api/champion",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import traceback
@@ -33,11 +34,30 @@ class EvalResult:
         return self.measurement is not None
 
 
+def checked(task: EvalTask, measurement: Measurement) -> Measurement:
+    """Evidence at the door: more games than the batch asked for, a value that is not
+    finite, or a game score other than 0, 1/2 or 1 is a failed evaluation with its
+    reason, never evidence. (How many values a samples target gives is its own contract:
+    the python target's is exactly ``size``.)"""
+    scores = measurement.scores
+    if measurement.kind == "games" and len(scores) > task.size:
+        raise EvaluationError(f"the benchmark gave {len(scores)} games for a batch of "
+                              f"{task.size}; expected at most {task.size}")
+    if not all(math.isfinite(v) for v in scores):
+        bad = next(v for v in scores if not math.isfinite(v))
+        raise EvaluationError(f"the benchmark gave {bad!r}; expected finite numbers")
+    if measurement.kind == "games" and not all(v in (0.0, 0.5, 1.0) for v in scores):
+        bad = next(v for v in scores if v not in (0.0, 0.5, 1.0))
+        raise EvaluationError(f"the benchmark gave a game score of {bad!r}; expected 0, "
+                              "0.5 or 1")
+    return measurement
+
+
 def evaluate_safely(target: Target, task: EvalTask) -> EvalResult:
     """Run one evaluation; any failure becomes an EvalResult with the reason, never a raise."""
     start = time.monotonic()
     try:
-        measurement = target.evaluate(task)
+        measurement = checked(task, target.evaluate(task))
         return EvalResult(task, measurement, None, time.monotonic() - start)
     except EvaluationError as exc:
         return EvalResult(task, None, str(exc), time.monotonic() - start)
@@ -54,6 +74,7 @@ def evaluate_pair_safely(target: Target, first: EvalTask,
     start = time.monotonic()
     try:
         a, b = target.evaluate_interleaved(first, second)
+        a, b = checked(first, a), checked(second, b)
     except Exception as exc:
         seconds = time.monotonic() - start
         side = exc.index if isinstance(exc, PairedRunFailed) else 0

@@ -85,6 +85,8 @@ class LocalWorkers:
         return self
 
     def _spawn(self, index: int) -> None:
+        if index in self.inboxes:  # a dead worker's: nothing will read what is in its pipe
+            _abandon(self.inboxes[index])
         inbox, retire = self.context.Queue(), self.context.Event()
         if self._message is not None:
             inbox.put(self._message)
@@ -143,7 +145,9 @@ class LocalWorkers:
                 for index, process in list(self.retired.items()):
                     if not process.is_alive():
                         del self.retired[index]
-                        self._retired_links.pop(index, None)
+                        links = self._retired_links.pop(index, None)
+                        if links is not None:
+                            _abandon(links[1])
                 for index, process in list(self.processes.items()):
                     if not process.is_alive():
                         log.warning("%s %d exited (code %s): starting it again",
@@ -154,6 +158,9 @@ class LocalWorkers:
         return items
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop every worker within ``timeout`` (killed past it); the champion messages
+        still queued for them are dropped, so that this process's exit never waits on a
+        queue no one reads (a big champion can fill a pipe to a worker already gone)."""
         self.stop_event.set()
         deadline = time.monotonic() + timeout
         for process in [*self.processes.values(), *self.retired.values()]:
@@ -161,3 +168,12 @@ class LocalWorkers:
             if process.is_alive():
                 process.kill()
                 process.join(1.0)
+        for inbox in [*self.inboxes.values(), *(i for _, i in self._retired_links.values())]:
+            _abandon(inbox)
+
+
+def _abandon(inbox: Any) -> None:
+    """Drop what a queue still has to send: its feeder thread is not waited for at exit."""
+    with contextlib.suppress(Exception):
+        inbox.cancel_join_thread()
+        inbox.close()

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from ratchet.errors import RatchetError
 from ratchet.executors._base import EvalResult, Executor, evaluate_safely
 from ratchet.plugins import BuildContext, Spec
 from ratchet.types import EvalTask, WorkerGroup, WorkerPlan
@@ -78,6 +79,7 @@ class RayExecutor(Executor):
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                       "configure_logging": False}
             if self.address:
+                _check_reachable(self.address)
                 kwargs["address"] = self.address
             elif self.num_cpus:
                 kwargs["num_cpus"] = self.num_cpus
@@ -433,3 +435,24 @@ class RaySpec(Spec):
     def create(self, context: BuildContext) -> RayExecutor:
         return RayExecutor(self.address, self.workers, self.max_retries,
                            self.task_resources)
+
+
+def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
+    """A cluster address that answers nothing fails at once with its reason (Ray itself
+    retries for minutes). ``auto`` is Ray's to find."""
+    import socket
+
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)),
+                                      timeout=timeout_s):
+            return
+    except ValueError:
+        raise RatchetError(f"executor.address {address!r}: expected 'auto', HOST:PORT or "
+                           "ray://HOST:PORT") from None
+    except OSError as exc:
+        raise RatchetError(f"executor.address {address!r}: nothing answers there "
+                           f"({exc.strerror or exc}); start the cluster (ray start --head) "
+                           "or fix the address") from None

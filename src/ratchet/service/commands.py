@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from ratchet import terminal
 from ratchet.controls import Controls
 from ratchet.errors import RatchetError
 from ratchet.recipe import load_recipe
@@ -21,8 +20,8 @@ from ratchet.service import control
 from ratchet.service.pidfile import PidLock, running_pid
 from ratchet.service.status import league_status, newest_log, run_status
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+out = terminal.console()
+err = terminal.console(stderr=True)
 
 RunDir = Annotated[Path | None, typer.Option("--run-dir", help="run directory "
                                              "(default: runs/<name>)")]
@@ -47,7 +46,7 @@ def start(recipe: Annotated[Path, typer.Argument(help="recipe YAML")], name: Nam
     """Start the loop as a background daemon; return once it runs (the run open and the
     champion applied), or print why it could not start and exit 2."""
     if adopt and restore_champion:
-        err.print("[bold red]error:[/] --adopt and --restore-champion exclude each other")
+        err.print(terminal.error("--adopt and --restore-champion exclude each other"))
         raise typer.Exit(2)
     parsed = load_recipe(recipe)
     directory = resolve_run_dir(run_dir, check_name(name) if name else parsed.name)
@@ -62,13 +61,16 @@ def start(recipe: Annotated[Path, typer.Argument(help="recipe YAML")], name: Nam
               f"  logs:   {started.log_hint}\n"
               f"  stop:   ratchet stop --run-dir {directory}"
               + (f"\n  dashboard: {started.url} (token in {directory / 'token'})"
-                 if started.url else ""), highlight=False)
+                 if started.url else ""))
 
 
 def restore(run_dir: Annotated[Path, typer.Option("--run-dir", help="the run directory")],
             checkpoint: Annotated[Path | None, typer.Option(
                 "--checkpoint", help="a snapshot under RUN_DIR/checkpoints (default: the "
-                                     "newest)")] = None) -> None:
+                                     "newest)")] = None,
+            from_another_run: Annotated[bool, typer.Option(
+                "--from-another-run", help="put in place a checkpoint of another run "
+                                           "(refused otherwise)")] = False) -> None:
     """Put a checkpoint back as the run's store (atomically; the run must be stopped)."""
     from ratchet.recovery import restore as restore_checkpoint
 
@@ -77,7 +79,7 @@ def restore(run_dir: Annotated[Path, typer.Option("--run-dir", help="the run dir
     if not run_dir.is_dir():
         raise RatchetError(f"no run at {run_dir}")
     with PidLock(run_dir, "restore"):
-        done = restore_checkpoint(run_dir, checkpoint)
+        done = restore_checkpoint(run_dir, checkpoint, from_another_run=from_another_run)
     out.print(f"restored {done['checkpoint']} as {run_dir / 'ratchet.db'}: run "
               f"{done['name']}, champion v{done['version']}, {done['cycles']} cycles. "
               f"Start it again with 'ratchet start RECIPE --run-dir {run_dir}'",
@@ -85,7 +87,8 @@ def restore(run_dir: Annotated[Path, typer.Option("--run-dir", help="the run dir
 
 
 def stop(run_dir: RunDir = None, name: Name = None,
-         timeout: Annotated[float, typer.Option("--timeout", help="seconds to wait")] = 30.0,
+         timeout: Annotated[float, typer.Option("--timeout", min=0, max=86400,
+                                                help="seconds to wait")] = 30.0,
          force: Annotated[bool, typer.Option("--force", help="SIGKILL after the timeout")]
          = False) -> None:
     """Stop the daemon (SIGTERM) at its next safe point and wait for it to exit."""
@@ -124,62 +127,66 @@ def status(run_dir: RunDir = None, name: Name = None,
     _print_status(s)
 
 
+def _state(s: dict[str, Any]) -> list[terminal.Piece]:
+    if not s["running"]:
+        return [("not running", "yellow")]
+    return [("running", "green"), f" pid {s['pid']} ({s['mode']}), up {s['uptime_s']:.0f} s"]
+
+
 def _print_league(league: dict[str, Any]) -> None:
-    state = (f"[green]running[/] pid {league['pid']} ({league['mode']}), up "
-             f"{league['uptime_s']:.0f} s" if league["running"] else "[yellow]not running[/]")
-    out.print(f"[bold]{len(league['configurations'])} configurations[/] in "
-              f"{league['run_dir']}: {state}", highlight=False)
+    out.print(terminal.line((f"{len(league['configurations'])} configurations", "bold"),
+                            f" in {league['run_dir']}: ", *_state(league)))
     if league.get("last_error"):
-        out.print(f"  last error: {escape(league['last_error'])}", highlight=False)
+        out.print(f"  last error: {league['last_error']}")
     weights = league["curriculum"]
     if weights:
         at = time.strftime("%H:%M:%S", time.localtime(league["rebalanced_at"] or 0))
-        out.print(f"  curriculum (rebalanced at {at}):", highlight=False)
+        out.print(f"  curriculum (rebalanced at {at}):")
         for cname, w in weights.items():
             out.print(f"    {cname}: weight {w['weight']:.2f}, share {w['share']:.0%}, "
-                      f"{w.get('workers', '?')} workers — {escape(w['why'])}",
-                      highlight=False)
+                      f"{w.get('workers', '?')} workers — {w['why']}")
     for node, seen in league["resources"].items():
         if seen.get("gone_at") or "measured" not in seen:
-            out.print(f"  node {node}: gone (its workers were placed on the others)",
-                      highlight=False)
+            out.print(f"  node {node}: gone (its workers were placed on the others)")
             continue
         cpu = seen["measured"].get("cpu")
         band = "in its band" if seen["in_band"].get("cpu") else "outside its band"
         out.print(f"  node {node}: {seen['controller']['workers']} worker slots (CPU "
-                  f"{cpu:.0f}%, {band}; set by its controller)", highlight=False)
+                  f"{cpu:.0f}%, {band}; set by its controller)")
     for cname, s in league["configurations"].items():
-        out.print(f"\n[bold]configuration {cname}[/]", highlight=False)
+        out.print(terminal.line("\n", (f"configuration {cname}", "bold")))
         _print_status(s)
 
 
 def _print_status(s: dict[str, Any]) -> None:
-    state = (f"[green]running[/] pid {s['pid']} ({s['mode']}), up {s['uptime_s']:.0f} s"
-             if s["running"] else "[yellow]not running[/]")
+    state = _state(s)
     if s["paused"]:
-        state += f", [yellow]paused[/]: {s['pause_reason']}"
+        state += [", ", ("paused", "yellow"), f": {s['pause_reason']}"]
     best = s["best"]
     score = best["score"]
     ci = (f" [{score['low']:.4g}, {score['high']:.4g}]" if score.get("low") is not None else "")
     mean = f"{score['mean']:.4g}{ci} n={score['n']}" if score.get("mean") is not None else "—"
     cur = f"{s['current_score']:.4g}" if s["current_score"] is not None else "—"
     last = s["last_decision"]
-    out.print(f"[bold]{s['name']}[/] {state}\n"
-              f"  cycle {s['cycle']}{' (in progress)' if s['cycle_in_progress'] else ''}, "
-              f"{s['promotions']} promotions, {s['cycles_since_promotion']} cycles since the "
-              f"last\n"
-              f"  champion v{best['version']} ({best['candidate']}): score {mean}\n"
-              f"  last challenger score {cur}"
-              + (f"; last decision: cycle {last['cycle']} {last['decision']} — "
-                 f"{last['reason']}" if last else "")
-              + f"\n  consecutive failures {s['consecutive_failures']}"
-              + (f"; inconclusive verdicts {s['inconclusive_rate']:.0%} of the last "
-                 "cycles (they hit max_games / max_samples)"
-                 if s.get("inconclusive_rate") is not None else "") + "\n"
-              + "".join(f"  {escape(k)}: {escape(str(v))}\n"
-                        for k, v in (s.get("target") or {}).items())
-              + f"  run directory {s['run_dir']}"
-              + (f"\n  dashboard {s['url']}" if s.get("url") else ""), highlight=False)
+    rest = (f"\n  cycle {s['cycle']}{' (in progress)' if s['cycle_in_progress'] else ''}, "
+            f"{s['promotions']} promotions, {s['cycles_since_promotion']} cycles since the "
+            f"last\n"
+            f"  champion v{best['version']} ({best['candidate']}): score {mean}\n"
+            f"  last challenger score {cur}"
+            + (f"; last decision: cycle {last['cycle']} {last['decision']} — "
+               f"{last['reason']}" if last else "")
+            + f"\n  consecutive failures {s['consecutive_failures']}"
+            + (f"\n  last error: {s['last_error']}" if s.get("last_error") else "")
+            + (f"\n  the lock ratchet.lock is held by {s['lock_held_by']}, not this run's "
+               "daemon: no run starts here until it lets go" if s.get("lock_held_by")
+               else "")
+            + (f"; inconclusive verdicts {s['inconclusive_rate']:.0%} of the last "
+               "cycles (they hit max_games / max_samples)"
+               if s.get("inconclusive_rate") is not None else "") + "\n"
+            + "".join(f"  {k}: {v}\n" for k, v in (s.get("target") or {}).items())
+            + f"  run directory {s['run_dir']}"
+            + (f"\n  dashboard {s['url']}" if s.get("url") else ""))
+    out.print(terminal.line((s["name"], "bold"), " ", *state, rest))
 
 
 def logs(run_dir: RunDir = None, name: Name = None,
@@ -189,7 +196,7 @@ def logs(run_dir: RunDir = None, name: Name = None,
     directory = _dir(run_dir, name)
     path = newest_log(directory)
     if path is None:
-        err.print(f"[bold red]error:[/] no log files in {directory / 'logs'}")
+        err.print(terminal.error(f"no log files in {directory / 'logs'}"))
         raise typer.Exit(2)
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh.readlines()[-lines:] if lines else []:
@@ -268,19 +275,25 @@ def service_install(recipe: Annotated[Path, typer.Argument(help="recipe YAML")],
     from ratchet.service.systemd import unit_path, unit_text
 
     parsed = load_recipe(recipe)
-    unit_name = name or parsed.name
+    unit_name = check_name(name) if name else parsed.name
     directory = (run_dir or Path("runs") / unit_name).resolve()
     path = output or unit_path(unit_name, user)
+    if path.is_dir():
+        raise RatchetError(f"{path} is a directory; --output takes the unit file's path "
+                           f"(e.g. {path / f'ratchet-{unit_name}.service'})")
+    text = unit_text(recipe.resolve(), directory, Path.cwd(), unit_name)
     try:
-        atomic_write_text(path, unit_text(recipe.resolve(), directory, Path.cwd(), unit_name))
+        atomic_write_text(path, text)
     except PermissionError:
-        err.print(f"[bold red]error:[/] cannot write {path}: run as root, or use --user")
+        err.print(terminal.error(f"cannot write {path}: run as root, or use --user"))
         raise typer.Exit(2) from None
+    except OSError as exc:
+        raise RatchetError(f"cannot write {path}: {exc.strerror}") from None
     flag = " --user" if user else ""
     out.print(f"wrote {path}\nenable and start it with:\n"
               f"  systemctl{flag} daemon-reload\n"
               f"  systemctl{flag} enable --now {path.name}\n"
-              f"follow it with: journalctl{flag} -u {path.name} -f", highlight=False)
+              f"follow it with: journalctl{flag} -u {path.name} -f")
 
 
 def register(app: typer.Typer) -> None:

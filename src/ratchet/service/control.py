@@ -96,7 +96,11 @@ def stop_daemon(run_dir: Path, *, timeout_s: float = 30.0, force: bool = False) 
         return None
     if info.pid <= 0:
         raise RatchetError(f"the lock {run_dir / 'ratchet.lock'} is held, but its holder "
-                           "cannot be found (is /proc mounted?)")
+                           "cannot be found (is /proc mounted?); nothing was signalled")
+    if not info.ours:
+        raise RatchetError(f"the lock {run_dir / 'ratchet.lock'} is held by "
+                           f"{info.describe()}, not a ratchet daemon of this run: nothing "
+                           "was signalled")
     _signal(info, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

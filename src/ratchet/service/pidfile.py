@@ -29,10 +29,10 @@ DAEMON_NAME = "daemon.json"
 class AlreadyRunning(RatchetError):
     exit_code = 1
 
-    def __init__(self, run_dir: Path, pid: int | None):
+    def __init__(self, run_dir: Path, pid: int | None, message: str | None = None):
         self.pid = pid
-        super().__init__(f"a ratchet daemon is already running on {run_dir} (pid {pid}); "
-                         f"stop it with 'ratchet stop --run-dir {run_dir}'")
+        super().__init__(message or f"a ratchet daemon is already running on {run_dir} "
+                         f"(pid {pid}); stop it with 'ratchet stop --run-dir {run_dir}'")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,15 @@ class PidInfo:
     pid: int
     started_at: float
     mode: str
+    ours: bool = True  # the daemon record matches the lock's holder; else a stranger
+
+    def describe(self) -> str:
+        """A stranger holding the lock, for a message: its pid and command line."""
+        try:
+            command = " ".join(psutil.Process(self.pid).cmdline())[:120]
+        except (psutil.Error, ValueError):
+            command = "unknown command"
+        return f"pid {self.pid} ({command})"
 
 
 def create_time(pid: int) -> float | None:
@@ -102,19 +111,41 @@ def running_pid(run_dir: Path) -> PidInfo | None:
 
 
 def _holder(run_dir: Path, lock_path: Path) -> PidInfo:
+    """The lock's holder: the daemon when its record (pid, start time, run directory)
+    matches a live holder; any other holder is a stranger (``ours=False``), reported but
+    never signalled."""
     recorded = _recorded(run_dir)
     holders = flock_holders(lock_path)
     if recorded is not None:
         started = create_time(recorded.pid)
         same_process = started is not None and abs(started - recorded.started_at) < 1.0
-        if same_process and (not holders or recorded.pid in holders):
+        if same_process and (not holders or recorded.pid in holders) \
+                and _recorded_dir(run_dir) in (None, str(run_dir.resolve())):
             return recorded
     for pid in holders:
         started = create_time(pid)
-        if started is not None:
+        if started is not None:  # its record lost or forged: is the holder ratchet's?
             mode = recorded.mode if recorded is not None else "unknown"
-            return PidInfo(pid, started, mode)
-    return PidInfo(-1, 0.0, "")
+            return PidInfo(pid, started, mode, ours=_is_ratchet_run(pid))
+    return PidInfo(-1, 0.0, "", ours=False)
+
+
+def _is_ratchet_run(pid: int) -> bool:
+    """A process started as ``ratchet run`` (``python -m ratchet run``, the ``ratchet``
+    script): what `ratchet start` runs. A file named ratchet.lock in an argument is not."""
+    try:
+        argv = psutil.Process(pid).cmdline()
+    except (psutil.Error, ValueError):
+        return False
+    names = [os.path.basename(a) for a in argv]
+    return "run" in argv and ("ratchet" in names or "ratchet" in argv)
+
+
+def _recorded_dir(run_dir: Path) -> str | None:
+    try:
+        return str(json.loads((run_dir / DAEMON_NAME).read_text())["run_dir"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 class PidLock:
@@ -138,12 +169,19 @@ class PidLock:
         except BlockingIOError:
             os.close(fd)
             info = _holder(self.run_dir, self.run_dir / LOCK_NAME)
+            if not info.ours:
+                held = info.describe() if info.pid > 0 else "a process that cannot be found"
+                raise AlreadyRunning(self.run_dir, None, f"{self.run_dir / LOCK_NAME} is held "
+                                     f"by {held}, not a ratchet daemon of this run; nothing "
+                                     "was signalled. End that process, then start again") \
+                    from None
             raise AlreadyRunning(self.run_dir, info.pid if info.pid > 0 else None) from None
         self.fd = fd
         self.stale_replaced = (self.run_dir / PID_NAME).exists()
         pid = os.getpid()
         atomic_write_json(self.run_dir / DAEMON_NAME, {
-            "pid": pid, "mode": self.mode, "started_at": create_time(pid) or time.time()})
+            "pid": pid, "mode": self.mode, "started_at": create_time(pid) or time.time(),
+            "run_dir": str(self.run_dir.resolve())})
         atomic_write_bytes(self.run_dir / PID_NAME, f"{pid}\n".encode(), mode=0o644)
         return self
 

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from ratchet.atomic import atomic_write_json
+from ratchet.errors import StoreError
 from ratchet.rundirs import configuration_dirs, read_league
 from ratchet.service.dashboard import read_state as read_dashboard_state
 from ratchet.service.pidfile import running_pid
-from ratchet.store import Store
+from ratchet.store import DB_NAME, Store
 from ratchet.summary import champion_summary
 from ratchet.types import Decision
 
@@ -23,6 +24,10 @@ def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
     """``target_report=False``: without the target kind's own lines (a metrics scrape
     reads the same numbers through ``Spec.metrics``)."""
     info = running_pid(run_dir)
+    stranger = info if info is not None and not info.ours else None
+    if stranger is not None:  # reported, never taken for the daemon
+        info = None
+    check_store_present(run_dir, info.pid if info else None)
     with Store(run_dir) as store:
         champ = champion_summary(store)
         kind = (((store.run_info() or {}).get("recipe") or {}).get("target") or {}).get("kind")
@@ -43,6 +48,7 @@ def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
     return {
         "run_dir": str(run_dir), "name": champ["name"],
         "running": info is not None, "pid": info.pid if info else None,
+        "lock_held_by": stranger.describe() if stranger else None,
         "mode": info.mode if info else None,
         "uptime_s": round(time.time() - info.started_at, 1) if info else None,
         "phase": state.get("phase", "running" if info else "stopped"),
@@ -70,6 +76,23 @@ def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
             "up": web.get("up", True), "restarts": web.get("restarts", 0),
             "down_since": web.get("down_since"), "error": web.get("error")},
     }
+
+
+def check_store_present(run_dir: Path, pid: int | None) -> None:
+    """A run directory whose store is gone says what happened (not "no run here")."""
+    if (run_dir / DB_NAME).exists() or not (pid or read_fatal(run_dir)
+                                              or (run_dir / "champion.json").exists()):
+        return
+    fatal = read_fatal(run_dir)
+    if pid is not None:
+        raise StoreError(f"{run_dir / DB_NAME} is missing while the daemon (pid {pid}) "
+                         "runs: it stops at its next write (exit 75) rather than write "
+                         "where no one reads. Put the newest checkpoint back with 'ratchet "
+                         f"restore --run-dir {run_dir}' once it has stopped")
+    why = f" The run's last error: {fatal['message']}" if fatal else ""
+    raise StoreError(f"{run_dir / DB_NAME} is missing: the run's history is gone from its "
+                     f"directory.{why} Put the newest checkpoint back with 'ratchet restore "
+                     f"--run-dir {run_dir}'")
 
 
 def league_status(run_dir: Path) -> dict[str, Any] | None:
@@ -112,17 +135,38 @@ def _last_error(run_dir: Path, from_store: tuple[str, float] | None) -> str | No
     return from_store[0] if from_store else None
 
 
+def _fallback(run_dir: Path) -> Path:
+    """Where a fatal error goes when the run directory cannot be written (a full disk):
+    memory-backed /dev/shm where there is one, named after the run directory."""
+    import hashlib
+    import tempfile
+
+    base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    digest = hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:16]
+    return base / f"ratchet-fatal-{digest}.json"
+
+
 def record_fatal(run_dir: Path, message: str) -> None:
-    with contextlib.suppress(OSError):
-        atomic_write_json(run_dir / FATAL_FILE, {"message": message, "at": time.time()})
+    """The fatal error in ``last_error.json``; where that cannot be written, in memory
+    (``_fallback``), so that `ratchet status` can still say why the run stopped."""
+    record = {"message": message, "at": time.time()}
+    try:
+        atomic_write_json(run_dir / FATAL_FILE, record)
+        _fallback(run_dir).unlink(missing_ok=True)
+    except OSError:
+        with contextlib.suppress(OSError):
+            _fallback(run_dir).write_text(json.dumps(record))
 
 
 def read_fatal(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((run_dir / FATAL_FILE).read_text())
-        return {"message": str(data["message"]), "at": float(data["at"])}
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    found = []
+    for path in (run_dir / FATAL_FILE, _fallback(run_dir)):
+        try:
+            data = json.loads(path.read_text())
+            found.append({"message": str(data["message"]), "at": float(data["at"])})
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return max(found, key=lambda f: f["at"]) if found else None
 
 
 def _read_state(run_dir: Path) -> dict[str, Any]:

@@ -31,6 +31,7 @@ def create_app(run_dirs: Sequence[Path], *, read_only: bool = False) -> FastAPI:
 
     runs: dict[str, Path] = {}
     kinds: set[str] = set()
+    hosts: set[str] = set()
     collectors: list[Collector] = []
     for given in run_dirs:  # a run of several configurations: each of them, and its own
         configurations = configuration_dirs(Path(given))
@@ -42,6 +43,8 @@ def create_app(run_dirs: Sequence[Path], *, read_only: bool = False) -> FastAPI:
             name = info.get("name") or directory.name
             runs[name if name not in runs else f"{name} ({directory})"] = directory
             kinds.add(info.get("recipe", {}).get("target", {}).get("kind"))
+            hosts.update((info.get("recipe", {}).get("dashboard") or {}).get("allowed_hosts")
+                         or ())
             collectors.append(RunCollector(directory, {"configuration": configuration}
                                            if configuration else None))
     app = FastAPI(title="ratchet", version=__version__,
@@ -51,6 +54,7 @@ def create_app(run_dirs: Sequence[Path], *, read_only: bool = False) -> FastAPI:
                               "`Authorization: Bearer <token>`.")
     app.state.runs = runs
     app.state.target_kinds = kinds  # for the pages an application mounts per target
+    app.state.recipe_hosts = hosts  # names the recipes allow in the Host header
     app.state.read_only = read_only
     registry = CollectorRegistry(auto_describe=True)
     registry.register(MergedCollector(collectors))
@@ -62,7 +66,8 @@ def create_app(run_dirs: Sequence[Path], *, read_only: bool = False) -> FastAPI:
     @app.middleware("http")
     async def check_host(request: Request, call_next: Any) -> Response:
         """A DNS-rebinding page reaches us under its own host name: refuse any Host but
-        this machine's names and the configured one (set by the server that binds)."""
+        localhost, the bound address and the names allowed (set by the server that binds,
+        whatever the address: a server bound to every interface is no exception)."""
         allowed: set[str] | None = getattr(request.app.state, "allowed_hosts", None)
         if allowed is not None and host_name(request.headers.get("host", "")) not in allowed:
             return PlainTextResponse("unexpected Host header: reach the dashboard as "

@@ -3,8 +3,10 @@ foreground (`ratchet dashboard`)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
+from collections.abc import Iterable
 
 import uvicorn
 from fastapi import FastAPI
@@ -15,16 +17,29 @@ from ratchet.service.bind import check_bindable
 WILDCARDS = ("0.0.0.0", "::", "")
 
 
+def allowed_hosts(host: str, listed: Iterable[str] = ()) -> set[str]:
+    """The names a request's Host header may carry: localhost, the bound address (bound to
+    every interface: this machine's host names) and the names listed (the recipe's
+    ``dashboard.allowed_hosts``, ``ratchet dashboard --allow-host``)."""
+    names = {"localhost", "127.0.0.1", "::1", *(h.strip().lower() for h in listed)}
+    if host in WILDCARDS:
+        names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+    else:
+        names.add(host.strip("[]").lower())
+    return names
+
+
 class WebServer:
-    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0,
+                 allowed: Iterable[str] = ()):
         # the Gradio playground starts its event queue from the app's lifespan
         lifespan = "on" if getattr(app.state, "playground", False) else "off"
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                                 access_log=False, lifespan=lifespan)
         self.server = uvicorn.Server(config)
         self.host = host
-        if host not in WILDCARDS:  # bound to all interfaces: the user chose to be reachable
-            app.state.allowed_hosts = {"localhost", "127.0.0.1", "::1", host.lower()}
+        app.state.allowed_hosts = allowed_hosts(
+            host, [*allowed, *getattr(app.state, "recipe_hosts", ())])
         self.thread: threading.Thread | None = None
 
     @property

@@ -226,7 +226,7 @@ def test_the_gate_runs_in_its_own_process_and_fails_closed(tmp_path):
     all_failed(run_gate(tmp_path / "v1", "tic_tac_toe", digest,
                         GateConfig(**{**quick.__dict__, "timeout_s": 0.5})),
                "did not finish within 0.5 s")
-    all_failed(run_gate(tmp_path / "v1", "nosuchgame", digest, quick), "exited with 1")
+    all_failed(run_gate(tmp_path / "v1", "nosuchgame", digest, quick), "exited with code 1")
 
 
 def test_the_gates_soundness_checks_fail_on_what_they_guard(tmp_path):

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from ratchet import terminal
 from ratchet.errors import RatchetError
 
 
@@ -22,8 +22,8 @@ def _needs_torch() -> None:
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, callback=_needs_torch,
                   help="The CartPole SSM agent: pretrain, train, eval, adapt.")
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+out = terminal.console()
+err = terminal.console(stderr=True)
 
 ModelOpt = Annotated[Path | None, typer.Option("--model", help="a saved policy "
                                                "(.safetensors); default: the shipped model")]
@@ -119,7 +119,7 @@ def pretrain(out_path: Annotated[Path | None, typer.Option(
     def progress(report: Any) -> None:
         if report.update % 25 == 0:
             out.print(f"update {report.update:4d}  steps {report.steps:7d}  "
-                      f"recent return {report.mean_return:6.1f}", highlight=False)
+                      f"recent return {report.mean_return:6.1f}")
 
     policy, meta = pretrain(seed=SHIPPED_SEED if seed is None else seed, steps=steps,
                             arch=Arch() if memory else MEMORYLESS, on_update=progress)
@@ -129,7 +129,7 @@ def pretrain(out_path: Annotated[Path | None, typer.Option(
     out.print(f"saved {path}: nominal CartPole-v1 mean return over 100 episodes "
               f"{meta['nominal_return_100']:.1f} from a fresh state, "
               f"{meta['nominal_return_10x10']:.1f} in blocks of 10 with the state carried "
-              f"(float path: {meta['float_path']})", highlight=False)
+              f"(float path: {meta['float_path']})")
 
 
 @app.command()
@@ -183,7 +183,7 @@ def train(mode: Annotated[str, typer.Option("--mode", help="meta_rl (MAML) or "
                          outer_lr=outer_lr, support_episodes=episodes,
                          query_episodes=episodes, seed=seed)
         history = meta_train(policy, pool, cfg, on_epoch=lambda e, r: out.print(
-            f"epoch {e:4d}  query return {r:6.1f}", highlight=False))
+            f"epoch {e:4d}  query return {r:6.1f}"))
         summary = {"final_query_return": float(np.mean(history[-5:]))}
     else:
         from dataclasses import replace
@@ -200,7 +200,7 @@ def train(mode: Annotated[str, typer.Option("--mode", help="meta_rl (MAML) or "
         summary = {"recent_return": reports[-1].mean_return if reports else 0.0}
     path = save_policy(policy, out_path, {"mode": mode, "seed": seed, "tasks": tasks,
                                           **summary})
-    out.print(f"saved {path}", highlight=False)
+    out.print(f"saved {path}")
 
 
 @app.command("eval")
@@ -240,7 +240,7 @@ def evaluate_command(model: ModelOpt = None, task: TaskOpt = "nominal",
         print(json.dumps(result))
         return
     out.print(f"{task}: mean return {result['mean_return']:.1f} over {len(flat)} episodes "
-              f"(min {result['min_return']:.0f})", highlight=False)
+              f"(min {result['min_return']:.0f})")
 
 
 @app.command()
@@ -299,7 +299,7 @@ def adapt(task: TaskOpt = "hard-heldout-0", model: ModelOpt = None,
         print(json.dumps(report))
         return
     out.print(f"{tasks[0].name}: {before:.1f} before, {after:.1f} after {episodes} episodes "
-              f"of {mode} adaptation", highlight=False)
+              f"of {mode} adaptation")
 
 
 @app.command()

@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from ratchet import terminal
 from ratchet.errors import RatchetError
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                   help="Kernel parameters tuned by ratchet: restore what a run changed.")
-out = Console(soft_wrap=True)  # sentences and sysctl lines stay whole when piped
-err = Console(stderr=True, soft_wrap=True)
+out = terminal.console(soft_wrap=True)  # sentences and sysctl lines stay whole when piped
+err = terminal.console(stderr=True)
 
 Algorithm = Literal["ppo", "tpe", "perturb"]
 
@@ -64,7 +64,7 @@ def tune_os(
                        dashboard_port=port if dashboard else None, host=host)
     directory = run_dir or Path("runs") / recipe.name
     display = RunDisplay(recipe.name, recipe.judge.kind,
-                         console=Console(stderr=True, quiet=quiet or as_json))
+                         console=terminal.console(stderr=True, quiet=quiet or as_json))
     with display:
         tune(recipe, directory, reporter=with_champion(display, directory),
              on_log=lambda kind, d: display.line(
@@ -107,10 +107,10 @@ def _print_result(result: dict) -> None:
               f" improvement {pct(result['improvement'])}); performance "
               f"{num(result['best_performance'])} (original "
               f"{num(result['original_performance'])}, {pct(result['performance_improvement'])})"
-              f"; {result['steps']} steps, {result['promotions']} promotions", highlight=False)
+              f"; {result['steps']} steps, {result['promotions']} promotions")
     if result["best_provisional"]:
         out.print("(the best was promoted by the last step: its figures come from the "
-                  "evidence that promoted it and are likely optimistic)", highlight=False)
+                  "evidence that promoted it and are likely optimistic)")
     confirmation = result["confirmation"] or {}
     if "pairs" in confirmation:
         out.print(f"re-measured against the original over {confirmation['runs']} "
@@ -124,15 +124,15 @@ def _print_result(result: dict) -> None:
                   "the same system: " + (
                       "this benchmark cannot see the values, so these figures measure noise"
                       if sees is False else "unless the benchmark reads the values from "
-                      "RATCHET_PARAMS, these figures measure noise"), highlight=False)
+                      "RATCHET_PARAMS, these figures measure noise"))
     else:
-        out.print("the original values are back in place", highlight=False)
+        out.print("the original values are back in place")
     if not result["sysctl_commands"]:
-        out.print(_NOT_APPLIED.get(result["apply"], "nothing to apply"), highlight=False)
+        out.print(_NOT_APPLIED.get(result["apply"], "nothing to apply"))
         return
-    out.print("to apply the best configuration:", highlight=False)
+    out.print("to apply the best configuration:")
     for line in result["sysctl_commands"]:
-        out.print(f"  {line}", highlight=False)
+        out.print(f"  {line}")
 
 
 @app.command()
@@ -160,5 +160,5 @@ def restore(
         store.event("sysctl_restored", f"restored {len(values)} kernel parameters by hand",
                     values=values)
     for name, value in values.items():
-        out.print(f"{name} = {value}", highlight=False)
-    out.print(f"restored {len(values)} kernel parameters", highlight=False)
+        out.print(f"{name} = {value}")
+    out.print(f"restored {len(values)} kernel parameters")

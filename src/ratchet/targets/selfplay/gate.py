@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -164,22 +164,28 @@ class _Checked:
 
 
 def run_gate(stem: str | Path, game_spec: str, sha256: str | None, config: GateConfig,
-             seed: int = 0) -> list[CheckResult]:
+             seed: int = 0, registry: Path | None = None) -> list[CheckResult]:
     """The checks in a child process with ``config.timeout_s``. A crash, a timeout or
-    output that is not the checks' results fails every check not reported."""
+    output that is not the checks' results fails every check not reported. The child is
+    kept in ``registry`` (``ratchet.children``), so a stop ends it and the next start
+    kills one a ``kill -9`` left; it also exits by itself once its parent is gone."""
+    from ratchet.errors import EvaluationError
+    from ratchet.targets import _process
+
     command = [sys.executable, "-m", "ratchet.targets.selfplay.gate", "--stem", str(stem),
                "--game", game_spec, "--config", json.dumps(asdict(config)),
-               "--seed", str(seed)]
+               "--seed", str(seed), "--parent", str(os.getpid())]
     if sha256:
         command += ["--sha256", sha256]
     try:
-        done = subprocess.run(command, capture_output=True, text=True,
-                              timeout=config.timeout_s)
-    except subprocess.TimeoutExpired:
-        return _failed(f"the gate process did not finish within {config.timeout_s:g} s")
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
-        return _failed(f"the gate process exited with {done.returncode}: {last}")
+        done = _process.run(command, env=dict(os.environ), cwd=None,
+                            timeout_s=config.timeout_s, what="the gate process",
+                            registry=registry)
+    except EvaluationError as exc:
+        reason = str(exc)
+        if "timed out" in reason:
+            reason = f"the gate process did not finish within {config.timeout_s:g} s"
+        return _failed(reason)
     try:
         reported = [CheckResult(**r) for r in json.loads(done.stdout)]
     except (json.JSONDecodeError, TypeError) as exc:
@@ -188,6 +194,18 @@ def run_gate(stem: str | Path, game_spec: str, sha256: str | None, config: GateC
     loaded = any(r.check == "loads" and r.passed for r in reported)
     why = "no result from the gate process" if loaded else "not run: the network did not load"
     return reported + [CheckResult(c, False, why) for c in CHECKS if c not in seen]
+
+
+def _exit_with(parent: int) -> None:
+    """End this process once ``parent`` is gone (its pid no longer our parent's)."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="gate-parent-watch", daemon=True).start()
 
 
 def _failed(reason: str) -> list[CheckResult]:
@@ -201,7 +219,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", required=True, help="GateConfig as JSON")
     ap.add_argument("--sha256")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--parent", type=int, default=None)
     args = ap.parse_args(argv)
+    if args.parent is not None:
+        _exit_with(args.parent)
     config = GateConfig(**json.loads(args.config))
     results = run_checks(args.stem, args.game, args.sha256, config, args.seed)
     print(json.dumps([asdict(r) for r in results]))

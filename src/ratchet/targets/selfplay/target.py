@@ -281,7 +281,8 @@ class SelfPlayTarget(Target):
                             sampled_plies=self.spec.sampled_plies)
         (seed,) = derive(self.seed, "gate", _seed_of(candidate.id) >> 1, 0)
         results = run_gate(self.nets / candidate.id, self.spec.game,
-                           recorded[0] if recorded else None, config, seed=seed)
+                           recorded[0] if recorded else None, config, seed=seed,
+                           registry=self.work_dir / ".children")
         self.games.set_meta(f"{GATE}{candidate.id}", json.dumps([asdict(r) for r in results]))
         required = bars_cleared(self.games)
         checks = []

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as FastPath
 
 from ratchet.web import data
 from ratchet.web.deps import run_dir_of
@@ -76,5 +77,6 @@ def target_views(run_dir: Path = RunDir) -> list[dict[str, Any]]:
 
 
 @router.get("/cycles/{cycle}", summary="Outcomes of one cycle by role")
-def cycle(cycle: int, run_dir: Path = RunDir) -> dict[str, Any]:
+def cycle(cycle: Annotated[int, FastPath(ge=0, le=2**63 - 1)],
+          run_dir: Path = RunDir) -> dict[str, Any]:
     return data.cycle_detail(run_dir, cycle)
