@@ -240,7 +240,7 @@ def loop_paths(tests: int, power: int) -> dict[str, Callable[[], PathResult]]:
             0.05, power, elo_edge),
         "command-h2h": lambda: _loop_path(
             "command-h2h", lambda w: _recipe("aa", _command(w, True), SPRT), tests, 0.05,
-            power, elo_edge / 2),
+            power, elo_edge),
         "python-games": lambda: _loop_path(
             "python-games", lambda w: _recipe("aa", _python("games", outcome="games"), SPRT),
             tests, 0.05, power, elo_edge),
@@ -535,9 +535,9 @@ def main(argv: list[str] | None = None) -> int:
                   args):
         print(f"{args.tests} A/A tests a path (challenger equal to the champion), each on "
               f"fresh seeds; power: {args.power} tests a path of a challenger better by "
-              "the judge's stated difference (sprt: elo1 = 40 Elo, head to head 20 a "
-              "side; welch, at min_improvement 0: a true gain of 10%; probation: a "
-              "champion with 1/8 of its predecessor's simulations).\n")
+              "the judge's stated difference (sprt: elo1 = 40 Elo; welch, at "
+              "min_improvement 0: a true gain of 10%; probation: a champion with 1/8 of "
+              "its predecessor's simulations).\n")
         results = []
         for name in chosen:
             print(f"running {name}", file=sys.stderr, flush=True)
