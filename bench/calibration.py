@@ -25,6 +25,8 @@ Paths:
   plies from its own stream (the self-play promotion test: SPRT on pairs).
 * ``selfplay-mcts``: two plain MCTS players (uniform priors) of the same simulations.
 * ``probation``: a champion equal to its predecessor; a revert is the false verdict.
+* ``racing-survival``: not a rate either: races of four, one challenger truly better;
+  how often it reaches the test, maximized and minimized (the mirror of one function).
 * ``ratings``: coverage, not a rate: players of three strengths (plain MCTS with 2, 8
   and 32 simulations) each rated as a champion is, from ``rating_pairs`` fresh pairs
   against uniform random and against the MCTS anchor; how often the 95% interval of
@@ -81,6 +83,31 @@ class EqualProposer(Strategy):
                   "edge": float(champion.params.get("edge", 0.0)) + self.step}
         return self._candidate(params, champion, "equal strength" if not self.step
                                else f"better by {self.step:g}")
+
+
+class OneBetter(Strategy):
+    """Proposes races of ``field`` challengers: one of them, at a random place, ``gain``
+    better than the champion (noted "better"), the others equal to it."""
+
+    name = "one-better"
+
+    def __init__(self, space: Any, *, field: int = 4, gain: float = 0.5, **kwargs: Any):
+        super().__init__(space, **kwargs)
+        self.field, self.gain = field, gain
+        self.rng = random.Random(self.seed)
+        self.proposed = 0
+        self.better_at = 0
+
+    def propose(self, champion: Candidate, history: Sequence[Trial]) -> Candidate:
+        place = self.proposed % self.field
+        if place == 0:
+            self.better_at = self.rng.randrange(self.field)
+        self.proposed += 1
+        better = place == self.better_at
+        params = {"salt": self.rng.randrange(10**9),
+                  "edge": float(champion.params.get("edge", 0.0)) + (self.gain if better
+                                                                     else 0.0)}
+        return self._candidate(params, champion, "better" if better else "equal")
 
 
 def games(params: dict[str, Any], seed: int, size: int) -> dict[str, int]:
@@ -258,6 +285,32 @@ def loop_paths(tests: int, power: int) -> dict[str, Callable[[], PathResult]]:
                 "aa", _python("lower_is_better", direction="minimize"), WELCH,
                 racing=racing), tests, 0.05, power, 1.0),
     }
+
+
+def racing_survival(races: int) -> PathResult:
+    """How often the one truly better challenger of a race of four survives screening
+    (reaches the test), maximized and minimized: the two should match."""
+    from ratchet.recipe import parse_recipe
+    from ratchet.runner import run_recipe
+    from ratchet.store import Store
+
+    result = PathResult("racing-survival", 0.0)
+    started = time.monotonic()
+    found = {}
+    for direction, function in (("maximize", "samples"), ("minimize", "lower_is_better")):
+        recipe = _recipe("survival", _python(function, direction=direction), WELCH,
+                         racing={"challengers": 4, "keep": 0.5, "screen": 5})
+        recipe["strategy"] = {"kind": "bench.calibration:OneBetter", "field": 4,
+                              "gain": 0.5}
+        with tempfile.TemporaryDirectory() as tmp:
+            run_recipe(parse_recipe(recipe), Path(tmp) / "run", max_cycles=4 * races)
+            with Store(Path(tmp) / "run") as store:
+                tested = [d for d in store.decisions() if not d.stats.get("screened")]
+        found[direction] = (sum(d.candidate.note == "better" for d in tested), len(tested))
+    result.spread = "; ".join(f"{k}: the better one reached the test in {a} of {n} races "
+                              f"({a / max(n, 1):.0%})" for k, (a, n) in found.items())
+    result.seconds = time.monotonic() - started
+    return result
 
 
 # -- self-play paths (the promotion test and probation, outside a run) ----------------------
@@ -480,7 +533,7 @@ def report(results: list[PathResult]) -> bool:
     """Prints the tables; True when every path's lower bound is within its alpha, and
     the ratings' intervals miss their truth at most 10% of the time (lower bound)."""
     ok = True
-    rates = [r for r in results if r.name != "ratings"]
+    rates = [r for r in results if r.name not in ("ratings", "racing-survival")]
     if rates:
         print("| path | tests | false promotions | rate [95% interval] | stated alpha | "
               "mean games or runs a decision | power at the stated difference | "
@@ -496,6 +549,9 @@ def report(results: list[PathResult]) -> bool:
               f"[{low:.1%}, {high:.1%}] | {r.alpha:g} | {mean:.0f} | {power} | {r.spread} | "
               f"{r.seconds / 60:.1f} |")
     for r in results:
+        if r.name == "racing-survival":
+            print(f"\nRacing, a challenger better by half a run's sd among three equal ones: "
+                  f"{r.spread}; {r.seconds / 60:.1f} min")
         if r.name == "ratings":
             low, high = r.interval
             ok &= low <= r.alpha
@@ -526,7 +582,8 @@ def main(argv: list[str] | None = None) -> int:
     paths = {**loop_paths(args.tests, args.power),
              **selfplay_paths(args.tests, args.power, args.simulations),
              "ratings": lambda: ratings_path(args.rating_trials, args.rating_pairs,
-                                             args.truth_games)}
+                                             args.truth_games),
+             "racing-survival": lambda: racing_survival(args.tests)}
     chosen = args.paths.split(",") if args.paths else list(paths)
     unknown = [p for p in chosen if p not in paths]
     if unknown:

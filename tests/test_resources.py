@@ -108,3 +108,31 @@ def test_updates_closer_than_the_minimum_interval_are_ignored():
     assert controller.update({"cpu": 99.0}, 111.0) < first
     with pytest.raises(ValueError, match="low <= target <= high"):
         Band(90, 60, 80)
+
+
+def test_a_node_measured_just_before_it_was_lost_is_gone_not_new():
+    """A reading of a node that the group no longer lists (its monitor answered, then the
+    node was lost) makes no controller: the node is reported gone, once."""
+    from ratchet.resources import NodeControllers
+
+    class Group:
+        def __init__(self):
+            self.listed = {"a": 2, "b": 1}
+
+        def measure_nodes(self):
+            return {"a": {"cpu": 50.0}, "b": {"cpu": 50.0}}  # b's reading arrives late
+
+        def nodes(self):
+            return dict(self.listed)
+
+    group = Group()
+    controllers = NodeControllers(lambda node, workers: NodeController(
+        node, {"cpu": Band(70, 60, 80)}, max_workers=8, workers=workers))
+    first = controllers.step(group, 0.0)
+    assert sorted(first.new) == ["a", "b"]
+    del group.listed["b"]
+    done = controllers.step(group, 10.0)
+    assert done.gone == ["b"] and "b" not in done.readings and "b" not in done.new
+    assert set(controllers.by_node) == {"a"}  # every node a caller is told of has one
+    again = controllers.step(group, 20.0)
+    assert again.gone == [] and "b" not in again.new

@@ -189,6 +189,8 @@ class NodeControllers:
             return None
         done = NodeStep(alive, [], {}, [])
         for node, read in measured.items():
+            if node not in alive:  # measured just before it was lost: gone, not new
+                continue
             controller = self.by_node.get(node)
             if controller is None:
                 self.by_node[node] = self.make(node, alive.get(node, 0))
