@@ -104,17 +104,32 @@ def stop_daemon(run_dir: Path, *, timeout_s: float = 30.0, force: bool = False) 
     _signal(info, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if running_pid(run_dir) is None:
+        # stopped means gone: the lock let go *and* the process exited (it lets go of
+        # the lock first, then its interpreter still winds down)
+        if running_pid(run_dir) is None and not _still_running(info):
             return info
         time.sleep(0.1)
     if force:
         _signal(info, signal.SIGKILL)
-        while running_pid(run_dir) is not None:
+        while running_pid(run_dir) is not None or _still_running(info):
             time.sleep(0.1)
         return info
     raise RatchetError(f"pid {info.pid} did not stop within {timeout_s:g} s; "
                        "try again, or use --force (SIGKILL: the run resumes from its last "
                        "committed step)")
+
+
+def _still_running(info: PidInfo) -> bool:
+    """Whether the daemon's process (this pid, started then) has not exited yet."""
+    import psutil
+
+    try:
+        process = psutil.Process(info.pid)
+        if abs(process.create_time() - info.started_at) >= 1.0:
+            return False  # the pid now names another process
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def start_args(run_dir: Path) -> tuple[Path, str | None, str]:
