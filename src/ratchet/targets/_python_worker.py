@@ -14,6 +14,7 @@ which is kept in a log file whose last lines are quoted in a failure's reason.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import select
@@ -65,9 +66,12 @@ def child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
+@functools.lru_cache(maxsize=64)
 def check_importable(path: str) -> None:
     """Import the objective in a process of its own (a module's code may hang, exit or
-    crash on import: never in ratchet's); ValueError with the reason if it fails."""
+    crash on import: never in ratchet's); ValueError with the reason if it fails. A
+    success is remembered for this process: a recipe is validated several times while a
+    run starts, and each check costs a Python start-up."""
     try:
         done = subprocess.run([sys.executable, "-m", "ratchet.targets._python_worker",
                                "--check", path], capture_output=True, text=True,

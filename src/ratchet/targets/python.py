@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,16 +29,8 @@ from ratchet.errors import EvaluationError
 from ratchet.plugins import BuildContext, Spec
 from ratchet.space import Space
 from ratchet.targets._base import Target, starting_values
-from ratchet.targets._python_worker import PythonWorker, check_importable, import_objective
+from ratchet.targets._python_worker import PythonWorker, check_importable
 from ratchet.types import EvalTask, Measurement, OutcomeKind
-
-Objective = Callable[[dict[str, Any], int, int], Any]
-
-
-def import_function(path: str) -> Objective:
-    """``package.module:function`` to the function, imported in this process (for code
-    that runs it here; the target itself runs it in a worker)."""
-    return import_objective(path)  # type: ignore[no-any-return]
 
 
 class PythonTarget(Target):

@@ -374,6 +374,11 @@ class SelfPlayTarget(Target):
         self.games.set_meta(LAST_TRAINED_AT, str(time.time()))
         return str(digest)
 
+    def _version_of(self, champion_id: str) -> int:
+        """The champion version of ``champion_id`` (0 when it has none yet)."""
+        recorded = self.games.network(champion_id)
+        return (recorded[1] or 0) if recorded else 0
+
     def _rate(self, champion_id: str) -> None:
         """A champion's first challenger waits for its rating games: ``rating_pairs``
         fresh pairs against each anchor (uniform random, the MCTS anchor), the only games
@@ -390,7 +395,7 @@ class SelfPlayTarget(Target):
         key = f"rated:{champion_id}"
         if not self.spec.rating_pairs or self.games.meta(key) is not None:
             return
-        version = (self.games.network(champion_id) or ("", 0))[1] or 0
+        version = self._version_of(champion_id)
         seeds = derive(self.seed, "rating", version, 0, shards=5)
         champion = NetworkPlayer(champion_id, self.recorded_network(champion_id),
                                  self.info.actions,
@@ -421,7 +426,7 @@ class SelfPlayTarget(Target):
         predecessor = self.games.champion_before(champion_id)
         if predecessor is None:
             return
-        version = (self.games.network(champion_id) or ("", 0))[1] or 0
+        version = self._version_of(champion_id)
 
         def seed(batch: int) -> int:  # the test's batches from 0; its players' PLAYERS on
             return derive(self.seed, "probation", version, batch)[0]
