@@ -15,6 +15,7 @@ store's integrity and whether the stored games ever decreased.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import signal
@@ -75,6 +76,14 @@ def _alive(p: psutil.Process) -> bool:
         return False
 
 
+def named(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """``processes``, each one left printed with its command line (what it was)."""
+    for p in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            print(f"    left: pid {p.pid} ({p.status()}): {' '.join(p.cmdline())[:300]}")
+    return processes
+
+
 def gate_running() -> bool:
     for p in psutil.process_iter(["cmdline"]):
         try:
@@ -114,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         recipe.write_text(yaml.safe_dump(RECIPE))
         run_dir = Path(tmp) / "run"
         games: list[int] = []
+        took: list[float] = []  # each stop's seconds
         rows = []
         print("| round | action | at a gate | left 10 s after | stop took | gone after stop |"
               " games stored |")
@@ -135,16 +145,16 @@ def main(argv: list[str] | None = None) -> int:
             if kill and pid:
                 os.kill(pid, signal.SIGKILL)
                 time.sleep(10)
-                left = str(len(run_processes(run_dir, started)))
+                left = str(len(named(run_processes(run_dir, started))))
             else:
                 t = time.monotonic()
                 stopped = ratchet("stop", "--run-dir", str(run_dir), "--timeout", "10")
-                stop_s = f"{time.monotonic() - t:.1f} s" + ("" if stopped.returncode == 0
-                                                            else " (failed)")
+                took.append(time.monotonic() - t)
+                stop_s = f"{took[-1]:.1f} s" + ("" if stopped.returncode == 0 else " (failed)")
                 gone = "yes" if pid is None or not psutil.pid_exists(pid) or \
                     not _alive(psutil.Process(pid)) else "no"
                 time.sleep(2)
-                left = str(len(run_processes(run_dir, started)))
+                left = str(len(named(run_processes(run_dir, started))))
             games.append(stored_games(run_dir))
             row = (rnd, "kill -9" if kill else "stop", "yes" if hit_gate else "no", left,
                    stop_s, gone, games[-1])
@@ -160,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
               f"processes left after them: {sum(int(r[3]) for r in kills)}")
         print(f"stops: {len(stops)} ({sum(r[2] == 'yes' for r in stops)} at a gate), "
               f"gone every time: {all(r[5] == 'yes' for r in stops)}, slowest "
-              f"{max((r[4] for r in stops), default='-')}; processes left after them: "
+              f"{max(took, default=0):.1f} s; processes left after them: "
               f"{sum(int(r[3]) for r in stops)}")
         kept = all(b >= a for a, b in zip(games, games[1:], strict=False))
         print(f"games stored never decreased: {kept} ({games[-1]} at the end); promotions "

@@ -108,6 +108,9 @@ STRATEGY = textwrap.dedent('''
             return self._candidate({"x": x}, champion, f"+{self.step}")
 
 
+    STOPPING = None  # a test's stop event, set by the checks
+
+
     class CheckedDiceTarget(DiceTarget):
         """Its own promotion checks: one fails; with crash=True they raise."""
 
@@ -118,6 +121,8 @@ STRATEGY = textwrap.dedent('''
         def promotion_checks(self, candidate):
             from ratchet.types import GateResult
 
+            if STOPPING is not None:  # a stop arrives while the checks run: they fail
+                STOPPING.set()
             if self.crash:
                 raise RuntimeError("the check itself broke")
             return [GateResult("size", True, "small enough"),
@@ -180,6 +185,34 @@ def test_a_targets_own_promotion_checks_can_refuse_and_fail_closed(tmp_path, by_
     else:
         assert checks["size"]["passed"] and not checks["latency"]["passed"]
         assert decision.reason == "gate latency: x=0.4 too slow"
+
+
+def test_checks_cut_short_by_a_stop_leave_the_cycle_to_resume(tmp_path, by_path):
+    """A refusal while the run is stopping may be the stop's doing (a gate process killed):
+    nothing is decided, and the next start runs the checks again."""
+    import threading
+
+    import pathkinds_plugin
+
+    from ratchet.recipe import parse_recipe
+    from ratchet.runner import run_recipe
+
+    recipe = parse_recipe(by_path({"kind": "pathkinds_plugin:CheckedDiceTarget", "sides": 50},
+                                  strategy={"kind": "pathkinds_plugin:StepStrategy",
+                                            "step": 0.3}))
+    stop = threading.Event()
+    pathkinds_plugin.STOPPING = stop
+    try:
+        summary = run_recipe(recipe, tmp_path / "run", max_cycles=1, stop=stop)
+    finally:
+        pathkinds_plugin.STOPPING = None
+    assert stop.is_set() and summary.stopped
+    with Store(tmp_path / "run") as store:
+        assert store.decisions() == [] and store.pending_cycle() is not None
+    run_recipe(recipe, tmp_path / "run", max_cycles=1)  # no stop now: the checks decide
+    with Store(tmp_path / "run") as store:
+        (decision,) = store.decisions()
+    assert decision.decision.value == "gated" and decision.cycle == 1
 
 
 @pytest.mark.parametrize("section, expected", [

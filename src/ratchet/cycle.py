@@ -118,6 +118,8 @@ class CycleRunner:
         if verdict is None:
             return None
         result = self._close(cycle, candidate, champion, evidence, verdict)
+        if result is None:
+            return None
         result.seconds = time.perf_counter() - started
         result.evaluation_seconds = self._evaluation_s
         self.reporter("cycle_end", {"result": result})
@@ -175,7 +177,9 @@ class CycleRunner:
         return verdict
 
     def _close(self, cycle: int, candidate: Candidate, champion: Champion,
-               evidence: Evidence, verdict: Verdict) -> CycleResult:
+               evidence: Evidence, verdict: Verdict) -> CycleResult | None:
+        """The decision recorded; None when a stop cut the gates short (a refusal then
+        may be the stop's doing: the cycle stays pending and its gates run again)."""
         decision, reason, stats = verdict.decision, verdict.reason, dict(verdict.stats)
         gate_results: list[GateResult] = []
         if decision is Decision.PROMOTE:
@@ -185,6 +189,10 @@ class CycleRunner:
                 log.info("cycle %d: gate %s %s: %s", cycle, g.gate,
                          "passed" if g.passed else "REFUSED", g.reason)
             refused = [g for g in gate_results if not g.passed]
+            if refused and self.stop.is_set():
+                log.info("cycle %d: gates abandoned (stopping); they run again at the next "
+                         "start", cycle)
+                return None
             if refused:
                 decision = Decision.GATED
                 reason = "; ".join(f"gate {g.gate}: {g.reason}" for g in refused)

@@ -259,6 +259,58 @@ def test_kill_9_of_the_loop_with_workers_loses_no_stored_game(tmp_path):
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_stop_abandons_a_training_run_in_flight_and_the_daemon_exits(tmp_path):
+    """`ratchet stop` while a challenger trains (a long run): the training process is
+    ended with the daemon, which exits within stop's timeout; the training is not counted
+    as failed, and the cycle is left to resume."""
+    import psutil
+
+    from ratchet.service.pidfile import running_pid
+    from tests.service.test_daemon import wait_for
+
+    path = tmp_path / "ttt.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "target": {**TINY["target"],
+                                                       "train_steps": 1_000_000}}))
+    run_dir = tmp_path / "run"
+    registry = run_dir / "work" / ".children"
+
+    def training() -> psutil.Process | None:
+        for entry in registry.glob("[0-9]*"):
+            try:
+                process = psutil.Process(int(entry.name))
+                if process.is_running() and "spawn_main" in " ".join(process.cmdline()):
+                    return process
+            except (psutil.NoSuchProcess, ValueError):
+                continue
+        return None
+
+    def ratchet(*args):
+        return subprocess.run([sys.executable, "-m", "ratchet", *map(str, args)],
+                              capture_output=True, text=True, timeout=120)
+
+    assert ratchet("start", path, "--run-dir", run_dir).returncode == 0
+    try:
+        daemon = psutil.Process(running_pid(run_dir).pid)
+        trainer = wait_for(training, timeout=180, what="a training process in flight")
+    finally:
+        stopped = ratchet("stop", "--run-dir", run_dir, "--timeout", "60")
+    assert stopped.returncode == 0, stopped.stderr
+    def alive(process: psutil.Process) -> bool:
+        try:
+            return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    assert not alive(daemon) and not alive(trainer)
+    with sqlite3.connect(run_dir / "ratchet.db") as db:
+        failed = db.execute("SELECT value FROM selfplay_meta WHERE key = 'training_failed'"
+                            ).fetchall()
+        decided = db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+    assert failed in ([], [("0",)]) and decided == 0
+    with Store(run_dir) as store:
+        assert store.pending_cycle() is not None
+
+
 def test_a_skill_bar_blocks_a_promotion_only_once_a_champion_has_cleared_it(tmp_path):
     """From random weights no network beats the anchors, so with ``gate_skill:
     regression`` a missed skill bar is advisory until some champion clears it; from then

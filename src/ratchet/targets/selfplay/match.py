@@ -16,13 +16,18 @@ strength, and the games of a match are independent (distinct move lists, see
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from ratchet.errors import EvaluationError
 from ratchet.targets.selfplay.mcts import SearchConfig, choose, search
+
+
+class Stopped(EvaluationError):
+    """Work abandoned because ratchet is stopping (its batch is discarded)."""
 
 
 class Player(Protocol):
@@ -89,10 +94,13 @@ class GameResult:
 
 
 def play_pairs(game: Any, a: Player, b: Player, pairs: int, seed: int,
-               opening_moves: int = 2, max_moves: int | None = None) -> list[GameResult]:
+               opening_moves: int = 2, max_moves: int | None = None,
+               stopping: Callable[[], bool] | None = None) -> list[GameResult]:
     """``pairs`` pairs of games between ``a`` and ``b``; in each pair both games start
     from the same random opening, ``a`` moving first in one and second in the other. A
-    game longer than ``max_moves`` (default: the game's own limit) is a draw."""
+    game longer than ``max_moves`` (default: the game's own limit) is a draw. Once
+    ``stopping()`` is true (looked at before each move) the games are abandoned:
+    ``Stopped`` is raised."""
     limit = max_moves or game.max_game_length()
     states, order = [], []
     for pair in range(pairs):
@@ -108,6 +116,8 @@ def play_pairs(game: Any, a: Player, b: Player, pairs: int, seed: int,
     lengths = [0] * len(states)
     active = [i for i, s in enumerate(states) if not s.is_terminal()]
     while active:
+        if stopping is not None and stopping():
+            raise Stopped("games abandoned: ratchet is stopping")
         for side in (0, 1):  # OpenSpiel's player 0 is the one who moved first
             players = {}
             for i in active:

@@ -50,7 +50,8 @@ class ProbationResult:
 
 def probation_test(game: Any, champion: Player, predecessor: Player, rule: ProbationRule,
                    seeds: Callable[[int], int], opening_moves: int = 2,
-                   max_moves: int | None = None) -> ProbationResult:
+                   max_moves: int | None = None,
+                   stopping: Callable[[], bool] | None = None) -> ProbationResult:
     """The champion against its predecessor until the test decides; ``seeds(batch)``
     gives each batch's seed (fresh ones: the caller's ledger)."""
     judge = rule.judge()
@@ -60,7 +61,8 @@ def probation_test(game: Any, champion: Player, predecessor: Player, rule: Proba
     while True:
         seed = seeds(batch)
         results = play_pairs(game, predecessor, champion, max(1, rule.batch // 2), seed,
-                             opening_moves=opening_moves, max_moves=max_moves)
+                             opening_moves=opening_moves, max_moves=max_moves,
+                             stopping=stopping)
         played += results
         evidence.add(Measurement("games", tuple(scores_of(results, predecessor.name)),
                                  ordered=True), None, random.Random(seed))

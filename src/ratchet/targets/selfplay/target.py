@@ -30,12 +30,14 @@ import math
 import os
 import threading
 import time
+from concurrent.futures import TimeoutError as FuturesTimeout
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ratchet import children
 from ratchet.errors import EvaluationError
 from ratchet.resources import NodeControllers
 from ratchet.space import Space
@@ -53,6 +55,7 @@ from ratchet.targets.selfplay.gamestore import (
     TRAINING_SINCE,
     GameStore,
 )
+from ratchet.targets.selfplay.match import Stopped
 from ratchet.types import (
     Candidate,
     EvalTask,
@@ -68,6 +71,7 @@ if TYPE_CHECKING:
     from ratchet.targets.selfplay.spec import SelfPlaySpec
 
 log = logging.getLogger(__name__)
+STOP_POLL_S = 0.2  # how often waiting work looks for a stop
 PLAYERS = 1_000_000  # probation's seeds for its players: apart from its test's batches
 
 
@@ -252,7 +256,8 @@ class SelfPlayTarget(Target):
                                  self.info.actions, search, seed=task.seed + 1,
                                  sampled_plies=plies)
         results = play_pairs(self.game, challenger, champion, math.ceil(task.size / 2),
-                             task.seed, opening_moves=self.spec.opening_moves)
+                             task.seed, opening_moves=self.spec.opening_moves,
+                             stopping=self._stopping)
         ids = {"challenger": task.candidate.id, "champion": task.opponent.id}
         self.games.add_rated(self.spec.game, "promotion test", [
             dataclasses.replace(r, first=ids[r.first], second=ids[r.second])
@@ -282,7 +287,7 @@ class SelfPlayTarget(Target):
         (seed,) = derive(self.seed, "gate", _seed_of(candidate.id) >> 1, 0)
         results = run_gate(self.nets / candidate.id, self.spec.game,
                            recorded[0] if recorded else None, config, seed=seed,
-                           registry=self.work_dir / ".children")
+                           registry=self.registry)
         self.games.set_meta(f"{GATE}{candidate.id}", json.dumps([asdict(r) for r in results]))
         required = bars_cleared(self.games)
         checks = []
@@ -346,8 +351,7 @@ class SelfPlayTarget(Target):
         self._top_up(parent[1] or 0, candidate)
         wait = float(self.games.meta(LAST_TRAINED_AT, "0") or 0) + self.spec.min_interval_s \
             - time.time()
-        if wait > 0:
-            time.sleep(wait)
+        self._sleep(wait)
         params = {**{k: getattr(self.spec, k) for k in TUNABLE}, **candidate.params}
         last_game = self.games.last_id(self.spec.game)  # later games: the next trigger's
         job = dict(game_spec=self.spec.game, parent_stem=str(self.nets / (candidate.parent or
@@ -357,18 +361,22 @@ class SelfPlayTarget(Target):
                    steps=int(params["train_steps"]), lr=float(params["lr"]),
                    seed=_seed_of(candidate.id))
         self.games.set_meta(TRAINING_SINCE, str(time.time()))
+        # the training process ends with us, and a stop ends it (it is registered)
+        pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"),
+                                   initializer=init_pool_worker,
+                                   initargs=(os.getpid(), self.registry))
         try:
-            with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"),
-                                     initializer=init_pool_worker,
-                                     initargs=(os.getpid(),)) as pool:  # ends with us
-                digest = pool.submit(train_network, **job).result()
+            digest = self._result(pool, pool.submit(train_network, **job), "training")
         except BrokenProcessPool:
+            if self._stopping():
+                raise Stopped("training abandoned: ratchet is stopping") from None
             self.games.add_meta(TRAINING_FAILED)
             raise EvaluationError("training failed: its process died") from None
         except (RuntimeError, ValueError, OSError) as exc:
             self.games.add_meta(TRAINING_FAILED)
             raise EvaluationError(f"training failed: {exc}") from None
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             self.games.set_meta(TRAINING_SINCE, "0")
         self.games.set_meta(LAST_TRAINED, str(last_game))
         self.games.set_meta(LAST_TRAINED_AT, str(time.time()))
@@ -405,7 +413,8 @@ class SelfPlayTarget(Target):
                    MCTSAnchor(self.game, self.spec.gate_anchor_simulations, seeds[2]))
         played = [r for anchor, seed in zip(anchors, seeds[3:], strict=True)
                   for r in play_pairs(self.game, champion, anchor, self.spec.rating_pairs,
-                                      seed, self.spec.opening_moves)]
+                                      seed, self.spec.opening_moves,
+                                      stopping=self._stopping)]
         self.games.add_rated(self.spec.game, "anchor", played)
         self.games.set_meta(key, f"{len(played)} games")
 
@@ -441,7 +450,7 @@ class SelfPlayTarget(Target):
                                sampled_plies=plies)
         rule = ProbationRule(elo=self.spec.probation_elo, max_games=self.spec.probation_games)
         result = probation_test(self.game, champion, before, rule, seed,
-                                self.spec.opening_moves)
+                                self.spec.opening_moves, stopping=self._stopping)
         self.games.add_rated(self.spec.game, "probation", result.games)
         verdict = f"champion {champion_id} {result.reason}"
         if not result.revert:
@@ -478,11 +487,41 @@ class SelfPlayTarget(Target):
         while (count := self.games.count(self.spec.game, since)) < self.spec.trigger_games:
             if count != last_count:
                 last_count, last_change = count, time.monotonic()
+            elif self._stopping():
+                raise Stopped("waiting for self-play games: ratchet is stopping")
             elif time.monotonic() - last_change > self.spec.worker_timeout_s:
                 raise EvaluationError(f"no self-play game arrived for "
                                       f"{self.spec.worker_timeout_s:g} s ({count} of "
                                       f"{self.spec.trigger_games} since the last training)")
             time.sleep(0.5)
+
+    # -- stopping --------------------------------------------------------------------
+    @property
+    def registry(self) -> Path:
+        """Where this target's child processes (gate, training) register: a stop ends
+        them, and the next start kills any a kill -9 left (``ratchet.children``)."""
+        return self.work_dir / ".children"
+
+    def _stopping(self) -> bool:
+        return children.stopping(self.registry)
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self._stopping():
+                raise Stopped("waiting to train: ratchet is stopping")
+            time.sleep(min(left, STOP_POLL_S))
+
+    def _result(self, pool: Any, future: Any, what: str) -> Any:
+        """``future``'s result, its process killed once ratchet is stopping."""
+        while True:
+            try:
+                return future.result(timeout=STOP_POLL_S)
+            except FuturesTimeout:
+                if self._stopping():
+                    for process in list(getattr(pool, "_processes", {}).values()):
+                        process.kill()
+                    raise Stopped(f"{what} abandoned: ratchet is stopping") from None
 
     @contextmanager
     def _lock(self, candidate_id: str):  # type: ignore[no-untyped-def]
