@@ -7,26 +7,26 @@ import errno
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from ratchet import terminal
 from ratchet.apps.cartpole.cli import app as cartpole_app
-from ratchet.apps.dashboard import serve_run
 from ratchet.apps.sysctl.cli import app as sysctl_app
 from ratchet.apps.sysctl.cli import tune_os
 from ratchet.errors import RatchetError
 from ratchet.export import ExportFormat, export_csv, export_jsonl, export_lines, history_rows
-from ratchet.loop import LoopSummary
-from ratchet.recipe import load_recipe
 from ratchet.rundirs import check_name, check_outside_run, existing_runs, resolve_run_dir
-from ratchet.runner import RunOptions, warnings_to_stderr
 from ratchet.service.commands import register as register_service_commands
 from ratchet.store import Store
 from ratchet.summary import champion_summary
 from ratchet.version import __version__
+
+if TYPE_CHECKING:  # the heavy modules load only for the commands that need them
+    from ratchet.loop import LoopSummary
+    from ratchet.runner import RunOptions
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   help="ratchet: holds a champion, measures challengers, promotes only what "
@@ -48,6 +48,8 @@ def _fail(message: str) -> None:
 
 def _resolve_run_dir(recipe: Path | None, run_dir: Path | None,
                      name: str | None = None) -> Path:
+    from ratchet.recipe import load_recipe
+
     return resolve_run_dir(run_dir, name or (load_recipe(recipe).name if recipe else None),
                            must_exist=True)
 
@@ -63,6 +65,8 @@ NameOpt = Annotated[str | None, typer.Option("--name", help="run name (default: 
 
 
 def run_options(adopt: bool, restore_champion: bool) -> RunOptions:
+    from ratchet.runner import RunOptions
+
     if adopt and restore_champion:
         _fail("--adopt and --restore-champion exclude each other: pick one")
     return RunOptions(hand_edit="adopt" if adopt else "restore" if restore_champion
@@ -88,7 +92,10 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
     Exits 0 when stopped or done, 1 when every cycle failed, 2 on a user mistake (a bad
     recipe, a live file held by another run or edited by hand), 75 when the store cannot
     be written (a full disk: try again later)."""
+    from ratchet.apps.dashboard import serve_run
     from ratchet.display import RunDisplay, with_champion
+    from ratchet.recipe import load_recipe
+    from ratchet.runner import warnings_to_stderr
     from ratchet.service.daemon import serve
 
     options = run_options(adopt, restore_champion)
@@ -340,6 +347,8 @@ def calibrate(recipe: Annotated[Path, typer.Argument(help="recipe YAML whose ben
     dashboard shows."""
     from ratchet.calibrate import calibrate as run_calibration
     from ratchet.calibrate import report_lines
+    from ratchet.recipe import load_recipe
+    from ratchet.runner import warnings_to_stderr
 
     parsed = load_recipe(recipe)
     if name:

@@ -135,6 +135,7 @@ class Loop:
         summary = LoopSummary()
         self._seconds_before = float(self.store.target_state(SECONDS_RUN) or 0.0)
         self._started = time.monotonic()
+        self._set_state(phase="starting")  # from here on, an end without "stopped" is a crash
         if self._within_budget():
             self.cycles.measure_baseline(self.schedule.baseline)
         self._set_state(phase="running")

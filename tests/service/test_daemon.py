@@ -78,6 +78,7 @@ def test_start_status_stop(daemon):
     assert not (run_dir / PID_NAME).exists()
     s = status(run_dir)
     assert not s["running"] and s["best"]["version"] == s["promotions"]
+    assert s["ended_uncleanly"] is None  # it stopped as asked
     assert "not running" in ratchet("stop", "--run-dir", run_dir).stdout
     log = ratchet("logs", "--run-dir", run_dir, "-n", "200").stdout  # the newest start's
     assert re.search(r"ratchet\.loop: cycle \d+", log) and "exiting" in log
@@ -137,9 +138,28 @@ def test_kill_9_leaves_no_orphan_benchmark_behind(daemon):
     os.kill(running_pid(run_dir).pid, signal.SIGKILL)
     time.sleep(0.5)
     assert orphan.is_running()  # kill -9 cannot clean up...
+    ended = wait_for(lambda: status(run_dir)["ended_uncleanly"], what="status to see the end")
+    assert "without stopping cleanly" in ended and "kill -9" in ended
     ratchet("start", recipe, "--run-dir", run_dir)  # ...so the next start does
     wait_for(lambda: not orphan.is_running() or orphan.status() == psutil.STATUS_ZOMBIE,
              what="the orphan to be killed")
+    ratchet("stop", "--run-dir", run_dir)
+
+
+def test_status_names_a_crash_in_native_code(daemon):
+    """A daemon that dies of a signal Python cannot handle (SIGSEGV, SIGBUS: a store file
+    made immutable under sqlite's memory map) leaves no log line; status says what the
+    fault handler printed."""
+    recipe, run_dir = daemon
+    ratchet("start", recipe, "--run-dir", run_dir, env={"TOY_MODE": "hang"})
+    wait_for(lambda: list(registry_dir(run_dir).glob("*")), what="the benchmark to start")
+    wait_for(lambda: status(run_dir)["phase"] == "starting", what="the loop to start")
+    daemon_process = psutil.Process(running_pid(run_dir).pid)
+    os.kill(daemon_process.pid, signal.SIGSEGV)
+    wait_for(lambda: not status(run_dir)["running"], what="the daemon to end")
+    assert "Segmentation fault" in status(run_dir)["ended_uncleanly"]
+    assert "Segmentation fault" in ratchet("status", "--run-dir", run_dir).stdout
+    ratchet("start", recipe, "--run-dir", run_dir)  # the next start reaps its benchmark
     ratchet("stop", "--run-dir", run_dir)
 
 

@@ -14,7 +14,6 @@ import typer
 from ratchet import terminal
 from ratchet.controls import Controls
 from ratchet.errors import RatchetError
-from ratchet.recipe import load_recipe
 from ratchet.rundirs import check_name, resolve_run_dir
 from ratchet.service import control
 from ratchet.service.pidfile import PidLock, running_pid
@@ -48,6 +47,8 @@ def start(recipe: Annotated[Path, typer.Argument(help="recipe YAML")], name: Nam
     if adopt and restore_champion:
         err.print(terminal.error("--adopt and --restore-champion exclude each other"))
         raise typer.Exit(2)
+    from ratchet.recipe import load_recipe
+
     parsed = load_recipe(recipe)
     directory = resolve_run_dir(run_dir, check_name(name) if name else parsed.name)
     extra = ["--adopt"] if adopt else ["--restore-champion"] if restore_champion else []
@@ -176,13 +177,15 @@ def _print_status(s: dict[str, Any]) -> None:
             + (f"; last decision: cycle {last['cycle']} {last['decision']} — "
                f"{last['reason']}" if last else "")
             + f"\n  consecutive failures {s['consecutive_failures']}"
+            + (f"; inconclusive verdicts {s['inconclusive_rate']:.0%} of the last "
+               "cycles (they hit max_games / max_samples)"
+               if s.get("inconclusive_rate") is not None else "")
             + (f"\n  last error: {s['last_error']}" if s.get("last_error") else "")
+            + (f"\n  {s['ended_uncleanly']}" if s.get("ended_uncleanly") else "")
             + (f"\n  the lock ratchet.lock is held by {s['lock_held_by']}, not this run's "
                "daemon: no run starts here until it lets go" if s.get("lock_held_by")
                else "")
-            + (f"; inconclusive verdicts {s['inconclusive_rate']:.0%} of the last "
-               "cycles (they hit max_games / max_samples)"
-               if s.get("inconclusive_rate") is not None else "") + "\n"
+ + "\n"
             + "".join(f"  {k}: {v}\n" for k, v in (s.get("target") or {}).items())
             + f"  run directory {s['run_dir']}"
             + (f"\n  dashboard {s['url']}" if s.get("url") else ""))
@@ -272,6 +275,7 @@ def service_install(recipe: Annotated[Path, typer.Argument(help="recipe YAML")],
                     = None) -> None:
     """Write a systemd unit (Restart=always) for RECIPE and print how to enable it."""
     from ratchet.atomic import atomic_write_text
+    from ratchet.recipe import load_recipe
     from ratchet.service.systemd import unit_path, unit_text
 
     parsed = load_recipe(recipe)

@@ -3,6 +3,7 @@ SIGINT or a stop file within a bounded time, resumable after anything."""
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import signal
@@ -121,6 +122,7 @@ def _serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None,
            reporter: Reporter | None, mode: str, on_log: Reporter | None,
            options: RunOptions | None, on_ready: Callable[[str | None], None],
            web_process: WebProcess | None) -> LoopSummary:
+    faulthandler.enable()  # a death in native code (SIGBUS, SIGSEGV) leaves its trace on stderr
     with PidLock(run_dir, mode) as lock, log_file(run_dir) as log_path:
         if on_log is not None:
             on_log("log", {"path": log_path})

@@ -42,6 +42,7 @@ def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
             break
         trailing_failures += 1
     state = _read_state(run_dir) if info is not None else {}
+    ended = None if info is not None or stranger is not None else unclean_end(run_dir)
     last = decisions[-1] if decisions else None
     judged = [d for d in decisions if d.decision in (Decision.PROMOTE, Decision.REJECT)]
     inconclusive = sum(1 for d in judged if d.stats.get("inconclusive"))
@@ -69,6 +70,7 @@ def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
         # of the last 50 cycles' verdicts, the share that hit max_games / max_samples
         "inconclusive_rate": round(inconclusive / len(judged), 3) if judged else None,
         "last_error": _last_error(run_dir, error),
+        "ended_uncleanly": ended,
         "log_file": str(newest_log(run_dir) or ""),
         "target": _target_report(kind, run_dir) if target_report else {},
         "url": web.get("url") if info is not None else None,
@@ -133,6 +135,45 @@ def _last_error(run_dir: Path, from_store: tuple[str, float] | None) -> str | No
     if fatal and (from_store is None or fatal["at"] >= from_store[1]):
         return str(fatal["message"])
     return from_store[0] if from_store else None
+
+
+def unclean_end(run_dir: Path) -> str | None:
+    """How the last start ended when it did not stop cleanly (its state says it was still
+    running, and no fatal error was recorded after): what its process printed last."""
+    state = _read_state(run_dir)
+    if state.get("phase") in (None, "stopped"):
+        return None
+    fatal = read_fatal(run_dir)
+    if fatal and fatal["at"] >= float(state.get("updated_at") or 0):
+        return None
+    crash = _fatal_signal(run_dir / "logs" / "daemon.out")
+    log_path = newest_log(run_dir)
+    last = _last_line(log_path) if log_path else ""
+    return ("the process ended without stopping cleanly (a kill -9, the out-of-memory "
+            "killer, or a crash in native code" + (f": {crash}" if crash else "") + ")"
+            + (f"; its log's last line: {last}" if last else ""))
+
+
+def _fatal_signal(path: Path) -> str | None:
+    """The fault Python's fault handler reported at the end of ``path``, if any."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, 2) - 8192))
+            tail = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    found = [line for line in tail.splitlines() if line.startswith("Fatal Python error:")]
+    return found[-1].removeprefix("Fatal Python error:").strip() if found else None
+
+
+def _last_line(path: Path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, 2) - 4096))
+            lines = fh.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""
 
 
 def _fallback(run_dir: Path) -> Path:
