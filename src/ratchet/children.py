@@ -131,6 +131,22 @@ def init_pool_worker(parent: int, registry: Path | None = None) -> None:
                      daemon=True).start()
 
 
+def die_with_parent(parent: int) -> None:
+    """End this process the moment ``parent`` dies, even by kill -9: on Linux the kernel
+    sends SIGKILL (PR_SET_PDEATHSIG), with no thread that a busy interpreter could keep
+    from running; elsewhere a thread looks (``exit_with_parent``). Only for a child made
+    by a thread that outlives it: the signal follows that thread, not its process."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        threading.Thread(target=exit_with_parent, args=(parent,), name="ratchet-parent-watch",
+                         daemon=True).start()
+    if os.getppid() != parent:  # gone before the signal was asked for
+        os._exit(1)
+
+
 def exit_with_parent(parent: int) -> None:
     """Run in a thread of a child process: end it once ``parent`` is gone."""
     while os.getppid() == parent:

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import multiprocessing as mp
 import os
+import pickle
 import queue
 import socket
 import threading
@@ -51,12 +52,17 @@ class ProcessLink:
         return socket.gethostname()
 
 
-def _process_main(plan: WorkerPlan, index: int, inbox: Any, outbox: Any, stop: Any,
+def _process_main(pickled_plan: bytes, index: int, inbox: Any, outbox: Any, stop: Any,
                   retire: Any, parent: int) -> None:
     from ratchet.children import exit_with_parent
 
     # the loop gone (even by kill -9): end at once, without flushing a queue nobody reads
+    if os.getppid() != parent:
+        os._exit(1)
     threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
+    # only now the plan: loading it imports the worker's modules (torch: seconds on a busy
+    # machine), and a process whose loop was killed meanwhile must not outlive it
+    plan: WorkerPlan = pickle.loads(pickled_plan)
     plan.main(ProcessLink(inbox, outbox, stop, retire), index, *plan.args)
 
 
@@ -92,7 +98,7 @@ class LocalWorkers:
             inbox.put(self._message)
         process = self.context.Process(
             target=_process_main, name=f"{self.plan.name}-{index}", daemon=True,
-            args=(self.plan, index, inbox, self.outbox, self.stop_event, retire,
+            args=(pickle.dumps(self.plan), index, inbox, self.outbox, self.stop_event, retire,
                   os.getpid()))
         process.start()
         self.processes[index], self.inboxes[index] = process, inbox

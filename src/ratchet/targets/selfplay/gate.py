@@ -196,18 +196,6 @@ def run_gate(stem: str | Path, game_spec: str, sha256: str | None, config: GateC
     return reported + [CheckResult(c, False, why) for c in CHECKS if c not in seen]
 
 
-def _exit_with(parent: int) -> None:
-    """End this process once ``parent`` is gone (its pid no longer our parent's)."""
-    import threading
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="gate-parent-watch", daemon=True).start()
-
-
 def _failed(reason: str) -> list[CheckResult]:
     return [CheckResult(c, False, reason) for c in CHECKS]
 
@@ -221,8 +209,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--parent", type=int, default=None)
     args = ap.parse_args(argv)
-    if args.parent is not None:
-        _exit_with(args.parent)
+    if args.parent is not None:  # the loop waits for this process in the thread that made it
+        from ratchet.children import die_with_parent
+
+        die_with_parent(args.parent)
     config = GateConfig(**json.loads(args.config))
     results = run_checks(args.stem, args.game, args.sha256, config, args.seed)
     print(json.dumps([asdict(r) for r in results]))
