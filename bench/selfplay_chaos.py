@@ -51,18 +51,18 @@ def ratchet(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
                           text=True, timeout=timeout)
 
 
-def run_processes(run_dir: Path, since: float) -> list[psutil.Process]:
-    """Processes of this run started since ``since``: anything whose command line or
-    working files name the run directory, or a spawned child of ours."""
+def run_processes(run_dir: Path, since: float, daemon: int | None) -> list[psutil.Process]:
+    """Processes of this run started since ``since``: anything whose command line names
+    the run directory (the gate), or a spawned child (worker, training) whose parent is
+    the daemon or, once the daemon is gone, init (other runs' children are not counted)."""
     found = []
-    for p in psutil.process_iter(["cmdline", "create_time", "pid"]):
+    for p in psutil.process_iter(["cmdline", "create_time", "pid", "ppid"]):
         try:
             cmd = " ".join(p.info["cmdline"] or [])
             if p.info["pid"] == os.getpid() or p.info["create_time"] < since - 1:
                 continue
-            if str(run_dir) in cmd or "ratchet.targets.selfplay.gate" in cmd \
-                    or ("multiprocessing" in cmd and "ratchet" in cmd) \
-                    or "spawn_main" in cmd:
+            orphan_or_ours = p.info["ppid"] in (1, daemon)
+            if str(run_dir) in cmd or (orphan_or_ours and "spawn_main" in cmd):
                 found.append(p)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             if kill and pid:
                 os.kill(pid, signal.SIGKILL)
                 time.sleep(10)
-                left = str(len(named(run_processes(run_dir, started))))
+                left = str(len(named(run_processes(run_dir, started, pid))))
             else:
                 t = time.monotonic()
                 stopped = ratchet("stop", "--run-dir", str(run_dir), "--timeout", "10")
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                 gone = "yes" if pid is None or not psutil.pid_exists(pid) or \
                     not _alive(psutil.Process(pid)) else "no"
                 time.sleep(2)
-                left = str(len(named(run_processes(run_dir, started))))
+                left = str(len(named(run_processes(run_dir, started, pid))))
             games.append(stored_games(run_dir))
             row = (rnd, "kill -9" if kill else "stop", "yes" if hit_gate else "no", left,
                    stop_s, gone, games[-1])
