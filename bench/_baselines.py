@@ -11,10 +11,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import optuna
 
-from ratchet.space import Space
-from ratchet.strategies import PerturbStrategy
-from ratchet.strategies.optuna import distribution
-from ratchet.types import Candidate
+from ratchet.core.space import Space
+from ratchet.core.types import Candidate
+from ratchet.plugins.strategies import PerturbStrategy
+from ratchet.plugins.strategies.optuna import distribution
 
 Trace = list[tuple[int, dict[str, Any]]]  # (evaluations so far, champion params)
 Measure = Callable[[dict[str, Any], int, int], Any]

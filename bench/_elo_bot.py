@@ -14,10 +14,10 @@ from collections import Counter
 
 import numpy as np
 
-from ratchet.space import Space
-from ratchet.stats import elo_to_score
-from ratchet.targets import Target
-from ratchet.types import EvalTask, Measurement
+from ratchet.core.space import Space
+from ratchet.core.stats import elo_to_score
+from ratchet.core.types import EvalTask, Measurement
+from ratchet.plugins.targets import Target
 
 NAMES = ("aggression", "caution", "lookahead")
 START = np.array([0.2, 0.8, 0.5])

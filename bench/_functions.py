@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ratchet.space import Space
-from ratchet.targets import Target
-from ratchet.types import EvalTask, Measurement
+from ratchet.core.space import Space
+from ratchet.core.types import EvalTask, Measurement
+from ratchet.plugins.targets import Target
 
 DIM = 4
 OPTIMUM = np.array([1.5, -2.0, 0.5, 3.0])

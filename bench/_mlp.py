@@ -12,7 +12,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ratchet.targets.cartpole.ssm import Arch
+from ratchet.plugins.targets.cartpole.ssm import Arch
 
 
 class MLPPolicy(nn.Module):

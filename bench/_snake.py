@@ -19,8 +19,8 @@ import yaml
 from bench._baselines import Result, optuna_loop, seed004_loop
 from examples.snake.bench import game_seed, run_game
 from examples.snake.bot import OPPONENTS, Style
-from ratchet.recipe import load_recipe, parse_recipe
-from ratchet.runner import run_recipe
+from ratchet.engine.recipe import load_recipe, parse_recipe
+from ratchet.engine.runner import run_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "snake.yaml"
@@ -109,8 +109,8 @@ def run_ratchet(budget: int, seed: int, strategy: dict | None = None,
         run_recipe(parse_recipe(raw), Path(tmp) / "run", reporter=lambda *_: None,
                    stop=threading.Event())
         from bench.search import spending
-        from ratchet.store import Store
-        from ratchet.summary import champion_summary
+        from ratchet.core.store import Store
+        from ratchet.engine.summary import champion_summary
 
         with Store(Path(tmp) / "run") as store:
             summary = champion_summary(store)

@@ -54,9 +54,9 @@ from pathlib import Path
 from typing import Any
 
 from bench._results import ROOT, add_arguments, recorded
-from ratchet.stats import clopper_pearson, elo_to_score
-from ratchet.strategies._base import Strategy
-from ratchet.types import Candidate, Decision, Trial
+from ratchet.core.stats import clopper_pearson, elo_to_score
+from ratchet.core.types import Candidate, Decision, Trial
+from ratchet.plugins.strategies._base import Strategy
 
 AA_BENCH = ROOT / "bench" / "_aa_bench.py"
 SPRT = {"kind": "sprt", "elo0": 0, "elo1": 40, "alpha": 0.05, "beta": 0.05, "batch": 20,
@@ -187,9 +187,9 @@ def _loop_path(name: str, make: Callable[[Path], dict[str, Any]], tests: int, al
                power_tests: int, edge: float) -> PathResult:
     """``tests`` A/A decisions in one run (a promoted equal challenger is an equal
     champion); power from single-decision runs of a challenger ``edge`` better."""
-    from ratchet.recipe import parse_recipe
-    from ratchet.runner import run_recipe
-    from ratchet.store import Store
+    from ratchet.core.store import Store
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
 
     result = PathResult(name, alpha)
     started = time.monotonic()
@@ -290,9 +290,9 @@ def loop_paths(tests: int, power: int) -> dict[str, Callable[[], PathResult]]:
 def racing_survival(races: int) -> PathResult:
     """How often the one truly better challenger of a race of four survives screening
     (reaches the test), maximized and minimized: the two should match."""
-    from ratchet.recipe import parse_recipe
-    from ratchet.runner import run_recipe
-    from ratchet.store import Store
+    from ratchet.core.store import Store
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
 
     result = PathResult("racing-survival", 0.0)
     started = time.monotonic()
@@ -319,10 +319,10 @@ def _selfplay_test(kind: str, seed: int, simulations: int) -> tuple[bool, int, i
     results over 0, 1/4, ..., 1)."""
     import torch
 
-    from ratchet.judges import SPRTJudge
-    from ratchet.seeds import derive
-    from ratchet.targets.selfplay.match import play_pairs, scores_of
-    from ratchet.types import Evidence, Measurement
+    from ratchet.core.seeds import derive
+    from ratchet.core.types import Evidence, Measurement
+    from ratchet.plugins.judges import SPRTJudge
+    from ratchet.plugins.targets.selfplay.match import play_pairs, scores_of
 
     torch.set_num_threads(1)
     game, players = _selfplay_players(kind, seed, simulations)
@@ -347,11 +347,11 @@ def _selfplay_test(kind: str, seed: int, simulations: int) -> tuple[bool, int, i
 def _selfplay_players(kind: str, seed: int, simulations: int) -> tuple[Any, list[Any]]:
     import pyspiel
 
-    from ratchet.seeds import derive
-    from ratchet.targets.selfplay.game import game_info
-    from ratchet.targets.selfplay.match import NetworkPlayer
-    from ratchet.targets.selfplay.mcts import SearchConfig, uniform_evaluator
-    from ratchet.targets.selfplay.network import new_network
+    from ratchet.core.seeds import derive
+    from ratchet.plugins.targets.selfplay.game import game_info
+    from ratchet.plugins.targets.selfplay.match import NetworkPlayer
+    from ratchet.plugins.targets.selfplay.mcts import SearchConfig, uniform_evaluator
+    from ratchet.plugins.targets.selfplay.network import new_network
 
     game = pyspiel.load_game("connect_four")
     info = game_info("connect_four", game)
@@ -372,10 +372,10 @@ def _probation_trial(kind: str, seed: int, simulations: int) -> tuple[bool, int,
     import pyspiel
     import torch
 
-    from ratchet.seeds import derive
-    from ratchet.targets.selfplay.match import NetworkPlayer
-    from ratchet.targets.selfplay.mcts import SearchConfig, uniform_evaluator
-    from ratchet.targets.selfplay.probation import ProbationRule, probation_test
+    from ratchet.core.seeds import derive
+    from ratchet.plugins.targets.selfplay.match import NetworkPlayer
+    from ratchet.plugins.targets.selfplay.mcts import SearchConfig, uniform_evaluator
+    from ratchet.plugins.targets.selfplay.probation import ProbationRule, probation_test
 
     torch.set_num_threads(1)
     from types import SimpleNamespace
@@ -448,8 +448,8 @@ RATED = (2, 8, 32)  # the players' simulations
 def _rating_player(simulations: int, seed: int) -> Any:
     from types import SimpleNamespace
 
-    from ratchet.targets.selfplay.match import NetworkPlayer
-    from ratchet.targets.selfplay.mcts import SearchConfig, uniform_evaluator
+    from ratchet.plugins.targets.selfplay.match import NetworkPlayer
+    from ratchet.plugins.targets.selfplay.mcts import SearchConfig, uniform_evaluator
 
     return NetworkPlayer(f"plain-{simulations}", SimpleNamespace(evaluate=uniform_evaluator),
                          7, SearchConfig(simulations=simulations), seed=seed,
@@ -461,8 +461,8 @@ def _truth(simulations: int, games: int) -> float:
     import pyspiel
     import torch
 
-    from ratchet.seeds import derive
-    from ratchet.targets.selfplay.match import MCTSAnchor, play_pairs, scores_of
+    from ratchet.core.seeds import derive
+    from ratchet.plugins.targets.selfplay.match import MCTSAnchor, play_pairs, scores_of
 
     torch.set_num_threads(1)
     game = pyspiel.load_game("connect_four")
@@ -478,8 +478,8 @@ def _rating_trial(trial: int, pairs: int) -> list[tuple[str, str, float]]:
     import pyspiel
     import torch
 
-    from ratchet.seeds import derive
-    from ratchet.targets.selfplay.match import MCTSAnchor, RandomPlayer, play_pairs
+    from ratchet.core.seeds import derive
+    from ratchet.plugins.targets.selfplay.match import MCTSAnchor, RandomPlayer, play_pairs
 
     torch.set_num_threads(1)
     game = pyspiel.load_game("connect_four")
@@ -495,8 +495,8 @@ def _rating_trial(trial: int, pairs: int) -> list[tuple[str, str, float]]:
 
 
 def ratings_path(trials: int, pairs: int, truth_games: int) -> PathResult:
-    from ratchet.stats import score_to_elo
-    from ratchet.targets.selfplay.ratings import fit
+    from ratchet.core.stats import score_to_elo
+    from ratchet.plugins.targets.selfplay.ratings import fit
 
     result = PathResult("ratings", 0.10)
     started = time.monotonic()

@@ -25,10 +25,10 @@ from pathlib import Path
 import httpx
 
 from bench._results import add_arguments, recorded
-from ratchet.recipe import parse_recipe
-from ratchet.runner import run_recipe
-from ratchet.store import EvaluationRow, Store
-from ratchet.types import Candidate, Decision
+from ratchet.core.store import EvaluationRow, Store
+from ratchet.core.types import Candidate, Decision
+from ratchet.engine.recipe import parse_recipe
+from ratchet.engine.runner import run_recipe
 from tests.conftest import toy_recipe
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -27,9 +27,9 @@ import numpy as np
 from scipy import stats as st
 
 from bench._results import add_arguments, recorded
-from ratchet.judges.sprt import SPRTJudge
-from ratchet.stats import elo_to_score, score_to_elo
-from ratchet.types import Decision, Evidence
+from ratchet.core.stats import elo_to_score, score_to_elo
+from ratchet.core.types import Decision, Evidence
+from ratchet.plugins.judges.sprt import SPRTJudge
 
 TITLE = "Decision quality: false promotions, detection and games per decision"
 

@@ -31,11 +31,11 @@ from pathlib import Path
 
 from bench._results import add_arguments, recorded
 from ratchet.apps.sysctl.config import load_os_config, preset, to_recipe
-from ratchet.factory import build_components
-from ratchet.judges import WelchJudge
-from ratchet.runner import Session
-from ratchet.stats import clopper_pearson
-from ratchet.types import Decision
+from ratchet.core.stats import clopper_pearson
+from ratchet.core.types import Decision
+from ratchet.engine.factory import build_components
+from ratchet.engine.runner import Session
+from ratchet.plugins.judges import WelchJudge
 
 TITLE = "Drift: false promotions, memory preset in dry-run under a CPU burner"
 

@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 from bench._results import add_arguments, recorded
-from ratchet.executors import InlineExecutor, ProcessesExecutor
-from ratchet.executors.ray import RayExecutor
-from ratchet.factory import build_target
-from ratchet.recipe import load_recipe, parse_recipe
-from ratchet.runner import run_recipe
-from ratchet.types import Candidate, EvalTask
+from ratchet.core.types import Candidate, EvalTask
+from ratchet.engine.factory import build_target
+from ratchet.engine.recipe import load_recipe, parse_recipe
+from ratchet.engine.runner import run_recipe
+from ratchet.plugins.executors import InlineExecutor, ProcessesExecutor
+from ratchet.plugins.executors.ray import RayExecutor
 
 ROOT = Path(__file__).resolve().parents[1]
 TITLE = "Executors: games per second and the loop's overhead"

@@ -49,8 +49,8 @@ def run(run_dir: Path, minutes: float) -> float:
 
 
 def standing(run_dir: Path) -> str:
-    from ratchet.rundirs import configuration_dirs
-    from ratchet.store import Store
+    from ratchet.core.rundirs import configuration_dirs
+    from ratchet.core.store import Store
 
     shown = []
     for name, sub in configuration_dirs(run_dir).items():
@@ -61,8 +61,8 @@ def standing(run_dir: Path) -> str:
 
 
 def ratings(run_dir: Path) -> None:
-    from ratchet.rundirs import configuration_dirs
-    from ratchet.targets.selfplay.report import views
+    from ratchet.core.rundirs import configuration_dirs
+    from ratchet.plugins.targets.selfplay.report import views
 
     print("\n## Ratings, each configuration in its own pool (Elo, uniform random = 0)\n")
     print("| configuration | champions | first | last | last - first |")
@@ -86,7 +86,7 @@ def ratings(run_dir: Path) -> None:
 
 
 def curriculum(run_dir: Path) -> None:
-    from ratchet.rundirs import read_league
+    from ratchet.core.rundirs import read_league
 
     league = read_league(run_dir)
     history = league.get("history") or []

@@ -28,16 +28,16 @@ import time
 from typing import Any
 
 from bench._results import add_arguments, recorded
-from ratchet.executors import Executor, ProcessesExecutor
-from ratchet.factory import Components
-from ratchet.judges import SPRTJudge
-from ratchet.loop import Schedule
-from ratchet.runner import Session
-from ratchet.space import Space
-from ratchet.store import Store
-from ratchet.strategies import PerturbStrategy
-from ratchet.targets import Target
-from ratchet.types import EvalTask, Measurement
+from ratchet.core.space import Space
+from ratchet.core.store import Store
+from ratchet.core.types import EvalTask, Measurement
+from ratchet.engine.factory import Components
+from ratchet.engine.loop import Schedule
+from ratchet.engine.runner import Session
+from ratchet.plugins.executors import Executor, ProcessesExecutor
+from ratchet.plugins.judges import SPRTJudge
+from ratchet.plugins.strategies import PerturbStrategy
+from ratchet.plugins.targets import Target
 
 TITLE = "Scaling: decisions per hour with 1 to 16 workers, a waiting benchmark"
 
@@ -101,7 +101,7 @@ def measure(executor: Executor, games: int, game_s: float, cycles: int,
 def make(kind: str, workers: int, ray_cpus: int) -> Executor:
     if kind == "processes":
         return ProcessesExecutor(workers)
-    from ratchet.executors.ray import RayExecutor
+    from ratchet.plugins.executors.ray import RayExecutor
 
     class Limited(RayExecutor):
         """Ray with ``ray_cpus`` declared, ``workers`` of them used by a batch."""

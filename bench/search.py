@@ -31,18 +31,18 @@ import optuna
 from bench._baselines import Result, Trace, optuna_loop, seed004_loop
 from bench._functions import FunctionTarget, Problem, point, space
 from bench._results import add_arguments, recorded
-from ratchet.executors import InlineExecutor
-from ratchet.factory import Components
-from ratchet.judges import Judge, WelchJudge
-from ratchet.loop import Schedule
-from ratchet.race import Racing
-from ratchet.runner import Session
-from ratchet.space import Space
-from ratchet.store import Store
-from ratchet.strategies import OptunaStrategy, PerturbStrategy, Strategy
-from ratchet.summary import champion_summary
-from ratchet.targets import Target
-from ratchet.types import Decision
+from ratchet.core.space import Space
+from ratchet.core.store import Store
+from ratchet.core.types import Decision
+from ratchet.engine.factory import Components
+from ratchet.engine.loop import Schedule
+from ratchet.engine.race import Racing
+from ratchet.engine.runner import Session
+from ratchet.engine.summary import champion_summary
+from ratchet.plugins.executors import InlineExecutor
+from ratchet.plugins.judges import Judge, WelchJudge
+from ratchet.plugins.strategies import OptunaStrategy, PerturbStrategy, Strategy
+from ratchet.plugins.targets import Target
 
 TITLE = "Search efficiency under equal evaluation budgets"
 
@@ -175,7 +175,7 @@ def methods(seed: int, race: Racing | None = None
 def part_false_promotions(args: argparse.Namespace, race: Racing) -> None:
     """Racing on a flat function: every configuration is as good, so every promotion is
     false; the judge's error rate should hold per test, whatever screening selected."""
-    from ratchet.stats import clopper_pearson
+    from ratchet.core.stats import clopper_pearson
 
     tally = {"tests": 0, "promotions": 0}
     for s in range(args.seeds):

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._results import ROOT, add_arguments, add_parts, chosen_parts, recorded
-from ratchet.stats import clopper_pearson, wilson_interval
+from ratchet.core.stats import clopper_pearson, wilson_interval
 
 RECIPE = ROOT / "recipes" / "selfplay-connect4.yaml"
 PARTS = ["learn", "throughput", "false"]
@@ -46,9 +46,9 @@ BARS = ("vs_random", "vs_anchor")
 
 # -- 1. learning from random weights ---------------------------------------------------
 def learn(recipe: dict[str, Any], run_dir: Path, minutes: float) -> dict[str, Any]:
-    from ratchet.store import Store
-    from ratchet.targets.selfplay.gamestore import GATE, RATING_PURPOSES, GameStore
-    from ratchet.targets.selfplay.target import bars_cleared
+    from ratchet.core.store import Store
+    from ratchet.plugins.targets.selfplay.gamestore import GATE, RATING_PURPOSES, GameStore
+    from ratchet.plugins.targets.selfplay.target import bars_cleared
 
     recipe_file = run_dir.parent / f"{run_dir.name}.yaml"
     recipe_file.write_text(json.dumps(recipe))
@@ -105,7 +105,7 @@ def learn(recipe: dict[str, Any], run_dir: Path, minutes: float) -> dict[str, An
 
 def report_learning(found: dict[str, Any], recipe: dict[str, Any], fresh_pairs: int
                     ) -> dict[str, Any]:
-    from ratchet.targets.selfplay.ratings import fit
+    from ratchet.plugins.targets.selfplay.ratings import fit
 
     created = found["created"]
     ratings = fit(found["rated"], anchor="random") if found["rated"] else {}
@@ -152,16 +152,16 @@ def _shown(checks: dict[str, Any], bar: str) -> str:
 def fresh_check(found: dict[str, Any], recipe: dict[str, Any], pairs: int
                 ) -> dict[str, tuple[float, int]]:
     """The last champion against both anchors on games the run never played."""
-    from ratchet.targets.selfplay.game import game_info, load_game
-    from ratchet.targets.selfplay.match import (
+    from ratchet.plugins.targets.selfplay.game import game_info, load_game
+    from ratchet.plugins.targets.selfplay.match import (
         MCTSAnchor,
         NetworkPlayer,
         RandomPlayer,
         play_pairs,
         scores_of,
     )
-    from ratchet.targets.selfplay.mcts import SearchConfig
-    from ratchet.targets.selfplay.network import load_network
+    from ratchet.plugins.targets.selfplay.mcts import SearchConfig
+    from ratchet.plugins.targets.selfplay.network import load_network
 
     target = recipe["target"]
     game = load_game(target["game"])
@@ -185,10 +185,10 @@ def fresh_check(found: dict[str, Any], recipe: dict[str, Any], pairs: int
 
 # -- 2. self-play throughput -----------------------------------------------------------
 def throughput(stem: Path, sha256: str, recipe: dict[str, Any], seconds: float) -> None:
-    from ratchet.executors import InlineExecutor
-    from ratchet.targets.selfplay.network import paths
-    from ratchet.targets.selfplay.worker import ChampionMessage, selfplay_worker
-    from ratchet.types import WorkerPlan
+    from ratchet.core.types import WorkerPlan
+    from ratchet.plugins.executors import InlineExecutor
+    from ratchet.plugins.targets.selfplay.network import paths
+    from ratchet.plugins.targets.selfplay.worker import ChampionMessage, selfplay_worker
 
     target = recipe["target"]
     weights, architecture = paths(stem)
@@ -233,12 +233,12 @@ def one_test(stem: str, sha256: str, recipe: dict[str, Any], seed: int
 
     import torch
 
-    from ratchet.judges import SPRTJudge
-    from ratchet.targets.selfplay.game import game_info, load_game
-    from ratchet.targets.selfplay.match import NetworkPlayer, play_pairs, scores_of
-    from ratchet.targets.selfplay.mcts import SearchConfig
-    from ratchet.targets.selfplay.network import load_network
-    from ratchet.types import Evidence, Measurement
+    from ratchet.core.types import Evidence, Measurement
+    from ratchet.plugins.judges import SPRTJudge
+    from ratchet.plugins.targets.selfplay.game import game_info, load_game
+    from ratchet.plugins.targets.selfplay.match import NetworkPlayer, play_pairs, scores_of
+    from ratchet.plugins.targets.selfplay.mcts import SearchConfig
+    from ratchet.plugins.targets.selfplay.network import load_network
 
     torch.set_num_threads(1)
     target, spec = recipe["target"], dict(recipe["judge"])
@@ -341,8 +341,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def last_champion(run_dir: Path) -> tuple[Path, str]:
-    from ratchet.store import Store
-    from ratchet.targets.selfplay.gamestore import GameStore
+    from ratchet.core.store import Store
+    from ratchet.plugins.targets.selfplay.gamestore import GameStore
 
     with Store(run_dir) as store:
         champion = store.champion().candidate.id
@@ -351,8 +351,8 @@ def last_champion(run_dir: Path) -> tuple[Path, str]:
 
 
 def random_network(recipe: dict[str, Any]) -> tuple[Path, str]:
-    from ratchet.targets.selfplay.game import game_info
-    from ratchet.targets.selfplay.network import new_network, save_network
+    from ratchet.plugins.targets.selfplay.game import game_info
+    from ratchet.plugins.targets.selfplay.network import new_network, save_network
 
     target = recipe["target"]
     stem = Path(tempfile.mkdtemp(prefix="ratchet-selfplay-net-")) / "random"

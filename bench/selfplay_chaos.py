@@ -87,7 +87,7 @@ def named(processes: list[psutil.Process]) -> list[psutil.Process]:
 def gate_running() -> bool:
     for p in psutil.process_iter(["cmdline"]):
         try:
-            if "ratchet.targets.selfplay.gate" in " ".join(p.info["cmdline"] or []):
+            if "ratchet.plugins.targets.selfplay.gate" in " ".join(p.info["cmdline"] or []):
                 return True
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue

@@ -36,10 +36,10 @@ def sample_games(n: int, seed: int = 0) -> list[dict[str, Any]]:
     """Real Connect Four self-play records (a random network, 16 simulations a move)."""
     import numpy as np
 
-    from ratchet.targets.selfplay.game import game_info, load_game
-    from ratchet.targets.selfplay.mcts import SearchConfig
-    from ratchet.targets.selfplay.network import new_network
-    from ratchet.targets.selfplay.play import SelfPlayConfig, play_games
+    from ratchet.plugins.targets.selfplay.game import game_info, load_game
+    from ratchet.plugins.targets.selfplay.mcts import SearchConfig
+    from ratchet.plugins.targets.selfplay.network import new_network
+    from ratchet.plugins.targets.selfplay.play import SelfPlayConfig, play_games
 
     game = load_game(GAME)
     net = new_network(game_info(GAME, game), hidden=32, blocks=1, seed=seed)
@@ -81,10 +81,10 @@ def drain(group: Any, store: Any, seconds: float, warm_batches: int) -> float:
 
 
 def scaling(seconds: float, game_ms: float, template: list[dict[str, Any]]) -> None:
-    from ratchet.executors import InlineExecutor
-    from ratchet.executors.ray import RayExecutor
-    from ratchet.targets.selfplay.gamestore import GameStore
-    from ratchet.types import WorkerPlan
+    from ratchet.core.types import WorkerPlan
+    from ratchet.plugins.executors import InlineExecutor
+    from ratchet.plugins.executors.ray import RayExecutor
+    from ratchet.plugins.targets.selfplay.gamestore import GameStore
 
     print(f"\n## Workers whose cost is waiting ({game_ms:g} ms a game, batches of 8; "
           "ideal: linear in workers)\n")
@@ -112,9 +112,9 @@ def scaling(seconds: float, game_ms: float, template: list[dict[str, Any]]) -> N
 
 
 def ingest(seconds: float, template: list[dict[str, Any]]) -> None:
-    from ratchet.executors import InlineExecutor
-    from ratchet.targets.selfplay.gamestore import GameStore
-    from ratchet.types import WorkerPlan
+    from ratchet.core.types import WorkerPlan
+    from ratchet.plugins.executors import InlineExecutor
+    from ratchet.plugins.targets.selfplay.gamestore import GameStore
 
     moves = sum(len(g["moves"]) for g in template) / len(template)
     print(f"\n## The coordinator's ingestion (Connect Four games, {moves:.0f} moves each on "
@@ -145,7 +145,7 @@ def ingest(seconds: float, template: list[dict[str, Any]]) -> None:
 def memory(template: list[dict[str, Any]]) -> None:
     import psutil
 
-    from ratchet.targets.selfplay.gamestore import GameStore
+    from ratchet.plugins.targets.selfplay.gamestore import GameStore
 
     games = 20_000
     me = psutil.Process()

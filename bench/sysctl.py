@@ -1,7 +1,7 @@
 """The sysctl autotuner on a workload with a known optimum.
 
 A directory tree of files stands in for /proc/sys; the synthetic workload
-(``ratchet.targets.sysctl.workloads.synthetic``, run as a real process per benchmark run)
+(``ratchet.plugins.targets.sysctl.workloads.synthetic``, run as a real process per benchmark run)
 is as fast as its four vm.* values allow, with realistic noise (3% log-normal, one run in
 thirty at 70%). Each method gets the same number of steps (one step: one proposed
 configuration). ratchet's ppo, tpe and perturb measure every step against the champion
@@ -30,10 +30,10 @@ from pathlib import Path
 
 from bench._results import add_arguments, recorded
 from ratchet.apps.sysctl.config import load_os_config, to_recipe
-from ratchet.runner import run_recipe
-from ratchet.store import Store
-from ratchet.targets.sysctl import reward
-from ratchet.targets.sysctl.workloads import synthetic
+from ratchet.core.store import Store
+from ratchet.engine.runner import run_recipe
+from ratchet.plugins.targets.sysctl import reward
+from ratchet.plugins.targets.sysctl.workloads import synthetic
 
 TITLE = "sysctl autotuner on a synthetic workload with a known optimum"
 
@@ -77,8 +77,8 @@ def run_seed003(steps: int, seed: int, work: Path) -> dict:
     """Seed 003's loop: PPO, one run per step, the best single reward wins."""
     from stable_baselines3 import PPO
 
-    from ratchet.space import Space
-    from ratchet.strategies.ppo_env import OSTuningEnv
+    from ratchet.core.space import Space
+    from ratchet.plugins.strategies.ppo_env import OSTuningEnv
 
     root = synthetic.make_tree(work / "sys")
     space = Space.from_dict({name: {"type": "int", "low": low, "high": high}

@@ -40,7 +40,7 @@ def test_a_deterministic_benchmark_is_named_and_its_aa_tests_use_independent_see
     for words in ("deterministic per seed: yes", "false promotions:", "suggested for",
                   "drift:"):
         assert words in table.stdout, table.stdout
-    from ratchet.web import data
+    from ratchet.apps.web import data
 
     card = next(v for v in data.target_views(tmp_path / "run")
                 if v["title"] == "Calibration (A/A)")

@@ -64,10 +64,10 @@ def objective(params, seed, size):
 
 
 def test_export_of_a_samples_run_has_no_win_rates(tmp_path):
-    from ratchet.export import export_lines, history_rows
-    from ratchet.recipe import parse_recipe
-    from ratchet.runner import run_recipe
-    from ratchet.store import Store
+    from ratchet.apps.export import export_lines, history_rows
+    from ratchet.core.store import Store
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
 
     recipe = parse_recipe({"name": "ops", "space": {"x": {"type": "float", "low": 0,
                                                           "high": 1}},

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from ratchet.recipe import parse_recipe
-from ratchet.runner import run_recipe
-from ratchet.store import Store
-from ratchet.types import Decision
+from ratchet.core.store import Store
+from ratchet.core.types import Decision
+from ratchet.engine.recipe import parse_recipe
+from ratchet.engine.runner import run_recipe
 from tests.conftest import ROOT
 
 DRIFTING = ROOT / "tests" / "fixtures" / "drifting_bench.py"

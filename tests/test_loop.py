@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from ratchet.controls import Controls
-from ratchet.errors import RecipeError
-from ratchet.recipe import load_recipe, parse_recipe
-from ratchet.runner import run_recipe
-from ratchet.store import Store
-from ratchet.types import Decision
+from ratchet.core.controls import Controls
+from ratchet.core.errors import RecipeError
+from ratchet.core.store import Store
+from ratchet.core.types import Decision
+from ratchet.engine.recipe import load_recipe, parse_recipe
+from ratchet.engine.runner import run_recipe
 from tests.conftest import toy_recipe, write_recipe
 
 

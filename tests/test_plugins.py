@@ -10,8 +10,8 @@ import textwrap
 
 import pytest
 
-from ratchet.plugins import FAMILIES, TARGETS, Spec
-from ratchet.store import Store
+from ratchet.core.registry import FAMILIES, TARGETS, Spec
+from ratchet.core.store import Store
 from tests.conftest import ROOT
 
 PLUGIN = textwrap.dedent('''
@@ -20,7 +20,7 @@ PLUGIN = textwrap.dedent('''
     from typing import Literal
 
     from ratchet import BuildContext, Spec, Target
-    from ratchet.types import Measurement
+    from ratchet.core.types import Measurement
 
 
     class DiceTarget(Target):
@@ -119,7 +119,7 @@ STRATEGY = textwrap.dedent('''
             self.crash = crash
 
         def promotion_checks(self, candidate):
-            from ratchet.types import GateResult
+            from ratchet.core.types import GateResult
 
             if STOPPING is not None:  # a stop arrives while the checks run: they fail
                 STOPPING.set()
@@ -145,8 +145,8 @@ def by_path(tmp_path, monkeypatch):
 
 
 def test_classes_named_by_import_path_run_a_cycle(tmp_path, by_path):
-    from ratchet.recipe import parse_recipe
-    from ratchet.runner import run_recipe
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
 
     recipe = parse_recipe(by_path({"kind": "pathkinds_plugin:DiceTarget", "sides": 20},
                                   strategy={"kind": "pathkinds_plugin:StepStrategy",
@@ -166,9 +166,9 @@ def test_classes_named_by_import_path_run_a_cycle(tmp_path, by_path):
 
 @pytest.mark.parametrize("crash", [False, True])
 def test_a_targets_own_promotion_checks_can_refuse_and_fail_closed(tmp_path, by_path, crash):
-    from ratchet.recipe import parse_recipe
-    from ratchet.runner import run_recipe
-    from ratchet.types import Decision
+    from ratchet.core.types import Decision
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
 
     recipe = parse_recipe(by_path({"kind": "pathkinds_plugin:CheckedDiceTarget", "sides": 50,
                                    "crash": crash},
@@ -194,8 +194,8 @@ def test_checks_cut_short_by_a_stop_leave_the_cycle_to_resume(tmp_path, by_path)
 
     import pathkinds_plugin
 
-    from ratchet.recipe import parse_recipe
-    from ratchet.runner import run_recipe
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
 
     recipe = parse_recipe(by_path({"kind": "pathkinds_plugin:CheckedDiceTarget", "sides": 50},
                                   strategy={"kind": "pathkinds_plugin:StepStrategy",
@@ -225,8 +225,8 @@ def test_checks_cut_short_by_a_stop_leave_the_cycle_to_resume(tmp_path, by_path)
      "target.direction: Input should be 'maximize' or 'minimize'"),
 ])
 def test_a_bad_import_path_kind_is_one_clear_error(by_path, section, expected):
-    from ratchet.errors import RecipeError
-    from ratchet.recipe import parse_recipe
+    from ratchet.core.errors import RecipeError
+    from ratchet.engine.recipe import parse_recipe
 
     with pytest.raises(RecipeError) as caught:
         parse_recipe(by_path(section))
@@ -252,11 +252,11 @@ def test_a_kind_cannot_be_taken_twice():
 
 
 def test_the_recipe_reference_is_generated_from_the_specs():
-    """docs/recipes.md is what `python -m ratchet.reference` prints (regenerate it)."""
-    from ratchet.reference import render
+    """docs/recipes.md is what `python -m ratchet.apps.reference` prints (regenerate it)."""
+    from ratchet.apps.reference import render
 
     page = (ROOT / "docs" / "recipes.md").read_text()
-    assert page == render(), "docs/recipes.md is stale: python -m ratchet.reference > " \
+    assert page == render(), "docs/recipes.md is stale: python -m ratchet.apps.reference > " \
                              "docs/recipes.md"
     for family in FAMILIES.values():
         for kind in family.kinds():
@@ -273,8 +273,9 @@ def test_every_public_name_resolves_and_importing_ratchet_stays_light():
     for name in ratchet.__all__:
         assert getattr(ratchet, name) is not None
     # a benchmark that imports one workload module does not load the engine
-    probe = ("import sys; import ratchet.targets.sysctl.workloads.synthetic; "
-             "print(sorted(m for m in ('ratchet.recipe', 'ratchet.loop', 'ratchet.api') "
+    probe = ("import sys; import ratchet.plugins.targets.sysctl.workloads.synthetic; "
+             "print(sorted(m for m in ('ratchet.engine.recipe', 'ratchet.engine.loop', "
+             "'ratchet.apps.api') "
              "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout

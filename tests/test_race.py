@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from ratchet.errors import RecipeError
-from ratchet.recipe import parse_recipe
-from ratchet.runner import run_recipe
-from ratchet.store import Store
-from ratchet.types import Decision
+from ratchet.core.errors import RecipeError
+from ratchet.core.store import Store
+from ratchet.core.types import Decision
+from ratchet.engine.recipe import parse_recipe
+from ratchet.engine.runner import run_recipe
 from tests.conftest import toy_recipe, write_recipe
 from tests.test_loop import audit, kill_repeatedly
 
@@ -152,7 +152,7 @@ def test_no_seed_meant_to_be_fresh_is_used_twice_in_a_long_racing_run_with_a_bud
 
 def test_a_champion_promoted_from_a_race_is_remeasured_on_seeds_its_race_never_played(
         tmp_path):
-    from ratchet.runner import Session
+    from ratchet.engine.runner import Session
 
     # the best challenger is the race's first cycle, the one whose numbers a
     # re-measurement shares: its seeds must still be its own

@@ -4,8 +4,8 @@ import sys
 import pytest
 import yaml
 
-from ratchet.errors import RecipeError
-from ratchet.recipe import load_recipe
+from ratchet.core.errors import RecipeError
+from ratchet.engine.recipe import load_recipe
 from tests.conftest import ROOT, toy_recipe, write_recipe
 
 
@@ -58,7 +58,7 @@ def test_cli_reports_a_bad_recipe_in_one_line_with_exit_code_2(tmp_path):
 
 
 def test_a_cartpole_recipe_must_be_able_to_measure_what_its_judge_weighs():
-    from ratchet.recipe import parse_recipe
+    from ratchet.engine.recipe import parse_recipe
 
     raw = {"name": "cp", "target": {"kind": "cartpole", "hard_tasks": False},
            "space": {"learning_rate": {"type": "logfloat", "low": 1e-4, "high": 1e-2}},

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ratchet.errors import SpaceError
-from ratchet.space import Param, Space
+from ratchet.core.errors import SpaceError
+from ratchet.core.space import Param, Space
 
 
 def test_validation_messages_name_the_parameter_and_the_bound():

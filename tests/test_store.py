@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from ratchet.atomic import atomic_write_json
-from ratchet.errors import StoreError
-from ratchet.store import MIGRATIONS, CycleOutcome, EvaluationRow, Store
-from ratchet.types import Candidate, Decision
+from ratchet.core.atomic import atomic_write_json
+from ratchet.core.errors import StoreError
+from ratchet.core.store import MIGRATIONS, CycleOutcome, EvaluationRow, Store
+from ratchet.core.types import Candidate, Decision
 
 
 def _row(cid, role="challenger", cycle=1, batch=0, scores=(1.0, 0.0)):
@@ -85,7 +85,7 @@ def test_atomic_json_write_replaces_whole_file(tmp_path):
 
 
 def test_live_files_are_written_off_the_thread_latest_first_and_errors_come_back(tmp_path):
-    from ratchet.filewriter import LiveFiles
+    from ratchet.core.filewriter import LiveFiles
 
     files, path = LiveFiles(), tmp_path / "state.json"
     for v in range(50):
@@ -104,7 +104,7 @@ def test_live_files_are_written_off_the_thread_latest_first_and_errors_come_back
 
 
 def test_a_full_disk_is_a_clear_error_and_the_store_stays_consistent(store):
-    from ratchet.errors import StoreError
+    from ratchet.core.errors import StoreError
 
     store.start_cycle(1, Candidate({"x": 2}, "perturb", id="c1"), {})
     pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
@@ -146,7 +146,7 @@ def test_a_store_from_before_shards_is_migrated_with_its_evaluations(tmp_path):
 
 def test_the_live_files_thread_ends_when_idle_and_a_later_write_starts_another(tmp_path,
                                                                             monkeypatch):
-    import ratchet.filewriter as filewriter
+    import ratchet.core.filewriter as filewriter
 
     monkeypatch.setattr(filewriter, "IDLE_S", 0.05)
     files, path = filewriter.LiveFiles(), tmp_path / "state.json"

@@ -50,7 +50,7 @@ Needs the bench extra: pip install -e '.[bench]' (stable-baselines3, sb3-contrib
 
 import os
 
-from ratchet.targets.cartpole.floatpath import PINNED
+from ratchet.plugins.targets.cartpole.floatpath import PINNED
 
 # before torch runs a kernel: the models this bench pretrains are then the ones
 # `ratchet cartpole pretrain` makes whatever vector code the CPU has (pretrain() turns

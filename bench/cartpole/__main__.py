@@ -11,7 +11,7 @@ import bench.cartpole
 from bench._results import add_arguments, recorded
 from bench.cartpole import cycle, hard, memory, network, nominal, physics, rsi, selection
 from bench.cartpole.sb3 import sb3_train
-from ratchet.targets.cartpole.pretrain import (
+from ratchet.plugins.targets.cartpole.pretrain import (
     PRETRAIN_STEPS,
     SHIPPED_SEED,
     load_shipped,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ratchet.targets.cartpole.tasks import Task, task_set
-from ratchet.targets.cartpole.train import evaluate
+from ratchet.plugins.targets.cartpole.tasks import Task, task_set
+from ratchet.plugins.targets.cartpole.train import evaluate
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "cartpole-rsi.yaml"
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from bench.cartpole.common import fresh_returns, pooled
 from bench.cartpole.sb3 import sb3_fresh_returns, sb3_train
-from ratchet.targets.cartpole.pretrain import pretrain, training_tasks
-from ratchet.targets.cartpole.tasks import task_set
+from ratchet.plugins.targets.cartpole.pretrain import pretrain, training_tasks
+from ratchet.plugins.targets.cartpole.tasks import task_set
 
 SB3_DEFAULTS = ("SB3 defaults",
                 lambda seed, steps: sb3_train("ppo-default", training_tasks(seed), steps, seed),

@@ -6,8 +6,8 @@ import tempfile
 from pathlib import Path
 
 from bench.cartpole.common import RECIPE
-from ratchet.recipe import load_recipe
-from ratchet.runner import run_recipe
+from ratchet.engine.recipe import load_recipe
+from ratchet.engine.runner import run_recipe
 
 
 def run() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from bench.cartpole.sb3 import sb3_finetune, sb3_returns
-from ratchet.targets.cartpole.adapt import AdaptConfig, adapt_policy, replay_buffer
-from ratchet.targets.cartpole.pretrain import training_tasks
-from ratchet.targets.cartpole.tasks import Task, task_set
-from ratchet.targets.cartpole.train import evaluate
+from ratchet.plugins.targets.cartpole.adapt import AdaptConfig, adapt_policy, replay_buffer
+from ratchet.plugins.targets.cartpole.pretrain import training_tasks
+from ratchet.plugins.targets.cartpole.tasks import Task, task_set
+from ratchet.plugins.targets.cartpole.train import evaluate
 
 
 def _adapted_return(policy, task: Task, mode: str, budget: int, index: int, replay=None,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bench.cartpole.common import fresh_returns
 from bench.cartpole.comparison import AS_SHIPPED, SB3_DEFAULTS, seed_comparison
-from ratchet.targets.cartpole.pretrain import pretrain
-from ratchet.targets.cartpole.ssm import MEMORYLESS
+from ratchet.plugins.targets.cartpole.pretrain import pretrain
+from ratchet.plugins.targets.cartpole.ssm import MEMORYLESS
 
 
 def run(seeds: list[int], task_seeds: list[int], wide_seeds: list[int],

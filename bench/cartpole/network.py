@@ -5,7 +5,7 @@ from __future__ import annotations
 from bench._mlp import MLPPolicy
 from bench.cartpole.common import fresh_returns
 from bench.cartpole.comparison import AS_SHIPPED, SB3_DEFAULTS, seed_comparison
-from ratchet.targets.cartpole.pretrain import pretrain
+from ratchet.plugins.targets.cartpole.pretrain import pretrain
 
 
 def run(seeds: list[int], task_seeds: list[int], wide_seeds: list[int],

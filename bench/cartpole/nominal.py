@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ratchet.targets.cartpole.pretrain import nominal_return
+from ratchet.plugins.targets.cartpole.pretrain import nominal_return
 
 
 def run(policy) -> None:

@@ -9,9 +9,9 @@ import torch
 
 from bench.cartpole.common import fresh_returns, paired_summary
 from bench.cartpole.sb3 import sb3_fresh_returns, sb3_train
-from ratchet.targets.cartpole.pretrain import load_shipped, pretrain, training_tasks
-from ratchet.targets.cartpole.tasks import Task, task_set
-from ratchet.targets.cartpole.train import evaluate
+from ratchet.plugins.targets.cartpole.pretrain import load_shipped, pretrain, training_tasks
+from ratchet.plugins.targets.cartpole.tasks import Task, task_set
+from ratchet.plugins.targets.cartpole.train import evaluate
 
 PHYSICS_METHODS = ("ratchet SSM + PPO, each episode from a fresh state",
                    "ratchet SSM + PPO, state carried over the 3 episodes",

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from bench.cartpole.common import RECIPE, heldout_physics, paired_summary
-from ratchet.recipe import load_recipe, parse_recipe
-from ratchet.runner import run_recipe
-from ratchet.store import Store
-from ratchet.targets.cartpole.checkpoint import load_policy
-from ratchet.targets.cartpole.pretrain import pretrain
-from ratchet.targets.cartpole.tasks import task_set
-from ratchet.targets.cartpole.train import evaluate
+from ratchet.core.store import Store
+from ratchet.engine.recipe import load_recipe, parse_recipe
+from ratchet.engine.runner import run_recipe
+from ratchet.plugins.targets.cartpole.checkpoint import load_policy
+from ratchet.plugins.targets.cartpole.pretrain import pretrain
+from ratchet.plugins.targets.cartpole.tasks import task_set
+from ratchet.plugins.targets.cartpole.train import evaluate
 
 
 def run(seeds: int, budget: int, start_steps: int, time_limit: int | None,
@@ -31,7 +31,7 @@ def run(seeds: int, budget: int, start_steps: int, time_limit: int | None,
     with tempfile.TemporaryDirectory() as tmp:
         start = None
         if start_steps:
-            from ratchet.targets.cartpole.checkpoint import save_policy
+            from ratchet.plugins.targets.cartpole.checkpoint import save_policy
 
             weak, meta = pretrain(seed=0, steps=start_steps)
             start = save_policy(weak, Path(tmp) / "start", meta)

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ratchet.targets.cartpole.envs import make_env
-from ratchet.targets.cartpole.tasks import Task
+from ratchet.plugins.targets.cartpole.envs import make_env
+from ratchet.plugins.targets.cartpole.tasks import Task
 
 
 def _randomized_env(tasks: list[Task], seed: int):

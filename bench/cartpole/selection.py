@@ -4,8 +4,8 @@ against today's."""
 from __future__ import annotations
 
 from bench.cartpole.common import fresh_returns, pooled
-from ratchet.targets.cartpole.pretrain import Selection, pretrain
-from ratchet.targets.cartpole.tasks import task_set
+from ratchet.plugins.targets.cartpole.pretrain import Selection, pretrain
+from ratchet.plugins.targets.cartpole.tasks import task_set
 
 EARLIER_SELECTIONS = {  # label: rule, oldest first
     "used until 2026-12-02": Selection(tasks=8, nominal=True, episodes=2, time_limit=500,

@@ -1,7 +1,7 @@
 """ratchet: an always-on improvement daemon that promotes only what is proven better.
 
 From Python: ``ratchet.run(recipe, run_dir=..., max_cycles=...)`` and
-``ratchet.open_run(run_dir)`` (``ratchet.api``); plugin bases ``Target``, ``Strategy``,
+``ratchet.open_run(run_dir)`` (``ratchet.apps.api``); plugin bases ``Target``, ``Strategy``,
 ``Judge``, ``Executor`` and their ``Spec``.
 
 The public names are imported when first used, so that a process which needs one small
@@ -12,23 +12,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ratchet.lazy import lazy_exports
-from ratchet.version import __version__
+from ratchet.core.lazy import lazy_exports
+from ratchet.core.version import __version__
 
 _EXPORTS = {
-    "BuildContext": "ratchet.plugins", "Spec": "ratchet.plugins",
-    "Target": "ratchet.targets", "Strategy": "ratchet.strategies",
-    "Judge": "ratchet.judges", "Executor": "ratchet.executors",
-    "RunView": "ratchet.api", "open_run": "ratchet.api", "run": "ratchet.api",
-    "RatchetError": "ratchet.errors", "RecipeError": "ratchet.errors",
-    "SpaceError": "ratchet.errors", "StoreError": "ratchet.errors",
-    "Loop": "ratchet.loop", "Schedule": "ratchet.loop",
-    "Recipe": "ratchet.recipe", "load_recipe": "ratchet.recipe",
-    "Session": "ratchet.runner",
-    "Param": "ratchet.space", "Space": "ratchet.space",
-    "Store": "ratchet.store",
-    "Candidate": "ratchet.types", "Decision": "ratchet.types", "EvalTask": "ratchet.types",
-    "Evidence": "ratchet.types", "Measurement": "ratchet.types", "Verdict": "ratchet.types",
+    "BuildContext": "ratchet.core.registry", "Spec": "ratchet.core.registry",
+    "Target": "ratchet.plugins.targets", "Strategy": "ratchet.plugins.strategies",
+    "Judge": "ratchet.plugins.judges", "Executor": "ratchet.plugins.executors",
+    "RunView": "ratchet.apps.api", "open_run": "ratchet.apps.api", "run": "ratchet.apps.api",
+    "RatchetError": "ratchet.core.errors", "RecipeError": "ratchet.core.errors",
+    "SpaceError": "ratchet.core.errors", "StoreError": "ratchet.core.errors",
+    "Loop": "ratchet.engine.loop", "Schedule": "ratchet.engine.loop",
+    "Recipe": "ratchet.engine.recipe", "load_recipe": "ratchet.engine.recipe",
+    "Session": "ratchet.engine.runner",
+    "Param": "ratchet.core.space", "Space": "ratchet.core.space",
+    "Store": "ratchet.core.store",
+    **{name: "ratchet.core.types" for name in ("Candidate", "Decision", "EvalTask", "Evidence",
+                                               "Measurement", "Verdict")},
 }
 
 __all__ = ["BuildContext", "Candidate", "Decision", "EvalTask", "Evidence", "Executor",
@@ -46,16 +46,16 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
-    from ratchet.api import RunView, open_run, run
-    from ratchet.errors import RatchetError, RecipeError, SpaceError, StoreError
-    from ratchet.executors import Executor
-    from ratchet.judges import Judge
-    from ratchet.loop import Loop, Schedule
-    from ratchet.plugins import BuildContext, Spec
-    from ratchet.recipe import Recipe, load_recipe
-    from ratchet.runner import Session
-    from ratchet.space import Param, Space
-    from ratchet.store import Store
-    from ratchet.strategies import Strategy
-    from ratchet.targets import Target
-    from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Verdict
+    from ratchet.apps.api import RunView, open_run, run
+    from ratchet.core.errors import RatchetError, RecipeError, SpaceError, StoreError
+    from ratchet.core.registry import BuildContext, Spec
+    from ratchet.core.space import Param, Space
+    from ratchet.core.store import Store
+    from ratchet.core.types import Candidate, Decision, EvalTask, Evidence, Measurement, Verdict
+    from ratchet.engine.loop import Loop, Schedule
+    from ratchet.engine.recipe import Recipe, load_recipe
+    from ratchet.engine.runner import Session
+    from ratchet.plugins.executors import Executor
+    from ratchet.plugins.judges import Judge
+    from ratchet.plugins.strategies import Strategy
+    from ratchet.plugins.targets import Target

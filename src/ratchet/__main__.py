@@ -1,3 +1,3 @@
-from ratchet.cli import main
+from ratchet.apps.cli import main
 
 main()

@@ -8,7 +8,9 @@ exercised.
   the stated rate, a clearly better challenger is found;
 - executors: results come back in task order; a failing target is a failed result with
   its reason;
-- targets: ``apply`` is idempotent; a failing benchmark raises ``EvaluationError``.
+- targets: ``apply`` is idempotent; a failing benchmark raises ``EvaluationError``;
+- gates: every result names its gate and gives a reason; a challenger that should pass
+  passes and one that should not is refused, with the target maximized and minimized.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from ratchet.errors import EvaluationError
-from ratchet.executors import evaluate_safely
-from ratchet.plugins import EXECUTORS, JUDGES, STRATEGIES, TARGETS, BuildContext
-from ratchet.recipe import parse_recipe
-from ratchet.space import Space
-from ratchet.targets import Target
-from ratchet.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial
+from ratchet.core.errors import EvaluationError
+from ratchet.core.registry import EXECUTORS, GATES, JUDGES, STRATEGIES, TARGETS, BuildContext
+from ratchet.core.space import Space
+from ratchet.core.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial
+from ratchet.engine.recipe import parse_recipe
+from ratchet.plugins.executors import evaluate_safely
+from ratchet.plugins.targets import Target
 from tests.conftest import ROOT, TOY
 
 SPACE = {"x": {"type": "float", "low": 0.0, "high": 1.0},
@@ -132,6 +134,44 @@ def test_judge_contract(kind, tmp_path):
     assert found >= 8, f"{kind}: {found} of 10 clearly better challengers promoted"
 
 
+# -- gates ------------------------------------------------------------------------------
+# kind: (section, [(direction, params, challenger's scores, passes?)])
+GATE_SPECS = {
+    "range": ({"kind": "range", "bounds": {"x": [0.2, 0.8]}},
+              [(d, {"x": 0.5, "n": 5}, [1.0], True) for d in ("maximize", "minimize")]
+              + [(d, {"x": 0.9, "n": 5}, [1.0], False) for d in ("maximize", "minimize")]),
+    "floor": ({"kind": "floor", "min": 0.5},
+              [("maximize", {"x": 0.5, "n": 5}, [0.6, 0.8], True),
+               ("maximize", {"x": 0.5, "n": 5}, [0.2, 0.4], False),
+               ("minimize", {"x": 0.5, "n": 5}, [0.2, 0.4], True),
+               ("minimize", {"x": 0.5, "n": 5}, [0.6, 0.8], False),
+               ("maximize", {"x": 0.5, "n": 5}, [], False)]),
+    "approval": ({"kind": "approval"},
+                 [(d, {"x": 0.5, "n": 5}, [1.0], False) for d in ("maximize", "minimize")]),
+}
+
+
+@pytest.mark.parametrize("kind", GATES.kinds())
+def test_gate_contract(kind, tmp_path):
+    assert kind in GATE_SPECS, f"no contract fixture for gate kind {kind!r}"
+    raw, cases = GATE_SPECS[kind]
+    for direction, params, scores, passes in cases:
+        target = {"kind": "command", "benchmark": ["true"], "outcome": "samples",
+                  "metric": "m", "direction": direction}
+        parsed = parse_recipe({"name": "contract", "space": SPACE, "target": target,
+                               "judge": {"kind": "welch"}, "gates": [raw]})
+        gate = parsed.gates[0].create(BuildContext(parsed, tmp_path, parsed.parsed_space()))
+        evidence = Evidence("samples")
+        if scores:
+            evidence.add(Measurement("samples", tuple(scores)), Measurement(
+                "samples", tuple(scores)), random.Random(0))
+        found = gate.check(Candidate(params, "test"), evidence)
+        results = found if isinstance(found, list) else [found]
+        assert results and all(r.gate == gate.name and r.reason for r in results), kind
+        assert all(r.passed for r in results) is passes, (kind, direction, params, scores,
+                                                          results)
+
+
 # -- executors --------------------------------------------------------------------------
 class Echo(Target):
     """Its seed as its score; fails on seed 3."""
@@ -200,7 +240,7 @@ def _python(tmp_path: Path, failing: bool) -> dict:
 def _sysctl(tmp_path: Path, failing: bool) -> dict:
     """The test benchmark that fails when vm.dirty_ratio is above 70 (the original values
     must measure: the reference is taken when the target opens)."""
-    from ratchet.targets.sysctl.workloads import synthetic
+    from ratchet.plugins.targets.sysctl.workloads import synthetic
 
     root = synthetic.make_tree(tmp_path / "sys")
     bench = f"{sys.executable} {ROOT / 'tests' / 'fixtures' / 'sysctl_bench.py'} {root}"
@@ -238,7 +278,7 @@ def _target(kind: str, tmp_path: Path, failing: bool) -> tuple[Target, Space]:
 @pytest.mark.parametrize("kind", TARGETS.kinds())
 def test_target_contract(kind, tmp_path):
     assert kind in TARGET_FIXTURES, f"no contract fixture for target kind {kind!r}"
-    from ratchet.store import Store
+    from ratchet.core.store import Store
 
     target, space = _target(kind, tmp_path / "ok", failing=False)
     with Store(tmp_path / "ok" / "run", create=True) as store:

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from ratchet.executors import InlineExecutor, ProcessesExecutor
-from ratchet.executors.ray import RayExecutor
-from ratchet.recipe import parse_recipe
-from ratchet.runner import run_recipe
-from ratchet.space import Space
-from ratchet.store import Store
-from ratchet.targets import Target
-from ratchet.types import Candidate, EvalTask, Measurement
+from ratchet.core.space import Space
+from ratchet.core.store import Store
+from ratchet.core.types import Candidate, EvalTask, Measurement
+from ratchet.engine.recipe import parse_recipe
+from ratchet.engine.runner import run_recipe
+from ratchet.plugins.executors import InlineExecutor, ProcessesExecutor
+from ratchet.plugins.executors.ray import RayExecutor
+from ratchet.plugins.targets import Target
 from tests.conftest import toy_recipe
 
 
@@ -63,7 +63,7 @@ def _tasks(n=4):
 
 
 def test_all_executors_return_identical_results(tmp_path, ray_executor):
-    from ratchet.factory import build_target
+    from ratchet.engine.factory import build_target
 
     target = build_target(parse_recipe(toy_recipe(tmp_path)), tmp_path / "run")
     tasks = _tasks()
@@ -99,8 +99,8 @@ def test_a_batch_is_split_across_every_worker_and_rebuilt_in_shard_order(tmp_pat
     """processes with 4 workers: each side's batch of 20 games is two shards of 10, each
     shard its own seed shared by the two sides; a resumed cycle rebuilds the same
     evidence from the shard rows."""
-    from ratchet.cycle import CycleRunner
-    from ratchet.factory import build_components
+    from ratchet.engine.cycle import CycleRunner
+    from ratchet.engine.factory import build_components
 
     recipe = parse_recipe(toy_recipe(tmp_path, executor={"kind": "processes", "workers": 4},
                                      schedule={"baseline": 0}))
@@ -131,10 +131,10 @@ def test_a_targets_workers_run_as_ray_actors_and_a_lost_one_is_started_again(ray
     champion, and what was sent before stopping is received."""
     import time
 
-    from ratchet.targets.selfplay.game import game_info
-    from ratchet.targets.selfplay.network import new_network, paths, save_network
-    from ratchet.targets.selfplay.worker import ChampionMessage, selfplay_worker
-    from ratchet.types import WorkerPlan
+    from ratchet.core.types import WorkerPlan
+    from ratchet.plugins.targets.selfplay.game import game_info
+    from ratchet.plugins.targets.selfplay.network import new_network, paths, save_network
+    from ratchet.plugins.targets.selfplay.worker import ChampionMessage, selfplay_worker
 
     digest = save_network(new_network(game_info("tic_tac_toe"), hidden=8, blocks=1),
                           tmp_path / "v0")
@@ -171,7 +171,7 @@ def test_a_targets_workers_run_as_ray_actors_and_a_lost_one_is_started_again(ray
 def test_a_worker_whose_run_raises_is_started_again(executor, ray_executor, tmp_path):
     import time
 
-    from ratchet.types import WorkerPlan
+    from ratchet.core.types import WorkerPlan
 
     chosen = ray_executor if executor == "ray" else ProcessesExecutor(workers=1)
     group = chosen.start_workers(WorkerPlan(1, fails_once, (str(tmp_path / "m"),)))

@@ -4,9 +4,15 @@ import random
 import numpy as np
 import pytest
 
-from ratchet.judges.sprt import PENTANOMIAL, TRINOMIAL, SPRTJudge, constrained_mle, gsprt_llr
-from ratchet.stats import elo_to_score, score_to_elo
-from ratchet.types import Decision, Evidence, Measurement
+from ratchet.core.stats import elo_to_score, score_to_elo
+from ratchet.core.types import Decision, Evidence, Measurement
+from ratchet.plugins.judges.sprt import (
+    PENTANOMIAL,
+    TRINOMIAL,
+    SPRTJudge,
+    constrained_mle,
+    gsprt_llr,
+)
 
 
 def test_constrained_mle_has_the_requested_mean_and_sums_to_one():

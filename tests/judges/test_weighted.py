@@ -2,8 +2,8 @@
 
 import random
 
-from ratchet.judges.weighted import WeightedJudge
-from ratchet.types import Decision, Evidence, Measurement
+from ratchet.core.types import Decision, Evidence, Measurement
+from ratchet.plugins.judges.weighted import WeightedJudge
 
 
 def _evidence(challenger: list[float], champion: list[float], ours: dict, theirs: dict,

@@ -1,7 +1,7 @@
 import random
 
-from ratchet.judges.welch import WelchJudge
-from ratchet.types import Decision, Evidence
+from ratchet.core.types import Decision, Evidence
+from ratchet.plugins.judges.welch import WelchJudge
 
 
 def _run(judge: WelchJudge, rng: random.Random, champion_mean: float, challenger_mean: float,

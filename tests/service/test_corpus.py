@@ -148,8 +148,8 @@ CASES = [
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     """A finished run with a parameter named w[/x], and another run beside it."""
-    from ratchet.recipe import parse_recipe
-    from ratchet.runner import run_recipe
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
 
     tmp = tmp_path_factory.mktemp("corpus")
     (tmp / "toy.json").write_text(json.dumps({"x": 0.2, "y": 0.5, "w[/x]": 0.5,

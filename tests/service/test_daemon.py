@@ -13,9 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from ratchet.core.store import Store
 from ratchet.service.daemon import registry_dir
 from ratchet.service.pidfile import PID_NAME, running_pid
-from ratchet.store import Store
 from tests.conftest import write_recipe
 from tests.test_loop import audit
 

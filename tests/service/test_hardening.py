@@ -10,8 +10,8 @@ import time
 import psutil
 import pytest
 
+from ratchet.core.store import Store
 from ratchet.service.pidfile import DAEMON_NAME, PID_NAME, running_pid
-from ratchet.store import Store
 from tests.conftest import write_recipe
 from tests.service.test_daemon import ratchet, wait_for
 from tests.test_loop import audit
@@ -155,14 +155,14 @@ def test_a_run_whose_evaluations_all_fail_exits_non_zero_with_the_reason(tmp_pat
     assert proc.returncode == 1
     assert "every cycle failed (2 of 2)" in proc.stderr and "boom" in proc.stderr
     assert "nan" not in proc.stderr
-    assert "ERROR ratchet.loop" in proc.stderr  # -q still shows warnings and errors
+    assert "ERROR ratchet.engine.loop" in proc.stderr  # -q still shows warnings and errors
 
 
 def test_yaml_1_2_numbers_in_recipes(tmp_path):
     recipe = write_recipe(tmp_path)
     text = recipe.read_text().replace("low: 0.0", "low: 1e-5", 1)
     recipe.write_text(text + "seed: 1\n")
-    from ratchet.recipe import load_recipe
+    from ratchet.engine.recipe import load_recipe
 
     assert load_recipe(recipe).parsed_space().params[0].low == 1e-5
 
@@ -252,8 +252,8 @@ def test_the_next_start_reaps_a_worker_that_outlived_its_daemon(tmp_path):
 def test_the_dashboard_refuses_a_foreign_host_header(run):
     import http.client
 
-    from ratchet.web import create_app
-    from ratchet.web.server import WebServer
+    from ratchet.apps.web import create_app
+    from ratchet.apps.web.server import WebServer
 
     _, run_dir = run
     server = WebServer(create_app([run_dir]), "127.0.0.1", 0)
@@ -287,10 +287,10 @@ def test_tokens_fail_closed(run):
     import httpx
     import pytest
 
-    from ratchet.errors import RatchetError
+    from ratchet.apps.web import create_app
+    from ratchet.apps.web.server import WebServer
+    from ratchet.core.errors import RatchetError
     from ratchet.service.token import check_token, ensure_token
-    from ratchet.web import create_app
-    from ratchet.web.server import WebServer
 
     _, run_dir = run
     good = ensure_token(run_dir)
@@ -322,8 +322,8 @@ def test_tokens_fail_closed(run):
 
 
 def test_unparseable_benchmark_output_is_quoted_with_what_was_expected():
-    from ratchet.errors import EvaluationError
-    from ratchet.targets._output import games_measurement, samples_measurement
+    from ratchet.core.errors import EvaluationError
+    from ratchet.plugins.targets._output import games_measurement, samples_measurement
 
     with pytest.raises(EvaluationError, match="first line was 'hello world'.*") as games:
         games_measurement("hello world\n", 0.1)

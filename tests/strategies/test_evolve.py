@@ -3,9 +3,9 @@ size that follows the success rate, and a resumable random stream."""
 
 import pytest
 
-from ratchet.space import Space
-from ratchet.strategies.evolve import EvolveStrategy
-from ratchet.types import Candidate, Decision, Trial
+from ratchet.core.space import Space
+from ratchet.core.types import Candidate, Decision, Trial
+from ratchet.plugins.strategies.evolve import EvolveStrategy
 
 SPACE = Space.from_dict({
     "state_dim": {"type": "int", "low": 4, "high": 256},

@@ -1,8 +1,8 @@
 import pytest
 
-from ratchet.space import Space
-from ratchet.strategies import OptunaStrategy
-from ratchet.types import Candidate, Decision, Trial
+from ratchet.core.space import Space
+from ratchet.core.types import Candidate, Decision, Trial
+from ratchet.plugins.strategies import OptunaStrategy
 
 SPACE = Space.from_dict({
     "x": {"type": "float", "low": -5.0, "high": 5.0},

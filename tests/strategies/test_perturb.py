@@ -1,6 +1,6 @@
-from ratchet.space import Space
-from ratchet.strategies import PerturbStrategy
-from ratchet.types import Candidate
+from ratchet.core.space import Space
+from ratchet.core.types import Candidate
+from ratchet.plugins.strategies import PerturbStrategy
 
 SPACE = Space.from_dict({
     "a": {"type": "float", "low": 0.0, "high": 10.0},

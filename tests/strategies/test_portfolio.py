@@ -2,13 +2,13 @@
 
 import pytest
 
-from ratchet.errors import RecipeError
-from ratchet.recipe import parse_recipe
-from ratchet.runner import run_recipe
-from ratchet.space import Space
-from ratchet.store import Store
-from ratchet.strategies.portfolio import PortfolioStrategy
-from ratchet.types import Candidate, Decision, Trial
+from ratchet.core.errors import RecipeError
+from ratchet.core.space import Space
+from ratchet.core.store import Store
+from ratchet.core.types import Candidate, Decision, Trial
+from ratchet.engine.recipe import parse_recipe
+from ratchet.engine.runner import run_recipe
+from ratchet.plugins.strategies.portfolio import PortfolioStrategy
 from tests.conftest import toy_recipe
 
 SPACE = Space.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0},

@@ -6,9 +6,9 @@ import base64
 import pytest
 from safetensors.torch import load
 
-from ratchet.space import Space
-from ratchet.strategies.ppo import PPOStrategy
-from ratchet.types import Candidate, Decision, Trial
+from ratchet.core.space import Space
+from ratchet.core.types import Candidate, Decision, Trial
+from ratchet.plugins.strategies.ppo import PPOStrategy
 
 SPACE = Space.from_dict({"a": {"type": "int", "low": 0, "high": 100},
                          "b": {"type": "logfloat", "low": 1e-3, "high": 1.0}})

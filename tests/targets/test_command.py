@@ -4,11 +4,11 @@ import time
 
 import pytest
 
-from ratchet.errors import EvaluationError
-from ratchet.space import Space
-from ratchet.targets import CommandTarget
-from ratchet.targets._output import games_measurement, samples_measurement
-from ratchet.types import Candidate, EvalTask
+from ratchet.core.errors import EvaluationError
+from ratchet.core.space import Space
+from ratchet.core.types import Candidate, EvalTask
+from ratchet.plugins.targets import CommandTarget
+from ratchet.plugins.targets._output import games_measurement, samples_measurement
 from tests.conftest import TOY
 
 SPACE = Space.from_dict({"x": {"type": "float", "low": 0, "high": 1},

@@ -6,8 +6,8 @@ import textwrap
 import pytest
 
 import ratchet
-from ratchet.errors import RecipeError
-from ratchet.types import Decision
+from ratchet.core.errors import RecipeError
+from ratchet.core.types import Decision
 
 OBJECTIVE = textwrap.dedent('''
     import random

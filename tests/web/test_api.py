@@ -7,11 +7,11 @@ import threading
 import httpx
 import pytest
 
-from ratchet.recipe import parse_recipe
-from ratchet.runner import run_recipe
+from ratchet.apps.web import create_app
+from ratchet.apps.web.server import WebServer
+from ratchet.engine.recipe import parse_recipe
+from ratchet.engine.runner import run_recipe
 from ratchet.service.token import ensure_token
-from ratchet.web import create_app
-from ratchet.web.server import WebServer
 from tests.conftest import toy_recipe
 
 
@@ -37,7 +37,7 @@ def _replayed_wins(run_dir, cycle):
     import subprocess
     import sys
 
-    from ratchet.store import Store
+    from ratchet.core.store import Store
     from tests.conftest import TOY
 
     wins = 0
@@ -162,7 +162,7 @@ def test_sse_replays_what_a_reconnecting_client_missed(server):
 def test_manual_promotion_over_http_is_done_by_the_loop(tmp_path):
     run_dir = tmp_path / "run"
     recipe = parse_recipe(toy_recipe(tmp_path, dashboard={"port": 0}))
-    from ratchet.store import Store
+    from ratchet.core.store import Store
 
     run_recipe(recipe, run_dir, max_cycles=8)
     with Store(run_dir) as store:

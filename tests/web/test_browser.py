@@ -90,8 +90,8 @@ def test_a_wrong_token_is_refused_from_the_page(live_run, browser):
 @contextmanager
 def dashboard_of(run_dir, browser):
     """A read-only dashboard server on a finished run, and a page on it."""
-    from ratchet.web import create_app
-    from ratchet.web.server import WebServer
+    from ratchet.apps.web import create_app
+    from ratchet.apps.web.server import WebServer
 
     server = WebServer(create_app([run_dir], read_only=True), port=0)
     url = server.start()
@@ -105,8 +105,8 @@ def test_a_race_in_flight_and_the_parameter_views_are_shown(tmp_path, browser):
     """A race stopped by its budget mid-screening: its survivors are on the page with
     the games each has and their gap to the champion on the same seeds; the decided
     trials are in the importance bars, the parallel coordinates and one slice each."""
-    from ratchet.recipe import parse_recipe
-    from ratchet.runner import run_recipe
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
     from tests.conftest import toy_recipe
 
     recipe = parse_recipe(toy_recipe(tmp_path, racing={"challengers": 16, "screen": 20,
@@ -138,8 +138,8 @@ def test_self_play_ratings_and_gate_results_are_drawn(tmp_path, browser):
     dashboard draws every rated champion version with its interval against the anchors,
     and each gated challenger's checks (the skill bars advisory: no champion has cleared
     them)."""
-    from ratchet.recipe import parse_recipe
-    from ratchet.runner import run_recipe
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
     from tests.targets.selfplay.test_loop import TINY
 
     recipe = parse_recipe({

@@ -8,10 +8,10 @@ import subprocess
 import httpx
 import yaml
 
-from ratchet.recipe import parse_recipe
-from ratchet.runner import run_recipe
-from ratchet.web import create_app
-from ratchet.web.server import WebServer
+from ratchet.apps.web import create_app
+from ratchet.apps.web.server import WebServer
+from ratchet.engine.recipe import parse_recipe
+from ratchet.engine.runner import run_recipe
 from tests.conftest import ROOT, toy_recipe
 
 METRIC = re.compile(r"\bratchet_[a-z_]+")
@@ -74,7 +74,7 @@ def test_alert_rules_are_well_formed():
 
 def test_the_ray_cluster_recipe_hangs_together():
     """deploy/ray: the launcher's cluster file, the coordinator's recipe and its unit."""
-    from ratchet.recipe import load_recipe
+    from ratchet.engine.recipe import load_recipe
 
     cluster = yaml.safe_load((ROOT / "deploy/ray/cluster.yaml").read_text())
     assert cluster["provider"]["type"] == "local" and cluster["provider"]["worker_ips"]

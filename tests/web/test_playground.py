@@ -13,7 +13,7 @@ pytest.importorskip("gradio")
 @pytest.fixture
 def playground_url():
     from ratchet.apps.cartpole.playground import standalone
-    from ratchet.web.server import WebServer
+    from ratchet.apps.web.server import WebServer
 
     server = WebServer(standalone([], "s3cret-token"), "127.0.0.1", 0)
     url = server.start()
@@ -69,11 +69,11 @@ def test_the_daemons_cartpole_dashboard_mounts_it_and_the_read_only_one_does_not
     import httpx
 
     from ratchet.apps.dashboard import create_dashboard
+    from ratchet.apps.web import create_app
+    from ratchet.apps.web.server import WebServer
+    from ratchet.core.store import Store
+    from ratchet.core.types import Candidate
     from ratchet.service.token import ensure_token
-    from ratchet.store import Store
-    from ratchet.types import Candidate
-    from ratchet.web import create_app
-    from ratchet.web.server import WebServer
 
     run_dir = tmp_path / "run"
     with Store(run_dir, create=True) as store:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from ratchet.targets.sysctl.workloads import synthetic
+from ratchet.plugins.targets.sysctl.workloads import synthetic
 from tests.targets.sysctl.conftest import SYNTHETIC, os_config
 from tests.web.test_browser import browser, open_dashboard  # noqa: F401 - the fixture
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from ratchet.web.app import create_app
-from ratchet.web.process import serve_app
+from ratchet.apps.web.app import create_app
+from ratchet.apps.web.process import serve_app
 
 
 def create_dashboard(run_dirs: Sequence[Path]) -> FastAPI:

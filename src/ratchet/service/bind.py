@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 
-from ratchet.errors import RatchetError
+from ratchet.core.errors import RatchetError
 
 
 def check_bindable(host: str, port: int) -> None:

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from ratchet import terminal
-from ratchet.controls import Controls
-from ratchet.errors import RatchetError
-from ratchet.rundirs import check_name, resolve_run_dir
+from ratchet.core import terminal
+from ratchet.core.controls import Controls
+from ratchet.core.errors import RatchetError
+from ratchet.core.rundirs import check_name, resolve_run_dir
 from ratchet.service import control
 from ratchet.service.pidfile import PidLock, running_pid
 from ratchet.service.status import league_status, newest_log, run_status
@@ -47,7 +47,7 @@ def start(recipe: Annotated[Path, typer.Argument(help="recipe YAML")], name: Nam
     if adopt and restore_champion:
         err.print(terminal.error("--adopt and --restore-champion exclude each other"))
         raise typer.Exit(2)
-    from ratchet.recipe import load_recipe
+    from ratchet.engine.recipe import load_recipe
 
     parsed = load_recipe(recipe)
     directory = resolve_run_dir(run_dir, check_name(name) if name else parsed.name)
@@ -73,7 +73,7 @@ def restore(run_dir: Annotated[Path, typer.Option("--run-dir", help="the run dir
                 "--from-another-run", help="put in place a checkpoint of another run "
                                            "(refused otherwise)")] = False) -> None:
     """Put a checkpoint back as the run's store (atomically; the run must be stopped)."""
-    from ratchet.recovery import restore as restore_checkpoint
+    from ratchet.engine.recovery import restore as restore_checkpoint
 
     if run_dir.exists() and not run_dir.is_dir():
         raise RatchetError(f"{run_dir} is a file, expected a run directory")
@@ -244,7 +244,7 @@ def promote(candidate: Annotated[str, typer.Argument(help="the candidate's id (`
             run_dir: RunDir = None, name: Name = None) -> None:
     """Make a measured candidate the champion by hand (one an `approval` gate holds, or an
     earlier one); the loop does it at its next safe point."""
-    from ratchet.store import Store
+    from ratchet.core.store import Store
 
     directory = _dir(run_dir, name, must_exist=True)
     with Store(directory) as store:
@@ -274,8 +274,8 @@ def service_install(recipe: Annotated[Path, typer.Argument(help="recipe YAML")],
                                                                 help="write the unit here")]
                     = None) -> None:
     """Write a systemd unit (Restart=always) for RECIPE and print how to enable it."""
-    from ratchet.atomic import atomic_write_text
-    from ratchet.recipe import load_recipe
+    from ratchet.core.atomic import atomic_write_text
+    from ratchet.engine.recipe import load_recipe
     from ratchet.service.systemd import unit_path, unit_text
 
     parsed = load_recipe(recipe)

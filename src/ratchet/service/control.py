@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ratchet.atomic import atomic_write_json
-from ratchet.errors import RatchetError
+from ratchet.core.atomic import atomic_write_json
+from ratchet.core.errors import RatchetError
 from ratchet.service import readiness
 from ratchet.service.pidfile import AlreadyRunning, PidInfo, create_time, running_pid
 

@@ -13,15 +13,15 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
-from ratchet import children
-from ratchet.checkpoint import prune_logs
-from ratchet.controls import Controls
-from ratchet.errors import RatchetError
-from ratchet.executors.processes import workers_registry
-from ratchet.loop import LoopSummary, Reporter
-from ratchet.recipe import Recipe
-from ratchet.rundirs import configuration_dirs
-from ratchet.runner import RunOptions, log_file, run_recipe
+from ratchet.core import children
+from ratchet.core.controls import Controls
+from ratchet.core.errors import RatchetError
+from ratchet.core.rundirs import configuration_dirs
+from ratchet.engine.checkpoint import prune_logs
+from ratchet.engine.loop import LoopSummary, Reporter
+from ratchet.engine.recipe import Recipe
+from ratchet.engine.runner import RunOptions, log_file, run_recipe
+from ratchet.plugins.executors.processes import workers_registry
 from ratchet.service.bind import check_bindable
 from ratchet.service.dashboard import SupervisedDashboard, WebProcess
 from ratchet.service.league import run_league
@@ -96,7 +96,7 @@ def serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
           web_process: WebProcess | None = None) -> LoopSummary:
     """Take the run's lock, clean up after a crash, run the loop until stopped. Under
     `ratchet start` the readiness handshake reports the start-up's outcome. The recipe's
-    dashboard runs ``web_process`` (given by the application: ``ratchet.web.process``)."""
+    dashboard runs ``web_process`` (given by the application: ``ratchet.apps.web.process``)."""
     handshake = Readiness.from_env()
     try:
         return _serve(recipe, run_dir, max_cycles=max_cycles, reporter=reporter, mode=mode,

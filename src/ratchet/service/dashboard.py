@@ -4,7 +4,7 @@ It only reads the store, so it can never slow or block the loop. When it dies it
 started again with exponential back-off; ``dashboard.json`` says whether it is up, since
 when it is down and how often it was restarted (for `ratchet status` and `/health`).
 What runs in the process is given by the application (``WebProcess``, e.g.
-``ratchet.web.process.serve_run``): the service does not import the web app.
+``ratchet.apps.web.process.serve_run``): the service does not import the web app.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ratchet.atomic import atomic_write_json
-from ratchet.errors import RatchetError
+from ratchet.core.atomic import atomic_write_json
+from ratchet.core.errors import RatchetError
 
 log = logging.getLogger("ratchet.service")
 

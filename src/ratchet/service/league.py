@@ -5,7 +5,7 @@ store, champion, promotion history, rating pool, trigger and gate; its loop runs
 thread of this process, all of them stopped by the one stop event. Beside them one
 thread shares the worker slots: every ``rebalance_interval_s`` it asks each
 configuration's target for its progress in its own pool and gives it workers by the
-curriculum's weights (``ratchet.curriculum``); with the target's ``workers_control``
+curriculum's weights (``ratchet.core.curriculum``); with the target's ``workers_control``
 this node's controller sets how many slots there are. The weights, their reasons and
 the controller's state are kept in ``RUN_DIR/league.json`` (they survive a restart) and
 shown by ``ratchet status`` and the dashboard.
@@ -21,16 +21,16 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 from typing import Any
 
-from ratchet import children
-from ratchet.atomic import atomic_write_json
-from ratchet.controls import Controls
-from ratchet.curriculum import allocate, weigh
-from ratchet.errors import RatchetError
-from ratchet.loop import LoopSummary, Reporter
-from ratchet.recipe import CurriculumSpec, Recipe
-from ratchet.resources import NodeControllers
-from ratchet.rundirs import CONFIGURATIONS, LEAGUE_FILE, read_league
-from ratchet.runner import RunOptions, Session
+from ratchet.core import children
+from ratchet.core.atomic import atomic_write_json
+from ratchet.core.controls import Controls
+from ratchet.core.curriculum import allocate, weigh
+from ratchet.core.errors import RatchetError
+from ratchet.core.resources import NodeControllers
+from ratchet.core.rundirs import CONFIGURATIONS, LEAGUE_FILE, read_league
+from ratchet.engine.loop import LoopSummary, Reporter
+from ratchet.engine.recipe import CurriculumSpec, Recipe
+from ratchet.engine.runner import RunOptions, Session
 from ratchet.service.pidfile import PidLock
 
 log = logging.getLogger("ratchet.league")

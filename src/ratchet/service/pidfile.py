@@ -18,8 +18,8 @@ from pathlib import Path
 
 import psutil
 
-from ratchet.atomic import atomic_write_bytes, atomic_write_json
-from ratchet.errors import RatchetError, StoreError
+from ratchet.core.atomic import atomic_write_bytes, atomic_write_json
+from ratchet.core.errors import RatchetError, StoreError
 
 LOCK_NAME = "ratchet.lock"
 PID_NAME = "ratchet.pid"

@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ratchet.atomic import atomic_write_json
-from ratchet.errors import StoreError
-from ratchet.rundirs import configuration_dirs, read_league
+from ratchet.core.atomic import atomic_write_json
+from ratchet.core.errors import StoreError
+from ratchet.core.rundirs import configuration_dirs, read_league
+from ratchet.core.store import DB_NAME, Store
+from ratchet.core.types import Decision
+from ratchet.engine.summary import champion_summary
 from ratchet.service.dashboard import read_state as read_dashboard_state
 from ratchet.service.pidfile import running_pid
-from ratchet.store import DB_NAME, Store
-from ratchet.summary import champion_summary
-from ratchet.types import Decision
 
 FATAL_FILE = "last_error.json"
 
@@ -120,7 +120,7 @@ def _target_report(kind: str | None, run_dir: Path) -> dict[str, Any]:
     kind is unknown here or its report cannot be read."""
     if not kind:
         return {}
-    from ratchet.plugins import TARGETS
+    from ratchet.core.registry import TARGETS
 
     try:
         return TARGETS.spec_of(kind).report(run_dir)

@@ -10,7 +10,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ratchet.errors import RatchetError
+from ratchet.core.errors import RatchetError
 
 
 def _value(what: str, text: str) -> str:

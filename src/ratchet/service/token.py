@@ -12,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from ratchet.errors import RatchetError
+from ratchet.core.errors import RatchetError
 
 TOKEN_FILE = "token"
 MIN_LENGTH = 32  # characters of a usable token (ratchet writes 43)

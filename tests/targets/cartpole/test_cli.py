@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from ratchet.targets.cartpole import floatpath
+from ratchet.plugins.targets.cartpole import floatpath
 
 
 def ratchet(*args):

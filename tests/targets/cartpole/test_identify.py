@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from ratchet.targets.cartpole.envs import PLAIN_SENSOR, SensorMapped, make_env
-from ratchet.targets.cartpole.identify import (
+from ratchet.plugins.targets.cartpole.envs import PLAIN_SENSOR, SensorMapped, make_env
+from ratchet.plugins.targets.cartpole.identify import (
     IdentifyConfig,
     TransitionStats,
     _play,
@@ -14,9 +14,9 @@ from ratchet.targets.cartpole.identify import (
     identify,
     training_library,
 )
-from ratchet.targets.cartpole.pretrain import load_shipped
-from ratchet.targets.cartpole.tasks import NOMINAL, Task, tasks_named
-from ratchet.targets.cartpole.train import evaluate
+from ratchet.plugins.targets.cartpole.pretrain import load_shipped
+from ratchet.plugins.targets.cartpole.tasks import NOMINAL, Task, tasks_named
+from ratchet.plugins.targets.cartpole.train import evaluate
 
 
 def test_the_plain_sensor_shows_observations_as_they_are_and_records_steps():

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ratchet.targets.cartpole.maml import (
+from ratchet.plugins.targets.cartpole.maml import (
     MAMLConfig,
     adapt,
     meta_train,
@@ -11,10 +11,10 @@ from ratchet.targets.cartpole.maml import (
     support_loss,
     using,
 )
-from ratchet.targets.cartpole.ppo import PPOConfig
-from ratchet.targets.cartpole.rollout import collect
-from ratchet.targets.cartpole.ssm import Arch, SSMPolicy
-from ratchet.targets.cartpole.tasks import hard_task, nominal
+from ratchet.plugins.targets.cartpole.ppo import PPOConfig
+from ratchet.plugins.targets.cartpole.rollout import collect
+from ratchet.plugins.targets.cartpole.ssm import Arch, SSMPolicy
+from ratchet.plugins.targets.cartpole.tasks import hard_task, nominal
 
 
 @pytest.mark.parametrize("first_order", [True, False])

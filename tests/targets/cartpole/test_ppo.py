@@ -2,10 +2,10 @@
 
 import torch
 
-from ratchet.targets.cartpole.ppo import PPOConfig, gae, ppo_loss
-from ratchet.targets.cartpole.rollout import Stream, collect
-from ratchet.targets.cartpole.ssm import Arch, SSMPolicy
-from ratchet.targets.cartpole.tasks import hard_task, nominal
+from ratchet.plugins.targets.cartpole.ppo import PPOConfig, gae, ppo_loss
+from ratchet.plugins.targets.cartpole.rollout import Stream, collect
+from ratchet.plugins.targets.cartpole.ssm import Arch, SSMPolicy
+from ratchet.plugins.targets.cartpole.tasks import hard_task, nominal
 
 
 def test_gae_by_hand_and_no_leak_across_episodes():
@@ -85,7 +85,7 @@ def test_a_stream_of_segments_replays_exactly_in_sequence_mode():
 def test_policy_gradient_training_improves_the_return():
     import numpy as np
 
-    from ratchet.targets.cartpole.train import TrainConfig, evaluate, train_policy_gradient
+    from ratchet.plugins.targets.cartpole.train import TrainConfig, evaluate, train_policy_gradient
 
     torch.set_num_threads(1)
     torch.manual_seed(1)
@@ -103,10 +103,10 @@ def test_an_episode_cut_by_the_time_limit_bootstraps_the_value_of_where_it_led()
     the discounted value of the observation the last action led to; a fall adds nothing."""
     import numpy as np
 
-    from ratchet.targets.cartpole.envs import make_env
-    from ratchet.targets.cartpole.pretrain import load_shipped
-    from ratchet.targets.cartpole.ssm import policy_input
-    from ratchet.targets.cartpole.train import batch_targets
+    from ratchet.plugins.targets.cartpole.envs import make_env
+    from ratchet.plugins.targets.cartpole.pretrain import load_shipped
+    from ratchet.plugins.targets.cartpole.ssm import policy_input
+    from ratchet.plugins.targets.cartpole.train import batch_targets
 
     policy, _ = load_shipped()
     torch.manual_seed(0)
@@ -138,8 +138,8 @@ def test_an_episode_cut_by_the_time_limit_bootstraps_the_value_of_where_it_led()
 
 
 def test_episodes_can_be_cut_later_or_earlier_than_cartpoles_500_steps():
-    from ratchet.targets.cartpole.pretrain import load_shipped
-    from ratchet.targets.cartpole.train import evaluate
+    from ratchet.plugins.targets.cartpole.pretrain import load_shipped
+    from ratchet.plugins.targets.cartpole.train import evaluate
 
     policy, _ = load_shipped()
     assert evaluate(policy, [nominal()], 2, time_limit=40) == [[40.0, 40.0]]

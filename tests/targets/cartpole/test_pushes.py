@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from ratchet.targets.cartpole.envs import make_env
-from ratchet.targets.cartpole.pushes import Pushes
-from ratchet.targets.cartpole.rollout import Stream
-from ratchet.targets.cartpole.ssm import Arch, SSMPolicy
-from ratchet.targets.cartpole.tasks import nominal
-from ratchet.targets.cartpole.train import TrainConfig
+from ratchet.plugins.targets.cartpole.envs import make_env
+from ratchet.plugins.targets.cartpole.pushes import Pushes
+from ratchet.plugins.targets.cartpole.rollout import Stream
+from ratchet.plugins.targets.cartpole.ssm import Arch, SSMPolicy
+from ratchet.plugins.targets.cartpole.tasks import nominal
+from ratchet.plugins.targets.cartpole.train import TrainConfig
 
 
 def _inputs(pushes: Pushes | None, seed: int = 3) -> torch.Tensor:

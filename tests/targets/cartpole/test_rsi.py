@@ -6,15 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from ratchet.errors import RecipeError
-from ratchet.recipe import load_recipe, parse_recipe
-from ratchet.runner import run_recipe
-from ratchet.store import Store
-from ratchet.targets.cartpole import metrics
-from ratchet.targets.cartpole.adapt import AdaptConfig, adapt_policy, replay_buffer
-from ratchet.targets.cartpole.checkpoint import load_policy
-from ratchet.targets.cartpole.hyper import warm_start
-from ratchet.targets.cartpole.pretrain import (
+from ratchet.core.errors import RecipeError
+from ratchet.core.store import Store
+from ratchet.core.types import Candidate
+from ratchet.engine.recipe import load_recipe, parse_recipe
+from ratchet.engine.runner import run_recipe
+from ratchet.plugins.targets.cartpole import metrics
+from ratchet.plugins.targets.cartpole.adapt import AdaptConfig, adapt_policy, replay_buffer
+from ratchet.plugins.targets.cartpole.checkpoint import load_policy
+from ratchet.plugins.targets.cartpole.hyper import warm_start
+from ratchet.plugins.targets.cartpole.pretrain import (
     SHIPPED,
     SHIPPED_SEED,
     Selection,
@@ -22,11 +23,10 @@ from ratchet.targets.cartpole.pretrain import (
     nominal_return,
     pretrain,
 )
-from ratchet.targets.cartpole.ssm import Arch, SSMPolicy
-from ratchet.targets.cartpole.target import CartPoleTarget
-from ratchet.targets.cartpole.tasks import hard_task, nominal, task_set, tasks_named
-from ratchet.targets.cartpole.train import TrainConfig, evaluate, train_policy_gradient
-from ratchet.types import Candidate
+from ratchet.plugins.targets.cartpole.ssm import Arch, SSMPolicy
+from ratchet.plugins.targets.cartpole.target import CartPoleTarget
+from ratchet.plugins.targets.cartpole.tasks import hard_task, nominal, task_set, tasks_named
+from ratchet.plugins.targets.cartpole.train import TrainConfig, evaluate, train_policy_gradient
 from tests.conftest import ROOT
 
 
@@ -177,8 +177,8 @@ def test_two_rsi_cycles_in_a_temp_dir(tmp_path):
 def test_measured_episodes_can_run_past_cartpoles_500_steps(tmp_path):
     """``target.time_limit`` reaches the target from the recipe; the shipped model's
     validation episodes then run past 500 steps and the metrics are scaled to the limit."""
-    from ratchet.factory import build_target
-    from ratchet.types import EvalTask
+    from ratchet.core.types import EvalTask
+    from ratchet.engine.factory import build_target
 
     raw = load_recipe(ROOT / "recipes" / "cartpole-rsi.yaml").model_dump(mode="json")
     raw["target"].update(time_limit=800, episodes=2)

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from ratchet.errors import RatchetError
-from ratchet.targets.cartpole.checkpoint import load_policy, save_policy
-from ratchet.targets.cartpole.ssm import Arch, SSMPolicy, policy_input
+from ratchet.core.errors import RatchetError
+from ratchet.plugins.targets.cartpole.checkpoint import load_policy, save_policy
+from ratchet.plugins.targets.cartpole.ssm import Arch, SSMPolicy, policy_input
 
 
 @pytest.mark.parametrize("arch", [Arch(), Arch(state_dim=8, hidden_dim=16, layers=3)])

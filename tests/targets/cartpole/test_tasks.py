@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from ratchet.targets.cartpole.envs import make_env, run_episode
-from ratchet.targets.cartpole.tasks import (
+from ratchet.plugins.targets.cartpole.envs import make_env, run_episode
+from ratchet.plugins.targets.cartpole.tasks import (
     HELDOUT_COMBOS,
     PHYSICS_RANGES,
     WIDE_RANGES,

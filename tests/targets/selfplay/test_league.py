@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from ratchet.store import Store
+from ratchet.core.store import Store
 
 LEAGUE = {
     "name": "league",
@@ -59,7 +59,7 @@ def test_one_daemon_runs_each_configuration_in_its_own_run(tmp_path):
     shown = ratchet("status", "--run-dir", run, cwd=tmp_path).stdout
     assert "curriculum" in shown and "configuration hex3" in shown
     assert "worker slots (CPU" in shown  # this node's controller set the number of slots
-    from ratchet.web.data import target_views
+    from ratchet.apps.web.data import target_views
 
     card = target_views(run / "configurations" / "c4")[0]  # the dashboard's card
     assert card["title"] == "Curriculum" and len(card["rows"]) == 3
@@ -92,8 +92,8 @@ def test_bad_configurations_are_one_clear_error(tmp_path):
     ]
     import pytest
 
-    from ratchet.errors import RecipeError
-    from ratchet.recipe import parse_recipe
+    from ratchet.core.errors import RecipeError
+    from ratchet.engine.recipe import parse_recipe
 
     for change, expected in cases:
         with pytest.raises(RecipeError, match=expected.replace(".", r"\.")):
@@ -106,10 +106,10 @@ def test_bad_configurations_are_one_clear_error(tmp_path):
 
 
 def test_progress_is_the_rating_gain_per_game_in_the_configurations_own_pool(tmp_path):
-    from ratchet.targets.selfplay.gamestore import GameStore
-    from ratchet.targets.selfplay.match import GameResult
-    from ratchet.targets.selfplay.play import GameRecord
-    from ratchet.targets.selfplay.progress import measure_progress
+    from ratchet.plugins.targets.selfplay.gamestore import GameStore
+    from ratchet.plugins.targets.selfplay.match import GameResult
+    from ratchet.plugins.targets.selfplay.play import GameRecord
+    from ratchet.plugins.targets.selfplay.progress import measure_progress
 
     with GameStore(tmp_path / "g.db") as games:
         for version, name in enumerate(("v0", "v1", "v2")):
@@ -140,9 +140,9 @@ def check_metrics(run):
     rules and Grafana board use (the GPU's only where a GPU answers)."""
     import httpx
 
-    from ratchet.resources import measure
-    from ratchet.web import create_app
-    from ratchet.web.server import WebServer
+    from ratchet.apps.web import create_app
+    from ratchet.apps.web.server import WebServer
+    from ratchet.core.resources import measure
     from tests.web.test_deploy import used
 
     server = WebServer(create_app([run]), port=0)

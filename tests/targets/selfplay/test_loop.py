@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from ratchet.store import Store
+from ratchet.core.store import Store
 
 TINY = {
     "name": "ttt",
@@ -23,8 +23,8 @@ TINY = {
 
 
 def test_the_whole_loop_runs_on_tic_tac_toe(tmp_path):
-    from ratchet.recipe import parse_recipe
-    from ratchet.runner import run_recipe
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
 
     summary = run_recipe(parse_recipe(TINY), tmp_path / "run", max_cycles=2)
     assert summary.cycles == 2 and summary.failures == 0
@@ -50,7 +50,7 @@ def test_the_whole_loop_runs_on_tic_tac_toe(tmp_path):
     assert shown["champion network"].startswith(f"v{champion.version}")
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from ratchet.web.metrics import RunCollector
+    from ratchet.apps.web.metrics import RunCollector
 
     registry = CollectorRegistry()
     registry.register(RunCollector(tmp_path / "run"))
@@ -88,12 +88,12 @@ def test_probation_reverts_a_champion_weaker_than_its_predecessor(tmp_path):
     import pytest
     import torch
 
-    from ratchet.controls import Controls
-    from ratchet.errors import EvaluationError
-    from ratchet.targets.selfplay.network import load_network, save_network
-    from ratchet.targets.selfplay.spec import SelfPlaySpec
-    from ratchet.targets.selfplay.target import SelfPlayTarget
-    from ratchet.types import Candidate, EvalTask
+    from ratchet.core.controls import Controls
+    from ratchet.core.errors import EvaluationError
+    from ratchet.core.types import Candidate, EvalTask
+    from ratchet.plugins.targets.selfplay.network import load_network, save_network
+    from ratchet.plugins.targets.selfplay.spec import SelfPlaySpec
+    from ratchet.plugins.targets.selfplay.target import SelfPlayTarget
 
     run_dir = tmp_path
     spec = {**TINY["target"], "game": "connect_four", "probation_games": 80,
@@ -161,11 +161,11 @@ def test_a_killed_worker_is_restarted_and_stopping_keeps_what_was_handed_over(tm
     import time
     from collections import Counter
 
-    from ratchet.executors import InlineExecutor
-    from ratchet.targets.selfplay.game import game_info
-    from ratchet.targets.selfplay.network import new_network, paths, save_network
-    from ratchet.targets.selfplay.worker import ChampionMessage, selfplay_worker
-    from ratchet.types import WorkerPlan
+    from ratchet.core.types import WorkerPlan
+    from ratchet.plugins.executors import InlineExecutor
+    from ratchet.plugins.targets.selfplay.game import game_info
+    from ratchet.plugins.targets.selfplay.network import new_network, paths, save_network
+    from ratchet.plugins.targets.selfplay.worker import ChampionMessage, selfplay_worker
 
     digest = save_network(new_network(game_info("tic_tac_toe"), hidden=8, blocks=1),
                           tmp_path / "v0")
@@ -315,9 +315,9 @@ def test_a_skill_bar_blocks_a_promotion_only_once_a_champion_has_cleared_it(tmp_
     """From random weights no network beats the anchors, so with ``gate_skill:
     regression`` a missed skill bar is advisory until some champion clears it; from then
     on it blocks. Soundness checks always block."""
-    from ratchet.targets.selfplay.spec import SelfPlaySpec
-    from ratchet.targets.selfplay.target import SelfPlayTarget, bars_cleared
-    from ratchet.types import Candidate
+    from ratchet.core.types import Candidate
+    from ratchet.plugins.targets.selfplay.spec import SelfPlaySpec
+    from ratchet.plugins.targets.selfplay.target import SelfPlayTarget, bars_cleared
 
     spec = SelfPlaySpec(**{**TINY["target"], "gate": True, "gate_random_pairs": 3,
                            "gate_anchor_simulations": 5})
@@ -349,10 +349,10 @@ def test_a_node_controller_sets_the_worker_count_to_hold_the_cpu_in_its_band(tmp
     import socket
     import time
 
-    from ratchet.executors import InlineExecutor
-    from ratchet.targets.selfplay.spec import SelfPlaySpec
-    from ratchet.targets.selfplay.target import RESOURCES, SelfPlayTarget
-    from ratchet.types import Candidate
+    from ratchet.core.types import Candidate
+    from ratchet.plugins.executors import InlineExecutor
+    from ratchet.plugins.targets.selfplay.spec import SelfPlaySpec
+    from ratchet.plugins.targets.selfplay.target import RESOURCES, SelfPlayTarget
 
     spec = SelfPlaySpec(**{**TINY["target"], "workers": 3, "games_per_batch": 4,
                            "workers_control": {"cpu": {"target": 5, "low": 0, "high": 10},

@@ -7,14 +7,14 @@ import numpy as np
 import pyspiel
 import pytest
 
-from ratchet.targets.selfplay.game import GameError, game_info, load_game
-from ratchet.targets.selfplay.mcts import (
+from ratchet.plugins.targets.selfplay.game import GameError, game_info, load_game
+from ratchet.plugins.targets.selfplay.mcts import (
     SearchConfig,
     choose,
     search,
     uniform_evaluator,
 )
-from ratchet.targets.selfplay.network import (
+from ratchet.plugins.targets.selfplay.network import (
     NetworkError,
     load_network,
     new_network,
@@ -112,8 +112,8 @@ def test_leaves_of_every_game_share_one_forward_pass():
 
 
 def test_self_play_records_train_the_network():
-    from ratchet.targets.selfplay.play import GameRecord, SelfPlayConfig, play_games
-    from ratchet.targets.selfplay.train import TrainConfig, samples_from, train
+    from ratchet.plugins.targets.selfplay.play import GameRecord, SelfPlayConfig, play_games
+    from ratchet.plugins.targets.selfplay.train import TrainConfig, samples_from, train
 
     game = pyspiel.load_game("tic_tac_toe")
     net = new_network(game_info("tic_tac_toe"), hidden=32, blocks=1)
@@ -133,8 +133,8 @@ def test_self_play_records_train_the_network():
 
 
 def test_bradley_terry_ratings_recover_known_strengths_with_intervals():
-    from ratchet.stats import elo_to_score
-    from ratchet.targets.selfplay.ratings import fit
+    from ratchet.core.stats import elo_to_score
+    from ratchet.plugins.targets.selfplay.ratings import fit
 
     rng = np.random.default_rng(1)
     true = {"random": 0.0, "mcts-25": 150.0, "v1": 300.0, "v2": 330.0}
@@ -156,7 +156,7 @@ def test_bradley_terry_ratings_recover_known_strengths_with_intervals():
 
 
 def test_matches_are_played_in_pairs_from_shared_openings():
-    from ratchet.targets.selfplay.match import (
+    from ratchet.plugins.targets.selfplay.match import (
         MCTSAnchor,
         NetworkPlayer,
         RandomPlayer,
@@ -182,9 +182,9 @@ def test_matches_are_played_in_pairs_from_shared_openings():
 
 
 def test_the_game_store_keeps_games_and_rated_games_by_pool(tmp_path):
-    from ratchet.targets.selfplay.gamestore import GameStore
-    from ratchet.targets.selfplay.match import GameResult
-    from ratchet.targets.selfplay.play import GameRecord
+    from ratchet.plugins.targets.selfplay.gamestore import GameStore
+    from ratchet.plugins.targets.selfplay.match import GameResult
+    from ratchet.plugins.targets.selfplay.play import GameRecord
 
     def record(version, worker="w0"):
         return GameRecord("tic_tac_toe", [4, 0, 8], [{4: 1.0}, {0: 0.5, 1: 0.5}, {8: 1.0}],
@@ -207,7 +207,7 @@ def test_the_game_store_keeps_games_and_rated_games_by_pool(tmp_path):
 
 
 def test_the_gate_runs_in_its_own_process_and_fails_closed(tmp_path):
-    from ratchet.targets.selfplay.gate import CHECKS, GateConfig, run_gate
+    from ratchet.plugins.targets.selfplay.gate import CHECKS, GateConfig, run_gate
 
     net = new_network(game_info("tic_tac_toe"), hidden=16, blocks=1)
     digest = save_network(net, tmp_path / "v1")
@@ -232,7 +232,7 @@ def test_the_gate_runs_in_its_own_process_and_fails_closed(tmp_path):
 def test_the_gates_soundness_checks_fail_on_what_they_guard(tmp_path):
     """An illegal move is counted (and replaced: the engine referees); games cut off at
     the move limit fail the length check."""
-    from ratchet.targets.selfplay.gate import GateConfig, _Checked, run_checks
+    from ratchet.plugins.targets.selfplay.gate import GateConfig, _Checked, run_checks
 
     class Cheat:
         name = "cheat"
@@ -257,8 +257,8 @@ def test_the_gates_soundness_checks_fail_on_what_they_guard(tmp_path):
 
 
 def test_a_worker_picks_up_a_new_champion_within_one_batch_and_refuses_a_bad_hash(tmp_path):
-    from ratchet.targets.selfplay.play import SelfPlayConfig
-    from ratchet.targets.selfplay.worker import ChampionMessage, run_worker
+    from ratchet.plugins.targets.selfplay.play import SelfPlayConfig
+    from ratchet.plugins.targets.selfplay.worker import ChampionMessage, run_worker
 
     info = game_info("tic_tac_toe")
     messages = []
@@ -297,7 +297,7 @@ def test_the_network_is_told_who_is_to_move():
     the player to move's, so the input ends with who that is."""
     import pyspiel
 
-    from ratchet.targets.selfplay.mcts import observation
+    from ratchet.plugins.targets.selfplay.mcts import observation
 
     state = pyspiel.load_game("connect_four").new_initial_state()
     first, _ = observation(state, 7)
@@ -308,7 +308,7 @@ def test_the_network_is_told_who_is_to_move():
 
 
 def test_games_in_play_on_a_lost_worker_are_counted_lost_and_nothing_else():
-    from ratchet.targets.selfplay.worker import InFlight
+    from ratchet.plugins.targets.selfplay.worker import InFlight
 
     flight = InFlight()
     flight.message({"playing": 8, "worker": "w0-a", "index": 0})
@@ -328,7 +328,7 @@ def test_games_in_play_on_a_lost_worker_are_counted_lost_and_nothing_else():
 def test_the_games_of_a_match_are_independent_samples_not_replays():
     """Network players with search are deterministic given the position: without sampled
     plies a match replays a few games per opening; with them every game is new."""
-    from ratchet.targets.selfplay.match import NetworkPlayer, play_pairs
+    from ratchet.plugins.targets.selfplay.match import NetworkPlayer, play_pairs
 
     game, info = pyspiel.load_game("connect_four"), game_info("connect_four")
     nets = [new_network(info, hidden=8, blocks=0, seed=s) for s in (1, 2)]
@@ -356,10 +356,10 @@ def test_probation_reverts_a_weaker_player_and_keeps_an_equal_one():
     predecessor with 32 is reverted; the same player against itself is kept."""
     from types import SimpleNamespace
 
-    from ratchet.seeds import derive
-    from ratchet.targets.selfplay.match import NetworkPlayer
-    from ratchet.targets.selfplay.mcts import uniform_evaluator
-    from ratchet.targets.selfplay.probation import ProbationRule, probation_test
+    from ratchet.core.seeds import derive
+    from ratchet.plugins.targets.selfplay.match import NetworkPlayer
+    from ratchet.plugins.targets.selfplay.mcts import uniform_evaluator
+    from ratchet.plugins.targets.selfplay.probation import ProbationRule, probation_test
 
     game = pyspiel.load_game("connect_four")
     plain = SimpleNamespace(evaluate=uniform_evaluator)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ratchet.targets.sysctl.workloads import synthetic
+from ratchet.plugins.targets.sysctl.workloads import synthetic
 
 ROOT = Path(__file__).resolve().parents[3]
 SYNTHETIC = Path(synthetic.__file__)

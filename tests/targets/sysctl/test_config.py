@@ -6,8 +6,8 @@ import pytest
 
 from ratchet.apps.sysctl.config import load_os_config, preset, to_recipe
 from ratchet.apps.sysctl.tuning import optimize_os_parameters
-from ratchet.errors import RecipeError
-from ratchet.recipe import parse_recipe
+from ratchet.core.errors import RecipeError
+from ratchet.engine.recipe import parse_recipe
 from tests.targets.sysctl.conftest import os_config, ratchet, snapshot, values
 
 SEED_EXAMPLE = {  # the seed README's config, verbatim

@@ -5,7 +5,7 @@ import os
 import sys
 
 from ratchet.apps.sysctl.tuning import tuning_result
-from ratchet.store import Store
+from ratchet.core.store import Store
 from tests.conftest import ROOT
 from tests.targets.sysctl.conftest import os_config, ratchet, values
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ratchet.store import Store
+from ratchet.core.store import Store
 from tests.targets.sysctl.conftest import FAILING, SYNTHETIC, os_config, ratchet, snapshot, values
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ratchet.space import Space
-from ratchet.targets.sysctl.tree import SysctlError, SysctlTree
+from ratchet.core.space import Space
+from ratchet.plugins.targets.sysctl.tree import SysctlError, SysctlTree
 from tests.targets.sysctl.conftest import snapshot
 
 SPACE = Space.from_dict({"vm.swappiness": {"type": "int", "low": 0, "high": 100},

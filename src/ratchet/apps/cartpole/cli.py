@@ -10,12 +10,12 @@ from typing import Annotated, Any
 
 import typer
 
-from ratchet import terminal
-from ratchet.errors import RatchetError
+from ratchet.core import terminal
+from ratchet.core.errors import RatchetError
 
 
 def _needs_torch() -> None:
-    from ratchet.extras import require
+    from ratchet.core.extras import require
 
     require("torch", "gymnasium", "safetensors", feature="ratchet cartpole")
 
@@ -35,8 +35,8 @@ TaskOpt = Annotated[str, typer.Option("--task", help="nominal, FAMILY-SPLIT (a w
 
 
 def _load(model: Path | None) -> tuple[Any, dict[str, Any]]:
-    from ratchet.targets.cartpole.checkpoint import load_policy
-    from ratchet.targets.cartpole.pretrain import SHIPPED
+    from ratchet.plugins.targets.cartpole.checkpoint import load_policy
+    from ratchet.plugins.targets.cartpole.pretrain import SHIPPED
 
     return load_policy(model or SHIPPED)
 
@@ -59,7 +59,7 @@ def _sensor_of(meta: dict[str, Any], model: Path | None) -> Any:
 
 
 def _tasks(name: str, seed: int) -> list:
-    from ratchet.targets.cartpole.tasks import tasks_named
+    from ratchet.plugins.targets.cartpole.tasks import tasks_named
 
     try:
         return tasks_named(name, seed)
@@ -94,7 +94,7 @@ def pretrain(out_path: Annotated[Path | None, typer.Option(
     Runs in a child process with torch's, MKL's and oneDNN's float paths pinned, so that
     the same seed gives the same bytes whichever vector code the CPU would pick (slower
     than the CPU's own path)."""
-    from ratchet.targets.cartpole import floatpath
+    from ratchet.plugins.targets.cartpole import floatpath
 
     _positive("--steps", steps)
     if not floatpath.is_pinned():
@@ -104,14 +104,14 @@ def pretrain(out_path: Annotated[Path | None, typer.Option(
         child = subprocess.run([sys.executable, "-m", "ratchet", "cartpole", "pretrain",
                                 *forwarded], env=floatpath.pinned_environ(), check=False)
         raise typer.Exit(child.returncode)
-    from ratchet.targets.cartpole.pretrain import (
+    from ratchet.plugins.targets.cartpole.pretrain import (
         SHIPPED,
         SHIPPED_SEED,
         nominal_return,
         pretrain,
         save_pretrained,
     )
-    from ratchet.targets.cartpole.ssm import MEMORYLESS, Arch
+    from ratchet.plugins.targets.cartpole.ssm import MEMORYLESS, Arch
 
     _threads()
     target = out_path or SHIPPED
@@ -157,9 +157,9 @@ def train(mode: Annotated[str, typer.Option("--mode", help="meta_rl (MAML) or "
     """Train a policy (from the shipped model unless --fresh) and save it."""
     import numpy as np
 
-    from ratchet.targets.cartpole.checkpoint import save_policy
-    from ratchet.targets.cartpole.pretrain import training_tasks
-    from ratchet.targets.cartpole.ssm import SSMPolicy
+    from ratchet.plugins.targets.cartpole.checkpoint import save_policy
+    from ratchet.plugins.targets.cartpole.pretrain import training_tasks
+    from ratchet.plugins.targets.cartpole.ssm import SSMPolicy
 
     if env_name != "CartPole-v1":
         raise RatchetError(f"--env-name {env_name!r}: only CartPole-v1 is supported")
@@ -177,7 +177,7 @@ def train(mode: Annotated[str, typer.Option("--mode", help="meta_rl (MAML) or "
     if tasks == "hard":
         pool = [t for t in pool if t.transforms]
     if mode == "meta_rl":
-        from ratchet.targets.cartpole.maml import MAMLConfig, meta_train
+        from ratchet.plugins.targets.cartpole.maml import MAMLConfig, meta_train
 
         cfg = MAMLConfig(epochs=epochs, tasks_per_epoch=tasks_per_epoch, inner_lr=inner_lr,
                          outer_lr=outer_lr, support_episodes=episodes,
@@ -188,7 +188,7 @@ def train(mode: Annotated[str, typer.Option("--mode", help="meta_rl (MAML) or "
     else:
         from dataclasses import replace
 
-        from ratchet.targets.cartpole.train import TrainConfig, train_policy_gradient
+        from ratchet.plugins.targets.cartpole.train import TrainConfig, train_policy_gradient
 
         base = TrainConfig(slots=tasks_per_epoch, episodes_per_task=episodes, seed=seed)
         cfg = replace(base, total_steps=epochs * base.slots * base.segment_steps,
@@ -215,7 +215,7 @@ def evaluate_command(model: ModelOpt = None, task: TaskOpt = "nominal",
     """Mean greedy return of a policy (the shipped one by default) on a task or task set."""
     import numpy as np
 
-    from ratchet.targets.cartpole.train import evaluate
+    from ratchet.plugins.targets.cartpole.train import evaluate
 
     _positive("--episodes", episodes)
     _positive("--carry", carry)
@@ -260,15 +260,15 @@ def adapt(task: TaskOpt = "hard-heldout-0", model: ModelOpt = None,
     from a fresh state)."""
     import numpy as np
 
-    from ratchet.targets.cartpole.adapt import (
+    from ratchet.plugins.targets.cartpole.adapt import (
         MODES,
         AdaptConfig,
         adapt_policy,
         replay_buffer,
     )
-    from ratchet.targets.cartpole.checkpoint import save_policy
-    from ratchet.targets.cartpole.pretrain import training_tasks
-    from ratchet.targets.cartpole.train import evaluate
+    from ratchet.plugins.targets.cartpole.checkpoint import save_policy
+    from ratchet.plugins.targets.cartpole.pretrain import training_tasks
+    from ratchet.plugins.targets.cartpole.train import evaluate
 
     if mode not in MODES:
         raise RatchetError(f"--mode {mode!r}: expected one of {', '.join(MODES)}")
@@ -314,8 +314,8 @@ def playground(run_dirs: Annotated[list[Path] | None, typer.Argument(
     import secrets
 
     from ratchet.apps.cartpole.playground import standalone
-    from ratchet.extras import require
-    from ratchet.web.server import WebServer
+    from ratchet.apps.web.server import WebServer
+    from ratchet.core.extras import require
 
     require("gradio", feature="the playground")
     token = secrets.token_urlsafe(16)

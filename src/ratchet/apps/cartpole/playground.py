@@ -26,7 +26,7 @@ TASK_CHOICES = (["nominal"] + [f"physics-heldout-{i}" for i in range(5)]
 
 
 def model_choices(run_dirs: Sequence[Path]) -> dict[str, Path]:
-    from ratchet.targets.cartpole.pretrain import SHIPPED
+    from ratchet.plugins.targets.cartpole.pretrain import SHIPPED
 
     choices = {SHIPPED_LABEL: SHIPPED}
     for run_dir in run_dirs:
@@ -68,11 +68,16 @@ def build(run_dirs: Sequence[Path], token_ok: TokenCheck) -> Any:
     import numpy as np
     import torch
 
-    from ratchet.targets.cartpole.adapt import MODES, AdaptConfig, adapt_policy, replay_buffer
-    from ratchet.targets.cartpole.checkpoint import load_policy
-    from ratchet.targets.cartpole.pretrain import training_tasks
-    from ratchet.targets.cartpole.tasks import tasks_named
-    from ratchet.targets.cartpole.train import evaluate
+    from ratchet.plugins.targets.cartpole.adapt import (
+        MODES,
+        AdaptConfig,
+        adapt_policy,
+        replay_buffer,
+    )
+    from ratchet.plugins.targets.cartpole.checkpoint import load_policy
+    from ratchet.plugins.targets.cartpole.pretrain import training_tasks
+    from ratchet.plugins.targets.cartpole.tasks import tasks_named
+    from ratchet.plugins.targets.cartpole.train import evaluate
 
     torch.set_num_threads(1)
     models = model_choices(run_dirs)
@@ -170,8 +175,8 @@ def build(run_dirs: Sequence[Path], token_ok: TokenCheck) -> Any:
 
 def _run_rsi(model: Path, cycles: int, say: Any) -> None:
     """``cycles`` RSI cycles from ``model`` in a temporary run (small training budget)."""
-    from ratchet.recipe import parse_recipe
-    from ratchet.runner import run_recipe
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
 
     recipe = parse_recipe({
         "name": "playground-rsi",

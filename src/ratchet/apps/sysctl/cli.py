@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 import typer
 from rich.table import Table
 
-from ratchet import terminal
-from ratchet.errors import RatchetError
+from ratchet.core import terminal
+from ratchet.core.errors import RatchetError
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                   help="Kernel parameters tuned by ratchet: restore what a run changed.")
@@ -46,9 +46,9 @@ def tune_os(
     """Tune kernel parameters for a workload, safely: every value checked before it is
     written, the originals stored first and written back at the end (or on the next start
     after a crash). Prints the best configuration and its improvement."""
+    from ratchet.apps.display import RunDisplay, with_champion
     from ratchet.apps.sysctl.config import load_os_config, preset, to_recipe
     from ratchet.apps.sysctl.tuning import tune, tuning_result
-    from ratchet.display import RunDisplay, with_champion
 
     if (config is None) == (workload is None):
         raise RatchetError("give a CONFIG file or --workload memory|network (one of them)")
@@ -144,9 +144,9 @@ def restore(
     """Write back the kernel parameters a tuning run stored before its first change."""
     import sqlite3
 
+    from ratchet.core.store import Store
+    from ratchet.plugins.targets.sysctl.target import restore_originals
     from ratchet.service.pidfile import running_pid
-    from ratchet.store import Store
-    from ratchet.targets.sysctl.target import restore_originals
 
     live = running_pid(run_dir) if run_dir.is_dir() else None
     if live is not None:

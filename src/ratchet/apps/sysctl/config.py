@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ratchet.errors import RecipeError
-from ratchet.recipe import Recipe, _describe, parse_recipe
-from ratchet.strategies.system_metrics import STATE_METRICS
+from ratchet.core.errors import RecipeError
+from ratchet.engine.recipe import Recipe, _describe, parse_recipe
+from ratchet.plugins.strategies.system_metrics import STATE_METRICS
 
 PRESETS = ("memory", "network")
 Algorithm = Literal["ppo", "tpe", "perturb"]
@@ -142,7 +142,7 @@ def load_os_config(source: str | os.PathLike[str] | dict[str, Any]) -> OSConfig:
 def preset(name: str) -> dict[str, Any]:
     if name not in PRESETS:
         raise RecipeError(f"unknown workload {name!r}; expected one of {list(PRESETS)}")
-    text = resources.files("ratchet.targets.sysctl").joinpath("presets", f"{name}.json")
+    text = resources.files("ratchet.plugins.targets.sysctl").joinpath("presets", f"{name}.json")
     return json.loads(text.read_text(encoding="utf-8"))
 
 

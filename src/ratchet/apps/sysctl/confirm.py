@@ -15,11 +15,11 @@ import math
 import statistics
 from typing import TYPE_CHECKING, Any
 
-from ratchet.seeds import SeedLedger
-from ratchet.types import EvalTask
+from ratchet.core.seeds import SeedLedger
+from ratchet.core.types import EvalTask
 
 if TYPE_CHECKING:
-    from ratchet.runner import Session
+    from ratchet.engine.runner import Session
 
 log = logging.getLogger("ratchet.sysctl")
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ratchet.apps.sysctl.config import Algorithm, load_os_config, to_recipe
-from ratchet.recipe import Recipe
-from ratchet.store import Store
-from ratchet.targets.sysctl.tree import format_value
+from ratchet.core.store import Store
+from ratchet.engine.recipe import Recipe
+from ratchet.plugins.targets.sysctl.tree import format_value
 
 
 def optimize_os_parameters(config: dict[str, Any] | str | os.PathLike[str],
@@ -43,7 +43,7 @@ def tune(recipe: Recipe, directory: Path, **serve_options: Any) -> None:
     best configuration against the original (``confirm``)."""
     from ratchet.apps.dashboard import serve_run
     from ratchet.apps.sysctl.confirm import confirm_best
-    from ratchet.runner import RunOptions
+    from ratchet.engine.runner import RunOptions
     from ratchet.service.daemon import serve
 
     serve(recipe, directory, options=RunOptions(finish=confirm_best), web_process=serve_run,

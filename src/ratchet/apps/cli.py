@@ -1,0 +1,404 @@
+"""The `ratchet` command. Every command calls a library function; a user mistake is one
+clear message and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import errno
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from ratchet.apps.cartpole.cli import app as cartpole_app
+from ratchet.apps.export import ExportFormat, export_csv, export_jsonl, export_lines, history_rows
+from ratchet.apps.sysctl.cli import app as sysctl_app
+from ratchet.apps.sysctl.cli import tune_os
+from ratchet.core import terminal
+from ratchet.core.errors import RatchetError
+from ratchet.core.rundirs import check_name, check_outside_run, existing_runs, resolve_run_dir
+from ratchet.core.store import Store
+from ratchet.core.version import __version__
+from ratchet.engine.summary import champion_summary
+from ratchet.service.commands import register as register_service_commands
+
+if TYPE_CHECKING:  # the heavy modules load only for the commands that need them
+    from ratchet.engine.loop import LoopSummary
+    from ratchet.engine.runner import RunOptions
+
+app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
+                  help="ratchet: holds a champion, measures challengers, promotes only what "
+                       "is proven better.")
+out = terminal.console()
+err = terminal.console(stderr=True)
+
+RunDirOpt = Annotated[Path | None, typer.Option("--run-dir", help="run directory "
+                                                "(default: runs/<recipe name>)")]
+RecipeArg = Annotated[Path | None, typer.Argument(help="recipe YAML (names the default "
+                                                  "run directory)", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _fail(message: str) -> None:
+    err.print(terminal.error(message))
+    raise typer.Exit(2)
+
+
+def _resolve_run_dir(recipe: Path | None, run_dir: Path | None,
+                     name: str | None = None) -> Path:
+    from ratchet.engine.recipe import load_recipe
+
+    return resolve_run_dir(run_dir, name or (load_recipe(recipe).name if recipe else None),
+                           must_exist=True)
+
+
+AdoptOpt = Annotated[bool, typer.Option(
+    "--adopt", help="the live file was edited by hand: measure it as a challenger against "
+                    "the champion (promoted only on evidence)")]
+RestoreChampionOpt = Annotated[bool, typer.Option(
+    "--restore-champion", help="the live file was edited by hand: write the champion back "
+                               "over it")]
+NameOpt = Annotated[str | None, typer.Option("--name", help="run name (default: the "
+                                             "recipe's); names the run directory runs/NAME")]
+
+
+def run_options(adopt: bool, restore_champion: bool) -> RunOptions:
+    from ratchet.engine.runner import RunOptions
+
+    if adopt and restore_champion:
+        _fail("--adopt and --restore-champion exclude each other: pick one")
+    return RunOptions(hand_edit="adopt" if adopt else "restore" if restore_champion
+                      else "refuse")
+
+
+@app.command()
+def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/snake.yaml")],
+        max_cycles: Annotated[int | None, typer.Option("--max-cycles", min=1,
+                                                        help="stop after N cycles")] = None,
+        run_dir: RunDirOpt = None, name: NameOpt = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no live display (warnings "
+                                            "and errors still go to stderr)")] = False,
+        supervise: Annotated[bool, typer.Option("--supervise", help="restart after a crash, "
+                                                "with exponential back-off")] = False,
+        adopt: AdoptOpt = False, restore_champion: RestoreChampionOpt = False,
+        as_json: Annotated[bool, typer.Option("--json", help="no display; print the run's "
+                                              "outcome as JSON on stdout")] = False,
+        detached: Annotated[bool, typer.Option("--detached", hidden=True)] = False,
+        ) -> None:
+    """Run the improvement loop in the foreground until Ctrl+C or --max-cycles.
+
+    Exits 0 when stopped or done, 1 when every cycle failed, 2 on a user mistake (a bad
+    recipe, a live file held by another run or edited by hand), 75 when the store cannot
+    be written (a full disk: try again later)."""
+    from ratchet.apps.dashboard import serve_run
+    from ratchet.apps.display import RunDisplay, with_champion
+    from ratchet.engine.recipe import load_recipe
+    from ratchet.engine.runner import warnings_to_stderr
+    from ratchet.service.daemon import serve
+
+    options = run_options(adopt, restore_champion)
+    parsed = load_recipe(recipe)
+    if name:
+        parsed = parsed.model_copy(update={"name": check_name(name)})
+    directory = resolve_run_dir(run_dir, parsed.name)
+    if supervise:
+        from ratchet.service.supervise import supervise as run_supervised
+
+        args = [str(recipe), "--run-dir", str(directory)] + (["--quiet"] if quiet else [])
+        args += ["--max-cycles", str(max_cycles)] if max_cycles else []
+        args += ["--name", name] if name else []
+        args += ["--adopt"] if adopt else ["--restore-champion"] if restore_champion else []
+        raise typer.Exit(run_supervised(args, say=lambda m: err.print(m)))
+    silent = quiet or detached or as_json
+    display = RunDisplay(parsed.name, parsed.judge.kind,
+                         console=terminal.console(stderr=True, quiet=silent))
+    with display, warnings_to_stderr(silent):
+        summary = serve(parsed, directory, max_cycles=max_cycles,
+                        reporter=with_champion(display, directory),
+                        mode="daemon" if detached else "foreground", options=options,
+                        web_process=serve_run,
+                        on_log=lambda kind, d: display.line(
+                            f"run {parsed.name} in {directory} · log {d['path']}"
+                            if kind == "log" else f"dashboard: {d['url']}"))
+    if parsed.configurations:
+        _league_outcome(directory, summary, as_json=as_json, silent=silent)
+        return
+    with Store(directory) as store:
+        champ = champion_summary(store)
+        pending = store.pending_cycle()
+        last = store.decisions(limit=1)
+    all_failed = summary.cycles > 0 and summary.failures == summary.cycles
+    if as_json:
+        print(json.dumps({"run_dir": str(directory), "cycles": summary.cycles,
+                          "promotions": summary.promotions, "failures": summary.failures,
+                          "stopped": summary.stopped, "budget_spent": summary.budget_spent,
+                          "interrupted_cycle": pending[0]
+                          if pending else None, "champion": champ}, indent=2, default=str))
+    elif not silent:
+        if pending is not None:
+            err.print(f"cycle {pending[0]} was interrupted; its evidence is kept and it "
+                      "resumes on the next start")
+        verb = "stopped" if summary.stopped else "finished"
+        if summary.budget_spent:
+            verb = f"finished ({summary.budget_spent})"
+        err.print(f"{verb}: {summary.cycles} cycles, {summary.promotions} promotions, "
+                  f"{summary.failures} failed; champion v{champ['version']} "
+                  f"({champ['candidate']}). See `ratchet best --run-dir {directory}`.",
+                  highlight=False)
+    if all_failed:
+        reason = last[-1].reason if last else "no reason recorded"
+        err.print(terminal.error(f"every cycle failed ({summary.failures} of "
+                                 f"{summary.cycles}); the last: {reason}"))
+        raise typer.Exit(1)
+
+
+def _league_outcome(directory: Path, summary: LoopSummary, *, as_json: bool,
+                    silent: bool) -> None:
+    """What a run of several configurations ended with: each one's champion."""
+    from ratchet.core.rundirs import configuration_dirs
+
+    champions = {}
+    for name, sub in configuration_dirs(directory).items():
+        with Store(sub) as store:
+            champions[name] = champion_summary(store)
+    if as_json:
+        print(json.dumps({"run_dir": str(directory), "cycles": summary.cycles,
+                          "promotions": summary.promotions, "failures": summary.failures,
+                          "stopped": summary.stopped, "budget_spent": summary.budget_spent,
+                          "champions": champions}, indent=2, default=str))
+    elif not silent:
+        verb = "stopped" if summary.stopped else "finished"
+        err.print(f"{verb}: {summary.cycles} cycles, {summary.promotions} promotions, "
+                  f"{summary.failures} failed, in {len(champions)} configurations: " +
+                  ", ".join(f"{n} champion v{c['version']}" for n, c in champions.items()) +
+                  f". See `ratchet status --run-dir {directory}`.")
+    if summary.cycles > 0 and summary.failures == summary.cycles:
+        err.print(terminal.error(f"every cycle failed ({summary.failures} of "
+                                 f"{summary.cycles}); see `ratchet status --run-dir "
+                                 f"{directory}`"))
+        raise typer.Exit(1)
+
+
+@app.command()
+def best(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt = None,
+         as_json: JsonOpt = False) -> None:
+    """The champion: parameters and measured score with its confidence interval."""
+    with Store(_resolve_run_dir(recipe, run_dir, name)) as store:
+        summary = champion_summary(store)
+    if as_json:
+        print(json.dumps(summary, indent=2, default=str))
+        return
+    score = summary["score"]
+    ci = (f"[{score['low']:.4g}, {score['high']:.4g}]" if score.get("low") is not None
+          else "(interval needs 2+ measurements)")
+    out.print(terminal.line((summary["name"], "bold"), f" champion v{summary['version']} "
+                            f"({summary['candidate']}, from {summary['origin']}, cycle "
+                            f"{summary['cycle']})"))
+    if score.get("mean") is not None:
+        note = " (provisional: not yet re-measured)" if summary["provisional"] else ""
+        out.print(f"mean score while champion {score['mean']:.4g} {ci} at "
+                  f"{score['confidence']:.0%}, n={score['n']}{note}")
+    promo = summary.get("promotion") or {}
+    if "elo" in promo:
+        out.print(f"promoted at {promo['elo']:+.1f} Elo [{promo['elo_low']:+.1f}, "
+                  f"{promo['elo_high']:+.1f}] over its predecessor, n={promo['n']}")
+    table = Table("parameter", "value")
+    for k, v in summary["params"].items():
+        table.add_row(k, f"{v:.6g}" if isinstance(v, float) else str(v))
+    out.print(table)
+    out.print(f"{summary['promotions']} promotions in {summary['cycles']} cycles")
+
+
+@app.command()
+def history(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt = None,
+            as_json: JsonOpt = False,
+            limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
+                                                      help="last N cycles only")] = None,
+            ) -> None:
+    """Every cycle: candidate, evidence, decision. ``challenger`` and ``champion`` are the
+    mean score each side measured in that cycle (a head-to-head target: the challenger's
+    score against the champion); ``effect`` is the judged difference."""
+    with Store(_resolve_run_dir(recipe, run_dir, name)) as store:
+        rows = history_rows(store, limit)
+    if as_json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    cells = [[str(r["cycle"]), r["candidate"][:8], r["decision"], str(r["n"]),
+              _fmt(r["challenger_mean"]), _fmt(r["champion_mean"]), _effect(r), r["reason"]]
+             for r in rows]
+    headers = ("cycle", "candidate", "decision", "n", "challenger", "champion", "effect")
+    table = Table(box=None, header_style="bold")
+    for i, name in enumerate(headers):
+        table.add_column(name, no_wrap=True,
+                         min_width=max([len(name)] + [len(c[i]) for c in cells]))
+    table.add_column("reason", no_wrap=True, overflow="ellipsis")
+    for c in cells:
+        table.add_row(*c)
+    out.print(table)
+
+
+@app.command()
+def export(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt = None,
+           fmt: Annotated[ExportFormat, typer.Option(
+               "--format", help="jsonl: one JSON object per line; csv: a header, then one "
+                                "row per evaluation")] = ExportFormat.jsonl,
+           jsonl: Annotated[bool, typer.Option("--jsonl", help="same as --format jsonl")]
+           = False,
+           output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                       help="file (default: stdout)")] = None,
+           optuna_storage: Annotated[str | None, typer.Option(
+               "--optuna-storage", help="instead: write the run's trials into this Optuna "
+               "storage (e.g. sqlite:///ratchet-trials.db) for optuna-dashboard",
+               show_default=False)] = None,
+           study: Annotated[str | None, typer.Option(
+               "--study", help="the Optuna study's name (default: the run's)",
+               show_default=False)] = None,
+           ) -> None:
+    """One record per evaluation, with seed 004's training_log.jsonl field names
+    (iteration, win_rate, best_win_rate, improvement), so its jq recipes work. With
+    --optuna-storage: one Optuna trial per decided cycle instead."""
+    directory = _resolve_run_dir(recipe, run_dir, name)
+    if output is not None:
+        check_outside_run(output, directory, "the export")
+    if optuna_storage is not None and optuna_storage.startswith("sqlite:"):
+        check_outside_run(Path(optuna_storage.split(":///", 1)[-1]), directory,
+                          "the Optuna storage")
+    with Store(directory) as store:
+        if optuna_storage is not None:
+            from ratchet.apps.optuna_export import export_to_optuna
+
+            written, count = export_to_optuna(store, optuna_storage, study)
+            err.print(f"wrote {count} trials to study {written!r} in {optuna_storage}; "
+                      f"optuna-dashboard {optuna_storage}")
+            return
+        records = list(export_lines(store))
+    text = (export_jsonl(records) if jsonl or fmt is ExportFormat.jsonl
+            else export_csv(records))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        from ratchet.core.atomic import atomic_write_text
+
+        atomic_write_text(output, text)
+        err.print(f"wrote {len(records)} records to {output}")
+
+
+def _effect(row: dict) -> str:
+    if row.get("elo") is not None:
+        return f"{row['elo']:+.0f} Elo"
+    if row.get("improvement") is not None:
+        return f"{row['improvement']:+.2%}"
+    return ""
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.4g}"
+
+
+@app.command()
+def dashboard(run_dirs: Annotated[list[Path] | None, typer.Argument(
+                  help="run directories (default: every run under runs/)",
+                  show_default=False)] = None,
+              host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+              port: Annotated[int, typer.Option(help="port (0: any free port)")] = 8321,
+              allow_host: Annotated[list[str] | None, typer.Option(
+                  "--allow-host", help="a name requests may reach it by (their Host "
+                  "header), besides localhost and the bound address; repeat for more")]
+              = None,
+              ) -> None:
+    """Serve the dashboard of stopped or running runs, read-only, from their stores."""
+    from ratchet.apps.web import create_app
+    from ratchet.apps.web.server import WebServer
+
+    dirs = run_dirs or existing_runs()
+    if not dirs:
+        _fail("no runs: pass RUN_DIR (a directory holding ratchet.db)")
+    for d in dirs:
+        Store(d).close()  # a clear error for a directory that holds no run
+    server = WebServer(create_app(dirs, read_only=True), host, port, allow_host or ())
+    url = server.start()
+    err.print(f"dashboard of {len(dirs)} run(s) at {url} (read-only) · Ctrl+C stops",
+              highlight=False)
+    server.wait()
+
+
+@app.command()
+def calibrate(recipe: Annotated[Path, typer.Argument(help="recipe YAML whose benchmark to "
+                                                      "calibrate")],
+              run_dir: RunDirOpt = None, name: NameOpt = None,
+              tests: Annotated[int, typer.Option("--tests", min=1, help="A/A decisions: a "
+                                                 "challenger with the champion's own "
+                                                 "values")] = 50,
+              repeats: Annotated[int, typer.Option("--repeats", min=3, help="measurements "
+                                                   "of the champion on fresh seeds, for "
+                                                   "its noise and drift")] = 10,
+              decision_seconds: Annotated[float | None, typer.Option(
+                  "--decision-seconds", min=1, help="suggest settings for decisions of "
+                  "about this long (default: as long as they take now)",
+                  show_default=False)] = None,
+              as_json: JsonOpt = False) -> None:
+    """An A/A run on your own benchmark before you trust it: is it deterministic per
+    seed, how noisy is it, does it drift, and how often does the recipe's judge promote
+    a challenger that is no better (it should be at most its alpha)? Suggests batch,
+    elo1 or min_improvement, and racing. The live file is never written; the tests run
+    in RUN_DIR/calibration/ and the report goes to RUN_DIR/calibration.json, which the
+    dashboard shows."""
+    from ratchet.apps.calibrate import calibrate as run_calibration
+    from ratchet.apps.calibrate import report_lines
+    from ratchet.engine.recipe import load_recipe
+    from ratchet.engine.runner import warnings_to_stderr
+
+    parsed = load_recipe(recipe)
+    if name:
+        parsed = parsed.model_copy(update={"name": check_name(name)})
+    directory = resolve_run_dir(run_dir, parsed.name)
+    say = terminal.console(stderr=True, quiet=as_json)
+    with warnings_to_stderr(as_json):
+        report = run_calibration(parsed, directory, tests=tests, repeats=repeats,
+                                 decision_s=decision_seconds,
+                                 progress=lambda m: say.print(f"calibrate: {m}"))
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return
+    for label, text in report_lines(report):
+        out.print(terminal.line((f"{label}:", "bold"), " ", text))
+    out.print(f"report: {directory / 'calibration.json'}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ratchet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version,
+                                                is_eager=True, help="print the version")]
+          = False) -> None:
+    """ratchet: holds a champion, measures challengers, promotes only what is proven better."""
+
+
+register_service_commands(app)
+app.add_typer(cartpole_app, name="cartpole")
+app.command("tune-os")(tune_os)
+app.add_typer(sysctl_app, name="sysctl")
+
+
+FULL = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # a disk that cannot take a write now
+
+
+def main() -> None:
+    """Entry point: usage errors exit 2 (typer); a RatchetError is one line and exit 2."""
+    try:
+        app()
+    except RatchetError as exc:
+        err.print(terminal.error(str(exc)))
+        sys.exit(exc.exit_code)
+    except OSError as exc:
+        if exc.errno not in FULL:
+            raise
+        err.print(terminal.error(f"cannot write {exc.filename or 'a file'}: {exc.strerror}; "
+                                 "nothing was lost (exit 75: try again once there is room)"))
+        sys.exit(75)

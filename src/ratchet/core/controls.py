@@ -1,0 +1,63 @@
+"""Control files in the run directory: how `ratchet pause|resume|stop` reach a running loop
+without writing to its store (the loop stays the store's one writer)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PAUSE_FILE = "pause"
+STOP_FILE = "stop"
+PROMOTE_FILE = "promote"
+
+
+class Controls:
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+        # looked at before every batch: the paths made once
+        self._pause, self._stop, self._promote = (os.path.join(run_dir, name) for name in
+                                                  (PAUSE_FILE, STOP_FILE, PROMOTE_FILE))
+
+    @property
+    def paused(self) -> bool:
+        return os.path.exists(self._pause)
+
+    @property
+    def stop_requested(self) -> bool:
+        return os.path.exists(self._stop)
+
+    def pause(self) -> None:
+        (self.run_dir / PAUSE_FILE).touch()
+
+    def resume(self) -> None:
+        (self.run_dir / PAUSE_FILE).unlink(missing_ok=True)
+
+    def request_stop(self) -> None:
+        (self.run_dir / STOP_FILE).touch()
+
+    def clear_stop(self) -> None:
+        (self.run_dir / STOP_FILE).unlink(missing_ok=True)
+
+    def request_promotion(self, candidate_id: str, *, revert: str = "") -> None:
+        """Promote ``candidate_id`` at the loop's next safe point: a person's choice, or
+        with ``revert`` (the reason) a target putting a former champion back."""
+        from ratchet.core.atomic import atomic_write_text
+
+        reason = " ".join(revert.split())
+        atomic_write_text(self.run_dir / PROMOTE_FILE,
+                          candidate_id + "\n" + (f"revert: {reason}\n" if reason else ""))
+
+    def take_promotion(self) -> tuple[str, str] | None:
+        """(candidate, revert reason or "") asked for, once."""
+        if not os.path.exists(self._promote):
+            return None
+        path = Path(self._promote)
+        try:
+            lines = path.read_text().splitlines()
+        except FileNotFoundError:
+            return None
+        path.unlink(missing_ok=True)
+        candidate = lines[0].strip() if lines else ""
+        revert = next((line.removeprefix("revert: ").strip() for line in lines[1:]
+                       if line.startswith("revert: ")), "")
+        return (candidate, revert) if candidate else None

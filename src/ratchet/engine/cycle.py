@@ -1,0 +1,365 @@
+"""One cycle: propose -> evaluate (in batches) -> judge -> gates -> promote -> record.
+
+Every step is committed to the store before the next starts, so a cycle can be killed at
+any instant and resumed: a proposed-but-undecided candidate is picked up again with the
+evidence already gathered, and a promotion is committed together with its decision.
+What happens between cycles (controls, pacing, back-off, checkpoints) is ``ratchet.engine.loop``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ratchet.core.filewriter import LiveFiles
+from ratchet.core.seeds import SeedLedger, derive
+from ratchet.core.store import Champion, CycleOutcome, EvaluationRow, Store, promotion_changes
+from ratchet.core.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial, Verdict
+from ratchet.engine.factory import Components
+from ratchet.engine.summary import write_champion_file
+from ratchet.plugins.executors import EvalResult
+from ratchet.plugins.gates import GateResult, run_gates
+
+log = logging.getLogger("ratchet.loop")
+
+Reporter = Callable[[str, dict[str, Any]], None]
+CHAMPION_FILE_EVERY_S = 5.0  # champion.json, when only the champion's score changed
+REMEASURE_BATCH = 1_000_000  # a re-measured champion's batches: apart from its cycle's
+
+
+@dataclass
+class CycleResult:
+    cycle: int
+    candidate: Candidate
+    decision: Decision
+    reason: str
+    evidence: Evidence
+    stats: dict[str, Any]
+    gates: list[GateResult] = field(default_factory=list)
+    champion: Champion | None = None
+    seconds: float = 0.0             # wall time of the cycle in this process
+    evaluation_seconds: float = 0.0  # of which waiting for evaluations
+
+    @property
+    def promoted(self) -> bool:
+        return self.decision is Decision.PROMOTE
+
+
+def batch_seed(run_seed: int, cycle: int, batch: int) -> int:
+    """The promotion test's seed of (cycle, batch) before any step-over (the seed ledger's
+    first choice); seeds a batch's random pairing."""
+    return derive(run_seed, "test", cycle, batch)[0]
+
+
+def split(size: int, shards: int) -> list[int]:
+    """``size`` games or runs in ``shards`` parts as even as can be, larger parts first."""
+    return [size // shards + (1 if i < size % shards else 0) for i in range(shards)]
+
+
+def by_role(results: Sequence[EvalResult]) -> dict[str, Measurement]:
+    """Each role's shards merged in shard order (the results of a batch, all ok); a
+    measurement whose target did not say what it cost costs its evaluation's wall time."""
+    parts: dict[str, list[tuple[int, Measurement, float]]] = {}
+    for r in results:
+        assert r.measurement is not None
+        parts.setdefault(r.task.role, []).append(
+            (r.task.shard, r.measurement, r.measurement.cost_s or r.duration_s))
+    sides = {}
+    for role, found in parts.items():
+        found.sort(key=lambda x: x[0])
+        sides[role] = replace(Measurement.concat([m for _, m, _ in found]),
+                              cost_s=sum(cost for *_, cost in found))
+    return sides
+
+
+def _always(**_: Any) -> None:
+    return None
+
+
+class CycleRunner:
+    """Takes one challenger at a time to a decision. ``between_batches`` is asked before
+    each batch whether to go on (the supervisor's controls); ``progress`` hears the
+    evidence after each batch (the supervisor's live state)."""
+
+    def __init__(self, store: Store, components: Components, *, seed: int,
+                 stop: threading.Event, reporter: Reporter,
+                 between_batches: Callable[[], bool] = lambda: True,
+                 progress: Callable[..., None] = _always, files: LiveFiles | None = None,
+                 ledger: SeedLedger | None = None):
+        self.store = store
+        self.ledger = ledger or SeedLedger(seed, store.seeds_used)
+        self.files = files or LiveFiles()
+        self.c = components
+        self.seed = seed
+        self.stop = stop
+        self.reporter = reporter
+        self.between_batches = between_batches
+        self.progress = progress
+        self._evaluation_s = 0.0
+        self._champion_file_at = -math.inf
+        self._deciding: list[EvaluationRow] = []  # the last batch's rows, until the decision
+
+    def run(self) -> CycleResult | None:
+        """One cycle. None when stopped before the decision (the cycle stays pending and
+        resumes on the next start)."""
+        started = time.perf_counter()
+        self._evaluation_s = 0.0
+        champion = self.store.champion()
+        cycle, candidate, evidence, next_batch = self._open(champion)
+        self.reporter("cycle_start", {"cycle": cycle, "candidate": candidate,
+                                      "champion": champion, "evidence": evidence})
+        verdict = self._gather(cycle, candidate, champion, evidence, next_batch)
+        if verdict is None:
+            return None
+        result = self._close(cycle, candidate, champion, evidence, verdict)
+        if result is None:
+            return None
+        result.seconds = time.perf_counter() - started
+        result.evaluation_seconds = self._evaluation_s
+        self.reporter("cycle_end", {"result": result})
+        return result
+
+    def _open(self, champion: Champion) -> tuple[int, Candidate, Evidence, int]:
+        pending = self.store.pending_cycle()
+        if pending is not None:
+            cycle, candidate = pending
+            evidence, next_batch = self._rebuild_evidence(cycle)
+            log.info("cycle %d: resuming candidate %s after %d batches", cycle, candidate.id,
+                     evidence.batches)
+            return cycle, candidate, evidence, next_batch
+        cycle = self.store.last_cycle() + 1
+        candidate = self.c.strategy.propose(champion.candidate,
+                                            self.store.lazy_trials())
+        self.store.start_cycle(cycle, candidate, self.c.strategy.state_dict())
+        log.info("cycle %d: candidate %s (%s) %s", cycle, candidate.id, candidate.origin,
+                 candidate.note)
+        return cycle, candidate, self._new_evidence(), 0
+
+    def _gather(self, cycle: int, candidate: Candidate, champion: Champion,
+                evidence: Evidence, next_batch: int) -> Verdict | None:
+        verdict = self.c.judge.decide(evidence) if evidence.batches else None
+        while verdict is None or verdict.decision is Decision.CONTINUE:
+            if not self.between_batches():
+                return None
+            results = self._measure(cycle, next_batch, candidate, champion)
+            if results is None:  # stopped mid-batch: the batch is discarded
+                return None
+            next_batch += 1
+            rows = [evaluation_row(r) for r in results]
+            failed = [r for r in results if not r.ok]
+            if failed:
+                self.store.record_evaluations(rows)
+                reason = f"{failed[0].task.role} evaluation failed: {failed[0].error}"
+                log.error("cycle %d: %s", cycle, reason)
+                self.store.event("evaluation_failed", reason, level="error", cycle=cycle,
+                                 candidate=candidate.id)
+                return Verdict(Decision.FAILED, reason.strip().splitlines()[-1][:500])
+            sides = by_role(results)
+            evidence.add(sides["challenger"], sides.get("champion"),
+                         random.Random(batch_seed(self.seed, cycle, next_batch - 1)))
+            verdict = self.c.judge.decide(evidence)
+            self.reporter("batch", {"cycle": cycle, "evidence": evidence, "verdict": verdict})
+            if verdict.decision is Decision.REJECT:
+                self._deciding = rows  # committed with the decision, in one transaction
+                break
+            self.store.record_evaluations(rows)  # before a promotion's gates, which may be long
+            if verdict.decision is not Decision.CONTINUE:
+                break  # decided: the supervisor records the cycle's end in its state
+            self.progress(cycle=cycle, candidate=candidate.id, batches=evidence.batches,
+                          evidence={k: v for k, v in verdict.stats.items()
+                                    if isinstance(v, int | float)})
+        return verdict
+
+    def _close(self, cycle: int, candidate: Candidate, champion: Champion,
+               evidence: Evidence, verdict: Verdict) -> CycleResult | None:
+        """The decision recorded; None when a stop cut the gates short (a refusal then
+        may be the stop's doing: the cycle stays pending and its gates run again)."""
+        decision, reason, stats = verdict.decision, verdict.reason, dict(verdict.stats)
+        gate_results: list[GateResult] = []
+        if decision is Decision.PROMOTE:
+            gate_results = run_gates(self.c.gates, candidate, evidence)
+            stats["gates"] = [g.__dict__ for g in gate_results]
+            for g in gate_results:
+                log.info("cycle %d: gate %s %s: %s", cycle, g.gate,
+                         "passed" if g.passed else "REFUSED", g.reason)
+            refused = [g for g in gate_results if not g.passed]
+            if refused and self.stop.is_set():
+                log.info("cycle %d: gates abandoned (stopping); they run again at the next "
+                         "start", cycle)
+                return None
+            if refused:
+                decision = Decision.GATED
+                reason = "; ".join(f"gate {g.gate}: {g.reason}" for g in refused)
+        score = mean_or_none(evidence.challenger) if decision is not Decision.FAILED else None
+        trial = Trial(candidate, cycle, decision, score, mean_or_none(evidence.champion),
+                      len(evidence.challenger) if score is not None else 0)
+        self.c.strategy.observe(trial)
+        new_champion = self.store.finish_cycle(CycleOutcome(
+            cycle, candidate, champion, decision, reason, stats, score, trial.champion_score,
+            evidence.games_played, self.c.strategy.state_dict()), self._deciding)
+        self._deciding = []
+        if new_champion is not None:
+            self.c.target.apply(new_champion.candidate)
+            self._log_promotion(cycle, champion, new_champion)
+        elif decision is not Decision.GATED:  # a held challenger may be promoted by hand
+            self.c.target.discard(candidate)
+        self._write_champion_file(changed=new_champion is not None)
+        log.info("cycle %d: %s — %s (n=%d, %.1f s of evaluation)", cycle, decision.value,
+                 reason, evidence.n, evidence.cost_s)
+        return CycleResult(cycle, candidate, decision, reason, evidence, stats, gate_results,
+                           new_champion or champion)
+
+    def _write_champion_file(self, *, changed: bool) -> None:
+        """champion.json after a cycle: synced to disk when the champion changed; when
+        only its score moved, at most every ``CHAMPION_FILE_EVERY_S`` (its summary reads
+        the store, a good part of a short cycle; the loop writes it again when it ends)."""
+        now = time.monotonic()
+        if changed or now - self._champion_file_at >= CHAMPION_FILE_EVERY_S:
+            write_champion_file(self.store, durable=changed, files=self.files)
+            self._champion_file_at = now
+
+    def _log_promotion(self, cycle: int, old: Champion, new: Champion) -> None:
+        """The log's line; the store's ``promotion`` event was committed with it."""
+        log.info("cycle %d: promoted %s as champion v%d; changes %s", cycle,
+                 new.candidate.id, new.version, promotion_changes(old.candidate,
+                                                                  new.candidate))
+
+    # -- measuring ------------------------------------------------------------------
+    def _new_evidence(self) -> Evidence:
+        target = self.c.target
+        return Evidence(self.c.judge.outcome, head_to_head=target.head_to_head,
+                        paired=target.interleaved and not target.head_to_head,
+                        batch_unit=target.batch_is_unit,
+                        games_in_pairs=target.head_to_head and target.games_in_pairs)
+
+    def shards(self) -> int:
+        """How many parts a batch is split into so that every worker has one: the
+        executor's parallelism, shared by the two sides (head-to-head: one task each).
+        Interleaved targets are measured one run at a time, so never split."""
+        target, size = self.c.target, self.c.judge.batch
+        if target.interleaved and not target.head_to_head:
+            return 1
+        workers = self.c.executor.parallelism
+        return max(1, min(size, workers if target.head_to_head else workers // 2))
+
+    def _measure(self, cycle: int, batch: int, candidate: Candidate,
+                 champion: Champion) -> list[EvalResult] | None:
+        size, shards = self.c.judge.batch, self.shards()
+        seeds = self.ledger.fresh("test", cycle, batch, shards)
+        tasks: list[EvalTask] = []
+        for shard, (seed, part) in enumerate(zip(seeds, split(size, shards), strict=True)):
+            if self.c.target.head_to_head:
+                tasks.append(EvalTask(candidate, "challenger", seed, part, cycle, batch,
+                                      opponent=champion.candidate, shard=shard))
+            else:
+                tasks += [EvalTask(candidate, "challenger", seed, part, cycle, batch,
+                                   shard=shard),
+                          EvalTask(champion.candidate, "champion", seed, part, cycle, batch,
+                                   shard=shard)]
+        t = time.perf_counter()
+        if len(tasks) == 2 and self.c.target.interleaved:
+            results = self.c.executor.run_interleaved(self.c.target, *tasks)
+        else:
+            results = self.c.executor.run(self.c.target, tasks)
+        self._evaluation_s += time.perf_counter() - t
+        if self.stop.is_set():
+            log.info("cycle %d: batch %d discarded (stopping)", cycle, batch)
+            return None
+        return results
+
+    def measure_baseline(self, runs: int) -> None:
+        """Measure the starting champion ``runs`` times, once per run (a resumed run, or
+        one whose earlier start measured it, is not measured again)."""
+        champion = self.store.champion()
+        if self.c.target.head_to_head or runs <= 0 or champion.version:
+            return
+        earlier = self.store.evaluations(candidate_id=champion.candidate.id,
+                                         roles=("baseline",))
+        if any(r.ok for r in earlier):
+            return
+        first = max(r.batch for r in earlier) + 1 if earlier else 0  # after failed tries
+        self._measure_champion(champion, runs, cycle=0, first_batch=first, role="baseline")
+
+    def remeasure_provisional(self, runs: int) -> int:
+        """A champion whose only score is its promoting evidence (provisional: biased
+        upward, it won a selection) measured ``runs`` times on fresh seeds, so that a run's
+        final report is not that evidence. Returns the measurements made."""
+        champion = self.store.champion()
+        if self.c.target.head_to_head or runs <= 0 or not champion.version \
+                or self.store.score_moments(champion.candidate.id, ("baseline", "champion"))[0]:
+            return 0
+        return self._measure_champion(champion, runs, cycle=champion.cycle,
+                                      first_batch=REMEASURE_BATCH, role="remeasure")
+
+    def _measure_champion(self, champion: Champion, runs: int, *, cycle: int,
+                          first_batch: int, role: str) -> int:
+        """``runs`` measurements of the champion alone, as "baseline" rows (its score while
+        champion), on seeds the run has never used. Returns those made."""
+        what = "baseline" if role == "baseline" else "re-measurement"
+        size = self.c.judge.batch
+        batches = max(1, -(-runs // size))
+        self.reporter("baseline_start", {"size": batches * size, "what": what})
+        tasks = [EvalTask(champion.candidate, "baseline", self.ledger.fresh(role, cycle, b)[0],
+                          size, cycle, b) for b in range(first_batch, first_batch + batches)]
+        results = self.c.executor.run(self.c.target, tasks)
+        if self.stop.is_set():
+            return 0
+        self.store.record_evaluations([evaluation_row(r) for r in results])
+        failed = [r for r in results if not r.ok]
+        if failed:
+            msg = f"{what} of the champion failed: {failed[0].error}"
+            log.error(msg)
+            self.store.event("evaluation_failed", msg, level="error", cycle=cycle)
+        scores = [s for r in results if r.ok for s in r.measurement.scores]  # type: ignore[union-attr]
+        self.reporter("baseline_end", {"scores": scores, "failed": len(failed), "what": what})
+        log.info("%s: %d measurements, mean %.4g", what, len(scores),
+                 mean_or_none(scores) or 0.0)
+        write_champion_file(self.store, files=self.files)
+        return len(scores)
+
+    def _rebuild_evidence(self, cycle: int) -> tuple[Evidence, int]:
+        evidence = self._new_evidence()
+        rows = self.store.evaluations(cycle=cycle, roles=("challenger", "champion"))
+        by_batch: dict[int, dict[str, list[EvaluationRow]]] = {}
+        for row in rows:
+            by_batch.setdefault(row.batch, {}).setdefault(row.role, []).append(row)
+        for b in sorted(by_batch):
+            roles = by_batch[b]
+            # a batch's shards are recorded together: a batch is complete or absent
+            if any(not r.ok for side in roles.values() for r in side) \
+                    or "challenger" not in roles \
+                    or (not evidence.head_to_head and "champion" not in roles):
+                continue
+            sides = {role: Measurement.concat([measurement_of(r, evidence) for r in
+                                               sorted(side, key=lambda r: r.shard)])
+                     for role, side in roles.items()}
+            evidence.add(sides["challenger"], sides.get("champion"),
+                         random.Random(batch_seed(self.seed, cycle, b)))
+        return evidence, (max(by_batch) + 1 if by_batch else 0)
+
+
+def evaluation_row(r: EvalResult) -> EvaluationRow:
+    """The store's row for an evaluation's result."""
+    m = r.measurement
+    return EvaluationRow(
+        candidate_id=r.task.candidate.id, role=r.task.role, cycle=r.task.cycle,
+        batch=r.task.batch, seed=r.task.seed, size=r.task.size, ok=m is not None,
+        scores=m.scores if m else (), ordered=m.ordered if m else False,
+        errors=m.errors if m else 0, metrics=m.metrics if m else {},
+        duration_s=r.duration_s, reason=r.error, created_at=time.time(), shard=r.task.shard)
+
+
+def measurement_of(row: EvaluationRow, evidence: Evidence) -> Measurement:
+    """A stored evaluation as the measurement it was."""
+    return Measurement(evidence.kind, row.scores, ordered=row.ordered, errors=row.errors,
+                       cost_s=row.duration_s, metrics=row.metrics)
+
+
+def mean_or_none(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None

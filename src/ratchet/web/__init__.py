@@ -1,5 +1,0 @@
-"""The web app: dashboard, JSON API, live events, Prometheus metrics, health."""
-
-from ratchet.web.app import create_app
-
-__all__ = ["create_app"]
