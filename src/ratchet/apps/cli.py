@@ -3,8 +3,8 @@ clear message and exit code 2, never a traceback."""
 
 from __future__ import annotations
 
-import errno
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,7 +17,7 @@ from ratchet.apps.export import ExportFormat, export_csv, export_jsonl, export_l
 from ratchet.apps.sysctl.cli import app as sysctl_app
 from ratchet.apps.sysctl.cli import tune_os
 from ratchet.core import terminal
-from ratchet.core.errors import RatchetError
+from ratchet.core.errors import NO_ROOM, RatchetError, no_room_message
 from ratchet.core.rundirs import check_name, check_outside_run, existing_runs, resolve_run_dir
 from ratchet.core.store import Store
 from ratchet.core.version import __version__
@@ -386,19 +386,16 @@ app.command("tune-os")(tune_os)
 app.add_typer(sysctl_app, name="sysctl")
 
 
-FULL = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # a disk that cannot take a write now
-
-
 def main() -> None:
     """Entry point: usage errors exit 2 (typer); a RatchetError is one line and exit 2."""
+    logging.raiseExceptions = False  # a log file that cannot be written prints no traceback
     try:
         app()
     except RatchetError as exc:
         err.print(terminal.error(str(exc)))
         sys.exit(exc.exit_code)
     except OSError as exc:
-        if exc.errno not in FULL:
+        if exc.errno not in NO_ROOM:
             raise
-        err.print(terminal.error(f"cannot write {exc.filename or 'a file'}: {exc.strerror}; "
-                                 "nothing was lost (exit 75: try again once there is room)"))
+        err.print(terminal.error(no_room_message(exc)))
         sys.exit(75)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class RatchetError(Exception):
     """Root of every error ratchet raises on purpose; the CLI turns it into one line and
@@ -27,6 +29,14 @@ class StoreWriteError(StoreError):
     user's mistake: a supervisor (systemd, --supervise) tries again after a back-off."""
 
     exit_code = 75  # EX_TEMPFAIL
+
+
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # a disk that cannot take a write now
+
+
+def no_room_message(exc: OSError) -> str:
+    return (f"cannot write {exc.filename or 'a file'}: the disk is full or read-only "
+            f"({exc.strerror}); nothing was lost: free space, then start again (exit 75)")
 
 
 class StoreGoneError(StoreWriteError):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ratchet.core import children
 from ratchet.core.controls import Controls
-from ratchet.core.errors import RatchetError
+from ratchet.core.errors import NO_ROOM, RatchetError, StoreWriteError, no_room_message
 from ratchet.core.rundirs import configuration_dirs
 from ratchet.engine.checkpoint import prune_logs
 from ratchet.engine.loop import LoopSummary, Reporter
@@ -147,6 +147,13 @@ def _serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None,
         except RatchetError as exc:
             _fatal(run_dir, str(exc))
             raise
+        except OSError as exc:
+            if exc.errno not in NO_ROOM:
+                _fatal(run_dir, f"the daemon crashed: {type(exc).__name__}: {exc}")
+                log.exception("traceback")
+                raise
+            _fatal(run_dir, no_room_message(exc))
+            raise StoreWriteError(no_room_message(exc)) from None
         except Exception as exc:
             _fatal(run_dir, f"the daemon crashed: {type(exc).__name__}: {exc}")
             log.exception("traceback")

@@ -116,16 +116,14 @@ def paths(stem: str | Path) -> tuple[Path, Path]:
 
 def save_network(net: PolicyValueNet, stem: str | Path) -> str:
     """Write the weights and the architecture; returns the weights' sha256."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     from ratchet.core.atomic import atomic_write_bytes, atomic_write_text
 
     weights, arch = paths(stem)
     weights.parent.mkdir(parents=True, exist_ok=True)
-    tmp = weights.with_name(f".{weights.name}.tmp")
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp))
-    atomic_write_bytes(weights, tmp.read_bytes())
-    tmp.unlink()
+    # serialized in memory: a full disk is an OSError of ours, not the library's own error
+    atomic_write_bytes(weights, save({k: v.contiguous() for k, v in net.state_dict().items()}))
     atomic_write_text(arch, net.arch.to_json())
     return sha256_of(weights)
 

@@ -28,6 +28,7 @@ import json
 import logging
 import math
 import os
+import sqlite3
 import threading
 import time
 from concurrent.futures import TimeoutError as FuturesTimeout
@@ -190,7 +191,12 @@ class SelfPlayTarget(Target):
                     if in_flight.lost != counted:  # games in play on a lost worker
                         store.add_meta(GAMES_LOST, in_flight.lost - counted)
                         counted = in_flight.lost
-                except Exception:  # a full disk, a lost node: say so, keep receiving
+                except (OSError, sqlite3.OperationalError) as exc:  # a full disk
+                    log.error("self-play games could not be stored: %s", exc)
+                    with contextlib.suppress(Exception):  # counted where it can be
+                        store.add_meta(RECEIVE_ERRORS)
+                    time.sleep(1.0)
+                except Exception:  # a lost node, a bug: say so, keep receiving
                     log.exception("self-play games could not be received or stored")
                     with contextlib.suppress(Exception):  # counted where it can be
                         store.add_meta(RECEIVE_ERRORS)
