@@ -19,6 +19,7 @@ _EXPORTS = {
     "BuildContext": "ratchet.core.registry", "Spec": "ratchet.core.registry",
     "Target": "ratchet.plugins.targets", "Strategy": "ratchet.plugins.strategies",
     "Judge": "ratchet.plugins.judges", "Executor": "ratchet.plugins.executors",
+    "Gate": "ratchet.plugins.gates",
     "RunView": "ratchet.apps.api", "open_run": "ratchet.apps.api", "run": "ratchet.apps.api",
     "RatchetError": "ratchet.core.errors", "RecipeError": "ratchet.core.errors",
     "SpaceError": "ratchet.core.errors", "StoreError": "ratchet.core.errors",
@@ -28,14 +29,15 @@ _EXPORTS = {
     "Param": "ratchet.core.space", "Space": "ratchet.core.space",
     "Store": "ratchet.core.store",
     **{name: "ratchet.core.types" for name in ("Candidate", "Decision", "EvalTask", "Evidence",
-                                               "Measurement", "Verdict")},
+                                               "GateResult", "Measurement", "Trial",
+                                               "Verdict")},
 }
 
 __all__ = ["BuildContext", "Candidate", "Decision", "EvalTask", "Evidence", "Executor",
-           "Judge", "Loop", "Measurement", "Param", "RatchetError", "Recipe", "RecipeError",
-           "RunView", "Schedule", "Session", "Space", "SpaceError", "Spec", "Store",
-           "StoreError", "Strategy", "Target", "Verdict", "__version__", "load_recipe",
-           "open_run", "run"]
+           "Gate", "GateResult", "Judge", "Loop", "Measurement", "Param", "RatchetError",
+           "Recipe", "RecipeError", "RunView", "Schedule", "Session", "Space", "SpaceError",
+           "Spec", "Store", "StoreError", "Strategy", "Target", "Trial", "Verdict",
+           "__version__", "load_recipe", "open_run", "run"]
 
 
 __getattr__ = lazy_exports(__name__, _EXPORTS, globals())

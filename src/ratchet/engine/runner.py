@@ -75,13 +75,30 @@ def warnings_to_stderr(enabled: bool = True) -> Iterator[None]:
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(logging.WARNING)
     handler.addFilter(lambda record: not getattr(record, "printed_by_cli", False))
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(OneLine("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("ratchet")
     root.addHandler(handler)
     try:
         yield
     finally:
         root.removeHandler(handler)
+
+
+class OneLine(logging.Formatter):
+    """A record without its traceback, which goes to the log file only: a terminal or a
+    journal gets the exception's one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(self._with_message(record))
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            line += f" ({type(exc).__name__}: {exc}; the traceback is in the log file)"
+        return line
+
+    @staticmethod
+    def _with_message(record: logging.LogRecord) -> logging.LogRecord:
+        record.message = record.getMessage()
+        return record
 
 
 class Session:

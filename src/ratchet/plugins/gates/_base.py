@@ -6,7 +6,6 @@ and is added by the factory, not by a recipe."""
 from __future__ import annotations
 
 import logging
-import traceback
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -43,7 +42,7 @@ def run_gates(gates: list[Gate], candidate: Candidate, evidence: Evidence) -> li
         try:
             found = gate.check(candidate, evidence)
             results.extend(found if isinstance(found, list) else [found])
-        except Exception:
-            log.error("gate %s crashed:\n%s", gate.name, traceback.format_exc())
+        except Exception as exc:
+            log.error("gate %s crashed: %s", gate.name, exc, exc_info=True)
             results.append(GateResult(gate.name, False, "gate crashed (failing closed)"))
     return results

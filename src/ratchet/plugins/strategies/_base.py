@@ -39,8 +39,14 @@ class Strategy(ABC):
 
     @classmethod
     def from_spec(cls, spec: Spec, context: BuildContext) -> Strategy:
-        """The strategy for its recipe section (``Spec.create``)."""
-        return cls(context.space, seed=context.seed, direction=context.direction, **dict(spec))
+        """The strategy for its recipe section (``Spec.create``); the section itself is its
+        options (its ``kind`` may be an import path, which the class's own Spec would not
+        take)."""
+        options = {key: value for key, value in spec if key != "kind"}
+        strategy = cls(context.space, seed=context.seed, direction=context.direction,
+                       **options)
+        strategy.options = spec
+        return strategy
 
     @abstractmethod
     def propose(self, champion: Candidate, history: Sequence[Trial]) -> Candidate:
