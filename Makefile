@@ -8,7 +8,7 @@ ARGS ?=
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: demo test install core browser promtool lint bench clean
+.PHONY: demo test test-fast install core browser promtool lint bench clean
 
 # The engine alone (what the snake demo needs): no torch, Ray, Gradio or Playwright.
 $(CORE): pyproject.toml scripts/vendor_js.sh
@@ -47,6 +47,10 @@ test: $(STAMP) browser promtool
 	$(BIN)/ruff check src tests examples bench
 	$(BIN)/lint-imports  # the layers and no cycles (pyproject.toml: tool.importlinter)
 	$(BIN)/python -m pytest -q --durations=15
+
+# The edit loop: everything but the tests marked slow (daemons, clusters, browsers).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP) browser
 	$(BIN)/pip install -q -e ".[dev,rl,playground,sysctl,selfplay,bench]"

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import write_recipe
 
 
@@ -13,6 +15,7 @@ def _calibrate(recipe, run_dir, *more, env=None):
                            *more], capture_output=True, text=True, timeout=300, env=env)
 
 
+@pytest.mark.slow
 def test_a_deterministic_benchmark_is_named_and_its_aa_tests_use_independent_seeds(
         tmp_path):
     recipe = write_recipe(tmp_path, judge={"max_games": 120})

@@ -27,6 +27,7 @@ def finished_run(tmp_path_factory):
     return run_dir
 
 
+@pytest.mark.slow
 def test_best_json_has_params_and_score_with_interval(finished_run):
     best = json.loads(ratchet("best", "--run-dir", finished_run, "--json").stdout)
     assert set(best["params"]) == {"x", "y"}
@@ -84,6 +85,7 @@ def test_export_of_a_samples_run_has_no_win_rates(tmp_path):
     assert rows[0]["challenger_mean"] > 900 and "score" not in rows[0]
 
 
+@pytest.mark.slow
 def test_export_to_an_optuna_storage_feeds_optunas_own_views(finished_run, tmp_path):
     import optuna
 

@@ -65,6 +65,7 @@ def test_three_cycles_with_a_tiny_benchmark(tmp_path):
     audit(tmp_path / "run", tmp_path / "toy.json")
 
 
+@pytest.mark.slow
 def test_real_improvements_are_promoted_and_made_live(tmp_path):
     summary, store, _ = _run(tmp_path, 12)
     assert summary.promotions >= 1
@@ -78,6 +79,7 @@ def test_real_improvements_are_promoted_and_made_live(tmp_path):
     assert "baseline_start" not in events
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["fail", "garbage", "hang"])
 def test_broken_benchmarks_fail_cycles_but_the_loop_goes_on(tmp_path, monkeypatch, mode):
     monkeypatch.setenv("TOY_MODE", mode)
@@ -91,6 +93,7 @@ def test_broken_benchmarks_fail_cycles_but_the_loop_goes_on(tmp_path, monkeypatc
     assert "pause" in events
 
 
+@pytest.mark.slow
 def test_a_gate_can_refuse_a_promotion_and_stagnation_is_reported(tmp_path):
     summary, store, events = _run(tmp_path, 8, gates=[{"kind": "floor", "min": 0.99}],
                                   schedule={"stagnation_cycles": 3})
@@ -111,6 +114,7 @@ def test_processes_executor_reaches_the_same_decisions_as_inline(tmp_path):
         [(d.decision, d.candidate.params) for d in procs.decisions()]
 
 
+@pytest.mark.slow
 def test_head_to_head_and_samples_targets(tmp_path):
     target = toy_recipe(tmp_path)["target"]
     h2h = target["benchmark"] + ["--versus", "{champion_config}"]
@@ -126,6 +130,7 @@ def test_head_to_head_and_samples_targets(tmp_path):
     assert {d.decision for d in store.decisions()} <= {Decision.PROMOTE, Decision.REJECT}
 
 
+@pytest.mark.slow
 def test_a_stop_request_leaves_the_cycle_pending_and_it_resumes(tmp_path):
     recipe = parse_recipe(toy_recipe(tmp_path, judge={"elo1": 5, "max_games": 100000,
                                                       "batch": 10}))
@@ -170,6 +175,7 @@ def kill_repeatedly(recipe: Path, run_dir: Path, env: dict, rng: random.Random,
         proc.wait()
 
 
+@pytest.mark.slow
 def test_kill_9_mid_evaluation_then_resume(tmp_path):
     """SIGKILL at random instants; restarts finish the work with nothing lost or doubled."""
     recipe = write_recipe(tmp_path)
@@ -198,6 +204,7 @@ def test_tpe_run_resumes_with_its_history_replayed(tmp_path):
     assert kinds.count("run_resumed") == 1
 
 
+@pytest.mark.slow
 def test_checkpoints_on_promotion_every_n_cycles_and_shutdown_with_retention(tmp_path):
     summary, store, _ = _run(tmp_path, 12, schedule={"checkpoint_every": 3,
                                                      "checkpoint_keep": 2})
@@ -319,6 +326,7 @@ def test_an_approval_gate_holds_passed_challengers_for_ratchet_promote(tmp_path)
         assert len(event) == 1 and "reverted" in event[0]["message"]
 
 
+@pytest.mark.slow
 def test_a_champion_promoted_by_the_budgets_last_test_is_remeasured_on_fresh_seeds(tmp_path):
     (tmp_path / "free").mkdir()
     (tmp_path / "budget").mkdir()

@@ -69,6 +69,7 @@ def plugin_path(tmp_path):
     return site
 
 
+@pytest.mark.slow
 def test_a_target_from_another_package_runs_a_cycle_through_its_entry_point(tmp_path,
                                                                             plugin_path):
     recipe = tmp_path / "dice.yaml"

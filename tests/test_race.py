@@ -54,6 +54,7 @@ def test_racing_is_refused_where_it_cannot_work(tmp_path):
         parse_recipe(toy_recipe(tmp_path, racing={"challengers": 3, "keep": 1.0}))
 
 
+@pytest.mark.slow
 def test_kill_9_mid_race_then_resume_loses_nothing_and_promotes_nothing_twice(tmp_path):
     recipe = write_recipe(tmp_path, racing=RACING)
     run_dir = tmp_path / "run"
@@ -128,6 +129,7 @@ def test_screening_an_interleaved_target_cancels_a_linear_drift(tmp_path):
     assert len(gaps) == 3 and all(abs(g) < 1e-9 for g in gaps), gaps
 
 
+@pytest.mark.slow
 def test_no_seed_meant_to_be_fresh_is_used_twice_in_a_long_racing_run_with_a_budget(
         tmp_path):
     recipe = parse_recipe(toy_recipe(tmp_path, seed=5, racing=RACING,

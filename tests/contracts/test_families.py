@@ -193,6 +193,7 @@ EXECUTOR_SPECS = {"inline": {"kind": "inline"},
                   "ray": {"kind": "ray", "workers": 2}}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", EXECUTORS.kinds())
 def test_executor_contract(kind, tmp_path):
     assert kind in EXECUTOR_SPECS, f"no contract fixture for executor kind {kind!r}"

@@ -62,6 +62,7 @@ def _tasks(n=4):
     return [EvalTask(c, "challenger", seed=s, size=10, cycle=1, batch=s) for s in range(n)]
 
 
+@pytest.mark.slow
 def test_all_executors_return_identical_results(tmp_path, ray_executor):
     from ratchet.engine.factory import build_target
 
@@ -124,6 +125,7 @@ def test_a_batch_is_split_across_every_worker_and_rebuilt_in_shard_order(tmp_pat
             s for r in sorted(first, key=lambda r: r.shard) for s in r.scores]
 
 
+@pytest.mark.slow
 def test_a_targets_workers_run_as_ray_actors_and_a_lost_one_is_started_again(ray_executor,
                                                                              tmp_path):
     """Self-play workers as Ray actors: the champion reaches them through Ray's object

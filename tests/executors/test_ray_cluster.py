@@ -81,6 +81,7 @@ def _second_raylet(temp_dir: str) -> tuple[psutil.Process, str]:
     raise AssertionError("the second node's raylet is not running")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1200)  # a busy machine: Ray's start-up and node-loss detection are slow
 def test_a_two_node_ray_cluster_loses_only_the_games_in_play_on_the_lost_node(
         cluster, tmp_path):

@@ -116,6 +116,74 @@ CASES = [
     Case("an unreachable Ray cluster", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
          ["nothing answers"],
          recipe={"toy": True, "executor": {"kind": "ray", "address": "127.0.0.1:1"}}),
+    # recipes a careful user gets wrong: one line naming the key and what was expected
+    Case("a run name going up", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2, ["name"],
+         recipe={"toy": True, "name": "../x"}),
+    Case("an unknown top-level key", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["shedule"], recipe={"toy": True, "shedule": {}}),
+    Case("an unknown judge kind", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["judge", "sprtt"], recipe={"toy": True, "judge": {"kind": "sprtt"}}),
+    Case("an unknown target kind", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["target", "comand"], recipe={"toy": True, "target": {"kind": "comand"}}),
+    Case("a space with low above high", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["space.x"], recipe={"toy": True, "space": {"x": {"type": "float", "low": 1,
+                                                            "high": 0}}}),
+    Case("a categorical with no choices", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["space.c"], recipe={"toy": True, "space": {"c": {"type": "categorical",
+                                                            "choices": []}}}),
+    Case("a parameter type that does not exist", ["run", "{recipe}", "--run-dir", "{tmp}/r"],
+         2, ["space.x"], recipe={"toy": True, "space": {"x": {"type": "double", "low": 0,
+                                                               "high": 1}}}),
+    Case("a floor gate without min", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["gates", "min"], recipe={"toy": True, "gates": [{"kind": "floor"}]}),
+    Case("an unknown gate kind", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["gates", "celing"], recipe={"toy": True, "gates": [{"kind": "celing"}]}),
+    Case("racing with no challengers", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["racing.challengers"], recipe={"toy": True, "racing": {"challengers": 0}}),
+    Case("max_cycles 0 in the schedule", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["schedule.max_cycles"], recipe={"toy": True, "schedule": {"max_cycles": 0}}),
+    Case("a pool of 0 workers", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["executor", "workers"], recipe={"toy": True, "executor": {"kind": "processes",
+                                                                     "workers": 0}}),
+    Case("a negative time budget", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["budget.seconds"], recipe={"toy": True, "schedule": {"budget": {"seconds": -1}}}),
+    Case("a dashboard port out of range", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["dashboard.port"], recipe={"toy": True, "dashboard": {"port": 70000}}),
+    Case("a seed of 2**40", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2, ["seed"],
+         recipe={"toy": True, "seed": 2 ** 40}),
+    Case("an empty benchmark command", ["run", "{recipe}", "--run-dir", "{tmp}/r"], 2,
+         ["benchmark"], recipe={"toy": True, "target": {"benchmark": []}}),
+    Case("a judge that does not fit the target", ["run", "{recipe}", "--run-dir", "{tmp}/r"],
+         2, ["welch", "sprt"], recipe={"toy": True, "judge": {"kind": "welch"}}),
+    Case("a recipe that does not exist", ["run", "{tmp}/missing.yaml", "--run-dir",
+                                          "{tmp}/r"], 2, ["missing.yaml"]),
+    Case("a recipe that is a list", ["run", "{tmp}/list.yaml", "--run-dir", "{tmp}/r"], 2,
+         ["list.yaml"], files={"list.yaml": "- name: x\n"}),
+    Case("an empty recipe", ["run", "{tmp}/empty.yaml", "--run-dir", "{tmp}/r"], 2,
+         ["empty.yaml"], files={"empty.yaml": ""}),
+    Case("a recipe with a tab in its indentation", ["run", "{tmp}/tab.yaml", "--run-dir",
+                                                    "{tmp}/r"], 2, ["tab.yaml"],
+         files={"tab.yaml": "name: x\ntarget:\n\tkind: command\n"}),
+    Case("a recipe that is a directory", ["run", "{tmp}", "--run-dir", "{tmp}/r"], 2,
+         ["directory"]),
+    # commands given a run, an option or a value that is not there
+    Case("best of no run", ["best", "--run-dir", "{tmp}/nope"], 2, ["no run"]),
+    Case("history of no run", ["history", "--run-dir", "{tmp}/nope"], 2, ["no run"]),
+    Case("an export format that does not exist", ["export", "--run-dir", "{run}",
+                                                  "--format", "xml"], 2, ["xml"]),
+    Case("logs -n -1", ["logs", "--run-dir", "{run}", "-n", "-1"], 2, ["-n"]),
+    Case("restore from a missing checkpoint", ["restore", "--run-dir", "{run}",
+                                               "--checkpoint", "{tmp}/nope.db"], 2,
+         ["nope.db"]),
+    Case("promote a candidate that does not exist", ["promote", "feedfacecafe",
+                                                     "--run-dir", "{run}"], 2,
+         ["feedfacecafe"]),
+    Case("run --max-cycles 0", ["run", "{recipe}", "--run-dir", "{tmp}/r", "--max-cycles",
+                                "0"], 2, ["--max-cycles"], recipe={"toy": True}),
+    Case("start with a missing recipe", ["start", "{tmp}/missing.yaml", "--run-dir",
+                                         "{tmp}/r"], 2, ["missing.yaml"]),
+    Case("a run directory that is a file", ["status", "--run-dir",
+                                            "{tmp}/other/ratchet.db"], 2, ["is a file"]),
     # a python objective's own code never ends ratchet
     Case("objective module with a SyntaxError", ["run", "{recipe}", "--run-dir", "{tmp}/r"],
          2, ["SyntaxError"], recipe={"python": "broken_syntax:f"},
@@ -186,6 +254,7 @@ def _write_recipe(case: Case, tmp: Path) -> None:
     (tmp / "recipe.yaml").write_text(text)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_the_corpus(case, finished, tmp_path):
     run, other = finished
@@ -215,6 +284,7 @@ def test_the_corpus(case, finished, tmp_path):
     assert (run / "ratchet.db").read_bytes() == before, "the finished run's store changed"
 
 
+@pytest.mark.slow
 def test_status_tells_the_truth_about_a_store_deleted_under_the_daemon(tmp_path):
     """Deleted while the daemon waits (paused): status says so; once it goes on, its next
     write stops it with exit 75 and the reason, which status then shows."""

@@ -37,6 +37,7 @@ def no_traceback(proc):
     return proc
 
 
+@pytest.mark.slow
 def test_a_second_run_naming_the_same_live_file_is_refused(run, tmp_path):
     recipe, run_dir = run
     ratchet("start", recipe, "--run-dir", run_dir, env={"TOY_DELAY": "0.2"})
@@ -52,6 +53,7 @@ def test_a_second_run_naming_the_same_live_file_is_refused(run, tmp_path):
     ratchet("run", recipe, "--run-dir", tmp_path / "b", "--max-cycles", 1, "--quiet")
 
 
+@pytest.mark.slow
 def test_a_hand_edit_is_refused_then_adopted_or_overwritten(run, tmp_path):
     recipe, run_dir = run
     live = tmp_path / "toy.json"
@@ -77,6 +79,7 @@ def test_a_hand_edit_is_refused_then_adopted_or_overwritten(run, tmp_path):
     ratchet("run", recipe, "--run-dir", run_dir, "--max-cycles", 1, "--quiet")
 
 
+@pytest.mark.slow
 def test_an_emptied_store_is_refused_and_a_checkpoint_put_back(run):
     recipe, run_dir = run
     decided = len(Store(run_dir).decisions())
@@ -122,6 +125,7 @@ def test_start_fails_with_the_daemons_own_error(tmp_path):
     assert running_pid(tmp_path / "run") is None
 
 
+@pytest.mark.slow
 def test_stop_finds_the_daemon_by_its_lock_and_never_signals_a_stranger(tmp_path):
     recipe = write_recipe(tmp_path)
     run_dir = tmp_path / "run"
@@ -155,7 +159,7 @@ def test_a_run_whose_evaluations_all_fail_exits_non_zero_with_the_reason(tmp_pat
     assert proc.returncode == 1
     assert "every cycle failed (2 of 2)" in proc.stderr and "boom" in proc.stderr
     assert "nan" not in proc.stderr
-    assert "ERROR ratchet.engine.loop" in proc.stderr  # -q still shows warnings and errors
+    assert "ERROR ratchet.loop" in proc.stderr  # -q still shows warnings and errors
 
 
 def test_yaml_1_2_numbers_in_recipes(tmp_path):
@@ -167,6 +171,7 @@ def test_yaml_1_2_numbers_in_recipes(tmp_path):
     assert load_recipe(recipe).parsed_space().params[0].low == 1e-5
 
 
+@pytest.mark.slow
 def test_names_and_run_dirs_are_checked(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     recipe = write_recipe(tmp_path)
@@ -201,6 +206,7 @@ def test_the_systemd_unit_does_not_restart_a_user_mistake(tmp_path):
     assert "RestartPreventExitStatus=2" in text and "RestartMaxDelaySec=" in text
 
 
+@pytest.mark.slow
 def test_pool_workers_die_with_a_killed_daemon(tmp_path):
     recipe = write_recipe(tmp_path, executor={"kind": "processes", "workers": 2})
     run_dir = tmp_path / "run"
@@ -223,6 +229,7 @@ def test_pool_workers_die_with_a_killed_daemon(tmp_path):
     assert alive == []
 
 
+@pytest.mark.slow
 def test_the_next_start_reaps_a_worker_that_outlived_its_daemon(tmp_path):
     """The backstop: a worker that cannot notice its parent's death (stopped here with
     SIGSTOP) is killed by the run's next start, from the registry workers sign into."""
@@ -334,6 +341,7 @@ def test_unparseable_benchmark_output_is_quoted_with_what_was_expected():
         samples_measurement("", "ops", 0.1)
 
 
+@pytest.mark.slow
 def test_a_dead_dashboard_process_is_restarted(tmp_path):
     import urllib.error
     import urllib.request
@@ -385,6 +393,7 @@ def fill(disk):
             pass
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_the_daemon_with_exit_75_and_says_so(tmp_path, small_disk):
     """The store lives on a disk that fills up (its file is a link into a small tmpfs; the
     run's other files stay where they can still be written): the daemon stops, says why in

@@ -159,6 +159,7 @@ def test_sse_replays_what_a_reconnecting_client_missed(server):
     assert again[0]["id"] == first[2]["id"]
 
 
+@pytest.mark.slow
 def test_manual_promotion_over_http_is_done_by_the_loop(tmp_path):
     run_dir = tmp_path / "run"
     recipe = parse_recipe(toy_recipe(tmp_path, dashboard={"port": 0}))

@@ -57,6 +57,7 @@ def open_dashboard(browser, url, height=1000):
     return page, errors
 
 
+@pytest.mark.slow
 def test_dashboard_draws_and_updates_live(live_run, browser, tmp_path):
     url, _ = live_run
     page, errors = open_dashboard(browser, url)
@@ -74,6 +75,7 @@ def test_dashboard_draws_and_updates_live(live_run, browser, tmp_path):
     assert errors == []
 
 
+@pytest.mark.slow
 def test_a_wrong_token_is_refused_from_the_page(live_run, browser):
     url, run_dir = live_run
     page = browser.new_page()
@@ -101,6 +103,7 @@ def dashboard_of(run_dir, browser):
         server.stop()
 
 
+@pytest.mark.slow
 def test_a_race_in_flight_and_the_parameter_views_are_shown(tmp_path, browser):
     """A race stopped by its budget mid-screening: its survivors are on the page with
     the games each has and their gap to the champion on the same seeds; the decided
@@ -132,6 +135,7 @@ def test_a_race_in_flight_and_the_parameter_views_are_shown(tmp_path, browser):
         assert errors == []
 
 
+@pytest.mark.slow
 def test_self_play_ratings_and_gate_results_are_drawn(tmp_path, browser):
     """A tic-tac-toe self-play run whose judge passes every challenger, so that each
     goes through the regression gate and, once champion, its anchor games: the

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 
 import httpx
+import pytest
 import yaml
 
 from ratchet.apps.web import create_app
@@ -49,6 +50,7 @@ def _exposed(tmp_path, **overrides) -> set[str]:
             if line.startswith("ratchet_")}
 
 
+@pytest.mark.slow
 def test_every_metric_used_in_deploy_files_is_exposed(tmp_path):
     names = used()
     assert len(names) >= 12

@@ -34,6 +34,7 @@ def call(base: str, api: str, data: list) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 def test_the_playground_runs_episodes_and_adapts_in_a_browser(playground_url, browser):  # noqa: F811
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     page.goto(playground_url, wait_until="domcontentloaded")

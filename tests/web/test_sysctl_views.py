@@ -7,11 +7,14 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from ratchet.plugins.targets.sysctl.workloads import synthetic
 from tests.targets.sysctl.conftest import SYNTHETIC, os_config
 from tests.web.test_browser import browser, open_dashboard  # noqa: F401 - the fixture
 
 
+@pytest.mark.slow
 def test_tune_os_dashboard_views(tmp_path, browser):  # noqa: F811
     tree = synthetic.make_tree(tmp_path / "sys")
     config = os_config(tmp_path, steps=60,

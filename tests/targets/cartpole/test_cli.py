@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from ratchet.plugins.targets.cartpole import floatpath
 
 
@@ -13,6 +15,7 @@ def ratchet(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_eval_of_the_shipped_model_prints_json():
     done = ratchet("eval", "--episodes", "2", "--json")
     assert done.returncode == 0, done.stderr
@@ -20,6 +23,7 @@ def test_eval_of_the_shipped_model_prints_json():
     assert result["episodes"] == 2 and result["mean_return"] >= 475
 
 
+@pytest.mark.slow
 def test_train_adapt_and_eval_round_trip(tmp_path):
     model = tmp_path / "pg.safetensors"
     done = ratchet("train", "--epochs", "2", "--tasks-per-epoch", "2", "--out", model)
@@ -31,6 +35,7 @@ def test_train_adapt_and_eval_round_trip(tmp_path):
     assert ratchet("eval", "--model", tmp_path / "adapted", "--episodes", "1").returncode == 0
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_clear_line_and_exit_2(tmp_path):
     for args, message in ((["eval", "--task", "nowhere"], "unknown task 'nowhere'"),
                           (["eval", "--task", "hard-wide"], "the wide split is physics only"),
@@ -44,6 +49,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path):
         assert message in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_identify_adaptation_is_saved_and_replayed_by_eval(tmp_path):
     out = tmp_path / "identified"
     done = ratchet("adapt", "--mode", "identify", "--task", "hard-heldout-3", "--json",
@@ -63,6 +69,7 @@ def test_identify_adaptation_is_saved_and_replayed_by_eval(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_pretrain_gives_the_same_bytes_whichever_code_path_the_cpu_would_take(tmp_path):
     """Unpinned, MKL and oneDNN restricted to AVX2 (an older CPU's paths) train other
     weights than on a CPU with AVX-512 (checked on such machines at 4096-16384 steps: MKL
@@ -82,6 +89,7 @@ def test_pretrain_gives_the_same_bytes_whichever_code_path_the_cpu_would_take(tm
     assert own == avx2
 
 
+@pytest.mark.slow
 def test_pretrain_without_memory_saves_a_feedforward_policy(tmp_path):
     done = ratchet("pretrain", "--steps", "2048", "--no-memory", "--out", tmp_path / "ff")
     assert done.returncode == 0, done.stderr

@@ -98,6 +98,7 @@ def test_the_fit_from_sums_equals_least_squares_on_the_multi_step_equations():
     assert score == pytest.approx(residual @ residual / 21 / (model.b @ model.b), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_identify_adapts_the_shipped_policy_to_held_out_hard_tasks():
     torch.set_num_threads(1)
     policy, _ = load_shipped()
@@ -111,6 +112,7 @@ def test_identify_adapts_the_shipped_policy_to_held_out_hard_tasks():
         assert before < 100 and after >= 400, (name, before, after, found.curve)
 
 
+@pytest.mark.slow
 def test_the_episodes_returns_settle_the_sensor_maps_scale():
     """The dynamics fix the map only up to scale; on this task the best-fitting model's
     map is ~0.4 of the exact one and the policy, seeing a shrunken state, lets the pole

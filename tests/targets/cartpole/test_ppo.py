@@ -1,5 +1,6 @@
 """PPO's pieces: GAE by hand, the loss improves a fixed batch, rollouts carry state."""
 
+import pytest
 import torch
 
 from ratchet.plugins.targets.cartpole.ppo import PPOConfig, gae, ppo_loss
@@ -82,6 +83,7 @@ def test_a_stream_of_segments_replays_exactly_in_sequence_mode():
     assert segments[1].h0[0].abs().sum() > 0  # carried over from the previous segment
 
 
+@pytest.mark.slow
 def test_policy_gradient_training_improves_the_return():
     import numpy as np
 

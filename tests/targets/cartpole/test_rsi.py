@@ -111,6 +111,7 @@ def test_a_challenger_trains_to_the_same_weights_whatever_its_id(tmp_path):
     assert trained[0]["encoder.weight"].shape[0] == 72
 
 
+@pytest.mark.slow
 def test_adaptation_improves_the_return_on_a_hard_task():
     torch.manual_seed(1)
     policy = SSMPolicy(Arch(state_dim=8, hidden_dim=16))
@@ -148,6 +149,7 @@ def test_task_names():
         tasks_named("hard-nowhere")
 
 
+@pytest.mark.slow
 def test_two_rsi_cycles_in_a_temp_dir(tmp_path):
     raw = (ROOT / "recipes" / "cartpole-rsi.yaml").read_text()
     raw = raw.replace("train_steps: 40000", "train_steps: 1500").replace(

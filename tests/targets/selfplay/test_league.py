@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from ratchet.core.store import Store
@@ -31,6 +32,7 @@ def ratchet(*args, cwd):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_one_daemon_runs_each_configuration_in_its_own_run(tmp_path):
     (tmp_path / "league.yaml").write_text(yaml.safe_dump(LEAGUE))
     run = tmp_path / "run"

@@ -5,6 +5,7 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from ratchet.core.store import Store
@@ -22,6 +23,7 @@ TINY = {
 }
 
 
+@pytest.mark.slow
 def test_the_whole_loop_runs_on_tic_tac_toe(tmp_path):
     from ratchet.engine.recipe import parse_recipe
     from ratchet.engine.runner import run_recipe
@@ -59,6 +61,7 @@ def test_the_whole_loop_runs_on_tic_tac_toe(tmp_path):
     assert 'ratchet_selfplay_training_runs_total{run="ttt",status="ok"} 2.0' in scraped
 
 
+@pytest.mark.slow
 def test_bad_self_play_recipes_are_one_clear_error(tmp_path):
     cases = [({"game": "kuhn_poker"}, "chance events"),
              ({"game": "nosuchgame"}, "unknown game 'nosuchgame'"),
@@ -80,6 +83,7 @@ def test_bad_self_play_recipes_are_one_clear_error(tmp_path):
     assert done.returncode == 2 and "tunes lr, train_steps, window_games" in done.stderr
 
 
+@pytest.mark.slow
 def test_probation_reverts_a_champion_weaker_than_its_predecessor(tmp_path):
     """Probation plays fresh games against the predecessor: a champion that loses them
     is put back at its first challenger (the cycle fails with the verdict and the loop
@@ -150,6 +154,7 @@ def test_probation_reverts_a_champion_weaker_than_its_predecessor(tmp_path):
     target.close()
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_restarted_and_stopping_keeps_what_was_handed_over(tmp_path):
     """Two worker processes, started the way an executor starts a target's workers, play
     with the champion published to them (its weights travel in the message: no shared
@@ -206,6 +211,7 @@ def test_a_killed_worker_is_restarted_and_stopping_keeps_what_was_handed_over(tm
     assert not any(p.is_alive() for p in group.processes.values())
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_loop_with_workers_loses_no_stored_game(tmp_path):
     """The daemon with two self-play workers (the loop trains on their games), killed
     with SIGKILL: its workers exit by themselves, every stored game is still there, and
@@ -259,6 +265,7 @@ def test_kill_9_of_the_loop_with_workers_loses_no_stored_game(tmp_path):
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+@pytest.mark.slow
 def test_stop_abandons_a_training_run_in_flight_and_the_daemon_exits(tmp_path):
     """`ratchet stop` while a challenger trains (a long run): the training process is
     ended with the daemon, which exits within stop's timeout; the training is not counted
@@ -311,6 +318,7 @@ def test_stop_abandons_a_training_run_in_flight_and_the_daemon_exits(tmp_path):
         assert store.pending_cycle() is not None
 
 
+@pytest.mark.slow
 def test_a_skill_bar_blocks_a_promotion_only_once_a_champion_has_cleared_it(tmp_path):
     """From random weights no network beats the anchors, so with ``gate_skill:
     regression`` a missed skill bar is advisory until some champion clears it; from then
@@ -341,6 +349,7 @@ def test_a_skill_bar_blocks_a_promotion_only_once_a_champion_has_cleared_it(tmp_
     target.close()
 
 
+@pytest.mark.slow
 def test_a_node_controller_sets_the_worker_count_to_hold_the_cpu_in_its_band(tmp_path):
     """Three workers on a node whose CPU band is 0-10% (far below what they use): its
     controller retires workers down to the minimum, each sending its batch in play first.

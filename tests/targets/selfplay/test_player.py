@@ -206,6 +206,7 @@ def test_the_game_store_keeps_games_and_rated_games_by_pool(tmp_path):
         assert again.rated("hex(board_size=5)") == []
 
 
+@pytest.mark.slow
 def test_the_gate_runs_in_its_own_process_and_fails_closed(tmp_path):
     from ratchet.plugins.targets.selfplay.gate import CHECKS, GateConfig, run_gate
 
@@ -351,6 +352,7 @@ def test_the_games_of_a_match_are_independent_samples_not_replays():
     assert len(pair_scores) >= 2  # a spread of pair results, not one fixed outcome
 
 
+@pytest.mark.slow
 def test_probation_reverts_a_weaker_player_and_keeps_an_equal_one():
     """The probation rule on fresh games: plain MCTS with 4 simulations against its
     predecessor with 32 is reverted; the same player against itself is kept."""

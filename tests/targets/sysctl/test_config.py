@@ -56,6 +56,7 @@ def test_bad_configs_are_refused(change, message):
     assert message in str(info.value)
 
 
+@pytest.mark.slow
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, tree):
     bad_json = tmp_path / "bad.json"
     bad_json.write_text('{"workload_name": ')
@@ -90,6 +91,7 @@ def test_sysctl_recipe_checks():
                       "strategy": {"kind": "ppo"}})
 
 
+@pytest.mark.slow
 def test_python_api(tmp_path, tree, monkeypatch):
     monkeypatch.chdir(tmp_path)
     originals = values(tree)

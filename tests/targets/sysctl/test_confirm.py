@@ -4,6 +4,8 @@ to apply it, and says when a dry run's figures can only be noise."""
 import os
 import sys
 
+import pytest
+
 from ratchet.apps.sysctl.tuning import tuning_result
 from ratchet.core.store import Store
 from tests.conftest import ROOT
@@ -12,6 +14,7 @@ from tests.targets.sysctl.conftest import os_config, ratchet, values
 FADING = ROOT / "tests" / "fixtures" / "fading_bench.py"
 
 
+@pytest.mark.slow
 def test_a_gain_that_fades_is_promoted_but_no_sysctl_line_is_printed(tmp_path, tree):
     """The challenger is faster while it is judged (its first 12 runs: the judge's 10-run
     minimum, in batches of 3), slower when re-measured: promoted, then not applied."""
@@ -33,6 +36,7 @@ def test_a_gain_that_fades_is_promoted_but_no_sysctl_line_is_printed(tmp_path, t
         assert "sysctl_confirmation" in [e["kind"] for e in store.events(limit=1000)]
 
 
+@pytest.mark.slow
 def test_a_gain_that_holds_is_printed_as_sysctl_lines(tmp_path, tree):
     config = os_config(tmp_path, steps=1, benchmark=f"{sys.executable} {FADING} {tree}")
     env = dict(os.environ, FADE_COUNTER=str(tmp_path / "counter"), FADE_AFTER="1000")

@@ -20,6 +20,7 @@ def tune(config, tree, run_dir, *extra):
                    *extra)
 
 
+@pytest.mark.slow
 def test_normal_end_restores_the_originals_and_reports_the_best(tmp_path, tree):
     originals = values(tree)
     done = tune(os_config(tmp_path, steps=6), tree, tmp_path / "run")  # ppo, the default
@@ -65,6 +66,7 @@ def _wait_until_changed(tree, originals, proc, timeout=90.0):
     pytest.fail("the tree never changed")
 
 
+@pytest.mark.slow
 def test_sigterm_restores_the_originals(tmp_path, tree):
     originals = values(tree)
     proc = _start_slow(tmp_path, tree, tmp_path / "run")
@@ -95,6 +97,7 @@ def _kill_9_while_changed(tmp_path, tree, run_dir):
     return originals
 
 
+@pytest.mark.slow
 def test_kill_9_then_restart_restores_first(tmp_path, tree):
     run_dir = tmp_path / "run"
     originals = _kill_9_while_changed(tmp_path, tree, run_dir)
@@ -106,6 +109,7 @@ def test_kill_9_then_restart_restores_first(tmp_path, tree):
     assert any("left changed by a run that did not finish" in m for m in messages)
 
 
+@pytest.mark.slow
 def test_kill_9_then_restore_by_hand(tmp_path, tree):
     run_dir = tmp_path / "run"
     originals = _kill_9_while_changed(tmp_path, tree, run_dir)
@@ -115,6 +119,7 @@ def test_kill_9_then_restore_by_hand(tmp_path, tree):
     assert values(tree) == originals
 
 
+@pytest.mark.slow
 def test_dry_run_writes_nothing(tmp_path, tree):
     before = snapshot(tree)
     done = tune(os_config(tmp_path, steps=4), tree, tmp_path / "run", "--dry-run",
@@ -124,6 +129,7 @@ def test_dry_run_writes_nothing(tmp_path, tree):
     assert snapshot(tree) == before
 
 
+@pytest.mark.slow
 def test_failing_and_hanging_benchmarks_do_not_stop_tuning(tmp_path, tree):
     config = os_config(tmp_path, steps=6, benchmark=f"{sys.executable} {FAILING} {tree}",
                        benchmark_timeout=1)

@@ -42,7 +42,9 @@ class Strategy(ABC):
         """The strategy for its recipe section (``Spec.create``); the section itself is its
         options (its ``kind`` may be an import path, which the class's own Spec would not
         take)."""
-        options = {key: value for key, value in spec if key != "kind"}
+        options = dict(spec)
+        if ":" in str(options.get("kind", "")):  # named by path: the class's own kind
+            options.pop("kind")
         strategy = cls(context.space, seed=context.seed, direction=context.direction,
                        **options)
         strategy.options = spec
