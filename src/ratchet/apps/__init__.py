@@ -1,1 +1,2 @@
-"""Applications on top of the engine: the commands and pages of the built-in targets."""
+"""The applications: the `ratchet` command (cli.py), the Python API, the live display,
+exports, the web dashboard, and the commands of the built-in targets (cartpole, sysctl)."""

@@ -1,2 +1,2 @@
-"""The plugin families (targets, strategies, judges, executors), each kind
+"""The plugin families (targets, strategies, judges, executors, gates), each kind
 with its Spec. Imports only the core."""
