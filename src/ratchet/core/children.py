@@ -126,7 +126,8 @@ def init_pool_worker(parent: int, registry: Path | None = None) -> None:
     worker (nor, once they are gone, the resource tracker) is left behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if registry is not None:
-        register(registry, os.getpid(), group=False)
+        with contextlib.suppress(OSError):  # a full disk: the parent watch still ends it
+            register(registry, os.getpid(), group=False)
     threading.Thread(target=exit_with_parent, args=(parent,), name="ratchet-parent-watch",
                      daemon=True).start()
 
