@@ -256,8 +256,8 @@ def export(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt = 
                "--study", help="the Optuna study's name (default: the run's)",
                show_default=False)] = None,
            ) -> None:
-    """One record per evaluation, with seed 004's training_log.jsonl field names
-    (iteration, win_rate, best_win_rate, improvement), so its jq recipes work. With
+    """One record per evaluation (iteration, win_rate, best_win_rate, improvement, ...),
+    one JSON object a line, ready for jq. With
     --optuna-storage: one Optuna trial per decided cycle instead."""
     directory = _resolve_run_dir(recipe, run_dir, name)
     if output is not None:

@@ -196,13 +196,9 @@ class CycleRunner:
             if refused:
                 decision = Decision.GATED
                 reason = "; ".join(f"gate {g.gate}: {g.reason}" for g in refused)
-        score = mean_or_none(evidence.challenger) if decision is not Decision.FAILED else None
-        trial = Trial(candidate, cycle, decision, score, mean_or_none(evidence.champion),
-                      len(evidence.challenger) if score is not None else 0)
-        self.c.strategy.observe(trial)
-        new_champion = self.store.finish_cycle(CycleOutcome(
-            cycle, candidate, champion, decision, reason, stats, score, trial.champion_score,
-            evidence.games_played, self.c.strategy.state_dict()), self._deciding)
+        outcome = observed(self.c.strategy, cycle, candidate, champion, decision, reason,
+                           stats, evidence)
+        new_champion = self.store.finish_cycle(outcome, self._deciding)
         self._deciding = []
         if new_champion is not None:
             self.c.target.apply(new_champion.candidate)
@@ -359,6 +355,21 @@ def measurement_of(row: EvaluationRow, evidence: Evidence) -> Measurement:
     """A stored evaluation as the measurement it was."""
     return Measurement(evidence.kind, row.scores, ordered=row.ordered, errors=row.errors,
                        cost_s=row.duration_s, metrics=row.metrics)
+
+
+def observed(strategy: Any, cycle: int, candidate: Candidate, champion: Champion,
+             decision: Decision, reason: str, stats: dict[str, Any],
+             evidence: Evidence) -> CycleOutcome:
+    """A decided cycle, told to the strategy (``observe``) and made the outcome the store
+    records with the strategy's new state: the one way a cycle is closed, whether the
+    judge decided it or a race screened it out."""
+    score = (mean_or_none(evidence.challenger) if decision is not Decision.FAILED
+             else None)
+    trial = Trial(candidate, cycle, decision, score, mean_or_none(evidence.champion),
+                  len(evidence.challenger) if score is not None else 0)
+    strategy.observe(trial)
+    return CycleOutcome(cycle, candidate, champion, decision, reason, stats, score,
+                        trial.champion_score, evidence.games_played, strategy.state_dict())
 
 
 def mean_or_none(values: list[float]) -> float | None:

@@ -27,14 +27,15 @@ from typing import Any
 
 from ratchet.core.errors import RecipeError
 from ratchet.core.seeds import SeedLedger
-from ratchet.core.store import CycleOutcome, Store
-from ratchet.core.types import Candidate, Decision, EvalTask, Evidence, Trial
+from ratchet.core.store import Store
+from ratchet.core.types import Candidate, Decision, EvalTask, Evidence
 from ratchet.engine.cycle import (
     CycleResult,
     Reporter,
     evaluation_row,
     mean_or_none,
     measurement_of,
+    observed,
     split,
 )
 from ratchet.engine.factory import Components
@@ -194,17 +195,10 @@ class Race:
             reason = (f"screened out in round {rnd + 1}: {how} on the same seeds (rank "
                       f"{rank} of {len(field)})")
             evidence = entry.evidence
-            score = mean_or_none(evidence.challenger) if evidence.challenger else None
             stats = {"screened": True, "round": rnd + 1, "n": len(evidence.challenger),
                      "screen_gap": entry.gap, "screen_failed": entry.gap is None}
-            trial = Trial(entry.candidate, entry.cycle, Decision.REJECT, score,
-                          mean_or_none(evidence.champion) if evidence.champion else None,
-                          len(evidence.challenger))
-            self.c.strategy.observe(trial)
-            outcomes.append(CycleOutcome(entry.cycle, entry.candidate, champion,
-                                         Decision.REJECT, reason, stats, score,
-                                         trial.champion_score, evidence.games_played,
-                                         self.c.strategy.state_dict()))
+            outcomes.append(observed(self.c.strategy, entry.cycle, entry.candidate, champion,
+                                     Decision.REJECT, reason, stats, evidence))
             results.append(CycleResult(entry.cycle, entry.candidate, Decision.REJECT, reason,
                                        evidence, stats, champion=champion))
             self.c.target.discard(entry.candidate)
@@ -257,14 +251,11 @@ class Race:
             return []
         outcomes, results = [], []
         for cycle, candidate in pending.items():
-            trial = Trial(candidate, cycle, Decision.FAILED, None, None, 0)
-            self.c.strategy.observe(trial)
-            outcomes.append(CycleOutcome(cycle, candidate, champion, Decision.FAILED, reason,
-                                         {"screened": True}, None, None, 0,
-                                         self.c.strategy.state_dict()))
-            results.append(CycleResult(cycle, candidate, Decision.FAILED, reason,
-                                       Evidence(self.c.judge.outcome), {"screened": True},
-                                       champion=champion))
+            nothing = Evidence(self.c.judge.outcome)
+            outcomes.append(observed(self.c.strategy, cycle, candidate, champion,
+                                     Decision.FAILED, reason, {"screened": True}, nothing))
+            results.append(CycleResult(cycle, candidate, Decision.FAILED, reason, nothing,
+                                       {"screened": True}, champion=champion))
         self.store.finish_cycles(outcomes, (RACE_KEY, None))
         for result in results:
             self.reporter("cycle_end", {"result": result})

@@ -1,4 +1,4 @@
-"""`ratchet tune-os` (seed 003's autotuner) and `ratchet sysctl restore`."""
+"""`ratchet tune-os` (kernel parameters tuned with rollback) and `ratchet sysctl restore`."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ Algorithm = Literal["ppo", "tpe", "perturb"]
 
 def tune_os(
     config: Annotated[Path | None, typer.Argument(
-        help="seed 003 JSON config (workload_name, reward_metric, benchmark_command, "
+        help="a JSON config (workload_name, reward_metric, benchmark_command, "
              "action_space, ...); or use --workload", show_default=False)] = None,
     workload: Annotated[str | None, typer.Option(
         "--workload", help="a shipped preset instead of CONFIG: memory or network")] = None,
