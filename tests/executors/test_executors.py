@@ -126,6 +126,7 @@ def test_a_batch_is_split_across_every_worker_and_rebuilt_in_shard_order(tmp_pat
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # waits on events: a busy machine starts Ray actors slowly
 def test_a_targets_workers_run_as_ray_actors_and_a_lost_one_is_started_again(ray_executor,
                                                                              tmp_path):
     """Self-play workers as Ray actors: the champion reaches them through Ray's object
@@ -145,22 +146,27 @@ def test_a_targets_workers_run_as_ray_actors_and_a_lost_one_is_started_again(ray
                                                   ("tic_tac_toe", 4, 4, 0)))
     group.publish(ChampionMessage(0, digest, weights.read_bytes(), arch.read_text()))
     games: list[dict] = []
-    deadline = time.monotonic() + 120
 
-    def receive_until(done):
-        while not done() and time.monotonic() < deadline:
+    def receive_until(done, what):
+        """Waits on the event, however long a busy machine takes to start an actor (it
+        returns as soon as ``done``); a timeout says what was missing."""
+        deadline = time.monotonic() + 600
+        while not done():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
             games.extend(g for batch in group.receive(0.5) for g in batch.get("games", []))
 
     try:
-        receive_until(lambda: {g["worker"] for g in games} == {"w0", "w1"})
+        receive_until(lambda: {g["worker"] for g in games} == {"w0", "w1"},
+                      "games of both actors")
         import ray
 
         ray.kill(group.actors[0], no_restart=True)  # its process is gone
-        receive_until(lambda: group.restarts >= 1)
+        receive_until(lambda: group.restarts >= 1, "the killed actor to be started again")
         before = len(games)
-        receive_until(lambda: any(g["worker"] == "w0" for g in games[before:]))
+        receive_until(lambda: any(g["worker"] == "w0" for g in games[before:]),
+                      "games of the restarted actor")
         group.resize(1)  # w1 retires: it sends its batch in play, then ends
-        receive_until(lambda: not group.retiring)
+        receive_until(lambda: not group.retiring, "the retired actor to end")
     finally:
         group.stop()
     games.extend(g for batch in group.receive(0.5) for g in batch.get("games", []))
@@ -170,6 +176,7 @@ def test_a_targets_workers_run_as_ray_actors_and_a_lost_one_is_started_again(ray
 
 
 @pytest.mark.parametrize("executor", ["processes", "ray"])
+@pytest.mark.timeout(1200)  # waits on events: a busy machine starts Ray actors slowly
 def test_a_worker_whose_run_raises_is_started_again(executor, ray_executor, tmp_path):
     import time
 
@@ -177,8 +184,8 @@ def test_a_worker_whose_run_raises_is_started_again(executor, ray_executor, tmp_
 
     chosen = ray_executor if executor == "ray" else ProcessesExecutor(workers=1)
     group = chosen.start_workers(WorkerPlan(1, fails_once, (str(tmp_path / "m"),)))
-    sent, deadline = [], time.monotonic() + 60
-    try:
+    sent, deadline = [], time.monotonic() + 600  # returns once it is there; a busy machine
+    try:                                         # starts a Ray worker slowly
         while 0 not in sent and time.monotonic() < deadline:
             sent += group.receive(0.5)
     finally:
