@@ -25,14 +25,9 @@ from pathlib import Path
 import yaml
 
 from bench._results import add_arguments, recorded
-from bench.selfplay_chaos import RECIPE
+from bench.selfplay_chaos import RECIPE, ratchet
 
 DISK_MB = 96
-
-
-def ratchet(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ratchet", *args], capture_output=True,
-                          text=True, timeout=timeout)
 
 
 def fill(disk: Path) -> None:

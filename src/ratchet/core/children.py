@@ -128,8 +128,7 @@ def init_pool_worker(parent: int, registry: Path | None = None) -> None:
     if registry is not None:
         with contextlib.suppress(OSError):  # a full disk: the parent watch still ends it
             register(registry, os.getpid(), group=False)
-    threading.Thread(target=exit_with_parent, args=(parent,), name="ratchet-parent-watch",
-                     daemon=True).start()
+    watch_parent(parent)
 
 
 def die_with_parent(parent: int) -> None:
@@ -142,10 +141,19 @@ def die_with_parent(parent: int) -> None:
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):
-        threading.Thread(target=exit_with_parent, args=(parent,), name="ratchet-parent-watch",
-                         daemon=True).start()
+        watch_parent(parent)
+        return
     if os.getppid() != parent:  # gone before the signal was asked for
         os._exit(1)
+
+
+def watch_parent(parent: int) -> None:
+    """End this process once ``parent`` is gone: at once if it already is, else from a
+    thread that looks every half second (``exit_with_parent``)."""
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=exit_with_parent, args=(parent,), name="ratchet-parent-watch",
+                     daemon=True).start()
 
 
 def exit_with_parent(parent: int) -> None:

@@ -89,16 +89,12 @@ class OneLine(logging.Formatter):
     journal gets the exception's one line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().formatMessage(self._with_message(record))
+        record.message = record.getMessage()
+        line = self.formatMessage(record)
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
             line += f" ({type(exc).__name__}: {exc}; the traceback is in the log file)"
         return line
-
-    @staticmethod
-    def _with_message(record: logging.LogRecord) -> logging.LogRecord:
-        record.message = record.getMessage()
-        return record
 
 
 class Session:

@@ -17,6 +17,7 @@ from ratchet.core.atomic import atomic_write_json
 from ratchet.core.errors import RatchetError
 from ratchet.service import readiness
 from ratchet.service.pidfile import AlreadyRunning, PidInfo, create_time, running_pid
+from ratchet.service.status import tail_lines
 
 START_FILE = "start.json"
 START_TIMEOUT_S = 600.0  # a safety net for a hung start-up; the handshake decides
@@ -143,8 +144,4 @@ def start_args(run_dir: Path) -> tuple[Path, str | None, str]:
 
 
 def _tail(path: Path, lines: int = 5) -> str:
-    try:
-        text = path.read_text(errors="replace").strip().splitlines()[-lines:]
-    except OSError:
-        return "(no output)"
-    return " | ".join(text) or "(no output)"
+    return " | ".join(tail_lines(path)[-lines:]) or "(no output)"

@@ -154,25 +154,24 @@ def unclean_end(run_dir: Path) -> str | None:
             + (f"; its log's last line: {last}" if last else ""))
 
 
-def _fatal_signal(path: Path) -> str | None:
-    """The fault Python's fault handler reported at the end of ``path``, if any."""
+def tail_lines(path: Path, size: int = 8192) -> list[str]:
+    """The last lines of ``path`` (at most ``size`` bytes read); [] when it cannot be."""
     try:
         with open(path, "rb") as fh:
-            fh.seek(max(0, fh.seek(0, 2) - 8192))
-            tail = fh.read().decode("utf-8", "replace")
+            fh.seek(max(0, fh.seek(0, 2) - size))
+            return fh.read().decode("utf-8", "replace").strip().splitlines()
     except OSError:
-        return None
-    found = [line for line in tail.splitlines() if line.startswith("Fatal Python error:")]
+        return []
+
+
+def _fatal_signal(path: Path) -> str | None:
+    """The fault Python's fault handler reported at the end of ``path``, if any."""
+    found = [line for line in tail_lines(path) if line.startswith("Fatal Python error:")]
     return found[-1].removeprefix("Fatal Python error:").strip() if found else None
 
 
 def _last_line(path: Path) -> str:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(max(0, fh.seek(0, 2) - 4096))
-            lines = fh.read().decode("utf-8", "replace").strip().splitlines()
-    except OSError:
-        return ""
+    lines = tail_lines(path)
     return lines[-1][:300] if lines else ""
 
 

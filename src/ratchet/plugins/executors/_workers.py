@@ -54,12 +54,10 @@ class ProcessLink:
 
 def _process_main(pickled_plan: bytes, index: int, inbox: Any, outbox: Any, stop: Any,
                   retire: Any, parent: int) -> None:
-    from ratchet.core.children import exit_with_parent
+    from ratchet.core.children import watch_parent
 
     # the loop gone (even by kill -9): end at once, without flushing a queue nobody reads
-    if os.getppid() != parent:
-        os._exit(1)
-    threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
+    watch_parent(parent)
     # only now the plan: loading it imports the worker's modules (torch: seconds on a busy
     # machine), and a process whose loop was killed meanwhile must not outlive it
     plan: WorkerPlan = pickle.loads(pickled_plan)
