@@ -49,7 +49,7 @@ def run(run_dir: Path, minutes: float) -> float:
 
 
 def standing(run_dir: Path) -> str:
-    from ratchet.core.rundirs import configuration_dirs
+    from ratchet.core.rundir import configuration_dirs
     from ratchet.core.store import Store
 
     shown = []
@@ -61,7 +61,7 @@ def standing(run_dir: Path) -> str:
 
 
 def ratings(run_dir: Path) -> None:
-    from ratchet.core.rundirs import configuration_dirs
+    from ratchet.core.rundir import configuration_dirs
     from ratchet.plugins.targets.selfplay.report import views
 
     print("\n## Ratings, each configuration in its own pool (Elo, uniform random = 0)\n")
@@ -86,7 +86,7 @@ def ratings(run_dir: Path) -> None:
 
 
 def curriculum(run_dir: Path) -> None:
-    from ratchet.core.rundirs import read_league
+    from ratchet.core.rundir import read_league
 
     league = read_league(run_dir)
     history = league.get("history") or []

@@ -13,9 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from ratchet.core.rundir import RunDir
 from ratchet.core.store import Store
-from ratchet.service.daemon import registry_dir
-from ratchet.service.pidfile import PID_NAME, running_pid
+from ratchet.service.pidfile import running_pid
 from tests.conftest import write_recipe
 from tests.test_loop import audit
 
@@ -76,7 +76,7 @@ def test_start_status_stop(daemon):
     follow.kill()
     assert "ratchet." in line
     assert "stopped pid" in ratchet("stop", "--run-dir", run_dir).stdout
-    assert not (run_dir / PID_NAME).exists()
+    assert not RunDir(run_dir).pid.exists()
     s = status(run_dir)
     assert not s["running"] and s["best"]["version"] == s["promotions"]
     assert s["ended_uncleanly"] is None  # it stopped as asked
@@ -110,18 +110,18 @@ def test_stale_pid_file_is_replaced(daemon):
     dead = subprocess.Popen(["true"])
     dead.wait()
     stale = json.dumps({"pid": dead.pid, "started_at": 0})
-    (run_dir / PID_NAME).write_text(stale)
+    RunDir(run_dir).pid.write_text(stale)
     ratchet("run", recipe, "--run-dir", run_dir, "--max-cycles", 1, "--quiet")
     assert "replaced a stale pid file" in ratchet("logs", "--run-dir", run_dir).stdout
-    (run_dir / PID_NAME).write_text(stale)
+    RunDir(run_dir).pid.write_text(stale)
     assert not status(run_dir)["running"]  # status sees the lock is free...
-    assert not (run_dir / PID_NAME).exists()  # ...and clears the stale file
+    assert not RunDir(run_dir).pid.exists()  # ...and clears the stale file
 
 
 def test_sigterm_during_a_hanging_benchmark_stops_within_the_bound(daemon):
     recipe, run_dir = daemon
     ratchet("start", recipe, "--run-dir", run_dir, env={"TOY_MODE": "hang"})
-    children = wait_for(lambda: [p for p in registry_dir(run_dir).glob("*")],
+    children = wait_for(lambda: [p for p in RunDir(run_dir).children.glob("*")],
                         what="the benchmark to start")
     child = psutil.Process(int(children[0].name))
     t = time.monotonic()
@@ -137,7 +137,7 @@ def test_sigterm_during_a_hanging_benchmark_stops_within_the_bound(daemon):
 def test_kill_9_leaves_no_orphan_benchmark_behind(daemon):
     recipe, run_dir = daemon
     ratchet("start", recipe, "--run-dir", run_dir, env={"TOY_MODE": "hang"})
-    entry = wait_for(lambda: list(registry_dir(run_dir).glob("*")), what="benchmark")[0]
+    entry = wait_for(lambda: list(RunDir(run_dir).children.glob("*")), what="benchmark")[0]
     orphan = psutil.Process(int(entry.name))
     os.kill(running_pid(run_dir).pid, signal.SIGKILL)
     time.sleep(0.5)
@@ -157,7 +157,7 @@ def test_status_names_a_crash_in_native_code(daemon):
     fault handler printed."""
     recipe, run_dir = daemon
     ratchet("start", recipe, "--run-dir", run_dir, env={"TOY_MODE": "hang"})
-    wait_for(lambda: list(registry_dir(run_dir).glob("*")), what="the benchmark to start")
+    wait_for(lambda: list(RunDir(run_dir).children.glob("*")), what="the benchmark to start")
     wait_for(lambda: status(run_dir)["phase"] == "starting", what="the loop to start")
     daemon_process = psutil.Process(running_pid(run_dir).pid)
     os.kill(daemon_process.pid, signal.SIGSEGV)

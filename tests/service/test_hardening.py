@@ -10,8 +10,9 @@ import time
 import psutil
 import pytest
 
+from ratchet.core.rundir import RunDir
 from ratchet.core.store import Store
-from ratchet.service.pidfile import DAEMON_NAME, PID_NAME, running_pid
+from ratchet.service.pidfile import running_pid
 from tests.conftest import write_recipe
 from tests.service.test_daemon import ratchet, wait_for
 from tests.test_loop import audit
@@ -131,16 +132,16 @@ def test_stop_finds_the_daemon_by_its_lock_and_never_signals_a_stranger(tmp_path
     run_dir = tmp_path / "run"
     ratchet("start", recipe, "--run-dir", run_dir, env={"TOY_DELAY": "0.2"})
     daemon = running_pid(run_dir)
-    assert (run_dir / PID_NAME).read_text().strip() == str(daemon.pid)  # a plain integer
+    assert RunDir(run_dir).pid.read_text().strip() == str(daemon.pid)  # a plain integer
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        (run_dir / PID_NAME).write_text(f"{stranger.pid}\n")
-        (run_dir / DAEMON_NAME).write_text(json.dumps({"pid": stranger.pid,
+        RunDir(run_dir).pid.write_text(f"{stranger.pid}\n")
+        RunDir(run_dir).daemon.write_text(json.dumps({"pid": stranger.pid,
                                                        "started_at": 0}))
         status = json.loads(ratchet("status", "--run-dir", run_dir, "--json").stdout)
         assert status["running"] and status["pid"] == daemon.pid
-        (run_dir / PID_NAME).unlink()
-        (run_dir / DAEMON_NAME).unlink()
+        RunDir(run_dir).pid.unlink()
+        RunDir(run_dir).daemon.unlink()
         assert "stopped pid" in ratchet("stop", "--run-dir", run_dir).stdout
         wait_for(lambda: not psutil.pid_exists(daemon.pid) or  # it lets go of the lock
                  psutil.Process(daemon.pid).status() == psutil.STATUS_ZOMBIE,  # first

@@ -29,6 +29,7 @@ from typing import Any
 
 from ratchet.core.atomic import atomic_write_text
 from ratchet.core.errors import RatchetError
+from ratchet.core.rundir import RunDir
 from ratchet.core.seeds import SeedLedger, derive
 from ratchet.core.stats import clopper_pearson
 from ratchet.core.store import Store
@@ -37,9 +38,6 @@ from ratchet.engine.factory import build_components
 from ratchet.engine.recipe import Recipe, parse_recipe
 from ratchet.engine.runner import Session
 from ratchet.plugins.strategies._base import Strategy
-
-REPORT = "calibration.json"
-SCRATCH = "calibration"
 
 
 class IndependentSeeds:
@@ -93,15 +91,16 @@ def calibrate(recipe: Recipe, run_dir: Path, *, tests: int = 50, repeats: int = 
                            "selfplay target trains every challenger. Its promotion test "
                            "is calibrated by: python -m bench.calibration --paths "
                            "selfplay-same,probation")
-    scratch = run_dir / SCRATCH
+    scratch = RunDir(run_dir).calibration_scratch
     if scratch.exists():
         shutil.rmtree(scratch)  # a calibration starts afresh: its tests are its own
     scratch.mkdir(parents=True)
     scratch_recipe = _scratch_recipe(recipe, scratch)
     report: dict[str, Any] = {"recipe": recipe.name, "judge": recipe.judge.kind,
                               "created_at": time.time()}
-    components = build_components(scratch_recipe, scratch / "run")
-    session = Session.for_recipe(scratch_recipe, scratch / "run", components=components)
+    scratch_run = RunDir(run_dir).calibration_run
+    components = build_components(scratch_recipe, scratch_run)
+    session = Session.for_recipe(scratch_recipe, scratch_run, components=components)
     with session:
         parts = session.components
         champion = session.store.champion().candidate
@@ -142,11 +141,11 @@ def calibrate(recipe: Recipe, run_dir: Path, *, tests: int = 50, repeats: int = 
         started = time.monotonic()
         session.run(tests)
         elapsed = time.monotonic() - started
-    with Store(scratch / "run") as store:
+    with Store(scratch_run) as store:
         decided = store.decisions()
     report["aa"] = _aa(decided, elapsed, recipe)
     report["suggest"] = suggest(report, recipe, decision_s)
-    atomic_write_text(run_dir / REPORT, _json(report))
+    atomic_write_text(RunDir(run_dir).calibration, _json(report))
     return report
 
 
@@ -327,7 +326,7 @@ def read_report(run_dir: Path) -> dict[str, Any] | None:
     """The last calibration's report of ``run_dir``, if any."""
     import json
 
-    path = run_dir / REPORT
+    path = RunDir(run_dir).calibration
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):

@@ -18,7 +18,13 @@ from ratchet.apps.sysctl.cli import app as sysctl_app
 from ratchet.apps.sysctl.cli import tune_os
 from ratchet.core import terminal
 from ratchet.core.errors import NO_ROOM, RatchetError, no_room_message
-from ratchet.core.rundirs import check_name, check_outside_run, existing_runs, resolve_run_dir
+from ratchet.core.rundir import (
+    RunDir,
+    check_name,
+    check_outside_run,
+    existing_runs,
+    resolve_run_dir,
+)
 from ratchet.core.store import Store
 from ratchet.core.version import __version__
 from ratchet.engine.summary import champion_summary
@@ -157,7 +163,7 @@ def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/s
 def _league_outcome(directory: Path, summary: LoopSummary, *, as_json: bool,
                     silent: bool) -> None:
     """What a run of several configurations ended with: each one's champion."""
-    from ratchet.core.rundirs import configuration_dirs
+    from ratchet.core.rundir import configuration_dirs
 
     champions = {}
     for name, sub in configuration_dirs(directory).items():
@@ -364,7 +370,7 @@ def calibrate(recipe: Annotated[Path, typer.Argument(help="recipe YAML whose ben
         return
     for label, text in report_lines(report):
         out.print(terminal.line((f"{label}:", "bold"), " ", text))
-    out.print(f"report: {directory / 'calibration.json'}")
+    out.print(f"report: {RunDir(directory).calibration}")
 
 
 def _version(value: bool) -> None:

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ratchet.core import terminal
+from ratchet.core.rundir import RunDir
 from ratchet.core.types import Decision, Evidence, Verdict
 from ratchet.engine.loop import CycleResult
 
@@ -184,8 +185,9 @@ def with_champion(display: RunDisplay, run_dir: Path) -> Callable[[str, dict], N
         screened = event == "cycle_end" and data["result"].stats.get("screened")
         if event in ("baseline_end", "cycle_end") and not screened:
             configuration = data.get("configuration")
-            with Store(run_dir / "configurations" / configuration if configuration
-                       else run_dir) as store:
+            run = RunDir(run_dir)
+            with Store(run.configuration(configuration).path if configuration
+                       else run.path) as store:
                 display.set_champion(champion_summary(store))
     return report
 

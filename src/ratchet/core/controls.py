@@ -6,17 +6,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PAUSE_FILE = "pause"
-STOP_FILE = "stop"
-PROMOTE_FILE = "promote"
+from ratchet.core.rundir import RunDir
 
 
 class Controls:
     def __init__(self, run_dir: Path):
-        self.run_dir = run_dir
+        self.run = RunDir(run_dir)
         # looked at before every batch: the paths made once
-        self._pause, self._stop, self._promote = (os.path.join(run_dir, name) for name in
-                                                  (PAUSE_FILE, STOP_FILE, PROMOTE_FILE))
+        self._pause, self._stop, self._promote = (str(p) for p in (
+            self.run.pause_request, self.run.stop_request, self.run.promote_request))
 
     @property
     def paused(self) -> bool:
@@ -27,16 +25,16 @@ class Controls:
         return os.path.exists(self._stop)
 
     def pause(self) -> None:
-        (self.run_dir / PAUSE_FILE).touch()
+        self.run.pause_request.touch()
 
     def resume(self) -> None:
-        (self.run_dir / PAUSE_FILE).unlink(missing_ok=True)
+        self.run.pause_request.unlink(missing_ok=True)
 
     def request_stop(self) -> None:
-        (self.run_dir / STOP_FILE).touch()
+        self.run.stop_request.touch()
 
     def clear_stop(self) -> None:
-        (self.run_dir / STOP_FILE).unlink(missing_ok=True)
+        self.run.stop_request.unlink(missing_ok=True)
 
     def request_promotion(self, candidate_id: str, *, revert: str = "") -> None:
         """Promote ``candidate_id`` at the loop's next safe point: a person's choice, or
@@ -44,7 +42,7 @@ class Controls:
         from ratchet.core.atomic import atomic_write_text
 
         reason = " ".join(revert.split())
-        atomic_write_text(self.run_dir / PROMOTE_FILE,
+        atomic_write_text(self.run.promote_request,
                           candidate_id + "\n" + (f"revert: {reason}\n" if reason else ""))
 
     def take_promotion(self) -> tuple[str, str] | None:

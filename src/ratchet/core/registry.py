@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from ratchet.core.rundir import RunDir
+
 if TYPE_CHECKING:
     from ratchet.core.space import Space
 
@@ -100,10 +102,15 @@ class BuildContext:
         return self.recipe.target.direction  # type: ignore[no-any-return]
 
     @property
-    def work_dir(self) -> Path:
+    def run(self) -> RunDir:
+        """The run's files (see core.rundir); plugins write only under ``run.work``."""
         if self.run_dir is None:
             raise ValueError("this plugin needs a run directory")
-        return self.run_dir / "work"
+        return RunDir(self.run_dir)
+
+    @property
+    def work_dir(self) -> Path:
+        return self.run.work
 
 
 def load_object(path: str) -> Any:

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ratchet.core.errors import StoreError, StoreGoneError, StoreWriteError
+from ratchet.core.rundir import RunDir
 from ratchet.core.types import Candidate, Decision, Trial
-
-DB_NAME = "ratchet.db"
 
 MIGRATIONS: list[str] = [
     """
@@ -290,9 +289,11 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
 
 
 class Store:
-    def __init__(self, run_dir: str | Path, *, create: bool = False, db_name: str = DB_NAME):
+    def __init__(self, run_dir: str | Path, *, create: bool = False,
+                 file: Path | None = None):
         self.run_dir = Path(run_dir)
-        self.path = self.run_dir / db_name
+        self.path = file or RunDir(run_dir).store
+        db_name = self.path.name
         self._champion: Champion | None = None
         if not self.path.exists() and not create:
             raise StoreError(f"no run at {self.run_dir} (no {db_name}); start one with "

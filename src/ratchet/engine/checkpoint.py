@@ -11,19 +11,18 @@ from pathlib import Path
 
 from ratchet.core.atomic import atomic_write_json
 from ratchet.core.errors import StoreWriteError
+from ratchet.core.rundir import RunDir
 from ratchet.core.store import Store
 from ratchet.engine.summary import champion_summary
 
 log = logging.getLogger(__name__)
 
-DIR_NAME = "checkpoints"
-
 
 def write_checkpoint(store: Store, cycle: int, reason: str, keep: int = 5) -> Path:
     """A snapshot of the store; a full disk (or any write that fails) is a
     ``StoreWriteError`` (exit 75: try again later), and no half-written snapshot stays."""
-    directory = Path(store.run_dir) / DIR_NAME
-    path = directory / f"cycle-{cycle:08d}.db"
+    run = RunDir(store.run_dir)
+    directory, path = run.checkpoints, run.checkpoint(cycle)
     tmp = path.with_suffix(".db.tmp")
     try:
         directory.mkdir(exist_ok=True)
@@ -43,22 +42,22 @@ def write_checkpoint(store: Store, cycle: int, reason: str, keep: int = 5) -> Pa
             from None
     summary = champion_summary(store)
     try:
-        atomic_write_json(directory / f"champion-v{summary['version']:04d}.json", summary)
+        atomic_write_json(run.champion_record(summary["version"]), summary)
     except OSError as exc:
         raise StoreWriteError(f"cannot write the champion's record in {directory}: "
                               f"{exc.strerror}") from None
-    _prune(directory, keep)
+    _prune(run, keep)
     log.info("checkpoint %s (%s)", path.name, reason)
     return path
 
 
-def _prune(directory: Path, keep: int) -> None:
-    snapshots = sorted(directory.glob("cycle-*.db"))
+def _prune(run: RunDir, keep: int) -> None:
+    snapshots = run.checkpoint_files()
     for old in snapshots[:-keep] if keep > 0 else snapshots:
         old.unlink(missing_ok=True)
 
 
 def prune_logs(run_dir: Path, keep: int = 20) -> None:
-    logs = sorted((run_dir / "logs").glob("ratchet-*.log"), key=lambda p: p.stat().st_mtime)
+    logs = sorted(RunDir(run_dir).log_files(), key=lambda p: p.stat().st_mtime)
     for old in logs[:-keep]:
         old.unlink(missing_ok=True)

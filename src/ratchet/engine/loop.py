@@ -22,6 +22,7 @@ from ratchet.core.atomic import json_bytes
 from ratchet.core.controls import Controls
 from ratchet.core.errors import StoreError
 from ratchet.core.filewriter import LiveFiles
+from ratchet.core.rundir import RunDir
 from ratchet.core.store import Store
 from ratchet.core.types import Decision
 from ratchet.engine.checkpoint import write_checkpoint
@@ -250,7 +251,7 @@ class Loop:
         now = time.monotonic()
         if lazy and now - self._state_written_at < STATE_EVERY_S:
             return
-        self.files.write(Path(self.store.run_dir) / "state.json", json_bytes(self.state))
+        self.files.write(RunDir(self.store.run_dir).state, json_bytes(self.state))
         self._state_written_at = now
 
     def _pace_promotions(self) -> bool:

@@ -26,7 +26,7 @@ from ruamel.yaml.error import YAMLError
 
 from ratchet.core.errors import RatchetError, RecipeError, SpaceError
 from ratchet.core.registry import EXECUTORS, GATES, JUDGES, STRATEGIES, TARGETS, all_kinds
-from ratchet.core.rundirs import NAME_PATTERN
+from ratchet.core.rundir import NAME_PATTERN
 from ratchet.core.space import Space
 
 _NAME = NAME_PATTERN

@@ -8,25 +8,22 @@ baseline champion again. `ratchet restore` copies a checkpoint back atomically.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 
 from ratchet.core.atomic import atomic_write_bytes
 from ratchet.core.errors import StoreError
-from ratchet.core.store import DB_NAME, Store
-from ratchet.engine.checkpoint import DIR_NAME
-
-STORE_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm")
+from ratchet.core.rundir import RunDir
+from ratchet.core.store import Store
 
 
 def checkpoints(run_dir: Path) -> list[Path]:
     """The run's store snapshots, oldest first."""
-    return sorted((run_dir / DIR_NAME).glob("cycle-*.db"))
+    return RunDir(run_dir).checkpoint_files()
 
 
 def _store_is_empty(run_dir: Path) -> bool:
-    path = run_dir / DB_NAME
+    path = RunDir(run_dir).store
     if not path.exists() or path.stat().st_size == 0:
         return True
     try:
@@ -38,7 +35,7 @@ def _store_is_empty(run_dir: Path) -> bool:
 
 def _champion_version(run_dir: Path) -> int | None:
     try:
-        return int(json.loads((run_dir / "champion.json").read_text())["version"])
+        return int(json.loads(RunDir(run_dir).champion.read_text())["version"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -49,14 +46,15 @@ def check_history(run_dir: Path) -> None:
     version = _champion_version(run_dir)
     if not (snapshots or version is not None) or not _store_is_empty(run_dir):
         return
-    state = "missing" if not (run_dir / DB_NAME).exists() else "empty"
+    run = RunDir(run_dir)
+    state = "missing" if not run.store.exists() else "empty"
     had = f"champion.json says champion v{version}" if version is not None else \
         "checkpoints exist"
     newest = (f"the newest checkpoint is {snapshots[-1]}; put it back with 'ratchet restore "
               f"--run-dir {run_dir}'" if snapshots else
-              f"no checkpoint is left in {run_dir / DIR_NAME}; move champion.json away to "
+              f"no checkpoint is left in {run.checkpoints}; move champion.json away to "
               "start a new run here")
-    raise StoreError(f"{run_dir / DB_NAME} is {state}, but {had}: starting would begin a new "
+    raise StoreError(f"{run.store} is {state}, but {had}: starting would begin a new "
                      f"run over the old one. Nothing was changed; {newest}")
 
 
@@ -73,7 +71,7 @@ def run_identity(store: Store) -> tuple[str, float, str] | None:
 def _own_identity(run_dir: Path) -> tuple[str, float, str] | None:
     """The identity of the run in ``run_dir`` (None when its store is gone or unreadable:
     then there is nothing to compare a checkpoint with)."""
-    if not (run_dir / DB_NAME).is_file():
+    if not RunDir(run_dir).store.is_file():
         return None
     try:
         with Store(run_dir) as store:
@@ -87,19 +85,20 @@ def restore(run_dir: Path, checkpoint: Path | None = None, *,
     """Put ``checkpoint`` (default: the newest) back as the run's store, atomically. The
     caller holds the run's lock, so no daemon writes meanwhile. A checkpoint of another
     run is refused unless ``from_another_run``."""
+    run = RunDir(run_dir)
     if checkpoint is None:
         snapshots = checkpoints(run_dir)
         if not snapshots:
-            raise StoreError(f"no checkpoint in {run_dir / DIR_NAME} to restore")
+            raise StoreError(f"no checkpoint in {run.checkpoints} to restore")
         checkpoint = snapshots[-1]
     if not checkpoint.is_file():
         raise StoreError(f"checkpoint {checkpoint} is not a file (expected one of "
-                         f"{run_dir / DIR_NAME}/cycle-*.db)")
+                         f"{run.checkpoints}/cycle-*.db)")
     data = checkpoint.read_bytes()
-    scratch = run_dir / f".restore-{os.getpid()}.db"
+    scratch = run.restore_scratch
     try:
         scratch.write_bytes(data)
-        with Store(scratch.parent, db_name=scratch.name) as candidate:
+        with Store(run_dir, file=scratch) as candidate:
             candidate.check_integrity()
             info = candidate.run_info()
             if info is None:
@@ -117,9 +116,9 @@ def restore(run_dir: Path, checkpoint: Path | None = None, *,
                          f"created {_when(identity)}), not of the run in {run_dir} "
                          f"({own[0]!r}, created {_when(own)}). Nothing was changed; pass "
                          "--from-another-run to put it in place anyway")
-    for name in STORE_FILES[1:]:  # the old store's journal must not be replayed onto it
-        (run_dir / name).unlink(missing_ok=True)
-    atomic_write_bytes(run_dir / DB_NAME, data, mode=0o600)
+    for journal in run.store_files[1:]:  # the old store's journal must not be replayed
+        journal.unlink(missing_ok=True)
+    atomic_write_bytes(run.store, data, mode=0o600)
     return {"checkpoint": str(checkpoint), "name": info["name"], "version": champion.version,
             "cycles": cycles}
 

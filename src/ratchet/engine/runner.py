@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ratchet.core.errors import RatchetError, RecipeError
+from ratchet.core.rundir import RunDir
 from ratchet.core.store import Store
 from ratchet.core.types import Candidate, WorkerGroup
 from ratchet.engine.factory import Components, build_components
@@ -49,9 +50,9 @@ class RunOptions:
 @contextmanager
 def log_file(run_dir: Path) -> Iterator[Path]:
     """One log file per start, under the run's logs/ directory (owner-only)."""
-    logs = run_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    path = logs / time.strftime(f"ratchet-%Y%m%d-%H%M%S-{os.getpid()}.log")
+    run = RunDir(run_dir)
+    run.logs.mkdir(parents=True, exist_ok=True)
+    path = run.log_file(time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}"))
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

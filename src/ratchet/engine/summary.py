@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from ratchet.core.atomic import atomic_write_json, json_bytes
 from ratchet.core.filewriter import LiveFiles
+from ratchet.core.rundir import RunDir
 from ratchet.core.stats import estimate_from_moments
 from ratchet.core.store import Store
-
-CHAMPION_FILE = "champion.json"
 
 
 def champion_summary(store: Store) -> dict[str, Any]:
@@ -42,7 +40,7 @@ def write_champion_file(store: Store, *, durable: bool = True,
     With the loop's ``files``, that write is left to their thread."""
     summary = champion_summary(store)
     summary["updated_at"] = time.time()
-    path = Path(store.run_dir) / CHAMPION_FILE
+    path = RunDir(store.run_dir).champion
     if files is None:
         atomic_write_json(path, summary, durable=durable)
     elif durable:

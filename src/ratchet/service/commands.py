@@ -14,7 +14,7 @@ import typer
 from ratchet.core import terminal
 from ratchet.core.controls import Controls
 from ratchet.core.errors import RatchetError
-from ratchet.core.rundirs import check_name, resolve_run_dir
+from ratchet.core.rundir import RunDir, check_name, resolve_run_dir
 from ratchet.service import control
 from ratchet.service.pidfile import PidLock, running_pid
 from ratchet.service.status import league_status, newest_log, run_status
@@ -22,7 +22,7 @@ from ratchet.service.status import league_status, newest_log, run_status
 out = terminal.console()
 err = terminal.console(stderr=True)
 
-RunDir = Annotated[Path | None, typer.Option("--run-dir", help="run directory "
+RunDirOpt = Annotated[Path | None, typer.Option("--run-dir", help="run directory "
                                              "(default: runs/<name>)")]
 Name = Annotated[str | None, typer.Option("--name", help="run name (default: the recipe's); "
                                           "several names run side by side")]
@@ -33,7 +33,7 @@ def _dir(run_dir: Path | None, name: str | None = None, must_exist: bool = False
 
 
 def start(recipe: Annotated[Path, typer.Argument(help="recipe YAML")], name: Name = None,
-          run_dir: RunDir = None,
+          run_dir: RunDirOpt = None,
           adopt: Annotated[bool, typer.Option(
               "--adopt", help="the live file was edited by hand: measure it as a challenger "
                               "against the champion")] = False,
@@ -61,7 +61,7 @@ def start(recipe: Annotated[Path, typer.Argument(help="recipe YAML")], name: Nam
               f"  status: ratchet status --run-dir {directory}\n"
               f"  logs:   {started.log_hint}\n"
               f"  stop:   ratchet stop --run-dir {directory}"
-              + (f"\n  dashboard: {started.url} (token in {directory / 'token'})"
+              + (f"\n  dashboard: {started.url} (token in {RunDir(directory).token})"
                  if started.url else ""))
 
 
@@ -81,13 +81,13 @@ def restore(run_dir: Annotated[Path, typer.Option("--run-dir", help="the run dir
         raise RatchetError(f"no run at {run_dir}")
     with PidLock(run_dir, "restore"):
         done = restore_checkpoint(run_dir, checkpoint, from_another_run=from_another_run)
-    out.print(f"restored {done['checkpoint']} as {run_dir / 'ratchet.db'}: run "
+    out.print(f"restored {done['checkpoint']} as {RunDir(run_dir).store}: run "
               f"{done['name']}, champion v{done['version']}, {done['cycles']} cycles. "
               f"Start it again with 'ratchet start RECIPE --run-dir {run_dir}'",
               highlight=False)
 
 
-def stop(run_dir: RunDir = None, name: Name = None,
+def stop(run_dir: RunDirOpt = None, name: Name = None,
          timeout: Annotated[float, typer.Option("--timeout", min=0, max=86400,
                                                 help="seconds to wait")] = 30.0,
          force: Annotated[bool, typer.Option("--force", help="SIGKILL after the timeout")]
@@ -102,7 +102,7 @@ def stop(run_dir: RunDir = None, name: Name = None,
         out.print(f"stopped pid {info.pid} in {time.monotonic() - t:.1f} s")
 
 
-def restart(run_dir: RunDir = None, name: Name = None) -> None:
+def restart(run_dir: RunDirOpt = None, name: Name = None) -> None:
     """Stop the daemon if it runs, then start it again with the same recipe."""
     directory = _dir(run_dir, name).resolve()
     recipe, start_name, cwd = control.start_args(directory)
@@ -111,7 +111,7 @@ def restart(run_dir: RunDir = None, name: Name = None) -> None:
     start(recipe, start_name, directory)
 
 
-def status(run_dir: RunDir = None, name: Name = None,
+def status(run_dir: RunDirOpt = None, name: Name = None,
            as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False
            ) -> None:
     """Running or not, cycle, current and best score, promotions, last decision (in a run
@@ -192,14 +192,14 @@ def _print_status(s: dict[str, Any]) -> None:
     out.print(terminal.line((s["name"], "bold"), " ", *state, rest))
 
 
-def logs(run_dir: RunDir = None, name: Name = None,
+def logs(run_dir: RunDirOpt = None, name: Name = None,
          follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing")] = False,
          lines: Annotated[int, typer.Option("-n", "--lines", min=0)] = 40) -> None:
     """The newest log file of the run (one file per start)."""
     directory = _dir(run_dir, name)
     path = newest_log(directory)
     if path is None:
-        err.print(terminal.error(f"no log files in {directory / 'logs'}"))
+        err.print(terminal.error(f"no log files in {RunDir(directory).logs}"))
         raise typer.Exit(2)
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh.readlines()[-lines:] if lines else []:
@@ -223,7 +223,7 @@ def logs(run_dir: RunDir = None, name: Name = None,
             return
 
 
-def pause(run_dir: RunDir = None, name: Name = None) -> None:
+def pause(run_dir: RunDirOpt = None, name: Name = None) -> None:
     """Pause the loop at its next safe point (it keeps its place)."""
     directory = _dir(run_dir, name, must_exist=True)
     Controls(directory).pause()
@@ -232,7 +232,7 @@ def pause(run_dir: RunDir = None, name: Name = None) -> None:
                                        "paused)"))
 
 
-def resume(run_dir: RunDir = None, name: Name = None) -> None:
+def resume(run_dir: RunDirOpt = None, name: Name = None) -> None:
     """Resume a paused loop."""
     directory = _dir(run_dir, name, must_exist=True)
     Controls(directory).resume()
@@ -241,7 +241,7 @@ def resume(run_dir: RunDir = None, name: Name = None) -> None:
 
 def promote(candidate: Annotated[str, typer.Argument(help="the candidate's id (`ratchet "
                                                      "history` lists them)")],
-            run_dir: RunDir = None, name: Name = None) -> None:
+            run_dir: RunDirOpt = None, name: Name = None) -> None:
     """Make a measured candidate the champion by hand (one an `approval` gate holds, or an
     earlier one); the loop does it at its next safe point."""
     from ratchet.core.store import Store
@@ -269,7 +269,7 @@ service_app = typer.Typer(help="Run a recipe under systemd.", no_args_is_help=Tr
 def service_install(recipe: Annotated[Path, typer.Argument(help="recipe YAML")],
                     user: Annotated[bool, typer.Option("--user", help="a user unit "
                                                        "(~/.config/systemd/user)")] = False,
-                    name: Name = None, run_dir: RunDir = None,
+                    name: Name = None, run_dir: RunDirOpt = None,
                     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                                 help="write the unit here")]
                     = None) -> None:

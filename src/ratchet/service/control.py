@@ -15,11 +15,11 @@ from pathlib import Path
 
 from ratchet.core.atomic import atomic_write_json
 from ratchet.core.errors import RatchetError
+from ratchet.core.rundir import RunDir
 from ratchet.service import readiness
 from ratchet.service.pidfile import AlreadyRunning, PidInfo, create_time, running_pid
 from ratchet.service.status import tail_lines
 
-START_FILE = "start.json"
 START_TIMEOUT_S = 600.0  # a safety net for a hung start-up; the handshake decides
 
 
@@ -41,15 +41,16 @@ def start_daemon(recipe_path: Path, run_dir: Path, *, name: str | None = None,
         raise AlreadyRunning(run_dir, info.pid)
     run_dir.mkdir(parents=True, exist_ok=True)
     recipe_path = recipe_path.resolve()
-    atomic_write_json(run_dir / START_FILE, {"recipe": str(recipe_path), "cwd": os.getcwd(),
-                                             "name": name})
+    atomic_write_json(RunDir(run_dir).start_request,
+                      {"recipe": str(recipe_path), "cwd": os.getcwd(), "name": name})
     cmd = [sys.executable, "-m", "ratchet", "run", str(recipe_path), "--run-dir",
            str(run_dir.resolve()), "--quiet", "--detached", *extra_args]
     if name:
         cmd += ["--name", name]
-    (run_dir / "logs").mkdir(exist_ok=True)
+    run = RunDir(run_dir)
+    run.logs.mkdir(exist_ok=True)
     read_end, write_end = os.pipe()
-    out = open(run_dir / "logs" / "daemon.out", "ab")  # noqa: SIM115 - handed to the child
+    out = open(run.daemon_out, "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True, close_fds=True, pass_fds=(write_end,),
@@ -61,14 +62,14 @@ def start_daemon(recipe_path: Path, run_dir: Path, *, name: str | None = None,
         message = readiness.read_message(read_end, wait_s)
     except TimeoutError:
         raise RatchetError(f"the daemon (pid {proc.pid}) did not report ready within "
-                           f"{wait_s:g} s; see {run_dir / 'logs' / 'daemon.out'}") from None
+                           f"{wait_s:g} s; see {run.daemon_out}") from None
     finally:
         os.close(read_end)
     if message is None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(10)
         raise RatchetError(f"the daemon exited while starting (code {proc.returncode}): "
-                           f"{_tail(run_dir / 'logs' / 'daemon.out')}")
+                           f"{_tail(run.daemon_out)}")
     if "error" in message:
         proc.wait(30)
         if message.get("code") == 1:
@@ -96,10 +97,10 @@ def stop_daemon(run_dir: Path, *, timeout_s: float = 30.0, force: bool = False) 
     if info is None:
         return None
     if info.pid <= 0:
-        raise RatchetError(f"the lock {run_dir / 'ratchet.lock'} is held, but its holder "
+        raise RatchetError(f"the lock {RunDir(run_dir).lock} is held, but its holder "
                            "cannot be found (is /proc mounted?); nothing was signalled")
     if not info.ours:
-        raise RatchetError(f"the lock {run_dir / 'ratchet.lock'} is held by "
+        raise RatchetError(f"the lock {RunDir(run_dir).lock} is held by "
                            f"{info.describe()}, not a ratchet daemon of this run: nothing "
                            "was signalled")
     _signal(info, signal.SIGTERM)
@@ -136,7 +137,7 @@ def _still_running(info: PidInfo) -> bool:
 def start_args(run_dir: Path) -> tuple[Path, str | None, str]:
     """The recipe, name and working directory the run was last started with."""
     try:
-        data = json.loads((run_dir / START_FILE).read_text())
+        data = json.loads(RunDir(run_dir).start_request.read_text())
         return Path(data["recipe"]), data.get("name"), data["cwd"]
     except (OSError, ValueError, KeyError):
         raise RatchetError(f"{run_dir} was never started with 'ratchet start'; "

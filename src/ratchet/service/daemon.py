@@ -14,14 +14,12 @@ from functools import partial
 from pathlib import Path
 
 from ratchet.core import children
-from ratchet.core.controls import Controls
 from ratchet.core.errors import NO_ROOM, RatchetError, StoreWriteError, no_room_message
-from ratchet.core.rundirs import configuration_dirs
+from ratchet.core.rundir import RunDir, configuration_dirs
 from ratchet.engine.checkpoint import prune_logs
 from ratchet.engine.loop import LoopSummary, Reporter
 from ratchet.engine.recipe import Recipe
 from ratchet.engine.runner import RunOptions, log_file, run_recipe
-from ratchet.plugins.executors.processes import workers_registry
 from ratchet.service.bind import check_bindable
 from ratchet.service.dashboard import SupervisedDashboard, WebProcess
 from ratchet.service.league import run_league
@@ -35,11 +33,6 @@ log = logging.getLogger("ratchet.service")
 STOP_GRACE_S = 3.0
 
 
-def registry_dir(run_dir: Path) -> Path:
-    """Where the command target registers its benchmark processes."""
-    return run_dir / "work" / ".children"
-
-
 @contextmanager
 def stop_on_signals(stop: threading.Event, run_dir: Path) -> Iterator[None]:
     """SIGTERM/SIGINT ask the loop to stop at its next safe point and terminate running
@@ -50,7 +43,7 @@ def stop_on_signals(stop: threading.Event, run_dir: Path) -> Iterator[None]:
             raise KeyboardInterrupt
         log.info("%s: stopping at the next safe point", signal.Signals(signum).name)
         stop.set()
-        threading.Thread(target=children.begin_shutdown, args=(registry_dir(run_dir),
+        threading.Thread(target=children.begin_shutdown, args=(RunDir(run_dir).children,
                                                                STOP_GRACE_S),
                          daemon=True).start()
 
@@ -81,7 +74,7 @@ def dashboard(recipe: Recipe, run_dir: Path, on_log: Reporter | None,
     web = SupervisedDashboard(run_dir, recipe.dashboard.host, recipe.dashboard.port,
                               web_process)
     url = web.start()
-    log.info("dashboard at %s (token in %s)", url, run_dir / "token")
+    log.info("dashboard at %s (token in %s)", url, RunDir(run_dir).token)
     if on_log is not None:
         on_log("dashboard", {"url": url})
     try:
@@ -107,7 +100,7 @@ def serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
         raise
     except Exception as exc:
         handshake.failed(f"the daemon crashed: {type(exc).__name__}: {exc} (see "
-                         f"{run_dir / 'logs'})", code=1)
+                         f"{RunDir(run_dir).logs})", code=1)
         raise
 
 
@@ -129,10 +122,7 @@ def _serve(recipe: Recipe, run_dir: Path, *, max_cycles: int | None,
         if lock.stale_replaced:
             log.warning("replaced a stale pid file (the previous process died)")
         prune_logs(run_dir)
-        children.reset(registry_dir(run_dir))
-        children.reap_orphans(registry_dir(run_dir))
-        children.reap_orphans(workers_registry(run_dir), "pool workers")
-        Controls(run_dir).clear_stop()
+        RunDir(run_dir).clean_after_crash()
         stop = threading.Event()
         try:
             with stop_on_signals(stop, run_dir):

@@ -22,10 +22,10 @@ from typing import Any
 
 from ratchet.core.atomic import atomic_write_json
 from ratchet.core.errors import RatchetError
+from ratchet.core.rundir import RunDir
 
 log = logging.getLogger("ratchet.service")
 
-DASHBOARD_FILE = "dashboard.json"
 WebProcess = Callable[[str, str, int, int, str], None]
 """``(run_dir, host, port, daemon_pid, state_file)``: serve the run's dashboard until the
 daemon is gone; write ``{"url", "server_pid"}`` (or ``{"error", "server_pid"}``) to the state
@@ -36,7 +36,7 @@ STABLE_S = 60.0  # a server that stayed up this long resets the back-off
 
 def read_state(run_dir: Path) -> dict[str, Any]:
     try:
-        data = json.loads((run_dir / DASHBOARD_FILE).read_text())
+        data = json.loads(RunDir(run_dir).dashboard.read_text())
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -56,7 +56,7 @@ class SupervisedDashboard:
 
     def start(self) -> str:
         """The first start; a server that cannot listen is a RatchetError."""
-        (self.run_dir / DASHBOARD_FILE).unlink(missing_ok=True)
+        RunDir(self.run_dir).dashboard.unlink(missing_ok=True)
         self.url = self._spawn()
         self._thread = threading.Thread(target=self._watch, name="ratchet-web-watch",
                                         daemon=True)
@@ -70,10 +70,10 @@ class SupervisedDashboard:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.join(5)
-        (self.run_dir / DASHBOARD_FILE).unlink(missing_ok=True)
+        RunDir(self.run_dir).dashboard.unlink(missing_ok=True)
 
     def _spawn(self) -> str:
-        state_file = self.run_dir / DASHBOARD_FILE
+        state_file = RunDir(self.run_dir).dashboard
         port = self.port
         if self.url is not None:  # restarts keep the address the user was given
             port = int(self.url.rstrip("/").rsplit(":", 1)[1])
@@ -93,14 +93,14 @@ class SupervisedDashboard:
                 raise RatchetError(str(state["error"]))
             if not self.proc.is_alive():
                 raise RatchetError(f"the dashboard process exited (code "
-                                   f"{self.proc.exitcode}); see {self.run_dir / 'logs'}")
+                                   f"{self.proc.exitcode}); see {RunDir(self.run_dir).logs}")
             time.sleep(0.05)
         self.proc.terminate()
         raise RatchetError(f"the dashboard did not start within 60 s ({state_file})")
 
     def _write(self, *, up: bool, url: str | None, error: str | None = None) -> None:
         previous = read_state(self.run_dir)
-        atomic_write_json(self.run_dir / DASHBOARD_FILE, {
+        atomic_write_json(RunDir(self.run_dir).dashboard, {
             "url": url, "up": up, "pid": os.getpid(),
             "server_pid": self.proc.pid if self.proc is not None else None,
             "restarts": self.restarts, "error": error,

@@ -21,13 +21,12 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 from typing import Any
 
-from ratchet.core import children
 from ratchet.core.atomic import atomic_write_json
 from ratchet.core.controls import Controls
 from ratchet.core.curriculum import allocate, weigh
 from ratchet.core.errors import RatchetError
 from ratchet.core.resources import NodeControllers
-from ratchet.core.rundirs import CONFIGURATIONS, LEAGUE_FILE, read_league
+from ratchet.core.rundir import RunDir, read_league
 from ratchet.engine.loop import LoopSummary, Reporter
 from ratchet.engine.recipe import CurriculumSpec, Recipe
 from ratchet.engine.runner import RunOptions, Session
@@ -61,13 +60,11 @@ class League:
             on_ready: Callable[[Any], None] | None = None) -> LoopSummary:
         with ExitStack() as opened:
             for name, recipe in self.recipe.configuration_recipes().items():
-                directory = self.run_dir / CONFIGURATIONS / name
+                run = RunDir(self.run_dir).configuration(name)
+                directory = run.path
                 directory.mkdir(parents=True, exist_ok=True)
                 opened.enter_context(PidLock(directory, self.mode))
-                registry = directory / "work" / ".children"
-                children.reset(registry)
-                children.reap_orphans(registry)
-                Controls(directory).clear_stop()
+                run.clean_after_crash()
                 session = Session.for_recipe(recipe, directory, reporter=self._tagged(name),
                                              stop=self.stop,
                                              hand_edit=self.options.hand_edit)
@@ -245,7 +242,7 @@ class League:
 
     def _save(self, update: dict[str, Any]) -> None:
         self.state = {**self.state, **update}
-        atomic_write_json(self.run_dir / LEAGUE_FILE, self.state)
+        atomic_write_json(RunDir(self.run_dir).league, self.state)
 
 
 def run_league(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
@@ -254,7 +251,7 @@ def run_league(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,
                on_ready: Callable[[Any], None] | None = None,
                options: RunOptions | None = None, mode: str = "foreground") -> LoopSummary:
     """Run every configuration of ``recipe`` until stopped (or each is done)."""
-    if (run_dir / "ratchet.db").exists():
+    if RunDir(run_dir).store.exists():
         raise RatchetError(f"{run_dir} holds a run of one configuration; a recipe with "
                            "`configurations` needs a run directory of its own (--run-dir)")
     league = League(recipe, run_dir, stop=stop or threading.Event(), reporter=reporter,

@@ -20,10 +20,7 @@ import psutil
 
 from ratchet.core.atomic import atomic_write_bytes, atomic_write_json
 from ratchet.core.errors import RatchetError, StoreError
-
-LOCK_NAME = "ratchet.lock"
-PID_NAME = "ratchet.pid"
-DAEMON_NAME = "daemon.json"
+from ratchet.core.rundir import RunDir
 
 
 class AlreadyRunning(RatchetError):
@@ -80,21 +77,21 @@ def flock_holders(path: Path) -> list[int]:
 
 def _recorded(run_dir: Path) -> PidInfo | None:
     try:
-        data = json.loads((run_dir / DAEMON_NAME).read_text())
+        data = json.loads(RunDir(run_dir).daemon.read_text())
         return PidInfo(int(data["pid"]), float(data["started_at"]), str(data.get("mode", "")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def _clear(run_dir: Path) -> None:
-    for name in (PID_NAME, DAEMON_NAME):
-        (run_dir / name).unlink(missing_ok=True)
+    for path in (RunDir(run_dir).pid, RunDir(run_dir).daemon):
+        path.unlink(missing_ok=True)
 
 
 def running_pid(run_dir: Path) -> PidInfo | None:
     """The live daemon (the lock's holder), or None (clearing stale pid files). A holder
     that cannot be identified is PidInfo(-1, ...)."""
-    lock_path = run_dir / LOCK_NAME
+    lock_path = RunDir(run_dir).lock
     if not lock_path.exists():
         return None
     fd = os.open(lock_path, os.O_RDWR)
@@ -143,7 +140,7 @@ def _is_ratchet_run(pid: int) -> bool:
 
 def _recorded_dir(run_dir: Path) -> str | None:
     try:
-        return str(json.loads((run_dir / DAEMON_NAME).read_text())["run_dir"])
+        return str(json.loads(RunDir(run_dir).daemon.read_text())["run_dir"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -153,6 +150,7 @@ class PidLock:
 
     def __init__(self, run_dir: Path, mode: str = "foreground"):
         self.run_dir = run_dir
+        self.run = RunDir(run_dir)
         self.mode = mode
         self.fd: int | None = None
         self.stale_replaced = False
@@ -160,7 +158,7 @@ class PidLock:
     def acquire(self) -> PidLock:
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(self.run.lock, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise StoreError(f"cannot use run directory {self.run_dir}: {exc.strerror}") \
                 from None
@@ -168,21 +166,21 @@ class PidLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            info = _holder(self.run_dir, self.run_dir / LOCK_NAME)
+            info = _holder(self.run_dir, self.run.lock)
             if not info.ours:
                 held = info.describe() if info.pid > 0 else "a process that cannot be found"
-                raise AlreadyRunning(self.run_dir, None, f"{self.run_dir / LOCK_NAME} is held "
+                raise AlreadyRunning(self.run_dir, None, f"{self.run.lock} is held "
                                      f"by {held}, not a ratchet daemon of this run; nothing "
                                      "was signalled. End that process, then start again") \
                     from None
             raise AlreadyRunning(self.run_dir, info.pid if info.pid > 0 else None) from None
         self.fd = fd
-        self.stale_replaced = (self.run_dir / PID_NAME).exists()
+        self.stale_replaced = (self.run.pid).exists()
         pid = os.getpid()
-        atomic_write_json(self.run_dir / DAEMON_NAME, {
+        atomic_write_json(self.run.daemon, {
             "pid": pid, "mode": self.mode, "started_at": create_time(pid) or time.time(),
             "run_dir": str(self.run_dir.resolve())})
-        atomic_write_bytes(self.run_dir / PID_NAME, f"{pid}\n".encode(), mode=0o644)
+        atomic_write_bytes(self.run.pid, f"{pid}\n".encode(), mode=0o644)
         return self
 
     def release(self) -> None:

@@ -10,14 +10,12 @@ from typing import Any
 
 from ratchet.core.atomic import atomic_write_json
 from ratchet.core.errors import StoreError
-from ratchet.core.rundirs import configuration_dirs, read_league
-from ratchet.core.store import DB_NAME, Store
+from ratchet.core.rundir import RunDir, configuration_dirs, read_league
+from ratchet.core.store import Store
 from ratchet.core.types import Decision
 from ratchet.engine.summary import champion_summary
 from ratchet.service.dashboard import read_state as read_dashboard_state
 from ratchet.service.pidfile import running_pid
-
-FATAL_FILE = "last_error.json"
 
 
 def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
@@ -53,9 +51,9 @@ def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
         "mode": info.mode if info else None,
         "uptime_s": round(time.time() - info.started_at, 1) if info else None,
         "phase": state.get("phase", "running" if info else "stopped"),
-        "paused": bool(state.get("paused")) or (run_dir / "pause").exists(),
+        "paused": bool(state.get("paused")) or RunDir(run_dir).pause_request.exists(),
         "pause_reason": state.get("pause_reason") or
-        ("paused by request" if (run_dir / "pause").exists() else None),
+        ("paused by request" if RunDir(run_dir).pause_request.exists() else None),
         "cycle": pending[0] if pending else (last.cycle if last else 0),
         "cycle_in_progress": pending is not None,
         "cycles_decided": champ["cycles"] - (1 if pending else 0),
@@ -82,17 +80,17 @@ def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
 
 def check_store_present(run_dir: Path, pid: int | None) -> None:
     """A run directory whose store is gone says what happened (not "no run here")."""
-    if (run_dir / DB_NAME).exists() or not (pid or read_fatal(run_dir)
-                                              or (run_dir / "champion.json").exists()):
+    run = RunDir(run_dir)
+    if run.store.exists() or not (pid or read_fatal(run_dir) or run.champion.exists()):
         return
     fatal = read_fatal(run_dir)
     if pid is not None:
-        raise StoreError(f"{run_dir / DB_NAME} is missing while the daemon (pid {pid}) "
+        raise StoreError(f"{run.store} is missing while the daemon (pid {pid}) "
                          "runs: it stops at its next write (exit 75) rather than write "
                          "where no one reads. Put the newest checkpoint back with 'ratchet "
                          f"restore --run-dir {run_dir}' once it has stopped")
     why = f" The run's last error: {fatal['message']}" if fatal else ""
-    raise StoreError(f"{run_dir / DB_NAME} is missing: the run's history is gone from its "
+    raise StoreError(f"{run.store} is missing: the run's history is gone from its "
                      f"directory.{why} Put the newest checkpoint back with 'ratchet restore "
                      f"--run-dir {run_dir}'")
 
@@ -146,7 +144,7 @@ def unclean_end(run_dir: Path) -> str | None:
     fatal = read_fatal(run_dir)
     if fatal and fatal["at"] >= float(state.get("updated_at") or 0):
         return None
-    crash = _fatal_signal(run_dir / "logs" / "daemon.out")
+    crash = _fatal_signal(RunDir(run_dir).daemon_out)
     log_path = newest_log(run_dir)
     last = _last_line(log_path) if log_path else ""
     return ("the process ended without stopping cleanly (a kill -9, the out-of-memory "
@@ -191,7 +189,7 @@ def record_fatal(run_dir: Path, message: str) -> None:
     (``_fallback``), so that `ratchet status` can still say why the run stopped."""
     record = {"message": message, "at": time.time()}
     try:
-        atomic_write_json(run_dir / FATAL_FILE, record)
+        atomic_write_json(RunDir(run_dir).fatal, record)
         _fallback(run_dir).unlink(missing_ok=True)
     except OSError:
         with contextlib.suppress(OSError):
@@ -200,7 +198,7 @@ def record_fatal(run_dir: Path, message: str) -> None:
 
 def read_fatal(run_dir: Path) -> dict[str, Any] | None:
     found = []
-    for path in (run_dir / FATAL_FILE, _fallback(run_dir)):
+    for path in (RunDir(run_dir).fatal, _fallback(run_dir)):
         try:
             data = json.loads(path.read_text())
             found.append({"message": str(data["message"]), "at": float(data["at"])})
@@ -211,11 +209,11 @@ def read_fatal(run_dir: Path) -> dict[str, Any] | None:
 
 def _read_state(run_dir: Path) -> dict[str, Any]:
     try:
-        return json.loads((run_dir / "state.json").read_text())
+        return json.loads(RunDir(run_dir).state.read_text())
     except (OSError, ValueError):
         return {}
 
 
 def newest_log(run_dir: Path) -> Path | None:
-    logs = sorted((run_dir / "logs").glob("ratchet-*.log"))
+    logs = RunDir(run_dir).log_files()
     return logs[-1] if logs else None

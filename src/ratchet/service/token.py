@@ -13,8 +13,8 @@ import secrets
 from pathlib import Path
 
 from ratchet.core.errors import RatchetError
+from ratchet.core.rundir import RunDir
 
-TOKEN_FILE = "token"
 MIN_LENGTH = 32  # characters of a usable token (ratchet writes 43)
 
 
@@ -26,7 +26,7 @@ def _usable(token: str) -> bool:
 def read_token(run_dir: Path) -> str | None:
     """The run's token, or None when there is none or it is unusable."""
     try:
-        token = (run_dir / TOKEN_FILE).read_text(encoding="ascii").strip()
+        token = RunDir(run_dir).token.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):
         return None
     return token if _usable(token) else None
@@ -35,7 +35,7 @@ def read_token(run_dir: Path) -> str | None:
 def ensure_token(run_dir: Path) -> str:
     """The run's token, created on first use readable by its owner only (mode 0600); an
     existing file that holds no usable token is refused with what to do."""
-    path = run_dir / TOKEN_FILE
+    path = RunDir(run_dir).token
     with contextlib.suppress(FileExistsError):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:

@@ -8,6 +8,7 @@ import sys
 import pytest
 import yaml
 
+from ratchet.core.rundir import RunDir
 from ratchet.core.store import Store
 
 TINY = {
@@ -103,7 +104,7 @@ def test_probation_reverts_a_champion_weaker_than_its_predecessor(tmp_path):
     spec = {**TINY["target"], "game": "connect_four", "probation_games": 80,
             "match_simulations": 32, "gate_anchor_simulations": 10, "trigger_games": 16,
             "train_steps": 20}
-    target = SelfPlayTarget(SelfPlaySpec(**spec), run_dir / "work")  # store: run_dir
+    target = SelfPlayTarget(SelfPlaySpec(**spec), RunDir(run_dir))
     first = Candidate({}, "baseline")
     target.apply(first)  # champion v0
     games = target.games
@@ -329,7 +330,7 @@ def test_a_skill_bar_blocks_a_promotion_only_once_a_champion_has_cleared_it(tmp_
 
     spec = SelfPlaySpec(**{**TINY["target"], "gate": True, "gate_random_pairs": 3,
                            "gate_anchor_simulations": 5})
-    target = SelfPlayTarget(spec, tmp_path / "work")
+    target = SelfPlayTarget(spec, RunDir(tmp_path))
     champion, challenger = Candidate({}, "baseline"), Candidate({}, "test")
     target.apply(champion)
     checks = {c.gate: c for c in target.promotion_checks(challenger)}
@@ -370,7 +371,7 @@ def test_a_node_controller_sets_the_worker_count_to_hold_the_cpu_in_its_band(tmp
     champion = Candidate({}, "baseline")
 
     def started():
-        target = SelfPlayTarget(spec, tmp_path / "work")
+        target = SelfPlayTarget(spec, RunDir(tmp_path))
         group = InlineExecutor().start_workers(target.workers())
         target.attach_workers(group)
         target.apply(champion)

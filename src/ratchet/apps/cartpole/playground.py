@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ratchet.core.rundir import RunDir
+
 SHIPPED_LABEL = "shipped model"
 TASK_CHOICES = (["nominal"] + [f"physics-heldout-{i}" for i in range(5)]
                 + [f"hard-train-{i}" for i in range(4)]
@@ -26,11 +28,12 @@ TASK_CHOICES = (["nominal"] + [f"physics-heldout-{i}" for i in range(5)]
 
 
 def model_choices(run_dirs: Sequence[Path]) -> dict[str, Path]:
+    from ratchet.plugins.targets.cartpole import LIVE_POLICY
     from ratchet.plugins.targets.cartpole.pretrain import SHIPPED
 
     choices = {SHIPPED_LABEL: SHIPPED}
     for run_dir in run_dirs:
-        champion = Path(run_dir) / "champion-policy.safetensors"
+        champion = RunDir(run_dir).published(LIVE_POLICY)
         if champion.exists():
             choices[f"champion of {Path(run_dir).name}"] = champion
     return choices

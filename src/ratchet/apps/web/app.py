@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 from ratchet.apps.web.deps import host_name
 from ratchet.apps.web.metrics import LeagueCollector, MergedCollector, RunCollector
-from ratchet.core.rundirs import configuration_dirs
+from ratchet.core.rundir import configuration_dirs
 from ratchet.core.store import Store
 from ratchet.core.version import __version__
 

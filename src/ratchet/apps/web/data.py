@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ratchet.core.rundirs import CONFIGURATIONS, read_league
+from ratchet.core.rundir import RunDir, read_league
 from ratchet.core.store import Store
 from ratchet.engine.parameters import parameter_view
 from ratchet.service.status import run_status
@@ -227,9 +227,10 @@ def calibration_view(run_dir: Path) -> list[dict[str, Any]]:
 def curriculum_view(run_dir: Path) -> list[dict[str, Any]]:
     """In a run of several configurations, the curriculum's weights, workers and reasons
     (every configuration's, shown with each)."""
-    if run_dir.parent.name != CONFIGURATIONS:
+    parent = RunDir(run_dir).parent_run
+    if parent is None:
         return []
-    league = read_league(run_dir.parent.parent)
+    league = read_league(parent.path)
     weights = league.get("weights") or {}
     if not weights:
         return []

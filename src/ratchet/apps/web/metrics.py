@@ -163,7 +163,7 @@ class LeagueCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         from ratchet.core.resources import node_series
-        from ratchet.core.rundirs import read_league
+        from ratchet.core.rundir import read_league
 
         league = read_league(self.run_dir)
         weights = league.get("weights") or {}

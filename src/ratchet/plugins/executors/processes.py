@@ -79,11 +79,6 @@ class ProcessesExecutor(Executor):
             self._pool = None
 
 
-def workers_registry(run_dir: Path) -> Path:
-    """Where pool workers register, so that the next start can reap any a crash left."""
-    return run_dir / "work" / ".workers"
-
-
 class ProcessesSpec(Spec):
     """A pool of worker processes on this machine: challenger and champion run in
     parallel (unless the target interleaves them)."""
@@ -92,5 +87,5 @@ class ProcessesSpec(Spec):
     workers: int | None = Field(None, ge=1, description="pool size (default: the CPUs)")
 
     def create(self, context: BuildContext) -> ProcessesExecutor:
-        registry = workers_registry(context.run_dir) if context.run_dir else None
+        registry = context.run.workers if context.run_dir else None
         return ProcessesExecutor(self.workers, registry=registry)

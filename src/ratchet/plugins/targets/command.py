@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 
 from ratchet.core.errors import EvaluationError
 from ratchet.core.registry import BuildContext, Spec
+from ratchet.core.rundir import children_registry
 from ratchet.core.space import Space
 from ratchet.core.types import Candidate, EvalTask, Measurement, OutcomeKind
 from ratchet.plugins.targets import _config_file, _live_file, _output, _process
@@ -95,7 +96,7 @@ class CommandTarget(Target):
 
     @property
     def children_dir(self) -> Path:
-        return self.workdir / ".children"
+        return children_registry(self.workdir)
 
     def open(self, store: Store) -> None:
         self._store = store

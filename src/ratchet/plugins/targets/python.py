@@ -27,6 +27,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ratchet.core.errors import EvaluationError
 from ratchet.core.registry import BuildContext, Spec
+from ratchet.core.rundir import children_registry
 from ratchet.core.space import Space
 from ratchet.core.types import EvalTask, Measurement, OutcomeKind
 from ratchet.plugins.targets._base import Target, starting_values
@@ -55,7 +56,7 @@ class PythonTarget(Target):
             base = self.work_dir or Path(tempfile.gettempdir()) / "ratchet-python-target"
             self._worker = PythonWorker(self.function, timeout_s=self.timeout_s,
                                         log_path=base / "python-target.log",
-                                        registry=base / ".children")
+                                        registry=children_registry(base))
         return self._worker
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
 from ratchet.apps.web.deps import run_dir_of
+from ratchet.core.rundir import RunDir
 from ratchet.core.store import Store
 
 router = APIRouter(prefix="/api", tags=["read"])
@@ -39,7 +40,7 @@ async def events(request: Request, run_dir: Path = Depends(run_dir_of),
 
 
 async def _stream(request: Request, run_dir: Path, last: int) -> AsyncIterator[dict]:
-    state_path = run_dir / "state.json"
+    state_path = RunDir(run_dir).state
     state_seen = 0.0
     while not await request.is_disconnected():
         fresh = await asyncio.to_thread(_read, run_dir, last)

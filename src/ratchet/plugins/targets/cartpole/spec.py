@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ratchet.core.registry import BuildContext
 from ratchet.plugins.targets._base import MaximizedSamplesSpec, Target
+from ratchet.plugins.targets.cartpole import LIVE_POLICY
 
 
 class CartPoleTargetSpec(MaximizedSamplesSpec):
@@ -33,7 +34,8 @@ class CartPoleTargetSpec(MaximizedSamplesSpec):
         require("torch", "gymnasium", "safetensors", feature="the cartpole target")
         from ratchet.plugins.targets.cartpole.target import CartPoleTarget  # torch: only when used
 
-        return CartPoleTarget(context.work_dir, model=self.model, train_steps=self.train_steps,
+        return CartPoleTarget(context.work_dir, live_model=context.run.published(LIVE_POLICY),
+                              model=self.model, train_steps=self.train_steps,
                               episodes=self.episodes, adaptation=self.adaptation,
                               hard_tasks=self.hard_tasks, threads=self.threads,
                               seed=context.seed, time_limit=self.time_limit)

@@ -35,7 +35,7 @@ from ratchet.core.errors import EvaluationError, RatchetError, RecipeError
 from ratchet.core.space import Space
 from ratchet.core.types import Candidate, EvalTask, Measurement
 from ratchet.plugins.targets._base import Target
-from ratchet.plugins.targets.cartpole import metrics
+from ratchet.plugins.targets.cartpole import LIVE_POLICY, metrics
 from ratchet.plugins.targets.cartpole.adapt import (
     GRADIENT_MODES,
     AdaptConfig,
@@ -79,7 +79,7 @@ class CartPoleTarget(Target):
         self.threads = threads
         self.seed = seed
         self.time_limit = time_limit
-        self.live_model = live_model or self.workdir.parent / "champion-policy.safetensors"
+        self.live_model = live_model or self.workdir / LIVE_POLICY
 
     # -- the Target protocol ------------------------------------------------------------
     def baseline(self, space: Space) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ratchet.core.rundir import RunDir
+
 RATE_WINDOW_S = 600.0
 PROGRESS_WINDOW = 1000  # self-play games: the rating trend's window on /metrics
 
@@ -56,7 +58,7 @@ def standing(run_dir: Path) -> Standing | None:
         game = (store.run_info() or {})["recipe"]["target"]["game"]
         gated = store.gated_decisions(1)
     try:
-        games = GameStore(run_dir / "ratchet.db")
+        games = GameStore(RunDir(run_dir).store)
     except sqlite3.Error:
         return None
     with games:
@@ -189,7 +191,7 @@ def views(run_dir: Path) -> list[dict[str, Any]]:
         promotions = store.promotions()
         game = (store.run_info() or {})["recipe"]["target"]["game"]
     try:
-        games = GameStore(run_dir / "ratchet.db")
+        games = GameStore(RunDir(run_dir).store)
     except sqlite3.Error:
         return []
     with games:

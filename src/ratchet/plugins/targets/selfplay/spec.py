@@ -178,4 +178,4 @@ class SelfPlaySpec(MaximizedGamesSpec):
         require("torch", "safetensors", "pyspiel", feature="the selfplay target")
         from ratchet.plugins.targets.selfplay.target import SelfPlayTarget
 
-        return SelfPlayTarget(self, context.work_dir, seed=context.seed)
+        return SelfPlayTarget(self, context.run, seed=context.seed)

@@ -41,6 +41,7 @@ import numpy as np
 from ratchet.core import children
 from ratchet.core.errors import EvaluationError
 from ratchet.core.resources import NodeControllers
+from ratchet.core.rundir import RunDir
 from ratchet.core.space import Space
 from ratchet.core.types import (
     Candidate,
@@ -83,14 +84,15 @@ class SelfPlayTarget(Target):
     head_to_head = True
     games_in_pairs = True
 
-    def __init__(self, spec: SelfPlaySpec, work_dir: Path, *, seed: int = 0):
+    def __init__(self, spec: SelfPlaySpec, run: RunDir, *, seed: int = 0):
         self.spec = spec
-        self.work_dir = Path(work_dir)
+        self.run = run
+        self.work_dir = run.work
         self.seed = seed
         self.game = load_game(spec.game)
         self.info = game_info(spec.game, self.game)
         self.nets = self.work_dir / "nets"
-        self.db = self.work_dir.parent / "ratchet.db"
+        self.db = run.store  # the games' tables live in the run's store
         self._games: GameStore | None = None
         self._group: WorkerGroup | None = None  # the self-play workers (the loop's side)
         self._receiver: threading.Thread | None = None
@@ -506,7 +508,7 @@ class SelfPlayTarget(Target):
     def registry(self) -> Path:
         """Where this target's child processes (gate, training) register: a stop ends
         them, and the next start kills any a kill -9 left (``ratchet.core.children``)."""
-        return self.work_dir / ".children"
+        return self.run.children
 
     def _stopping(self) -> bool:
         return children.stopping(self.registry)

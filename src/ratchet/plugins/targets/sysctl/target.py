@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from ratchet.core.errors import EvaluationError
+from ratchet.core.rundir import children_registry
 from ratchet.core.space import Space
 from ratchet.core.types import Candidate, EvalTask, Measurement
 from ratchet.plugins.targets import _interleave, _output, _process
@@ -228,7 +229,7 @@ class SysctlTarget(Target):
                     try:
                         done = _process.run(self.argv, env=self._environment(params, seed + i),
                                             cwd=self.cwd, timeout_s=self.timeout_s,
-                                            registry=self.workdir / ".children")
+                                            registry=children_registry(self.workdir))
                         results.append(_output.samples_measurement(
                             done.stdout, self.metric, done.seconds).mean)
                     except EvaluationError as exc:
