@@ -14,7 +14,7 @@ from bench._baselines import Result, optuna_loop, seed004_loop
 from bench._elo_bot import BEST_ELO, SHARED, START_ELO, EloBot, space, true_elo, true_score
 from bench.search import print_paired, run_loop
 from ratchet.core.stats import score_to_elo
-from ratchet.engine.race import Racing
+from ratchet.engine.recipe import Racing
 from ratchet.plugins.judges import SPRTJudge
 from ratchet.plugins.strategies import OptunaStrategy, PerturbStrategy
 

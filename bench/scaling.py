@@ -32,7 +32,7 @@ from ratchet.core.space import Space
 from ratchet.core.store import Store
 from ratchet.core.types import EvalTask, Measurement
 from ratchet.engine.factory import Components
-from ratchet.engine.loop import Schedule
+from ratchet.engine.recipe import Schedule
 from ratchet.engine.runner import Session
 from ratchet.plugins.executors import Executor, ProcessesExecutor
 from ratchet.plugins.judges import SPRTJudge

@@ -35,8 +35,7 @@ from ratchet.core.space import Space
 from ratchet.core.store import Store
 from ratchet.core.types import Decision
 from ratchet.engine.factory import Components
-from ratchet.engine.loop import Schedule
-from ratchet.engine.race import Racing
+from ratchet.engine.recipe import Racing, Schedule
 from ratchet.engine.runner import Session
 from ratchet.engine.summary import champion_summary
 from ratchet.plugins.executors import InlineExecutor

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from ratchet.core.controls import Controls
 from ratchet.core.errors import RecipeError
 from ratchet.core.store import Store
 from ratchet.core.types import Decision
+from ratchet.engine.factory import build_components
+from ratchet.engine.loop import SECONDS_RUN
 from ratchet.engine.recipe import load_recipe, parse_recipe
-from ratchet.engine.runner import run_recipe
+from ratchet.engine.runner import Session, run_recipe
 from tests.conftest import toy_recipe, write_recipe
 
 
@@ -231,10 +232,10 @@ def test_a_budget_in_games_ends_the_run_and_a_restart_spends_nothing_more(tmp_pa
 def test_a_budget_in_seconds_counts_every_start(tmp_path):
     summary, store, _ = _run(tmp_path, None, schedule={"budget": {"seconds": 1.5}})
     assert summary.budget_spent and "s of 1.5 s" in summary.budget_spent
-    spent = store.target_state("schedule.seconds_run")
+    spent = store.get(SECONDS_RUN)
     assert spent >= 1.5
     again, store2, _ = _run(tmp_path, None, schedule={"budget": {"seconds": 1.5}})
-    assert again.cycles == 0 and store2.target_state("schedule.seconds_run") >= spent
+    assert again.cycles == 0 and store2.get(SECONDS_RUN) >= spent
 
 
 @pytest.mark.parametrize("budget, expected", [
@@ -315,9 +316,14 @@ def test_an_approval_gate_holds_passed_challengers_for_ratchet_promote(tmp_path)
         assert store.champion().candidate.id == held[0].candidate.id
         assert store.promotions()[-1]["stats"] == {"manual": True}
         baseline = store.promotions()[0]["candidate_id"]
-    # a target putting a former champion back (self-play's probation): its own record
-    Controls(tmp_path / "run").request_promotion(baseline, revert="probation failed:\n x")
-    run_recipe(recipe, tmp_path / "run", max_cycles=1)
+    # a target putting a former champion back (self-play's probation), through its
+    # take_revert hook, once: its own record
+    components = build_components(recipe, tmp_path / "run")
+    wanted = [(baseline, "probation failed: x")]
+    components.target.take_revert = lambda: wanted.pop() if wanted else None
+    with Session.for_recipe(recipe, tmp_path / "run", components=components) as session:
+        session.run(1)
+    assert not wanted
     with Store(tmp_path / "run") as store:
         assert store.champion().candidate.id == baseline
         assert store.promotions()[-1]["stats"] == {"revert": True, "reason":

@@ -11,6 +11,7 @@ import pytest
 from ratchet.core.errors import RecipeError
 from ratchet.core.store import Store
 from ratchet.core.types import Decision
+from ratchet.engine.race import RACE_KEY
 from ratchet.engine.recipe import parse_recipe
 from ratchet.engine.runner import run_recipe
 from tests.conftest import toy_recipe, write_recipe
@@ -65,7 +66,7 @@ def test_kill_9_mid_race_then_resume_loses_nothing_and_promotes_nothing_twice(tm
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     store = audit(run_dir, tmp_path / "toy.json")
-    assert store.pending_cycle() is None and store.target_state("loop.race") is None
+    assert store.pending_cycle() is None and store.get(RACE_KEY) is None
     rows = store.evaluations()
     keys = [(r.candidate_id, r.role, r.cycle, r.batch, r.shard) for r in rows]
     assert len(keys) == len(set(keys))  # no measurement recorded twice
@@ -84,7 +85,7 @@ def test_a_race_whose_champion_cannot_be_measured_ends_failed_and_the_loop_goes_
     assert summary.failures == summary.cycles == len(decisions) == 6  # two races of 3
     assert all(d.decision is Decision.FAILED and "screening evaluation failed" in d.reason
                for d in decisions)
-    assert store.pending_cycle() is None and store.target_state("loop.race") is None
+    assert store.pending_cycle() is None and store.get(RACE_KEY) is None
 
 
 def _race_recipe(function: str, direction: str, xs: list[float]) -> dict:

@@ -23,7 +23,7 @@ _EXPORTS = {
     "RunView": "ratchet.apps.api", "open_run": "ratchet.apps.api", "run": "ratchet.apps.api",
     "RatchetError": "ratchet.core.errors", "RecipeError": "ratchet.core.errors",
     "SpaceError": "ratchet.core.errors", "StoreError": "ratchet.core.errors",
-    "Loop": "ratchet.engine.loop", "Schedule": "ratchet.engine.loop",
+    "Loop": "ratchet.engine.loop", "Schedule": "ratchet.engine.recipe",
     "Recipe": "ratchet.engine.recipe", "load_recipe": "ratchet.engine.recipe",
     "Session": "ratchet.engine.runner",
     "Param": "ratchet.core.space", "Space": "ratchet.core.space",
@@ -54,8 +54,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from ratchet.core.space import Param, Space
     from ratchet.core.store import Store
     from ratchet.core.types import Candidate, Decision, EvalTask, Evidence, Measurement, Verdict
-    from ratchet.engine.loop import Loop, Schedule
-    from ratchet.engine.recipe import Recipe, load_recipe
+    from ratchet.engine.loop import Loop
+    from ratchet.engine.recipe import Recipe, Schedule, load_recipe
     from ratchet.engine.runner import Session
     from ratchet.plugins.executors import Executor
     from ratchet.plugins.judges import Judge

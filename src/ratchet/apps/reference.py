@@ -16,12 +16,12 @@ from pydantic_core import PydanticUndefined
 
 from ratchet.core.registry import FAMILIES
 from ratchet.engine.recipe import (
-    BudgetSpec,
+    Budget,
     ConfigurationSpec,
     CurriculumSpec,
     DashboardSpec,
-    RacingSpec,
-    ScheduleSpec,
+    Racing,
+    Schedule,
 )
 
 HEADER = """# Recipe reference
@@ -116,8 +116,8 @@ def render() -> str:
             kinds = ", ".join(f"`{k}`" for k in family.kinds()
                               if family.spec(k) is spec)
             lines += [f"### kind: {kinds}", "", _doc(spec), "", *_table(spec)]
-    for key, model in (("schedule", ScheduleSpec),
-                       ("schedule.budget", BudgetSpec), ("racing", RacingSpec),
+    for key, model in (("schedule", Schedule),
+                       ("schedule.budget", Budget), ("racing", Racing),
                        ("dashboard", DashboardSpec), ("configurations[]", ConfigurationSpec),
                        ("curriculum", CurriculumSpec)):
         lines += [f"## `{key}:`", "", *_table(model)]

@@ -36,17 +36,14 @@ class Controls:
     def clear_stop(self) -> None:
         self.run.stop_request.unlink(missing_ok=True)
 
-    def request_promotion(self, candidate_id: str, *, revert: str = "") -> None:
-        """Promote ``candidate_id`` at the loop's next safe point: a person's choice, or
-        with ``revert`` (the reason) a target putting a former champion back."""
+    def request_promotion(self, candidate_id: str) -> None:
+        """Promote ``candidate_id`` at the loop's next safe point (a person's choice)."""
         from ratchet.core.atomic import atomic_write_text
 
-        reason = " ".join(revert.split())
-        atomic_write_text(self.run.promote_request,
-                          candidate_id + "\n" + (f"revert: {reason}\n" if reason else ""))
+        atomic_write_text(self.run.promote_request, candidate_id + "\n")
 
     def take_promotion(self) -> tuple[str, str] | None:
-        """(candidate, revert reason or "") asked for, once."""
+        """(candidate, "") asked for, once (the second item: no revert reason)."""
         if not os.path.exists(self._promote):
             return None
         path = Path(self._promote)
@@ -56,6 +53,4 @@ class Controls:
             return None
         path.unlink(missing_ok=True)
         candidate = lines[0].strip() if lines else ""
-        revert = next((line.removeprefix("revert: ").strip() for line in lines[1:]
-                       if line.startswith("revert: ")), "")
-        return (candidate, revert) if candidate else None
+        return (candidate, "") if candidate else None

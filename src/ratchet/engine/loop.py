@@ -23,56 +23,23 @@ from ratchet.core.controls import Controls
 from ratchet.core.errors import StoreError
 from ratchet.core.filewriter import LiveFiles
 from ratchet.core.rundir import RunDir
-from ratchet.core.store import Store
+from ratchet.core.store import StateKey, Store
 from ratchet.core.types import Decision
 from ratchet.engine.checkpoint import write_checkpoint
 from ratchet.engine.cycle import CycleResult, CycleRunner, Reporter, batch_seed
 from ratchet.engine.factory import Components
-from ratchet.engine.race import Race, Racing
+from ratchet.engine.race import Race
+from ratchet.engine.recipe import Racing, Schedule
 from ratchet.engine.summary import write_champion_file
 
 __all__ = ["CycleResult", "Loop", "LoopSummary", "Reporter", "Schedule", "batch_seed"]
 
 log = logging.getLogger("ratchet.loop")
 
-SECONDS_RUN = "schedule.seconds_run"  # the loop's time over every start (the store's KV)
+SECONDS_RUN = StateKey("schedule.seconds_run", float)  # the loop's time over every start
 STATE_EVERY_S = 0.5  # state.json after a successful cycle: at most this often
 CONTROL_POLL_S = 5.0  # a long wait looks at the stop and pause files this often
 DAY_S = 86_400.0
-
-
-@dataclass(frozen=True)
-class Budget:
-    """When a run has spent enough: measurements (games or runs, every role counted) and
-    seconds of loop time over every start."""
-
-    measurements: int | None = None
-    seconds: float | None = None
-    unit: str = "games"
-
-    @classmethod
-    def from_dict(cls, spec: dict[str, Any] | None) -> Budget | None:
-        if not spec:
-            return None
-        unit = "runs" if spec.get("runs") is not None else "games"
-        return cls(spec.get(unit), spec.get("seconds"), unit)
-
-
-@dataclass
-class Schedule:
-    max_cycles: int | None = None
-    interval_s: float = 0.0
-    stagnation_cycles: int | None = 100
-    baseline: int = 50
-    failure_backoff_s: float = 30.0
-    max_consecutive_failures: int = 3
-    pause_s: float = 60.0
-    checkpoint_every: int = 10
-    checkpoint_keep: int = 5
-    early_stop_cycles: int | None = None
-    budget: Budget | None = None
-    cooldown_s: float = 0.0
-    max_promotions_per_day: int | None = None
 
 
 @dataclass
@@ -134,7 +101,7 @@ class Loop:
     def _run(self, max_cycles: int | None) -> LoopSummary:
         max_cycles = max_cycles if max_cycles is not None else self.schedule.max_cycles
         summary = LoopSummary()
-        self._seconds_before = float(self.store.target_state(SECONDS_RUN) or 0.0)
+        self._seconds_before = float(self.store.get(SECONDS_RUN) or 0.0)
         self._started = time.monotonic()
         self._set_state(phase="starting")  # from here on, an end without "stopped" is a crash
         if self._within_budget():
@@ -173,7 +140,7 @@ class Loop:
         if self._budget_spent and not summary.stopped:
             remeasured = self.cycles.remeasure_provisional(self.schedule.baseline)
             if remeasured:
-                unit = getattr(self.schedule.budget, "unit", "measurements")
+                unit = self.schedule.budget.unit if self.schedule.budget else "measurements"
                 summary.budget_spent = (f"{self._budget_spent}; the champion, promoted by "
                                         f"the last test, re-measured on {remeasured} fresh "
                                         f"{unit} (outside the budget)")
@@ -188,8 +155,9 @@ class Loop:
 
     # -- controls and pacing --------------------------------------------------------
     def honour_controls(self) -> bool:
-        """Obey the stop, pause and promote files. False when the loop must stop."""
-        wanted = self.controls.take_promotion()
+        """Obey the stop, pause and promote files and a target's revert. False when the
+        loop must stop."""
+        wanted = self.controls.take_promotion() or self.c.target.take_revert()
         if wanted is not None:
             self._manual_promotion(*wanted)
         if self.controls.stop_requested:
@@ -240,7 +208,7 @@ class Loop:
     def _record_seconds(self) -> None:
         """Committed only for a budget in seconds (one write per cycle saved otherwise)."""
         if self.schedule.budget is not None and self.schedule.budget.seconds:
-            self.store.set_target_state(SECONDS_RUN, round(self._seconds_used(), 3))
+            self.store.put(SECONDS_RUN, round(self._seconds_used(), 3))
 
     def _set_state(self, *, lazy: bool = False, **changes: Any) -> None:
         """Live state for `ratchet status` (state.json, written atomically). ``lazy``: the

@@ -23,11 +23,16 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import (
+    Any,
+    NotRequired,  # pydantic reads it before Python 3.12
+)
+
+from typing_extensions import TypedDict
 
 from ratchet.core.errors import RecipeError
 from ratchet.core.seeds import SeedLedger
-from ratchet.core.store import Store
+from ratchet.core.store import StateKey, Store
 from ratchet.core.types import Candidate, Decision, EvalTask, Evidence
 from ratchet.engine.cycle import (
     CycleResult,
@@ -39,24 +44,22 @@ from ratchet.engine.cycle import (
     split,
 )
 from ratchet.engine.factory import Components
+from ratchet.engine.recipe import Racing
 from ratchet.plugins.executors import EvalResult
 
 log = logging.getLogger("ratchet.loop")
 
-RACE_KEY = "loop.race"  # the race in progress: its cycles and the rounds it has decided
+
+
+class RaceRecord(TypedDict):
+    cycles: list[int]  # the race's cycles, pending until screened out or kept
+    round: int         # the rounds decided so far
+    champion_failures: NotRequired[int]  # rounds in a row without the champion's measurement
+
+
+RACE_KEY = StateKey("loop.race", RaceRecord)  # the race in progress
 SCREEN_BATCH = 1_000_000  # screening rounds' batch numbers: apart from any cycle's batches
 MAX_CHAMPION_FAILURES = 3  # rounds without the champion's measurement before a race ends
-
-
-@dataclass(frozen=True)
-class Racing:
-    challengers: int = 1   # in flight per race; 1: no racing
-    keep: float = 0.25     # share of the field kept after each screening round
-    screen: int | None = None  # games or runs per side per round (default: the judge's batch)
-
-    @classmethod
-    def from_dict(cls, spec: dict[str, Any] | None) -> Racing:
-        return cls(**spec) if spec else cls()
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ class Race:
         """Open a race (unless a cycle is already pending) and screen it down to one
         pending challenger. Returns the rejected challengers' results; None when stopped
         (the race resumes on the next start)."""
-        race = self.store.target_state(RACE_KEY)
+        race = self.store.get(RACE_KEY)
         if race is None:
             if self.store.pending_cycle() is not None:
                 return []  # an ordinary cycle (or a race's last survivor) is pending
@@ -112,14 +115,14 @@ class Race:
             pending = {c: cand for c, cand in self.store.pending_cycles()
                        if c in race["cycles"]}
             if len(pending) <= 1:
-                self.store.set_target_state(RACE_KEY, None)
+                self.store.put(RACE_KEY, None)
                 return results
             if not self.between_rounds():
                 return None
             if not self._measure_round(race):
                 return None
             results += self._decide_round(race, pending)
-            race = self.store.target_state(RACE_KEY) or race
+            race = self.store.get(RACE_KEY) or race
 
     # -- steps ----------------------------------------------------------------------
     def _open(self) -> dict[str, Any]:

@@ -36,7 +36,7 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class BudgetSpec(_Spec):
+class Budget(_Spec):
     games: int | None = Field(None, ge=1, description="games measured (a games target), "
                               "baseline and champion included")
     runs: int | None = Field(None, ge=1, description="benchmark runs measured (a samples "
@@ -45,15 +45,24 @@ class BudgetSpec(_Spec):
                                   "every start with this budget")
 
     @model_validator(mode="after")
-    def _check(self) -> BudgetSpec:
+    def _check(self) -> Budget:
         if self.games is not None and self.runs is not None:
             raise ValueError("give games or runs, not both: they count the same measurements")
         if self.games is None and self.runs is None and self.seconds is None:
             raise ValueError("a budget needs games, runs or seconds")
         return self
 
+    @property
+    def unit(self) -> str:
+        return "runs" if self.runs is not None else "games"
 
-class ScheduleSpec(_Spec):
+    @property
+    def measurements(self) -> int | None:
+        """Games or runs (every role counted), whichever the budget gives."""
+        return self.runs if self.runs is not None else self.games
+
+
+class Schedule(_Spec):
     max_cycles: int | None = Field(None, ge=1, description="end after this many cycles "
                                    "(absent: run until stopped)")
     interval_s: float = Field(0.0, ge=0, description="pause between cycles")
@@ -72,7 +81,7 @@ class ScheduleSpec(_Spec):
     checkpoint_keep: int = Field(5, ge=1, description="store snapshots kept")
     early_stop_cycles: int | None = Field(None, ge=1, description="end the run after this "
                                           "many cycles without a promotion")
-    budget: BudgetSpec | None = Field(None, description="end the run when this much is spent: "
+    budget: Budget | None = Field(None, description="end the run when this much is spent: "
                                       "{games: N}, {runs: N} and/or {seconds: S}")
     cooldown_s: float = Field(0.0, ge=0, description="no new test starts until this long "
                               "after the last promotion")
@@ -81,7 +90,7 @@ class ScheduleSpec(_Spec):
                                                "waits")
 
 
-class RacingSpec(_Spec):
+class Racing(_Spec):
     challengers: int = Field(1, ge=1, le=64, description="challengers in flight per race: "
                              "screened together, the champion measured once per seed; 1: "
                              "one challenger per cycle")
@@ -149,11 +158,11 @@ class Recipe(_Spec):
         default_factory=lambda: STRATEGIES.spec("tpe")(kind="tpe"))
     judge: Judges  # type: ignore[valid-type]
     gates: list[Gates] = Field(default_factory=list)  # type: ignore[valid-type]
-    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    schedule: Schedule = Field(default_factory=Schedule)
     executor: Executors = Field(  # type: ignore[valid-type]
         default_factory=lambda: EXECUTORS.spec("inline")())
     dashboard: DashboardSpec = Field(default_factory=DashboardSpec)
-    racing: RacingSpec = Field(default_factory=RacingSpec)
+    racing: Racing = Field(default_factory=Racing)
     configurations: list[ConfigurationSpec] = Field(
         default_factory=list, description="several configurations in one run, each with its "
         "own champion, history and run directory: [{name: c4, game: connect_four}, ...]")

@@ -18,9 +18,8 @@ from ratchet.core.rundir import RunDir
 from ratchet.core.store import Store
 from ratchet.core.types import Candidate, WorkerGroup
 from ratchet.engine.factory import Components, build_components
-from ratchet.engine.loop import Budget, Loop, LoopSummary, Reporter, Schedule
-from ratchet.engine.race import Racing
-from ratchet.engine.recipe import Recipe
+from ratchet.engine.loop import Loop, LoopSummary, Reporter
+from ratchet.engine.recipe import Racing, Recipe, Schedule
 from ratchet.engine.recovery import check_history
 from ratchet.engine.summary import write_champion_file
 
@@ -142,9 +141,9 @@ class Session:
                                       f"({', '.join(changed)} changed); use another --run-dir")
             components = components or build_components(recipe, run_dir)
             return cls(name=recipe.name, store=store, components=components,
-                       schedule=schedule_of(recipe), seed=recipe.seed,
+                       schedule=recipe.schedule, seed=recipe.seed,
                        recipe=dumped, reporter=reporter, stop=stop, hand_edit=hand_edit,
-                       racing=Racing.from_dict(recipe.racing.model_dump()))
+                       racing=recipe.racing)
         except BaseException:
             store.close()
             raise
@@ -230,12 +229,6 @@ class Session:
                          f"challenger {candidate.id}", level="warning", cycle=cycle,
                          candidate=candidate.id, params=candidate.params)
         return cycle
-
-
-def schedule_of(recipe: Recipe) -> Schedule:
-    """The loop's schedule from the recipe's section (its budget as a ``Budget``)."""
-    section = recipe.schedule.model_dump()
-    return Schedule(**{**section, "budget": Budget.from_dict(section["budget"])})
 
 
 def run_recipe(recipe: Recipe, run_dir: Path, *, max_cycles: int | None = None,

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from ratchet.core.store import Store
+from ratchet.plugins.targets.sysctl.target import CHANGED, ORIGINALS
 from tests.targets.sysctl.conftest import FAILING, SYNTHETIC, os_config, ratchet, snapshot, values
 
 
@@ -31,10 +32,10 @@ def test_normal_end_restores_the_originals_and_reports_the_best(tmp_path, tree):
         "vm.swappiness", "vm.dirty_ratio", "vm.vfs_cache_pressure"}
     assert result["original_performance"] > 0 and result["improvement"] is not None
     with Store(tmp_path / "run") as store:
-        saved = store.target_state("sysctl.originals")["values"]
+        saved = store.get(ORIGINALS)["values"]
         assert saved == {"vm.swappiness": "60", "vm.dirty_ratio": "20",
                          "vm.vfs_cache_pressure": "100"}
-        assert store.target_state("sysctl.changed") is None
+        assert store.get(CHANGED) is None
         kinds = [e["kind"] for e in store.events(limit=1000)]
         assert kinds.index("sysctl_originals") < kinds.index("run_created")
 

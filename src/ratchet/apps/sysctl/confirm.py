@@ -16,6 +16,7 @@ import statistics
 from typing import TYPE_CHECKING, Any
 
 from ratchet.core.seeds import SeedLedger
+from ratchet.core.store import StateKey
 from ratchet.core.types import EvalTask
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ratchet.sysctl")
 
-CONFIRMATION = "sysctl.confirmation"
+CONFIRMATION = StateKey("sysctl.confirmation", dict[str, Any])
 
 
 def confirm_best(session: Session) -> None:
@@ -33,7 +34,7 @@ def confirm_best(session: Session) -> None:
     champion = store.champion()
     original = store.candidate(store.promotions()[0]["candidate_id"])
     if champion.candidate.id == original.id:
-        store.set_target_state(CONFIRMATION, {"same": True})
+        store.put(CONFIRMATION, {"same": True})
         return
     judge: Any = session.components.judge
     size, wanted = judge.batch, max(judge.min_samples, judge.batch)
@@ -53,7 +54,7 @@ def confirm_best(session: Session) -> None:
             EvalTask(original, "baseline", seed, size, cycle, batch))
         failed = [r for r in results if not r.ok]
         if failed:
-            store.set_target_state(CONFIRMATION, {"failed": failed[0].error})
+            store.put(CONFIRMATION, {"failed": failed[0].error})
             return
         a, b = (r.measurement for r in results)
         assert a is not None and b is not None
@@ -67,7 +68,7 @@ def confirm_best(session: Session) -> None:
     figures.update(runs=runs, best_performance=_mean(performance[0]),
                    original_performance=_mean(performance[1]),
                    candidate=champion.candidate.id, original=original.id)
-    store.set_target_state(CONFIRMATION, figures)
+    store.put(CONFIRMATION, figures)
     store.event("sysctl_confirmation", f"re-measured against the original over {runs} "
                 f"interleaved runs a side: {figures['improvement']:+.2f}% "
                 f"(p={figures['p_value']:.2g})", **figures)

@@ -69,7 +69,7 @@ def tuning_result(run_dir: Path, benchmark_sees_values: bool | None = None) -> d
         best = _measured(store, champion.candidate.id)
         original = _measured(store, promotions[0]["candidate_id"])
         cycles = store.last_cycle()
-        confirmation = store.target_state(CONFIRMATION)
+        confirmation = store.get(CONFIRMATION)
     if confirmation and confirmation.get("candidate") not in (None, champion.candidate.id):
         confirmation = None  # re-measured an earlier champion (a manual promotion since)
     improvement = _percent(best["reward"], original["reward"])

@@ -11,6 +11,7 @@ from typing import Any
 from ratchet.core.rundir import RunDir, read_league
 from ratchet.core.store import Store
 from ratchet.engine.parameters import parameter_view
+from ratchet.engine.race import RACE_KEY
 from ratchet.service.status import run_status
 
 
@@ -151,7 +152,7 @@ def in_flight(run_dir: Path) -> dict[str, Any]:
     race's screening (games or runs, its mean, the champion's on the same seeds) or in
     the sequential test against the champion."""
     with Store(run_dir) as store:
-        race = store.target_state("loop.race")
+        race = store.get(RACE_KEY)
         pending = store.pending_cycles()
         first = race["cycles"][0] if race else None
         wanted = {c for c, _ in pending} | ({first} if first is not None else set())

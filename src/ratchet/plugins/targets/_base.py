@@ -61,6 +61,12 @@ class Target(ABC):
     def discard(self, candidate: Candidate) -> None:  # noqa: B027 - optional hook
         """Forget files made for a candidate that will not be measured again."""
 
+    def take_revert(self) -> tuple[str, str] | None:
+        """A former champion this target wants back, and why (a champion that failed its
+        probation): asked by the loop at every safe point; each request is given once,
+        and kept by the target until then (a restart in between still sees it)."""
+        return None
+
     def open(self, store: Store) -> None:  # noqa: B027 - optional hook
         """Called in the loop's process before anything is applied or measured: a target
         that changes a live system records what it will change (in ``store``, committed)

@@ -15,13 +15,24 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from typing_extensions import TypedDict  # pydantic reads it before Python 3.12
+
 from ratchet.core.atomic import atomic_write_text
 from ratchet.core.errors import RatchetError
+from ratchet.core.store import StateKey
 
 if TYPE_CHECKING:
     from ratchet.core.store import Store
 
-STATE_KEY = "live_file"
+
+
+class LiveFileRecord(TypedDict):
+    path: str
+    sha256: str
+    before: str | None  # the hash before ratchet's last write (a crash mid-write)
+
+
+STATE_KEY = StateKey("live_file", LiveFileRecord)
 
 
 class LiveFileInUse(RatchetError):
@@ -74,7 +85,7 @@ class LiveFile:
 
     def edited(self, store: Store) -> str | None:
         """The hand edit since ratchet last wrote the file, as a sentence, or None."""
-        recorded = store.target_state(STATE_KEY)
+        recorded = store.get(STATE_KEY)
         if not recorded or recorded.get("path") != str(self.path):
             return None
         current = self.current_hash()
@@ -87,10 +98,10 @@ class LiveFile:
         """Write ``text`` atomically; first commit its hash (and the previous one, so a
         crash between the two steps is not taken for a hand edit)."""
         if store is not None:
-            recorded = store.target_state(STATE_KEY) or {}
+            recorded = store.get(STATE_KEY) or {}
             before = recorded.get("sha256") if recorded.get("path") == str(self.path) \
                 else self.current_hash()
-            store.set_target_state(STATE_KEY, {"path": str(self.path),
+            store.put(STATE_KEY, {"path": str(self.path),
                                                "sha256": sha256(text.encode("utf-8")),
                                                "before": before})
         atomic_write_text(self.path, text)

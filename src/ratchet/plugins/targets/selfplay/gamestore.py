@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ratchet.core.store import PluginSchema
 from ratchet.plugins.targets.selfplay.match import GameResult
 from ratchet.plugins.targets.selfplay.play import GameRecord
 
@@ -24,7 +25,8 @@ from ratchet.plugins.targets.selfplay.play import GameRecord
 #: crosses a bound, and its games chain along the champions)
 RATING_PURPOSES = ("anchor",)
 
-SCHEMA = """
+# the first version is written to fit stores made before the tables had a version
+TABLES = PluginSchema("selfplay", ("""
 CREATE TABLE IF NOT EXISTS selfplay_games (
     id INTEGER PRIMARY KEY,
     config TEXT NOT NULL,
@@ -57,7 +59,7 @@ CREATE TABLE IF NOT EXISTS selfplay_networks (
     created_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS selfplay_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+""",))
 
 # selfplay_meta keys
 LAST_TRAINED = "last_trained_game_id"  # the newest game the last training run read
@@ -68,6 +70,7 @@ TRAINING_SINCE = "training_since"      # when the training run in progress began
 TRAINING_FAILED = "training_failed"    # training runs that failed
 RECEIVE_ERRORS = "receive_errors"      # batches of games that could not be received/stored
 GAMES_LOST = "games_lost"              # games in play on a worker that was lost
+REVERT = "revert"                      # a failed probation's predecessor and reason (JSON)
 
 
 class GameStore:
@@ -77,7 +80,7 @@ class GameStore:
                                     check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA busy_timeout=30000")
-        self.conn.executescript(SCHEMA)
+        TABLES.apply(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -236,3 +239,11 @@ class GameStore:
         with self._write() as cur:
             cur.execute("INSERT OR REPLACE INTO selfplay_meta (key, value) VALUES (?, ?)",
                               (key, value))
+
+    def take_meta(self, key: str) -> str | None:
+        """The value under ``key``, deleted in the same transaction (once)."""
+        with self._write() as cur:
+            row = cur.execute("SELECT value FROM selfplay_meta WHERE key = ?",
+                              (key,)).fetchone()
+            cur.execute("DELETE FROM selfplay_meta WHERE key = ?", (key,))
+        return row[0] if row else None

@@ -61,6 +61,7 @@ from ratchet.plugins.targets.selfplay.gamestore import (
     LAST_TRAINED_AT,
     RECEIVE_ERRORS,
     RESOURCES,
+    REVERT,
     TRAINING_FAILED,
     TRAINING_SINCE,
     GameStore,
@@ -429,9 +430,8 @@ class SelfPlayTarget(Target):
     def _probation(self, champion_id: str) -> None:
         """A champion's first challenger waits for its probation (``probation``): a
         sequential test on fresh games against its predecessor. A champion shown worse
-        than its predecessor is put back (through the loop's promotion request, at its
-        next safe point) and this cycle fails with the reason."""
-        from ratchet.core.controls import Controls
+        than its predecessor is put back (``take_revert``, asked by the loop at its next
+        safe point) and this cycle fails with the reason."""
         from ratchet.core.seeds import derive
         from ratchet.plugins.targets.selfplay.match import NetworkPlayer
         from ratchet.plugins.targets.selfplay.mcts import SearchConfig
@@ -465,9 +465,15 @@ class SelfPlayTarget(Target):
             self.games.set_meta(key, f"passed: {verdict}")
             return
         self.games.set_meta(key, f"reverted: {verdict}")
-        Controls(self.db.parent).request_promotion(predecessor,
-                                                   revert=f"probation failed: {verdict}")
+        self.games.set_meta(REVERT, json.dumps([predecessor, f"probation failed: {verdict}"]))
         raise EvaluationError(f"probation failed, reverting to {predecessor}: {verdict}")
+
+    def take_revert(self) -> tuple[str, str] | None:
+        wanted = self.games.take_meta(REVERT)
+        if wanted is None:
+            return None
+        predecessor, reason = json.loads(wanted)
+        return str(predecessor), str(reason)
 
     def _top_up(self, version: int, candidate: Candidate) -> None:
         """Self-play with the champion until ``trigger_games`` games arrived since the

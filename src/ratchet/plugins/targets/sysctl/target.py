@@ -33,10 +33,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
+from typing_extensions import TypedDict  # pydantic reads it before Python 3.12
 
 from ratchet.core.errors import EvaluationError
 from ratchet.core.rundir import children_registry
 from ratchet.core.space import Space
+from ratchet.core.store import StateKey
 from ratchet.core.types import Candidate, EvalTask, Measurement
 from ratchet.plugins.targets import _interleave, _output, _process
 from ratchet.plugins.targets._base import Target
@@ -55,9 +57,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ratchet.sysctl")
 
-ORIGINALS = "sysctl.originals"
-CHANGED = "sysctl.changed"
-REFERENCE = "sysctl.reference"
+
+
+class Originals(TypedDict):
+    root: str
+    values: dict[str, str]
+    saved_at: float
+
+
+class Changed(TypedDict):
+    pid: int
+    since: float
+
+
+# the values before the run's first write; "changed" while values may differ from them
+ORIGINALS = StateKey("sysctl.originals", Originals)
+CHANGED = StateKey("sysctl.changed", Changed)
+REFERENCE = StateKey("sysctl.reference", dict[str, Any])  # the champion's first measurement
 
 
 class SysctlTarget(Target):
@@ -92,17 +108,17 @@ class SysctlTarget(Target):
     def open(self, store: Store) -> None:
         self._store = store
         self.workdir.mkdir(parents=True, exist_ok=True)
-        if store.target_state(ORIGINALS) is not None and store.target_state(CHANGED):
+        if store.get(ORIGINALS) is not None and store.get(CHANGED):
             restored = restore_originals(store, self.tree.root)
             msg = (f"restored {len(restored)} kernel parameters left changed by a run that "
                    "did not finish")
             log.warning(msg)
             store.event("sysctl_restored", msg, level="warning", values=restored)
-        if store.target_state(ORIGINALS) is None:
+        if store.get(ORIGINALS) is None:
             originals = self.tree.read_all()
             for name in originals:
                 self.tree.read(name)  # a parameter that is not one number is refused now
-            store.set_target_state(ORIGINALS, {"root": str(self.tree.root),
+            store.put(ORIGINALS, {"root": str(self.tree.root),
                                                "values": originals, "saved_at": time.time()})
             store.event("sysctl_originals", f"stored the original values of "
                         f"{len(originals)} kernel parameters", values=originals)
@@ -110,13 +126,13 @@ class SysctlTarget(Target):
             unwritable = self.tree.unwritable()
             if unwritable:
                 raise SysctlError(permission_message(unwritable[0]))
-        reference = store.target_state(REFERENCE)
+        reference = store.get(REFERENCE)
         if reference is None:
             reference = self._measure_reference()
-            store.set_target_state(REFERENCE, reference)
+            store.put(REFERENCE, reference)
         self.reference = float(reference["performance"])
         if not self.dry_run:  # from here on, values may be changed
-            store.set_target_state(CHANGED, {"pid": os.getpid(), "since": time.time()})
+            store.put(CHANGED, {"pid": os.getpid(), "since": time.time()})
 
     def close(self) -> None:
         store, self._store = self._store, None
@@ -263,13 +279,13 @@ def restore_originals(store: Store, root: str | os.PathLike[str] | None = None
                       ) -> dict[str, str]:
     """Write back the values stored before the run's first write, then clear the
     "changed" mark. ``root`` overrides the stored sysctl root."""
-    saved = store.target_state(ORIGINALS)
+    saved = store.get(ORIGINALS)
     if saved is None:
         raise SysctlError(f"{store.run_dir} holds no original sysctl values (not a sysctl "
                           "run, or it never started)")
     values: dict[str, str] = saved["values"]
     write_raw(Path(root or saved["root"]), values)  # only names this run read itself
-    store.set_target_state(CHANGED, None)
+    store.put(CHANGED, None)
     return values
 
 
