@@ -48,7 +48,7 @@ BARS = ("vs_random", "vs_anchor")
 def learn(recipe: dict[str, Any], run_dir: Path, minutes: float) -> dict[str, Any]:
     from ratchet.core.store import Store
     from ratchet.plugins.targets.selfplay.gamestore import GATE, RATING_PURPOSES, GameStore
-    from ratchet.plugins.targets.selfplay.target import bars_cleared
+    from ratchet.plugins.targets.selfplay.gating import bars_cleared
 
     recipe_file = run_dir.parent / f"{run_dir.name}.yaml"
     recipe_file.write_text(json.dumps(recipe))
@@ -185,8 +185,8 @@ def fresh_check(found: dict[str, Any], recipe: dict[str, Any], pairs: int
 
 # -- 2. self-play throughput -----------------------------------------------------------
 def throughput(stem: Path, sha256: str, recipe: dict[str, Any], seconds: float) -> None:
-    from ratchet.core.types import WorkerPlan
     from ratchet.plugins.executors import InlineExecutor
+    from ratchet.plugins.scaleout.workers import WorkerPlan
     from ratchet.plugins.targets.selfplay.network import paths
     from ratchet.plugins.targets.selfplay.worker import ChampionMessage, selfplay_worker
 

@@ -81,9 +81,9 @@ def drain(group: Any, store: Any, seconds: float, warm_batches: int) -> float:
 
 
 def scaling(seconds: float, game_ms: float, template: list[dict[str, Any]]) -> None:
-    from ratchet.core.types import WorkerPlan
     from ratchet.plugins.executors import InlineExecutor
     from ratchet.plugins.executors.ray import RayExecutor
+    from ratchet.plugins.scaleout.workers import WorkerPlan
     from ratchet.plugins.targets.selfplay.gamestore import GameStore
 
     print(f"\n## Workers whose cost is waiting ({game_ms:g} ms a game, batches of 8; "
@@ -112,8 +112,8 @@ def scaling(seconds: float, game_ms: float, template: list[dict[str, Any]]) -> N
 
 
 def ingest(seconds: float, template: list[dict[str, Any]]) -> None:
-    from ratchet.core.types import WorkerPlan
     from ratchet.plugins.executors import InlineExecutor
+    from ratchet.plugins.scaleout.workers import WorkerPlan
     from ratchet.plugins.targets.selfplay.gamestore import GameStore
 
     moves = sum(len(g["moves"]) for g in template) / len(template)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ratchet.core.curriculum import Progress, allocate, weigh
+from ratchet.plugins.scaleout.curriculum import Progress, allocate, weigh
 
 
 def p(gain, low, high, trend=None, games=1000, trend_low=None):

@@ -134,7 +134,7 @@ def test_a_targets_workers_run_as_ray_actors_and_a_lost_one_is_started_again(ray
     champion, and what was sent before stopping is received."""
     import time
 
-    from ratchet.core.types import WorkerPlan
+    from ratchet.plugins.scaleout.workers import WorkerPlan
     from ratchet.plugins.targets.selfplay.game import game_info
     from ratchet.plugins.targets.selfplay.network import new_network, paths, save_network
     from ratchet.plugins.targets.selfplay.worker import ChampionMessage, selfplay_worker
@@ -180,7 +180,7 @@ def test_a_targets_workers_run_as_ray_actors_and_a_lost_one_is_started_again(ray
 def test_a_worker_whose_run_raises_is_started_again(executor, ray_executor, tmp_path):
     import time
 
-    from ratchet.core.types import WorkerPlan
+    from ratchet.plugins.scaleout.workers import WorkerPlan
 
     chosen = ray_executor if executor == "ray" else ProcessesExecutor(workers=1)
     group = chosen.start_workers(WorkerPlan(1, fails_once, (str(tmp_path / "m"),)))

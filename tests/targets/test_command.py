@@ -9,6 +9,7 @@ from ratchet.core.space import Space
 from ratchet.core.types import Candidate, EvalTask
 from ratchet.plugins.targets import CommandTarget
 from ratchet.plugins.targets._output import games_measurement, samples_measurement
+from ratchet.plugins.targets.command import CommandTargetSpec
 from tests.conftest import TOY
 
 SPACE = Space.from_dict({"x": {"type": "float", "low": 0, "high": 1},
@@ -19,10 +20,13 @@ def _target(tmp_path, **kw):
     config = tmp_path / "toy.json"
     config.write_text(json.dumps({"x": 0.2, "y": 0.5, "other": [1, 2]}))
     args = dict(benchmark=[sys.executable, str(TOY), "--config", "{config}", "--games",
-                           "{games}", "--seed", "{seed}"],
-                workdir=tmp_path / "work", config_file=config, timeout_s=10)
+                           "{games}", "--seed", "{seed}"], config_file=str(config), timeout_s=10)
     args.update(kw)
-    return CommandTarget(**args), config
+    return _command(tmp_path / "work", **args), config
+
+
+def _command(workdir, **spec):
+    return CommandTarget(CommandTargetSpec(**spec), workdir)
 
 
 def _task(params, seed=1, size=30):
@@ -50,7 +54,7 @@ def test_apply_writes_the_live_yaml_keeping_comments_and_other_keys(tmp_path):
     live = tmp_path / "config.yaml"
     live.write_text("# tuned by ratchet\nweights:\n  food: 1.0  # pull\n  space: 2.0\n"
                     "name: snake\n")
-    target = CommandTarget(benchmark=["true"], workdir=tmp_path / "w", config_file=live)
+    target = _command(tmp_path / "w", benchmark=["true"], config_file=str(live))
     target.apply(Candidate({"weights.food": 1.5}, "test"))
     text = live.read_text()
     assert "# tuned by ratchet" in text and "# pull" in text
@@ -84,10 +88,11 @@ def test_missing_command(tmp_path):
 
 
 def test_env_and_argv_templates(tmp_path):
-    target = CommandTarget(
+    target = _command(
+        tmp_path / "w",
         benchmark=[sys.executable, "-c", "import os,sys; print('ops:', float(sys.argv[1]) + "
                    "float(os.environ['TOY_Y']) + float(os.environ['RATCHET_SEED']))", "{x}"],
-        workdir=tmp_path / "w", outcome="samples", metric="ops", env={"TOY_Y": "{y}"})
+        outcome="samples", metric="ops", env={"TOY_Y": "{y}"})
     m = target.evaluate(_task({"x": 0.25, "y": 0.5}, seed=2))
     assert m.scores == (2.75,)
 
@@ -113,10 +118,10 @@ def test_output_parsing():
 
 
 def test_a_string_command_needs_an_explicit_shell(tmp_path):
-    with pytest.raises(ValueError, match="shell=True"):
-        CommandTarget(benchmark="echo wins: 1", workdir=tmp_path)
-    target = CommandTarget(benchmark="echo ops: 1; echo {x}", workdir=tmp_path, shell=True,
-                           outcome="samples", metric="ops")
+    with pytest.raises(ValueError, match="shell: true"):
+        _command(tmp_path, benchmark="echo wins: 1")
+    target = _command(tmp_path, benchmark="echo ops: 1; echo {x}", shell=True,
+                      outcome="samples", metric="ops")
     # a value with shell syntax in it is quoted, never executed
     pwned = tmp_path / "pwned"
     m = target.evaluate(_task({"x": f"$(touch {pwned}); touch {pwned}", "y": 0.5}))

@@ -95,7 +95,7 @@ def calibrate(recipe: Recipe, run_dir: Path, *, tests: int = 50, repeats: int = 
     if scratch.exists():
         shutil.rmtree(scratch)  # a calibration starts afresh: its tests are its own
     scratch.mkdir(parents=True)
-    scratch_recipe = _scratch_recipe(recipe, scratch)
+    scratch_recipe = _scratch_recipe(recipe, RunDir(run_dir))
     report: dict[str, Any] = {"recipe": recipe.name, "judge": recipe.judge.kind,
                               "created_at": time.time()}
     scratch_run = RunDir(run_dir).calibration_run
@@ -149,7 +149,7 @@ def calibrate(recipe: Recipe, run_dir: Path, *, tests: int = 50, repeats: int = 
     return report
 
 
-def _scratch_recipe(recipe: Recipe, scratch: Path) -> Recipe:
+def _scratch_recipe(recipe: Recipe, run: RunDir) -> Recipe:
     """The recipe as the calibration runs it: its own scratch run, no search (the
     champion's values every time), no racing, no budget, no baseline; a command
     target's live file copied, so that the user's file is never written."""
@@ -161,7 +161,7 @@ def _scratch_recipe(recipe: Recipe, scratch: Path) -> Recipe:
         if not source.is_file():
             raise RatchetError(f"target.config_file {source} does not exist; calibrate "
                                "measures the values in it")
-        copy = scratch / f"live{source.suffix}"
+        copy = run.calibration_live_copy(source.suffix)
         shutil.copyfile(source, copy)
         target["config_file"] = str(copy)
     schedule = {k: v for k, v in dict(dumped.get("schedule") or {}).items()

@@ -39,7 +39,7 @@ Top-level keys: `name` (letters, digits, `.`, `_`, `-`), `seed` (default 0), `sp
 `RUN_DIR/configurations/NAME`, with the `target` section's keys changed as given (e.g.
 `game`), its own champion, history and (self-play) rating pool; one daemon runs them
 all. `curriculum:` then shares the worker slots among them by each one's progress in its
-own terms (`ratchet.core.curriculum`).
+own terms (`ratchet.plugins.scaleout.curriculum`).
 
 `space:` maps each parameter (a dotted key into the config file, for a command target)
 to `{type: float|logfloat|int, low, high}`, `{type: categorical, choices: [...]}` or

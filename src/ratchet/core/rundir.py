@@ -92,6 +92,11 @@ class RunDir:
     def calibration_run(self) -> Path:
         return self.calibration_scratch / "run"
 
+    def calibration_live_copy(self, suffix: str) -> Path:
+        """The copy of the live file a calibration measures (the live file is never
+        written)."""
+        return self.calibration_scratch / f"live{suffix}"
+
     # the daemon
     @property
     def lock(self) -> Path:

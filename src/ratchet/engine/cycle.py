@@ -13,14 +13,23 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ratchet.core.filewriter import LiveFiles
-from ratchet.core.seeds import SeedLedger, derive
-from ratchet.core.store import Champion, CycleOutcome, EvaluationRow, Store, promotion_changes
-from ratchet.core.types import Candidate, Decision, EvalTask, Evidence, Measurement, Trial, Verdict
+from ratchet.core.seeds import SeedLedger
+from ratchet.core.store import Champion, EvaluationRow, Store, promotion_changes
+from ratchet.core.types import Candidate, Decision, EvalTask, Evidence, Measurement, Verdict
+from ratchet.engine.closing import (
+    batch_seed,
+    by_role,
+    evaluation_row,
+    mean_or_none,
+    measurement_of,
+    observed,
+    split,
+)
 from ratchet.engine.factory import Components
 from ratchet.engine.summary import write_champion_file
 from ratchet.plugins.executors import EvalResult
@@ -49,33 +58,6 @@ class CycleResult:
     @property
     def promoted(self) -> bool:
         return self.decision is Decision.PROMOTE
-
-
-def batch_seed(run_seed: int, cycle: int, batch: int) -> int:
-    """The promotion test's seed of (cycle, batch) before any step-over (the seed ledger's
-    first choice); seeds a batch's random pairing."""
-    return derive(run_seed, "test", cycle, batch)[0]
-
-
-def split(size: int, shards: int) -> list[int]:
-    """``size`` games or runs in ``shards`` parts as even as can be, larger parts first."""
-    return [size // shards + (1 if i < size % shards else 0) for i in range(shards)]
-
-
-def by_role(results: Sequence[EvalResult]) -> dict[str, Measurement]:
-    """Each role's shards merged in shard order (the results of a batch, all ok); a
-    measurement whose target did not say what it cost costs its evaluation's wall time."""
-    parts: dict[str, list[tuple[int, Measurement, float]]] = {}
-    for r in results:
-        assert r.measurement is not None
-        parts.setdefault(r.task.role, []).append(
-            (r.task.shard, r.measurement, r.measurement.cost_s or r.duration_s))
-    sides = {}
-    for role, found in parts.items():
-        found.sort(key=lambda x: x[0])
-        sides[role] = replace(Measurement.concat([m for _, m, _ in found]),
-                              cost_s=sum(cost for *_, cost in found))
-    return sides
 
 
 def _always(**_: Any) -> None:
@@ -338,39 +320,3 @@ class CycleRunner:
             evidence.add(sides["challenger"], sides.get("champion"),
                          random.Random(batch_seed(self.seed, cycle, b)))
         return evidence, (max(by_batch) + 1 if by_batch else 0)
-
-
-def evaluation_row(r: EvalResult) -> EvaluationRow:
-    """The store's row for an evaluation's result."""
-    m = r.measurement
-    return EvaluationRow(
-        candidate_id=r.task.candidate.id, role=r.task.role, cycle=r.task.cycle,
-        batch=r.task.batch, seed=r.task.seed, size=r.task.size, ok=m is not None,
-        scores=m.scores if m else (), ordered=m.ordered if m else False,
-        errors=m.errors if m else 0, metrics=m.metrics if m else {},
-        duration_s=r.duration_s, reason=r.error, created_at=time.time(), shard=r.task.shard)
-
-
-def measurement_of(row: EvaluationRow, evidence: Evidence) -> Measurement:
-    """A stored evaluation as the measurement it was."""
-    return Measurement(evidence.kind, row.scores, ordered=row.ordered, errors=row.errors,
-                       cost_s=row.duration_s, metrics=row.metrics)
-
-
-def observed(strategy: Any, cycle: int, candidate: Candidate, champion: Champion,
-             decision: Decision, reason: str, stats: dict[str, Any],
-             evidence: Evidence) -> CycleOutcome:
-    """A decided cycle, told to the strategy (``observe``) and made the outcome the store
-    records with the strategy's new state: the one way a cycle is closed, whether the
-    judge decided it or a race screened it out."""
-    score = (mean_or_none(evidence.challenger) if decision is not Decision.FAILED
-             else None)
-    trial = Trial(candidate, cycle, decision, score, mean_or_none(evidence.champion),
-                  len(evidence.challenger) if score is not None else 0)
-    strategy.observe(trial)
-    return CycleOutcome(cycle, candidate, champion, decision, reason, stats, score,
-                        trial.champion_score, evidence.games_played, strategy.state_dict())
-
-
-def mean_or_none(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None

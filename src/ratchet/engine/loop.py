@@ -26,7 +26,8 @@ from ratchet.core.rundir import RunDir
 from ratchet.core.store import StateKey, Store
 from ratchet.core.types import Decision
 from ratchet.engine.checkpoint import write_checkpoint
-from ratchet.engine.cycle import CycleResult, CycleRunner, Reporter, batch_seed
+from ratchet.engine.closing import batch_seed
+from ratchet.engine.cycle import CycleResult, CycleRunner, Reporter
 from ratchet.engine.factory import Components
 from ratchet.engine.race import Race
 from ratchet.engine.recipe import Racing, Schedule

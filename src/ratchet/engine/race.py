@@ -34,15 +34,14 @@ from ratchet.core.errors import RecipeError
 from ratchet.core.seeds import SeedLedger
 from ratchet.core.store import StateKey, Store
 from ratchet.core.types import Candidate, Decision, EvalTask, Evidence
-from ratchet.engine.cycle import (
-    CycleResult,
-    Reporter,
+from ratchet.engine.closing import (
     evaluation_row,
     mean_or_none,
     measurement_of,
     observed,
     split,
 )
+from ratchet.engine.cycle import CycleResult, Reporter
 from ratchet.engine.factory import Components
 from ratchet.engine.recipe import Racing
 from ratchet.plugins.executors import EvalResult

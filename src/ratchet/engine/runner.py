@@ -16,12 +16,13 @@ from typing import Any, Literal
 from ratchet.core.errors import RatchetError, RecipeError
 from ratchet.core.rundir import RunDir
 from ratchet.core.store import Store
-from ratchet.core.types import Candidate, WorkerGroup
+from ratchet.core.types import Candidate
 from ratchet.engine.factory import Components, build_components
 from ratchet.engine.loop import Loop, LoopSummary, Reporter
 from ratchet.engine.recipe import Racing, Recipe, Schedule
 from ratchet.engine.recovery import check_history
 from ratchet.engine.summary import write_champion_file
+from ratchet.plugins.scaleout.workers import WorkerGroup
 
 log = logging.getLogger("ratchet")
 

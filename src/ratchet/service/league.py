@@ -5,10 +5,10 @@ store, champion, promotion history, rating pool, trigger and gate; its loop runs
 thread of this process, all of them stopped by the one stop event. Beside them one
 thread shares the worker slots: every ``rebalance_interval_s`` it asks each
 configuration's target for its progress in its own pool and gives it workers by the
-curriculum's weights (``ratchet.core.curriculum``); with the target's ``workers_control``
-this node's controller sets how many slots there are. The weights, their reasons and
-the controller's state are kept in ``RUN_DIR/league.json`` (they survive a restart) and
-shown by ``ratchet status`` and the dashboard.
+curriculum's weights (``ratchet.plugins.scaleout.curriculum``); with the target's
+``workers_control`` this node's controller sets how many slots there are. The weights,
+their reasons and the controller's state are kept in ``RUN_DIR/league.json`` (they
+survive a restart) and shown by ``ratchet status`` and the dashboard.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from typing import Any
 
 from ratchet.core.atomic import atomic_write_json
 from ratchet.core.controls import Controls
-from ratchet.core.curriculum import allocate, weigh
 from ratchet.core.errors import RatchetError
-from ratchet.core.resources import NodeControllers
 from ratchet.core.rundir import RunDir, read_league
 from ratchet.engine.loop import LoopSummary, Reporter
 from ratchet.engine.recipe import CurriculumSpec, Recipe
 from ratchet.engine.runner import RunOptions, Session
+from ratchet.plugins.scaleout.controllers import NodeControllers
+from ratchet.plugins.scaleout.curriculum import allocate, weigh
 from ratchet.service.pidfile import PidLock
 
 log = logging.getLogger("ratchet.league")

@@ -23,6 +23,7 @@ from ratchet.plugins.targets.cartpole.pretrain import (
     nominal_return,
     pretrain,
 )
+from ratchet.plugins.targets.cartpole.spec import CartPoleTargetSpec
 from ratchet.plugins.targets.cartpole.ssm import Arch, SSMPolicy
 from ratchet.plugins.targets.cartpole.target import CartPoleTarget
 from ratchet.plugins.targets.cartpole.tasks import hard_task, nominal, task_set, tasks_named
@@ -102,7 +103,8 @@ def test_a_challenger_trains_to_the_same_weights_whatever_its_id(tmp_path):
     trained = []
     for run in ("a", "b"):
         torch.manual_seed(len(run) * 7 + ord(run))  # whatever the process did before
-        target = CartPoleTarget(tmp_path / run, train_steps=512, hard_tasks=False)
+        spec = CartPoleTargetSpec.model_construct(train_steps=512, hard_tasks=False)  # short
+        target = CartPoleTarget(spec, tmp_path / run)
         parent = Candidate(params={}, origin="baseline")
         child = Candidate(params={"hidden_dim": 72, "learning_rate": 2e-3}, origin="evolve",
                           parent=parent.id, note="architecture: hidden_dim 64 -> 72")
@@ -185,7 +187,7 @@ def test_measured_episodes_can_run_past_cartpoles_500_steps(tmp_path):
     raw = load_recipe(ROOT / "recipes" / "cartpole-rsi.yaml").model_dump(mode="json")
     raw["target"].update(time_limit=800, episodes=2)
     target = build_target(parse_recipe(raw), tmp_path)
-    assert isinstance(target, CartPoleTarget) and target.time_limit == 800
+    assert isinstance(target, CartPoleTarget) and target.spec.time_limit == 800
     found = target.evaluate(EvalTask(Candidate({}, origin="baseline"), "baseline", seed=0,
                                      size=2, cycle=0, batch=0))
     assert 500 < max(found.scores) <= 800 and len(found.scores) == 4

@@ -144,7 +144,7 @@ def check_metrics(run):
 
     from ratchet.apps.web import create_app
     from ratchet.apps.web.server import WebServer
-    from ratchet.core.resources import measure
+    from ratchet.plugins.scaleout.controllers import measure
     from tests.web.test_deploy import used
 
     server = WebServer(create_app([run]), port=0)

@@ -93,7 +93,6 @@ def test_probation_reverts_a_champion_weaker_than_its_predecessor(tmp_path):
     import pytest
     import torch
 
-    from ratchet.core.controls import Controls
     from ratchet.core.errors import EvaluationError
     from ratchet.core.types import Candidate, EvalTask
     from ratchet.plugins.targets.selfplay.network import load_network, save_network
@@ -139,8 +138,9 @@ def test_probation_reverts_a_champion_weaker_than_its_predecessor(tmp_path):
     replace_weights(weak, misled)
     with pytest.raises(EvaluationError, match=f"probation failed, reverting to {first.id}"):
         challenge(weak)
-    wanted, revert = Controls(run_dir).take_promotion()  # what the loop reads next
+    wanted, revert = target.take_revert()  # what the loop asks next, once
     assert wanted == first.id and revert.startswith(f"probation failed: champion {weak.id}")
+    assert target.take_revert() is None
     verdict = games.meta(f"probation:{weak.id}")
     assert verdict.startswith(f"reverted: champion {weak.id} worse than its predecessor")
 
@@ -151,7 +151,7 @@ def test_probation_reverts_a_champion_weaker_than_its_predecessor(tmp_path):
     rated = games.conn.execute("SELECT purpose, COUNT(*) FROM selfplay_rated GROUP BY "
                                "purpose").fetchall()
     assert {purpose for purpose, _ in rated} >= {"probation", "anchor", "promotion test"}
-    assert not (run_dir / "promote").exists()
+    assert not (run_dir / "promote").exists() and target.take_revert() is None
     target.close()
 
 
@@ -167,8 +167,8 @@ def test_a_killed_worker_is_restarted_and_stopping_keeps_what_was_handed_over(tm
     import time
     from collections import Counter
 
-    from ratchet.core.types import WorkerPlan
     from ratchet.plugins.executors import InlineExecutor
+    from ratchet.plugins.scaleout.workers import WorkerPlan
     from ratchet.plugins.targets.selfplay.game import game_info
     from ratchet.plugins.targets.selfplay.network import new_network, paths, save_network
     from ratchet.plugins.targets.selfplay.worker import ChampionMessage, selfplay_worker
@@ -325,8 +325,9 @@ def test_a_skill_bar_blocks_a_promotion_only_once_a_champion_has_cleared_it(tmp_
     regression`` a missed skill bar is advisory until some champion clears it; from then
     on it blocks. Soundness checks always block."""
     from ratchet.core.types import Candidate
+    from ratchet.plugins.targets.selfplay.gating import bars_cleared
     from ratchet.plugins.targets.selfplay.spec import SelfPlaySpec
-    from ratchet.plugins.targets.selfplay.target import SelfPlayTarget, bars_cleared
+    from ratchet.plugins.targets.selfplay.target import SelfPlayTarget
 
     spec = SelfPlaySpec(**{**TINY["target"], "gate": True, "gate_random_pairs": 3,
                            "gate_anchor_simulations": 5})
@@ -361,8 +362,9 @@ def test_a_node_controller_sets_the_worker_count_to_hold_the_cpu_in_its_band(tmp
 
     from ratchet.core.types import Candidate
     from ratchet.plugins.executors import InlineExecutor
+    from ratchet.plugins.targets.selfplay.gamestore import RESOURCES
     from ratchet.plugins.targets.selfplay.spec import SelfPlaySpec
-    from ratchet.plugins.targets.selfplay.target import RESOURCES, SelfPlayTarget
+    from ratchet.plugins.targets.selfplay.target import SelfPlayTarget
 
     spec = SelfPlaySpec(**{**TINY["target"], "workers": 3, "games_per_batch": 4,
                            "workers_control": {"cpu": {"target": 5, "low": 0, "high": 10},

@@ -162,8 +162,8 @@ class LeagueCollector(Collector):
         return []
 
     def collect(self) -> Iterator[Metric]:
-        from ratchet.core.resources import node_series
         from ratchet.core.rundir import read_league
+        from ratchet.plugins.scaleout.controllers import node_series
 
         league = read_league(self.run_dir)
         weights = league.get("weights") or {}

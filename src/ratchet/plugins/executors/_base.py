@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ratchet.core.errors import EvaluationError
 from ratchet.core.registry import BuildContext
-from ratchet.core.types import EvalTask, Measurement, WorkerGroup, WorkerPlan
+from ratchet.core.types import EvalTask, Measurement
+from ratchet.plugins.scaleout.workers import WorkerGroup, WorkerPlan
 
 if TYPE_CHECKING:
     from ratchet.plugins.targets import Target

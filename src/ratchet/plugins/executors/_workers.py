@@ -21,7 +21,7 @@ import threading
 import time
 from typing import Any
 
-from ratchet.core.types import WorkerPlan
+from ratchet.plugins.scaleout.workers import WorkerPlan
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class LocalWorkers:
         return {socket.gethostname(): self.count}
 
     def measure_nodes(self) -> dict[str, dict[str, float]]:
-        from ratchet.core.resources import measure
+        from ratchet.plugins.scaleout.controllers import measure
 
         return {socket.gethostname(): measure()}
 

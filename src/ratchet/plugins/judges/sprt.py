@@ -128,7 +128,7 @@ class SPRTJudge(Judge):
     max_games: int = Field(600, ge=1, description="inconclusive at this many game pairs "
                            "(each side plays one game of a pair: 600 pairs are 1200 games; "
                            "head-to-head: games) means reject")
-    normalized: bool = Field(False, description="elo0 and elo1 are normalized Elo (fishtest's "
+    normalized: bool = Field(False, description="elo0 and elo1 are normalized Elo ("
                              "nElo: Elo over twice the per-game standard deviation, "
                              "estimated from the games), so the games a decision needs do "
                              "not grow as the champion's score against the pool rises")

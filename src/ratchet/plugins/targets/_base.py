@@ -7,20 +7,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ratchet.core.registry import BuildContext, Spec
 from ratchet.core.space import Space
-from ratchet.core.types import (
-    Candidate,
-    EvalTask,
-    GateResult,
-    Measurement,
-    OutcomeKind,
-    WorkerGroup,
-    WorkerPlan,
-)
+from ratchet.core.types import Candidate, EvalTask, GateResult, Measurement, OutcomeKind
+from ratchet.plugins.scaleout.workers import WorkerGroup, WorkerPlan
 from ratchet.plugins.targets import _interleave
 
 if TYPE_CHECKING:
-    from ratchet.core.curriculum import Progress
     from ratchet.core.store import Store
+    from ratchet.plugins.scaleout.curriculum import Progress
 
 
 class Target(ABC):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,45 +34,28 @@ RESERVED = {"config", "seed", "games", "runs", "champion_config", "workdir", "ca
 class CommandTarget(Target):
     name = "command"
 
-    def __init__(self, *, benchmark: str | Sequence[str], workdir: str | os.PathLike[str],
-                 config_file: str | os.PathLike[str] | None = None,
-                 build: str | Sequence[str] | None = None, timeout_s: float = 300.0,
-                 outcome: OutcomeKind = "games", metric: str | None = None,
-                 env: Mapping[str, str] | None = None, cwd: str | None = None,
-                 start: Mapping[str, Any] | None = None, shell: bool = False,
-                 interleave: bool | None = None):
-        for what, command in (("benchmark", benchmark), ("build", build)):
-            if isinstance(command, str) and not shell:
-                raise ValueError(f"{what} is a string: pass an argv list, or shell=True to "
-                                 "run it through a shell")
-        self.benchmark = benchmark if isinstance(benchmark, str) else list(benchmark)
-        self.build = build if build is None or isinstance(build, str) else list(build)
+    def __init__(self, spec: CommandTargetSpec, workdir: str | os.PathLike[str]):
+        self.spec = spec
         self.workdir = Path(workdir).resolve()
-        self.config_file = Path(config_file).resolve() if config_file else None
-        self.timeout_s = timeout_s
-        self.outcome = outcome
-        self.metric = metric
-        self.env = dict(env or {})
-        self.cwd = cwd
-        self.start = dict(start or {})
-        self.shell = shell
+        self.config_file = Path(spec.config_file).resolve() if spec.config_file else None
+        self.outcome: OutcomeKind = spec.outcome
         self._template: str | None = None
         self._live = _live_file.LiveFile(self.config_file) if self.config_file else None
         self._store: Store | None = None
         self.head_to_head = "champion_config" in self.placeholders()
-        self.interleaved = (outcome == "samples" if interleave is None else interleave) \
-            and not self.head_to_head
+        self.interleaved = (spec.outcome == "samples" if spec.interleave is None
+                            else spec.interleave) and not self.head_to_head
 
     def placeholders(self) -> set[str]:
-        found = _process.placeholders(self.benchmark)
-        if self.build:
-            found |= _process.placeholders(self.build)
-        for value in self.env.values():
+        found = _process.placeholders(self.spec.benchmark)
+        if self.spec.build:
+            found |= _process.placeholders(self.spec.build)
+        for value in self.spec.env.values():
             found |= _process.placeholders(value)
         return found
 
     def baseline(self, space: Space) -> dict[str, Any]:
-        values = dict(self.start)
+        values = dict(self.spec.start)
         if self.config_file is not None:
             missing = [n for n in space.names if n not in values]
             values.update(_config_file.read_values(self.config_file, missing))
@@ -84,15 +67,15 @@ class CommandTarget(Target):
         except _config_file.ConfigFileError as exc:  # e.g. the live file was deleted
             raise EvaluationError(str(exc)) from None
         env = self._environment(task, values)
-        if self.build:
-            _process.run(_process.fill_command(self.build, values), env=env, cwd=self.cwd,
-                         timeout_s=self.timeout_s, what="build", registry=self.children_dir)
-        done = _process.run(_process.fill_command(self.benchmark, values), env=env,
-                            cwd=self.cwd, timeout_s=self.timeout_s,
+        if self.spec.build:
+            _process.run(_process.fill_command(self.spec.build, values), env=env, cwd=self.spec.cwd,
+                         timeout_s=self.spec.timeout_s, what="build", registry=self.children_dir)
+        done = _process.run(_process.fill_command(self.spec.benchmark, values), env=env,
+                            cwd=self.spec.cwd, timeout_s=self.spec.timeout_s,
                             registry=self.children_dir)
         if self.outcome == "games":
             return _output.games_measurement(done.stdout, done.seconds)
-        return _output.samples_measurement(done.stdout, self.metric or "", done.seconds)
+        return _output.samples_measurement(done.stdout, self.spec.metric or "", done.seconds)
 
     @property
     def children_dir(self) -> Path:
@@ -167,7 +150,7 @@ class CommandTarget(Target):
         env.update(RATCHET_CONFIG=str(values["config"]), RATCHET_SEED=str(task.seed),
                    RATCHET_BATCH=str(task.size), RATCHET_CANDIDATE=task.candidate.id,
                    RATCHET_ROLE=task.role)
-        env.update({k: _process.fill(v, values) for k, v in self.env.items()})
+        env.update({k: _process.fill(v, values) for k, v in self.spec.env.items()})
         return env
 
 
@@ -232,8 +215,4 @@ class CommandTargetSpec(Spec):
                              f"{sorted(RESERVED)} or a parameter name")
 
     def create(self, context: BuildContext) -> CommandTarget:
-        return CommandTarget(benchmark=self.benchmark, workdir=context.work_dir,
-                             config_file=self.config_file, build=self.build,
-                             timeout_s=self.timeout_s, outcome=self.outcome, metric=self.metric,
-                             env=self.env, cwd=self.cwd, start=self.start, shell=self.shell,
-                             interleave=self.interleave)
+        return CommandTarget(self, context.work_dir)

@@ -37,14 +37,11 @@ from ratchet.plugins.targets._python_worker import PythonWorker, check_importabl
 class PythonTarget(Target):
     name = "python"
 
-    def __init__(self, function: str, *, outcome: OutcomeKind = "samples",
-                 start: Mapping[str, Any] | None = None, interleave: bool | None = None,
-                 timeout_s: float = 300.0, work_dir: Path | None = None):
-        self.function = function
-        self.outcome = outcome
-        self.interleaved = outcome == "samples" if interleave is None else interleave
-        self.start = dict(start or {})
-        self.timeout_s = timeout_s
+    def __init__(self, spec: PythonTargetSpec, work_dir: Path | None = None):
+        self.spec = spec
+        self.outcome: OutcomeKind = spec.outcome
+        self.interleaved = spec.outcome == "samples" if spec.interleave is None \
+            else spec.interleave
         self.work_dir = work_dir
         self._worker: PythonWorker | None = None
 
@@ -54,7 +51,7 @@ class PythonTarget(Target):
     def worker(self) -> PythonWorker:
         if self._worker is None:
             base = self.work_dir or Path(tempfile.gettempdir()) / "ratchet-python-target"
-            self._worker = PythonWorker(self.function, timeout_s=self.timeout_s,
+            self._worker = PythonWorker(self.spec.function, timeout_s=self.spec.timeout_s,
                                         log_path=base / "python-target.log",
                                         registry=children_registry(base))
         return self._worker
@@ -65,15 +62,15 @@ class PythonTarget(Target):
             self._worker = None
 
     def baseline(self, space: Space) -> dict[str, Any]:
-        return starting_values(space, self.start)
+        return starting_values(space, self.spec.start)
 
     def evaluate(self, task: EvalTask) -> Measurement:
         started = time.monotonic()
         result = self.worker().call(dict(task.candidate.params), task.seed, task.size)
         seconds = time.monotonic() - started
         if self.outcome == "games":
-            return _games(self.function, result, seconds, task.size)
-        return _samples(self.function, result, seconds, task.size)
+            return _games(self.spec.function, result, seconds, task.size)
+        return _samples(self.spec.function, result, seconds, task.size)
 
 
 def _samples(function: str, result: Any, seconds: float, size: int) -> Measurement:
@@ -147,6 +144,4 @@ class PythonTargetSpec(Spec):
         return self
 
     def create(self, context: BuildContext) -> PythonTarget:
-        return PythonTarget(self.function, outcome=self.outcome, start=self.start,
-                            interleave=self.interleave, timeout_s=self.timeout_s,
-                            work_dir=context.work_dir)
+        return PythonTarget(self, context.work_dir)

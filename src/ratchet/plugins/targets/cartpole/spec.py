@@ -34,8 +34,5 @@ class CartPoleTargetSpec(MaximizedSamplesSpec):
         require("torch", "gymnasium", "safetensors", feature="the cartpole target")
         from ratchet.plugins.targets.cartpole.target import CartPoleTarget  # torch: only when used
 
-        return CartPoleTarget(context.work_dir, live_model=context.run.published(LIVE_POLICY),
-                              model=self.model, train_steps=self.train_steps,
-                              episodes=self.episodes, adaptation=self.adaptation,
-                              hard_tasks=self.hard_tasks, threads=self.threads,
-                              seed=context.seed, time_limit=self.time_limit)
+        return CartPoleTarget(self, context.work_dir, seed=context.seed,
+                              live_model=context.run.published(LIVE_POLICY))

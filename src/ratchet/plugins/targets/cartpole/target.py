@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -58,7 +58,9 @@ from ratchet.plugins.targets.cartpole.ssm import SSMPolicy
 from ratchet.plugins.targets.cartpole.tasks import Task, task_set
 from ratchet.plugins.targets.cartpole.train import train_policy_gradient
 
-Adaptation = Literal["in_context", "standard", "hybrid", "identify"]
+if TYPE_CHECKING:
+    from ratchet.plugins.targets.cartpole.spec import CartPoleTargetSpec
+
 VALIDATION_TASKS = 16
 
 
@@ -66,27 +68,20 @@ class CartPoleTarget(Target):
     name = "cartpole"
     outcome = "samples"
 
-    def __init__(self, workdir: Path, model: str | None = None, train_steps: int = 60_000,
-                 episodes: int = 5, adaptation: Adaptation = "in_context",
-                 hard_tasks: bool = True, threads: int = 1, seed: int = 0,
-                 live_model: Path | None = None, time_limit: int = 500):
+    def __init__(self, spec: CartPoleTargetSpec, workdir: Path, *, seed: int = 0,
+                 live_model: Path | None = None):
+        self.spec = spec
         self.workdir = Path(workdir)
-        self.model = Path(model) if model else SHIPPED
-        self.train_steps = train_steps
-        self.episodes = episodes
-        self.adaptation = adaptation
-        self.hard_tasks = hard_tasks
-        self.threads = threads
+        self.model = Path(spec.model) if spec.model else SHIPPED
         self.seed = seed
-        self.time_limit = time_limit
         self.live_model = live_model or self.workdir / LIVE_POLICY
 
     # -- the Target protocol ------------------------------------------------------------
     def baseline(self, space: Space) -> dict[str, Any]:
-        bad = unknown(space.names, self.adaptation in GRADIENT_MODES)
+        bad = unknown(space.names, self.spec.adaptation in GRADIENT_MODES)
         if bad:
             raise RecipeError(f"space: the cartpole target does not read {bad} (with "
-                              f"adaptation: {self.adaptation}); it reads "
+                              f"adaptation: {self.spec.adaptation}); it reads "
                               f"{sorted(defaults())}")
         try:
             policy, meta = load_policy(self.model)
@@ -100,26 +95,26 @@ class CartPoleTarget(Target):
         return space.validate(values)
 
     def evaluate(self, task: EvalTask) -> Measurement:
-        torch.set_num_threads(self.threads)
+        torch.set_num_threads(self.spec.threads)
         trained = not self.weights_path(task.candidate).exists()
         policy = self.policy_of(task.candidate)
         physics, hard = self._units(task.seed, task.size)
         returns: dict[str, list[list[float]]] = {"physics": [], "hard": []}
         steps = 0
         if physics:
-            played = collect(policy, physics, self.episodes, seed=task.seed, greedy=True,
-                             time_limit=self.time_limit)
+            played = collect(policy, physics, self.spec.episodes, seed=task.seed, greedy=True,
+                             time_limit=self.spec.time_limit)
             returns["physics"], steps = played.returns, steps + played.steps
-        if hard and self.adaptation == "in_context":
-            played = collect(policy, hard, self.episodes, seed=task.seed + 1, greedy=True,
-                             time_limit=self.time_limit)
+        if hard and self.spec.adaptation == "in_context":
+            played = collect(policy, hard, self.spec.episodes, seed=task.seed + 1, greedy=True,
+                             time_limit=self.spec.time_limit)
             returns["hard"], steps = played.returns, steps + played.steps
         elif hard:
             cfg = adapt_config(task.candidate.params, AdaptConfig(
-                mode=self.adaptation, episodes=self.episodes,  # type: ignore[arg-type]
-                time_limit=self.time_limit))
+                mode=self.spec.adaptation, episodes=self.spec.episodes,  # type: ignore[arg-type]
+                time_limit=self.spec.time_limit))
             replay = None
-            if self.adaptation == "hybrid":
+            if self.spec.adaptation == "hybrid":
                 replay = replay_buffer(policy, training_tasks(self.seed), 8, task.seed + 2)
                 steps += replay.steps
             returns["hard"] = [adapt_policy(policy, t, cfg, task.seed + 3 + i,
@@ -127,7 +122,7 @@ class CartPoleTarget(Target):
             # CartPole pays 1 per step: an episode's return is its length
             steps += int(sum(sum(curve) for curve in returns["hard"]))
         scores = [r for unit in (*returns["physics"], *returns["hard"]) for r in unit]
-        found = metrics.compute(returns["physics"], returns["hard"], self.time_limit)
+        found = metrics.compute(returns["physics"], returns["hard"], self.spec.time_limit)
         found["eval_steps"] = float(steps)  # environment steps this measurement cost
         if trained and task.candidate.parent is not None:
             found["train_steps"] = float(self.train_steps_of(task.candidate))
@@ -180,8 +175,9 @@ class CartPoleTarget(Target):
         torch.manual_seed(seed)  # what warm_start does not copy starts from this seed
         policy = SSMPolicy(arch_of(params, parent.arch))
         copied = warm_start(policy, parent)
-        cfg = train_config(params, self.train_steps, seed)
-        reports = train_policy_gradient(policy, training_tasks(self.seed, self.hard_tasks), cfg)
+        cfg = train_config(params, self.spec.train_steps, seed)
+        tasks = training_tasks(self.seed, self.spec.hard_tasks)
+        reports = train_policy_gradient(policy, tasks, cfg)
         return policy, {"parent": candidate.parent, "warm_started_tensors": copied,
                         "training": training_meta(cfg), "seed": seed,
                         "steps": reports[-1].steps if reports else 0}
@@ -193,7 +189,7 @@ class CartPoleTarget(Target):
     def _units(self, seed: int, size: int) -> tuple[list[Task], list[Task]]:
         physics = task_set("physics", "validation", VALIDATION_TASKS, self.seed)
         hard = task_set("hard", "validation", VALIDATION_TASKS, self.seed)
-        units = [(physics if (i % 2 == 0 or not self.hard_tasks) else hard)
+        units = [(physics if (i % 2 == 0 or not self.spec.hard_tasks) else hard)
                  [(seed + i // 2) % VALIDATION_TASKS] for i in range(size)]
         return ([u for u in units if not u.transforms], [u for u in units if u.transforms])
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from ratchet.core.curriculum import Progress
+from ratchet.plugins.scaleout.curriculum import Progress
 from ratchet.plugins.targets.selfplay.gamestore import RATING_PURPOSES, GameStore
 from ratchet.plugins.targets.selfplay.ratings import Rating, fit
 

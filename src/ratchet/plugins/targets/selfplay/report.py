@@ -143,7 +143,7 @@ def _verdict(decision: dict[str, Any]) -> str | None:
 
 def metrics(run_dir: Path) -> list[tuple[str, str, str, Any]]:
     """The seed's series for one configuration (labels: the run's, and these own)."""
-    from ratchet.core.resources import node_series
+    from ratchet.plugins.scaleout.controllers import node_series
 
     s = standing(run_dir)
     if s is None:

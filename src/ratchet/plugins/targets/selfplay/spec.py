@@ -23,7 +23,7 @@ class BandSpec(BaseModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> BandSpec:
-        from ratchet.core.resources import Band
+        from ratchet.plugins.scaleout.controllers import Band
 
         Band(self.target, self.low, self.high)  # its rule: low <= target <= high
         return self
@@ -33,13 +33,13 @@ class WorkersControlSpec(BaseModel):
     """The number of self-play workers on each node, kept by that node's PID controllers
     (one per resource, each with its own set point; the most constrained resource wins)
     so that the node's CPU, and GPU where there is one, stay in their bands
-    (``ratchet.core.resources``)."""
+    (``ratchet.plugins.scaleout.controllers``)."""
 
     def controller(self, node: str, workers: int, *, at_least: int = 0,
                    saved: dict[str, Any] | None = None) -> Any:
         """``node``'s ``NodeController`` (a band per resource), running ``workers`` or
         carrying on from its ``saved`` state; ``at_least``: a floor on both bounds."""
-        from ratchet.core.resources import Band, Gains, NodeController
+        from ratchet.plugins.scaleout.controllers import Band, Gains, NodeController
 
         controller = NodeController(
             node, {name: Band(**getattr(self, name).model_dump())

@@ -20,18 +20,13 @@ sha256 is recorded in the store when it is made and checked whenever it is loade
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import fcntl
 import hashlib
-import json
 import logging
 import math
 import os
-import sqlite3
-import threading
 import time
-from concurrent.futures import TimeoutError as FuturesTimeout
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,42 +35,30 @@ import numpy as np
 
 from ratchet.core import children
 from ratchet.core.errors import EvaluationError
-from ratchet.core.resources import NodeControllers
 from ratchet.core.rundir import RunDir
 from ratchet.core.space import Space
-from ratchet.core.types import (
-    Candidate,
-    EvalTask,
-    GateResult,
-    Measurement,
-    WorkerGroup,
-    WorkerPlan,
-)
+from ratchet.core.types import Candidate, EvalTask, GateResult, Measurement
+from ratchet.plugins.scaleout.workers import WorkerGroup, WorkerPlan
 from ratchet.plugins.targets._base import Target
-from ratchet.plugins.targets.selfplay import TUNABLE
+from ratchet.plugins.targets.selfplay import TUNABLE, waiting
 from ratchet.plugins.targets.selfplay.game import game_info, load_game
 from ratchet.plugins.targets.selfplay.gamestore import (
-    GAMES_LOST,
-    GATE,
     LAST_TRAINED,
     LAST_TRAINED_AT,
-    RECEIVE_ERRORS,
-    RESOURCES,
-    REVERT,
     TRAINING_FAILED,
     TRAINING_SINCE,
     GameStore,
 )
 from ratchet.plugins.targets.selfplay.match import Stopped
+from ratchet.plugins.targets.selfplay.pool import WorkerPool
+from ratchet.plugins.targets.selfplay.standing import Standing
 
 if TYPE_CHECKING:
-    from ratchet.core.curriculum import Progress
     from ratchet.core.store import Store
+    from ratchet.plugins.scaleout.curriculum import Progress
     from ratchet.plugins.targets.selfplay.spec import SelfPlaySpec
 
 log = logging.getLogger(__name__)
-STOP_POLL_S = 0.2  # how often waiting work looks for a stop
-PLAYERS = 1_000_000  # probation's seeds for its players: apart from its test's batches
 
 
 
@@ -95,15 +78,10 @@ class SelfPlayTarget(Target):
         self.nets = self.work_dir / "nets"
         self.db = run.store  # the games' tables live in the run's store
         self._games: GameStore | None = None
-        self._group: WorkerGroup | None = None  # the self-play workers (the loop's side)
-        self._receiver: threading.Thread | None = None
-        self._receiving = threading.Event()
-        self._controllers = NodeControllers(self._node_controller)  # one per node
-        self.received = 0  # games the workers sent, stored
+        self.pool = WorkerPool(spec, self.db, seed)  # the self-play workers (the loop's side)
 
     def __getstate__(self) -> dict[str, Any]:  # sent to pool workers: no open handles
-        return {**self.__dict__, "game": None, "_games": None, "_group": None,
-                "_receiver": None, "_receiving": None, "_controllers": None}
+        return {**self.__dict__, "game": None, "_games": None, "pool": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -111,7 +89,7 @@ class SelfPlayTarget(Target):
 
     # -- the run ---------------------------------------------------------------------
     def open(self, store: Store) -> None:
-        self.db = Path(store.path)
+        self.db = self.pool.db = Path(store.path)
 
     @property
     def games(self) -> GameStore:
@@ -123,10 +101,8 @@ class SelfPlayTarget(Target):
     def close(self) -> None:
         """After the workers were stopped: what they sent is stored, then the store is
         closed."""
-        if self._receiver is not None:
-            self._receiving.clear()
-            self._receiver.join(30)
-            self._receiver = None
+        if self.pool is not None:
+            self.pool.close()
         if self._games is not None:
             self._games.close()
             self._games = None
@@ -147,100 +123,27 @@ class SelfPlayTarget(Target):
         self.network_of(champion)  # the starting champion's network is made here
         version = self.games.make_champion(champion.id)
         recorded = self.games.network(champion.id)
-        if self._group is None or recorded is None:
+        if self.pool.group is None or recorded is None:
             return
         weights, architecture = paths(self.nets / champion.id)
-        self._group.publish(ChampionMessage(version, recorded[0], weights.read_bytes(),
+        self.pool.publish(ChampionMessage(version, recorded[0], weights.read_bytes(),
                                             architecture.read_text()))
 
     # -- self-play workers (started by the executor) ----------------------------------
     def workers(self) -> WorkerPlan | None:
-        from ratchet.plugins.targets.selfplay.worker import selfplay_worker
-
-        if not self.spec.workers:
-            return None
-        return WorkerPlan(self.spec.workers, selfplay_worker,
-                          (self.spec.game, self.spec.games_per_batch, self.spec.simulations,
-                           self.seed), name="selfplay-worker")
+        return self.pool.plan()
 
     def attach_workers(self, group: WorkerGroup) -> None:
-        """Receive the workers' games in a thread of the loop's process (the one writer
-        of the store), batch by batch."""
-        self._group = group
-        if self.spec.workers_control is not None:
-            with GameStore(self.db) as store:  # a saved controller sets its count at once
-                self._control(store)
-        self._receiving.set()
-        self._receiver = threading.Thread(target=self._receive, name="selfplay-receive",
-                                          daemon=True)
-        self._receiver.start()
+        self.pool.attach(group)
 
-    def _receive(self) -> None:
-        from ratchet.plugins.targets.selfplay.worker import InFlight
-
-        assert self._group is not None
-        in_flight, counted = InFlight(), 0
-        with GameStore(self.db) as store:
-            while True:
-                receiving = self._receiving.is_set()
-                try:
-                    if receiving and self.spec.workers_control is not None:
-                        self._control(store)
-                    for batch in self._group.receive(0.5 if receiving else 0.2):
-                        in_flight.message(batch)
-                        if "games" not in batch:  # a batch announced
-                            continue
-                        self.received += store.append_sent(batch)
-                    if in_flight.lost != counted:  # games in play on a lost worker
-                        store.add_meta(GAMES_LOST, in_flight.lost - counted)
-                        counted = in_flight.lost
-                except (OSError, sqlite3.OperationalError) as exc:  # a full disk
-                    log.error("self-play games could not be stored: %s", exc)
-                    with contextlib.suppress(Exception):  # counted where it can be
-                        store.add_meta(RECEIVE_ERRORS)
-                    time.sleep(1.0)
-                except Exception:  # a lost node, a bug: say so, keep receiving
-                    log.exception("self-play games could not be received or stored")
-                    with contextlib.suppress(Exception):  # counted where it can be
-                        store.add_meta(RECEIVE_ERRORS)
-                    time.sleep(1.0)
-                if not receiving:  # the workers stopped and what they sent is stored
-                    return
+    @property
+    def received(self) -> int:
+        """Games the workers sent, stored."""
+        return self.pool.received
 
     def discard(self, candidate: Candidate) -> None:
         for path in self.nets.glob(f"{candidate.id}.*"):
             path.unlink(missing_ok=True)
-
-    def _node_controller(self, node: str, workers: int) -> Any:
-        """``node``'s controller of its worker count, carrying on from its saved state."""
-        assert self.spec.workers_control is not None
-        with GameStore(self.db) as games:  # the receive thread asks: its own connection
-            saved = json.loads(games.meta(f"{RESOURCES}{node}") or "{}")
-        return self.spec.workers_control.controller(node, workers,
-                                                    saved=saved.get("controller"))
-
-    def _control(self, store: GameStore) -> None:
-        """Each node's controller sets the number of workers on its node from that node's
-        readings, when due (a reading covers the time since the previous one). A node
-        seen for the first time gets its controller (its saved state, if any, sets its
-        count at once); a node that is gone is marked so, its workers having been placed
-        elsewhere."""
-        assert self._group is not None
-        done = self._controllers.step(self._group, time.time())
-        if done is None:
-            return
-        for node in [*done.new, *done.readings]:
-            workers = self._controllers.by_node[node].workers
-            if workers != done.alive.get(node, 0):
-                self._group.resize_node(node, workers)
-        for node, kept in done.readings.items():
-            store.set_meta(f"{RESOURCES}{node}", json.dumps(kept))
-        for node in done.gone:
-            saved = json.loads(store.meta(f"{RESOURCES}{node}") or "{}")
-            if saved:
-                store.set_meta(f"{RESOURCES}{node}", json.dumps({**saved,
-                                                                 "gone_at": time.time()}))
-            log.warning("node %s is gone: its controller stops", node)
 
     def progress(self, window_games: int) -> Progress | None:
         """Read through a connection of its own (the curriculum's thread asks)."""
@@ -275,39 +178,16 @@ class SelfPlayTarget(Target):
         return Measurement("games", tuple(scores), ordered=True)
 
     def promotion_checks(self, candidate: Candidate) -> list[GateResult]:
-        """The regression gate in its own process; its results are kept per challenger.
-        With ``gate_skill: regression`` a skill bar no champion has cleared yet is
-        reported but does not bind (a run from random weights must be able to start)."""
-        from dataclasses import asdict
-
+        """The regression gate in its own process (``gating``)."""
         from ratchet.core.seeds import derive
-        from ratchet.plugins.targets.selfplay.gate import SKILL_CHECKS, GateConfig, run_gate
+        from ratchet.plugins.targets.selfplay.gating import gate_checks
 
         if not self.spec.gate:
             return []
         self.network_of(candidate)
-        recorded = self.games.network(candidate.id)
-        config = GateConfig(max_ms_per_move=self.spec.gate_max_ms_per_move,
-                            simulations=self.spec.match_simulations,
-                            random_pairs=self.spec.gate_random_pairs,
-                            anchor_simulations=self.spec.gate_anchor_simulations,
-                            timeout_s=self.spec.gate_timeout_s,
-                            sampled_plies=self.spec.sampled_plies)
         (seed,) = derive(self.seed, "gate", _seed_of(candidate.id) >> 1, 0)
-        results = run_gate(self.nets / candidate.id, self.spec.game,
-                           recorded[0] if recorded else None, config, seed=seed,
-                           registry=self.registry)
-        self.games.set_meta(f"{GATE}{candidate.id}", json.dumps([asdict(r) for r in results]))
-        required = bars_cleared(self.games)
-        checks = []
-        for r in results:
-            advisory = (self.spec.gate_skill == "regression" and r.check in SKILL_CHECKS
-                        and r.check not in required and not r.passed)
-            checks.append(GateResult(f"gate.{r.check}", r.passed or advisory,
-                                     f"advisory, no champion has cleared this bar yet: "
-                                     f"{r.reason}" if advisory else r.reason,
-                                     advisory=advisory))
-        return checks
+        return gate_checks(self.spec, self.games, candidate.id, self.nets / candidate.id,
+                           seed, self.registry)
 
     # -- networks --------------------------------------------------------------------
     def network_of(self, candidate: Candidate) -> Any:
@@ -355,12 +235,13 @@ class SelfPlayTarget(Target):
         parent = self.games.network(candidate.parent or "")
         if parent is None:
             raise EvaluationError(f"the parent network {candidate.parent} is not recorded")
-        self._rate(candidate.parent or "")
-        self._probation(candidate.parent or "")
+        standing = self._standing()
+        standing.rate(candidate.parent or "")
+        standing.probation(candidate.parent or "")
         self._top_up(parent[1] or 0, candidate)
         wait = float(self.games.meta(LAST_TRAINED_AT, "0") or 0) + self.spec.min_interval_s \
             - time.time()
-        self._sleep(wait)
+        waiting.sleep(wait, self._stopping)
         params = {**{k: getattr(self.spec, k) for k in TUNABLE}, **candidate.params}
         last_game = self.games.last_id(self.spec.game)  # later games: the next trigger's
         job = dict(game_spec=self.spec.game, parent_stem=str(self.nets / (candidate.parent or
@@ -375,7 +256,8 @@ class SelfPlayTarget(Target):
                                    initializer=init_pool_worker,
                                    initargs=(os.getpid(), self.registry))
         try:
-            digest = self._result(pool, pool.submit(train_network, **job), "training")
+            digest = waiting.result(pool, pool.submit(train_network, **job), "training",
+                                    self._stopping)
         except BrokenProcessPool:
             if self._stopping():
                 raise Stopped("training abandoned: ratchet is stopping") from None
@@ -391,89 +273,12 @@ class SelfPlayTarget(Target):
         self.games.set_meta(LAST_TRAINED_AT, str(time.time()))
         return str(digest)
 
-    def _version_of(self, champion_id: str) -> int:
-        """The champion version of ``champion_id`` (0 when it has none yet)."""
-        recorded = self.games.network(champion_id)
-        return (recorded[1] or 0) if recorded else 0
-
-    def _rate(self, champion_id: str) -> None:
-        """A champion's first challenger waits for its rating games: ``rating_pairs``
-        fresh pairs against each anchor (uniform random, the MCTS anchor), the only games
-        the ratings are fitted on (``gamestore.RATING_PURPOSES``)."""
-        from ratchet.core.seeds import derive
-        from ratchet.plugins.targets.selfplay.match import (
-            MCTSAnchor,
-            NetworkPlayer,
-            RandomPlayer,
-            play_pairs,
-        )
-        from ratchet.plugins.targets.selfplay.mcts import SearchConfig
-
-        key = f"rated:{champion_id}"
-        if not self.spec.rating_pairs or self.games.meta(key) is not None:
-            return
-        version = self._version_of(champion_id)
-        seeds = derive(self.seed, "rating", version, 0, shards=5)
-        champion = NetworkPlayer(champion_id, self.recorded_network(champion_id),
-                                 self.info.actions,
-                                 SearchConfig(simulations=self.spec.match_simulations),
-                                 seed=seeds[0], sampled_plies=self.spec.sampled_plies)
-        anchors = (RandomPlayer(seeds[1]),
-                   MCTSAnchor(self.game, self.spec.gate_anchor_simulations, seeds[2]))
-        played = [r for anchor, seed in zip(anchors, seeds[3:], strict=True)
-                  for r in play_pairs(self.game, champion, anchor, self.spec.rating_pairs,
-                                      seed, self.spec.opening_moves,
-                                      stopping=self._stopping)]
-        self.games.add_rated(self.spec.game, "anchor", played)
-        self.games.set_meta(key, f"{len(played)} games")
-
-    def _probation(self, champion_id: str) -> None:
-        """A champion's first challenger waits for its probation (``probation``): a
-        sequential test on fresh games against its predecessor. A champion shown worse
-        than its predecessor is put back (``take_revert``, asked by the loop at its next
-        safe point) and this cycle fails with the reason."""
-        from ratchet.core.seeds import derive
-        from ratchet.plugins.targets.selfplay.match import NetworkPlayer
-        from ratchet.plugins.targets.selfplay.mcts import SearchConfig
-        from ratchet.plugins.targets.selfplay.probation import ProbationRule, probation_test
-
-        key = f"probation:{champion_id}"
-        if not self.spec.probation_games or self.games.meta(key) is not None:
-            return
-        predecessor = self.games.champion_before(champion_id)
-        if predecessor is None:
-            return
-        version = self._version_of(champion_id)
-
-        def seed(batch: int) -> int:  # the test's batches from 0; its players' PLAYERS on
-            return derive(self.seed, "probation", version, batch)[0]
-
-        search = SearchConfig(simulations=self.spec.match_simulations)
-        plies = self.spec.sampled_plies
-        champion = NetworkPlayer(champion_id, self.recorded_network(champion_id),
-                                 self.info.actions, search, seed=seed(PLAYERS),
-                                 sampled_plies=plies)
-        before = NetworkPlayer(predecessor, self.recorded_network(predecessor),
-                               self.info.actions, search, seed=seed(PLAYERS + 1),
-                               sampled_plies=plies)
-        rule = ProbationRule(elo=self.spec.probation_elo, max_games=self.spec.probation_games)
-        result = probation_test(self.game, champion, before, rule, seed,
-                                self.spec.opening_moves, stopping=self._stopping)
-        self.games.add_rated(self.spec.game, "probation", result.games)
-        verdict = f"champion {champion_id} {result.reason}"
-        if not result.revert:
-            self.games.set_meta(key, f"passed: {verdict}")
-            return
-        self.games.set_meta(key, f"reverted: {verdict}")
-        self.games.set_meta(REVERT, json.dumps([predecessor, f"probation failed: {verdict}"]))
-        raise EvaluationError(f"probation failed, reverting to {predecessor}: {verdict}")
+    def _standing(self) -> Standing:
+        return Standing(self.spec, self.seed, self.game, self.info.actions, self.games,
+                        self.recorded_network, self._stopping)
 
     def take_revert(self) -> tuple[str, str] | None:
-        wanted = self.games.take_meta(REVERT)
-        if wanted is None:
-            return None
-        predecessor, reason = json.loads(wanted)
-        return str(predecessor), str(reason)
+        return self._standing().take_revert()
 
     def _top_up(self, version: int, candidate: Candidate) -> None:
         """Self-play with the champion until ``trigger_games`` games arrived since the
@@ -519,24 +324,6 @@ class SelfPlayTarget(Target):
     def _stopping(self) -> bool:
         return children.stopping(self.registry)
 
-    def _sleep(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            if self._stopping():
-                raise Stopped("waiting to train: ratchet is stopping")
-            time.sleep(min(left, STOP_POLL_S))
-
-    def _result(self, pool: Any, future: Any, what: str) -> Any:
-        """``future``'s result, its process killed once ratchet is stopping."""
-        while True:
-            try:
-                return future.result(timeout=STOP_POLL_S)
-            except FuturesTimeout:
-                if self._stopping():
-                    for process in list(getattr(pool, "_processes", {}).values()):
-                        process.kill()
-                    raise Stopped(f"{what} abandoned: ratchet is stopping") from None
-
     @contextmanager
     def _lock(self, candidate_id: str):  # type: ignore[no-untyped-def]
         """One process makes a candidate's network; the others wait for it."""
@@ -547,15 +334,6 @@ class SelfPlayTarget(Target):
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def bars_cleared(games: GameStore) -> set[str]:
-    """The skill bars some champion cleared at its gate: each binds every later one."""
-    from ratchet.plugins.targets.selfplay.gate import SKILL_CHECKS
-
-    return {r["check"] for champion in games.champions()
-            for r in json.loads(games.meta(f"{GATE}{champion}", "[]") or "[]")
-            if r["check"] in SKILL_CHECKS and r["passed"]}
 
 
 def _seed_of(candidate_id: str) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ratchet.core.errors import RatchetError
-from ratchet.core.types import WorkerLink
+from ratchet.plugins.scaleout.workers import WorkerLink
 from ratchet.plugins.targets.selfplay.mcts import Evaluator
 from ratchet.plugins.targets.selfplay.play import GameRecord, SelfPlayConfig, play_games
 

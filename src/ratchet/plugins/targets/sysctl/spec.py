@@ -50,12 +50,6 @@ class SysctlTargetSpec(MaximizedSamplesSpec):
             raise ValueError(str(exc)) from None
 
     def create(self, context: BuildContext) -> Target:
-        from ratchet.plugins.targets.sysctl.reward import Weights
         from ratchet.plugins.targets.sysctl.target import SysctlTarget
 
-        return SysctlTarget(space=context.space, benchmark=self.benchmark, metric=self.metric,
-                            workdir=context.work_dir, root=self.sysctl_root,
-                            dry_run=self.dry_run, timeout_s=self.timeout_s,
-                            reference_runs=self.reference_runs,
-                            weights=Weights(self.performance_weight, self.stability_weight),
-                            cwd=self.cwd)
+        return SysctlTarget(self, context.space, context.work_dir)

@@ -28,7 +28,7 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +44,6 @@ from ratchet.plugins.targets import _interleave, _output, _process
 from ratchet.plugins.targets._base import Target
 from ratchet.plugins.targets.sysctl import reward
 from ratchet.plugins.targets.sysctl.tree import (
-    DEFAULT_ROOT,
     SysctlError,
     SysctlTree,
     format_value,
@@ -54,6 +53,7 @@ from ratchet.plugins.targets.sysctl.tree import (
 
 if TYPE_CHECKING:
     from ratchet.core.store import Store
+    from ratchet.plugins.targets.sysctl.spec import SysctlTargetSpec
 
 log = logging.getLogger("ratchet.sysctl")
 
@@ -82,22 +82,15 @@ class SysctlTarget(Target):
     interleaved = True
     batch_is_unit = True  # every run's reward holds its batch's stability
 
-    def __init__(self, *, space: Space, benchmark: str | Sequence[str], metric: str,
-                 workdir: str | os.PathLike[str], root: str | os.PathLike[str] = DEFAULT_ROOT,
-                 dry_run: bool = False, timeout_s: float = 15.0,
-                 weights: reward.Weights | None = None, reference_runs: int = 3,
-                 cwd: str | None = None):
+    def __init__(self, spec: SysctlTargetSpec, space: Space, workdir: str | os.PathLike[str]):
+        self.spec = spec
+        benchmark = spec.benchmark
         self.argv = shlex.split(benchmark) if isinstance(benchmark, str) else list(benchmark)
         if not self.argv:
             raise SysctlError("the benchmark command is empty")
-        self.metric = metric
-        self.tree = SysctlTree(space, root)
+        self.tree = SysctlTree(space, spec.sysctl_root)
         self.workdir = Path(workdir).resolve()
-        self.dry_run = dry_run
-        self.timeout_s = timeout_s
-        self.weights = weights or reward.Weights()
-        self.reference_runs = reference_runs
-        self.cwd = cwd
+        self.weights = reward.Weights(spec.performance_weight, spec.stability_weight)
         self.reference: float | None = None
         self._store: Store | None = None
 
@@ -122,7 +115,7 @@ class SysctlTarget(Target):
                                                "values": originals, "saved_at": time.time()})
             store.event("sysctl_originals", f"stored the original values of "
                         f"{len(originals)} kernel parameters", values=originals)
-        if not self.dry_run:
+        if not self.spec.dry_run:
             unwritable = self.tree.unwritable()
             if unwritable:
                 raise SysctlError(permission_message(unwritable[0]))
@@ -131,12 +124,12 @@ class SysctlTarget(Target):
             reference = self._measure_reference()
             store.put(REFERENCE, reference)
         self.reference = float(reference["performance"])
-        if not self.dry_run:  # from here on, values may be changed
+        if not self.spec.dry_run:  # from here on, values may be changed
             store.put(CHANGED, {"pid": os.getpid(), "since": time.time()})
 
     def close(self) -> None:
         store, self._store = self._store, None
-        if store is None or self.dry_run:
+        if store is None or self.spec.dry_run:
             return
         restored = restore_originals(store, self.tree.root)
         log.info("restored %d kernel parameters to their original values", len(restored))
@@ -145,14 +138,14 @@ class SysctlTarget(Target):
 
     def _measure_reference(self) -> dict[str, Any]:
         """The original configuration's mean metric: what ``performance`` 1.0 means."""
-        log.info("measuring the original configuration (%d runs)", self.reference_runs)
-        results, reasons = self._run_benchmark(None, seed=0, runs=self.reference_runs)
+        log.info("measuring the original configuration (%d runs)", self.spec.reference_runs)
+        results, reasons = self._run_benchmark(None, seed=0, runs=self.spec.reference_runs)
         ok = [r for r in results if r is not None]
         if not ok:
             raise SysctlError(f"the benchmark fails with the original values: {reasons[0]}")
         mean = statistics.fmean(ok)
         if mean <= 0:
-            raise SysctlError(f"the benchmark's {self.metric} is {mean:g} with the original "
+            raise SysctlError(f"the benchmark's {self.spec.metric} is {mean:g} with the original "
                               "values; a positive number (higher is better) is expected")
         return {"performance": mean, "runs": results, "measured_at": time.time()}
 
@@ -168,7 +161,7 @@ class SysctlTarget(Target):
         return space.validate(values)
 
     def apply(self, champion: Candidate) -> None:
-        if self.dry_run:
+        if self.spec.dry_run:
             log.info("dry run: would set %s", _assignments(champion.params))
             return
         with self._lock():
@@ -235,7 +228,7 @@ class SysctlTarget(Target):
         put back what was live. Each run's metric, None where it failed, and why."""
         with self._lock():
             previous = None
-            if params is not None and not self.dry_run:
+            if params is not None and not self.spec.dry_run:
                 previous = self.tree.read_all()
                 self.tree.write(params)  # checks everything before the first write
             try:
@@ -244,10 +237,10 @@ class SysctlTarget(Target):
                 for i in range(runs):
                     try:
                         done = _process.run(self.argv, env=self._environment(params, seed + i),
-                                            cwd=self.cwd, timeout_s=self.timeout_s,
+                                            cwd=self.spec.cwd, timeout_s=self.spec.timeout_s,
                                             registry=children_registry(self.workdir))
                         results.append(_output.samples_measurement(
-                            done.stdout, self.metric, done.seconds).mean)
+                            done.stdout, self.spec.metric, done.seconds).mean)
                     except EvaluationError as exc:
                         results.append(None)
                         reasons.append(str(exc))
@@ -260,7 +253,7 @@ class SysctlTarget(Target):
         env = dict(os.environ)
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(RATCHET_SYSCTL_ROOT=str(self.tree.root), RATCHET_SEED=str(seed),
-                   RATCHET_DRY_RUN="1" if self.dry_run else "0",
+                   RATCHET_DRY_RUN="1" if self.spec.dry_run else "0",
                    RATCHET_PARAMS=json.dumps(params or {}))
         return env
 

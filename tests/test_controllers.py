@@ -8,7 +8,7 @@ import statistics
 
 import pytest
 
-from ratchet.core.resources import Band, NodeController
+from ratchet.plugins.scaleout.controllers import Band, NodeController
 
 
 class SimulatedNode:
@@ -113,7 +113,7 @@ def test_updates_closer_than_the_minimum_interval_are_ignored():
 def test_a_node_measured_just_before_it_was_lost_is_gone_not_new():
     """A reading of a node that the group no longer lists (its monitor answered, then the
     node was lost) makes no controller: the node is reported gone, once."""
-    from ratchet.core.resources import NodeControllers
+    from ratchet.plugins.scaleout.controllers import NodeControllers
 
     class Group:
         def __init__(self):
