@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 CORE := $(VENV)/.core-installed
 STAMP := $(VENV)/.installed
 ARGS ?=
+TEST_WORKERS ?= 2  # pytest-xdist workers for `make test` (0: one process)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
@@ -46,7 +47,7 @@ promtool:
 test: $(STAMP) browser promtool
 	$(BIN)/ruff check src tests examples bench
 	$(BIN)/lint-imports  # the layers and no cycles (pyproject.toml: tool.importlinter)
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 # The edit loop: everything but the tests marked slow (daemons, clusters, browsers).
 test-fast: $(STAMP)

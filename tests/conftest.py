@@ -50,3 +50,14 @@ def write_recipe(tmp: Path, **overrides: Any) -> Path:
 @pytest.fixture
 def toy(tmp_path: Path) -> Path:
     return write_recipe(tmp_path)
+
+
+RAY_TESTS = ("tests/executors/", "tests/contracts/test_families.py::test_executor_contract[ray]")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``-n`` (pytest-xdist, ``make test``): every test that starts Ray runs on one
+    worker, one after another (``ray.init`` may join a cluster another test started)."""
+    for item in items:
+        if item.nodeid.startswith(RAY_TESTS):
+            item.add_marker(pytest.mark.xdist_group("ray"))
