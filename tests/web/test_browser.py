@@ -137,11 +137,13 @@ def test_a_race_in_flight_and_the_parameter_views_are_shown(tmp_path, browser):
 
 @pytest.mark.slow
 def test_self_play_ratings_and_gate_results_are_drawn(tmp_path, browser):
-    """A tic-tac-toe self-play run whose judge passes every challenger, so that each
-    goes through the regression gate and, once champion, its anchor games: the
-    dashboard draws every rated champion version with its interval against the anchors,
-    and each gated challenger's checks (the skill bars advisory: no champion has cleared
-    them)."""
+    """A tic-tac-toe self-play run whose judge passes nearly every challenger (its bounds
+    far below an equal player), so that each goes through the regression gate and, once
+    champion, its anchor games: the dashboard draws every rated champion version with its
+    interval against the anchors, and each gated challenger's checks (the skill bars
+    advisory: no champion has cleared them)."""
+    from ratchet.core.store import Store
+    from ratchet.core.types import Decision
     from ratchet.engine.recipe import parse_recipe
     from ratchet.engine.runner import run_recipe
     from tests.targets.selfplay.test_loop import TINY
@@ -149,17 +151,22 @@ def test_self_play_ratings_and_gate_results_are_drawn(tmp_path, browser):
     recipe = parse_recipe({
         **TINY, "target": {**TINY["target"], "gate": True, "gate_random_pairs": 3,
                            "gate_anchor_simulations": 5, "probation_games": 6},
-        "judge": {"kind": "sprt", "elo0": -500, "elo1": -400, "batch": 10, "min_games": 10,
-                  "max_games": 20}})
+        "judge": {"kind": "sprt", "elo0": -600, "elo1": -300, "batch": 10, "min_games": 10,
+                  "max_games": 40}})
     run_recipe(recipe, tmp_path / "run", max_cycles=2)
     from ratchet.service.status import run_status
 
     shown = run_status(tmp_path / "run")["target"]
+    with Store(tmp_path / "run") as store:  # the cycles whose challenger passed the judge
+        gated = [d.cycle for d in store.decisions()
+                 if d.decision in (Decision.PROMOTE, Decision.GATED)]
+    assert 1 in gated, "cycle 1's challenger, no worse than random weights, passes"
     # v1's probation against v0 (at most 6 games) could revert it: then cycle 2 fails
-    # and its challenger never reaches the gate
+    # and its challenger never reaches the gate; the judge may also reject it (the games
+    # the workers sent before its training differ from run to run)
     reverted = shown["probation"] == "0 passed, 1 reverted"
     assert reverted or shown["probation"] == "1 passed, 0 reverted"
-    assert shown["last gate"].startswith(f"cycle {1 if reverted else 2} (")
+    assert shown["last gate"].startswith(f"cycle {gated[-1]} (")
     assert "passed all 7 checks" in shown["last gate"]
     with dashboard_of(tmp_path / "run", browser) as (page, errors):
         page.wait_for_selector("#target-views canvas[data-points]")
@@ -171,7 +178,7 @@ def test_self_play_ratings_and_gate_results_are_drawn(tmp_path, browser):
         assert "Ratings" in page.inner_text("#target-views")
         assert page.is_visible("#gates")
         rows = page.locator("#gates tbody tr")
-        assert rows.count() == (1 if reverted else 2)
+        assert rows.count() == len(gated)
         text = page.inner_text("#gates tbody")
         assert "vs_random (advisory)" in text and "loads ✓" in text and "legal_moves ✓" in text
         title = page.get_attribute("#gates tbody .gate >> nth=0", "title")

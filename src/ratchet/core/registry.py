@@ -177,15 +177,19 @@ def kinds_of(spec: type[Spec]) -> tuple[str, ...]:
     return tuple(str(v) for v in values)
 
 
-SPEC_ONLY = ("judge", "gate")  # families whose plugin is its Spec: no class-by-path wrapper
-
-
 class Family:
     """The registry of one plugin family (``target``, ``strategy``, ``judge``,
     ``executor``, ``gate``)."""
 
-    def __init__(self, name: str, group: str, builtin_modules: Iterable[str], base: str):
+    def __init__(self, name: str, group: str, builtin_modules: Iterable[str], base: str, *,
+                 named_by_class: bool = True, spec_is_plugin: bool = False):
+        """``named_by_class``: ``kind: "package.module:Class"`` may name a plugin class
+        (its keys go to ``from_options``) as well as a Spec; ``spec_is_plugin``: the
+        family's plugin is its Spec itself (a judge), so a Spec named by path must be
+        one of the family's plugins."""
         self.name = name
+        self.named_by_class = named_by_class
+        self.spec_is_plugin = spec_is_plugin
         self.group = group
         self._modules = tuple(builtin_modules)
         self._base = base  # "module:Class" of the family's plugin base, read when needed
@@ -254,16 +258,17 @@ class Family:
         base = load_object(self._base)
         kind = (Literal[path], Field(description="the class, by import path"))
         if isinstance(found, type) and issubclass(found, Spec):
-            if self.name == "judge" and not issubclass(found, base):  # a judge is its Spec
-                raise ValueError(f"{path} is a Spec but not a judge (a {self._base} subclass)")
+            if self.spec_is_plugin and not issubclass(found, base):
+                raise ValueError(f"{path} is a Spec but not a {self.name} (a {self._base} "
+                                 "subclass)")
             return create_model(found.__name__, __base__=found, kind=kind)  # type: ignore[call-overload, no-any-return]
-        if isinstance(found, type) and issubclass(found, base) and self.name not in SPEC_ONLY:
+        if isinstance(found, type) and issubclass(found, base) and self.named_by_class:
             fields = found.spec_fields() if hasattr(found, "spec_fields") else {}
             spec = create_model(f"{found.__name__}Spec", __base__=ClassSpec, kind=kind,
                                 **fields)
             spec.plugin = found
             return spec  # type: ignore[no-any-return]
-        what = f"a {self.name} class (a Spec)" if self.name in SPEC_ONLY else \
+        what = f"a {self.name} class (a Spec)" if not self.named_by_class else \
             f"a {self.name} class (a {self._base} subclass) or its Spec"
         raise ValueError(f"{path} is {type(found).__name__} {found!r}, expected {what}")
 
@@ -276,7 +281,7 @@ class Family:
 JUDGES = Family("judge", "ratchet.judges",
                 ["ratchet.plugins.judges.sprt", "ratchet.plugins.judges.welch",
                  "ratchet.plugins.judges.weighted"],
-                base="ratchet.plugins.judges:Judge")
+                base="ratchet.plugins.judges:Judge", named_by_class=False, spec_is_plugin=True)
 EXECUTORS = Family("executor", "ratchet.executors",
                    ["ratchet.plugins.executors.inline", "ratchet.plugins.executors.processes",
                     "ratchet.plugins.executors.ray"], base="ratchet.plugins.executors:Executor")
@@ -295,7 +300,8 @@ TARGETS = Family("target", "ratchet.targets",
 
 GATES = Family("gate", "ratchet.gates",
                ["ratchet.plugins.gates.range", "ratchet.plugins.gates.floor",
-                "ratchet.plugins.gates.approval"], base="ratchet.plugins.gates:Gate")
+                "ratchet.plugins.gates.approval"], base="ratchet.plugins.gates:Gate",
+               named_by_class=False)
 
 FAMILIES = {"target": TARGETS, "strategy": STRATEGIES, "judge": JUDGES,
             "executor": EXECUTORS, "gate": GATES}
