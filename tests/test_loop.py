@@ -354,3 +354,25 @@ def test_a_champion_promoted_by_the_budgets_last_test_is_remeasured_on_fresh_see
     used = store.measured()
     again, store2, _ = _run(tmp_path / "budget", None, schedule={"budget": {"games": spent}})
     assert again.cycles == 0 and store2.measured() == used  # measured once
+
+
+@pytest.mark.parametrize("interleave", [True, False])
+def test_the_baseline_measures_as_many_runs_as_it_says(tmp_path, interleave):
+    """`baseline: 7` is 7 runs on a samples target, whether its runs are interleaved
+    (one run a task, as a test runs them) or batched (the last batch smaller)."""
+    bench = tmp_path / "one.py"
+    bench.write_text("import random, sys\nrng = random.Random(sys.argv[1])\n"
+                     "for _ in range(int(sys.argv[2])):\n    print('ops:', rng.random())\n")
+    recipe = parse_recipe(toy_recipe(
+        tmp_path, target={"kind": "command", "config_file": str(tmp_path / "toy.json"),
+                          "benchmark": [sys.executable, str(bench), "{seed}", "{runs}"],
+                          "outcome": "samples", "metric": "ops", "interleave": interleave},
+        judge={"kind": "welch", "batch": 3, "min_samples": 5, "max_samples": 6},
+        schedule={"baseline": 7}))
+    run_recipe(recipe, tmp_path / "run", max_cycles=1)
+    with Store(tmp_path / "run") as store:
+        rows = store.evaluations(roles=("baseline",))
+    runs = sum(len(r.scores) for r in rows)
+    assert runs == (7 if interleave else 3 + 3 + 1)
+    if interleave:
+        assert len({r.seed for r in rows}) == 7  # every run on a seed of its own

@@ -85,3 +85,14 @@ def test_round_trip_through_yaml_and_json():
     dumped = yaml.safe_dump(space.to_dict(), sort_keys=False)
     assert Space.from_dict(yaml.safe_load(dumped)) == space
     assert Space.from_dict(json.loads(json.dumps(space.to_dict()))) == space
+
+
+def test_a_range_starts_at_its_middle_geometric_for_a_logfloat():
+    from ratchet.plugins.targets._base import starting_values
+
+    space = Space.from_dict({"C": {"type": "logfloat", "low": 1e-3, "high": 1e3},
+                             "x": {"type": "float", "low": 0, "high": 10},
+                             "n": {"type": "int", "low": 1, "high": 4}})
+    start = starting_values(space, {})
+    assert start["C"] == pytest.approx(1.0) and start["x"] == 5.0 and start["n"] == 2
+    assert starting_values(space, {"C": 500.0})["C"] == 500.0  # a given start is kept

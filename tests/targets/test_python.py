@@ -59,8 +59,8 @@ def test_a_python_function_is_tuned_end_to_end(bench_module, tmp_path):
     assert [d.cycle for d in run.history()] == list(range(1, 13))
     assert all(t.decision in (Decision.PROMOTE, Decision.REJECT) for t in run.trials())
     calls = [int(n) for n in (tmp_path / "calls.txt").read_text().split()]
-    assert calls[:2] == [5, 5]  # the baseline: 10 samples in batches of 5
-    assert set(calls[2:]) == {1}  # then interleaved: one call per run
+    # interleaved: one call per run, the baseline's 10 included (as a test runs them)
+    assert set(calls) == {1} and len(calls) >= 10
 
 
 def test_games_and_failures(bench_module, tmp_path):

@@ -49,6 +49,14 @@ class Param:
         return self.type in ("int", "float", "logfloat")
 
     @property
+    def middle(self) -> Any:
+        """The middle of a numeric range: geometric for a logfloat (``C`` in [1e-3, 1e3]
+        starts at 1, not 500)."""
+        if self.type == "logfloat":
+            return self.clip(math.sqrt(self.low * self.high))  # type: ignore[operator]
+        return self.clip((self.low + self.high) / 2)  # type: ignore[operator]
+
+    @property
     def options(self) -> tuple[Any, ...]:
         """The finite set of values of a categorical or bool parameter."""
         return (False, True) if self.type == "bool" else self.choices

@@ -281,10 +281,17 @@ class CycleRunner:
         champion), on seeds the run has never used. Returns those made."""
         what = "baseline" if role == "baseline" else "re-measurement"
         size = self.c.judge.batch
-        batches = max(1, -(-runs // size))
-        self.reporter("baseline_start", {"size": batches * size, "what": what})
-        tasks = [EvalTask(champion.candidate, "baseline", self.ledger.fresh(role, cycle, b)[0],
-                          size, cycle, b) for b in range(first_batch, first_batch + batches)]
+        sizes = [size] * (runs // size) + ([runs % size] if runs % size else [])
+        self.reporter("baseline_start", {"size": runs, "what": what})
+        tasks = []
+        for b, n in enumerate(sizes, start=first_batch):
+            if self.c.target.interleaved:  # one run a task, as an interleaved test runs it
+                seeds = self.ledger.fresh(role, cycle, b, shards=n)
+                tasks += [EvalTask(champion.candidate, "baseline", seed, 1, cycle, b,
+                                   shard=i) for i, seed in enumerate(seeds)]
+            else:
+                seed = self.ledger.fresh(role, cycle, b)[0]
+                tasks.append(EvalTask(champion.candidate, "baseline", seed, n, cycle, b))
         results = self.c.executor.run(self.c.target, tasks)
         if self.stop.is_set():
             return 0

@@ -111,12 +111,12 @@ class Target(ABC):
 
 
 def starting_values(space: Space, start: dict[str, Any]) -> dict[str, Any]:
-    """``start`` completed with the middle of each numeric range (the first option of a
-    categorical), validated."""
+    """``start`` completed with the middle of each numeric range (geometric for a
+    logfloat; the first option of a categorical), validated."""
     values = dict(start)
     for p in space:
         if p.name not in values:
-            values[p.name] = p.clip((p.low + p.high) / 2) if p.is_numeric else p.options[0]
+            values[p.name] = p.middle if p.is_numeric else p.options[0]
     return space.validate(values)
 
 
