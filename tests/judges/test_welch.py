@@ -76,3 +76,48 @@ def test_no_verdict_before_the_minimum_a_side():
     ev.champion += [100.0, 101.0, 99.0] * 3
     assert judge.min_samples == 10
     assert judge.decide(ev).decision is Decision.CONTINUE
+
+
+def test_the_margin_is_stated_relative_or_absolute_and_is_any_gain_by_default():
+    import pytest
+
+    assert WelchJudge().min_improvement == 0 and WelchJudge().min_difference is None
+    with pytest.raises(ValueError, match="not both"):
+        WelchJudge(min_improvement=0.01, min_difference=0.5)
+    rng = random.Random(3)
+    # a champion at 0.986 and a challenger better by 0.2% of it (0.002): low noise, any
+    # gain proven; a 1% relative margin cannot be reached; an absolute 0.001 can
+    quiet = 0.0005
+    for judge, wanted in ((WelchJudge(batch=3, max_samples=30), Decision.PROMOTE),
+                          (WelchJudge(min_improvement=0.01, batch=3, max_samples=30),
+                           Decision.REJECT),
+                          (WelchJudge(min_difference=0.001, batch=3, max_samples=30),
+                           Decision.PROMOTE),
+                          (WelchJudge(min_difference=0.005, batch=3, max_samples=30),
+                           Decision.REJECT)):
+        decisions = [_run(judge, rng, 0.986, 0.988, sd=quiet)[0] for _ in range(20)]
+        assert decisions.count(wanted) >= 18, (judge, decisions)
+
+
+def test_an_absolute_margin_when_minimizing():
+    rng = random.Random(4)
+    judge = WelchJudge(min_difference=2.0, direction="minimize", batch=5, max_samples=30)
+    assert [_run(judge, rng, 100, 90)[0] for _ in range(10)].count(Decision.PROMOTE) >= 9
+    assert [_run(judge, rng, 100, 101)[0] for _ in range(10)].count(Decision.REJECT) == 10
+    verdict_reason = judge.decide(_evidence(rng, 100, 90, 30)).reason
+    assert "beats +2" in verdict_reason and "%" not in verdict_reason
+
+
+def test_an_equal_challenger_is_promoted_at_most_at_the_stated_rate_with_no_margin():
+    judge = WelchJudge(confidence=0.95, batch=3, max_samples=30)
+    rng = random.Random(5)
+    runs = 400
+    false = sum(_run(judge, rng, 100, 100)[0] is Decision.PROMOTE for _ in range(runs))
+    assert false / runs <= 0.05
+
+
+def _evidence(rng: random.Random, champion: float, challenger: float, n: int) -> Evidence:
+    ev = Evidence("samples")
+    ev.challenger += [rng.gauss(challenger, 5.0) for _ in range(n)]
+    ev.champion += [rng.gauss(champion, 5.0) for _ in range(n)]
+    return ev

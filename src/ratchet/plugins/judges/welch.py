@@ -1,20 +1,26 @@
 """Sequential one-sided Welch test on scalar samples (benchmark runs, episodes).
 
-H1: the challenger's mean beats the champion's by at least ``min_improvement`` (relative to
-the champion's mean): mean_c > (1 + m) * mean_h when maximizing, mean_c < (1 - m) * mean_h
-when minimizing. After every batch the judge looks once; to keep the false-promotion rate
-at ``1 - confidence`` over all looks, each look tests at ``(1 - confidence) / looks``
+H1: the challenger's mean beats the champion's by at least the margin, stated either way:
+``min_improvement`` relative to the champion's mean (mean_c > (1 + m) * mean_h when
+maximizing, mean_c < (1 - m) * mean_h when minimizing) or ``min_difference`` in the
+metric's own units (mean_c > mean_h + d, or mean_c < mean_h - d). By default the margin is
+0: any gain the test can prove (a relative margin does not suit every metric: 1% of an
+accuracy of 0.986 is most of what is left to gain).
+
+After every batch the judge looks once; to keep the false-promotion rate at
+``1 - confidence`` over all looks, each look tests at ``(1 - confidence) / looks``
 (Bonferroni over the ``max_samples / batch`` possible looks). It rejects early when the
-one-sided ``1 - futility`` upper confidence bound of the improvement falls below
-``min_improvement`` (a challenger truly better by exactly ``min_improvement`` is stopped
-this way with probability at most ``futility`` per look), and at ``max_samples``.
+one-sided ``1 - futility`` upper confidence bound of the improvement falls below the
+margin (a challenger truly better by exactly the margin is stopped this way with
+probability at most ``futility`` per look), and at ``max_samples``.
 
 When the runs were interleaved (``Evidence.pairs_complete``), the test is a paired t-test
-on the differences of neighbouring runs, ``c_i - (1 + m) h_i``: drift that both runs of a
-pair share cancels, instead of passing for an improvement. Where a batch's scores share a
-term (``Evidence.batch_unit``) the pairs are the batches' means: its runs are not
-independent, and counting them as such would overstate the evidence. No verdict either way before
-``min_samples`` a side (10 by default: three noisy timing runs a side decide nothing).
+on the differences of neighbouring runs, ``c_i - (1 + m) h_i - d``: drift that both runs of
+a pair share cancels, instead of passing for an improvement. Where a batch's scores share
+a term (``Evidence.batch_unit``) the pairs are the batches' means: its runs are not
+independent, and counting them as such would overstate the evidence. No verdict either
+way before ``min_samples`` a side (10 by default: three noisy timing runs a side decide
+nothing).
 """
 
 from __future__ import annotations
@@ -35,7 +41,12 @@ if TYPE_CHECKING:
 
 class WelchJudge(Judge):
     kind: Literal["welch"] = "welch"
-    min_improvement: float = Field(0.01, ge=0, description="relative gain to prove")
+    min_improvement: float = Field(0.0, ge=0, description="relative gain to prove: 0.01 is "
+                                   "1% of the champion's mean (0: any gain the test can "
+                                   "prove)")
+    min_difference: float | None = Field(None, ge=0, description="absolute gain to prove, "
+                                         "in the metric's units (instead of "
+                                         "min_improvement)")
     confidence: float = Field(0.95, gt=0.5, lt=1, description="1 - false promotion rate")
     batch: int = Field(3, ge=1, description="samples a side between looks")
     min_samples: int = Field(10, ge=5, description="samples a side before any verdict; "
@@ -51,6 +62,9 @@ class WelchJudge(Judge):
 
     @model_validator(mode="after")
     def _check_samples(self) -> WelchJudge:
+        if self.min_difference is not None and self.min_improvement:
+            raise ValueError("give min_improvement (relative) or min_difference (absolute), "
+                             "not both")
         if self.max_samples < self.min_samples:
             raise ValueError(f"max_samples ({self.max_samples}) must be at least "
                              f"min_samples ({self.min_samples})")
@@ -80,6 +94,7 @@ class WelchJudge(Judge):
                            {"n": n})
         sign = 1.0 if self.direction == "maximize" else -1.0
         factor = 1.0 + sign * self.min_improvement
+        shift = sign * (self.min_difference or 0.0)
         if evidence.pairs_complete and len(evidence.pairs) < 2:
             return Verdict(Decision.CONTINUE, "one interleaved batch: a second is needed to "
                            "see the spread", {"n": n})
@@ -87,6 +102,7 @@ class WelchJudge(Judge):
             diff, se, se_h, df = _paired(np.asarray(evidence.pairs, dtype=float), factor)
         else:
             diff, se, se_h, df = _welch(c, h, factor)
+        diff -= shift
         alpha_look = (1.0 - self.confidence) / self.looks
         t = sign * diff / se if se > 0 else (math.inf if sign * diff > 0 else -math.inf)
         p_value = float(st.t.sf(t, df)) if math.isfinite(t) else (0.0 if t > 0 else 1.0)
@@ -101,16 +117,29 @@ class WelchJudge(Judge):
             over = (f" over {len(evidence.pairs)} interleaved {unit}"
                     if evidence.pairs_complete else "")
             return Verdict(Decision.PROMOTE, f"p={p_value:.2g} < {alpha_look:.2g}: improvement "
-                           f"{sign * rel:+.2%} beats {self.min_improvement:.2%}{over}", stats)
-        if best_case < self.min_improvement * abs(h.mean()):
-            return Verdict(Decision.REJECT, f"improvement {sign * rel:+.2%} cannot reach "
-                           f"{self.min_improvement:.2%} (futility)", stats)
+                           f"{self._gain(sign * rel, c, h)} beats {self._margin}{over}", stats)
+        if best_case < self.min_improvement * abs(h.mean()) + (self.min_difference or 0.0):
+            return Verdict(Decision.REJECT, f"improvement {self._gain(sign * rel, c, h)} "
+                           f"cannot reach {self._margin} (futility)", stats)
         if n >= self.max_samples:
             return Verdict(Decision.REJECT, f"max_samples {self.max_samples} reached, "
                            f"p={p_value:.2g} not below {alpha_look:.2g}",
                            {**stats, "inconclusive": True})
-        return Verdict(Decision.CONTINUE, f"p={p_value:.2g}, improvement {sign * rel:+.2%}",
-                       stats)
+        return Verdict(Decision.CONTINUE, f"p={p_value:.2g}, improvement "
+                       f"{self._gain(sign * rel, c, h)}", stats)
+
+    @property
+    def _margin(self) -> str:
+        if self.min_difference is not None:
+            return f"{self.min_difference:+.4g}"
+        return f"{self.min_improvement:.2%}" if self.min_improvement else "0 (any gain)"
+
+    def _gain(self, relative: float, c: np.ndarray, h: np.ndarray) -> str:
+        """The measured gain in the margin's terms: absolute or relative."""
+        if self.min_difference is not None:
+            sign = 1.0 if self.direction == "maximize" else -1.0
+            return f"{sign * (c.mean() - h.mean()):+.4g}"
+        return f"{relative:+.2%}"
 
 
 def _welch(c: np.ndarray, h: np.ndarray, factor: float) -> tuple[float, float, float, float]:
