@@ -46,6 +46,31 @@ def test_a_race_screens_four_and_tests_the_best_on_fresh_seeds(tmp_path):
         assert by_cycle[d.cycle].score is not None
 
 
+@pytest.mark.parametrize("max_cycles", [1, 3, 6])
+def test_max_cycles_counts_candidates_when_racing(tmp_path, max_cycles):
+    """--max-cycles N decides N candidates, whatever the race size: the last race is cut to
+    the cycles left, and one left is an ordinary cycle."""
+    recipe = parse_recipe(toy_recipe(tmp_path, racing=RACING))
+    summary = run_recipe(recipe, tmp_path / "run", max_cycles=max_cycles)
+    store = audit(tmp_path / "run", tmp_path / "toy.json")
+    assert summary.cycles == len(store.decisions()) == max_cycles
+    assert store.pending_cycle() is None and store.get(RACE_KEY) is None
+
+
+def test_status_during_a_race_names_its_cycles_in_flight(tmp_path):
+    from ratchet.service.status import run_status
+
+    recipe = parse_recipe(toy_recipe(tmp_path, racing={**RACING, "challengers": 8},
+                                     schedule={"budget": {"games": 200}}))
+    run_recipe(recipe, tmp_path / "run")  # baseline 40 + a round of 9 x 20: cut mid-race
+    status = run_status(tmp_path / "run")
+    with Store(tmp_path / "run") as store:
+        in_flight = sorted(c for c, _ in store.pending_cycles())
+        last = store.last_cycle()
+    assert len(in_flight) > 1 and status["racing"] == in_flight
+    assert status["cycle"] == in_flight[0] and status["cycles_decided"] == last - len(in_flight)
+
+
 def test_racing_is_refused_where_it_cannot_work(tmp_path):
     recipe = parse_recipe(toy_recipe(tmp_path, racing={"challengers": 3},
                                      strategy={"kind": "ppo"}))
@@ -124,7 +149,7 @@ def test_screening_an_interleaved_target_cancels_a_linear_drift(tmp_path):
     # every candidate equal; each call is slower than the last: champion-first order
     # would put the later challengers behind by their place in the queue
     recipe = _race_recipe("drift", "minimize", [0.1, 0.2, 0.4, 0.5])
-    run_recipe(parse_recipe(recipe), tmp_path / "run", max_cycles=3)
+    run_recipe(parse_recipe(recipe), tmp_path / "run", max_cycles=4)
     store = Store(tmp_path / "run")
     gaps = [d.stats["screen_gap"] for d in store.decisions() if d.stats.get("screened")]
     assert len(gaps) == 3 and all(abs(g) < 1e-9 for g in gaps), gaps

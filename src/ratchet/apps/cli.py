@@ -57,7 +57,9 @@ def run_options(adopt: bool, restore_champion: bool) -> RunOptions:
 @app.command()
 def run(recipe: Annotated[Path, typer.Argument(help="recipe YAML, e.g. recipes/snake.yaml")],
         max_cycles: Annotated[int | None, typer.Option("--max-cycles", min=1,
-                                                        help="stop after N cycles")] = None,
+                                                        help="stop after N cycles: N "
+                                                        "candidates decided (a race is cut "
+                                                        "to the cycles left)")] = None,
         run_dir: RunDirOpt = None, name: NameOpt = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no live display (warnings "
                                             "and errors still go to stderr)")] = False,

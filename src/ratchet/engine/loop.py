@@ -111,8 +111,10 @@ class Loop:
         while self._may_measure() and (max_cycles is None or summary.cycles < max_cycles):
             if not self._pace_promotions():
                 break
-            if self.race is not None:
-                screened = self.race.screen()  # leaves the race's best one pending
+            left = None if max_cycles is None else max_cycles - summary.cycles
+            if self.race is not None and (left is None or left > 1 or self.race.open()):
+                # a new race has at most the cycles left (--max-cycles counts candidates)
+                screened = self.race.screen(at_most=left)  # leaves its best one pending
                 if screened is None:
                     break
                 summary.cycles += len(screened)

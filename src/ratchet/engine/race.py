@@ -100,15 +100,20 @@ class Race:
         self.between_rounds = between_rounds
         self.ledger = ledger or SeedLedger(seed, store.seeds_used)
 
-    def screen(self) -> list[CycleResult] | None:
-        """Open a race (unless a cycle is already pending) and screen it down to one
-        pending challenger. Returns the rejected challengers' results; None when stopped
-        (the race resumes on the next start)."""
+    def open(self) -> bool:
+        """A race is in progress (opened before a stop or crash: it is finished first)."""
+        return self.store.get(RACE_KEY) is not None
+
+    def screen(self, at_most: int | None = None) -> list[CycleResult] | None:
+        """Open a race of at most ``at_most`` challengers (unless a cycle is already
+        pending) and screen it down to one pending challenger. Returns the rejected
+        challengers' results; None when stopped (the race resumes on the next start)."""
         race = self.store.get(RACE_KEY)
         if race is None:
             if self.store.pending_cycle() is not None:
                 return []  # an ordinary cycle (or a race's last survivor) is pending
-            race = self._open()
+            race = self._open(self.racing.challengers if at_most is None
+                              else max(1, min(self.racing.challengers, at_most)))
         results: list[CycleResult] = []
         while True:
             pending = {c: cand for c, cand in self.store.pending_cycles()
@@ -124,15 +129,15 @@ class Race:
             race = self.store.get(RACE_KEY) or race
 
     # -- steps ----------------------------------------------------------------------
-    def _open(self) -> dict[str, Any]:
+    def _open(self, challengers: int) -> RaceRecord:
         champion = self.store.champion()
         trials = self.store.lazy_trials()
         first = self.store.last_cycle() + 1
         entrants = []
-        for i in range(self.racing.challengers):
+        for i in range(challengers):
             candidate = self.c.strategy.propose(champion.candidate, trials)
             entrants.append((first + i, candidate))
-        race = {"cycles": [c for c, _ in entrants], "round": 0}
+        race: RaceRecord = {"cycles": [c for c, _ in entrants], "round": 0}
         self.store.start_race(entrants, self.c.strategy.state_dict(), (RACE_KEY, race))
         log.info("race of cycles %d-%d: %s", first, first + len(entrants) - 1,
                  ", ".join(c.id for _, c in entrants))

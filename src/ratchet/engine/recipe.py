@@ -63,8 +63,9 @@ class Budget(_Spec):
 
 
 class Schedule(_Spec):
-    max_cycles: int | None = Field(None, ge=1, description="end after this many cycles "
-                                   "(absent: run until stopped)")
+    max_cycles: int | None = Field(None, ge=1, description="end after this many cycles, "
+                                   "one candidate decided each (a race is cut to the "
+                                   "cycles left; absent: run until stopped)")
     interval_s: float = Field(0.0, ge=0, description="pause between cycles")
     stagnation_cycles: int | None = Field(100, ge=1, description="warn after this many "
                                           "cycles without a promotion")

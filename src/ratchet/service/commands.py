@@ -169,7 +169,11 @@ def _print_status(s: dict[str, Any]) -> None:
     mean = f"{score['mean']:.4g}{ci} n={score['n']}" if score.get("mean") is not None else "—"
     cur = f"{s['current_score']:.4g}" if s["current_score"] is not None else "—"
     last = s["last_decision"]
-    rest = (f"\n  cycle {s['cycle']}{' (in progress)' if s['cycle_in_progress'] else ''}, "
+    racing = s.get("racing") or []
+    where = (f"race of cycles {racing[0]}-{racing[-1]}: {len(racing)} still in flight"
+             if racing else
+             f"cycle {s['cycle']}{' (in progress)' if s['cycle_in_progress'] else ''}")
+    rest = (f"\n  {where}, "
             f"{s['promotions']} promotions, {s['cycles_since_promotion']} cycles since the "
             f"last\n"
             f"  champion v{best['version']} ({best['candidate']}): score {mean}\n"

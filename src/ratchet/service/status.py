@@ -31,6 +31,7 @@ def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
         kind = (((store.run_info() or {}).get("recipe") or {}).get("target") or {}).get("kind")
         decisions = store.decisions(limit=50)
         pending = store.pending_cycle()
+        in_flight = sorted(c for c, _ in store.pending_cycles())
         error = store.conn.execute("SELECT message, ts FROM events WHERE level = 'error' "
                                    "ORDER BY id DESC LIMIT 1").fetchone()
     web = read_dashboard_state(run_dir)
@@ -54,9 +55,11 @@ def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
         "paused": bool(state.get("paused")) or RunDir(run_dir).pause_request.exists(),
         "pause_reason": state.get("pause_reason") or
         ("paused by request" if RunDir(run_dir).pause_request.exists() else None),
-        "cycle": pending[0] if pending else (last.cycle if last else 0),
+        "cycle": in_flight[0] if in_flight else (last.cycle if last else 0),
         "cycle_in_progress": pending is not None,
-        "cycles_decided": champ["cycles"] - (1 if pending else 0),
+        # a race: its cycles still in flight (the others were screened out or decided)
+        "racing": in_flight if len(in_flight) > 1 else [],
+        "cycles_decided": champ["cycles"] - len(in_flight),
         "current_score": last.score if last else None,
         "best": champ,
         "promotions": champ["promotions"],
