@@ -334,13 +334,18 @@ def test_an_approval_gate_holds_passed_challengers_for_ratchet_promote(tmp_path)
 
 @pytest.mark.slow
 def test_a_champion_promoted_by_the_budgets_last_test_is_remeasured_on_fresh_seeds(tmp_path):
-    (tmp_path / "free").mkdir()
-    (tmp_path / "budget").mkdir()
+    """Asked for (``budget.remeasure``), a champion promoted by the budget's last test is
+    measured again on fresh seeds; by default it is not, and its score says provisional."""
+    for name in ("free", "budget", "off"):
+        (tmp_path / name).mkdir()
     _, free, _ = _run(tmp_path / "free", 6)  # the same run without a budget: where it promotes
     promoted = next(d for d in free.decisions() if d.decision is Decision.PROMOTE)
     spent = sum(r.size for r in free.evaluations() if r.cycle <= promoted.cycle)
+    off, store_off, _ = _run(tmp_path / "off", None, schedule={"budget": {"games": spent}})
+    assert "re-measured" not in off.budget_spent and store_off.measured() == spent
+    assert json.loads((tmp_path / "off" / "run" / "champion.json").read_text())["provisional"]
     summary, store, events = _run(tmp_path / "budget", None,
-                                  schedule={"budget": {"games": spent}})
+                                  schedule={"budget": {"games": spent, "remeasure": 40}})
     champion = store.champion().candidate
     assert champion.params == promoted.candidate.params  # the budget's last test promoted it
     assert "re-measured on 40 fresh games (outside the budget)" in summary.budget_spent
@@ -352,7 +357,8 @@ def test_a_champion_promoted_by_the_budgets_last_test_is_remeasured_on_fresh_see
     assert not on_disk["provisional"] and on_disk["score"]["n"] == sum(r.size for r in remeasured)
     assert events.count("baseline_end") == 2
     used = store.measured()
-    again, store2, _ = _run(tmp_path / "budget", None, schedule={"budget": {"games": spent}})
+    again, store2, _ = _run(tmp_path / "budget", None,
+                            schedule={"budget": {"games": spent, "remeasure": 40}})
     assert again.cycles == 0 and store2.measured() == used  # measured once
 
 

@@ -57,6 +57,19 @@ def test_max_cycles_counts_candidates_when_racing(tmp_path, max_cycles):
     assert store.pending_cycle() is None and store.get(RACE_KEY) is None
 
 
+@pytest.mark.parametrize("games", [300, 777, 1500])
+def test_a_budget_is_never_overrun_by_more_than_one_batch_when_racing(tmp_path, games):
+    """A race's round (the field and the champion, 20 games each) that does not fit what
+    is left and one test batch (2 x 20 games) is not started: the run ends there."""
+    recipe = parse_recipe(toy_recipe(tmp_path, racing={**RACING, "challengers": 8},
+                                     schedule={"budget": {"games": games}}))
+    summary = run_recipe(recipe, tmp_path / "run")
+    with Store(tmp_path / "run") as store:
+        spent = store.measured()
+    assert summary.budget_spent and spent <= games + 2 * 20, (spent, summary.budget_spent)
+    assert spent >= games - 9 * 20  # ended near the budget, not early
+
+
 def test_status_during_a_race_names_its_cycles_in_flight(tmp_path):
     from ratchet.service.status import run_status
 

@@ -140,8 +140,9 @@ class Loop:
                 self._wait(self.schedule.interval_s, "waiting")
         summary.stopped = self.stop.is_set()
         summary.budget_spent = self._budget_spent
-        if self._budget_spent and not summary.stopped:
-            remeasured = self.cycles.remeasure_provisional(self.schedule.baseline)
+        remeasure = self.schedule.budget.remeasure if self.schedule.budget else 0
+        if self._budget_spent and not summary.stopped and remeasure:
+            remeasured = self.cycles.remeasure_provisional(remeasure)
             if remeasured:
                 unit = self.schedule.budget.unit if self.schedule.budget else "measurements"
                 summary.budget_spent = (f"{self._budget_spent}; the champion, promoted by "
@@ -180,12 +181,14 @@ class Loop:
                 self._set_state(phase="running", paused=False, pause_reason="")
         return not self.stop.is_set()
 
-    def _may_measure(self) -> bool:
+    def _may_measure(self, cost: int = 0) -> bool:
         """Before each batch: the controls obeyed, and budget left."""
-        return self.honour_controls() and self._within_budget()
+        return self.honour_controls() and self._within_budget(cost)
 
-    def _within_budget(self) -> bool:
-        """False once the schedule's budget is spent (said once, in the log and events)."""
+    def _within_budget(self, cost: int = 0) -> bool:
+        """False once the schedule's budget is spent (said once, in the log and events).
+        A step of ``cost`` games or runs larger than a test's batch (a race's round) must
+        fit what is left and a batch: the budget is never overrun by more than one batch."""
         budget = self.schedule.budget
         if self._budget_spent is not None or budget is None:
             return self._budget_spent is None
@@ -194,6 +197,10 @@ class Loop:
             used = self.store.measured()
             if used >= budget.measurements:
                 reason = f"budget spent: {used} {budget.unit} measured of {budget.measurements}"
+            elif used + cost > budget.measurements + self._batch_cost:
+                reason = (f"budget spent: {used} {budget.unit} measured of "
+                          f"{budget.measurements}; the next race round ({cost}) does not fit "
+                          "(the race's cycles stay pending)")
         if reason is None and budget.seconds is not None:
             seconds = self._seconds_used()
             if seconds >= budget.seconds:
@@ -204,6 +211,11 @@ class Loop:
         self.store.event("budget_spent", reason)
         self._budget_spent = reason
         return False
+
+    @property
+    def _batch_cost(self) -> int:
+        """Games or runs one batch of a promotion test measures, both sides."""
+        return self.c.judge.batch * (1 if self.c.target.head_to_head else 2)
 
     def _seconds_used(self) -> float:
         return self._seconds_before + time.monotonic() - self._started

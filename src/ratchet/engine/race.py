@@ -82,7 +82,7 @@ class Race:
 
     def __init__(self, store: Store, components: Components, racing: Racing, *, seed: int,
                  stop: threading.Event, reporter: Reporter,
-                 between_rounds: Callable[[], bool] = lambda: True,
+                 between_rounds: Callable[[int], bool] = lambda cost: True,
                  ledger: SeedLedger | None = None):
         if components.target.head_to_head:
             raise RecipeError("racing needs a target measured against fixed opponents or "
@@ -121,7 +121,7 @@ class Race:
             if len(pending) <= 1:
                 self.store.put(RACE_KEY, None)
                 return results
-            if not self.between_rounds():
+            if not self.between_rounds(self._round_cost(race, len(pending))):
                 return None
             if not self._measure_round(race):
                 return None
@@ -144,6 +144,15 @@ class Race:
         self.reporter("race_start", {"cycles": race["cycles"],
                                      "candidates": [c for _, c in entrants]})
         return race
+
+    def _round_cost(self, race: RaceRecord, field: int) -> int:
+        """Games or runs the next round measures: the field and the champion, ``screen``
+        each (0 when a start before a crash already measured it)."""
+        batch = SCREEN_BATCH + race["round"]
+        if any(r.batch == batch for r in self.store.evaluations(
+                cycle=race["cycles"][0], roles=("screen_champion",))):
+            return 0
+        return (field + 1) * (self.racing.screen or self.c.judge.batch)
 
     def _measure_round(self, race: dict[str, Any]) -> bool:
         """Measure the current round unless a start before a crash already committed it;

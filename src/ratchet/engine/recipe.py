@@ -43,6 +43,10 @@ class Budget(_Spec):
                              "target), baseline and champion included")
     seconds: float | None = Field(None, gt=0, description="time the loop has run, over "
                                   "every start with this budget")
+    remeasure: int = Field(0, ge=0, description="games or runs measuring a champion "
+                           "promoted by the last test once the budget is spent, outside "
+                           "it, so that its final score is not the evidence that selected "
+                           "it (0: off; its score is then marked provisional)")
 
     @model_validator(mode="after")
     def _check(self) -> Budget:
