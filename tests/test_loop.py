@@ -17,9 +17,9 @@ from ratchet.core.errors import RecipeError
 from ratchet.core.store import Store
 from ratchet.core.types import Decision
 from ratchet.engine.factory import build_components
-from ratchet.engine.loop import SECONDS_RUN
 from ratchet.engine.recipe import load_recipe, parse_recipe
 from ratchet.engine.runner import Session, run_recipe
+from ratchet.engine.spending import SECONDS_RUN
 from tests.conftest import toy_recipe, write_recipe
 
 

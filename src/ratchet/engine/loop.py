@@ -23,7 +23,7 @@ from ratchet.core.controls import Controls
 from ratchet.core.errors import StoreError
 from ratchet.core.filewriter import LiveFiles
 from ratchet.core.rundir import RunDir
-from ratchet.core.store import StateKey, Store
+from ratchet.core.store import Store
 from ratchet.core.types import Decision
 from ratchet.engine.checkpoint import write_checkpoint
 from ratchet.engine.closing import batch_seed
@@ -31,13 +31,13 @@ from ratchet.engine.cycle import CycleResult, CycleRunner, Reporter
 from ratchet.engine.factory import Components
 from ratchet.engine.race import Race
 from ratchet.engine.recipe import Racing, Schedule
+from ratchet.engine.spending import Spending
 from ratchet.engine.summary import write_champion_file
 
 __all__ = ["CycleResult", "Loop", "LoopSummary", "Reporter", "Schedule", "batch_seed"]
 
 log = logging.getLogger("ratchet.loop")
 
-SECONDS_RUN = StateKey("schedule.seconds_run", float)  # the loop's time over every start
 STATE_EVERY_S = 0.5  # state.json after a successful cycle: at most this often
 CONTROL_POLL_S = 5.0  # a long wait looks at the stop and pause files this often
 DAY_S = 86_400.0
@@ -79,9 +79,8 @@ class Loop:
                           reporter=self.reporter, between_rounds=self._may_measure,
                           ledger=self.cycles.ledger)
                      if racing is not None and racing.challengers > 1 else None)
-        self._budget_spent: str | None = None
-        self._seconds_before = 0.0
-        self._started = time.monotonic()
+        self.spending = Spending(store, schedule.budget, components.judge.batch * (
+            1 if components.target.head_to_head else 2))
         self.consecutive_failures = 0
         self._state_written_at = -math.inf
         self.state: dict[str, Any] = {"phase": "starting", "paused": False,
@@ -102,10 +101,9 @@ class Loop:
     def _run(self, max_cycles: int | None) -> LoopSummary:
         max_cycles = max_cycles if max_cycles is not None else self.schedule.max_cycles
         summary = LoopSummary()
-        self._seconds_before = float(self.store.get(SECONDS_RUN) or 0.0)
-        self._started = time.monotonic()
+        self.spending.start()
         self._set_state(phase="starting")  # from here on, an end without "stopped" is a crash
-        if self._within_budget():
+        if self.spending.allows():
             self.cycles.measure_baseline(self.schedule.baseline)
         self._set_state(phase="running")
         while self._may_measure() and (max_cycles is None or summary.cycles < max_cycles):
@@ -125,7 +123,7 @@ class Loop:
                 if self.store.pending_cycle() is None:
                     continue  # the race ended without a survivor: the next one
             result = self.cycles.run()
-            self._record_seconds()
+            self.spending.record_seconds()
             if result is None:
                 break
             summary.cycles += 1
@@ -139,17 +137,17 @@ class Loop:
             if self._after_cycle(result) and not (max_cycles and summary.cycles >= max_cycles):
                 self._wait(self.schedule.interval_s, "waiting")
         summary.stopped = self.stop.is_set()
-        summary.budget_spent = self._budget_spent
+        summary.budget_spent = self.spending.spent
         remeasure = self.schedule.budget.remeasure if self.schedule.budget else 0
-        if self._budget_spent and not summary.stopped and remeasure:
+        if self.spending.spent and not summary.stopped and remeasure:
             remeasured = self.cycles.remeasure_provisional(remeasure)
             if remeasured:
                 unit = self.schedule.budget.unit if self.schedule.budget else "measurements"
-                summary.budget_spent = (f"{self._budget_spent}; the champion, promoted by "
+                summary.budget_spent = (f"{self.spending.spent}; the champion, promoted by "
                                         f"the last test, re-measured on {remeasured} fresh "
                                         f"{unit} (outside the budget)")
                 self.store.event("champion_remeasured", summary.budget_spent)
-        self._record_seconds()
+        self.spending.record_seconds()
         self._checkpoint("shutdown")
         write_champion_file(self.store, files=self.files)
         self._set_state(phase="stopped")
@@ -183,47 +181,7 @@ class Loop:
 
     def _may_measure(self, cost: int = 0) -> bool:
         """Before each batch: the controls obeyed, and budget left."""
-        return self.honour_controls() and self._within_budget(cost)
-
-    def _within_budget(self, cost: int = 0) -> bool:
-        """False once the schedule's budget is spent (said once, in the log and events).
-        A step of ``cost`` games or runs larger than a test's batch (a race's round) must
-        fit what is left and a batch: the budget is never overrun by more than one batch."""
-        budget = self.schedule.budget
-        if self._budget_spent is not None or budget is None:
-            return self._budget_spent is None
-        reason = None
-        if budget.measurements is not None:
-            used = self.store.measured()
-            if used >= budget.measurements:
-                reason = f"budget spent: {used} {budget.unit} measured of {budget.measurements}"
-            elif used + cost > budget.measurements + self._batch_cost:
-                reason = (f"budget spent: {used} {budget.unit} measured of "
-                          f"{budget.measurements}; the next race round ({cost}) does not fit "
-                          "(the race's cycles stay pending)")
-        if reason is None and budget.seconds is not None:
-            seconds = self._seconds_used()
-            if seconds >= budget.seconds:
-                reason = f"budget spent: {seconds:.0f} s of {budget.seconds:g} s"
-        if reason is None:
-            return True
-        log.info("%s: ending the run", reason)
-        self.store.event("budget_spent", reason)
-        self._budget_spent = reason
-        return False
-
-    @property
-    def _batch_cost(self) -> int:
-        """Games or runs one batch of a promotion test measures, both sides."""
-        return self.c.judge.batch * (1 if self.c.target.head_to_head else 2)
-
-    def _seconds_used(self) -> float:
-        return self._seconds_before + time.monotonic() - self._started
-
-    def _record_seconds(self) -> None:
-        """Committed only for a budget in seconds (one write per cycle saved otherwise)."""
-        if self.schedule.budget is not None and self.schedule.budget.seconds:
-            self.store.put(SECONDS_RUN, round(self._seconds_used(), 3))
+        return self.honour_controls() and self.spending.allows(cost)
 
     def _set_state(self, *, lazy: bool = False, **changes: Any) -> None:
         """Live state for `ratchet status` (state.json, written atomically). ``lazy``: the
