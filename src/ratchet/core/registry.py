@@ -289,7 +289,7 @@ EXECUTORS = Family("executor", "ratchet.executors",
 STRATEGIES = Family("strategy", "ratchet.strategies",
                     ["ratchet.plugins.strategies.perturb", "ratchet.plugins.strategies.evolve",
                      "ratchet.plugins.strategies.ppo", "ratchet.plugins.strategies.optuna",
-                     "ratchet.plugins.strategies.portfolio"],
+                     "ratchet.plugins.strategies.portfolio", "ratchet.plugins.strategies.spsa"],
                     base="ratchet.plugins.strategies:Strategy")
 
 TARGETS = Family("target", "ratchet.targets",
