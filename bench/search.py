@@ -41,6 +41,7 @@ from ratchet.engine.summary import champion_summary
 from ratchet.plugins.executors import InlineExecutor
 from ratchet.plugins.judges import Judge, WelchJudge
 from ratchet.plugins.strategies import OptunaStrategy, PerturbStrategy, Strategy
+from ratchet.plugins.strategies.spsa import SPSAStrategy
 from ratchet.plugins.targets import Target
 
 TITLE = "Search efficiency under equal evaluation budgets"
@@ -159,6 +160,8 @@ def methods(seed: int, race: Racing | None = None
         def go(problem: Problem, budget: int, s: int) -> Result:
             strategy = (PerturbStrategy(space(), seed=s, params_per_step=(1, 3))
                         if kind == "perturb" else
+                        SPSAStrategy(space(), seed=s, iterations=max(2, budget // 50))
+                        if kind == "spsa" else
                         OptunaStrategy(space(), seed=s, sampler=kind, n_startup_trials=10))
             return run_ratchet(problem, strategy, budget, s, racing)
         return go
@@ -166,6 +169,7 @@ def methods(seed: int, race: Racing | None = None
     race = race or Racing(challengers=4, screen=3)
     return {"ratchet perturb + welch": ratchet("perturb"), "ratchet tpe + welch": ratchet("tpe"),
             "ratchet random + welch": ratchet("random"),
+            "ratchet spsa + welch": ratchet("spsa"),
             f"ratchet perturb, racing {race.challengers}": ratchet("perturb", race),
             f"ratchet tpe, racing {race.challengers}": ratchet("tpe", race),
             "seed 004 loop": run_seed004, "optuna tpe (best trial)": run_optuna}
