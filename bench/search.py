@@ -170,6 +170,7 @@ def methods(seed: int, race: Racing | None = None
     return {"ratchet perturb + welch": ratchet("perturb"), "ratchet tpe + welch": ratchet("tpe"),
             "ratchet random + welch": ratchet("random"),
             "ratchet spsa + welch": ratchet("spsa"),
+            "ratchet gp + welch": ratchet("gp"),
             f"ratchet perturb, racing {race.challengers}": ratchet("perturb", race),
             f"ratchet tpe, racing {race.challengers}": ratchet("tpe", race),
             "seed 004 loop": run_seed004, "optuna tpe (best trial)": run_optuna}

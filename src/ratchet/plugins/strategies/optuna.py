@@ -1,4 +1,4 @@
-"""Optuna samplers (TPE, CMA-ES, random) driven by ask/tell.
+"""Optuna samplers (TPE, Gaussian process, CMA-ES, random) driven by ask/tell.
 
 Each challenger's value is its measured score in its cycle. Optuna's study lives in
 memory; on resume the run's finished trials are replayed into it with ``add_trial``, so
@@ -37,9 +37,10 @@ def distribution(p: Param) -> Any:
 
 
 class OptunaSpec(Spec):
-    """Optuna's samplers through ask/tell: tpe, cmaes or random."""
+    """Optuna's samplers through ask/tell: tpe, gp (a Gaussian process: needs torch),
+    cmaes or random."""
 
-    kind: Literal["tpe", "cmaes", "random"]
+    kind: Literal["tpe", "gp", "cmaes", "random"]
     n_startup_trials: int = Field(10, ge=1, description="random trials before the model")
 
     def create(self, context: BuildContext) -> OptunaStrategy:
@@ -53,7 +54,7 @@ class OptunaStrategy(Strategy):
 
     def __init__(self, space: Space, *, seed: int = 0, direction: Direction = "maximize",
                  sampler: str = "tpe", **options: Any):
-        """``sampler`` is the recipe's ``kind`` (tpe, cmaes or random)."""
+        """``sampler`` is the recipe's ``kind`` (tpe, gp, cmaes or random)."""
         options.setdefault("kind", sampler)
         super().__init__(space, seed=seed, direction=direction, **options)
         sampler = self.options.kind
@@ -67,6 +68,7 @@ class OptunaStrategy(Strategy):
             "tpe": lambda: optuna.samplers.TPESampler(seed=seed,
                                                       n_startup_trials=n_startup_trials,
                                                       constant_liar=True),
+            "gp": lambda: _gp_sampler(optuna, seed, n_startup_trials),
             "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed),
             "random": lambda: optuna.samplers.RandomSampler(seed=seed),
         }
@@ -118,3 +120,11 @@ class OptunaStrategy(Strategy):
         except ValueError as exc:  # params outside a space that changed since: skip
             log.warning("not replaying trial %s: %s", trial.candidate.id, exc)
 
+
+def _gp_sampler(optuna: Any, seed: int, n_startup_trials: int) -> Any:
+    """Optuna's Gaussian-process sampler (its model is fitted with torch)."""
+    from ratchet.core.extras import require
+
+    require("torch", feature="the gp strategy")
+    return optuna.samplers.GPSampler(seed=seed, n_startup_trials=n_startup_trials,
+                                     warn_independent_sampling=False)
