@@ -121,9 +121,12 @@ class Race:
             if len(pending) <= 1:
                 self.store.put(RACE_KEY, None)
                 return results
-            if not self.between_rounds(self._round_cost(race, len(pending))):
+            measured = self._round_measured(race)  # by a start before a crash
+            cost = 0 if measured else \
+                (len(pending) + 1) * (self.racing.screen or self.c.judge.batch)
+            if not self.between_rounds(cost):  # the field and the champion, screen each
                 return None
-            if not self._measure_round(race):
+            if not measured and not self._measure_round(race):
                 return None
             results += self._decide_round(race, pending)
             race = self.store.get(RACE_KEY) or race
@@ -145,40 +148,32 @@ class Race:
                                      "candidates": [c for _, c in entrants]})
         return race
 
-    def _round_cost(self, race: RaceRecord, field: int) -> int:
-        """Games or runs the next round measures: the field and the champion, ``screen``
-        each (0 when a start before a crash already measured it)."""
+    def _round_measured(self, race: RaceRecord) -> bool:
         batch = SCREEN_BATCH + race["round"]
-        if any(r.batch == batch for r in self.store.evaluations(
-                cycle=race["cycles"][0], roles=("screen_champion",))):
-            return 0
-        return (field + 1) * (self.racing.screen or self.c.judge.batch)
+        return any(r.batch == batch for r in self.store.evaluations(
+            cycle=race["cycles"][0], roles=("screen_champion",)))
 
     def _measure_round(self, race: dict[str, Any]) -> bool:
-        """Measure the current round unless a start before a crash already committed it;
-        False when stopped meanwhile."""
+        """Measure the current round (not yet committed); False when stopped meanwhile."""
         first, rnd = race["cycles"][0], race["round"]
         batch = SCREEN_BATCH + rnd
-        done = [r for r in self.store.evaluations(cycle=first, roles=("screen_champion",))
-                if r.batch == batch]
-        if not done:
-            champion = self.store.champion()
-            pending = [(c, cand) for c, cand in self.store.pending_cycles()
-                       if c in race["cycles"]]
-            size = self.racing.screen or self.c.judge.batch
-            halves = 2 if self.c.target.interleaved and size >= 2 else 1
-            seeds = self.ledger.fresh("screen", first, batch, halves)
-            tasks = []
-            for shard, (seed, part) in enumerate(zip(seeds, split(size, halves), strict=True)):
-                half = [EvalTask(champion.candidate, "screen_champion", seed, part, first,
-                                 batch, shard=shard)]
-                half += [EvalTask(cand, "screen", seed, part, c, batch, shard=shard)
-                         for c, cand in pending]
-                tasks += half if shard == 0 else half[::-1]
-            results = self._run(tasks)
-            if self.stop.is_set():
-                return False
-            self.store.record_evaluations([evaluation_row(r) for r in results])
+        champion = self.store.champion()
+        pending = [(c, cand) for c, cand in self.store.pending_cycles()
+                   if c in race["cycles"]]
+        size = self.racing.screen or self.c.judge.batch
+        halves = 2 if self.c.target.interleaved and size >= 2 else 1
+        seeds = self.ledger.fresh("screen", first, batch, halves)
+        tasks = []
+        for shard, (seed, part) in enumerate(zip(seeds, split(size, halves), strict=True)):
+            half = [EvalTask(champion.candidate, "screen_champion", seed, part, first,
+                             batch, shard=shard)]
+            half += [EvalTask(cand, "screen", seed, part, c, batch, shard=shard)
+                     for c, cand in pending]
+            tasks += half if shard == 0 else half[::-1]
+        results = self._run(tasks)
+        if self.stop.is_set():
+            return False
+        self.store.record_evaluations([evaluation_row(r) for r in results])
         return True
 
     def _run(self, tasks: list[EvalTask]) -> list[EvalResult]:

@@ -63,12 +63,13 @@ class Spending:
         if budget is None or budget.seconds is None:
             return None
         seconds = self.seconds_used()
-        measured = self.store.measured() - self._measured_before
-        rate = (seconds - self._seconds_before) / measured if measured else 0.0
         if seconds >= budget.seconds:
             return f"budget spent: {seconds:.0f} s of {budget.seconds:g} s"
-        if cost > self.batch_cost and \
-                seconds + cost * rate > budget.seconds + self.batch_cost * rate:
+        if cost <= self.batch_cost:  # a test's batch: started while time is left
+            return None
+        measured = self.store.measured() - self._measured_before
+        rate = (seconds - self._seconds_before) / measured if measured else 0.0
+        if seconds + cost * rate > budget.seconds + self.batch_cost * rate:
             return (f"budget spent: {seconds:.0f} s of {budget.seconds:g} s; the next race "
                     f"round (about {cost * rate:.0f} s) does not fit (the race's cycles "
                     "stay pending)")

@@ -30,7 +30,6 @@ def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
         champ = champion_summary(store)
         kind = (((store.run_info() or {}).get("recipe") or {}).get("target") or {}).get("kind")
         decisions = store.decisions(limit=50)
-        pending = store.pending_cycle()
         in_flight = sorted(c for c, _ in store.pending_cycles())
         error = store.conn.execute("SELECT message, ts FROM events WHERE level = 'error' "
                                    "ORDER BY id DESC LIMIT 1").fetchone()
@@ -56,7 +55,7 @@ def run_status(run_dir: Path, *, target_report: bool = True) -> dict[str, Any]:
         "pause_reason": state.get("pause_reason") or
         ("paused by request" if RunDir(run_dir).pause_request.exists() else None),
         "cycle": in_flight[0] if in_flight else (last.cycle if last else 0),
-        "cycle_in_progress": pending is not None,
+        "cycle_in_progress": bool(in_flight),
         # a race: its cycles still in flight (the others were screened out or decided)
         "racing": in_flight if len(in_flight) > 1 else [],
         "cycles_decided": champ["cycles"] - len(in_flight),

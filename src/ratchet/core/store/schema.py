@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from ratchet.core.errors import StoreError
+from ratchet.core.store.connection import immediate_transaction
 
 MIGRATIONS: list[str] = [
     """
@@ -177,9 +178,7 @@ class PluginSchema:
         if current == len(self.migrations):
             return
         self._check(current)
-        cur = conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate_transaction(conn) as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS plugin_schemas (name TEXT PRIMARY KEY, "
                         "version INTEGER NOT NULL)")
             current = self.version(cur)
@@ -190,10 +189,6 @@ class PluginSchema:
                 cur.execute("INSERT INTO plugin_schemas (name, version) VALUES (?, ?) ON "
                             "CONFLICT(name) DO UPDATE SET version = excluded.version",
                             (self.name, len(self.migrations)))
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
 
     def _check(self, current: int) -> None:
         if current > len(self.migrations):

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from ratchet.core.store import PluginSchema
+from ratchet.core.store.connection import immediate_transaction
 from ratchet.plugins.targets.selfplay.match import GameResult
 from ratchet.plugins.targets.selfplay.play import GameRecord
 
@@ -91,17 +92,9 @@ class GameStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Cursor]:
+    def _write(self) -> AbstractContextManager[sqlite3.Cursor]:
         """One write transaction: all of it or nothing."""
-        cur = self.conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+        return immediate_transaction(self.conn)
 
     def append(self, records: Sequence[GameRecord]) -> int:
         """Store ``records`` in one transaction; returns the id of the last one."""
@@ -241,7 +234,10 @@ class GameStore:
                               (key, value))
 
     def take_meta(self, key: str) -> str | None:
-        """The value under ``key``, deleted in the same transaction (once)."""
+        """The value under ``key``, deleted in the same transaction (once); asked often,
+        so the write lock is taken only when there is a value."""
+        if self.meta(key) is None:
+            return None
         with self._write() as cur:
             row = cur.execute("SELECT value FROM selfplay_meta WHERE key = ?",
                               (key,)).fetchone()
