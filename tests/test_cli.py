@@ -80,7 +80,8 @@ def test_export_of_a_samples_run_has_no_win_rates(tmp_path):
         lines = list(export_lines(store))
         rows = history_rows(store)
     assert lines and all("win_rate" not in line and "wins" not in line for line in lines)
-    assert all(line["runs"] == 5 and line["mean"] > 900 for line in lines if line["ok"]
+    # a cycle's first batch is one pair (the champion's noise is known from its baseline)
+    assert all(line["runs"] in (1, 5) and line["mean"] > 900 for line in lines if line["ok"]
                and line["role"] != "baseline")
     assert rows[0]["challenger_mean"] > 900 and "score" not in rows[0]
 

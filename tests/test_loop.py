@@ -382,3 +382,31 @@ def test_the_baseline_measures_as_many_runs_as_it_says(tmp_path, interleave):
     assert runs == (7 if interleave else 3 + 3 + 1)
     if interleave:
         assert len({r.seed for r in rows}) == 7  # every run on a seed of its own
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_on_a_quiet_benchmark_a_worse_challenger_costs_one_run(tmp_path, direction):
+    """Independent runs (not interleaved), noise far below the steps the strategy takes:
+    the champion is measured until its noise is known and then shared; a challenger that
+    its first run shows clearly worse is rejected on that run alone."""
+    summary, store, _ = _run(
+        tmp_path, 8, target={"outcome": "samples", "metric": "ops", "interleave": False,
+                             "direction": direction, "env": {"TOY_MODE": "samples"}},
+        judge={"kind": "welch", "batch": 3, "min_samples": 10, "max_samples": 12},
+        schedule={"baseline": 4})
+    decisions = store.decisions()
+    assert len(decisions) == 8
+    sign = 1 if direction == "maximize" else -1
+    for d in decisions:
+        rows = store.evaluations(cycle=d.cycle, roles=("challenger", "champion"))
+        champion_runs = sum(r.size for r in rows if r.role == "champion")
+        challenger_runs = sum(r.size for r in rows if r.role == "challenger")
+        if sign * (d.score - d.champion_score) < -50:  # ten times the noise
+            assert d.decision is Decision.REJECT and challenger_runs == 1, d
+        # measured only to complete its 10 samples: the first champion 6 more after its
+        # 4 baseline runs, a promoted one 10 (its promoting runs are not its score)
+        assert champion_runs in (0, 6, 10), (d.cycle, champion_runs)
+    champion_runs = sum(r.size for r in store.evaluations(roles=("champion",)))
+    promoted = store.champion().version  # the last one may not be measured yet
+    assert champion_runs in (6 + 10 * max(0, promoted - 1), 6 + 10 * promoted)
+    assert any(d.games == 1 for d in decisions)

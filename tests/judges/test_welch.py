@@ -1,6 +1,6 @@
 import random
 
-from ratchet.core.types import Decision, Evidence
+from ratchet.core.types import Decision, Evidence, Moments
 from ratchet.plugins.judges.welch import WelchJudge
 
 
@@ -121,3 +121,66 @@ def _evidence(rng: random.Random, champion: float, challenger: float, n: int) ->
     ev.challenger += [rng.gauss(challenger, 5.0) for _ in range(n)]
     ev.champion += [rng.gauss(champion, 5.0) for _ in range(n)]
     return ev
+
+
+# -- evidence in proportion to noise: the champion's samples shared ----------------------
+def _shared_run(judge: WelchJudge, rng: random.Random, champion_mean: float,
+                challenger_mean: float, sd: float = 0.5, challenger_sd: float | None = None,
+                pool: int = 10) -> tuple[Decision, int]:
+    """A cycle as the loop runs it on independent runs once the champion's noise is known:
+    the batches the judge asks for, the champion's side its shared samples."""
+    shared = [rng.gauss(champion_mean, sd) for _ in range(pool)]
+    ev = Evidence("samples", shared=Moments.of(shared))
+    while True:
+        size, champion_size = judge.batch_sizes(ev)
+        assert champion_size == 0  # its noise is known: it is not measured again
+        ev.challenger += [rng.gauss(challenger_mean, challenger_sd or sd)
+                          for _ in range(size)]
+        ev.batches += 1
+        verdict = judge.decide(ev)
+        if verdict.decision.is_final():
+            return verdict.decision, ev.n
+
+
+def test_a_clearly_worse_challenger_costs_one_sample_once_the_champion_noise_is_known():
+    rng = random.Random(5)
+    for direction, worse in (("maximize", 97.0), ("minimize", 103.0)):
+        judge = WelchJudge(direction=direction)
+        assert {_shared_run(judge, rng, 100.0, worse) for _ in range(50)} == \
+            {(Decision.REJECT, 1)}
+
+
+def test_one_sample_never_promotes_and_a_clearly_better_challenger_needs_few():
+    rng = random.Random(6)
+    for direction, better in (("maximize", 103.0), ("minimize", 97.0)):
+        judge = WelchJudge(direction=direction, batch=3)
+        decisions = [_shared_run(judge, rng, 100.0, better) for _ in range(50)]
+        assert {d for d, _ in decisions} == {Decision.PROMOTE}
+        assert {n for _, n in decisions} == {4}  # the first look (1 sample) cannot promote
+
+
+def test_shared_champion_samples_keep_the_stated_error_rate():
+    """Null cases, each able to fail: an equal challenger as noisy as the champion, and one
+    three times noisier (the champion's noise alone would understate its error)."""
+    judge = WelchJudge(confidence=0.95)
+    rng = random.Random(7)
+    runs = 2000
+    for challenger_sd in (0.5, 1.5):
+        false = sum(_shared_run(judge, rng, 100, 100, challenger_sd=challenger_sd)[0]
+                    is Decision.PROMOTE for _ in range(runs))
+        assert false / runs <= 0.05, (challenger_sd, false)
+
+
+def test_a_new_champion_is_measured_until_its_noise_is_known():
+    judge = WelchJudge(min_samples=10, batch=3)
+    ev = Evidence("samples", shared=Moments.of([1.0, 2.0, 3.0]))
+    assert judge.batch_sizes(ev) == (1, 7)  # the first batch fills the champion's side
+    assert judge.decide(ev).decision is Decision.CONTINUE
+    ev.champion += [2.0] * 7
+    ev.challenger += [2.0]
+    ev.batches = 1
+    assert judge.knows_noise(ev) and judge.batch_sizes(ev) == (3, 0)
+    paired = Evidence("samples", paired=True, shared=Moments.of([1.0, 2.0, 3.0]))
+    assert judge.batch_sizes(paired) == (3, 3)  # interleaved: pairs, known noise or not
+    paired.shared = Moments.of([float(i % 3) for i in range(12)])
+    assert judge.batch_sizes(paired) == (1, 1)

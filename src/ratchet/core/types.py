@@ -104,6 +104,34 @@ class Measurement:
                    cost_s=sum(p.cost_s for p in parts), metrics=metrics)
 
 
+@dataclass(frozen=True)
+class Moments:
+    """A sample summed up: its size, mean and variance (ddof 1; 0 below two values)."""
+
+    n: int
+    mean: float
+    var: float
+
+    @classmethod
+    def of_sums(cls, n: int, total: float, squares: float) -> Moments:
+        mean = total / n if n else 0.0
+        var = max(0.0, (squares - n * mean * mean) / (n - 1)) if n > 1 else 0.0
+        return cls(n, mean, var)
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Moments:
+        return cls.of_sums(len(values), float(sum(values)),
+                           float(sum(v * v for v in values)))
+
+    def __add__(self, other: Moments) -> Moments:
+        return Moments.of_sums(self.n + other.n, self.mean * self.n + other.mean * other.n,
+                               _squares(self) + _squares(other))
+
+
+def _squares(m: Moments) -> float:
+    return (m.n - 1) * m.var + m.n * m.mean * m.mean if m.n > 1 else m.n * m.mean * m.mean
+
+
 @dataclass
 class Evidence:
     """Challenger-versus-champion evidence gathered so far in one cycle.
@@ -134,6 +162,10 @@ class Evidence:
     challenger_metrics: list[dict[str, float]] = field(default_factory=list)
     champion_metrics: list[dict[str, float]] = field(default_factory=list)
     """Each batch's named metrics (Measurement.metrics), for judges that weigh them."""
+    shared: Moments | None = None
+    """The champion's samples from before this cycle, measured while it was champion (never
+    the evidence that promoted it, biased upward by selection): its measured noise, and
+    where runs are not interleaved, more of its mean."""
 
     @property
     def n(self) -> int:
@@ -168,6 +200,24 @@ class Evidence:
                 self.pairs.append((challenger.mean, champion.mean))
             else:
                 self.pairs.extend(zip(challenger.scores, champion.scores, strict=True))
+
+    @property
+    def champion_side(self) -> Moments:
+        """The champion's samples a judge compares with: this cycle's, and where runs are
+        independent (not interleaved, no shared batch term) the shared ones too."""
+        own = Moments.of(self.champion)
+        if self.shared is None or self.paired or self.batch_unit or self.head_to_head:
+            return own
+        return self.shared + own
+
+    @property
+    def champion_mean(self) -> float | None:
+        """The champion's score next to the challenger's (its shared mean when this
+        cycle did not measure it)."""
+        side = self.champion_side
+        if side.n:
+            return side.mean
+        return self.shared.mean if self.shared is not None and self.shared.n else None
 
     @property
     def pairs_complete(self) -> bool:

@@ -66,7 +66,7 @@ def observed(strategy: Any, cycle: int, candidate: Candidate, champion: Champion
     judge decided it or a race screened it out."""
     score = (mean_or_none(evidence.challenger) if decision is not Decision.FAILED
              else None)
-    trial = Trial(candidate, cycle, decision, score, mean_or_none(evidence.champion),
+    trial = Trial(candidate, cycle, decision, score, evidence.champion_mean,
                   len(evidence.challenger) if score is not None else 0)
     strategy.observe(trial)
     return CycleOutcome(cycle, candidate, champion, decision, reason, stats, score,

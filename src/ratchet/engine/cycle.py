@@ -20,7 +20,15 @@ from typing import Any
 from ratchet.core.filewriter import LiveFiles
 from ratchet.core.seeds import SeedLedger
 from ratchet.core.store import Champion, EvaluationRow, Store, promotion_changes
-from ratchet.core.types import Candidate, Decision, EvalTask, Evidence, Measurement, Verdict
+from ratchet.core.types import (
+    Candidate,
+    Decision,
+    EvalTask,
+    Evidence,
+    Measurement,
+    Moments,
+    Verdict,
+)
 from ratchet.engine.closing import (
     batch_seed,
     by_role,
@@ -111,7 +119,7 @@ class CycleRunner:
         pending = self.store.pending_cycle()
         if pending is not None:
             cycle, candidate = pending
-            evidence, next_batch = self._rebuild_evidence(cycle)
+            evidence, next_batch = self._rebuild_evidence(cycle, champion)
             log.info("cycle %d: resuming candidate %s after %d batches", cycle, candidate.id,
                      evidence.batches)
             return cycle, candidate, evidence, next_batch
@@ -121,7 +129,7 @@ class CycleRunner:
         self.store.start_cycle(cycle, candidate, self.c.strategy.state_dict())
         log.info("cycle %d: candidate %s (%s) %s", cycle, candidate.id, candidate.origin,
                  candidate.note)
-        return cycle, candidate, self._new_evidence(), 0
+        return cycle, candidate, self._new_evidence(cycle, champion), 0
 
     def _gather(self, cycle: int, candidate: Candidate, champion: Champion,
                 evidence: Evidence, next_batch: int) -> Verdict | None:
@@ -129,7 +137,7 @@ class CycleRunner:
         while verdict is None or verdict.decision is Decision.CONTINUE:
             if not self.between_batches():
                 return None
-            results = self._measure(cycle, next_batch, candidate, champion)
+            results = self._measure(cycle, next_batch, candidate, champion, evidence)
             if results is None:  # stopped mid-batch: the batch is discarded
                 return None
             next_batch += 1
@@ -209,37 +217,45 @@ class CycleRunner:
                                                                   new.candidate))
 
     # -- measuring ------------------------------------------------------------------
-    def _new_evidence(self) -> Evidence:
+    def _new_evidence(self, cycle: int, champion: Champion) -> Evidence:
         target = self.c.target
-        return Evidence(self.c.judge.outcome, head_to_head=target.head_to_head,
-                        paired=target.interleaved and not target.head_to_head,
-                        batch_unit=target.batch_is_unit,
-                        games_in_pairs=target.head_to_head and target.games_in_pairs)
+        evidence = Evidence(self.c.judge.outcome, head_to_head=target.head_to_head,
+                            paired=target.interleaved and not target.head_to_head,
+                            batch_unit=target.batch_is_unit,
+                            games_in_pairs=target.head_to_head and target.games_in_pairs)
+        if evidence.kind == "samples" and not target.head_to_head:
+            n, total, squares = self.store.shared_champion(champion.candidate.id, cycle)
+            evidence.shared = Moments.of_sums(n, total, squares) if n else None
+        return evidence
 
-    def shards(self) -> int:
+    def shards(self, sides: int = 2) -> int:
         """How many parts a batch is split into so that every worker has one: the
-        executor's parallelism, shared by the two sides (head-to-head: one task each).
-        Interleaved targets are measured one run at a time, so never split."""
-        target, size = self.c.target, self.c.judge.batch
+        executor's parallelism, shared by the sides measured (head-to-head: one task
+        each). Interleaved targets are measured one run at a time, so never split."""
+        target = self.c.target
         if target.interleaved and not target.head_to_head:
             return 1
         workers = self.c.executor.parallelism
-        return max(1, min(size, workers if target.head_to_head else workers // 2))
+        return max(1, workers if target.head_to_head else workers // max(1, sides))
 
-    def _measure(self, cycle: int, batch: int, candidate: Candidate,
-                 champion: Champion) -> list[EvalResult] | None:
-        size, shards = self.c.judge.batch, self.shards()
-        seeds = self.ledger.fresh("test", cycle, batch, shards)
+    def _measure(self, cycle: int, batch: int, candidate: Candidate, champion: Champion,
+                 evidence: Evidence) -> list[EvalResult] | None:
+        sizes = self.c.judge.batch_sizes(evidence)
+        sides = [(role, who, size) for role, who, size in
+                 (("challenger", candidate, sizes[0]), ("champion", champion.candidate,
+                                                        sizes[1]))
+                 if size and not (role == "champion" and self.c.target.head_to_head)]
+        shards = self.shards(len(sides))
+        parts = {role: split(size, min(size, shards)) for role, _, size in sides}
+        seeds = self.ledger.fresh("test", cycle, batch, max(map(len, parts.values())))
         tasks: list[EvalTask] = []
-        for shard, (seed, part) in enumerate(zip(seeds, split(size, shards), strict=True)):
-            if self.c.target.head_to_head:
-                tasks.append(EvalTask(candidate, "challenger", seed, part, cycle, batch,
-                                      opponent=champion.candidate, shard=shard))
-            else:
-                tasks += [EvalTask(candidate, "challenger", seed, part, cycle, batch,
-                                   shard=shard),
-                          EvalTask(champion.candidate, "champion", seed, part, cycle, batch,
-                                   shard=shard)]
+        for shard, seed in enumerate(seeds):
+            for role, who, _ in sides:
+                if shard >= len(parts[role]):
+                    continue
+                opponent = champion.candidate if self.c.target.head_to_head else None
+                tasks.append(EvalTask(who, role, seed, parts[role][shard], cycle, batch,
+                                      opponent=opponent, shard=shard))
         t = time.perf_counter()
         if len(tasks) == 2 and self.c.target.interleaved:
             results = self.c.executor.run_interleaved(self.c.target, *tasks)
@@ -308,8 +324,9 @@ class CycleRunner:
         write_champion_file(self.store, files=self.files)
         return len(scores)
 
-    def _rebuild_evidence(self, cycle: int) -> tuple[Evidence, int]:
-        evidence = self._new_evidence()
+    def _rebuild_evidence(self, cycle: int, champion: Champion | None = None
+                          ) -> tuple[Evidence, int]:
+        evidence = self._new_evidence(cycle, champion or self.store.champion())
         rows = self.store.evaluations(cycle=cycle, roles=("challenger", "champion"))
         by_batch: dict[int, dict[str, list[EvaluationRow]]] = {}
         for row in rows:
@@ -317,9 +334,12 @@ class CycleRunner:
         for b in sorted(by_batch):
             roles = by_batch[b]
             # a batch's shards are recorded together: a batch is complete or absent
+            # (independent runs: a batch may measure the challenger alone, the
+            # champion's side being its shared samples)
             if any(not r.ok for side in roles.values() for r in side) \
                     or "challenger" not in roles \
-                    or (not evidence.head_to_head and "champion" not in roles):
+                    or ("champion" not in roles
+                        and (evidence.paired or evidence.kind == "games")):
                 continue
             sides = {role: Measurement.concat([measurement_of(r, evidence) for r in
                                                sorted(side, key=lambda r: r.shard)])

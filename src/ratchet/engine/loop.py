@@ -79,8 +79,8 @@ class Loop:
                           reporter=self.reporter, between_rounds=self._may_measure,
                           ledger=self.cycles.ledger)
                      if racing is not None and racing.challengers > 1 else None)
-        self.spending = Spending(store, schedule.budget, components.judge.batch * (
-            1 if components.target.head_to_head else 2))
+        self.spending = Spending(store, schedule.budget,
+                                 components.judge.batch_cost(components.target.head_to_head))
         self.consecutive_failures = 0
         self._state_written_at = -math.inf
         self.state: dict[str, Any] = {"phase": "starting", "paused": False,

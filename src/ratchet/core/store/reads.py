@@ -132,6 +132,17 @@ class StoreReads:
             (candidate_id, *roles)).fetchone()
         return int(row[0]), float(row[1]), float(row[2])
 
+    def shared_champion(self, candidate_id: str, cycle: int) -> tuple[int, float, float]:
+        """Count, sum and sum of squares of the samples measured while ``candidate_id``
+        was champion (baseline, test and screening rows) outside cycle ``cycle``'s test:
+        the samples every cycle shares."""
+        row = self.conn.execute(
+            "SELECT COUNT(j.value), TOTAL(j.value), TOTAL(j.value * j.value) "
+            "FROM evaluations AS e, json_each(e.scores) AS j WHERE e.candidate_id = ? "
+            "AND e.ok = 1 AND e.role IN ('baseline', 'champion', 'screen_champion') "
+            "AND NOT (e.role = 'champion' AND e.cycle = ?)", (candidate_id, cycle)).fetchone()
+        return int(row[0]), float(row[1]), float(row[2])
+
     def champion_scores(self, candidate_id: str) -> list[float]:
         """Every score measured while ``candidate_id`` was the champion (never the
         evidence that promoted it, which is biased upward by selection)."""

@@ -25,6 +25,15 @@ class Judge(Spec):
     def decide(self, evidence: Evidence) -> Verdict:
         """Verdict on the evidence gathered so far in this cycle."""
 
+    def batch_sizes(self, evidence: Evidence) -> tuple[int, int]:
+        """Games or samples of the challenger and of the champion the next batch
+        measures, given the evidence so far (a head-to-head batch: the challenger's)."""
+        return self.batch, self.batch
+
+    def batch_cost(self, head_to_head: bool) -> int:
+        """The most games or samples one batch can measure, both sides."""
+        return self.batch * (1 if head_to_head else 2)
+
     def create(self, context: BuildContext) -> Judge:
         return self
 

@@ -18,21 +18,30 @@ When the runs were interleaved (``Evidence.pairs_complete``), the test is a pair
 on the differences of neighbouring runs, ``c_i - (1 + m) h_i - d``: drift that both runs of
 a pair share cancels, instead of passing for an improvement. Where a batch's scores share
 a term (``Evidence.batch_unit``) the pairs are the batches' means: its runs are not
-independent, and counting them as such would overstate the evidence. No verdict either
-way before ``min_samples`` a side (10 by default: three noisy timing runs a side decide
-nothing).
+independent, and counting them as such would overstate the evidence.
+
+Evidence in proportion to noise: the champion's samples are shared by every cycle
+(``Evidence.shared``). Once ``min_samples`` of them are measured, its noise is known and a
+challenger is judged from its first sample: below ``min_samples`` challenger samples the
+standard error is the one the champion's measured noise implies (or the challenger's
+own, if larger) with the champion's degrees of freedom. A single clearly worse sample
+is rejected; a promotion needs at least two. Where runs are independent (not
+interleaved) the champion is not measured again while it stays champion: its shared
+samples are its side. Until its noise is known (a new champion, fewer than
+``min_samples`` of its samples) no verdict either way before ``min_samples`` a side.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from ratchet.core.registry import BuildContext
-from ratchet.core.types import Decision, Evidence, Verdict
+from ratchet.core.types import Decision, Evidence, Moments, Verdict
 from ratchet.plugins.judges._base import Judge
 
 if TYPE_CHECKING:
@@ -49,8 +58,9 @@ class WelchJudge(Judge):
                                          "min_improvement)")
     confidence: float = Field(0.95, gt=0.5, lt=1, description="1 - false promotion rate")
     batch: int = Field(3, ge=1, description="samples a side between looks")
-    min_samples: int = Field(10, ge=5, description="samples a side before any verdict; "
-                             "fewer noisy timing runs decide nothing")
+    min_samples: int = Field(10, ge=5, description="the champion's samples that make its "
+                             "noise known; from then on a challenger is judged from its "
+                             "first sample against that noise (before: this many a side)")
     max_samples: int = Field(30, ge=2, description="inconclusive here means reject")
     futility: float = Field(0.2, gt=0, lt=0.5, description="chance of stopping a "
                             "challenger that is exactly min_improvement better")
@@ -81,47 +91,86 @@ class WelchJudge(Judge):
 
     @property
     def looks(self) -> int:
-        return max(1, math.ceil(self.max_samples / self.batch))
+        """Looks a cycle can take: one per batch up to ``max_samples``, and a first one
+        after a single sample where the champion's noise is known."""
+        return max(1, math.ceil(self.max_samples / self.batch)) + 1
+
+    def knows_noise(self, evidence: Evidence) -> bool:
+        """At least ``min_samples`` of the champion's samples are measured (shared from
+        earlier cycles; where runs are independent, this cycle's too): a challenger can
+        then be judged from its first samples against that noise."""
+        if evidence.batch_unit or evidence.head_to_head:
+            return False
+        if evidence.paired:
+            return evidence.shared is not None and evidence.shared.n >= self.min_samples
+        return evidence.champion_side.n >= self.min_samples
+
+    def batch_sizes(self, evidence: Evidence) -> tuple[int, int]:
+        """Where runs are independent the champion is measured only until its noise is
+        known (then its samples are shared by every cycle), and a challenger's first
+        batch is one sample; interleaved runs stay in pairs, the first a single pair once
+        the champion's noise is known."""
+        if evidence.batch_unit or evidence.head_to_head:
+            return self.batch, self.batch
+        first = self.batch if evidence.batches else 1
+        if evidence.paired:
+            return (first, first) if self.knows_noise(evidence) else (self.batch, self.batch)
+        return first, max(0, self.min_samples - evidence.champion_side.n)
+
+    def batch_cost(self, head_to_head: bool) -> int:
+        return max(super().batch_cost(head_to_head), 1 + self.min_samples)
 
     def decide(self, evidence: Evidence) -> Verdict:
         from scipy import stats as st  # lazy: keeps `ratchet status` quick to start
 
-        c = np.asarray(evidence.challenger, dtype=float)
-        h = np.asarray(evidence.champion, dtype=float)
-        n = min(len(c), len(h))
-        if n < max(2, self.min_samples):
-            return Verdict(Decision.CONTINUE, f"{n} samples < min {max(2, self.min_samples)}",
-                           {"n": n})
+        c, h = Moments.of(evidence.challenger), evidence.champion_side
+        known, paired = self.knows_noise(evidence), evidence.pairs_complete
+        floor = max(2, self.min_samples)
+        n = min(c.n, h.n)
+        if not known and n < floor:
+            return Verdict(Decision.CONTINUE, f"{n} samples < min {floor}", {"n": n})
+        if c.n < 1 or h.n < 1:
+            return Verdict(Decision.CONTINUE, "no samples yet", {"n": n})
+        if paired and len(evidence.pairs) < 2 and not known:
+            return Verdict(Decision.CONTINUE, "one interleaved batch: a second is needed to "
+                           "see the spread", {"n": n})
         sign = 1.0 if self.direction == "maximize" else -1.0
         factor = 1.0 + sign * self.min_improvement
         shift = sign * (self.min_difference or 0.0)
-        if evidence.pairs_complete and len(evidence.pairs) < 2:
-            return Verdict(Decision.CONTINUE, "one interleaved batch: a second is needed to "
-                           "see the spread", {"n": n})
-        if evidence.pairs_complete:
-            diff, se, se_h, df = _paired(np.asarray(evidence.pairs, dtype=float), factor)
-        else:
-            diff, se, se_h, df = _welch(c, h, factor)
-        diff -= shift
+        pairs = np.asarray(evidence.pairs, dtype=float)
+        test = _paired(pairs, factor) if paired else _welch(c, h, factor)
+        # below min_samples the champion's measured noise sets the standard error (never
+        # below the challenger's own spread): one clearly worse sample is enough to reject
+        early = c.n < floor
+        if early:
+            test = test.at_least(_known(evidence.shared if paired else h,
+                                        len(pairs) if paired else c.n, h.n, factor, paired))
+        diff = test.diff - shift
         alpha_look = (1.0 - self.confidence) / self.looks
+        se, df = test.se, test.df
         t = sign * diff / se if se > 0 else (math.inf if sign * diff > 0 else -math.inf)
         p_value = float(st.t.sf(t, df)) if math.isfinite(t) else (0.0 if t > 0 else 1.0)
-        rel = (c.mean() - h.mean()) / abs(h.mean()) if h.mean() else math.inf
+        rel = (c.mean - h.mean) / abs(h.mean) if h.mean else math.inf
         q = st.t.ppf(1 - self.futility, df)
-        best_case = sign * (c.mean() - h.mean()) + q * se_h  # upper bound of the gain
-        stats = {"n": n, "challenger_mean": float(c.mean()), "champion_mean": float(h.mean()),
-                 "improvement": sign * rel, "p_value": p_value, "alpha_per_look": alpha_look,
-                 "paired": evidence.pairs_complete}
-        if p_value < alpha_look:
+        best_case = sign * (c.mean - h.mean) + q * test.se_gain  # upper bound of the gain
+        stats = {"n": c.n, "challenger_mean": c.mean, "champion_mean": h.mean,
+                 "champion_n": h.n, "improvement": sign * rel, "p_value": p_value,
+                 "alpha_per_look": alpha_look, "paired": evidence.pairs_complete,
+                 "early": early}
+        noise = (f" against the champion's measured noise ({df + 1:.0f} samples)"
+                 if early and test.known else "")
+        can_promote = (len(pairs) if paired else c.n) >= 2 and se > 0
+        if p_value < alpha_look and can_promote:
             unit = "batches" if evidence.batch_unit else "pairs"
             over = (f" over {len(evidence.pairs)} interleaved {unit}"
                     if evidence.pairs_complete else "")
             return Verdict(Decision.PROMOTE, f"p={p_value:.2g} < {alpha_look:.2g}: improvement "
-                           f"{self._gain(sign * rel, c, h)} beats {self._margin}{over}", stats)
-        if best_case < self.min_improvement * abs(h.mean()) + (self.min_difference or 0.0):
+                           f"{self._gain(sign * rel, c, h)} beats {self._margin}{over}{noise}",
+                           stats)
+        if best_case < self.min_improvement * abs(h.mean) + (self.min_difference or 0.0):
             return Verdict(Decision.REJECT, f"improvement {self._gain(sign * rel, c, h)} "
-                           f"cannot reach {self._margin} (futility)", stats)
-        if n >= self.max_samples:
+                           f"cannot reach {self._margin} (futility){noise}", stats)
+        if c.n >= self.max_samples:
             return Verdict(Decision.REJECT, f"max_samples {self.max_samples} reached, "
                            f"p={p_value:.2g} not below {alpha_look:.2g}",
                            {**stats, "inconclusive": True})
@@ -134,29 +183,65 @@ class WelchJudge(Judge):
             return f"{self.min_difference:+.4g}"
         return f"{self.min_improvement:.2%}" if self.min_improvement else "0 (any gain)"
 
-    def _gain(self, relative: float, c: np.ndarray, h: np.ndarray) -> str:
+    def _gain(self, relative: float, c: Moments, h: Moments) -> str:
         """The measured gain in the margin's terms: absolute or relative."""
         if self.min_difference is not None:
             sign = 1.0 if self.direction == "maximize" else -1.0
-            return f"{sign * (c.mean() - h.mean()):+.4g}"
+            return f"{sign * (c.mean - h.mean):+.4g}"
         return f"{relative:+.2%}"
 
 
-def _welch(c: np.ndarray, h: np.ndarray, factor: float) -> tuple[float, float, float, float]:
-    """Two independent samples: the margin c - factor * h (> 0 favours H1 when maximizing),
-    its standard error, the standard error of c - h, and Welch's degrees of freedom."""
-    diff = float(c.mean() - factor * h.mean())
-    vc, vh = c.var(ddof=1) / len(c), factor**2 * h.var(ddof=1) / len(h)
+@dataclass(frozen=True)
+class _Test:
+    """The margin's estimate (> 0 favours H1 when maximizing), its standard error, the
+    standard error of the plain gain (challenger minus champion) and the degrees of
+    freedom; ``known``: the errors come from the champion's measured noise."""
+    diff: float
+    se: float
+    se_gain: float
+    df: float
+    known: bool = False
+
+    def at_least(self, known: _Test) -> _Test:
+        """The larger of two standard errors, with its degrees of freedom: a challenger
+        noisier than the champion is not judged by the champion's noise alone."""
+        if math.isfinite(self.se) and self.se > known.se:
+            return self
+        return replace(known, diff=self.diff)
+
+
+def _welch(c: Moments, h: Moments, factor: float) -> _Test:
+    """Two independent samples (an undefined error below two challenger samples)."""
+    diff = c.mean - factor * h.mean
+    if c.n < 2 or h.n < 2:
+        return _Test(diff, math.nan, math.nan, 1.0)
+    vc, vh = c.var / c.n, factor**2 * h.var / h.n
     se = math.sqrt(vc + vh)
-    df = (vc + vh) ** 2 / ((vc**2 / (len(c) - 1)) + (vh**2 / (len(h) - 1))) if se else 1e9
-    se_h = math.sqrt(c.var(ddof=1) / len(c) + h.var(ddof=1) / len(h))
-    return diff, se, se_h, df
+    df = (vc + vh) ** 2 / ((vc**2 / (c.n - 1)) + (vh**2 / (h.n - 1))) if se else 1e9
+    return _Test(diff, se, math.sqrt(c.var / c.n + h.var / h.n), df)
 
 
-def _paired(pairs: np.ndarray, factor: float) -> tuple[float, float, float, float]:
-    """The same figures from (challenger, champion) pairs of neighbouring runs."""
+def _paired(pairs: np.ndarray, factor: float) -> _Test:
+    """The same from (challenger, champion) pairs of neighbouring runs."""
     n = len(pairs)
     margins = pairs[:, 0] - factor * pairs[:, 1]
     gains = pairs[:, 0] - pairs[:, 1]
-    return (float(margins.mean()), float(margins.std(ddof=1)) / math.sqrt(n),
-            float(gains.std(ddof=1)) / math.sqrt(n), float(n - 1))
+    if n < 2:
+        return _Test(float(margins.mean()), math.nan, math.nan, 1.0)
+    return _Test(float(margins.mean()), float(margins.std(ddof=1)) / math.sqrt(n),
+                 float(gains.std(ddof=1)) / math.sqrt(n), float(n - 1))
+
+
+def _known(noise: Moments | None, n: int, n_champion: int, factor: float,
+           paired: bool) -> _Test:
+    """Standard errors from the champion's measured noise (``noise``: its samples), for
+    ``n`` challenger samples or pairs: as if the challenger were as noisy."""
+    if noise is None or noise.n < 2:
+        return _Test(0.0, math.nan, math.nan, 1.0)
+    if paired:
+        se, se_gain = (math.sqrt(noise.var * (1 + factor**2) / n),
+                       math.sqrt(noise.var * 2 / n))
+    else:
+        se = math.sqrt(noise.var * (1 / n + factor**2 / n_champion))
+        se_gain = math.sqrt(noise.var * (1 / n + 1 / n_champion))
+    return _Test(0.0, se, se_gain, float(noise.n - 1), known=True)
