@@ -129,6 +129,11 @@ def methods(budget: int, seed: int, pool: ProcessPoolExecutor, start: dict[str, 
         "ratchet perturb + sprt (before)": lambda: run_ratchet(
             budget, seed, {"kind": "perturb", "params_per_step": [3, 5], "scale": 0.15},
             {"challengers": 1}),
+        # fishtest's proposer: pairs either side of a moving point, the schedule planned
+        # for the pairs the budget affords at about 100 games a test
+        "ratchet spsa + sprt": lambda: run_ratchet(
+            budget, seed, {"kind": "spsa", "iterations": max(2, budget // 200)},
+            {"challengers": 1}),
         "seed 004 loop": lambda: run_seed004(Games(pool), budget, seed, start),
         OPTUNA: lambda: run_optuna(Games(pool), budget, seed, start),
     }

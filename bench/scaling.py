@@ -25,6 +25,7 @@ import statistics
 import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from bench._results import add_arguments, recorded
@@ -66,10 +67,14 @@ def space() -> Space:
 
 
 def measure(executor: Executor, games: int, game_s: float, cycles: int,
-            warmup: int = 3) -> dict[str, float]:
-    judge = SPRTJudge(batch=games, min_games=games, max_games=games)
+            warmup: int = 3, batch: int | None = None) -> dict[str, float]:
+    """One cycle a batch of ``games`` pairs; with ``batch``, the sprt judge's defaults and
+    that batch (cycles of several batches, the judge deciding between them)."""
+    judge = (SPRTJudge(batch=games, min_games=games, max_games=games) if batch is None
+             else SPRTJudge(batch=batch))
     seconds: list[float] = []  # from one cycle's end to the next: everything the loop does
     overhead: list[float] = []
+    played: list[int] = []
     last = [0.0]
 
     def report(event: str, data: dict) -> None:
@@ -79,6 +84,7 @@ def measure(executor: Executor, games: int, game_s: float, cycles: int,
             last[0] = now
             seconds.append(cycle_s)
             overhead.append(cycle_s - result.evaluation_seconds)
+            played.append(result.evidence.games_played)
 
     with tempfile.TemporaryDirectory(prefix="ratchet-scaling-") as tmp:
         components = Components(space(), WaitingGames(game_s),
@@ -93,9 +99,61 @@ def measure(executor: Executor, games: int, game_s: float, cycles: int,
         wall = time.perf_counter() - started
     counted = seconds[warmup:]
     return {"cycles": len(counted), "wall_s": wall, "per_hour": 3600 * len(counted)
-            / sum(counted), "overhead": statistics.fmean(o / s for o, s in
+            / sum(counted), "games_per_s": sum(played[warmup:]) / sum(counted),
+            "overhead": statistics.fmean(o / s for o, s in
                                                           zip(overhead[warmup:], counted,
                                                               strict=True))}
+
+
+WAITING_SCRIPT = """import random, sys, time
+games, seed, ms = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+time.sleep(games * ms / 1000)
+rng = random.Random(seed)
+games = "".join(rng.choice("WDL") for _ in range(games))
+for name, mark in (("wins", "W"), ("draws", "D"), ("losses", "L")):
+    print(f"{name}: {games.count(mark)}")
+print("outcomes:", games)
+"""
+
+
+def measure_command(workers: int, game_s: float, cycles: int, warmup: int,
+                    batch: int) -> dict[str, float]:
+    """The same waiting games from a command target (one process per task, as a user's
+    benchmark runs) on the processes executor, the sprt judge's defaults and ``batch``."""
+    import sys
+
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
+
+    seconds: list[float] = []
+    played: list[int] = []
+    last = [0.0]
+
+    def report(event: str, data: dict) -> None:
+        if event == "cycle_end":
+            now = time.perf_counter()
+            seconds.append(now - last[0] if last[0] else data["result"].seconds)
+            last[0] = now
+            played.append(data["result"].evidence.games_played)
+
+    with tempfile.TemporaryDirectory(prefix="ratchet-scaling-") as tmp:
+        script = f"{tmp}/waiting.py"
+        with open(script, "w") as fh:
+            fh.write(WAITING_SCRIPT)
+        with open(f"{tmp}/live.json", "w") as fh:
+            fh.write('{"x": 0.5}')
+        recipe = parse_recipe({
+            "name": "scaling", "space": {"x": {"type": "float", "low": 0, "high": 1}},
+            "target": {"kind": "command", "config_file": f"{tmp}/live.json",
+                       "benchmark": [sys.executable, script, "{games}", "{seed}",
+                                     str(game_s * 1000)], "outcome": "games"},
+            "judge": {"kind": "sprt", "batch": batch},
+            "executor": {"kind": "processes", "workers": workers},
+            "schedule": {"baseline": 0, "checkpoint_every": 0, "pause_s": 0}})
+        run_recipe(recipe, Path(tmp) / "run", max_cycles=cycles + warmup, reporter=report)
+    counted = seconds[warmup:]
+    return {"games_per_s": sum(played[warmup:]) / sum(counted), "overhead": 0.0,
+            "per_hour": 3600 * len(counted) / sum(counted)}
 
 
 def make(kind: str, workers: int, ray_cpus: int) -> Executor:
@@ -117,7 +175,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4, 8, 16])
     parser.add_argument("--executors", nargs="+", default=["processes", "ray"],
-                        choices=["processes", "ray"])
+                        choices=["processes", "ray", "command"],
+                        help="command: a command target (a process per task) on the "
+                        "processes executor; needs --batch")
     parser.add_argument("--games", type=int, default=64, help="game pairs per cycle")
     parser.add_argument("--game-ms", type=float, default=20.0, help="waiting per game")
     parser.add_argument("--cycles", type=int, default=8, help="cycles measured per setting")
@@ -125,28 +185,43 @@ def main() -> None:
                         "counted: the workers start (Ray starts its worker processes two at "
                         "a time on a 2-core machine, about a second each)")
     parser.add_argument("--ray-cpus", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=None, help="the sprt judge with its "
+                        "defaults and this batch (20: its default) instead of one batch of "
+                        "--games a cycle: speed is then games per second")
     add_arguments(parser)
     args = parser.parse_args()
     with recorded("scaling", TITLE, args):
-        print(f"{args.games} game pairs per cycle, {args.game_ms:g} ms of waiting per game, "
+        work = (f"{args.games} game pairs per cycle" if args.batch is None else
+                f"the sprt judge's defaults, batch {args.batch}")
+        print(f"{work}, {args.game_ms:g} ms of waiting per game, "
               f"{args.cycles} cycles per setting after {args.warmup} not counted\n")
-        print(f"{'executor':<10} {'workers':>7} {'decisions/h':>12} {'speed-up':>9} "
+        speed = "decisions/h" if args.batch is None else "games/s"
+        print(f"{'executor':<10} {'workers':>7} {speed:>12} {'speed-up':>9} "
               f"{'of linear':>9} {'loop overhead':>14}")
         for kind in args.executors:
             one = None  # decisions per hour per worker at the first setting
             for workers in args.workers:
                 if kind == "ray" and workers < 2:
                     continue
+                if kind == "command":
+                    r = measure_command(workers, args.game_ms / 1000, args.cycles,
+                                        args.warmup, args.batch or 20)
+                    rate = r["games_per_s"]
+                    one = one or rate / workers
+                    print(f"{kind:<10} {workers:>7} {rate:>12.1f} {rate / one:>9.2f} "
+                          f"{rate / one / workers:>9.2f} {'—':>14}", flush=True)
+                    continue
                 executor = make(kind, workers, args.ray_cpus)
                 try:
                     r = measure(executor, args.games, args.game_ms / 1000, args.cycles,
-                                args.warmup)
+                                args.warmup, args.batch)
                 finally:
                     executor.close()
+                rate = r["per_hour"] if args.batch is None else r["games_per_s"]
                 if one is None:
-                    one = r["per_hour"] / workers
-                speedup = r["per_hour"] / one
-                print(f"{kind:<10} {workers:>7} {r['per_hour']:>12.0f} {speedup:>9.2f} "
+                    one = rate / workers
+                speedup = rate / one
+                print(f"{kind:<10} {workers:>7} {rate:>12.1f} {speedup:>9.2f} "
                       f"{speedup / workers:>9.2f} {r['overhead']:>13.2%}", flush=True)
 
 

@@ -101,9 +101,14 @@ def run_loop(target: Target, search_space: Space, strategy: Strategy, judge: Jud
 
 
 def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int,
-                racing: Racing | None = None, tally: dict[str, int] | None = None) -> Result:
-    judge = WelchJudge(min_improvement=0.002, confidence=0.95, batch=3, max_samples=15,
-                       **JUDGE)
+                racing: Racing | None = None, tally: dict[str, int] | None = None,
+                defaults: bool = False) -> Result:
+    """ratchet's loop; ``defaults``: the welch judge's and racing's defaults (what a
+    recipe that names only the judge's kind gets)."""
+    judge = (WelchJudge() if defaults else
+             WelchJudge(min_improvement=0.002, confidence=0.95, batch=3, max_samples=15,
+                        **JUDGE))
+    racing = Racing() if defaults else racing
     return run_loop(FunctionTarget(problem, seed), space(), strategy, judge, budget, seed,
                     racing, tally)
 
@@ -156,14 +161,14 @@ def summarize(problem: Problem, results: list[Result]) -> dict[str, float | str]
 
 def methods(seed: int, race: Racing | None = None
             ) -> dict[str, Callable[[Problem, int, int], Result]]:
-    def ratchet(kind: str, racing: Racing | None = None):
+    def ratchet(kind: str, racing: Racing | None = None, defaults: bool = False):
         def go(problem: Problem, budget: int, s: int) -> Result:
             strategy = (PerturbStrategy(space(), seed=s, params_per_step=(1, 3))
                         if kind == "perturb" else
                         SPSAStrategy(space(), seed=s, iterations=max(2, budget // 50))
                         if kind == "spsa" else
                         OptunaStrategy(space(), seed=s, sampler=kind, n_startup_trials=10))
-            return run_ratchet(problem, strategy, budget, s, racing)
+            return run_ratchet(problem, strategy, budget, s, racing, defaults=defaults)
         return go
 
     race = race or Racing(challengers=4, screen=3)
@@ -171,6 +176,8 @@ def methods(seed: int, race: Racing | None = None
             "ratchet random + welch": ratchet("random"),
             "ratchet spsa + welch": ratchet("spsa"),
             "ratchet gp + welch": ratchet("gp"),
+            "ratchet tpe, defaults": ratchet("tpe", defaults=True),
+            "ratchet perturb, defaults": ratchet("perturb", defaults=True),
             f"ratchet perturb, racing {race.challengers}": ratchet("perturb", race),
             f"ratchet tpe, racing {race.challengers}": ratchet("tpe", race),
             "seed 004 loop": run_seed004, "optuna tpe (best trial)": run_optuna}

@@ -30,6 +30,7 @@ def toy_recipe(tmp: Path, **overrides: Any) -> dict[str, Any]:
                   "max_games": 200},
         "schedule": {"baseline": 40, "failure_backoff_s": 0, "pause_s": 0},
         "executor": {"kind": "inline"},
+        "racing": {"challengers": 1},  # one candidate a cycle (racing: tests/test_race.py)
     }
     for key, value in overrides.items():
         same_kind = not isinstance(value, dict) or value.get("kind") in (

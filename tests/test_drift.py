@@ -30,6 +30,7 @@ def _recipe(tmp_path, loaded_until=None, **target):
         "judge": {"kind": "welch", "batch": 3, "min_samples": 12, "max_samples": 24},
         "schedule": {"baseline": 0, "failure_backoff_s": 0},
         "executor": {"kind": "inline"},
+        "racing": {"challengers": 1},  # the paired test itself
     })
 
 

@@ -93,6 +93,36 @@ def test_racing_is_refused_where_it_cannot_work(tmp_path):
         parse_recipe(toy_recipe(tmp_path, racing={"challengers": 3, "keep": 1.0}))
 
 
+def test_racing_is_on_by_default_where_it_applies_and_off_where_it_does_not(tmp_path):
+    """No racing section: 8 challengers a race where the strategy proposes several and
+    the target is measured against fixed opponents; none for a head-to-head target or a
+    strategy that proposes one at a time (no error: the user asked for nothing)."""
+    from ratchet.engine.factory import build_components
+    from ratchet.engine.race import racing_for
+
+    def racing(**overrides):
+        raw = toy_recipe(tmp_path, **overrides)
+        if "racing" not in overrides:
+            del raw["racing"]  # the fixture's "off"
+        recipe = parse_recipe(raw)
+        return racing_for(recipe.racing, build_components(recipe, tmp_path / "run"))
+
+    assert racing().challengers == 8
+    assert racing(strategy={"kind": "spsa"}) is None
+    head_to_head = {"benchmark": toy_recipe(tmp_path)["target"]["benchmark"]
+                    + ["--versus", "{champion_config}"]}
+    assert racing(target=head_to_head) is None
+    assert racing(racing={"challengers": 1}) is None
+    assert racing(racing={"challengers": 3}).challengers == 3
+    raw = toy_recipe(tmp_path)
+    del raw["racing"]
+    summary = run_recipe(parse_recipe(raw), tmp_path / "run", max_cycles=8)
+    with Store(tmp_path / "run") as store:
+        decisions = store.decisions()
+    assert summary.cycles == len(decisions) == 8  # one race: --max-cycles counts candidates
+    assert sum(bool(d.stats.get("screened")) for d in decisions) == 7
+
+
 @pytest.mark.slow
 def test_kill_9_mid_race_then_resume_loses_nothing_and_promotes_nothing_twice(tmp_path):
     recipe = write_recipe(tmp_path, racing=RACING)

@@ -97,9 +97,9 @@ def test_a_recipe_runs_on_ray_like_on_processes(tmp_path, ray_executor):
 
 
 def test_a_batch_is_split_across_every_worker_and_rebuilt_in_shard_order(tmp_path):
-    """processes with 4 workers: each side's batch of 20 games is two shards of 10, each
-    shard its own seed shared by the two sides; a resumed cycle rebuilds the same
-    evidence from the shard rows."""
+    """processes with 4 workers: a batch is sized to them (each worker a judge's batch of
+    20 games), each side's 40 games two shards of 20, each shard its own seed shared by the
+    two sides; a resumed cycle rebuilds the same evidence from the shard rows."""
     from ratchet.engine.cycle import CycleRunner
     from ratchet.engine.factory import build_components
 
@@ -109,7 +109,7 @@ def test_a_batch_is_split_across_every_worker_and_rebuilt_in_shard_order(tmp_pat
     with Store(tmp_path / "run") as store:
         rows = store.evaluations(roles=("challenger", "champion"))
         for row in rows:
-            assert row.size == 10 and row.shard in (0, 1)
+            assert row.size == 20 and row.shard in (0, 1)
         seeds = {(r.cycle, r.batch, r.shard, r.role): r.seed for r in rows}
         for (cycle, batch, shard, role), seed in seeds.items():
             assert seeds[cycle, batch, shard, "champion"] == seed  # paired by shard
@@ -121,7 +121,7 @@ def test_a_batch_is_split_across_every_worker_and_rebuilt_in_shard_order(tmp_pat
         assert evidence.n == decided.stats["n"] and evidence.games_played == decided.games
         first = [r for r in rows if r.cycle == decided.cycle and r.batch == 0
                  and r.role == "challenger"]
-        assert list(evidence.challenger[:20]) == [
+        assert list(evidence.challenger[:40]) == [
             s for r in sorted(first, key=lambda r: r.shard) for s in r.scores]
 
 

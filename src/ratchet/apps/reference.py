@@ -32,7 +32,7 @@ key and what was expected when something is wrong.
 
 Top-level keys: `name` (letters, digits, `.`, `_`, `-`), `seed` (default 0), `space`,
 `target`, `strategy` (default tpe), `judge`, `gates`, `schedule`, `executor`
-(default inline), `racing` (default off), `dashboard`, `configurations` and
+(default inline), `racing` (default on where it applies), `dashboard`, `configurations` and
 `curriculum` (several configurations in one run).
 
 `configurations:` lists `{name: NAME, KEY: VALUE, ...}`: each is a run of its own under

@@ -238,6 +238,15 @@ class CycleRunner:
         workers = self.c.executor.parallelism
         return max(1, workers if target.head_to_head else workers // max(1, sides))
 
+    def batch_scale(self, sides: int = 2) -> int:
+        """Games batches are sized to the workers: each worker plays a judge's batch, so
+        that a task's start-up and the judge's look between batches are spread over as
+        many games with 8 workers as with 1 (samples batches keep the judge's size: its
+        looks are counted in them)."""
+        if self.c.judge.outcome != "games":
+            return 1
+        return self.shards(sides)
+
     def _measure(self, cycle: int, batch: int, candidate: Candidate, champion: Champion,
                  evidence: Evidence) -> list[EvalResult] | None:
         sizes = self.c.judge.batch_sizes(evidence)
@@ -246,7 +255,9 @@ class CycleRunner:
                                                         sizes[1]))
                  if size and not (role == "champion" and self.c.target.head_to_head)]
         shards = self.shards(len(sides))
-        parts = {role: split(size, min(size, shards)) for role, _, size in sides}
+        scale = self.batch_scale(len(sides))
+        parts = {role: split(size * scale, min(size * scale, shards))
+                 for role, _, size in sides}
         seeds = self.ledger.fresh("test", cycle, batch, max(map(len, parts.values())))
         tasks: list[EvalTask] = []
         for shard, seed in enumerate(seeds):

@@ -29,7 +29,7 @@ from ratchet.engine.checkpoint import write_checkpoint
 from ratchet.engine.closing import batch_seed
 from ratchet.engine.cycle import CycleResult, CycleRunner, Reporter
 from ratchet.engine.factory import Components
-from ratchet.engine.race import Race
+from ratchet.engine.race import Race, racing_for
 from ratchet.engine.recipe import Racing, Schedule
 from ratchet.engine.spending import Spending
 from ratchet.engine.summary import write_champion_file
@@ -75,12 +75,15 @@ class Loop:
         self.cycles = CycleRunner(store, components, seed=seed, stop=self.stop,
                                   reporter=self.reporter, between_batches=self._may_measure,
                                   progress=self._set_state, files=self.files)
+        racing = racing_for(racing, components)
         self.race = (Race(store, components, racing, seed=seed, stop=self.stop,
                           reporter=self.reporter, between_rounds=self._may_measure,
                           ledger=self.cycles.ledger)
-                     if racing is not None and racing.challengers > 1 else None)
+                     if racing is not None else None)
         self.spending = Spending(store, schedule.budget,
-                                 components.judge.batch_cost(components.target.head_to_head))
+                                 components.judge.batch_cost(components.target.head_to_head)
+                                 * self.cycles.batch_scale(
+                                     1 if components.target.head_to_head else 2))
         self.consecutive_failures = 0
         self._state_written_at = -math.inf
         self.state: dict[str, Any] = {"phase": "starting", "paused": False,

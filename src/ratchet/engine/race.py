@@ -43,7 +43,7 @@ from ratchet.engine.closing import (
 )
 from ratchet.engine.cycle import CycleResult, Reporter
 from ratchet.engine.factory import Components
-from ratchet.engine.recipe import Racing
+from ratchet.engine.recipe import DEFAULT_CHALLENGERS, Racing
 from ratchet.plugins.executors import EvalResult
 
 log = logging.getLogger("ratchet.loop")
@@ -77,6 +77,21 @@ class _Entry:
         return (-self.better * self.gap if self.gap is not None else math.inf, self.cycle)
 
 
+def racing_for(racing: Racing | None, components: Components) -> Racing | None:
+    """The racing a run uses: ``challengers`` as set (1: none); absent, the default where
+    racing applies (a strategy that proposes several at once; a target measured against
+    fixed opponents or by a benchmark, whose batches are not one unit), else none."""
+    if racing is None:
+        return None
+    if racing.challengers is None:
+        target = components.target
+        applies = (not target.head_to_head and not target.batch_is_unit
+                   and getattr(components.strategy, "proposes_several", True))
+        return racing.model_copy(update={"challengers": DEFAULT_CHALLENGERS}) \
+            if applies else None
+    return racing if racing.challengers > 1 else None
+
+
 class Race:
     """Runs races on an opened run (see the module's docstring)."""
 
@@ -100,6 +115,15 @@ class Race:
         self.between_rounds = between_rounds
         self.ledger = ledger or SeedLedger(seed, store.seeds_used)
 
+    @property
+    def screen_size(self) -> int:
+        """Games or runs a side per screening round: as set; by default one run of a
+        samples benchmark (its noise is what the shared champion measures), a judge's
+        batch of games (one game ranks nothing)."""
+        if self.racing.screen is not None:
+            return self.racing.screen
+        return 1 if self.c.judge.outcome == "samples" else self.c.judge.batch
+
     def open(self) -> bool:
         """A race is in progress (opened before a stop or crash: it is finished first)."""
         return self.store.get(RACE_KEY) is not None
@@ -112,8 +136,8 @@ class Race:
         if race is None:
             if self.store.pending_cycle() is not None:
                 return []  # an ordinary cycle (or a race's last survivor) is pending
-            race = self._open(self.racing.challengers if at_most is None
-                              else max(1, min(self.racing.challengers, at_most)))
+            most = self.racing.challengers or DEFAULT_CHALLENGERS
+            race = self._open(most if at_most is None else max(1, min(most, at_most)))
         results: list[CycleResult] = []
         while True:
             pending = {c: cand for c, cand in self.store.pending_cycles()
@@ -123,7 +147,7 @@ class Race:
                 return results
             measured = self._round_measured(race)  # by a start before a crash
             cost = 0 if measured else \
-                (len(pending) + 1) * (self.racing.screen or self.c.judge.batch)
+                (len(pending) + 1) * self.screen_size
             if not self.between_rounds(cost):  # the field and the champion, screen each
                 return None
             if not measured and not self._measure_round(race):
@@ -160,7 +184,7 @@ class Race:
         champion = self.store.champion()
         pending = [(c, cand) for c, cand in self.store.pending_cycles()
                    if c in race["cycles"]]
-        size = self.racing.screen or self.c.judge.batch
+        size = self.screen_size
         halves = 2 if self.c.target.interleaved and size >= 2 else 1
         seeds = self.ledger.fresh("screen", first, batch, halves)
         tasks = []
@@ -252,8 +276,12 @@ class Race:
         a fresh seed; after ``MAX_CHAMPION_FAILURES`` such rounds the race ends, its
         challengers failed (the ordinary back-off then applies to the cycles after)."""
         failures = race.get("champion_failures", 0) + 1
+        errors = [r.reason for r in self.store.evaluations(
+            cycle=race["cycles"][0], roles=("screen_champion",))
+            if not r.ok and r.batch == SCREEN_BATCH + race["round"] and r.reason]
+        why = f": {errors[-1].strip().splitlines()[-1][:500]}" if errors else ""
         reason = (f"the champion's screening evaluation failed (round {race['round'] + 1}, "
-                  f"{failures} of {MAX_CHAMPION_FAILURES})")
+                  f"{failures} of {MAX_CHAMPION_FAILURES}){why}")
         log.error("race of cycle %d: %s", race["cycles"][0], reason)
         self.store.event("evaluation_failed", reason, level="error", cycle=race["cycles"][0])
         if failures < MAX_CHAMPION_FAILURES:

@@ -95,14 +95,21 @@ class Schedule(_Spec):
                                                "waits")
 
 
+DEFAULT_CHALLENGERS = 8  # bench.search: see docs/decisions.md, "Racing"
+
+
 class Racing(_Spec):
-    challengers: int = Field(1, ge=1, le=64, description="challengers in flight per race: "
-                             "screened together, the champion measured once per seed; 1: "
-                             "one challenger per cycle")
+    challengers: int | None = Field(None, ge=1, le=64, description="challengers in flight "
+                                    "per race: screened together, the champion measured "
+                                    "once per seed; 1: one challenger per cycle (absent: "
+                                    f"{DEFAULT_CHALLENGERS} where racing applies: a strategy "
+                                    "that proposes several at once, a target measured "
+                                    "against fixed opponents or by a benchmark)")
     keep: float = Field(0.25, gt=0, lt=1, description="share of the field kept after each "
                         "screening round (at least one is dropped per round)")
     screen: int | None = Field(None, ge=1, description="games or runs per side in a "
-                               "screening round (default: the judge's batch)")
+                               "screening round (default: one run of a samples benchmark, "
+                               "the judge's batch of games)")
 
 
 class DashboardSpec(_Spec):
