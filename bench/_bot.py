@@ -17,8 +17,11 @@ from ratchet.core.stats import score_to_elo
 from ratchet.engine.recipe import Racing
 from ratchet.plugins.judges import SPRTJudge
 from ratchet.plugins.strategies import OptunaStrategy, PerturbStrategy
+from ratchet.plugins.strategies.portfolio import PortfolioStrategy
+from ratchet.plugins.strategies.spsa import SPSAStrategy
 
 Method = Callable[[int, int], Result]  # (budget in games, seed) -> result
+PORTFOLIO = [{"kind": "tpe"}, {"kind": "gp"}, {"kind": "cmaes"}]  # model-based, a bandit picks
 
 
 def judge(args: argparse.Namespace) -> SPRTJudge:
@@ -30,6 +33,10 @@ def judge(args: argparse.Namespace) -> SPRTJudge:
 def ratchet_method(args: argparse.Namespace, sampler: str, racing: Racing | None) -> Method:
     def go(budget: int, seed: int) -> Result:
         strategy = (PerturbStrategy(space(), seed=seed) if sampler == "perturb" else
+                    SPSAStrategy(space(), seed=seed, iterations=max(2, budget // 400))
+                    if sampler == "spsa" else
+                    PortfolioStrategy(space(), seed=seed, members=PORTFOLIO)
+                    if sampler == "portfolio" else
                     OptunaStrategy(space(), seed=seed, sampler=sampler, n_startup_trials=10))
         return run_loop(EloBot(seed, args.bot_shared), space(), strategy, judge(args),
                         budget, seed, racing, baseline=args.bot_batch)
@@ -65,6 +72,10 @@ def methods(args: argparse.Namespace) -> dict[str, Method]:
             "ratchet tpe + sprt": ratchet_method(args, "tpe", None),
             f"ratchet perturb, racing {race.challengers}": ratchet_method(args, "perturb", race),
             f"ratchet tpe, racing {race.challengers}": ratchet_method(args, "tpe", race),
+            "ratchet spsa + sprt": ratchet_method(args, "spsa", None),
+            "ratchet portfolio tpe/gp/cmaes + sprt": ratchet_method(args, "portfolio", None),
+            f"ratchet portfolio, racing {race.challengers}": ratchet_method(args, "portfolio",
+                                                                           race),
             "seed 004 loop": seed004, OPTUNA: optuna_tpe}
 
 

@@ -161,9 +161,8 @@ def _recipe(name: str, target: dict[str, Any], judge: dict[str, Any], *, step: f
     recipe = {"name": name, "seed": seed, "target": target, "space": _space(100.0),
               "strategy": {"kind": "bench.calibration:EqualProposer", "step": step},
               "judge": judge, "schedule": {"baseline": 0, "max_consecutive_failures": 3},
-              "executor": {"kind": "inline"}}
-    if racing:
-        recipe["racing"] = racing
+              "executor": {"kind": "inline"},
+              "racing": racing or {"challengers": 1}}  # the racing paths race; no other
     return recipe
 
 
@@ -197,7 +196,7 @@ def _loop_path(name: str, make: Callable[[Path], dict[str, Any]], tests: int, al
         work = Path(tmp)
         recipe = make(work)
         racing = recipe.get("racing")
-        per_test = racing["challengers"] if racing else 1
+        per_test = racing["challengers"] if racing else 1  # {"challengers": 1}: one a test
         run_recipe(parse_recipe(recipe), work / "run", max_cycles=tests * per_test)
         with Store(work / "run") as store:
             tested = [d for d in store.decisions() if not d.stats.get("screened")]

@@ -149,7 +149,8 @@ def measure_command(workers: int, game_s: float, cycles: int, warmup: int,
                                      str(game_s * 1000)], "outcome": "games"},
             "judge": {"kind": "sprt", "batch": batch},
             "executor": {"kind": "processes", "workers": workers},
-            "schedule": {"baseline": 0, "checkpoint_every": 0, "pause_s": 0}})
+            "schedule": {"baseline": 0, "checkpoint_every": 0, "pause_s": 0},
+            "racing": {"challengers": 1}})  # without racing: the batches alone
         run_recipe(recipe, Path(tmp) / "run", max_cycles=cycles + warmup, reporter=report)
     counted = seconds[warmup:]
     return {"games_per_s": sum(played[warmup:]) / sum(counted), "overhead": 0.0,
