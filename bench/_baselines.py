@@ -27,6 +27,7 @@ class Result(NamedTuple):
     examined: int = 0  # challengers measured
     champion_share: float = 0.0  # of all games or runs, the share spent on the champion
     promotions: int = 0
+    spent: int = 0  # games or runs measured (ratchet: its budget's count)
 
 
 def seed004_loop(measure: Measure, spent: Callable[[], int], space: Space,

@@ -86,7 +86,8 @@ def part_bot(args: argparse.Namespace) -> None:
           f"racing screens {args.bot_screen} games a side per round; {args.bot_shared:.0%} of "
           "games paired by seed\n")
     header = (f"{'method':30s} {'true Elo':>9s} {'min':>6s} {'reported':>9s} {'truth in CI':>11s} "
-              f"{'cand./1000 games':>17s} {'on champion':>12s} {'promotions':>11s}")
+              f"{'cand./1000 games':>17s} {'on champion':>12s} {'promotions':>11s} "
+              f"{'spent/budget':>12s}")
     print(header)
     print("-" * len(header))
     chosen = methods(args)
@@ -108,7 +109,8 @@ def part_bot(args: argparse.Namespace) -> None:
               f"{f'{inside}/{len(with_ci)}' if with_ci else '—':>11s} "
               f"{1000 * sum(r.examined for r in results) / games:17.1f} "
               f"{np.mean([r.champion_share for r in results]):12.0%} "
-              f"{sum(r.promotions for r in results):11d}   "
+              f"{sum(r.promotions for r in results):11d} "
+              f"{max(r.spent for r in results) / budget if results[0].spent else 0:12.3f}   "
               f"({time.perf_counter() - t:.0f} s)", flush=True)
     print("\nElo short of the optimum, ratchet minus Optuna, paired by seed (negative: "
           "ratchet's answer is stronger):")

@@ -35,7 +35,7 @@ from ratchet.core.space import Space
 from ratchet.core.store import Store
 from ratchet.core.types import Decision
 from ratchet.engine.factory import Components
-from ratchet.engine.recipe import Racing, Schedule
+from ratchet.engine.recipe import Budget, Racing, Schedule
 from ratchet.engine.runner import Session
 from ratchet.engine.summary import champion_summary
 from ratchet.plugins.executors import InlineExecutor
@@ -48,6 +48,7 @@ TITLE = "Search efficiency under equal evaluation budgets"
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 JUDGE = {"min_samples": 10}  # --min-samples
+BUDGET = [600]  # --budget: spent/budget's denominator
 
 
 CHAMPION_ROLES = ("baseline", "champion", "screen_champion")
@@ -64,14 +65,16 @@ def spending(store: Store) -> tuple[int, int, int]:
 def run_loop(target: Target, search_space: Space, strategy: Strategy, judge: Judge,
              budget: int, seed: int, racing: Racing | None = None,
              tally: dict[str, int] | None = None, baseline: int = 3) -> Result:
-    """ratchet's loop on ``target`` until ``target.evaluations`` reaches ``budget``."""
+    """ratchet's loop on ``target`` with a budget of ``budget`` games or runs (the
+    recipe's ``schedule.budget``: the run ends itself; a stop at twice the budget is only a
+    safety net)."""
     stop = threading.Event()
     trace: Trace = []
 
     def report(event: str, data: dict) -> None:
         if event == "cycle_end":
             trace.append((target.evaluations, data["result"].champion.candidate.params))
-        if target.evaluations >= budget:
+        if target.evaluations >= 2 * budget:
             stop.set()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +83,10 @@ def run_loop(target: Target, search_space: Space, strategy: Strategy, judge: Jud
         session = Session(name="bench", store=store, components=components, seed=seed,
                           stop=stop, reporter=report,
                           schedule=Schedule(baseline=baseline, failure_backoff_s=0,
-                                            pause_s=0, stagnation_cycles=None),
+                                            pause_s=0, stagnation_cycles=None,
+                                            budget=Budget(**{
+                                                "runs" if target.outcome == "samples"
+                                                else "games": budget})),
                           racing=racing)
         trace.append((0, target.baseline(search_space)))
         with session:
@@ -97,7 +103,7 @@ def run_loop(target: Target, search_space: Space, strategy: Strategy, judge: Jud
         examined, measured, on_champion = spending(store)
         store.close()
     return Result(trace, score["mean"], interval, examined, on_champion / max(measured, 1),
-                  summary["promotions"])
+                  summary["promotions"], measured)
 
 
 def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int,
@@ -153,7 +159,9 @@ def summarize(problem: Problem, results: list[Result]) -> dict[str, float | str]
     reached = [r for r in reach if r is not None]
     to_target = (f"{statistics.median(reached):.0f} ({len(reached)}/{len(reach)})"
                  if reached else f"— (0/{len(reach)})")
-    return {"mean": statistics.mean(finals), "median": statistics.median(finals),
+    spent = max((r.spent / BUDGET[0] for r in results if r.spent), default=None)
+    return {"spent": f"{spent:.3f}" if spent is not None else "—",
+            "mean": statistics.mean(finals), "median": statistics.median(finals),
             "reach": to_target, "regressions": f"{regressions}/{changes}",
             "in_ci": f"{inside}/{len(with_ci)}" if with_ci else "—",
             "overstated": statistics.mean(overstated)}
@@ -228,7 +236,7 @@ def part_functions(args: argparse.Namespace) -> None:
           f"optimum), budget {args.budget} evaluations, {args.seeds} seeds\n")
     header = (f"{'function':11s} {'method':26s} {'regret mean':>12s} {'median':>8s} "
               f"{'evals to 90%':>14s} {'worse/changes':>14s} {'overstated':>11s} "
-              f"{'truth in CI':>11s}")
+              f"{'truth in CI':>11s} {'spent/budget':>12s}")
     print(header)
     print("-" * len(header))
     for name in args.functions.split(","):
@@ -246,7 +254,8 @@ def part_functions(args: argparse.Namespace) -> None:
             r = summarize(problem, results)
             print(f"{name:11s} {label:26s} {r['mean']:12.4f} {r['median']:8.4f} "
                   f"{r['reach']:>14s} {r['regressions']:>14s} {r['overstated']:+11.2f} "
-                  f"{r['in_ci']:>11s}   ({time.perf_counter() - t:.0f} s)", flush=True)
+                  f"{r['in_ci']:>11s} {r['spent']:>12s}   ({time.perf_counter() - t:.0f} s)",
+                  flush=True)
         print_paired(name, finals, OPTUNA)
 
 
@@ -276,6 +285,7 @@ def main() -> None:
     add_arguments(ap)
     args = ap.parse_args()
     JUDGE["min_samples"] = args.min_samples
+    BUDGET[0] = args.budget
     with recorded("search", TITLE, args):
         if args.functions:
             part_functions(args)
