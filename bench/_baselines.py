@@ -52,15 +52,20 @@ def seed004_loop(measure: Measure, spent: Callable[[], int], space: Space,
 
 
 def optuna_loop(measure: Measure, spent: Callable[[], int], space: Space,
-                start: dict[str, Any], budget: int, seed: int, *, per_trial: int) -> Result:
-    """Plain Optuna TPE: one measurement per trial, the best trial as the answer."""
+                start: dict[str, Any], budget: int, seed: int, *, per_trial: int,
+                seconds: float | None = None) -> Result:
+    """Plain Optuna TPE: one measurement per trial, the best trial as the answer; with
+    ``seconds``, trials until that much wall time has passed (``budget`` aside)."""
+    import time
+
+    deadline = None if seconds is None else time.perf_counter() + seconds
     study = optuna.create_study(direction="maximize",
                                 sampler=optuna.samplers.TPESampler(seed=seed))
     study.enqueue_trial(start)
     dists = {p.name: distribution(p) for p in space}
     trace: Trace = [(0, start)]
     examined = 0
-    while spent() < budget:
+    while spent() < budget if deadline is None else time.perf_counter() < deadline:
         examined += 1
         trial = study.ask(dists)
         study.tell(trial, float(np.mean(measure(trial.params, per_trial, examined))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -72,8 +73,9 @@ class FunctionTarget(Target):
     name = "function"
     outcome = "samples"
 
-    def __init__(self, problem: Problem, seed: int):
+    def __init__(self, problem: Problem, seed: int, delay_s: float = 0.0):
         self.problem = problem
+        self.delay_s = delay_s  # each sample's cost: equal-time comparisons
         self.rng = np.random.default_rng(seed)
         self.evaluations = 0
 
@@ -82,6 +84,8 @@ class FunctionTarget(Target):
 
     def sample(self, params: dict[str, float]) -> float:
         self.evaluations += 1
+        if self.delay_s:
+            time.sleep(self.delay_s)
         return self.problem.score(point(params)) + self.rng.normal(0, self.problem.noise)
 
     def evaluate(self, task: EvalTask) -> Measurement:

@@ -49,6 +49,7 @@ TITLE = "Search efficiency under equal evaluation budgets"
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 JUDGE = {"min_samples": 10}  # --min-samples
 BUDGET = [600]  # --budget: spent/budget's denominator
+TIME: dict[str, float | None] = {"seconds": None, "delay_s": 0.0}  # --seconds, --delay-ms
 
 
 CHAMPION_ROLES = ("baseline", "champion", "screen_champion")
@@ -74,9 +75,11 @@ def run_loop(target: Target, search_space: Space, strategy: Strategy, judge: Jud
     def report(event: str, data: dict) -> None:
         if event == "cycle_end":
             trace.append((target.evaluations, data["result"].champion.candidate.params))
-        if target.evaluations >= 2 * budget:
+        if target.evaluations >= 2 * budget and not TIME["seconds"]:
             stop.set()
 
+    spend = (Budget(seconds=TIME["seconds"]) if TIME["seconds"] else
+             Budget(**{"runs" if target.outcome == "samples" else "games": budget}))
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(tmp, create=True)
         components = Components(search_space, target, strategy, judge, [], InlineExecutor())
@@ -84,9 +87,7 @@ def run_loop(target: Target, search_space: Space, strategy: Strategy, judge: Jud
                           stop=stop, reporter=report,
                           schedule=Schedule(baseline=baseline, failure_backoff_s=0,
                                             pause_s=0, stagnation_cycles=None,
-                                            budget=Budget(**{
-                                                "runs" if target.outcome == "samples"
-                                                else "games": budget})),
+                                            budget=spend),
                           racing=racing)
         trace.append((0, target.baseline(search_space)))
         with session:
@@ -115,8 +116,8 @@ def run_ratchet(problem: Problem, strategy: Strategy, budget: int, seed: int,
              WelchJudge(min_improvement=0.002, confidence=0.95, batch=3, max_samples=15,
                         **JUDGE))
     racing = Racing() if defaults else racing
-    return run_loop(FunctionTarget(problem, seed), space(), strategy, judge, budget, seed,
-                    racing, tally)
+    return run_loop(FunctionTarget(problem, seed, TIME["delay_s"] or 0.0), space(), strategy,
+                    judge, budget, seed, racing, tally)
 
 
 def run_seed004(problem: Problem, budget: int, seed: int) -> Result:
@@ -128,9 +129,10 @@ def run_seed004(problem: Problem, budget: int, seed: int) -> Result:
 
 
 def run_optuna(problem: Problem, budget: int, seed: int) -> Result:
-    target = FunctionTarget(problem, seed)
+    target = FunctionTarget(problem, seed, TIME["delay_s"] or 0.0)
     return optuna_loop(_sampler(target), lambda: target.evaluations, space(),
-                       target.baseline(space()), budget, seed, per_trial=1)
+                       target.baseline(space()), budget, seed, per_trial=1,
+                       seconds=TIME["seconds"])
 
 
 def _sampler(target: FunctionTarget):  # noqa: ANN202 - a bench.baselines Measure
@@ -159,8 +161,10 @@ def summarize(problem: Problem, results: list[Result]) -> dict[str, float | str]
     reached = [r for r in reach if r is not None]
     to_target = (f"{statistics.median(reached):.0f} ({len(reached)}/{len(reach)})"
                  if reached else f"— (0/{len(reach)})")
-    spent = max((r.spent / BUDGET[0] for r in results if r.spent), default=None)
+    spent = (None if TIME["seconds"] else
+             max((r.spent / BUDGET[0] for r in results if r.spent), default=None))
     return {"spent": f"{spent:.3f}" if spent is not None else "—",
+            "evaluations": statistics.mean(t[-1][0] for t in traces),
             "mean": statistics.mean(finals), "median": statistics.median(finals),
             "reach": to_target, "regressions": f"{regressions}/{changes}",
             "in_ci": f"{inside}/{len(with_ci)}" if with_ci else "—",
@@ -232,11 +236,13 @@ def print_paired(name: str, finals: dict[str, list[float]], baseline: str) -> No
 
 
 def part_functions(args: argparse.Namespace) -> None:
+    budget = (f"{args.seconds:g} s of wall time each, {args.delay_ms:g} ms a sample"
+              if args.seconds else f"budget {args.budget} evaluations")
     print(f"Part 1: 4-D noisy functions, noise sd {args.noise} (score 50 at start, 100 at "
-          f"optimum), budget {args.budget} evaluations, {args.seeds} seeds\n")
+          f"optimum), {budget}, {args.seeds} seeds\n")
     header = (f"{'function':11s} {'method':26s} {'regret mean':>12s} {'median':>8s} "
               f"{'evals to 90%':>14s} {'worse/changes':>14s} {'overstated':>11s} "
-              f"{'truth in CI':>11s} {'spent/budget':>12s}")
+              f"{'truth in CI':>11s} {'spent/budget':>12s} {'evaluations':>11s}")
     print(header)
     print("-" * len(header))
     for name in args.functions.split(","):
@@ -254,7 +260,8 @@ def part_functions(args: argparse.Namespace) -> None:
             r = summarize(problem, results)
             print(f"{name:11s} {label:26s} {r['mean']:12.4f} {r['median']:8.4f} "
                   f"{r['reach']:>14s} {r['regressions']:>14s} {r['overstated']:+11.2f} "
-                  f"{r['in_ci']:>11s} {r['spent']:>12s}   ({time.perf_counter() - t:.0f} s)",
+                  f"{r['in_ci']:>11s} {r['spent']:>12s} {r['evaluations']:11.0f}   "
+                  f"({time.perf_counter() - t:.0f} s)",
                   flush=True)
         print_paired(name, finals, OPTUNA)
 
@@ -270,6 +277,12 @@ def main() -> None:
     ap.add_argument("--race-screen", type=int, default=1, help="samples a side per round")
     ap.add_argument("--race-keep", type=float, default=0.25, help="share kept per round")
     ap.add_argument("--min-samples", type=int, default=10, help="the welch judge's")
+    ap.add_argument("--seconds", type=float, default=None, help="equal wall time instead "
+                    "of equal evaluations: every method runs this long (functions part; "
+                    "with --delay-ms per sample)")
+    ap.add_argument("--delay-ms", type=float, default=10.0, help="with --seconds: what a "
+                    "sample costs (sleeping), so that the loops' own time counts as it "
+                    "would against a real objective")
     ap.add_argument("--methods", nargs="*", help="only the methods whose label has one of "
                     "these words (e.g. racing optuna)")
     ap.add_argument("--false-budget", type=int, default=0, help="also count false "
@@ -286,6 +299,8 @@ def main() -> None:
     args = ap.parse_args()
     JUDGE["min_samples"] = args.min_samples
     BUDGET[0] = args.budget
+    if args.seconds:
+        TIME.update(seconds=args.seconds, delay_s=args.delay_ms / 1000)
     with recorded("search", TITLE, args):
         if args.functions:
             part_functions(args)
