@@ -403,10 +403,8 @@ def test_on_a_quiet_benchmark_a_worse_challenger_costs_one_run(tmp_path, directi
         challenger_runs = sum(r.size for r in rows if r.role == "challenger")
         if sign * (d.score - d.champion_score) < -50:  # ten times the noise
             assert d.decision is Decision.REJECT and challenger_runs == 1, d
-        # measured only to complete its 10 samples: the first champion 6 more after its
-        # 4 baseline runs, a promoted one 10 (its promoting runs are not its score)
-        assert champion_runs in (0, 6, 10), (d.cycle, champion_runs)
-    champion_runs = sum(r.size for r in store.evaluations(roles=("champion",)))
-    promoted = store.champion().version  # the last one may not be measured yet
-    assert champion_runs in (6 + 10 * max(0, promoted - 1), 6 + 10 * promoted)
+        # measured only to complete its 10 samples (the first champion 6 more after its
+        # 4 baseline runs, a promoted one 10: its promoting runs are not its score) or
+        # to keep up with a long test's challenger
+        assert champion_runs <= max(10, challenger_runs), (d.cycle, champion_runs)
     assert any(d.games == 1 for d in decisions)

@@ -133,7 +133,9 @@ def _shared_run(judge: WelchJudge, rng: random.Random, champion_mean: float,
     ev = Evidence("samples", shared=Moments.of(shared))
     while True:
         size, champion_size = judge.batch_sizes(ev)
-        assert champion_size == 0  # its noise is known: it is not measured again
+        # its noise is known: it is measured again only to keep up with the challenger
+        assert champion_size == max(0, len(ev.challenger) + size - ev.champion_side.n)
+        ev.champion += [rng.gauss(champion_mean, sd) for _ in range(champion_size)]
         ev.challenger += [rng.gauss(challenger_mean, challenger_sd or sd)
                           for _ in range(size)]
         ev.batches += 1
@@ -180,6 +182,8 @@ def test_a_new_champion_is_measured_until_its_noise_is_known():
     ev.challenger += [2.0]
     ev.batches = 1
     assert judge.knows_noise(ev) and judge.batch_sizes(ev) == (3, 0)
+    ev.challenger += [2.0] * 9  # as many as the champion's side: it keeps up from here
+    assert judge.batch_sizes(ev) == (3, 3)
     paired = Evidence("samples", paired=True, shared=Moments.of([1.0, 2.0, 3.0]))
     assert judge.batch_sizes(paired) == (3, 3)  # interleaved: pairs, known noise or not
     paired.shared = Moments.of([float(i % 3) for i in range(12)])

@@ -106,16 +106,18 @@ class WelchJudge(Judge):
         return evidence.champion_side.n >= self.min_samples
 
     def batch_sizes(self, evidence: Evidence) -> tuple[int, int]:
-        """Where runs are independent the champion is measured only until its noise is
-        known (then its samples are shared by every cycle), and a challenger's first
-        batch is one sample; interleaved runs stay in pairs, the first a single pair once
-        the champion's noise is known."""
+        """Where runs are independent the champion is measured only as far as its side
+        has fewer samples than ``min_samples`` or than the challenger's after the batch
+        (its samples are shared by every cycle, so a long-held champion is rarely measured
+        again), and a challenger's first batch is one sample; interleaved runs stay in
+        pairs, the first a single pair once the champion's noise is known."""
         if evidence.batch_unit or evidence.head_to_head:
             return self.batch, self.batch
         first = self.batch if evidence.batches else 1
         if evidence.paired:
             return (first, first) if self.knows_noise(evidence) else (self.batch, self.batch)
-        return first, max(0, self.min_samples - evidence.champion_side.n)
+        wanted = max(self.min_samples, len(evidence.challenger) + first)
+        return first, max(0, wanted - evidence.champion_side.n)
 
     def batch_cost(self, head_to_head: bool) -> int:
         return max(super().batch_cost(head_to_head), 1 + self.min_samples)
