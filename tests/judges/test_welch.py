@@ -188,3 +188,50 @@ def test_a_new_champion_is_measured_until_its_noise_is_known():
     assert judge.batch_sizes(paired) == (3, 3)  # interleaved: pairs, known noise or not
     paired.shared = Moments.of([float(i % 3) for i in range(12)])
     assert judge.batch_sizes(paired) == (1, 1)
+
+
+def _interleaved_run(judge: WelchJudge, rng: random.Random, gain: float,
+                     difference_sd: float = 0.1, challenger_sd: float | None = None
+                     ) -> tuple[Decision, int]:
+    """Interleaved runs whose shared part (the seed: a data split) is large and whose
+    pair differences are small, the difference's noise measured in earlier cycles."""
+    earlier = [rng.gauss(0, difference_sd) for _ in range(30)]
+    ev = Evidence("samples", paired=True, shared=Moments.of([rng.gauss(100, 5)
+                                                              for _ in range(10)]),
+                  pair_noise=Moments.of(earlier))
+    while True:
+        size, champion_size = judge.batch_sizes(ev)
+        assert size == champion_size
+        for _ in range(size):
+            split = rng.gauss(100, 5)
+            c = split + gain + rng.gauss(0, challenger_sd or difference_sd)
+            h = split
+            ev.challenger.append(c)
+            ev.champion.append(h)
+            ev.pairs.append((c, h))
+        ev.batches += 1
+        verdict = judge.decide(ev)
+        if verdict.decision.is_final():
+            return verdict.decision, len(ev.pairs)
+
+
+def test_interleaved_runs_are_judged_against_the_measured_noise_of_a_pair():
+    """A split-to-split spread of 5 and a pair's of 0.1: one pair shows a challenger 1.0
+    worse, two to four a challenger 1.0 better, in either direction."""
+    rng = random.Random(8)
+    for direction, sign in (("maximize", 1.0), ("minimize", -1.0)):
+        judge = WelchJudge(direction=direction, batch=3)
+        assert {_interleaved_run(judge, rng, -sign) for _ in range(30)} == \
+            {(Decision.REJECT, 1)}
+        assert {_interleaved_run(judge, rng, sign) for _ in range(30)} == \
+            {(Decision.PROMOTE, 4)}
+
+
+def test_the_measured_noise_of_a_pair_keeps_the_stated_error_rate():
+    judge = WelchJudge(confidence=0.95)
+    rng = random.Random(9)
+    runs = 1000
+    for challenger_sd in (0.1, 0.3):
+        false = sum(_interleaved_run(judge, rng, 0.0, challenger_sd=challenger_sd)[0]
+                    is Decision.PROMOTE for _ in range(runs))
+        assert false / runs <= 0.05, (challenger_sd, false)

@@ -166,6 +166,10 @@ class Evidence:
     """The champion's samples from before this cycle, measured while it was champion (never
     the evidence that promoted it, biased upward by selection): its measured noise, and
     where runs are not interleaved, more of its mean."""
+    pair_noise: Moments | None = None
+    """Interleaved runs: the spread of a pair's difference (challenger minus champion)
+    about its cycle's mean, pooled over recent cycles (``n - 1`` its degrees of freedom):
+    the noise a paired test sees, measured before this cycle."""
 
     @property
     def n(self) -> int:

@@ -226,6 +226,9 @@ class CycleRunner:
         if evidence.kind == "samples" and not target.head_to_head:
             n, total, squares = self.store.shared_champion(champion.candidate.id, cycle)
             evidence.shared = Moments.of_sums(n, total, squares) if n else None
+            if evidence.paired and not evidence.batch_unit:
+                df, pair_squares = self.store.pair_noise(cycle)
+                evidence.pair_noise = Moments(df + 1, 0.0, pair_squares / df) if df else None
         return evidence
 
     def shards(self, sides: int = 2) -> int:

@@ -143,6 +143,32 @@ class StoreReads:
             "AND NOT (e.role = 'champion' AND e.cycle = ?)", (candidate_id, cycle)).fetchone()
         return int(row[0]), float(row[1]), float(row[2])
 
+    def pair_noise(self, cycle: int, cycles: int = 50) -> tuple[int, float]:
+        """Degrees of freedom and sum of squares of interleaved pairs' differences
+        (challenger minus champion, run by run) about each cycle's mean, over the
+        ``cycles`` cycles before ``cycle``: the noise of a pair, whatever the gaps."""
+        rows = self.conn.execute(
+            "SELECT cycle, batch, shard, role, scores, ordered FROM evaluations "
+            "WHERE ok = 1 AND role IN ('challenger', 'champion') AND cycle >= ? "
+            "AND cycle < ?", (cycle - cycles, cycle)).fetchall()
+        sides: dict[tuple[int, int, int], dict[str, list[float]]] = {}
+        for c, batch, shard, role, scores, ordered in rows:
+            if ordered:
+                sides.setdefault((c, batch, shard), {})[role] = json.loads(scores)
+        by_cycle: dict[int, list[float]] = {}
+        for (c, _, _), found in sides.items():
+            ours, theirs = found.get("challenger"), found.get("champion")
+            if ours is not None and theirs is not None and len(ours) == len(theirs):
+                by_cycle.setdefault(c, []).extend(a - b for a, b in zip(ours, theirs,
+                                                                        strict=True))
+        df, squares = 0, 0.0
+        for differences in by_cycle.values():
+            if len(differences) >= 2:
+                mean = sum(differences) / len(differences)
+                df += len(differences) - 1
+                squares += sum((d - mean) ** 2 for d in differences)
+        return df, squares
+
     def champion_scores(self, candidate_id: str) -> list[float]:
         """Every score measured while ``candidate_id`` was the champion (never the
         evidence that promoted it, which is biased upward by selection)."""

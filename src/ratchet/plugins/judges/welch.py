@@ -102,7 +102,9 @@ class WelchJudge(Judge):
         if evidence.batch_unit or evidence.head_to_head:
             return False
         if evidence.paired:
-            return evidence.shared is not None and evidence.shared.n >= self.min_samples
+            pairs, shared = evidence.pair_noise, evidence.shared
+            return (pairs is not None and pairs.n - 1 >= self.min_samples) \
+                or (shared is not None and shared.n >= self.min_samples)
         return evidence.champion_side.n >= self.min_samples
 
     def batch_sizes(self, evidence: Evidence) -> tuple[int, int]:
@@ -145,8 +147,8 @@ class WelchJudge(Judge):
         # below the challenger's own spread): one clearly worse sample is enough to reject
         early = c.n < floor
         if early:
-            test = test.at_least(_known(evidence.shared if paired else h,
-                                        len(pairs) if paired else c.n, h.n, factor, paired))
+            test = test.at_least(_known(evidence, h, len(pairs) if paired else c.n, factor,
+                                        paired))
         diff = test.diff - shift
         alpha_look = (1.0 - self.confidence) / self.looks
         se, df = test.se, test.df
@@ -234,16 +236,25 @@ def _paired(pairs: np.ndarray, factor: float) -> _Test:
                  float(gains.std(ddof=1)) / math.sqrt(n), float(n - 1))
 
 
-def _known(noise: Moments | None, n: int, n_champion: int, factor: float,
-           paired: bool) -> _Test:
-    """Standard errors from the champion's measured noise (``noise``: its samples), for
-    ``n`` challenger samples or pairs: as if the challenger were as noisy."""
+def _known(evidence: Evidence, h: Moments, n: int, factor: float, paired: bool) -> _Test:
+    """Standard errors from the noise measured before this cycle, for ``n`` challenger
+    samples or pairs, as if the challenger were as noisy: a pair's difference as recent
+    cycles measured it (interleaved runs), else the champion's own samples (``h``: its
+    side where runs are independent)."""
+    differences = evidence.pair_noise if paired else None
+    if differences is not None and differences.n >= 2:
+        shared = evidence.shared
+        other = shared.var if shared is not None and shared.n >= 2 else differences.var
+        se = math.sqrt((differences.var + (factor - 1) ** 2 * other) / n)
+        return _Test(0.0, se, math.sqrt(differences.var / n), float(differences.n - 1),
+                     known=True)
+    noise = evidence.shared if paired else h
     if noise is None or noise.n < 2:
         return _Test(0.0, math.nan, math.nan, 1.0)
     if paired:
         se, se_gain = (math.sqrt(noise.var * (1 + factor**2) / n),
                        math.sqrt(noise.var * 2 / n))
     else:
-        se = math.sqrt(noise.var * (1 / n + factor**2 / n_champion))
-        se_gain = math.sqrt(noise.var * (1 / n + 1 / n_champion))
+        se = math.sqrt(noise.var * (1 / n + factor**2 / h.n))
+        se_gain = math.sqrt(noise.var * (1 / n + 1 / h.n))
     return _Test(0.0, se, se_gain, float(noise.n - 1), known=True)
