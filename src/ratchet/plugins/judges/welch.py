@@ -24,7 +24,8 @@ Evidence in proportion to noise: the champion's samples are shared by every cycl
 (``Evidence.shared``). Once ``min_samples`` of them are measured, its noise is known and a
 challenger is judged from its first sample: below ``min_samples`` challenger samples the
 standard error is the one the champion's measured noise implies (or the challenger's
-own, if larger) with the champion's degrees of freedom. A single clearly worse sample
+own, if larger) with the champion's degrees of freedom. On interleaved runs the noise is
+that of a pair's difference, pooled over recent cycles (``Evidence.pair_noise``). A single clearly worse sample
 is rejected; a promotion needs at least two. Where runs are independent (not
 interleaved) the champion is not measured again while it stays champion: its shared
 samples are its side. Until its noise is known (a new champion, fewer than
