@@ -51,3 +51,13 @@ def test_a_metric_the_target_never_reports_fails_the_cycle():
     judge = WeightedJudge(weights={"absent": 1.0}, batch=3, min_samples=3, max_samples=9)
     verdict = judge.decide(_evidence([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], {"x": 1}, {"x": 1}))
     assert verdict.decision is Decision.FAILED and "absent" in verdict.reason
+
+
+def test_the_champion_is_measured_every_batch_whatever_its_shared_samples():
+    """The weights need this cycle's champion metrics: unlike welch, the weighted judge
+    never leaves the champion's side to its shared samples."""
+    from ratchet.core.types import Moments
+
+    judge = WeightedJudge(weights={"reward": 1.0}, batch=4, max_samples=40)
+    evidence = Evidence("samples", shared=Moments.of([float(i) for i in range(50)]))
+    assert judge.batch_sizes(evidence) == (4, 4)

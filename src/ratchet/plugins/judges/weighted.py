@@ -52,6 +52,11 @@ class WeightedJudge(WelchJudge):
             raise ValueError("judge.batch must be at least 2 with hard tasks: units "
                              "alternate physics and hard tasks")
 
+    def batch_sizes(self, evidence: Evidence) -> tuple[int, int]:
+        """Both sides every batch: the weights need the champion's metrics of this cycle
+        (they are not shared across cycles as its returns are)."""
+        return self.batch, self.batch
+
     def score(self, batches: list[dict[str, float]]) -> float | None:
         """The weighted sum of each metric's mean over ``batches``; None if a weighted
         metric is missing from every batch."""

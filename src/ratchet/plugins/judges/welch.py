@@ -25,11 +25,12 @@ Evidence in proportion to noise: the champion's samples are shared by every cycl
 challenger is judged from its first sample: below ``min_samples`` challenger samples the
 standard error is the one the champion's measured noise implies (or the challenger's
 own, if larger) with the champion's degrees of freedom. On interleaved runs the noise is
-that of a pair's difference, pooled over recent cycles (``Evidence.pair_noise``). A single clearly worse sample
-is rejected; a promotion needs at least two. Where runs are independent (not
-interleaved) the champion is not measured again while it stays champion: its shared
-samples are its side. Until its noise is known (a new champion, fewer than
-``min_samples`` of its samples) no verdict either way before ``min_samples`` a side.
+that of a pair's difference, pooled over recent cycles (``Evidence.pair_noise``). A
+single clearly worse sample is rejected; a promotion needs at least two. Where runs are
+independent (not interleaved) the champion is measured again only to keep its side as
+large as the challenger's: its shared samples are its side. Until its noise is known (a
+new champion, fewer than ``min_samples`` of its samples) no verdict either way before
+``min_samples`` a side.
 """
 
 from __future__ import annotations
