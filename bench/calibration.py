@@ -250,6 +250,13 @@ def _spread(rows: list[Any], recipe: dict[str, Any]) -> str:
     diffs = [a - b for sides in by_key.values() if len(sides) == 2
              for a, b in zip(sides["challenger"].scores, sides["champion"].scores,
                              strict=False)]
+    if recipe["target"].get("interleave") is False:
+        # independent runs: the champion's side is shared, so few runs are paired; the
+        # spread shown is of every run of either side
+        runs = [s for sides in by_key.values() for r in sides.values() for s in r.scores]
+        mean = sum(runs) / len(runs)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in runs) / (len(runs) - 1))
+        return f"runs: {len(runs)}, sd {sd:.2f}, distinct {len(set(runs))}"
     if len(diffs) < 2:
         return "no paired runs"
     mean = sum(diffs) / len(diffs)
