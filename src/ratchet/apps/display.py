@@ -53,7 +53,7 @@ def race_round_line(data: dict[str, Any]) -> str:
             else f"{data['kept']} go on")
     return (f"race of cycles {cycles[0]}-{cycles[-1]}, round {data['round']}: "
             f"{data['field'] - data['kept']} of {data['field']} screened out after "
-            f"{data['games']} games a side{spread}; {left}")
+            f"{data['games']} {data.get('unit', 'games')} a side{spread}; {left}")
 
 
 class RunDisplay:

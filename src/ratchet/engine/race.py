@@ -245,6 +245,8 @@ class Race:
         self.reporter("race_round", {"cycles": race["cycles"], "round": rnd + 1,
                                      "field": len(field), "kept": kept,
                                      "games": len(field[0].evidence.challenger),
+                                     "unit": ("runs" if self.c.judge.outcome == "samples"
+                                              else "games"),
                                      "leader": field[0].candidate.id,
                                      "best_gap": measured[0] if measured else None,
                                      "worst_gap": measured[-1] if measured else None})

@@ -163,7 +163,9 @@ class WelchJudge(Judge):
                  "champion_n": h.n, "improvement": sign * rel, "p_value": p_value,
                  "alpha_per_look": alpha_look, "paired": evidence.pairs_complete,
                  "early": early}
-        noise = (f" against the champion's measured noise ({df + 1:.0f} samples)"
+        noise = ((f" against the measured noise of a pair ({df + 1:.0f} pairs)"
+                  if test.known == "pairs" else
+                  f" against the champion's measured noise ({df + 1:.0f} samples)")
                  if early and test.known else "")
         can_promote = (len(pairs) if paired else c.n) >= 2 and se > 0
         if p_value < alpha_look and can_promote:
@@ -201,12 +203,13 @@ class WelchJudge(Judge):
 class _Test:
     """The margin's estimate (> 0 favours H1 when maximizing), its standard error, the
     standard error of the plain gain (challenger minus champion) and the degrees of
-    freedom; ``known``: the errors come from the champion's measured noise."""
+    freedom; ``known``: the errors come from noise measured before ("pairs": a pair's
+    difference; "samples": the champion's samples)."""
     diff: float
     se: float
     se_gain: float
     df: float
-    known: bool = False
+    known: str = ""
 
     def at_least(self, known: _Test) -> _Test:
         """The larger of two standard errors, with its degrees of freedom: a challenger
@@ -249,7 +252,7 @@ def _known(evidence: Evidence, h: Moments, n: int, factor: float, paired: bool) 
         other = shared.var if shared is not None and shared.n >= 2 else differences.var
         se = math.sqrt((differences.var + (factor - 1) ** 2 * other) / n)
         return _Test(0.0, se, math.sqrt(differences.var / n), float(differences.n - 1),
-                     known=True)
+                     known="pairs")
     noise = evidence.shared if paired else h
     if noise is None or noise.n < 2:
         return _Test(0.0, math.nan, math.nan, 1.0)
@@ -259,4 +262,4 @@ def _known(evidence: Evidence, h: Moments, n: int, factor: float, paired: bool) 
     else:
         se = math.sqrt(noise.var * (1 / n + factor**2 / h.n))
         se_gain = math.sqrt(noise.var * (1 / n + 1 / h.n))
-    return _Test(0.0, se, se_gain, float(noise.n - 1), known=True)
+    return _Test(0.0, se, se_gain, float(noise.n - 1), known="samples")
