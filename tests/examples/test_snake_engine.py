@@ -134,3 +134,24 @@ def test_games_are_deterministic_and_end(seed):
     first, again = play(styles, seed), play(styles, seed)
     assert first == again
     assert 1 <= first.turns <= 500 and first.score in (0.0, 0.5, 1.0)
+
+
+def test_the_committed_example_config_holds_the_shipped_defaults():
+    """`make demo` tunes examples/snake/config.yaml in place (it is the demo's live file);
+    a tuned copy must never be committed: the benches start from these defaults. Reads
+    the committed version, so a demo's local edits do not fail this test."""
+    import subprocess
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    shown = subprocess.run(["git", "show", "HEAD:examples/snake/config.yaml"], cwd=ROOT,
+                           capture_output=True, text=True, check=False)
+    text = shown.stdout if shown.returncode == 0 else \
+        (ROOT / "examples" / "snake" / "config.yaml").read_text()
+    config = yaml.safe_load(text)
+    assert config["weights"] == {"food": 2.5, "space": 0.5, "trap": 1.0, "head_danger": 0.3,
+                                 "aggression": 0.5, "centre": 0.3, "edge": 0.0,
+                                 "tail": 0.0, "hunt": 0.0}
+    assert (config["hunger"], config["hunger_boost"]) == (30, 1.5)
