@@ -22,6 +22,7 @@ from ratchet.core.store.connection import (
     SafeConnection,
     damaged_message,
     file_identity,
+    immediate_transaction,
     write_failed_message,
 )
 from ratchet.core.store.reads import StoreReads
@@ -132,13 +133,8 @@ class Store(StoreReads):
         if durable:
             cur.execute("PRAGMA synchronous=FULL")
         try:
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+            with immediate_transaction(self.conn) as written:
+                yield written
         except sqlite3.OperationalError as exc:
             if self.conn.in_transaction:
                 self.conn.rollback()
