@@ -224,7 +224,10 @@ class CycleRunner:
                             batch_unit=target.batch_is_unit,
                             games_in_pairs=target.head_to_head and target.games_in_pairs)
         if evidence.kind == "samples" and not target.head_to_head:
-            n, total, squares = self.store.shared_champion(champion.candidate.id, cycle)
+            # the samples every cycle shares: measured while champion, not this test's
+            n, total, squares = self.store.score_moments(
+                champion.candidate.id, ("baseline", "champion", "screen_champion"),
+                outside_test_of=cycle)
             evidence.shared = Moments.of_sums(n, total, squares) if n else None
             if evidence.paired and not evidence.batch_unit:
                 df, pair_squares = self.store.pair_noise(cycle)

@@ -121,26 +121,19 @@ class StoreReads:
                                 "WHERE ok = 1").fetchone()
         return int(row[0])
 
-    def score_moments(self, candidate_id: str, roles: Sequence[str]
-                      ) -> tuple[int, float, float]:
+    def score_moments(self, candidate_id: str, roles: Sequence[str],
+                      outside_test_of: int | None = None) -> tuple[int, float, float]:
         """Count, sum and sum of squares of a candidate's measured scores, added up by
-        SQLite (a long-held champion has hundreds of thousands)."""
-        row = self.conn.execute(
-            "SELECT COUNT(j.value), TOTAL(j.value), TOTAL(j.value * j.value) "
-            "FROM evaluations AS e, json_each(e.scores) AS j WHERE e.candidate_id = ? "
-            f"AND e.ok = 1 AND e.role IN ({','.join('?' * len(roles))})",
-            (candidate_id, *roles)).fetchone()
-        return int(row[0]), float(row[1]), float(row[2])
-
-    def shared_champion(self, candidate_id: str, cycle: int) -> tuple[int, float, float]:
-        """Count, sum and sum of squares of the samples measured while ``candidate_id``
-        was champion (baseline, test and screening rows) outside cycle ``cycle``'s test:
-        the samples every cycle shares."""
-        row = self.conn.execute(
-            "SELECT COUNT(j.value), TOTAL(j.value), TOTAL(j.value * j.value) "
-            "FROM evaluations AS e, json_each(e.scores) AS j WHERE e.candidate_id = ? "
-            "AND e.ok = 1 AND e.role IN ('baseline', 'champion', 'screen_champion') "
-            "AND NOT (e.role = 'champion' AND e.cycle = ?)", (candidate_id, cycle)).fetchone()
+        SQLite (a long-held champion has hundreds of thousands); ``outside_test_of``
+        leaves out the champion rows of that cycle's test."""
+        sql = ("SELECT COUNT(j.value), TOTAL(j.value), TOTAL(j.value * j.value) "
+               "FROM evaluations AS e, json_each(e.scores) AS j WHERE e.candidate_id = ? "
+               f"AND e.ok = 1 AND e.role IN ({','.join('?' * len(roles))})")
+        args: list[Any] = [candidate_id, *roles]
+        if outside_test_of is not None:
+            sql += " AND NOT (e.role = 'champion' AND e.cycle = ?)"
+            args.append(outside_test_of)
+        row = self.conn.execute(sql, args).fetchone()
         return int(row[0]), float(row[1]), float(row[2])
 
     def pair_noise(self, cycle: int, cycles: int = 50) -> tuple[int, float]:
