@@ -1,6 +1,7 @@
 """The `ratchet` command as a user runs it: real subprocesses."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -126,3 +127,30 @@ def test_square_brackets_in_an_error_are_printed_as_they_are(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "params_per_step must be [low, high] with 1 <= low <= high" in proc.stderr
+
+
+def test_every_run_command_takes_the_recipe_the_same_way(tmp_path):
+    recipe = write_recipe(tmp_path)
+    ratchet("run", recipe, "--max-cycles", 1, "-q", cwd=tmp_path)
+    assert (tmp_path / "runs" / "toy" / "ratchet.db").exists()
+    for command in ("status", "best", "history", "export", "logs", "pause", "resume", "stop"):
+        done = ratchet(command, recipe, cwd=tmp_path)
+        assert "runs/toy" in done.stdout + done.stderr or command in (
+            "best", "history", "export", "logs"), (command, done.stdout)
+    assert "not running" in ratchet("stop", recipe, cwd=tmp_path).stdout
+
+
+def test_history_keeps_every_column_at_80_characters(finished_run):
+    narrow = subprocess.run([sys.executable, "-m", "ratchet", "history", "--run-dir",
+                             finished_run], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "COLUMNS": "80"}).stdout
+    lines = narrow.splitlines()
+    assert lines[0].split() == ["cycle", "candidate", "decision", "n", "challenger",
+                                "champion", "effect"]
+    assert all(len(line) <= 80 for line in lines)
+    assert lines[1].split()[0] == "1" and "Elo" in lines[1]
+    assert lines[2].startswith("    ") and len(lines[2].strip()) > 20  # the reason, below
+    wide = subprocess.run([sys.executable, "-m", "ratchet", "history", "--run-dir",
+                           finished_run], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "COLUMNS": "200"}).stdout
+    assert wide.splitlines()[0].split()[-1] == "reason"

@@ -235,3 +235,12 @@ def test_the_measured_noise_of_a_pair_keeps_the_stated_error_rate():
         false = sum(_interleaved_run(judge, rng, 0.0, challenger_sd=challenger_sd)[0]
                     is Decision.PROMOTE for _ in range(runs))
         assert false / runs <= 0.05, (challenger_sd, false)
+
+
+def test_reasons_never_print_a_p_value_equal_to_its_bound():
+    from ratchet.core.stats import against
+
+    for p, alpha in ((0.00449, 0.0045), (0.004996, 0.005), (0.0027, 0.0045)):
+        shown_p, shown_alpha = against(p, alpha)
+        assert shown_p != shown_alpha and float(shown_p) < float(shown_alpha)
+    assert against(0.05, 0.05) == ("0.05", "0.05")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ratchet.core.errors import RatchetError
 from ratchet.core.store import Store
-from ratchet.engine.parameters import run_trials
+from ratchet.engine.parameters import quiet_optuna, run_trials
 
 
 class ExportError(RatchetError):
@@ -22,7 +22,7 @@ class ExportError(RatchetError):
 def export_to_optuna(store: Store, url: str, study_name: str | None = None) -> tuple[str, int]:
     """Write the run's trials into the storage at ``url``; returns the study's name and the
     number of trials written."""
-    import optuna
+    optuna = quiet_optuna()
 
     run = run_trials(store)
     if run is None:

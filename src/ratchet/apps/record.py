@@ -76,15 +76,38 @@ def history(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt =
     cells = [[str(r["cycle"]), r["candidate"][:8], r["decision"], str(r["n"]),
               _fmt(r["challenger_mean"]), _fmt(r["champion_mean"]), _effect(r), r["reason"]]
              for r in rows]
-    headers = ("cycle", "candidate", "decision", "n", "challenger", "champion", "effect")
-    table = Table(box=None, header_style="bold")
-    for i, name in enumerate(headers):
-        table.add_column(name, no_wrap=True,
-                         min_width=max([len(name)] + [len(c[i]) for c in cells]))
-    table.add_column("reason", no_wrap=True, overflow="ellipsis")
+    for line in history_lines(cells, out.width):
+        out.print(line, highlight=False, soft_wrap=True)
+
+
+HISTORY_COLUMNS = ("cycle", "candidate", "decision", "n", "challenger", "champion", "effect")
+MIN_REASON_WIDTH = 30
+
+
+def history_lines(cells: list[list[str]], width: int) -> list[str]:
+    """The history as lines of at most ``width`` characters: every column but the reason
+    always, the reason beside them where it has room, else on an indented line of its
+    own under its cycle (cut with an ellipsis where even that is too narrow)."""
+    widths = [max([len(name)] + [len(c[i]) for c in cells])
+              for i, name in enumerate(HISTORY_COLUMNS)]
+
+    def row(values: list[str] | tuple[str, ...]) -> str:
+        return "  ".join(v.rjust(w) if i in (0, 3, 4, 5, 6) else v.ljust(w)
+                         for i, (v, w) in enumerate(zip(values, widths, strict=True)))
+
+    fixed = len(row(HISTORY_COLUMNS))
+    beside = width - fixed - 2 >= MIN_REASON_WIDTH
+    lines = [row(HISTORY_COLUMNS) + ("  reason" if beside else "")]
     for c in cells:
-        table.add_row(*c)
-    out.print(table)
+        if beside:
+            lines.append(row(c[:-1]) + "  " + _cut(c[-1], width - fixed - 2))
+        else:
+            lines += [row(c[:-1]), "    " + _cut(c[-1], width - 4)]
+    return lines
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
 
 
 def export(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: NameOpt = None,

@@ -226,7 +226,7 @@ def resolve_run_dir(run_dir: Path | None, name: str | None = None,
         runs = existing_runs()
         if len(runs) != 1:
             listed = f" (runs here: {', '.join(map(str, runs))})" if runs else ""
-            raise RatchetError(f"which run? pass --run-dir DIR or a name{listed}")
+            raise RatchetError(f"which run? pass RECIPE, --run-dir DIR or --name NAME{listed}")
         directory = runs[0]
     shown = str(directory) if len(str(directory)) <= 120 else str(directory)[:117] + "..."
     if len(str(directory)) > 1024 or any(len(part.encode()) > 255 for part in directory.parts):

@@ -70,3 +70,14 @@ def estimate_from_moments(n: int, total: float, total_sq: float,
     q = float(_st.t.ppf(0.5 + confidence / 2, n - 1))
     half = q * math.sqrt(var / n)
     return Estimate(mean, mean - half, mean + half, n, confidence)
+
+
+def against(value: float, bound: float, digits: int = 2) -> tuple[str, str]:
+    """``value`` and ``bound`` as short numbers that never contradict their order: more
+    significant digits until two different numbers print differently (0.0049 < 0.005,
+    not 0.005 < 0.005)."""
+    for d in range(digits, 8):
+        shown = f"{value:.{d}g}", f"{bound:.{d}g}"
+        if value == bound or shown[0] != shown[1]:
+            return shown
+    return f"{value:.8g}", f"{bound:.8g}"

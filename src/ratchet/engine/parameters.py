@@ -59,9 +59,18 @@ def run_trials(store: Store, limit: int | None = None) -> RunTrials | None:
     return RunTrials(direction, space, distributions, trials)
 
 
+def quiet_optuna() -> Any:
+    """Optuna, imported without its info lines ("A new study created in memory ...")
+    among ratchet's own output."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
 def _trial(params: dict[str, Any], distributions: dict[str, Any], value: float | None,
            attrs: dict[str, Any]) -> Any:
-    import optuna
+    optuna = quiet_optuna()
 
     state = optuna.trial.TrialState.FAIL if value is None else optuna.trial.TrialState.COMPLETE
     known = {k: v for k, v in params.items() if k in distributions}
@@ -73,7 +82,7 @@ def importance(run: RunTrials) -> tuple[dict[str, float] | None, str]:
     """Optuna's parameter importances over the run's completed trials, by its default
     evaluator (PED-ANOVA). Returns the importances (None when they cannot be computed)
     and the evaluator's name, or why not."""
-    import optuna
+    optuna = quiet_optuna()
 
     complete = [t for t in run.trials if t.state == optuna.trial.TrialState.COMPLETE
                 and len(t.params) == len(run.distributions)]
@@ -97,7 +106,7 @@ def importance(run: RunTrials) -> tuple[dict[str, float] | None, str]:
 def parameter_view(store: Store, limit: int = 2000) -> dict[str, Any]:
     """What the dashboard's parameter views draw: the space, the last ``limit`` completed
     trials (parameters, score, decision, sample size) and the importances."""
-    import optuna
+    optuna = quiet_optuna()
 
     run = run_trials(store, limit)
     if run is None:

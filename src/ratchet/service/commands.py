@@ -16,20 +16,19 @@ from ratchet.core.controls import Controls
 from ratchet.core.errors import RatchetError
 from ratchet.core.rundir import RunDir, check_name, resolve_run_dir
 from ratchet.service import control
+from ratchet.service.cli_args import NameOpt, RecipeArg, RunDirOpt, resolve_recipe_run_dir
 from ratchet.service.pidfile import PidLock, running_pid
 from ratchet.service.status import league_status, newest_log, run_status
 
 out = terminal.console()
 err = terminal.console(stderr=True)
 
-RunDirOpt = Annotated[Path | None, typer.Option("--run-dir", help="run directory "
-                                             "(default: runs/<name>)")]
-Name = Annotated[str | None, typer.Option("--name", help="run name (default: the recipe's); "
-                                          "several names run side by side")]
+Name = NameOpt
 
 
-def _dir(run_dir: Path | None, name: str | None = None, must_exist: bool = False) -> Path:
-    return resolve_run_dir(run_dir, name, must_exist)
+def _dir(recipe: Path | None, run_dir: Path | None, name: str | None = None,
+         must_exist: bool = False) -> Path:
+    return resolve_recipe_run_dir(recipe, run_dir, name, must_exist=must_exist)
 
 
 def start(recipe: Annotated[Path, typer.Argument(help="recipe YAML")], name: Name = None,
@@ -87,13 +86,13 @@ def restore(run_dir: Annotated[Path, typer.Option("--run-dir", help="the run dir
               highlight=False)
 
 
-def stop(run_dir: RunDirOpt = None, name: Name = None,
+def stop(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: Name = None,
          timeout: Annotated[float, typer.Option("--timeout", min=0, max=86400,
                                                 help="seconds to wait")] = 30.0,
          force: Annotated[bool, typer.Option("--force", help="SIGKILL after the timeout")]
          = False) -> None:
     """Stop the daemon (SIGTERM) at its next safe point and wait for it to exit."""
-    directory = _dir(run_dir, name)
+    directory = _dir(recipe, run_dir, name)
     t = time.monotonic()
     info = control.stop_daemon(directory, timeout_s=timeout, force=force)
     if info is None:
@@ -102,21 +101,21 @@ def stop(run_dir: RunDirOpt = None, name: Name = None,
         out.print(f"stopped pid {info.pid} in {time.monotonic() - t:.1f} s")
 
 
-def restart(run_dir: RunDirOpt = None, name: Name = None) -> None:
+def restart(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: Name = None) -> None:
     """Stop the daemon if it runs, then start it again with the same recipe."""
-    directory = _dir(run_dir, name).resolve()
+    directory = _dir(recipe, run_dir, name).resolve()
     recipe, start_name, cwd = control.start_args(directory)
     control.stop_daemon(directory)
     os.chdir(cwd)
     start(recipe, start_name, directory)
 
 
-def status(run_dir: RunDirOpt = None, name: Name = None,
+def status(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: Name = None,
            as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False
            ) -> None:
     """Running or not, cycle, current and best score, promotions, last decision (in a run
     of several configurations: each one's, and the curriculum's weights)."""
-    directory = _dir(run_dir, name)
+    directory = _dir(recipe, run_dir, name)
     league = league_status(directory)
     s = league or run_status(directory)
     if as_json:
@@ -196,11 +195,11 @@ def _print_status(s: dict[str, Any]) -> None:
     out.print(terminal.line((s["name"], "bold"), " ", *state, rest))
 
 
-def logs(run_dir: RunDirOpt = None, name: Name = None,
+def logs(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: Name = None,
          follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing")] = False,
          lines: Annotated[int, typer.Option("-n", "--lines", min=0)] = 40) -> None:
     """The newest log file of the run (one file per start)."""
-    directory = _dir(run_dir, name)
+    directory = _dir(recipe, run_dir, name)
     path = newest_log(directory)
     if path is None:
         err.print(terminal.error(f"no log files in {RunDir(directory).logs}"))
@@ -227,30 +226,30 @@ def logs(run_dir: RunDirOpt = None, name: Name = None,
             return
 
 
-def pause(run_dir: RunDirOpt = None, name: Name = None) -> None:
+def pause(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: Name = None) -> None:
     """Pause the loop at its next safe point (it keeps its place)."""
-    directory = _dir(run_dir, name, must_exist=True)
+    directory = _dir(recipe, run_dir, name, must_exist=True)
     Controls(directory).pause()
     running = running_pid(directory) is not None
     out.print(f"paused {directory}" + ("" if running else " (not running: it will start "
                                        "paused)"))
 
 
-def resume(run_dir: RunDirOpt = None, name: Name = None) -> None:
+def resume(recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: Name = None) -> None:
     """Resume a paused loop."""
-    directory = _dir(run_dir, name, must_exist=True)
+    directory = _dir(recipe, run_dir, name, must_exist=True)
     Controls(directory).resume()
     out.print(f"resumed {directory}")
 
 
 def promote(candidate: Annotated[str, typer.Argument(help="the candidate's id (`ratchet "
                                                      "history` lists them)")],
-            run_dir: RunDirOpt = None, name: Name = None) -> None:
+            recipe: RecipeArg = None, run_dir: RunDirOpt = None, name: Name = None) -> None:
     """Make a measured candidate the champion by hand (one an `approval` gate holds, or an
     earlier one); the loop does it at its next safe point."""
     from ratchet.core.store import Store
 
-    directory = _dir(run_dir, name, must_exist=True)
+    directory = _dir(recipe, run_dir, name, must_exist=True)
     with Store(directory) as store:
         if store.champion().candidate.id == candidate:
             raise RatchetError(f"{candidate} is already the champion")

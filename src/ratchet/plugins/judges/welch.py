@@ -43,6 +43,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ratchet.core.registry import BuildContext
+from ratchet.core.stats import against
 from ratchet.core.types import Decision, Evidence, Moments, Verdict
 from ratchet.plugins.judges._base import Judge
 
@@ -172,15 +173,17 @@ class WelchJudge(Judge):
             unit = "batches" if evidence.batch_unit else "pairs"
             over = (f" over {len(evidence.pairs)} interleaved {unit}"
                     if evidence.pairs_complete else "")
-            return Verdict(Decision.PROMOTE, f"p={p_value:.2g} < {alpha_look:.2g}: improvement "
+            shown_p, shown_alpha = against(p_value, alpha_look)
+            return Verdict(Decision.PROMOTE, f"p={shown_p} < {shown_alpha}: improvement "
                            f"{self._gain(sign * rel, c, h)} beats {self._margin}{over}{noise}",
                            stats)
         if best_case < self.min_improvement * abs(h.mean) + (self.min_difference or 0.0):
             return Verdict(Decision.REJECT, f"improvement {self._gain(sign * rel, c, h)} "
                            f"cannot reach {self._margin} (futility){noise}", stats)
         if c.n >= self.max_samples:
+            shown_p, shown_alpha = against(p_value, alpha_look)
             return Verdict(Decision.REJECT, f"max_samples {self.max_samples} reached, "
-                           f"p={p_value:.2g} not below {alpha_look:.2g}",
+                           f"p={shown_p} not below {shown_alpha}",
                            {**stats, "inconclusive": True})
         return Verdict(Decision.CONTINUE, f"p={p_value:.2g}, improvement "
                        f"{self._gain(sign * rel, c, h)}", stats)
