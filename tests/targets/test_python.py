@@ -1,5 +1,6 @@
 """The ``python`` target and the Python API: a function tuned end to end, no CLI."""
 
+import random
 import sys
 import textwrap
 
@@ -110,3 +111,59 @@ def test_the_api_raises_only_ratchet_errors_and_says_when_every_cycle_failed(tmp
     summary = ratchet.run(recipe, run_dir=tmp_path / "r3", max_cycles=1)
     assert summary.all_failed
     assert "timed out after 1 s" in ratchet.open_run(tmp_path / "r3").history()[0].reason
+
+
+def test_a_function_object_with_a_space_is_tuned_and_reported(tmp_path, capfd):
+    """``run(objective=f, space=...)`` as an Optuna user writes it: a closure no other
+    process can import runs in a forked worker; progress goes to stderr; the result has
+    the champion's parameters, score and interval, and so has ``open_run``."""
+    best = 0.7
+
+    def objective(params, seed):
+        return 1.0 - (params["x"] - best) ** 2 + random.Random(seed).gauss(0, 0.02)
+
+    result = ratchet.run(objective=objective, space={"x": (0.0, 1.0)}, max_cycles=10,
+                         run_dir=tmp_path / "run", recipe={"seed": 3})
+    assert result.cycles == 10 and len(result.history) == 10
+    assert abs(result.params["x"] - best) < 0.5 and result.score is not None
+    low, high = result.interval
+    assert low <= result.score <= high
+    assert str(result).startswith(f"champion v{result.champion.version}: x=")
+    champion = ratchet.open_run(tmp_path / "run").champion()
+    assert (champion.score, champion.interval) == (result.score, result.interval)
+    err = capfd.readouterr().err
+    assert "baseline" in err and "cycle " in err
+    ratchet.run(objective=objective, space={"x": (0.0, 1.0)}, max_cycles=1, quiet=True,
+                run_dir=tmp_path / "run")
+    assert capfd.readouterr().err == ""
+
+
+def test_a_function_of_one_argument_returning_metrics_stores_them(tmp_path):
+    def objective(params):
+        return {"score": params["x"], "ratio": 2.0 * params["x"]}
+
+    result = ratchet.run(objective=objective, space={"x": (0.0, 1.0)}, max_cycles=2,
+                         run_dir=tmp_path / "run", quiet=True)
+    with ratchet.Store(result.run_dir) as store:
+        rows = store.evaluations()
+    assert rows and all(set(r.metrics) == {"ratio"} for r in rows if r.ok)
+    assert all(r.metrics["ratio"] == pytest.approx(2 * r.scores[0]) for r in rows if r.ok)
+
+
+def test_a_function_importable_by_name_runs_in_a_worker_started_by_name(bench_module):
+    from ratchet.plugins.targets.python import PythonTargetSpec
+
+    module = __import__(bench_module)
+    spec = PythonTargetSpec(function=module.objective)
+    assert spec.function == f"{bench_module}:objective"
+
+
+def test_api_mistakes_are_one_clear_error(tmp_path):
+    with pytest.raises(RecipeError, match="needs space"):
+        ratchet.run(objective=lambda p: 1.0, run_dir=tmp_path / "a")
+    with pytest.raises(RecipeError, match=r"space.x: 'wide'; expected \(low, high\)"):
+        ratchet.run(objective=lambda p: 1.0, space={"x": "wide"}, run_dir=tmp_path / "b")
+    with pytest.raises(RecipeError, match="runs with executor inline"):
+        ratchet.run(objective=lambda p: 1.0, space={"x": (0.0, 1.0)},
+                    recipe={"executor": {"kind": "processes", "workers": 2}},
+                    run_dir=tmp_path / "c")

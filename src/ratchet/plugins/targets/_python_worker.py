@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -59,6 +60,57 @@ def import_objective(path: str) -> Any:
     return function
 
 
+def callable_name(function: Any) -> str:
+    """``module:qualname`` of a function object, as a recipe would name it."""
+    module = getattr(function, "__module__", None) or "?"
+    return f"{module}:{getattr(function, '__qualname__', None) or type(function).__name__}"
+
+
+def by_name(function: Any) -> str | None:
+    """``module:qualname`` when a fresh process can import that name and find this very
+    function (it then runs in a worker process started by name); None for a function of
+    ``__main__``, a lambda or a closure (it then runs in a forked worker)."""
+    module = getattr(function, "__module__", None)
+    qualname = getattr(function, "__qualname__", "")
+    if not module or module == "__main__" or "<" in qualname or "." in qualname:
+        return None
+    loaded = sys.modules.get(module)
+    if loaded is None or getattr(loaded, qualname, None) is not function \
+            or not getattr(loaded, "__file__", None):
+        return None
+    return f"{module}:{qualname}"
+
+
+def call_objective(objective: Any, params: dict[str, Any], seed: int, size: int) -> Any:
+    """The objective's result for one request, whichever of the shapes it takes:
+    ``f(params, seed, size)`` returns the whole batch; ``f(params, seed)`` and ``f(params)``
+    return one run's result (a number, or a dict of numbers) and are called ``size`` times
+    (seed, seed + 1, ...)."""
+    arity = _arity(objective)
+    if arity >= 3:
+        return objective(params, seed, size)
+    results = [objective(params, seed + i) if arity == 2 else objective(params)
+               for i in range(size)]
+    if all(isinstance(r, dict) and not {"wins", "draws", "losses"} & set(r) for r in results):
+        return results  # one dict of metrics a run
+    if size == 1 and isinstance(results[0], dict | list | tuple):
+        return results[0]
+    return results
+
+
+def _arity(objective: Any) -> int:
+    import inspect
+
+    try:
+        parameters = inspect.signature(objective).parameters.values()
+    except (TypeError, ValueError):
+        return 3
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return 3
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+               for p in parameters) or 1
+
+
 def child_env() -> dict[str, str]:
     """The environment of a worker: this process's, with its module search path, so
     that the objective imports in the worker exactly where it would here."""
@@ -93,9 +145,10 @@ def check_importable(path: str) -> None:
 class PythonWorker:
     """The parent's end: start on first use, ask, kill and restart after a failure."""
 
-    def __init__(self, function: str, *, timeout_s: float, log_path: Path,
-                 registry: Path | None):
-        self.function = function
+    def __init__(self, function: str | Callable[..., Any], *, timeout_s: float,
+                 log_path: Path, registry: Path | None):
+        self.objective = None if isinstance(function, str) else function
+        self.function = function if isinstance(function, str) else callable_name(function)
         self.timeout_s = timeout_s
         self.log_path = log_path
         self.registry = registry
@@ -143,6 +196,11 @@ class PythonWorker:
             self._forget(self._proc)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        if self.objective is not None:
+            self._proc = Forked(self.objective, self._log)  # type: ignore[assignment]
+            if self.registry is not None:
+                self._entry = children.register(self.registry, self._proc.pid)
+            return self._proc
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "ratchet.plugins.targets._python_worker", self.function],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True,
@@ -216,6 +274,8 @@ class PythonWorker:
 def _kill_group(proc: subprocess.Popen[str]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(proc.pid, signal.SIGKILL)  # a forked worker killed before its setsid
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
 
@@ -237,19 +297,85 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
-def serve(function: str) -> None:
+class Forked:
+    """A worker forked from this process, for a function object no other process can
+    import (defined in ``__main__``, a notebook, a closure): the same requests and answers
+    as a worker started by name, with the ``subprocess.Popen`` calls ``PythonWorker`` uses."""
+
+    def __init__(self, objective: Callable[..., Any], log: IO[str]):
+        requests_read, requests_write = os.pipe()
+        answers_read, answers_write = os.pipe()
+        log.flush()
+        self.pid = os.fork()
+        if self.pid == 0:  # the worker: it never returns into the caller's code
+            code = 0
+            try:
+                os.setsid()
+                os.close(requests_write)
+                os.close(answers_read)
+                os.dup2(requests_read, 0)
+                os.dup2(answers_write, 1)
+                os.dup2(log.fileno(), 2)
+                _close_inherited()
+                sys.stdin = os.fdopen(0, "r", encoding="utf-8")
+                sys.stdout = os.fdopen(1, "w", encoding="utf-8")
+                sys.stderr = os.fdopen(2, "w", encoding="utf-8", buffering=1)
+                serve(objective)
+            except BaseException:  # noqa: BLE001 - the worker ends here, whatever happened
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(requests_read)
+        os.close(answers_write)
+        self.stdin: IO[str] | None = os.fdopen(requests_write, "w", encoding="utf-8")
+        self.stdout: IO[str] | None = os.fdopen(answers_read, "r", encoding="utf-8")
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0)
+            time.sleep(0.01)
+        assert self.returncode is not None
+        return self.returncode
+
+
+def _close_inherited() -> None:
+    """In a forked worker: let go of every descriptor but 0, 1 and 2 (the run's locks,
+    its store, other children's pipes), so that none outlives its owner through us."""
+    try:
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 4096))
+    for fd in fds:
+        if fd > 2:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def serve(function: str | Callable[..., Any]) -> None:
     """Answer requests until stdin closes. The answer channel is the original stdout;
     the objective's prints go to stderr."""
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    objective: Any = None
+    objective: Any = None if isinstance(function, str) else function
     for line in sys.stdin:
         request = json.loads(line)
         try:
             if objective is None:
+                assert isinstance(function, str)
                 objective = import_objective(function)
-            result = objective(request["params"], request["seed"], request["size"])
+            result = call_objective(objective, request["params"], request["seed"],
+                                    request["size"])
             answer = {"result": _jsonable(result)}
         except SystemExit as exc:
             answer = {"error": f"called sys.exit({exc.code!r}); an objective returns its "
