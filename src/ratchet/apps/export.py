@@ -35,6 +35,7 @@ def export_lines(store: Store) -> Iterator[dict[str, Any]]:
     score, ``champion_mean`` the champion's measured score so far (re-measured, not a
     running maximum), and ``improvement`` is non-zero only on the last evaluation of a
     cycle that promoted (so seed 004's "count improvements" recipe counts promotions).
+    ``metrics`` holds every other figure the benchmark printed (``{"ratio": 3.3}``).
     A games target also has seed 004's names: ``win_rate`` and ``best_win_rate`` (the
     same figures), ``wins``, ``draws`` and ``losses``; a samples target has none of them."""
     games = _outcome(store) == "games"
@@ -74,6 +75,7 @@ def export_lines(store: Store) -> Iterator[dict[str, Any]]:
             "mean": mean, "champion_mean": champion_mean, "improvement": improvement,
             "decision": decision.decision.value if final else None,
             "duration_s": round(row.duration_s, 3), "config": params[row.candidate_id],
+            "metrics": dict(row.metrics),
         }
         if games:
             line.update(wins=_count(row.scores, 1.0), draws=_count(row.scores, 0.5),

@@ -60,17 +60,34 @@ def measurement_of(row: EvaluationRow, evidence: Evidence) -> Measurement:
 
 def observed(strategy: Any, cycle: int, candidate: Candidate, champion: Champion,
              decision: Decision, reason: str, stats: dict[str, Any],
-             evidence: Evidence) -> CycleOutcome:
+             evidence: Evidence, *, feasible: bool = True, better: float = 1.0) -> CycleOutcome:
     """A decided cycle, told to the strategy (``observe``) and made the outcome the store
     records with the strategy's new state: the one way a cycle is closed, whether the
     judge decided it or a race screened it out."""
     score = (mean_or_none(evidence.challenger) if decision is not Decision.FAILED
              else None)
-    trial = Trial(candidate, cycle, decision, score, evidence.champion_mean,
+    told = score
+    if not feasible and score is not None and evidence.champion_mean is not None:
+        told = infeasible_score(score, evidence.champion_mean, better)
+        stats.update(infeasible=True, strategy_score=told)
+    trial = Trial(candidate, cycle, decision, told, evidence.champion_mean,
                   len(evidence.challenger) if score is not None else 0)
     strategy.observe(trial)
     return CycleOutcome(cycle, candidate, champion, decision, reason, stats, score,
                         trial.champion_score, evidence.games_played, strategy.state_dict())
+
+
+def infeasible_score(score: float, champion: float, better: float) -> float:
+    """What a strategy is told of a challenger that breaks a constraint: worse than the
+    champion by as much as its score differs from it (at least the champion's own size),
+    so that a model learns the region is bad however good its score looked."""
+    return champion - better * max(abs(champion), abs(score - champion), 1e-9)
+
+
+def better_sign(judge: Any) -> float:
+    """+1 where a larger score is better (games are maximized; a samples judge knows the
+    target's direction), -1 where a smaller one is."""
+    return -1.0 if getattr(judge, "direction", "maximize") == "minimize" else 1.0
 
 
 def mean_or_none(values: list[float]) -> float | None:

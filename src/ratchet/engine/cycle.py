@@ -31,6 +31,7 @@ from ratchet.core.types import (
 )
 from ratchet.engine.closing import (
     batch_seed,
+    better_sign,
     by_role,
     evaluation_row,
     mean_or_none,
@@ -133,7 +134,7 @@ class CycleRunner:
 
     def _gather(self, cycle: int, candidate: Candidate, champion: Champion,
                 evidence: Evidence, next_batch: int) -> Verdict | None:
-        verdict = self.c.judge.decide(evidence) if evidence.batches else None
+        verdict = self._decide(evidence) if evidence.batches else None
         while verdict is None or verdict.decision is Decision.CONTINUE:
             if not self.between_batches():
                 return None
@@ -153,7 +154,7 @@ class CycleRunner:
             sides = by_role(results)
             evidence.add(sides["challenger"], sides.get("champion"),
                          random.Random(batch_seed(self.seed, cycle, next_batch - 1)))
-            verdict = self.c.judge.decide(evidence)
+            verdict = self._decide(evidence)
             self.reporter("batch", {"cycle": cycle, "evidence": evidence, "verdict": verdict})
             if verdict.decision is Decision.REJECT:
                 self._deciding = rows  # committed with the decision, in one transaction
@@ -165,6 +166,10 @@ class CycleRunner:
                           evidence={k: v for k, v in verdict.stats.items()
                                     if isinstance(v, int | float)})
         return verdict
+
+    def _decide(self, evidence: Evidence) -> Verdict:
+        """The judge's verdict, with the recipe's constraints applied."""
+        return self.c.constraints.review(self.c.judge.decide(evidence), evidence)
 
     def _close(self, cycle: int, candidate: Candidate, champion: Champion,
                evidence: Evidence, verdict: Verdict) -> CycleResult | None:
@@ -187,7 +192,9 @@ class CycleRunner:
                 decision = Decision.GATED
                 reason = "; ".join(f"gate {g.gate}: {g.reason}" for g in refused)
         outcome = observed(self.c.strategy, cycle, candidate, champion, decision, reason,
-                           stats, evidence)
+                           stats, evidence,
+                           feasible=self.c.constraints.observed_feasible(evidence),
+                           better=better_sign(self.c.judge))
         new_champion = self.store.finish_cycle(outcome, self._deciding)
         self._deciding = []
         if new_champion is not None:

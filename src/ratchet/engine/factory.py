@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ratchet.core.registry import BuildContext
 from ratchet.core.space import Space
+from ratchet.engine.constraints import Constraints, judge_maximum
 from ratchet.engine.recipe import Recipe
 from ratchet.plugins.executors import Executor
 from ratchet.plugins.gates import Gate, TargetChecks
@@ -23,6 +24,7 @@ class Components:
     judge: Judge
     gates: list[Gate]
     executor: Executor
+    constraints: Constraints = field(default_factory=Constraints)
 
 
 def build_components(recipe: Recipe, run_dir: Path) -> Components:
@@ -31,9 +33,17 @@ def build_components(recipe: Recipe, run_dir: Path) -> Components:
     gates = build_gates(recipe, space, run_dir)
     if type(target).promotion_checks is not Target.promotion_checks:
         gates.append(TargetChecks(target))
+    judge = build_judge(recipe, BuildContext(recipe, run_dir, space))
     return Components(space=space, target=target, strategy=build_strategy(recipe, space),
-                      judge=build_judge(recipe, BuildContext(recipe, run_dir, space)),
-                      gates=gates, executor=build_executor(recipe, run_dir))
+                      judge=judge, gates=gates, executor=build_executor(recipe, run_dir),
+                      constraints=build_constraints(recipe, judge))
+
+
+def build_constraints(recipe: Recipe, judge: Judge) -> Constraints:
+    confidence = getattr(judge, "confidence", None)
+    return Constraints(dict(recipe.constraints),
+                       confidence if isinstance(confidence, float) else 0.95,
+                       judge_maximum(judge))
 
 
 def build_target(recipe: Recipe, run_dir: Path) -> Target:

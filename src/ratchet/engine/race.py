@@ -35,6 +35,7 @@ from ratchet.core.seeds import SeedLedger
 from ratchet.core.store import StateKey, Store
 from ratchet.core.types import Candidate, Decision, EvalTask, Evidence
 from ratchet.engine.closing import (
+    better_sign,
     evaluation_row,
     mean_or_none,
     measurement_of,
@@ -70,11 +71,15 @@ class _Entry:
     evidence: Evidence
     gap: float | None
     better: float  # +1: larger is better; -1: smaller is better
+    feasible: bool = True  # its metrics within the recipe's constraints, as measured
 
     @property
-    def rank_key(self) -> tuple[float, int]:
-        """Best first whatever the direction; failed challengers last; ties by cycle."""
-        return (-self.better * self.gap if self.gap is not None else math.inf, self.cycle)
+    def rank_key(self) -> tuple[int, float, int]:
+        """Best first whatever the direction, those that break a constraint after those
+        that do not; failed challengers last; ties by cycle."""
+        if self.gap is None:
+            return (2, math.inf, self.cycle)
+        return (0 if self.feasible else 1, -self.better * self.gap, self.cycle)
 
 
 def racing_for(racing: Racing | None, components: Components) -> Racing | None:
@@ -226,14 +231,16 @@ class Race:
         results, outcomes = [], []
         for rank, entry in enumerate(field[kept:], start=kept + 1):
             how = ("failed" if entry.gap is None
-                   else f"{entry.gap:+.4g} against the champion")
+                   else f"{entry.gap:+.4g} against the champion" + (
+                       "" if entry.feasible else ", breaking a constraint"))
             reason = (f"screened out in round {rnd + 1}: {how} on the same seeds (rank "
                       f"{rank} of {len(field)})")
             evidence = entry.evidence
             stats = {"screened": True, "round": rnd + 1, "n": len(evidence.challenger),
                      "screen_gap": entry.gap, "screen_failed": entry.gap is None}
             outcomes.append(observed(self.c.strategy, entry.cycle, entry.candidate, champion,
-                                     Decision.REJECT, reason, stats, evidence))
+                                     Decision.REJECT, reason, stats, evidence,
+                                     feasible=entry.feasible, better=entry.better))
             results.append(CycleResult(entry.cycle, entry.candidate, Decision.REJECT, reason,
                                        evidence, stats, champion=champion))
             self.c.target.discard(entry.candidate)
@@ -264,13 +271,8 @@ class Race:
                              random.Random(r.seed))
         gap = (mean_or_none(evidence.challenger) - mean_or_none(evidence.champion)
                if evidence.challenger and evidence.champion else None)
-        return _Entry(cycle, candidate, evidence, gap, self._better_sign)
-
-    @property
-    def _better_sign(self) -> float:
-        """+1 where a larger score is better (games are maximized; a samples judge knows
-        the target's direction), -1 where a smaller one is."""
-        return -1.0 if getattr(self.c.judge, "direction", "maximize") == "minimize" else 1.0
+        return _Entry(cycle, candidate, evidence, gap, better_sign(self.c.judge),
+                      self.c.constraints.observed_feasible(evidence))
 
     def _champion_failed(self, race: dict[str, Any], pending: dict[int, Candidate],
                          champion: Any) -> list[CycleResult]:

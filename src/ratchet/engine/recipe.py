@@ -28,6 +28,7 @@ from ratchet.core.errors import RatchetError, RecipeError, SpaceError
 from ratchet.core.registry import EXECUTORS, GATES, JUDGES, STRATEGIES, TARGETS, all_kinds
 from ratchet.core.rundir import NAME_PATTERN
 from ratchet.core.space import Space
+from ratchet.engine.constraints import Bound
 
 _NAME = NAME_PATTERN
 
@@ -182,6 +183,10 @@ class Recipe(_Spec):
                                               "the configurations by their progress")
     seed: int = Field(0, ge=0, lt=2**32, description="the run's seed: every seed it "
                       "plays derives from it")
+    constraints: dict[str, Bound] = Field(
+        default_factory=dict, description="bounds on other metrics the benchmark prints, "
+        "e.g. {ratio: {min: 5.5}}: a challenger is promoted only when each is shown to hold "
+        "with the judge's confidence")
 
     @field_validator("target", "strategy", "judge", "executor", mode="wrap")
     @classmethod
@@ -226,6 +231,13 @@ class Recipe(_Spec):
                                  "the baseline")
         if not self.space:
             raise ValueError("space is empty: name at least one parameter to tune")
+        if self.constraints and getattr(self.target, "outcome", None) != "samples":
+            raise ValueError("constraints: apply to metrics a benchmark prints beside its "
+                             "score (a target with outcome: samples)")
+        score = getattr(self.target, "metric", None)
+        if score in self.constraints:
+            raise ValueError(f"constraints.{score}: {score} is the score itself; constrain "
+                             "another metric (the judge decides on the score)")
         names = [c.name for c in self.configurations]
         if len(set(names)) != len(names):
             raise ValueError(f"configurations: each needs its own name (got {names})")

@@ -191,8 +191,8 @@ class StoreReads:
 
     def trials(self, limit: int | None = None) -> list[Trial]:
         """Every decided cycle as a trial (``limit``: the newest that many)."""
-        return [Trial(d.candidate, d.cycle, d.decision, d.score, d.champion_score,
-                      challenger_n(d)) for d in self.decisions(limit)]
+        return [Trial(d.candidate, d.cycle, d.decision, d.stats.get("strategy_score", d.score),
+                      d.champion_score, challenger_n(d)) for d in self.decisions(limit)]
 
     def lazy_trials(self) -> Sequence[Trial]:
         """The trials, read only when first looked at (a strategy's ``propose`` gets the
