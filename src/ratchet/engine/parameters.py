@@ -13,6 +13,7 @@ from typing import Any
 
 from ratchet.core.space import Space
 from ratchet.core.store import Store
+from ratchet.core.store.rows import challenger_n
 from ratchet.core.types import Decision
 from ratchet.plugins.strategies.optuna import distribution
 
@@ -47,13 +48,15 @@ def run_trials(store: Store, limit: int | None = None) -> RunTrials | None:
         trials.append(_trial(first.params, distributions, sum(baseline) / len(baseline),
                              {"cycle": 0, "decision": "baseline", "n": len(baseline),
                               "candidate": first.id}))
-    for trial in store.trials(limit):
-        attrs = {"cycle": trial.cycle, "decision": trial.decision.value, "n": trial.n,
-                 "champion_score": trial.champion_score, "candidate": trial.candidate.id}
-        failed = trial.decision is Decision.FAILED or trial.score is None
+    for d in store.decisions(limit):  # the measured scores (a strategy is told a penalty
+        # where a constraint broke: stats["strategy_score"])
+        attrs = {"cycle": d.cycle, "decision": d.decision.value, "n": challenger_n(d),
+                 "champion_score": d.champion_score, "candidate": d.candidate.id,
+                 "infeasible": bool(d.stats.get("infeasible"))}
+        failed = d.decision is Decision.FAILED or d.score is None
         try:
-            trials.append(_trial(trial.candidate.params, distributions,
-                                 None if failed else trial.score, attrs))
+            trials.append(_trial(d.candidate.params, distributions,
+                                 None if failed else d.score, attrs))
         except ValueError:  # parameters outside a space that changed since: left out
             continue
     return RunTrials(direction, space, distributions, trials)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as FastPath
 
-from ratchet.apps.web import data
+from ratchet.apps.web import data, detail
 from ratchet.apps.web.deps import run_dir_of
 
 router = APIRouter(prefix="/api", tags=["read"])
@@ -80,3 +80,31 @@ def target_views(run_dir: Path = RunDir) -> list[dict[str, Any]]:
 def cycle(cycle: Annotated[int, FastPath(ge=0, le=2**63 - 1)],
           run_dir: Path = RunDir) -> dict[str, Any]:
     return data.cycle_detail(run_dir, cycle)
+
+
+@router.get("/timeline", summary="The newest evaluations on the wall clock: start, end, "
+            "cycle, role, outcome")
+def timeline(run_dir: Path = RunDir) -> dict[str, Any]:
+    return detail.timeline(run_dir)
+
+
+@router.get("/candidate/{candidate_id}", summary="One candidate: its parameters against "
+            "the champion's, its decision, evidence and gates, and what it measured")
+def candidate(candidate_id: Annotated[str, FastPath(pattern="^[0-9a-f]{6,64}$")],
+              run_dir: Path = RunDir) -> dict[str, Any]:
+    found = detail.candidate(run_dir, candidate_id)
+    if found is None:
+        raise HTTPException(404, f"no candidate {candidate_id} in this run")
+    return found
+
+
+@router.get("/metrics_by_cycle", summary="Per cycle: the challenger's and champion's mean of "
+            "every other metric the benchmark printed, and the recipe's constraints")
+def metrics_by_cycle(run_dir: Path = RunDir) -> dict[str, Any]:
+    return detail.metrics(run_dir)
+
+
+@router.get("/drift", summary="Whether the champion's score moved with nothing promoted "
+            "(its runs since promotion, first half against second; null when not)")
+def drift(run_dir: Path = RunDir) -> dict[str, Any] | None:
+    return detail.drift(run_dir)

@@ -1,8 +1,8 @@
 // ratchet dashboard: loads the run once, then follows it over server-sent events.
 "use strict";
 const $ = (s) => document.querySelector(s);
-let run = null, source = null, cycles = null, kind = "games";
-const state = { promotions: 0 };
+let run = null, source = null, cycles = null, kind = "games", scoreName = "score";
+const state = { promotions: 0, running: false };
 
 async function getJSON(path) {
   const sep = path.includes("?") ? "&" : "?";
@@ -12,6 +12,7 @@ async function getJSON(path) {
 }
 const fmt = (x, d = 3) => (x === null || x === undefined || Number.isNaN(x)) ? "—" : Number(x).toFixed(d);
 const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
+const val = (v) => typeof v === "number" ? (Number.isInteger(v) ? String(v) : String(+v.toPrecision(4))) : esc(v);
 const effect = (r) => r.elo !== null && r.elo !== undefined ? `${r.elo >= 0 ? "+" : ""}${fmt(r.elo, 0)} Elo`
   : (r.improvement !== null && r.improvement !== undefined ? `${(100 * r.improvement).toFixed(2)}%` : "");
 
@@ -31,6 +32,21 @@ function renderStatus(s) {
   $("#s-error").textContent = s.last_error || "none";
   $("#s-error").className = s.last_error ? "bad" : "";
   state.promotions = s.promotions;
+  state.running = Boolean(s.running);
+  liveBadge();
+}
+
+// "live" only while the run runs and the stream is open; a stopped run says so
+function liveBadge(open = source && source.readyState === 1) {
+  if (new URLSearchParams(location.search).has("static")) return;
+  const [text, cls] = !state.running ? ["stopped", "pill off"] : open ? ["live", "pill"] : ["reconnecting", "pill off"];
+  $("#live").textContent = text; $("#live").className = cls;
+}
+
+async function renderDrift() {
+  const d = await getJSON("/api/drift");
+  $("#drift").hidden = !d;
+  if (d) $("#s-drift").textContent = `the champion (v${d.version}) measured ${fmt(d.early)} over its first ${Math.floor(d.n / 2)} runs and ${fmt(d.late)} since, with nothing promoted (p=${d.p.toPrecision(2)}): the benchmark or the machine drifts (load?); the best score is the mean of all its runs`;
 }
 
 function renderProgress(st) {
@@ -62,6 +78,7 @@ function curveData() {
 function drawCurve() {
   const data = curveData();
   document.body.dataset.points = String(data[0].length);
+  document.body.dataset.scoreAxis = scoreName;
   if (typeof uPlot === "undefined") {
     $("#curve").textContent = "charts unavailable: the chart library is not vendored (make install)";
     return;
@@ -73,7 +90,7 @@ function drawCurve() {
   plot = new uPlot({
     width: el.clientWidth, height: 320, scales: { x: { time: false } },
     axes: [{ label: "cycle", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000],
-             values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) ? String(t) : "")) }, { label: kind === "games" ? "score (win = 1, draw = ½)" : "metric" }],
+             values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) ? String(t) : "")) }, { label: scoreName }],
     series: [{ label: "cycle" },
       { label: "challenger", ...dots("#8b93a7", 5) },
       { label: "champion (same seeds)", stroke: "#2f6fdd", width: 1, spanGaps: true },
@@ -98,7 +115,7 @@ function renderCandidates() {
   for (let i = cycles.cycle.length - 1; i >= 0 && rows.length < 200; i--) {
     if (want && cycles.decision[i] !== want) continue;
     const r = { elo: cycles.elo[i], improvement: cycles.improvement[i] };
-    rows.push(`<tr><td class="num">${cycles.cycle[i]}</td><td>${esc(cycles.candidate[i])}</td>
+    rows.push(`<tr data-candidate="${esc(cycles.candidate[i])}" class="pick"><td class="num">${cycles.cycle[i]}</td><td>${esc(cycles.candidate[i])}</td>
       <td>${esc((cycles.origin || [])[i])}</td>
       <td class="${esc(cycles.decision[i])}">${esc(cycles.decision[i])}</td><td class="num">${cycles.n[i] ?? ""}</td>
       <td class="num">${fmt(cycles.score[i])}</td><td class="num">${fmt(cycles.champion_score[i])}</td>
@@ -114,7 +131,7 @@ function renderChampion(ch) {
     const ev = p.revert ? `reverted: ${esc(p.revert)}` : p.manual ? "manual" : (p.elo !== null && p.elo !== undefined
       ? `${fmt(p.elo, 0)} Elo [${fmt(p.elo_low, 0)}, ${fmt(p.elo_high, 0)}] n=${p.n}`
       : (p.improvement !== null && p.improvement !== undefined ? `${(100 * p.improvement).toFixed(2)}% n=${p.n}` : "baseline"));
-    const changes = Object.entries(p.changes).map(([k, [a, b]]) => `${esc(k)} ${fmt(a, 3)}→${fmt(b, 3)}`).join(", ");
+    const changes = Object.entries(p.changes).map(([k, [a, b]]) => `${esc(k)} ${val(a)}→${val(b)}`).join(", ");
     return `<tr><td>v${p.version}</td><td class="num">${p.cycle}</td><td>${esc(p.candidate)}</td><td>${ev}</td>
       <td class="changes">${changes}</td></tr>`;
   }).join("");
@@ -150,7 +167,7 @@ async function renderCycle(n) {
 }
 
 // Two small charts drawn on a canvas: a scatter and bars (sysctl-like runs only).
-function frame(canvas, xLabel, yLabel, [x0, x1], [y0, y1], xTicks = true) {
+function frame(canvas, xLabel, yLabel, [x0, x1], [y0, y1], xTicks = true, xNames = null) {
   const dpr = window.devicePixelRatio || 1, w = canvas.clientWidth, h = canvas.clientHeight;
   canvas.width = w * dpr; canvas.height = h * dpr;
   const g = canvas.getContext("2d");
@@ -163,9 +180,10 @@ function frame(canvas, xLabel, yLabel, [x0, x1], [y0, y1], xTicks = true) {
   g.beginPath(); g.moveTo(L, T); g.lineTo(L, h - B); g.lineTo(w - R, h - B); g.stroke();
   for (let i = 0; i <= 4; i++) {
     const xv = x0 + (x1 - x0) * i / 4, yv = y0 + (y1 - y0) * i / 4;
-    if (xTicks) { g.textAlign = "center"; g.fillText(+xv.toPrecision(3), sx(xv), h - B + 14); }
+    if (xTicks && !xNames) { g.textAlign = "center"; g.fillText(typeof xTicks === "function" ? xTicks(xv) : +xv.toPrecision(3), sx(xv), h - B + 14); }
     g.textAlign = "right"; g.fillText(+yv.toPrecision(3), L - 6, sy(yv) + 4);
   }
+  if (xNames) { g.textAlign = "center"; xNames.forEach((n, i) => g.fillText(String(n).slice(0, 12), sx(i), h - B + 14)); }
   g.textAlign = "center"; g.fillText(xLabel, (L + w - R) / 2, h - 4);
   g.save(); g.translate(11, h / 2); g.rotate(-Math.PI / 2); g.fillText(yLabel, 0, 0); g.restore();
   return { g, sx, sy };
@@ -233,6 +251,17 @@ async function renderParameters(force = false) {
     pc.g.beginPath(); pc.g.moveTo(pc.sx(i), pc.sy(0)); pc.g.lineTo(pc.sx(i), pc.sy(1)); pc.g.stroke();
     pc.g.fillText(label.length > 16 ? label.slice(-16) : label, pc.sx(i), canvas.clientHeight - 4);
   });
+  // each axis's values: a categorical's choices where they sit, a range's ends and middle
+  pc.g.textAlign = "left"; pc.g.fillStyle = "#1d2330";
+  const ticks = axes.map((p) => p.options ? p.options.map((o) => [axisValue(p, o), o])
+    : [[0, p.low], [0.5, p.type === "logfloat" ? Math.sqrt(p.low * p.high) : (p.low + p.high) / 2], [1, p.high]]);
+  ticks.push([[0, s0], [0.5, (s0 + s1) / 2], [1, s1]]);
+  let shown = 0;
+  ticks.forEach((marks, i) => marks.forEach(([y, v]) => {
+    pc.g.fillText(typeof v === "number" ? String(+v.toPrecision(3)) : String(v).slice(0, 10), pc.sx(i) + 3, pc.sy(y) + (y === 1 ? 10 : -2));
+    shown++;
+  }));
+  canvas.dataset.ticks = String(shown);
   const ranked = d.trials.map((t) => ({ t, b: better(t.score) })).sort((a, b) => a.b - b.b);
   for (const { t, b } of ranked) {
     pc.g.strokeStyle = `rgba(47, 111, 221, ${0.08 + 0.8 * b})`;
@@ -245,8 +274,10 @@ async function renderParameters(force = false) {
   // slices: score against each parameter
   $("#slices").innerHTML = axes.map((p, i) => `<canvas data-param="${esc(p.name)}" id="slice-${i}"></canvas>`).join("");
   axes.forEach((p, i) => {
-    const c = $(`#slice-${i}`), xs = d.trials.map((t) => p.options ? axisValue(p, t.params[p.name]) : t.params[p.name]);
-    const sc = frame(c, p.name, "score", p.options ? [-0.05, 1.05] : range(xs), range(scores));
+    const c = $(`#slice-${i}`), xs = d.trials.map((t) => p.options ? p.options.findIndex((o) => o === t.params[p.name]) : t.params[p.name]);
+    const sc = p.options ? frame(c, p.name, scoreName, [-0.5, p.options.length - 0.5], range(scores), true, p.options)
+      : frame(c, p.name, scoreName, range(xs), range(scores));
+    if (p.options) c.dataset.labels = p.options.map(String).join("|");
     d.trials.forEach((t, j) => {
       const promoted = t.decision === "promote";
       sc.g.fillStyle = promoted ? "#1a9d5a" : "rgba(47, 111, 221, 0.45)";
@@ -255,6 +286,79 @@ async function renderParameters(force = false) {
     c.dataset.points = String(d.trials.length);
   });
   document.body.dataset.parameters = String(d.trials.length);
+}
+
+// every other metric the benchmark printed, per cycle, with the recipe's bounds
+async function renderMetrics() {
+  const m = await getJSON("/api/metrics_by_cycle");
+  scoreName = m.score;
+  const names = Object.keys(m.metrics);
+  $("#metrics").hidden = names.length === 0;
+  if (!names.length) return;
+  $("#metric-plots").innerHTML = names.map((n, i) => `<canvas data-metric="${esc(n)}" id="metric-${i}"></canvas>`).join("");
+  names.forEach((n, i) => {
+    const c = $(`#metric-${i}`), s = m.metrics[n], bound = m.constraints[n] || {};
+    const ys = [...s.challenger, ...s.champion, bound.min ?? null, bound.max ?? null];
+    const f = frame(c, "cycle", n, range(m.cycle.length > 1 ? m.cycle : [m.cycle[0] - 1, m.cycle[0] + 1]), range(ys));
+    for (const b of [bound.min, bound.max]) {
+      if (b === undefined || b === null) continue;
+      f.g.setLineDash([5, 4]); f.g.strokeStyle = "#c0392b"; f.g.beginPath();
+      f.g.moveTo(f.sx(m.cycle[0]), f.sy(b)); f.g.lineTo(f.sx(m.cycle[m.cycle.length - 1]), f.sy(b)); f.g.stroke();
+      f.g.setLineDash([]);
+    }
+    f.g.strokeStyle = "#2f6fdd"; f.g.beginPath();
+    s.champion.forEach((y, j) => { if (y !== null) { const [x, yy] = [f.sx(m.cycle[j]), f.sy(y)]; j ? f.g.lineTo(x, yy) : f.g.moveTo(x, yy); } });
+    f.g.stroke();
+    f.g.fillStyle = "rgba(107, 115, 133, 0.8)";
+    s.challenger.forEach((y, j) => { if (y !== null) { f.g.beginPath(); f.g.arc(f.sx(m.cycle[j]), f.sy(y), 3, 0, 2 * Math.PI); f.g.fill(); } });
+    c.dataset.points = String(s.challenger.filter((y) => y !== null).length);
+    c.dataset.bounds = String([bound.min, bound.max].filter((b) => b !== undefined && b !== null).length);
+  });
+}
+
+// the evaluations on the wall clock: one bar each, from its start to its end, by cycle
+let timelineAt = 0;
+async function renderTimeline(force = false) {
+  if (!force && Date.now() - timelineAt < 10000) return;
+  timelineAt = Date.now();
+  const t = (await getJSON("/api/timeline")).evaluations;
+  $("#timeline-card").hidden = t.length === 0;
+  if (!t.length) return;
+  const t0 = Math.min(...t.map((e) => e.start)), t1 = Math.max(...t.map((e) => e.end));
+  const c0 = Math.min(...t.map((e) => e.cycle)), c1 = Math.max(...t.map((e) => e.cycle));
+  const clock = (x) => new Date(x * 1000).toLocaleTimeString([], { hour12: false });
+  const f = frame($("#timeline"), "wall clock", "cycle", [t0, t1 + (t1 - t0) * 0.01 + 1e-3], [c0 - 0.5, c1 + 0.5], clock);
+  for (const e of t) {
+    f.g.fillStyle = !e.ok ? "#c0392b" : e.role.includes("champion") || e.role === "baseline" ? "#2f6fdd" : "#8b93a7";
+    const x = f.sx(e.start), w = Math.max(1.5, f.sx(e.end) - x);
+    f.g.fillRect(x, f.sy(e.cycle) - 3, w, 6);
+  }
+  $("#timeline").dataset.bars = String(t.length);
+  $("#timeline").dataset.from = clock(t0);
+}
+
+// one candidate: its parameters against the champion's, its evidence and gates
+async function showCandidate(id) {
+  let c;
+  try { c = await getJSON(`/api/candidate/${encodeURIComponent(id)}`); } catch (err) { return; }
+  $("#candidate").hidden = false;
+  $("#c-id").textContent = c.candidate;
+  $("#c-origin").textContent = `from ${c.origin}${c.note ? ` (${c.note})` : ""}`;
+  $("#c-champion").textContent = `(${c.champion})`;
+  const d = c.decision;
+  $("#c-decision").innerHTML = d ? `cycle ${d.cycle}: <b class="${esc(d.decision)}">${esc(d.decision)}</b> — ${esc(d.reason)}` : "not decided yet";
+  $("#c-params tbody").innerHTML = c.params.map((p) => `<tr class="${p.changed ? "changed" : ""}"><td>${esc(p.name)}</td>
+    <td class="num">${val(p.value)}</td><td class="num">${val(p.champion)}</td></tr>`).join("");
+  const ev = [["runs or games measured", c.measured.n], ["its mean", fmt(c.measured.mean)]];
+  if (d) ev.push(["champion on the same seeds", fmt(d.champion_score)], ...Object.entries(d.stats)
+    .filter(([, v]) => typeof v === "number" || typeof v === "boolean").map(([k, v]) => [k, typeof v === "number" ? val(v) : String(v)]));
+  for (const [k, v] of Object.entries(c.measured.metrics)) ev.push([k, fmt(v)]);
+  $("#c-evidence tbody").innerHTML = ev.map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${v}</td></tr>`).join("");
+  const gates = d ? d.gates : [];
+  $("#c-gates").innerHTML = gates.length ? gates.map((g) => `<span class="gate ${g.passed ? "promote" : "failed"}" title="${esc(g.reason)}">${esc(g.gate)} ${g.passed ? "✓" : "✗"}</span> ${esc(g.reason)}`).join("<br>")
+    : "none: no gate ran (gates run only for a challenger the judge would promote)";
+  $("#candidate").scrollIntoView({ block: "nearest" });
+  document.body.dataset.candidate = c.candidate;
 }
 
 // cards a target kind draws itself through (e.g. self-play's ratings): kinds the dashboard
@@ -298,7 +402,7 @@ function drawIntervals(canvas, v) {
 }
 
 async function renderGates() {
-  const rows = await getJSON("/api/gates");
+  const rows = (await getJSON("/api/gates")).filter((r) => r.gates.length > 0);
   $("#gates").hidden = rows.length === 0;
   $("#gates tbody").innerHTML = rows.map((r) => `<tr><td class="num">${r.cycle}</td><td>${esc(r.candidate)}</td>
     <td class="${esc(r.decision)}">${esc(r.decision)}</td><td>${r.gates.map((g) => {
@@ -312,14 +416,17 @@ function connect(after) {
   if (source) source.close();
   const sep = run ? `&run=${encodeURIComponent(run)}` : "";
   source = new EventSource(`/api/events?after=${after}${sep}`);
-  source.onopen = () => { $("#live").textContent = "live"; $("#live").className = "pill"; };
-  source.onerror = () => { $("#live").textContent = "reconnecting"; $("#live").className = "pill off"; };
+  source.onopen = () => liveBadge(true);
+  source.onerror = () => liveBadge(false);
   source.addEventListener("decision", async (e) => {
     const d = JSON.parse(e.data).data;
     addCycle(d);
     renderCycle(d.cycle);
     renderInFlight();
     renderStatus(await getJSON("/api/status"));
+    renderDrift();
+    renderMetrics();
+    renderTimeline();
     // only runs that measure performance and stability have these views: stop asking
     // once a few cycles have shown that this one does not
     if (!$("#objectives").hidden || cycles.cycle.length <= 3) renderObjectives();
@@ -345,6 +452,7 @@ async function load() {
   cycles = history.cycles;
   kind = (cycles.elo.some((x) => x !== null) || cycles.games.some((g) => g > 0)) && !cycles.improvement.some((x) => x !== null) ? "games" : "samples";
   renderStatus(status);
+  await renderMetrics();
   $("#s-evals").textContent = cycles.games.reduce((a, b) => a + (b || 0), 0).toLocaleString();
   drawCurve();
   renderCandidates();
@@ -353,11 +461,20 @@ async function load() {
   await renderObjectives();
   await renderInFlight();
   await renderParameters(true);
-  await Promise.all([renderGates(), renderTargetViews(true)]);
-  connect(history.last_event_id);
+  await Promise.all([renderGates(), renderTargetViews(true), renderDrift(), renderTimeline(true)]);
+  const wanted = new URLSearchParams(location.hash.slice(1)).get("candidate");
+  if (wanted) await showCandidate(wanted);
+  // ?static: a snapshot, no live stream (a headless screenshot waits for the page to be idle)
+  if (new URLSearchParams(location.search).has("static")) { $("#live").textContent = "snapshot"; $("#live").className = "pill off"; }
+  else connect(history.last_event_id);
   document.body.dataset.loaded = String(cycles.cycle.length);
 }
 
 $("#run-picker").addEventListener("change", (e) => { run = e.target.value; load(); });
 $("#filter").addEventListener("change", renderCandidates);
+$("#candidates").addEventListener("click", (e) => {
+  const row = e.target.closest("tr[data-candidate]");
+  if (row) { location.hash = `candidate=${row.dataset.candidate}`; showCandidate(row.dataset.candidate); }
+});
+$("#c-close").addEventListener("click", () => { $("#candidate").hidden = true; history.replaceState(null, "", location.pathname); });
 load().catch((err) => { $("#s-error").textContent = String(err); $("#s-error").className = "bad"; });
