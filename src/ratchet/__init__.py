@@ -1,7 +1,8 @@
 """ratchet: an always-on improvement daemon that promotes only what is proven better.
 
-From Python: ``ratchet.run(recipe, run_dir=..., max_cycles=...)`` and
-``ratchet.open_run(run_dir)`` (``ratchet.apps.api``); plugin bases ``Target``, ``Strategy``,
+From Python: ``ratchet.run(objective=f, space={...}, max_cycles=...)`` (or a recipe),
+which returns the champion with its score and interval, and ``ratchet.open_run(run_dir)``
+(``ratchet.apps.api``); plugin bases ``Target``, ``Strategy``,
 ``Judge``, ``Executor`` and their ``Spec``.
 
 The public names are imported when first used, so that a process which needs one small
@@ -21,6 +22,7 @@ _EXPORTS = {
     "Judge": "ratchet.plugins.judges", "Executor": "ratchet.plugins.executors",
     "Gate": "ratchet.plugins.gates",
     "RunView": "ratchet.apps.api", "open_run": "ratchet.apps.api", "run": "ratchet.apps.api",
+    "RunResult": "ratchet.apps.api",
     "RatchetError": "ratchet.core.errors", "RecipeError": "ratchet.core.errors",
     "SpaceError": "ratchet.core.errors", "StoreError": "ratchet.core.errors",
     "Loop": "ratchet.engine.loop", "Schedule": "ratchet.engine.recipe",
@@ -35,8 +37,8 @@ _EXPORTS = {
 
 __all__ = ["BuildContext", "Candidate", "Decision", "EvalTask", "Evidence", "Executor",
            "Gate", "GateResult", "Judge", "Loop", "Measurement", "Param", "RatchetError",
-           "Recipe", "RecipeError", "RunView", "Schedule", "Session", "Space", "SpaceError",
-           "Spec", "Store", "StoreError", "Strategy", "Target", "Trial", "Verdict",
+           "Recipe", "RecipeError", "RunResult", "RunView", "Schedule", "Session", "Space",
+           "SpaceError", "Spec", "Store", "StoreError", "Strategy", "Target", "Trial", "Verdict",
            "__version__", "load_recipe", "open_run", "run"]
 
 
@@ -48,7 +50,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
-    from ratchet.apps.api import RunView, open_run, run
+    from ratchet.apps.api import RunResult, RunView, open_run, run
     from ratchet.core.errors import RatchetError, RecipeError, SpaceError, StoreError
     from ratchet.core.registry import BuildContext, Spec
     from ratchet.core.space import Param, Space

@@ -3,10 +3,11 @@
 A challenger is promoted only when every constraint is shown to hold with the judge's
 confidence, as its score is: each batch's value of the metric is one observation, and the
 one-sided Student-t bound of their mean must clear the bound (``ratio``'s lower bound at
-least 5.5). One whose bound shows it clearly breaks a constraint is rejected at once;
-one whose score wins but whose constraint is still in doubt is measured further, up to the
-judge's maximum, and rejected if still in doubt there. A constraint is never read from a
-single run.
+least 5.5), at the judge's alpha for that look (welch spends its alpha over its looks).
+One whose bound shows it clearly breaks a constraint is rejected at once; one whose score
+wins but whose constraint is still in doubt is measured further, up to the judge's
+maximum, and rejected if still in doubt there. A constraint is never read from a single
+run. ``python -m bench.constraints`` measures how often one at its bound gets through.
 """
 
 from __future__ import annotations
@@ -74,7 +75,10 @@ class Constraints:
     confidence: float = 0.95
     max_n: int | None = None  # the judge's maximum: past it, a doubt is a rejection
 
-    def check(self, name: str, values: list[float]) -> Check:
+    def check(self, name: str, values: list[float], alpha: float | None = None) -> Check:
+        """Where ``name``'s mean stands against its bound, by a one-sided Student-t bound
+        at ``alpha`` (default: 1 - confidence)."""
+        alpha = 1 - self.confidence if alpha is None else alpha
         bound = self.bounds[name]
         n = len(values)
         if n == 0:
@@ -85,7 +89,7 @@ class Constraints:
         from scipy.stats import t
 
         sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-        half = float(t.ppf(self.confidence, n - 1)) * sd / math.sqrt(n)
+        half = float(t.ppf(1 - alpha, n - 1)) * sd / math.sqrt(n)
         low, high = mean - half, mean + half
         breaks = (bound.min is not None and high < bound.min) or \
             (bound.max is not None and low > bound.max)
@@ -98,8 +102,11 @@ class Constraints:
         """The judge's verdict with the constraints applied."""
         if not self.bounds or verdict.decision in (Decision.REJECT, Decision.FAILED):
             return verdict
+        # the judge's share of alpha for this look (welch: Bonferroni over its looks), so
+        # that looking after every batch does not inflate the error
+        alpha = verdict.stats.get("alpha_per_look")
         checks = [self.check(name, [m[name] for m in evidence.challenger_metrics
-                                    if name in m]) for name in self.bounds]
+                                    if name in m], alpha) for name in self.bounds]
         stats = {**verdict.stats, "constraints": {c.name: c.to_dict() for c in checks}}
         broken = [c for c in checks if c.standing in ("breaks", "missing")]
         if broken and evidence.challenger_metrics:

@@ -93,6 +93,8 @@ def call_objective(objective: Any, params: dict[str, Any], seed: int, size: int)
                for i in range(size)]
     if all(isinstance(r, dict) and not {"wins", "draws", "losses"} & set(r) for r in results):
         return results  # one dict of metrics a run
+    if all(isinstance(r, dict) and {"wins", "draws", "losses"} <= set(r) for r in results):
+        return {k: sum(r[k] for r in results) for k in ("wins", "draws", "losses")}
     if size == 1 and isinstance(results[0], dict | list | tuple):
         return results[0]
     return results
