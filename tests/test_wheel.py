@@ -3,6 +3,7 @@ virtual environment, the dashboard serves its page and its chart library."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 
 from tests.conftest import ROOT, write_recipe
 
+CLEAN = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the venv's own path only
 SKIP = shutil.ignore_patterns(".venv", ".git", "runs", "build", "dist", "*.egg-info",
                               "__pycache__", ".pytest_cache", ".ruff_cache", "bench")
 
@@ -38,8 +40,8 @@ def fresh_venv(tmp: Path, wheel: Path) -> Path:
                    timeout=120)
     python = venv / "bin" / "python"
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"
-                           "['purelib'])"], capture_output=True, text=True, check=True
-                          ).stdout.strip()
+                           "['purelib'])"], capture_output=True, text=True, check=True,
+                          env=CLEAN).stdout.strip()
     (Path(site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
                     "--no-deps", "-q", str(wheel)], check=True, timeout=300,
@@ -54,14 +56,14 @@ def test_a_wheel_in_a_fresh_venv_serves_the_dashboard_with_its_charts(tmp_path):
                for name in zipfile.ZipFile(wheel).namelist())
     python = fresh_venv(tmp_path, wheel)
     where = subprocess.run([str(python), "-c", "import ratchet; print(ratchet.__file__)"],
-                           capture_output=True, text=True, check=True).stdout
+                           capture_output=True, text=True, check=True, env=CLEAN).stdout
     assert where.startswith(str(tmp_path / "venv")), where  # the wheel's, not the checkout's
     recipe = write_recipe(tmp_path)
     ratchet = [str(python), "-m", "ratchet"]
     subprocess.run([*ratchet, "run", str(recipe), "--max-cycles", "1", "-q", "--run-dir",
-                    str(tmp_path / "run")], check=True, timeout=300, cwd=tmp_path)
+                    str(tmp_path / "run")], check=True, timeout=300, cwd=tmp_path, env=CLEAN)
     server = subprocess.Popen([*ratchet, "dashboard", str(tmp_path / "run"), "--port", "0"],
-                              stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+                              stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=CLEAN)
     try:
         line = server.stderr.readline()
         url = re.search(r"(http://\S+)", line)
