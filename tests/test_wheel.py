@@ -71,10 +71,12 @@ def test_a_wheel_in_a_fresh_venv_serves_the_dashboard_with_its_charts(tmp_path):
         page = httpx.get(url[1], timeout=30).text
         scripts = re.findall(r'src="([^"]*uPlot[^"]*)"', page)
         assert scripts, "the page loads no chart library"
+        assert httpx.get(url[1] + "api/parameters", timeout=60).status_code == 200
         for script in scripts:
             body = httpx.get(url[1].rstrip("/") + "/" + script.lstrip("/"), timeout=30)
             assert body.status_code == 200 and len(body.content) > 40_000, script
     finally:
         server.terminate()
         server.wait(timeout=30)
-    assert "not vendored" not in (server.stderr.read() or "")
+    said = server.stderr.read() or ""
+    assert "not vendored" not in said and "A new study" not in said, said  # no chatter
