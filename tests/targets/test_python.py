@@ -167,3 +167,20 @@ def test_api_mistakes_are_one_clear_error(tmp_path):
         ratchet.run(objective=lambda p: 1.0, space={"x": (0.0, 1.0)},
                     recipe={"executor": {"kind": "processes", "workers": 2}},
                     run_dir=tmp_path / "c")
+
+
+def test_a_forked_function_that_hangs_or_dies_is_one_failed_evaluation(tmp_path):
+    import os
+    import time
+
+    def hangs(params):
+        time.sleep(60)
+
+    def dies(params):
+        os._exit(3)
+
+    for objective, said in ((hangs, "timed out after 1 s"), (dies, "exited with code 3")):
+        result = ratchet.run(objective=objective, space={"x": (0.0, 1.0)}, max_cycles=1,
+                             recipe={"target": {"timeout_s": 1}, "schedule": {"baseline": 2}},
+                             run_dir=tmp_path / objective.__name__, quiet=True)
+        assert result.all_failed and said in result.history[0].reason, result.history

@@ -83,7 +83,8 @@ def objective_recipe(objective: Callable[..., Any], space: SpaceLike | None,
     base.pop("space", None)
     default_name = "".join(c if c.isalnum() or c in "-_" else "-"
                            for c in getattr(objective, "__name__", "objective")).strip("-_")
-    return {"name": name or base.pop("name", None) or default_name or "objective",
+    named = base.pop("name", None)
+    return {"name": name or named or default_name or "objective",
             "target": target, "space": chosen, "judge": base.pop("judge", {"kind": "welch"}),
             **base}
 
@@ -176,9 +177,14 @@ def run(recipe: RecipeLike | None = None, run_dir: str | os.PathLike[str] | None
     elif recipe is None:
         raise RatchetError("run() needs objective=... (with space=...) or a recipe")
     else:
+        if space is not None:
+            raise RatchetError("space=... goes with objective=...; a recipe has its own "
+                               "space section")
         parsed = as_recipe(recipe)
         if name:
-            parsed = parsed.model_copy(update={"name": name})
+            from ratchet.core.rundir import check_name
+
+            parsed = parsed.model_copy(update={"name": check_name(name)})
     directory = Path(run_dir) if run_dir is not None else Path("runs") / parsed.name
     display = RunDisplay(parsed.name, parsed.judge.kind,
                          console=terminal.console(stderr=True, quiet=quiet))

@@ -120,8 +120,9 @@ class Loop:
                     break
                 summary.cycles += len(screened)
                 summary.failures += sum(r.decision is Decision.FAILED for r in screened)
+                more = max_cycles is None or summary.cycles < max_cycles
                 if screened and screened[-1].decision is Decision.FAILED \
-                        and not self._after_cycle(screened[-1]):  # back-off, safety pause
+                        and not self._after_cycle(screened[-1], wait=more):  # back-off
                     break
                 if self.store.pending_cycle() is None:
                     continue  # the race ended without a survivor: the next one
@@ -137,7 +138,8 @@ class Loop:
             self._checkpoint_after(result)
             if self._converged(result):
                 break
-            if self._after_cycle(result) and not (max_cycles and summary.cycles >= max_cycles):
+            more = not (max_cycles and summary.cycles >= max_cycles)
+            if self._after_cycle(result, wait=more) and more:
                 self._wait(self.schedule.interval_s, "waiting")
         summary.stopped = self.stop.is_set()
         summary.budget_spent = self.spending.spent
@@ -274,8 +276,9 @@ class Loop:
         self.store.event("early_stop", msg, cycles=idle)
         return True
 
-    def _after_cycle(self, result: CycleResult) -> bool:
-        """Failure back-off, emergency pause and stagnation report. False when stopping."""
+    def _after_cycle(self, result: CycleResult, *, wait: bool = True) -> bool:
+        """Failure back-off, emergency pause and stagnation report. False when stopping.
+        ``wait=False`` after the last cycle of a start: no back-off before ending."""
         if result.decision is not Decision.FAILED:
             self.consecutive_failures = 0
             self._set_state(consecutive_failures=0, cycle=result.cycle, lazy=True)
@@ -289,8 +292,8 @@ class Loop:
                 self.store.event("safety_pause", msg, level="warning")
                 self.reporter("pause", {"seconds": self.schedule.pause_s, "reason": msg})
                 self.consecutive_failures = 0
-                return self._wait(self.schedule.pause_s, "safety_pause", msg)
-            return self._wait(self.schedule.failure_backoff_s, "backoff",
+                return not wait or self._wait(self.schedule.pause_s, "safety_pause", msg)
+            return not wait or self._wait(self.schedule.failure_backoff_s, "backoff",
                               f"evaluation failed: backing off "
                               f"{self.schedule.failure_backoff_s:g} s")
         champion = self.store.champion()

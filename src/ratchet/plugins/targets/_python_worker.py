@@ -313,6 +313,8 @@ class Forked:
             code = 0
             try:
                 os.setsid()
+                for signum in (signal.SIGINT, signal.SIGTERM):  # not the caller's handlers
+                    signal.signal(signum, signal.SIG_DFL)
                 os.close(requests_write)
                 os.close(answers_read)
                 os.dup2(requests_read, 0)
