@@ -1,7 +1,12 @@
-"""The player's policy-value network: a small residual MLP sized for a CPU.
+"""The player's policy-value network: a small residual MLP over the flattened observation
+(``network: {kind: mlp}``, any game), or a convolutional residual tower over the board
+(``network: {kind: conv}``, a game whose observation is planes of a board: the shape
+AlphaZero, Leela Zero and KataGo use).
 
-Saved as two files: the weights in safetensors (``NAME.safetensors``) and the
-architecture in JSON (``NAME.json``). Loading builds the network from the JSON, checks it
+Both take the same input, the flattened observation then who is to move; the tower reads
+it back as planes, the player to move as two constant planes. Saved as two files: the
+weights in safetensors (``NAME.safetensors``) and the architecture in JSON
+(``NAME.json``). Loading builds the network from the JSON, checks it
 fits the game, and loads the weights strictly (every tensor present, with its shape);
 nothing is unpickled, so a weights file can never run code.
 """
@@ -21,6 +26,7 @@ from ratchet.core.errors import RatchetError
 from ratchet.plugins.targets.selfplay.game import GameInfo
 
 FORMAT = "ratchet-policy-value-mlp/1"
+CONV_FORMAT = "ratchet-policy-value-conv/1"
 
 
 class NetworkError(RatchetError):
@@ -65,6 +71,74 @@ class Architecture:
                 f"observation values and {game.actions} actions")
 
 
+@dataclass(frozen=True)
+class ConvArchitecture:
+    """A residual tower over the board's planes: ``planes`` x ``height`` x ``width``."""
+
+    planes: int
+    height: int
+    width: int
+    actions: int
+    channels: int = 32
+    blocks: int = 3
+
+    @classmethod
+    def for_game(cls, game: GameInfo, channels: int = 32, blocks: int = 3) -> ConvArchitecture:
+        shape = board_shape(game)
+        if shape is None:
+            raise NetworkError(f"{game.name}: its observation has shape "
+                               f"{list(game.observation_shape)}, not planes of a board "
+                               "(planes, height, width); use network kind mlp")
+        return cls(*shape, game.actions, channels, blocks)
+
+    @property
+    def observation_size(self) -> int:
+        return self.planes * self.height * self.width + 2
+
+    def to_json(self) -> str:
+        return json.dumps({"format": CONV_FORMAT, **asdict(self)}, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object], source: str) -> ConvArchitecture:
+        fields = {"planes", "height", "width", "actions", "channels", "blocks"}
+        if set(data) - {"format"} != fields or not all(
+                isinstance(data[k], int) and data[k] >= (k != "blocks") for k in fields):
+            raise NetworkError(f"{source}: expected positive integers {sorted(fields)} "
+                               "(blocks may be 0)")
+        return cls(**{k: data[k] for k in fields})  # type: ignore[arg-type]
+
+    def check_fits(self, game: GameInfo) -> None:
+        if board_shape(game) != (self.planes, self.height, self.width) \
+                or game.actions != self.actions:
+            raise NetworkError(
+                f"the network reads {self.planes}x{self.height}x{self.width} planes and "
+                f"scores {self.actions} actions; {game.name} has observation shape "
+                f"{list(game.observation_shape)} and {game.actions} actions")
+
+
+def board_shape(game: GameInfo) -> tuple[int, int, int] | None:
+    """(planes, height, width) where the observation is planes of a board (a 2-D one is
+    one plane); None otherwise."""
+    shape = game.observation_shape
+    if len(shape) == 3 and min(shape) >= 1 and min(shape[1:]) >= 2:
+        return shape[0], shape[1], shape[2]
+    if len(shape) == 2 and min(shape) >= 2:
+        return 1, shape[0], shape[1]
+    return None
+
+
+def architecture_from_json(text: str, source: str) -> Architecture | ConvArchitecture:
+    """Either architecture, by its ``format``."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NetworkError(f"{source}: not JSON ({exc.msg}); expected the architecture "
+                           "ratchet wrote beside the weights") from None
+    if isinstance(data, dict) and data.get("format") == CONV_FORMAT:
+        return ConvArchitecture.from_dict(data, source)
+    return Architecture.from_json(text, source)
+
+
 class ResidualBlock(nn.Module):
     def __init__(self, width: int):
         super().__init__()
@@ -78,7 +152,22 @@ class ResidualBlock(nn.Module):
 
 class PolicyValueNet(nn.Module):
     """observation -> (policy logits over every action, value in [-1, 1] for the player
-    to move)."""
+    to move). ``build`` makes the kind an architecture names."""
+
+    arch: Architecture | ConvArchitecture
+
+    @torch.no_grad()
+    def evaluate(self, observations: np.ndarray, legal: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """One forward pass for a batch: the priors over legal actions (a softmax over
+        them alone; illegal ones get 0) and the values."""
+        logits, values = self(torch.as_tensor(observations, dtype=torch.float32))
+        logits = logits.masked_fill(~torch.as_tensor(legal, dtype=torch.bool), -torch.inf)
+        return torch.softmax(logits, dim=-1).numpy(), values.numpy()
+
+
+class MlpNet(PolicyValueNet):
+    """The residual MLP over the flattened observation."""
 
     def __init__(self, arch: Architecture):
         super().__init__()
@@ -93,20 +182,58 @@ class PolicyValueNet(nn.Module):
         h = self.blocks(torch.relu(self.stem(x)))
         return self.policy(h), self.value(h).squeeze(-1)
 
-    @torch.no_grad()
-    def evaluate(self, observations: np.ndarray, legal: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-        """One forward pass for a batch: the priors over legal actions (a softmax over
-        them alone; illegal ones get 0) and the values."""
-        logits, values = self(torch.as_tensor(observations, dtype=torch.float32))
-        logits = logits.masked_fill(~torch.as_tensor(legal, dtype=torch.bool), -torch.inf)
-        return torch.softmax(logits, dim=-1).numpy(), values.numpy()
+
+class ConvBlock(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.norm1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.norm2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.norm1(self.conv1(x)))
+        return torch.relu(x + self.norm2(self.conv2(h)))
 
 
-def new_network(game: GameInfo, *, hidden: int = 128, blocks: int = 2,
-                seed: int = 0) -> PolicyValueNet:
+class ConvNet(PolicyValueNet):
+    """AlphaZero's shape, small: a 3x3 convolution, ``blocks`` residual blocks of two,
+    a policy head (1x1 to two planes, then a linear layer over every action) and a value
+    head (1x1 to one plane, a hidden layer, tanh)."""
+
+    def __init__(self, arch: ConvArchitecture):
+        super().__init__()
+        self.arch = arch
+        c, area = arch.channels, arch.height * arch.width
+        self.stem = nn.Sequential(nn.Conv2d(arch.planes + 2, c, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(c), nn.ReLU())
+        self.blocks = nn.Sequential(*(ConvBlock(c) for _ in range(arch.blocks)))
+        self.policy = nn.Sequential(nn.Conv2d(c, 2, 1, bias=False), nn.BatchNorm2d(2),
+                                    nn.ReLU(), nn.Flatten(), nn.Linear(2 * area, arch.actions))
+        self.value = nn.Sequential(nn.Conv2d(c, 1, 1, bias=False), nn.BatchNorm2d(1),
+                                   nn.ReLU(), nn.Flatten(), nn.Linear(area, 64), nn.ReLU(),
+                                   nn.Linear(64, 1), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        a = self.arch
+        board = x[:, :-2].reshape(-1, a.planes, a.height, a.width)
+        to_move = x[:, -2:, None, None].expand(-1, 2, a.height, a.width)
+        h = self.blocks(self.stem(torch.cat([board, to_move], dim=1)))
+        return self.policy(h), self.value(h).squeeze(-1)
+
+
+def build(arch: Architecture | ConvArchitecture) -> PolicyValueNet:
+    return ConvNet(arch) if isinstance(arch, ConvArchitecture) else MlpNet(arch)
+
+
+def new_network(game: GameInfo, *, kind: str = "mlp", hidden: int = 128, blocks: int = 2,
+                channels: int = 32, seed: int = 0) -> PolicyValueNet:
+    """A network of random weights for ``game``: ``kind`` mlp (``hidden``, ``blocks``) or
+    conv (``channels``, ``blocks``)."""
     torch.manual_seed(seed)
-    return PolicyValueNet(Architecture.for_game(game, hidden, blocks))
+    if kind == "conv":
+        return build(ConvArchitecture.for_game(game, channels, blocks))
+    return build(Architecture.for_game(game, hidden, blocks))
 
 
 def paths(stem: str | Path) -> tuple[Path, Path]:
@@ -152,10 +279,10 @@ def network_from_bytes(weights: bytes, architecture: str, game: GameInfo | None 
     if sha256 is not None and (found := hashlib.sha256(weights).hexdigest()) != sha256:
         raise NetworkError(f"{source}: sha256 {found[:12]}... is not the recorded "
                            f"{sha256[:12]}...; refusing to load it")
-    arch = Architecture.from_json(architecture, source)
+    arch = architecture_from_json(architecture, source)
     if game is not None:
         arch.check_fits(game)
-    net = PolicyValueNet(arch)
+    net = build(arch)
     try:
         tensors = load(weights)
     except (SafetensorError, OSError) as exc:

@@ -70,6 +70,20 @@ class WorkersControlSpec(BaseModel):
         return self
 
 
+class NetworkSpec(BaseModel):
+    """The network's kind: ``mlp`` (any game) or ``conv`` (a residual tower over the
+    board's planes, for games whose observation is a board)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["mlp", "conv"] = Field("mlp", description="mlp: residual MLP over the "
+                                         "flattened observation (width: hidden); conv: "
+                                         "residual convolutional tower over the board")
+    channels: int = Field(32, ge=2, le=1024, description="conv: channels of the tower")
+    blocks: int | None = Field(None, ge=0, le=64, description="residual blocks (default: "
+                               "the target's blocks)")
+
+
 class SelfPlaySpec(MaximizedGamesSpec):
     """A policy-value network with PUCT search, improved by self-play on an OpenSpiel game
     (one game configuration). A challenger is the champion's network trained on the
@@ -82,6 +96,8 @@ class SelfPlaySpec(MaximizedGamesSpec):
                       "\"my_pkg.my_games:my_game\" (the module registers it with pyspiel)")
     hidden: int = Field(128, ge=4, le=4096, description="the network's width")
     blocks: int = Field(2, ge=0, le=32, description="residual blocks")
+    network: NetworkSpec = Field(default_factory=NetworkSpec, description="the network's "
+                                 "kind: {kind: mlp} or {kind: conv, channels: 32, blocks: 4}")
     simulations: int = Field(64, ge=1, description="PUCT simulations a move in self-play")
     match_simulations: int = Field(32, ge=1, description="PUCT simulations a move in rated "
                                    "games (the promotion test, the gate)")
@@ -147,6 +163,21 @@ class SelfPlaySpec(MaximizedGamesSpec):
 
             load_game(game)
         return game
+
+    @model_validator(mode="after")
+    def _board_for_conv(self) -> SelfPlaySpec:
+        from importlib.util import find_spec
+
+        if self.network.kind == "conv" and find_spec("pyspiel") is not None:
+            from ratchet.plugins.targets.selfplay.game import game_info
+            from ratchet.plugins.targets.selfplay.network import board_shape
+
+            info = game_info(self.game)
+            if board_shape(info) is None:
+                raise ValueError(f"network kind conv reads a board; {self.game}'s "
+                                 f"observation has shape {list(info.observation_shape)}: "
+                                 "use kind mlp")
+        return self
 
     def check_space(self, space: Space) -> None:
         unknown = [p.name for p in space if p.name not in TUNABLE]

@@ -216,8 +216,11 @@ class SelfPlayTarget(Target):
 
         stem = self.nets / candidate.id
         if candidate.parent is None:  # the starting champion
-            digest = save_network(new_network(self.info, hidden=self.spec.hidden,
-                                              blocks=self.spec.blocks, seed=self.seed), stem)
+            shape = self.spec.network
+            digest = save_network(new_network(
+                self.info, kind=shape.kind, hidden=self.spec.hidden, channels=shape.channels,
+                blocks=self.spec.blocks if shape.blocks is None else shape.blocks,
+                seed=self.seed), stem)
         else:
             digest = self._train(candidate, stem)
         self.games.record_network(candidate.id, digest)
