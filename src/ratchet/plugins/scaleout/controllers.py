@@ -23,10 +23,13 @@ fewest workers any of its resources asks for (the most constrained resource wins
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -249,14 +252,40 @@ def measure(gpu: bool = True) -> dict[str, float]:
     found = {"cpu": float(psutil.cpu_percent(interval=None)),
              "memory": float(psutil.virtual_memory().percent)}
     if gpu:
-        try:
-            import pynvml
-
-            pynvml.nvmlInit()
-            handle = pynvml.nvmlDeviceGetHandleByIndex(0)
-            found["gpu"] = float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
-            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
-            found["gpu_memory"] = 100.0 * memory.used / memory.total
-        except Exception:  # noqa: BLE001 - no pynvml, no driver, no GPU: CPU only
-            pass
+        found.update(gpu_reading())
     return found
+
+
+_gpu_unavailable: list[str] = []  # why GPUs cannot be read here, once known
+
+
+def gpu_reading() -> dict[str, float]:
+    """Every GPU's utilization (their mean) and memory in use (the fullest), in percent,
+    through NVML (`pip install 'ratchet[gpu]'`); {} where none can be read. Why not is
+    logged once per process, not at every reading."""
+    if _gpu_unavailable:
+        return {}
+    try:
+        import pynvml
+    except ImportError:
+        return _no_gpu("no NVML bindings (pip install 'ratchet[gpu]' for GPU readings)",
+                       logging.INFO)
+    try:
+        pynvml.nvmlInit()
+        handles = [pynvml.nvmlDeviceGetHandleByIndex(i)
+                   for i in range(pynvml.nvmlDeviceGetCount())]
+        if not handles:
+            return _no_gpu("NVML sees no GPU", logging.INFO)
+        busy = [float(pynvml.nvmlDeviceGetUtilizationRates(h).gpu) for h in handles]
+        memory = [pynvml.nvmlDeviceGetMemoryInfo(h) for h in handles]
+    except Exception as exc:  # noqa: BLE001 - no driver, a lost GPU: say it once
+        return _no_gpu(f"NVML failed: {type(exc).__name__}: {exc}", logging.WARNING)
+    return {"gpu": sum(busy) / len(busy),
+            "gpu_memory": max(100.0 * m.used / m.total for m in memory)}
+
+
+def _no_gpu(reason: str, level: int) -> dict[str, float]:
+    _gpu_unavailable.append(reason)
+    log.log(level, "GPU readings unavailable: %s; the controllers go by the CPU alone",
+            reason)
+    return {}

@@ -38,6 +38,7 @@ class GateConfig:
     anchor_max_pairs: int = 100
     sampled_plies: int = 8          # plies played in proportion to visits (match.py)
     max_moves: int | None = None    # a game longer is unfinished (default: the game's own)
+    device: str = "cpu"             # where the gated network runs (device.resolve_device)
     alpha: float = 0.05
     beta: float = 0.05
     timeout_s: float = 600.0
@@ -75,7 +76,9 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
     game = load_game(game_spec)
     info = game_info(game_spec, game)
     try:
-        net = load_network(stem, info, sha256=sha256)
+        from ratchet.plugins.targets.selfplay.device import resolve_device
+
+        net = load_network(stem, info, sha256=sha256, device=resolve_device(config.device))
     except RatchetError as exc:
         return [CheckResult("loads", False, str(exc))]
     results.append(CheckResult("loads", True, "weights load strictly, hash as recorded"))

@@ -29,7 +29,8 @@ def gate_checks(spec: SelfPlaySpec, games: GameStore, candidate_id: str, stem: P
                         simulations=spec.match_simulations,
                         random_pairs=spec.gate_random_pairs,
                         anchor_simulations=spec.gate_anchor_simulations,
-                        timeout_s=spec.gate_timeout_s, sampled_plies=spec.sampled_plies)
+                        timeout_s=spec.gate_timeout_s, sampled_plies=spec.sampled_plies,
+                        device=spec.device)
     results = run_gate(stem, spec.game, recorded[0] if recorded else None, config,
                        seed=seed, registry=registry)
     games.set_meta(f"{GATE}{candidate_id}", json.dumps([asdict(r) for r in results]))

@@ -161,9 +161,20 @@ class PolicyValueNet(nn.Module):
                  ) -> tuple[np.ndarray, np.ndarray]:
         """One forward pass for a batch: the priors over legal actions (a softmax over
         them alone; illegal ones get 0) and the values."""
-        logits, values = self(torch.as_tensor(observations, dtype=torch.float32))
-        logits = logits.masked_fill(~torch.as_tensor(legal, dtype=torch.bool), -torch.inf)
-        return torch.softmax(logits, dim=-1).numpy(), values.numpy()
+        from ratchet.plugins.targets.selfplay.device import mixed_precision
+
+        device = self.device
+        with mixed_precision(str(device)):
+            logits, values = self(torch.as_tensor(observations, dtype=torch.float32,
+                                                  device=device))
+        logits = logits.float().masked_fill(
+            ~torch.as_tensor(legal, dtype=torch.bool, device=device), -torch.inf)
+        return (torch.softmax(logits, dim=-1).cpu().numpy(),
+                values.float().cpu().numpy())
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
 
 
 class MlpNet(PolicyValueNet):
@@ -250,22 +261,23 @@ def save_network(net: PolicyValueNet, stem: str | Path) -> str:
     weights, arch = paths(stem)
     weights.parent.mkdir(parents=True, exist_ok=True)
     # serialized in memory: a full disk is an OSError of ours, not the library's own error
-    atomic_write_bytes(weights, save({k: v.contiguous() for k, v in net.state_dict().items()}))
+    atomic_write_bytes(weights, save({k: v.detach().cpu().contiguous()
+                                      for k, v in net.state_dict().items()}))
     atomic_write_text(arch, net.arch.to_json())
     return sha256_of(weights)
 
 
 def load_network(stem: str | Path, game: GameInfo | None = None,
-                 sha256: str | None = None) -> PolicyValueNet:
-    """The network saved at ``stem``; with ``game``, checked to fit it; with ``sha256``,
-    refused unless the weights file has that hash."""
+                 sha256: str | None = None, device: str = "cpu") -> PolicyValueNet:
+    """The network saved at ``stem``, on ``device``; with ``game``, checked to fit it;
+    with ``sha256``, refused unless the weights file has that hash."""
     weights, arch_path = paths(stem)
     for path in (weights, arch_path):
         if not path.is_file():
             raise NetworkError(f"{path} is missing; expected {weights.name} and "
                                f"{arch_path.name} as ratchet saves them")
     return network_from_bytes(weights.read_bytes(), arch_path.read_text(), game,
-                              sha256=sha256, source=str(weights))
+                              sha256=sha256, source=str(weights)).to(device)
 
 
 def network_from_bytes(weights: bytes, architecture: str, game: GameInfo | None = None,

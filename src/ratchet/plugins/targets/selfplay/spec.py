@@ -96,6 +96,10 @@ class SelfPlaySpec(MaximizedGamesSpec):
                       "\"my_pkg.my_games:my_game\" (the module registers it with pyspiel)")
     hidden: int = Field(128, ge=4, le=4096, description="the network's width")
     blocks: int = Field(2, ge=0, le=32, description="residual blocks")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$", description="where "
+                        "the network runs (training, the gate, matches, the workers): auto "
+                        "(a GPU where torch sees one, else the CPU), cpu, cuda (workers "
+                        "spread over the GPUs), cuda:N")
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="the network's "
                                  "kind: {kind: mlp} or {kind: conv, channels: 32, blocks: 4}")
     simulations: int = Field(64, ge=1, description="PUCT simulations a move in self-play")

@@ -41,6 +41,7 @@ from ratchet.core.types import Candidate, EvalTask, GateResult, Measurement
 from ratchet.plugins.scaleout.workers import WorkerGroup, WorkerPlan
 from ratchet.plugins.targets._base import Target
 from ratchet.plugins.targets.selfplay import TUNABLE, waiting
+from ratchet.plugins.targets.selfplay.device import resolve_device
 from ratchet.plugins.targets.selfplay.game import game_info, load_game
 from ratchet.plugins.targets.selfplay.gamestore import (
     LAST_TRAINED,
@@ -75,6 +76,7 @@ class SelfPlayTarget(Target):
         self.seed = seed
         self.game = load_game(spec.game)
         self.info = game_info(spec.game, self.game)
+        self.device = resolve_device(spec.device)  # a GPU asked for and absent: said now
         self.nets = self.work_dir / "nets"
         self.db = run.store  # the games' tables live in the run's store
         self._games: GameStore | None = None
@@ -207,7 +209,8 @@ class SelfPlayTarget(Target):
         if recorded is None:
             raise EvaluationError(f"no network is recorded for {candidate_id}")
         try:
-            return load_network(self.nets / candidate_id, self.info, sha256=recorded[0])
+            return load_network(self.nets / candidate_id, self.info, sha256=recorded[0],
+                                device=self.device)
         except RatchetError as exc:
             raise EvaluationError(str(exc)) from None
 
@@ -252,7 +255,7 @@ class SelfPlayTarget(Target):
                    parent_sha256=parent[0], out_stem=str(stem), db_path=str(self.db),
                    window_games=int(params["window_games"]), up_to_game=last_game,
                    steps=int(params["train_steps"]), lr=float(params["lr"]),
-                   seed=_seed_of(candidate.id))
+                   seed=_seed_of(candidate.id), device=self.spec.device)
         self.games.set_meta(TRAINING_SINCE, str(time.time()))
         # the training process ends with us, and a stop ends it (it is registered)
         pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"),

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ratchet.plugins.targets.selfplay.device import mixed_precision, resolve_device
 from ratchet.plugins.targets.selfplay.mcts import observation
 from ratchet.plugins.targets.selfplay.network import PolicyValueNet
 from ratchet.plugins.targets.selfplay.play import GameRecord
@@ -64,15 +65,19 @@ def train(net: PolicyValueNet, samples: Samples, config: TrainConfig,
     torch.manual_seed(seed)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr,
                                   weight_decay=config.weight_decay)
-    obs = torch.as_tensor(samples.observations)
-    policy_targets = torch.as_tensor(samples.policies)
-    value_targets = torch.as_tensor(samples.values)
+    device = net.device
+    obs = torch.as_tensor(samples.observations, device=device)
+    policy_targets = torch.as_tensor(samples.policies, device=device)
+    value_targets = torch.as_tensor(samples.values, device=device)
     losses = []
     net.train()
     for _ in range(config.steps):
         idx = torch.as_tensor(rng.integers(0, len(samples), size=min(config.batch,
-                                                                     len(samples))))
-        logits, values = net(obs[idx])
+                                                                     len(samples))),
+                              device=device)
+        with mixed_precision(str(device)):
+            logits, values = net(obs[idx])
+        logits, values = logits.float(), values.float()
         policy_loss = -(policy_targets[idx] * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
         value_loss = torch.mean((value_targets[idx] - values) ** 2)
         loss = policy_loss + value_loss
@@ -86,7 +91,7 @@ def train(net: PolicyValueNet, samples: Samples, config: TrainConfig,
 
 def train_network(*, game_spec: str, parent_stem: str, parent_sha256: str, out_stem: str,
                   db_path: str, window_games: int, up_to_game: int, steps: int, lr: float,
-                  seed: int) -> str:
+                  seed: int, device: str = "cpu") -> str:
     """One training run, as its own process runs it: the parent's network (hash
     checked) trained on the replay window (the last ``window_games`` games up to
     ``up_to_game``) and saved at ``out_stem``; returns the new weights' sha256."""
@@ -96,7 +101,8 @@ def train_network(*, game_spec: str, parent_stem: str, parent_sha256: str, out_s
 
     torch.set_num_threads(1)
     game = load_game(game_spec)
-    net = load_network(parent_stem, game_info(game_spec, game), sha256=parent_sha256)
+    net = load_network(parent_stem, game_info(game_spec, game), sha256=parent_sha256,
+                       device=resolve_device(device))
     with GameStore(db_path) as store:
         window = store.window(game_spec, last_games=window_games, up_to=up_to_game)
     if not window:

@@ -57,7 +57,7 @@ def run_worker(game_spec: str, link: WorkerLink, sink: Sink, *, worker: str,
                seed: int = 0, max_batches: int | None = None,
                stats: WorkerStats | None = None,
                starting: Callable[[int], None] | None = None,
-               host: str | None = None) -> WorkerStats:
+               host: str | None = None, device: str = "cpu") -> WorkerStats:
     """Play until the link says stop or retire (or ``max_batches``); returns what it did
     (``stats``, when given, is kept up to date as it goes). ``starting`` is told the
     number of games of each batch before it is played."""
@@ -77,7 +77,7 @@ def run_worker(game_spec: str, link: WorkerLink, sink: Sink, *, worker: str,
             try:
                 net = network_from_bytes(message.weights, message.architecture, info,
                                          sha256=message.sha256,
-                                         source=f"champion v{message.version}")
+                                         source=f"champion v{message.version}").to(device)
                 stats.version = message.version
                 stats.reloads += 1
                 log.info("worker %s: playing with champion v%d", worker, message.version)
@@ -106,7 +106,7 @@ def run_worker(game_spec: str, link: WorkerLink, sink: Sink, *, worker: str,
 
 
 def selfplay_worker(link: WorkerLink, index: int, game_spec: str, games_per_batch: int,
-                    simulations: int, seed: int) -> None:
+                    simulations: int, seed: int, device: str = "cpu") -> None:
     """A worker as the executor runs it (``Target.workers``): each batch goes back with
     the time it took and the part of it spent in the network."""
     import torch
@@ -123,7 +123,10 @@ def selfplay_worker(link: WorkerLink, index: int, game_spec: str, games_per_batc
                    "network_s": stats.network_s - handed.network_s})
         handed.playing_s, handed.network_s = stats.playing_s, stats.network_s
 
+    from ratchet.plugins.targets.selfplay.device import resolve_device
+
     run_worker(game_spec, link, hand_over, worker=f"w{index}", host=link.node(),
+               device=resolve_device(device, index),  # worker i on GPU i mod count
                games_per_batch=games_per_batch,
                config=SelfPlayConfig(SearchConfig(simulations=simulations, noise=True)),
                seed=(seed * 1000 + index) * 100_000 + os.getpid() % 100_000,  # a restart: new games
