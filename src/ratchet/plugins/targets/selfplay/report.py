@@ -35,6 +35,7 @@ class Standing:
     training_since: float = 0.0            # when the training in progress began (0: none)
     receive_errors: int = 0
     games_lost: int = 0                    # in play on a worker that was lost
+    ladder: dict[str, Any] | None = None    # the latest shadow tournament's summary
     progress: Any = None  # curriculum.Progress over the last PROGRESS_WINDOW games
 
 
@@ -52,6 +53,7 @@ def standing(run_dir: Path) -> Standing | None:
     )
     from ratchet.plugins.targets.selfplay.progress import measure_progress
     from ratchet.plugins.targets.selfplay.ratings import fit
+    from ratchet.plugins.targets.selfplay.tournament import LAST as LADDER_LAST
 
     with Store(run_dir) as store:
         champion = store.champion().candidate.id
@@ -90,6 +92,7 @@ def standing(run_dir: Path) -> Standing | None:
         found.training_since = float(games.meta(TRAINING_SINCE, "0") or 0)
         found.receive_errors = int(games.meta(RECEIVE_ERRORS, "0") or 0)
         found.games_lost = int(games.meta(GAMES_LOST, "0") or 0)
+        found.ladder = json.loads(games.meta(LADDER_LAST, "null") or "null")
         ratings = fit(rated, anchor="random") if any(
             "random" in (a, b) for a, b, _ in rated) else None
         found.progress = measure_progress(games, game, PROGRESS_WINDOW, ratings)
@@ -127,7 +130,24 @@ def report(run_dir: Path) -> dict[str, Any]:
                                      f"{band}; set by its controller)")
     if s.last_gate:
         out["last gate"] = s.last_gate
+    if s.ladder:
+        when = time.strftime("%H:%M", time.localtime(s.ladder["at"]))
+        out["ladder"] = f"v{s.ladder['version']} at {when}: " + ", ".join(
+            f"{rung} {v['score']:.2f} [{v['low']:.2f}, {v['high']:.2f}]"
+            for rung, v in ladder_order(s.ladder["rungs"]))
     return out
+
+
+def ladder_order(rungs: dict[str, Any]) -> list[tuple[str, Any]]:
+    """random, the MCTS rungs by strength, then earlier champions."""
+    def key(item: tuple[str, Any]) -> tuple[int, int]:
+        name = item[0]
+        if name == "random":
+            return (0, 0)
+        if name.startswith("mcts-"):
+            return (1, int(name.removeprefix("mcts-")))
+        return (2, 0)
+    return sorted(rungs.items(), key=key)
 
 
 def _verdict(decision: dict[str, Any]) -> str | None:
@@ -177,15 +197,20 @@ def metrics(run_dir: Path) -> list[tuple[str, str, str, Any]]:
          f"over the last {PROGRESS_WINDOW} (Elo; its own pool)", p.gain if p else None),
         ("ratchet_selfplay_rating_trend_high", "gauge", "Upper end of its 95% interval "
          "(below 0: the rating is clearly declining)", p.high if p else None),
+        ("ratchet_selfplay_ladder_score", "gauge", "The champion's score in the latest "
+         "shadow tournament, by rung of the ladder",
+         [({"rung": rung}, v["score"]) for rung, v in (s.ladder or {}).get("rungs",
+                                                                         {}).items()]),
     ]]
 
 
 def views(run_dir: Path) -> list[dict[str, Any]]:
-    """The dashboard's rating curve: every champion version's Bradley-Terry rating (95%
-    interval) in the run's one pool, uniform random = 0, the MCTS anchors as lines."""
+    """The dashboard's rating curves: every champion version's Bradley-Terry rating (95%
+    interval), uniform random = 0, the MCTS anchors as lines: over the anchor games
+    ("Ratings") and over the shadow tournaments' games alone ("Ladder")."""
     from ratchet.core.store import Store
     from ratchet.plugins.targets.selfplay.gamestore import RATING_PURPOSES, GameStore
-    from ratchet.plugins.targets.selfplay.ratings import fit
+    from ratchet.plugins.targets.selfplay.tournament import PURPOSE as LADDER
 
     with Store(run_dir) as store:
         promotions = store.promotions()
@@ -196,6 +221,22 @@ def views(run_dir: Path) -> list[dict[str, Any]]:
         return []
     with games:
         rated = games.rated(game, RATING_PURPOSES)
+        ladder = games.rated(game, (LADDER,))
+    return [*_ratings_card(rated, promotions, "Ratings", "each champion version, "
+                            f"Bradley-Terry over {len(rated)} rated games of {game} (each "
+                            "champion's fresh matches against the anchors, never the games "
+                            "that selected it); uniform random = 0; dashed: the MCTS "
+                            "anchors"),
+             *_ratings_card(ladder, promotions, "Ladder", "shadow tournaments: each "
+                            f"champion version, Bradley-Terry over the {len(ladder)} ladder "
+                            "games alone (fresh, never used to select); uniform random = 0; "
+                            "dashed: the MCTS rungs")]
+
+
+def _ratings_card(rated: list[tuple[str, str, float]], promotions: list[dict[str, Any]],
+                  title: str, note: str) -> list[dict[str, Any]]:
+    from ratchet.plugins.targets.selfplay.ratings import fit
+
     if not any("random" in (a, b) for a, b, _ in rated):
         return []
     ratings = fit(rated, anchor="random")
@@ -207,11 +248,7 @@ def views(run_dir: Path) -> list[dict[str, Any]]:
     points = [shown(f"v{p['version']}" + (" (revert)" if p["stats"].get("revert") else ""),
                     p["candidate_id"]) for p in promotions if p["candidate_id"] in ratings]
     anchors = [shown(name, name) for name in sorted(ratings) if name.startswith("mcts-")]
-    return [{"kind": "intervals", "title": "Ratings", "unit": "Elo",
-             "note": f"each champion version, Bradley-Terry over {len(rated)} rated games "
-                     f"of {game} (each champion's fresh matches against the anchors, never the "
-                     "games that selected it); uniform random = 0; "
-                     "dashed: the MCTS anchors",
+    return [{"kind": "intervals", "title": title, "unit": "Elo", "note": note,
              "points": points,
              "references": [{"label": "random", "value": 0.0, "low": 0.0, "high": 0.0},
                             *anchors]}]

@@ -142,6 +142,16 @@ class SelfPlaySpec(MaximizedGamesSpec):
     probation_elo: float = Field(50.0, gt=0, description="probation: a champion this much "
                                  "weaker than its predecessor is reverted with probability "
                                  "0.95; an equal one with probability at most 0.05")
+    tournament_interval_s: float = Field(0.0, ge=0, description="shadow tournaments: every "
+                                         "this many seconds the champion plays fresh games "
+                                         "against a fixed ladder, never used to select "
+                                         "(0: none)")
+    tournament_pairs: int = Field(10, ge=1, le=1000, description="pairs of games against "
+                                  "each rung of the ladder")
+    ladder: list[int] = Field([100, 1000], description="the ladder's MCTS rungs (random "
+                              "rollouts), by simulations; uniform random is always a rung")
+    ladder_champions: int = Field(2, ge=0, le=20, description="earlier champions on the "
+                                  "ladder (the latest ones before the current)")
     gate: bool = Field(True, description="run the regression gate before a promotion")
     gate_random_pairs: int = Field(20, ge=1, description="gate: pairs against uniform "
                                    "random (score's lower 95% bound >= 0.90)")
@@ -182,6 +192,14 @@ class SelfPlaySpec(MaximizedGamesSpec):
                                  f"observation has shape {list(info.observation_shape)}: "
                                  "use kind mlp")
         return self
+
+    @field_validator("ladder")
+    @classmethod
+    def _rungs(cls, value: list[int]) -> list[int]:
+        if any(n < 1 for n in value) or len(set(value)) != len(value):
+            raise ValueError(f"ladder {value}: expected distinct MCTS simulation counts, "
+                             "each at least 1, e.g. [100, 1000, 10000]")
+        return sorted(value)
 
     def check_space(self, space: Space) -> None:
         unknown = [p.name for p in space if p.name not in TUNABLE]

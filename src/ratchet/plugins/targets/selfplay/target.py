@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from ratchet.core.store import Store
     from ratchet.plugins.scaleout.curriculum import Progress
     from ratchet.plugins.targets.selfplay.spec import SelfPlaySpec
+    from ratchet.plugins.targets.selfplay.tournament import Tournaments
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +82,11 @@ class SelfPlayTarget(Target):
         self.db = run.store  # the games' tables live in the run's store
         self._games: GameStore | None = None
         self.pool = WorkerPool(spec, self.db, seed)  # the self-play workers (the loop's side)
+        self.tournaments: Tournaments | None = None  # shadow tournaments, once open
 
     def __getstate__(self) -> dict[str, Any]:  # sent to pool workers: no open handles
-        return {**self.__dict__, "game": None, "_games": None, "pool": None}
+        return {**self.__dict__, "game": None, "_games": None, "pool": None,
+                "tournaments": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -92,6 +95,15 @@ class SelfPlayTarget(Target):
     # -- the run ---------------------------------------------------------------------
     def open(self, store: Store) -> None:
         self.db = self.pool.db = Path(store.path)
+        if self.spec.tournament_interval_s and self.tournaments is None:
+            from ratchet.plugins.targets.selfplay.tournament import LadderConfig, Tournaments
+
+            s = self.spec
+            self.tournaments = Tournaments(self, s.tournament_interval_s, LadderConfig(
+                pairs=s.tournament_pairs, mcts=tuple(s.ladder), simulations=s.match_simulations,
+                sampled_plies=s.sampled_plies, opening_moves=s.opening_moves,
+                device=s.device), s.ladder_champions)
+            self.tournaments.start()
 
     @property
     def games(self) -> GameStore:
@@ -103,6 +115,8 @@ class SelfPlayTarget(Target):
     def close(self) -> None:
         """After the workers were stopped: what they sent is stored, then the store is
         closed."""
+        if self.tournaments is not None:
+            self.tournaments.close()
         if self.pool is not None:
             self.pool.close()
         if self._games is not None:
