@@ -45,7 +45,8 @@ BARS = ("vs_random", "vs_anchor")
 
 
 # -- 1. learning from random weights ---------------------------------------------------
-def learn(recipe: dict[str, Any], run_dir: Path, minutes: float) -> dict[str, Any]:
+def learn(recipe: dict[str, Any], run_dir: Path, minutes: float,
+          whole: bool = False) -> dict[str, Any]:
     from ratchet.core.store import Store
     from ratchet.plugins.targets.selfplay.gamestore import GATE, RATING_PURPOSES, GameStore
     from ratchet.plugins.targets.selfplay.gating import bars_cleared
@@ -74,7 +75,7 @@ def learn(recipe: dict[str, Any], run_dir: Path, minutes: float) -> dict[str, An
             last_print = time.time()
             print(f"  {(time.time() - started) / 60:5.1f} min: {played} self-play games, "
                   f"bars cleared: {', '.join(cleared) or 'none'}", flush=True)
-        if set(BARS) <= set(cleared):
+        if set(BARS) <= set(cleared) and not whole:
             break
     ran_s = time.time() - started
     if process.poll() is None:
@@ -100,7 +101,8 @@ def learn(recipe: dict[str, Any], run_dir: Path, minutes: float) -> dict[str, An
         sha = games.network(champion)[0]
     return {"created": created, "promotions": promotions, "gates": gates, "ran_s": ran_s,
             "played": played, "rated": rated, "decisions": len(decisions),
-            "champion": champion, "sha256": sha, "stem": run_dir / "work" / "nets" / champion}
+            "champion": champion, "sha256": sha, "stem": run_dir / "work" / "nets" / champion,
+            "run_dir": run_dir}
 
 
 def report_learning(found: dict[str, Any], recipe: dict[str, Any], fresh_pairs: int
@@ -137,8 +139,54 @@ def report_learning(found: dict[str, Any], recipe: dict[str, Any], fresh_pairs: 
     if mcts:
         r = ratings[mcts]
         print(f"- {mcts} rated {r.elo:+.0f} [{r.low:+.0f}, {r.high:+.0f}] in the same pool")
+    ladder_report(found["run_dir"], created, recipe["target"]["game"])
     fresh = fresh_check(found, recipe, fresh_pairs)
     return {"first": first, "fresh": fresh}
+
+
+def ladder_report(run_dir: Path, created: float, game: str) -> None:
+    """Each shadow tournament (the recipe's tournament_interval_s): the champion's score
+    against every rung, on fresh games; and when it first reached 0.55 against each MCTS
+    rung (its point estimate, and its Wilson lower bound)."""
+    from ratchet.plugins.targets.selfplay.gamestore import GameStore
+    from ratchet.plugins.targets.selfplay.tournament import PURPOSE
+
+    with GameStore(run_dir / "ratchet.db") as games:
+        rows = games.conn.execute(
+            "SELECT first, second, score, created_at FROM selfplay_rated WHERE config = ? "
+            "AND purpose = ? ORDER BY id", (game, PURPOSE)).fetchall()
+        versions = {c: v for c, v in games.conn.execute(
+            "SELECT candidate_id, version FROM selfplay_networks WHERE version IS NOT NULL")}
+    tournaments: dict[float, list[tuple[str, str, float]]] = {}
+    for first, second, score, at in rows:  # one tournament: one transaction, one time
+        tournaments.setdefault(at, []).append((first, second, score))
+    if not tournaments:
+        print("- shadow tournaments: none (the recipe's tournament_interval_s is 0, or the "
+              "run ended first)")
+        return
+    print("\n| tournament at (min) | champion | random | mcts-100 | mcts-1000 |")
+    print("|---|---|---|---|---|")
+    reached: dict[str, float] = {}
+    for at, games_ in tournaments.items():
+        names = [n for a, b, _ in games_ for n in (a, b)]
+        champion = max(set(names), key=names.count)
+        cells = []
+        for rung in ("random", "mcts-100", "mcts-1000"):
+            scores = [s if a == champion else 1 - s for a, b, s in games_ if rung in (a, b)]
+            if not scores:
+                cells.append("-")
+                continue
+            mean = sum(scores) / len(scores)
+            low, high = wilson_interval(mean, len(scores))
+            cells.append(f"{mean:.2f} [{low:.2f}, {high:.2f}] n={len(scores)}")
+            if mean >= 0.55 and rung not in reached:
+                reached[rung] = (at - created) / 60
+        print(f"| {(at - created) / 60:.1f} | v{versions.get(champion, '?')} | "
+              + " | ".join(cells) + " |")
+    for rung in ("mcts-100", "mcts-1000"):
+        when = f"{reached[rung]:.1f} min" if rung in reached else "not within the run"
+        print(f"- a champion scored at least 0.55 against {rung} in a shadow tournament: "
+              f"{when}")
 
 
 def _shown(checks: dict[str, Any], bar: str) -> str:
@@ -315,6 +363,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seconds", type=float, default=45.0,
                     help="throughput: seconds a measurement")
     ap.add_argument("--tests", type=int, default=60, help="false promotions: tests")
+    ap.add_argument("--whole", action="store_true", help="learn: run all --minutes (do not "
+                    "stop once both gate bars are cleared), for the shadow tournaments")
     add_arguments(ap)
     args = ap.parse_args(argv)
     parts = chosen_parts(ap, args, PARTS)
@@ -325,7 +375,7 @@ def main(argv: list[str] | None = None) -> None:
         stem, sha = None, None
         if "learn" in parts:
             run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="ratchet-selfplay-")) / "run"
-            found = learn(recipe, run_dir, args.minutes)
+            found = learn(recipe, run_dir, args.minutes, whole=args.whole)
             report_learning(found, recipe, args.fresh_pairs)
             stem, sha = found["stem"], found["sha256"]
         if stem is None and args.run_dir is not None:
