@@ -100,6 +100,7 @@ def call_objective(objective: Any, params: dict[str, Any], seed: int, size: int)
     return results
 
 
+@functools.lru_cache(maxsize=8)  # once per objective, not at every call
 def _arity(objective: Any) -> int:
     import inspect
 

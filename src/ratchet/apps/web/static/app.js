@@ -43,7 +43,10 @@ function liveBadge(open = source && source.readyState === 1) {
   $("#live").textContent = text; $("#live").className = cls;
 }
 
-async function renderDrift() {
+let driftAt = 0;
+async function renderDrift(force = false) {
+  if (!force && Date.now() - driftAt < 10000) return;
+  driftAt = Date.now();
   const d = await getJSON("/api/drift");
   $("#drift").hidden = !d;
   if (d) $("#s-drift").textContent = `the champion (v${d.version}) measured ${fmt(d.early)} over its first ${Math.floor(d.n / 2)} runs and ${fmt(d.late)} since, with nothing promoted (p=${d.p.toPrecision(2)}): the benchmark or the machine drifts (load?); the best score is the mean of all its runs`;
@@ -289,7 +292,10 @@ async function renderParameters(force = false) {
 }
 
 // every other metric the benchmark printed, per cycle, with the recipe's bounds
-async function renderMetrics() {
+let metricsAt = 0;
+async function renderMetrics(force = false) {
+  if (!force && Date.now() - metricsAt < 10000) return;
+  metricsAt = Date.now();
   const m = await getJSON("/api/metrics_by_cycle");
   scoreName = m.score;
   const names = Object.keys(m.metrics);
@@ -426,7 +432,7 @@ function connect(after) {
     renderStatus(await getJSON("/api/status"));
     renderDrift();
     renderMetrics();
-    renderTimeline();
+    renderTimeline();  // each reads the store afresh: at most every 10 s
     // only runs that measure performance and stability have these views: stop asking
     // once a few cycles have shown that this one does not
     if (!$("#objectives").hidden || cycles.cycle.length <= 3) renderObjectives();
@@ -452,7 +458,7 @@ async function load() {
   cycles = history.cycles;
   kind = (cycles.elo.some((x) => x !== null) || cycles.games.some((g) => g > 0)) && !cycles.improvement.some((x) => x !== null) ? "games" : "samples";
   renderStatus(status);
-  await renderMetrics();
+  await renderMetrics(true);
   $("#s-evals").textContent = cycles.games.reduce((a, b) => a + (b || 0), 0).toLocaleString();
   drawCurve();
   renderCandidates();
@@ -461,7 +467,7 @@ async function load() {
   await renderObjectives();
   await renderInFlight();
   await renderParameters(true);
-  await Promise.all([renderGates(), renderTargetViews(true), renderDrift(), renderTimeline(true)]);
+  await Promise.all([renderGates(), renderTargetViews(true), renderDrift(true), renderTimeline(true)]);
   const wanted = new URLSearchParams(location.hash.slice(1)).get("candidate");
   if (wanted) await showCandidate(wanted);
   // ?static: a snapshot, no live stream (a headless screenshot waits for the page to be idle)

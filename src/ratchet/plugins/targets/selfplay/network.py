@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -46,22 +46,6 @@ class Architecture:
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, **asdict(self)}, indent=2, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str, source: str) -> Architecture:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise NetworkError(f"{source}: not JSON ({exc.msg}); expected the architecture "
-                               "ratchet wrote beside the weights") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise NetworkError(f"{source}: not a {FORMAT} architecture")
-        fields = {"observation_size", "actions", "hidden", "blocks"}
-        if set(data) - {"format"} != fields or not all(
-                isinstance(data[k], int) and data[k] >= (k != "blocks") for k in fields):
-            raise NetworkError(f"{source}: expected positive integers {sorted(fields)} "
-                               "(blocks may be 0)")
-        return cls(**{k: data[k] for k in fields})
 
     def check_fits(self, game: GameInfo) -> None:
         if (self.observation_size, self.actions) != (game.observation_size, game.actions):
@@ -98,15 +82,6 @@ class ConvArchitecture:
     def to_json(self) -> str:
         return json.dumps({"format": CONV_FORMAT, **asdict(self)}, indent=2, sort_keys=True)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, object], source: str) -> ConvArchitecture:
-        fields = {"planes", "height", "width", "actions", "channels", "blocks"}
-        if set(data) - {"format"} != fields or not all(
-                isinstance(data[k], int) and data[k] >= (k != "blocks") for k in fields):
-            raise NetworkError(f"{source}: expected positive integers {sorted(fields)} "
-                               "(blocks may be 0)")
-        return cls(**{k: data[k] for k in fields})  # type: ignore[arg-type]
-
     def check_fits(self, game: GameInfo) -> None:
         if board_shape(game) != (self.planes, self.height, self.width) \
                 or game.actions != self.actions:
@@ -128,15 +103,23 @@ def board_shape(game: GameInfo) -> tuple[int, int, int] | None:
 
 
 def architecture_from_json(text: str, source: str) -> Architecture | ConvArchitecture:
-    """Either architecture, by its ``format``."""
+    """Either architecture, by its ``format``; every field a whole number, positive but
+    ``blocks`` (which may be 0), and no other."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NetworkError(f"{source}: not JSON ({exc.msg}); expected the architecture "
                            "ratchet wrote beside the weights") from None
-    if isinstance(data, dict) and data.get("format") == CONV_FORMAT:
-        return ConvArchitecture.from_dict(data, source)
-    return Architecture.from_json(text, source)
+    kinds = {FORMAT: Architecture, CONV_FORMAT: ConvArchitecture}
+    kind = kinds.get(data.get("format")) if isinstance(data, dict) else None
+    if kind is None:
+        raise NetworkError(f"{source}: not a {FORMAT} or {CONV_FORMAT} architecture")
+    names = {f.name for f in fields(kind)}
+    if set(data) - {"format"} != names or not all(
+            isinstance(data[k], int) and data[k] >= (k != "blocks") for k in names):
+        raise NetworkError(f"{source}: expected positive integers {sorted(names)} "
+                           "(blocks may be 0)")
+    return kind(**{k: data[k] for k in names})
 
 
 class ResidualBlock(nn.Module):
