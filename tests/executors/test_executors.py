@@ -50,6 +50,22 @@ def fails_once(link, index, marker):
         time.sleep(0.05)
 
 
+def dies_mid_message(link, index, marker):
+    """Worker 0's first incarnation dies halfway through writing a message to its pipe
+    (killed mid-send); every other worker sends its index until stopped."""
+    import signal
+    import struct
+    import time
+
+    if index == 0 and not Path(marker).exists():
+        Path(marker).write_text("died mid-message")
+        os.write(link.outbox.fileno(), struct.pack("!i", 1000) + b"cut short")
+        os.kill(os.getpid(), signal.SIGKILL)
+    while not link.stopped():
+        link.send(index)
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def ray_executor():
     executor = RayExecutor(num_cpus=2)
@@ -191,3 +207,27 @@ def test_a_worker_whose_run_raises_is_started_again(executor, ray_executor, tmp_
     finally:
         group.stop()
     assert 0 in sent and {"worker_lost": 0} in sent and group.restarts == 1
+
+
+@pytest.mark.timeout(600)
+def test_a_worker_killed_mid_message_loses_only_that_message(tmp_path):
+    """A worker killed halfway through sending: the others go on being heard (each sends
+    through a pipe of its own), the cut message is dropped, and the worker is restarted."""
+    import time
+
+    from ratchet.plugins.scaleout.workers import WorkerPlan
+
+    group = ProcessesExecutor(workers=2).start_workers(
+        WorkerPlan(2, dies_mid_message, (str(tmp_path / "m"),)))
+    sent, deadline = [], time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and not (
+                {"worker_lost": 0} in sent and 0 in sent[sent.index({"worker_lost": 0}):]
+                and 1 in sent[sent.index({"worker_lost": 0}):]):
+            sent += group.receive(0.5)
+    finally:
+        group.stop()
+    assert {"worker_lost": 0} in sent, f"worker 0 was not found dead: {sent[-5:]}"
+    after = sent[sent.index({"worker_lost": 0}):]
+    assert 0 in after and 1 in after, f"after the loss only {set(map(str, after))} arrived"
+    assert group.restarts == 1 and set(map(str, sent)) <= {"0", "1", "{'worker_lost': 0}"}

@@ -2,10 +2,12 @@
 
 Each worker is a spawned process (no forked torch or SQLite state) running the plan's
 ``main(link, index, *args)``. The loop publishes messages to every worker's inbox (a new
-or restarted worker first gets the newest one); workers send results through one outbox
-queue, which the loop drains. A worker that dies is started again by the next
-``receive``; what it had not sent is lost, nothing else. Workers stop when asked, and
-when the loop's process is gone (even after kill -9): they watch its pid.
+or restarted worker first gets the newest one); each worker sends its results through a
+pipe of its own, which the loop drains. A worker that dies is started again by the next
+``receive``; what it had not sent is lost, nothing else. (One queue shared by all workers
+would not do: a worker killed while holding its write lock would silence the others.)
+Workers stop when asked, and when the loop's process is gone (even after kill -9): they
+watch its pid.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import queue
 import socket
 import threading
 import time
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from ratchet.plugins.scaleout.workers import WorkerPlan
@@ -29,9 +32,10 @@ log = logging.getLogger(__name__)
 class ProcessLink:
     """A worker process's side of the link."""
 
-    def __init__(self, inbox: Any, outbox: Any, stop: Any, retire: Any):
+    def __init__(self, inbox: Any, outbox: Connection, stop: Any, retire: Any):
         self.inbox, self.outbox, self.stop, self.retire = inbox, outbox, stop, retire
         self._latest: Any = None
+        self._sending = threading.Lock()
 
     def latest(self) -> Any:
         with contextlib.suppress(queue.Empty):
@@ -40,7 +44,8 @@ class ProcessLink:
         return self._latest
 
     def send(self, item: Any) -> None:
-        self.outbox.put(item)
+        with self._sending:  # waits while the pipe is full: the loop drains it
+            self.outbox.send(item)
 
     def stopped(self) -> bool:
         return self.stop.is_set()
@@ -52,7 +57,7 @@ class ProcessLink:
         return socket.gethostname()
 
 
-def _process_main(pickled_plan: bytes, index: int, inbox: Any, outbox: Any, stop: Any,
+def _process_main(pickled_plan: bytes, index: int, inbox: Any, outbox: Connection, stop: Any,
                   retire: Any, parent: int) -> None:
     from ratchet.core.children import watch_parent
 
@@ -70,7 +75,9 @@ class LocalWorkers:
     def __init__(self, plan: WorkerPlan):
         self.plan = plan
         self.context = mp.get_context("spawn")
-        self.outbox: Any = self.context.Queue()
+        self.outboxes: list[Connection] = []  # every incarnation's, until it is drained
+        self._received: list[Any] = []  # drained while stopping, not yet handed out
+        self._reading = threading.Lock()  # one drain at a time (the receiver, stop)
         self.stop_event: Any = self.context.Event()
         self.processes: dict[int, Any] = {}
         self.inboxes: dict[int, Any] = {}
@@ -94,11 +101,15 @@ class LocalWorkers:
         inbox, retire = self.context.Queue(), self.context.Event()
         if self._message is not None:
             inbox.put(self._message)
+        reader, writer = self.context.Pipe(duplex=False)
         process = self.context.Process(
             target=_process_main, name=f"{self.plan.name}-{index}", daemon=True,
-            args=(pickle.dumps(self.plan), index, inbox, self.outbox, self.stop_event, retire,
+            args=(pickle.dumps(self.plan), index, inbox, writer, self.stop_event, retire,
                   os.getpid()))
         process.start()
+        writer.close()  # the worker's alone: its death is the reader's end of file
+        with self._reading:
+            self.outboxes.append(reader)
         self.processes[index], self.inboxes[index] = process, inbox
         self.retires[index] = retire
 
@@ -138,12 +149,31 @@ class LocalWorkers:
             for inbox in self.inboxes.values():
                 inbox.put(message)
 
+    def _drain(self, timeout: float, *, keep: bool = False) -> list[Any]:
+        """What was kept and what the workers' pipes hold (waiting up to ``timeout`` for
+        the first item), or nothing if ``keep``: kept for the next call. A pipe whose
+        worker is gone is dropped once read to its end (a message cut short by the
+        worker's death is lost with it)."""
+        with self._reading:
+            items, self._received = self._received, []
+            timeout = 0 if items else timeout
+            while self.outboxes and len(items) < 10_000:
+                ready = wait(self.outboxes, timeout)
+                if not ready:
+                    break
+                for reader in ready:
+                    try:
+                        items.append(reader.recv())  # type: ignore[union-attr]
+                    except (EOFError, OSError, pickle.UnpicklingError):
+                        reader.close()  # type: ignore[union-attr]
+                        self.outboxes.remove(reader)  # type: ignore[arg-type]
+                timeout = 0
+            if keep:
+                self._received, items = items, []
+            return items
+
     def receive(self, timeout: float) -> list[Any]:
-        items = []
-        with contextlib.suppress(queue.Empty):
-            items.append(self.outbox.get(timeout=timeout))
-            while True:
-                items.append(self.outbox.get_nowait())
+        items = self._drain(timeout)
         if not self.stop_event.is_set():
             with self._lock:
                 for index, process in list(self.retired.items()):
@@ -167,11 +197,15 @@ class LocalWorkers:
         queue no one reads (a big champion can fill a pipe to a worker already gone)."""
         self.stop_event.set()
         deadline = time.monotonic() + timeout
-        for process in [*self.processes.values(), *self.retired.values()]:
-            process.join(max(deadline - time.monotonic(), 0.1))
+        processes = [*self.processes.values(), *self.retired.values()]
+        # drained meanwhile: a worker handing over its last batch waits on a full pipe
+        while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
+            self._drain(0.1, keep=True)
+        for process in processes:
             if process.is_alive():
                 process.kill()
-                process.join(1.0)
+            process.join(1.0)
+        self._drain(0, keep=True)
         for inbox in [*self.inboxes.values(), *(i for _, i in self._retired_links.values())]:
             _abandon(inbox)
 
