@@ -54,7 +54,7 @@ def learn(recipe: dict[str, Any], run_dir: Path, minutes: float,
     recipe_file = run_dir.parent / f"{run_dir.name}.yaml"
     recipe_file.write_text(json.dumps(recipe))
     log = (run_dir.parent / f"{run_dir.name}.log").open("w")
-    print(f"learn: ratchet run {RECIPE.relative_to(ROOT)} in {run_dir} "
+    print(f"learn: ratchet run {recipe.get('name', 'the recipe')} in {run_dir} "
           f"(at most {minutes:g} min; log {log.name})", flush=True)
     started = time.time()
     process = subprocess.Popen([sys.executable, "-m", "ratchet", "run", str(recipe_file),
@@ -365,13 +365,28 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tests", type=int, default=60, help="false promotions: tests")
     ap.add_argument("--whole", action="store_true", help="learn: run all --minutes (do not "
                     "stop once both gate bars are cleared), for the shadow tournaments")
+    ap.add_argument("--recipe", type=Path, default=RECIPE, help="a self-play recipe "
+                    "(default: recipes/selfplay-connect4.yaml)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=YAML",
+                    help="change one of the recipe's values, by its dotted path: "
+                    "--set 'target.network={kind: conv, channels: 32, blocks: 2}'")
     add_arguments(ap)
     args = ap.parse_args(argv)
     parts = chosen_parts(ap, args, PARTS)
     import yaml
 
-    recipe = yaml.safe_load(RECIPE.read_text())
-    with recorded("selfplay", "Self-play: Connect Four from random weights", args):
+    recipe = yaml.safe_load(args.recipe.read_text())
+    for change in args.set:
+        key, sep, value = change.partition("=")
+        if not sep:
+            ap.error(f"--set {change!r}: expected KEY=YAML, e.g. target.hidden=64")
+        *parents, last = key.split(".")
+        section = recipe
+        for name in parents:
+            section = section.setdefault(name, {})
+        section[last] = yaml.safe_load(value)
+    title = f"Self-play: {recipe['target']['game']} from random weights"
+    with recorded("selfplay", title, args):
         stem, sha = None, None
         if "learn" in parts:
             run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="ratchet-selfplay-")) / "run"
@@ -406,8 +421,10 @@ def random_network(recipe: dict[str, Any]) -> tuple[Path, str]:
 
     target = recipe["target"]
     stem = Path(tempfile.mkdtemp(prefix="ratchet-selfplay-net-")) / "random"
-    net = new_network(game_info(target["game"]), hidden=target.get("hidden", 128),
-                      blocks=target.get("blocks", 2), seed=0)
+    network = target.get("network", {})
+    net = new_network(game_info(target["game"]), kind=network.get("kind", "mlp"),
+                      hidden=target.get("hidden", 128), channels=network.get("channels", 32),
+                      blocks=network.get("blocks") or target.get("blocks", 2), seed=0)
     return stem, save_network(net, stem)
 
 

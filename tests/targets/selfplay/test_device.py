@@ -76,7 +76,7 @@ def test_on_a_gpu_the_network_agrees_with_the_cpu_and_trains(tmp_path, kind):
     (p1, v1), (p2, v2) = cpu.evaluate(obs, legal), gpu.evaluate(obs, legal)
     assert np.allclose(p1, p2, atol=0.05) and np.allclose(v1, v2, atol=0.05)  # bfloat16
     samples = Samples(obs, np.full((8, info.actions), 1 / info.actions, dtype=np.float32),
-                      np.zeros(8, dtype=np.float32))
+                      np.zeros(8, dtype=np.float32), np.zeros(8))
     losses = train(gpu, samples, TrainConfig(steps=20, lr=1e-2, batch=8))
     assert losses[-1] < losses[0]
     save_network(gpu, tmp_path / "back")  # saved from the GPU, loaded on the CPU

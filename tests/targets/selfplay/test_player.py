@@ -132,6 +132,96 @@ def test_self_play_records_train_the_network():
     assert np.mean(losses[-10:]) < np.mean(losses[:10])
 
 
+def test_playout_cap_randomization_learns_only_from_full_searches():
+    """KataGo's playout caps: a share of the moves get the full search and are training
+    targets; the rest are searched fast (fewer simulations), played, and not learned
+    from, though the game's result still trains the positions that are."""
+    from ratchet.plugins.targets.selfplay.play import SelfPlayConfig, play_games
+    from ratchet.plugins.targets.selfplay.train import samples_from
+
+    game = pyspiel.load_game("tic_tac_toe")
+    calls = []
+
+    def evaluator(observations, legal):
+        calls.append(len(observations))
+        return uniform_evaluator(observations, legal)
+
+    def played(share):
+        calls.clear()
+        config = SelfPlayConfig(SearchConfig(simulations=24, noise=True),
+                                full_search_share=share, fast_simulations=4)
+        return play_games(game, "tic_tac_toe", evaluator, 16, config,
+                          np.random.default_rng(0)), sum(calls)  # positions evaluated
+
+    full, full_evaluated = played(1.0)
+    capped, capped_evaluated = played(0.25)
+    assert all(p for r in full for p in r.policies)
+    targets = [p for r in capped for p in r.policies if p]
+    moves = sum(len(r.moves) for r in capped)
+    assert 0.1 < len(targets) / moves < 0.45, (len(targets), moves)  # about a quarter
+    assert len(samples_from(game, capped)) == len(targets)
+    per_move = full_evaluated / sum(len(r.moves) for r in full)
+    assert capped_evaluated / moves < 0.5 * per_move, (capped_evaluated / moves, per_move)
+
+
+def test_resignation_ends_lost_games_and_checked_games_count_false_resignations(tmp_path):
+    """Tic-tac-toe against itself with plain MCTS: a player whose search values its
+    position below the bar resigns (its game ends there, lost); in checked games play
+    goes on and what became of the would-be resigner is counted in the store."""
+    from ratchet.plugins.targets.selfplay.gamestore import (
+        RESIGN_CHECKED,
+        RESIGN_FALSE,
+        RESIGNED,
+        GameStore,
+    )
+    from ratchet.plugins.targets.selfplay.play import GameRecord, SelfPlayConfig, play_games
+
+    game = pyspiel.load_game("tic_tac_toe")
+    config = SelfPlayConfig(SearchConfig(simulations=48, noise=True), temperature_moves=2,
+                            resign_value=-0.5, resign_check_share=0.5)
+    records = play_games(game, "tic_tac_toe", uniform_evaluator, 40, config,
+                         np.random.default_rng(1))
+    resigned = [r for r in records if r.resigned is not None]
+    checked = [r for r in records if r.would_resign is not None]
+    assert resigned and checked, "expected both resigned and checked games"
+    for r in resigned:
+        state = game.new_initial_state()
+        for move in r.moves:
+            state.apply_action(move)
+        assert not state.is_terminal() and state.current_player() == r.resigned
+        assert r.returns[r.resigned] == -1.0 and sum(r.returns) == 0
+        assert GameRecord.from_dict(r.to_dict()) == r
+    assert all(r.resigned is None for r in checked)  # played to the end
+    with GameStore(tmp_path / "g.db") as store:
+        store.append(records)
+        store.append(records[:1])
+        counts = [int(store.meta(k, "0") or 0) for k in (RESIGNED, RESIGN_CHECKED,
+                                                           RESIGN_FALSE)]
+    first = records[0]
+    assert counts == [len(resigned) + (first.resigned is not None),
+                      len(checked) + (first.would_resign is not None),
+                      sum(r.false_resignation for r in checked) + first.false_resignation]
+
+
+def test_the_temperature_schedule_and_the_recency_weighted_window():
+    from ratchet.plugins.targets.selfplay.play import SelfPlayConfig
+    from ratchet.plugins.targets.selfplay.train import draw_weights
+
+    from ratchet.plugins.targets.selfplay.spec import SelfPlaySpec
+
+    spec = SelfPlaySpec(game="tic_tac_toe", simulations=40, temperature_moves=4,
+                        temperature_end=0.25, full_search_share=0.5, fast_simulations=8,
+                        resign_value=-0.9)
+    config = spec.play_config()  # what the workers and the loop play with
+    assert (config.search.simulations, config.search.noise, config.fast_simulations,
+            config.full_search_share, config.resign_value) == (40, True, 8, 0.5, -0.9)
+    assert [config.temperature_at(p) for p in (0, 3, 4, 30)] == [1.0, 1.0, 0.25, 0.25]
+    assert SelfPlayConfig().temperature_at(8) == 0.0  # the default: the best move after
+    assert draw_weights(np.array([0.0, 5.0]), None) is None
+    weights = draw_weights(np.array([0.0, 100.0, 200.0, 200.0]), 100.0)
+    assert np.allclose(weights, np.array([4, 2, 1, 1]) / 8)
+
+
 def test_bradley_terry_ratings_recover_known_strengths_with_intervals():
     from ratchet.core.stats import elo_to_score
     from ratchet.plugins.targets.selfplay.ratings import fit

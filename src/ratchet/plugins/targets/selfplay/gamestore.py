@@ -71,6 +71,9 @@ TRAINING_SINCE = "training_since"      # when the training run in progress began
 TRAINING_FAILED = "training_failed"    # training runs that failed
 RECEIVE_ERRORS = "receive_errors"      # batches of games that could not be received/stored
 GAMES_LOST = "games_lost"              # games in play on a worker that was lost
+RESIGNED = "resigned"                  # self-play games ended by a resignation
+RESIGN_CHECKED = "resign_checked"      # checked games in which a player would have resigned
+RESIGN_FALSE = "resign_false"          # of which, the would-be resigner did not lose
 REVERT = "revert"                      # a failed probation's predecessor and reason (JSON)
 
 
@@ -106,6 +109,12 @@ class GameStore:
                 [(r.game, r.version, r.worker, r.host, json.dumps(r.moves),
                   json.dumps(r.to_dict()["policies"]), json.dumps(list(r.returns)),
                   r.duration_s, now) for r in records])
+            counts = {RESIGNED: sum(r.resigned is not None for r in records),
+                      RESIGN_CHECKED: sum(r.would_resign is not None for r in records),
+                      RESIGN_FALSE: sum(r.false_resignation for r in records)}
+            cur.executemany("INSERT INTO selfplay_meta (key, value) VALUES (?, ?) ON "
+                            "CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + ?",
+                            [(k, str(v), v) for k, v in counts.items() if v])
             last = cur.execute("SELECT COALESCE(MAX(id), 0) FROM selfplay_games").fetchone()
         return int(last[0])
 

@@ -108,10 +108,12 @@ def evaluate_batch(states: Sequence[Any], actions: int, evaluator: Evaluator
 
 
 def search(states: Sequence[Any], evaluator: Evaluator, actions: int, config: SearchConfig,
-           rng: np.random.Generator) -> list[np.ndarray]:
+           rng: np.random.Generator, root_values: list[float] | None = None
+           ) -> list[np.ndarray]:
     """Visit counts over the actions at each of ``states`` (none terminal) after
     ``config.simulations`` rounds. The evaluator is called once per round with every
-    game's leaf that needs it (and once for the roots)."""
+    game's leaf that needs it (and once for the roots). ``root_values``, when given,
+    receives each root's mean value for the player to move."""
     roots = [Node(prior=1.0) for _ in states]
     priors, _, legal = evaluate_batch(states, actions, evaluator)
     for i, root in enumerate(roots):
@@ -143,6 +145,9 @@ def search(states: Sequence[Any], evaluator: Evaluator, actions: int, config: Se
             value = float(values[i]) if state.current_player() == 0 else -float(values[i])
             backup(path, value)
 
+    if root_values is not None:
+        root_values.extend(root.mean_value() * (1.0 if state.current_player() == 0 else -1.0)
+                           for root, state in zip(roots, states, strict=True))
     counts = []
     for root in roots:
         visits = np.zeros(actions, dtype=np.float64)

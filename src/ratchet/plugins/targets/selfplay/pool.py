@@ -47,7 +47,8 @@ class WorkerPool:
             return None
         return WorkerPlan(self.spec.workers, selfplay_worker,
                           (self.spec.game, self.spec.games_per_batch, self.spec.simulations,
-                           self.seed, self.spec.device), name="selfplay-worker")
+                           self.seed, self.spec.device, self.spec.play_config()),
+                          name="selfplay-worker")
 
     def attach(self, group: WorkerGroup) -> None:
         """Receive the workers' games in a thread of the loop's process, batch by batch."""

@@ -35,6 +35,7 @@ class Standing:
     training_since: float = 0.0            # when the training in progress began (0: none)
     receive_errors: int = 0
     games_lost: int = 0                    # in play on a worker that was lost
+    resignations: tuple[int, int, int] = (0, 0, 0)  # resigned; checked, of which false
     ladder: dict[str, Any] | None = None    # the latest shadow tournament's summary
     progress: Any = None  # curriculum.Progress over the last PROGRESS_WINDOW games
 
@@ -46,6 +47,9 @@ def standing(run_dir: Path) -> Standing | None:
         LAST_TRAINED,
         RATING_PURPOSES,
         RECEIVE_ERRORS,
+        RESIGN_CHECKED,
+        RESIGN_FALSE,
+        RESIGNED,
         RESOURCES,
         TRAINING_FAILED,
         TRAINING_SINCE,
@@ -92,6 +96,8 @@ def standing(run_dir: Path) -> Standing | None:
         found.training_since = float(games.meta(TRAINING_SINCE, "0") or 0)
         found.receive_errors = int(games.meta(RECEIVE_ERRORS, "0") or 0)
         found.games_lost = int(games.meta(GAMES_LOST, "0") or 0)
+        found.resignations = tuple(int(games.meta(k, "0") or 0)  # type: ignore[assignment]
+                                   for k in (RESIGNED, RESIGN_CHECKED, RESIGN_FALSE))
         found.ladder = json.loads(games.meta(LADDER_LAST, "null") or "null")
         ratings = fit(rated, anchor="random") if any(
             "random" in (a, b) for a, b, _ in rated) else None
@@ -128,6 +134,11 @@ def report(run_dir: Path) -> dict[str, Any]:
         band = "in its band" if seen["in_band"].get("cpu") else "outside its band"
         out[f"workers on {node}"] = (f"{seen['controller']['workers']} (CPU {cpu:.0f}%, "
                                      f"{band}; set by its controller)")
+    resigned, checked, false = s.resignations
+    if resigned or checked:
+        out["resignations"] = (f"{resigned} games resigned; {false} of {checked} checked "
+                               "games' would-be resigners did not lose"
+                               + (f" ({false / checked:.1%})" if checked else ""))
     if s.last_gate:
         out["last gate"] = s.last_gate
     if s.ladder:
@@ -187,6 +198,11 @@ def metrics(run_dir: Path) -> list[tuple[str, str, str, Any]]:
          "could not be received or stored", s.receive_errors),
         ("ratchet_selfplay_games_lost", "counter", "Self-play games in play on a worker "
          "that was lost (its process or node)", s.games_lost),
+        ("ratchet_selfplay_resignations", "counter", "Self-play games ended by a "
+         "resignation; checked games (played on) in which a player would have resigned, "
+         "and of those, the ones the would-be resigner did not lose",
+         [({"kind": kind}, n) for kind, n in zip(("resigned", "checked", "false"),
+                                                  s.resignations, strict=True)]),
         ("ratchet_selfplay_rated_games", "counter", "Rated games in the pool", s.rated_games),
         ("ratchet_selfplay_reverts", "counter", "Champions reverted on probation", s.reverted),
         ("ratchet_selfplay_champion_rating", "gauge", "The champion network's Bradley-Terry "

@@ -111,6 +111,28 @@ class SelfPlaySpec(MaximizedGamesSpec):
                                   "training runs")
     window_games: int = Field(5000, ge=1, description="training reads the last this many "
                               "games")
+    window_half_life_games: float | None = Field(
+        None, gt=0, description="recency weighting: a position this many games older than "
+        "the newest is drawn half as often in training (none: the window uniformly)")
+    temperature_moves: int = Field(8, ge=0, description="self-play: the first plies are "
+                                   "played in proportion to visits^(1/temperature)")
+    temperature: float = Field(1.0, gt=0, description="self-play: the temperature of the "
+                               "first temperature_moves plies")
+    temperature_end: float = Field(0.0, ge=0, description="self-play: the temperature after "
+                                   "them (0: the most visited move)")
+    full_search_share: float = Field(1.0, gt=0, le=1, description="playout-cap "
+                                     "randomization (KataGo): the share of self-play moves "
+                                     "searched with all `simulations` and learned from; the "
+                                     "rest get fast_simulations, no noise, and are only "
+                                     "played (1: every move in full)")
+    fast_simulations: int = Field(16, ge=1, description="simulations of a fast search "
+                                  "(full_search_share < 1)")
+    resign_value: float | None = Field(None, ge=-1, lt=1, description="self-play: a player "
+                                       "whose search values its position below this "
+                                       "resigns (-0.9: sure to lose; none: never)")
+    resign_check_share: float = Field(0.1, ge=0, le=1, description="the share of self-play "
+                                      "games played to the end regardless, in which false "
+                                      "resignations are counted (`status`: resignations)")
     workers: int = Field(0, ge=0, le=256, description="self-play worker processes beside "
                          "the loop (0: the loop plays the self-play games itself before "
                          "training a challenger)")
@@ -200,6 +222,20 @@ class SelfPlaySpec(MaximizedGamesSpec):
             raise ValueError(f"ladder {value}: expected distinct MCTS simulation counts, "
                              "each at least 1, e.g. [100, 1000, 10000]")
         return sorted(value)
+
+    def play_config(self) -> Any:
+        """How self-play games are played (``play.SelfPlayConfig``)."""
+        from ratchet.plugins.targets.selfplay.mcts import SearchConfig
+        from ratchet.plugins.targets.selfplay.play import SelfPlayConfig
+
+        return SelfPlayConfig(SearchConfig(simulations=self.simulations, noise=True),
+                              temperature_moves=self.temperature_moves,
+                              temperature=self.temperature,
+                              temperature_end=self.temperature_end,
+                              full_search_share=self.full_search_share,
+                              fast_simulations=self.fast_simulations,
+                              resign_value=self.resign_value,
+                              resign_check_share=self.resign_check_share)
 
     def check_space(self, space: Space) -> None:
         unknown = [p.name for p in space if p.name not in TUNABLE]

@@ -269,7 +269,8 @@ class SelfPlayTarget(Target):
                    parent_sha256=parent[0], out_stem=str(stem), db_path=str(self.db),
                    window_games=int(params["window_games"]), up_to_game=last_game,
                    steps=int(params["train_steps"]), lr=float(params["lr"]),
-                   seed=_seed_of(candidate.id), device=self.spec.device)
+                   seed=_seed_of(candidate.id), device=self.spec.device,
+                   half_life_games=self.spec.window_half_life_games)
         self.games.set_meta(TRAINING_SINCE, str(time.time()))
         # the training process ends with us, and a stop ends it (it is registered)
         pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"),
@@ -303,15 +304,14 @@ class SelfPlayTarget(Target):
     def _top_up(self, version: int, candidate: Candidate) -> None:
         """Self-play with the champion until ``trigger_games`` games arrived since the
         last training run; each batch is stored as it finishes."""
-        from ratchet.plugins.targets.selfplay.mcts import SearchConfig
-        from ratchet.plugins.targets.selfplay.play import SelfPlayConfig, play_games
+        from ratchet.plugins.targets.selfplay.play import play_games
 
         since = int(self.games.meta(LAST_TRAINED, "0") or 0)
         if self.spec.workers:
             self._wait_for_games(since)
             return
         net = self.recorded_network(candidate.parent or "")
-        config = SelfPlayConfig(SearchConfig(simulations=self.spec.simulations, noise=True))
+        config = self.spec.play_config()
         rng = np.random.default_rng([self.seed, _seed_of(candidate.id)])
         while (missing := self.spec.trigger_games - self.games.count(self.spec.game,
                                                                       since)) > 0:

@@ -3,7 +3,9 @@
     loss = cross-entropy(search distribution, policy) + (result - value)^2
 
 over positions rebuilt by replaying each stored game's moves, the value target being the
-game's result for the player to move in that position.
+game's result for the player to move in that position. A move searched fast (playout-cap
+randomization) is no training target. With a half-life, minibatches favour the newest
+games: a position ``a`` games older than the newest is drawn with weight 0.5^(a/half-life).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class TrainConfig:
     batch: int = 128
     lr: float = 1e-3
     weight_decay: float = 1e-4
+    half_life_games: float | None = None  # recency weighting of the window (None: uniform)
 
 
 @dataclass
@@ -34,18 +37,23 @@ class Samples:
     observations: np.ndarray  # [N, obs]
     policies: np.ndarray      # [N, actions]
     values: np.ndarray        # [N]
+    ages: np.ndarray          # [N] games between the position's game and the newest
 
     def __len__(self) -> int:
         return len(self.values)
 
 
 def samples_from(game: Any, records: Sequence[GameRecord]) -> Samples:
-    """Every position of every game, replayed through the engine."""
+    """Every position of every game that is a training target, replayed through the
+    engine (``records`` oldest first)."""
     actions = game.num_distinct_actions()
-    observations, policies, values = [], [], []
-    for record in records:
+    observations, policies, values, ages = [], [], [], []
+    for age, record in zip(range(len(records) - 1, -1, -1), records, strict=True):
         state = game.new_initial_state()
         for move, policy in zip(record.moves, record.policies, strict=True):
+            if not policy:  # searched fast: played, not learned from
+                state.apply_action(move)
+                continue
             obs, _ = observation(state, actions)
             target = np.zeros(actions, dtype=np.float32)
             for action, share in policy.items():
@@ -53,9 +61,20 @@ def samples_from(game: Any, records: Sequence[GameRecord]) -> Samples:
             observations.append(obs)
             policies.append(target)
             values.append(record.returns[state.current_player()])
+            ages.append(age)
             state.apply_action(move)
+    if not observations:
+        raise ValueError("no training targets in the window (every move searched fast)")
     return Samples(np.stack(observations), np.stack(policies),
-                   np.asarray(values, dtype=np.float32))
+                   np.asarray(values, dtype=np.float32), np.asarray(ages, dtype=np.float64))
+
+
+def draw_weights(ages: np.ndarray, half_life_games: float | None) -> np.ndarray | None:
+    """Each position's chance to be drawn into a minibatch (None: all alike)."""
+    if not half_life_games:
+        return None
+    weights = 0.5 ** (ages / half_life_games)
+    return weights / weights.sum()
 
 
 def train(net: PolicyValueNet, samples: Samples, config: TrainConfig,
@@ -69,12 +88,14 @@ def train(net: PolicyValueNet, samples: Samples, config: TrainConfig,
     obs = torch.as_tensor(samples.observations, device=device)
     policy_targets = torch.as_tensor(samples.policies, device=device)
     value_targets = torch.as_tensor(samples.values, device=device)
+    weights = draw_weights(samples.ages, config.half_life_games)
+    size = min(config.batch, len(samples))
     losses = []
     net.train()
     for _ in range(config.steps):
-        idx = torch.as_tensor(rng.integers(0, len(samples), size=min(config.batch,
-                                                                     len(samples))),
-                              device=device)
+        drawn = (rng.integers(0, len(samples), size=size) if weights is None
+                 else rng.choice(len(samples), size=size, p=weights))
+        idx = torch.as_tensor(drawn, device=device)
         with mixed_precision(str(device)):
             logits, values = net(obs[idx])
         logits, values = logits.float(), values.float()
@@ -91,7 +112,8 @@ def train(net: PolicyValueNet, samples: Samples, config: TrainConfig,
 
 def train_network(*, game_spec: str, parent_stem: str, parent_sha256: str, out_stem: str,
                   db_path: str, window_games: int, up_to_game: int, steps: int, lr: float,
-                  seed: int, device: str = "cpu") -> str:
+                  seed: int, device: str = "cpu", half_life_games: float | None = None
+                  ) -> str:
     """One training run, as its own process runs it: the parent's network (hash
     checked) trained on the replay window (the last ``window_games`` games up to
     ``up_to_game``) and saved at ``out_stem``; returns the new weights' sha256."""
@@ -107,5 +129,6 @@ def train_network(*, game_spec: str, parent_stem: str, parent_sha256: str, out_s
         window = store.window(game_spec, last_games=window_games, up_to=up_to_game)
     if not window:
         raise ValueError("no self-play games to train on")
-    train(net, samples_from(game, window), TrainConfig(steps=steps, lr=lr), seed=seed)
+    train(net, samples_from(game, window),
+          TrainConfig(steps=steps, lr=lr, half_life_games=half_life_games), seed=seed)
     return save_network(net, out_stem)

@@ -106,9 +106,11 @@ def run_worker(game_spec: str, link: WorkerLink, sink: Sink, *, worker: str,
 
 
 def selfplay_worker(link: WorkerLink, index: int, game_spec: str, games_per_batch: int,
-                    simulations: int, seed: int, device: str = "cpu") -> None:
+                    simulations: int, seed: int, device: str = "cpu",
+                    config: SelfPlayConfig | None = None) -> None:
     """A worker as the executor runs it (``Target.workers``): each batch goes back with
-    the time it took and the part of it spent in the network."""
+    the time it took and the part of it spent in the network. ``config``: how games are
+    played (default: ``simulations`` a move, the rest as ``SelfPlayConfig``'s)."""
     import torch
 
     from ratchet.plugins.targets.selfplay.mcts import SearchConfig
@@ -128,7 +130,8 @@ def selfplay_worker(link: WorkerLink, index: int, game_spec: str, games_per_batc
     run_worker(game_spec, link, hand_over, worker=f"w{index}", host=link.node(),
                device=resolve_device(device, index),  # worker i on GPU i mod count
                games_per_batch=games_per_batch,
-               config=SelfPlayConfig(SearchConfig(simulations=simulations, noise=True)),
+               config=config or SelfPlayConfig(SearchConfig(simulations=simulations,
+                                                            noise=True)),
                seed=(seed * 1000 + index) * 100_000 + os.getpid() % 100_000,  # a restart: new games
                stats=stats, starting=lambda n: link.send(
                    {"playing": n, "worker": incarnation, "index": index}))
