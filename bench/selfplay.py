@@ -7,7 +7,11 @@
    with random rollouts at 100 simulations (score > 0.55 by the gate's SPRT); every
    champion's Bradley-Terry rating against the anchors (its pool: promotion tests and
    probation games) by the time it was promoted; and, after the run, the last champion
-   measured afresh against both anchors (games the run never saw).
+   measured afresh against the ladder (``ladder``, below).
+   ``ladder``: the last champion (of the learning run, or of ``--run-dir``) against
+   uniform random and each MCTS rung of the recipe's ladder, ``--fresh-pairs`` pairs a
+   rung on games the run never played, each network move of the first ``sampled_plies``
+   plies drawn from its own stream: the distinct games are counted beside the scores.
 2. ``throughput``: self-play games per second with 1 and 2 worker processes (started as
    the executor starts a target's workers, games counted as received), and the share of
    the workers' playing time spent waiting for the network's forward passes.
@@ -18,7 +22,7 @@
    rate: the distinct games per test and the spread of pair results, which show that
    the null is not a handful of replayed games.
 
-    python -m bench.selfplay [--parts learn,throughput,false] [--minutes 60]
+    python -m bench.selfplay [--parts learn,ladder,throughput,false] [--minutes 60]
                              [--tests 60] [--run-dir DIR]
 """
 
@@ -40,7 +44,7 @@ from bench._results import ROOT, add_arguments, add_parts, chosen_parts, recorde
 from ratchet.core.stats import clopper_pearson, wilson_interval
 
 RECIPE = ROOT / "recipes" / "selfplay-connect4.yaml"
-PARTS = ["learn", "throughput", "false"]
+PARTS = ["learn", "ladder", "throughput", "false"]
 BARS = ("vs_random", "vs_anchor")
 
 
@@ -199,7 +203,8 @@ def _shown(checks: dict[str, Any], bar: str) -> str:
 
 def fresh_check(found: dict[str, Any], recipe: dict[str, Any], pairs: int
                 ) -> dict[str, tuple[float, int]]:
-    """The last champion against both anchors on games the run never played."""
+    """The last champion against uniform random and the recipe's MCTS rungs, on games the
+    run never played."""
     from ratchet.plugins.targets.selfplay.game import game_info, load_game
     from ratchet.plugins.targets.selfplay.match import (
         MCTSAnchor,
@@ -217,17 +222,20 @@ def fresh_check(found: dict[str, Any], recipe: dict[str, Any], pairs: int
     net = load_network(found["stem"], info, sha256=found["sha256"])
     player = NetworkPlayer("champion", net, info.actions,
                            SearchConfig(simulations=target.get("match_simulations", 32)),
-                           seed=777)
+                           seed=777, sampled_plies=target.get("sampled_plies", 8))
+    rungs = target.get("ladder", [target.get("gate_anchor_simulations", 100)])
     out = {}
-    for anchor in (RandomPlayer(778), MCTSAnchor(game, target.get("gate_anchor_simulations",
-                                                                  100), 779)):
+    for anchor in (RandomPlayer(778), *(MCTSAnchor(game, n, 779 + n) for n in rungs)):
         results = play_pairs(game, player, anchor, pairs, 424242)
         scores = scores_of(results, "champion")
         score = sum(scores) / len(scores)
         low, high = wilson_interval(score, len(scores))
         out[anchor.name] = (score, len(scores))
+        distinct = len({r.moves for r in results})
         print(f"- the last champion afresh against {anchor.name}: {score:.3f} over "
-              f"{len(scores)} games [{low:.3f}, {high:.3f}]")
+              f"{len(scores)} games [{low:.3f}, {high:.3f}] ({distinct} distinct games; "
+              f"wins {sum(s == 1 for s in scores)}, draws {sum(s == 0.5 for s in scores)}, "
+              f"losses {sum(s == 0 for s in scores)})", flush=True)
     return out
 
 
@@ -373,6 +381,9 @@ def main(argv: list[str] | None = None) -> None:
     add_arguments(ap)
     args = ap.parse_args(argv)
     parts = chosen_parts(ap, args, PARTS)
+    if parts == {"ladder"} and args.run_dir is None:
+        ap.error("--parts ladder measures a run's last champion: name it with --run-dir "
+                 "(or add the learn part)")
     import yaml
 
     recipe = yaml.safe_load(args.recipe.read_text())
@@ -396,6 +407,8 @@ def main(argv: list[str] | None = None) -> None:
         if stem is None and args.run_dir is not None:
             stem, sha = last_champion(args.run_dir)
             print(f"\n(the last champion of {args.run_dir}: {stem.name})")
+            if "ladder" in parts:
+                fresh_check({"stem": stem, "sha256": sha}, recipe, args.fresh_pairs)
         if stem is None:
             stem, sha = random_network(recipe)
             print(f"\n(no learning run: a network with random weights, {stem})")
