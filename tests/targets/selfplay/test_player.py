@@ -205,16 +205,18 @@ def test_resignation_ends_lost_games_and_checked_games_count_false_resignations(
 
 def test_the_temperature_schedule_and_the_recency_weighted_window():
     from ratchet.plugins.targets.selfplay.play import SelfPlayConfig
-    from ratchet.plugins.targets.selfplay.train import draw_weights
-
     from ratchet.plugins.targets.selfplay.spec import SelfPlaySpec
+    from ratchet.plugins.targets.selfplay.train import draw_weights
 
     spec = SelfPlaySpec(game="tic_tac_toe", simulations=40, temperature_moves=4,
                         temperature_end=0.25, full_search_share=0.5, fast_simulations=8,
-                        resign_value=-0.9)
+                        resign_value=-0.9, c_puct=2.5, match_simulations=12)
     config = spec.play_config()  # what the workers and the loop play with
-    assert (config.search.simulations, config.search.noise, config.fast_simulations,
-            config.full_search_share, config.resign_value) == (40, True, 8, 0.5, -0.9)
+    assert (config.search.simulations, config.search.noise, config.search.c_puct,
+            config.fast_simulations, config.full_search_share,
+            config.resign_value) == (40, True, 2.5, 8, 0.5, -0.9)
+    rated = spec.match_search()  # promotion tests, probation, and (by their configs) the
+    assert (rated.simulations, rated.c_puct, rated.noise) == (12, 2.5, False)  # gate, ladder
     assert [config.temperature_at(p) for p in (0, 3, 4, 30)] == [1.0, 1.0, 0.25, 0.25]
     assert SelfPlayConfig().temperature_at(8) == 0.0  # the default: the best move after
     assert draw_weights(np.array([0.0, 5.0]), None) is None

@@ -31,6 +31,7 @@ class GateConfig:
     max_bytes: int = 50_000_000
     max_ms_per_move: float = 200.0
     simulations: int = 32           # the network's search while gated
+    c_puct: float = 1.5
     random_pairs: int = 20          # pairs of games against uniform random
     random_lower: float = 0.90      # the lower 95% bound its score must reach
     anchor_simulations: int = 100   # the MCTS anchor's
@@ -86,7 +87,7 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
     results.append(CheckResult("size", size <= config.max_bytes,
                                f"{size:,} bytes (limit {config.max_bytes:,})", size))
 
-    search = SearchConfig(simulations=config.simulations)
+    search = SearchConfig(simulations=config.simulations, c_puct=config.c_puct)
     player = _Checked(NetworkPlayer("challenger", net, info.actions, search, seed,
                                     sampled_plies=config.sampled_plies))
     state = game.new_initial_state()

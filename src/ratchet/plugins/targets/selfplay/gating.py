@@ -26,7 +26,7 @@ def gate_checks(spec: SelfPlaySpec, games: GameStore, candidate_id: str, stem: P
 
     recorded = games.network(candidate_id)
     config = GateConfig(max_ms_per_move=spec.gate_max_ms_per_move,
-                        simulations=spec.match_simulations,
+                        simulations=spec.match_simulations, c_puct=spec.c_puct,
                         random_pairs=spec.gate_random_pairs,
                         anchor_simulations=spec.gate_anchor_simulations,
                         timeout_s=spec.gate_timeout_s, sampled_plies=spec.sampled_plies,

@@ -103,6 +103,9 @@ class SelfPlaySpec(MaximizedGamesSpec):
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="the network's "
                                  "kind: {kind: mlp} or {kind: conv, channels: 32, blocks: 4}")
     simulations: int = Field(64, ge=1, description="PUCT simulations a move in self-play")
+    c_puct: float = Field(1.5, gt=0, le=20, description="the PUCT rule's exploration weight, "
+                          "in self-play and in every rated game (recipes/selfplay-search.yaml "
+                          "tunes it for a trained network)")
     match_simulations: int = Field(32, ge=1, description="PUCT simulations a move in rated "
                                    "games (the promotion test, the gate)")
     trigger_games: int = Field(200, ge=1, description="new self-play games before a "
@@ -228,7 +231,8 @@ class SelfPlaySpec(MaximizedGamesSpec):
         from ratchet.plugins.targets.selfplay.mcts import SearchConfig
         from ratchet.plugins.targets.selfplay.play import SelfPlayConfig
 
-        return SelfPlayConfig(SearchConfig(simulations=self.simulations, noise=True),
+        return SelfPlayConfig(SearchConfig(simulations=self.simulations, noise=True,
+                                           c_puct=self.c_puct),
                               temperature_moves=self.temperature_moves,
                               temperature=self.temperature,
                               temperature_end=self.temperature_end,
@@ -236,6 +240,12 @@ class SelfPlaySpec(MaximizedGamesSpec):
                               fast_simulations=self.fast_simulations,
                               resign_value=self.resign_value,
                               resign_check_share=self.resign_check_share)
+
+    def match_search(self) -> Any:
+        """The network's search in rated games (``mcts.SearchConfig``, no noise)."""
+        from ratchet.plugins.targets.selfplay.mcts import SearchConfig
+
+        return SearchConfig(simulations=self.match_simulations, c_puct=self.c_puct)
 
     def check_space(self, space: Space) -> None:
         unknown = [p.name for p in space if p.name not in TUNABLE]

@@ -43,14 +43,13 @@ class Standing:
             RandomPlayer,
             play_pairs,
         )
-        from ratchet.plugins.targets.selfplay.mcts import SearchConfig
 
         key = f"rated:{champion_id}"
         if not self.spec.rating_pairs or self.games.meta(key) is not None:
             return
         seeds = derive(self.seed, "rating", self.version_of(champion_id), 0, shards=5)
         champion = NetworkPlayer(champion_id, self.network(champion_id), self.actions,
-                                 SearchConfig(simulations=self.spec.match_simulations),
+                                 self.spec.match_search(),
                                  seed=seeds[0], sampled_plies=self.spec.sampled_plies)
         anchors = (RandomPlayer(seeds[1]),
                    MCTSAnchor(self.game, self.spec.gate_anchor_simulations, seeds[2]))
@@ -67,7 +66,6 @@ class Standing:
         next safe point) and this cycle fails with the reason."""
         from ratchet.core.seeds import derive
         from ratchet.plugins.targets.selfplay.match import NetworkPlayer
-        from ratchet.plugins.targets.selfplay.mcts import SearchConfig
         from ratchet.plugins.targets.selfplay.probation import ProbationRule, probation_test
 
         key = f"probation:{champion_id}"
@@ -81,7 +79,7 @@ class Standing:
         def seed(batch: int) -> int:  # the test's batches from 0; its players' PLAYERS on
             return derive(self.seed, "probation", version, batch)[0]
 
-        search = SearchConfig(simulations=self.spec.match_simulations)
+        search = self.spec.match_search()
         plies = self.spec.sampled_plies
         champion = NetworkPlayer(champion_id, self.network(champion_id), self.actions,
                                  search, seed=seed(PLAYERS), sampled_plies=plies)

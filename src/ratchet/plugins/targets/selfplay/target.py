@@ -102,7 +102,7 @@ class SelfPlayTarget(Target):
             self.tournaments = Tournaments(self, s.tournament_interval_s, LadderConfig(
                 pairs=s.tournament_pairs, mcts=tuple(s.ladder), simulations=s.match_simulations,
                 sampled_plies=s.sampled_plies, opening_moves=s.opening_moves,
-                device=s.device), s.ladder_champions)
+                device=s.device, c_puct=s.c_puct), s.ladder_champions)
             self.tournaments.start()
 
     @property
@@ -171,11 +171,10 @@ class SelfPlayTarget(Target):
     # -- measuring -------------------------------------------------------------------
     def evaluate(self, task: EvalTask) -> Measurement:
         from ratchet.plugins.targets.selfplay.match import NetworkPlayer, play_pairs, scores_of
-        from ratchet.plugins.targets.selfplay.mcts import SearchConfig
 
         if task.opponent is None:
             raise EvaluationError("the selfplay target plays the champion head to head")
-        search = SearchConfig(simulations=self.spec.match_simulations)
+        search = self.spec.match_search()
         plies = self.spec.sampled_plies
         challenger = NetworkPlayer("challenger", self.network_of(task.candidate),
                                    self.info.actions, search, seed=task.seed,

@@ -33,6 +33,7 @@ class LadderConfig:
     pairs: int = 10                     # pairs of games against each rung
     mcts: tuple[int, ...] = (100, 1000)  # the MCTS rungs' simulations
     simulations: int = 32               # the networks' search
+    c_puct: float = 1.5
     sampled_plies: int = 8
     opening_moves: int = 2
     device: str = "cpu"
@@ -56,7 +57,7 @@ def play_ladder(stem: str, sha256: str, champion: str, game_spec: str, config: L
 
     game, info = load_game(game_spec), game_info(game_spec)
     device = resolve_device(config.device)
-    search = SearchConfig(simulations=config.simulations)
+    search = SearchConfig(simulations=config.simulations, c_puct=config.c_puct)
 
     def network(name: str, path: str, digest: str, offset: int) -> NetworkPlayer:
         net = load_network(path, info, sha256=digest, device=device)
