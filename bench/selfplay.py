@@ -181,7 +181,7 @@ def ladder_report(run_dir: Path, created: float, game: str) -> None:
                 cells.append("-")
                 continue
             mean = sum(scores) / len(scores)
-            low, high = wilson_interval(mean, len(scores))
+            low, high = (max(b, 0.0) + 0.0 for b in wilson_interval(mean, len(scores)))
             cells.append(f"{mean:.2f} [{low:.2f}, {high:.2f}] n={len(scores)}")
             if mean >= 0.55 and rung not in reached:
                 reached[rung] = (at - created) / 60
