@@ -109,12 +109,9 @@ class GameStore:
                 [(r.game, r.version, r.worker, r.host, json.dumps(r.moves),
                   json.dumps(r.to_dict()["policies"]), json.dumps(list(r.returns)),
                   r.duration_s, now) for r in records])
-            counts = {RESIGNED: sum(r.resigned is not None for r in records),
-                      RESIGN_CHECKED: sum(r.would_resign is not None for r in records),
-                      RESIGN_FALSE: sum(r.false_resignation for r in records)}
-            cur.executemany("INSERT INTO selfplay_meta (key, value) VALUES (?, ?) ON "
-                            "CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + ?",
-                            [(k, str(v), v) for k, v in counts.items() if v])
+            _add_counts(cur, {RESIGNED: sum(r.resigned is not None for r in records),
+                              RESIGN_CHECKED: sum(r.would_resign is not None for r in records),
+                              RESIGN_FALSE: sum(r.false_resignation for r in records)})
             last = cur.execute("SELECT COALESCE(MAX(id), 0) FROM selfplay_games").fetchone()
         return int(last[0])
 
@@ -233,9 +230,7 @@ class GameStore:
     def add_meta(self, key: str, amount: int = 1) -> None:
         """Add to a counter kept in the meta table."""
         with self._write() as cur:
-            cur.execute("INSERT INTO selfplay_meta (key, value) VALUES (?, ?) ON CONFLICT "
-                        "(key) DO UPDATE SET value = CAST(value AS INTEGER) + ?",
-                        (key, str(amount), amount))
+            _add_counts(cur, {key: amount})
 
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as cur:
@@ -252,3 +247,10 @@ class GameStore:
                               (key,)).fetchone()
             cur.execute("DELETE FROM selfplay_meta WHERE key = ?", (key,))
         return row[0] if row else None
+
+
+def _add_counts(cur: sqlite3.Cursor, counts: dict[str, int]) -> None:
+    """Add to counters kept in the meta table (in the caller's transaction)."""
+    cur.executemany("INSERT INTO selfplay_meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                    "DO UPDATE SET value = CAST(value AS INTEGER) + ?",
+                    [(k, str(v), v) for k, v in counts.items() if v])
