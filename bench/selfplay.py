@@ -220,8 +220,9 @@ def fresh_check(found: dict[str, Any], recipe: dict[str, Any], pairs: int
     game = load_game(target["game"])
     info = game_info(target["game"], game)
     net = load_network(found["stem"], info, sha256=found["sha256"])
-    player = NetworkPlayer("champion", net, info.actions,
-                           SearchConfig(simulations=target.get("match_simulations", 32)),
+    simulations = target.get("ladder_simulations") or target.get("match_simulations", 32)
+    print(f"- the champion searches {simulations} simulations a move in these games")
+    player = NetworkPlayer("champion", net, info.actions, SearchConfig(simulations=simulations),
                            seed=777, sampled_plies=target.get("sampled_plies", 8))
     rungs = target.get("ladder", [target.get("gate_anchor_simulations", 100)])
     out = {}

@@ -216,7 +216,10 @@ def test_the_temperature_schedule_and_the_recency_weighted_window():
             config.fast_simulations, config.full_search_share,
             config.resign_value) == (40, True, 2.5, 8, 0.5, -0.9)
     rated = spec.match_search()  # promotion tests, probation, and (by their configs) the
-    assert (rated.simulations, rated.c_puct, rated.noise) == (12, 2.5, False)  # gate, ladder
+    assert (rated.simulations, rated.c_puct, rated.noise) == (12, 2.5, False)  # and gate
+    assert spec.ladder_search().simulations == 12  # the ladder: as rated games unless said
+    deeper = spec.model_copy(update={"ladder_simulations": 64}).ladder_search()
+    assert (deeper.simulations, deeper.c_puct) == (64, 2.5)
     assert [config.temperature_at(p) for p in (0, 3, 4, 30)] == [1.0, 1.0, 0.25, 0.25]
     assert SelfPlayConfig().temperature_at(8) == 0.0  # the default: the best move after
     assert draw_weights(np.array([0.0, 5.0]), None) is None
@@ -347,6 +350,37 @@ def test_the_gates_soundness_checks_fail_on_what_they_guard(tmp_path):
     assert not results["game_length"].passed
     assert "reached the move limit (3) unfinished" in results["game_length"].reason
     assert results["legal_moves"].passed and results["legal_moves"].value == 0
+
+
+def test_the_gates_latency_counts_the_moves_cpu_time_not_the_wait_for_a_busy_core():
+    """A move that waits (here: sleeps 0.3 s, as one preempted on a busy machine would) costs
+    no CPU time; a move that computes 60 ms of CPU time is counted at least that; the first
+    move (lazy set-up) is not counted, and the median ignores one slow move."""
+    import time
+
+    from ratchet.plugins.targets.selfplay.gate import latency_ms
+
+    class Player:
+        def __init__(self, cost):
+            self.cost, self.made = cost, 0
+
+        def moves(self, states):
+            self.cost(self.made)
+            self.made += 1
+            return [states[0].legal_actions()[0]]
+
+    def burn(seconds):
+        until = time.process_time() + seconds
+        while time.process_time() < until:
+            pass
+
+    game = load_game("connect_four")
+    waits = latency_ms(Player(lambda i: time.sleep(0.3)), game.new_initial_state())
+    computes = latency_ms(Player(lambda i: burn(0.06)), game.new_initial_state())
+    first_slow = latency_ms(Player(lambda i: burn(0.5 if i in (0, 3) else 0.0)),
+                            game.new_initial_state())
+    assert waits < 60 <= computes and first_slow < 60, (waits, computes, first_slow)
+    assert latency_ms(Player(lambda i: None), game.new_initial_state(), moves=3) >= 0
 
 
 def test_a_worker_picks_up_a_new_champion_within_one_batch_and_refuses_a_bad_hash(tmp_path):

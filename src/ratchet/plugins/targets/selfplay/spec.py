@@ -175,6 +175,9 @@ class SelfPlaySpec(MaximizedGamesSpec):
                                   "each rung of the ladder")
     ladder: list[int] = Field([100, 1000], description="the ladder's MCTS rungs (random "
                               "rollouts), by simulations; uniform random is always a rung")
+    ladder_simulations: int | None = Field(None, ge=1, description="the champion's PUCT "
+                                           "simulations a move in the ladder's games "
+                                           "(none: match_simulations)")
     ladder_champions: int = Field(2, ge=0, le=20, description="earlier champions on the "
                                   "ladder (the latest ones before the current)")
     gate: bool = Field(True, description="run the regression gate before a promotion")
@@ -246,6 +249,13 @@ class SelfPlaySpec(MaximizedGamesSpec):
         from ratchet.plugins.targets.selfplay.mcts import SearchConfig
 
         return SearchConfig(simulations=self.match_simulations, c_puct=self.c_puct)
+
+    def ladder_search(self) -> Any:
+        """The champion's search in the ladder's games (shadow tournaments, benches)."""
+        from ratchet.plugins.targets.selfplay.mcts import SearchConfig
+
+        return SearchConfig(simulations=self.ladder_simulations or self.match_simulations,
+                            c_puct=self.c_puct)
 
     def check_space(self, space: Space) -> None:
         unknown = [p.name for p in space if p.name not in TUNABLE]
