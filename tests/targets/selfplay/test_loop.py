@@ -323,7 +323,7 @@ def test_stop_abandons_a_training_run_in_flight_and_the_daemon_exits(tmp_path):
 def test_a_skill_bar_blocks_a_promotion_only_once_a_champion_has_cleared_it(tmp_path):
     """From random weights no network beats the anchors, so with ``gate_skill:
     regression`` a missed skill bar is advisory until some champion clears it; from then
-    on it blocks. Soundness checks always block."""
+    on it blocks a challenger shown under it. Soundness checks always block."""
     from ratchet.core.types import Candidate
     from ratchet.plugins.targets.selfplay.gating import bars_cleared
     from ratchet.plugins.targets.selfplay.spec import SelfPlaySpec
@@ -345,10 +345,32 @@ def test_a_skill_bar_blocks_a_promotion_only_once_a_champion_has_cleared_it(tmp_
     target.games.set_meta(f"gate:{challenger.id}", json.dumps(kept))  # as if it cleared it
     target.apply(challenger)  # promoted: its cleared bar binds every later champion
     assert "vs_random" in bars_cleared(target.games)
-    checks = {c.gate: c for c in target.promotion_checks(Candidate({}, "test"))}
-    assert not checks["gate.vs_random"].passed
-    assert "lower 95% bound" in checks["gate.vs_random"].reason
+    later = Candidate({}, "test")
+    checks = {c.gate: c for c in target.promotion_checks(later)}
+    measured = {r["check"]: r for r in json.loads(target.games.meta(f"gate:{later.id}"))}
+    assert checks["gate.vs_random"].reason.startswith("an earlier champion cleared this bar")
+    assert checks["gate.vs_random"].passed == (not measured["vs_random"]["below"])
+    assert "95% bounds" in checks["gate.vs_random"].reason
     target.close()
+
+
+def test_a_cleared_skill_bar_fails_a_challenger_shown_under_it_not_one_short_of_proof():
+    from ratchet.plugins.targets.selfplay.gate import CheckResult
+    from ratchet.plugins.targets.selfplay.gating import skill_verdict
+
+    near = CheckResult("vs_random", False, "score 0.950 over 100 games", 0.888, below=False)
+    under = CheckResult("vs_random", False, "score 0.800 over 100 games", 0.71, below=True)
+    cleared, none = {"vs_random"}, set()
+    assert skill_verdict(near, cleared, "regression").passed  # 0.95: short of proof only
+    refused = skill_verdict(under, cleared, "regression")
+    assert not refused.passed and "shown under it" in refused.reason
+    assert not refused.advisory
+    assert skill_verdict(under, none, "regression").advisory  # nobody has cleared it yet
+    assert not skill_verdict(near, cleared, "absolute").passed  # absolute: proof needed
+    assert not skill_verdict(near, none, "absolute").passed
+    unsound = CheckResult("legal_moves", False, "1 illegal move", 1)
+    assert not skill_verdict(unsound, cleared, "regression").passed
+    assert skill_verdict(CheckResult("vs_anchor", True, "H1"), cleared, "absolute").passed
 
 
 @pytest.mark.slow

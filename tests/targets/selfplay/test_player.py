@@ -313,7 +313,7 @@ def test_the_gate_runs_in_its_own_process_and_fails_closed(tmp_path):
     assert set(results) == set(CHECKS)
     assert results["loads"].passed and results["legal_moves"].passed
     assert not results["vs_random"].passed  # 10 games cannot show a lower bound of 0.9
-    assert "lower 95% bound" in results["vs_random"].reason
+    assert "95% bounds [" in results["vs_random"].reason
 
     def all_failed(results, says):
         assert {r.check for r in results} == set(CHECKS)

@@ -53,6 +53,7 @@ class CheckResult:
     passed: bool
     reason: str
     value: float | None = None
+    below: bool = False  # a skill bar: the evidence shows the score is under it
 
 
 def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig,
@@ -102,10 +103,12 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
     games = play_pairs(game, player, RandomPlayer(seed), config.random_pairs, seed,
                        max_moves=limit)
     score = float(np.mean(scores_of(games, "challenger")))
-    lower = wilson_interval(score, len(games))[0]
+    lower, upper = wilson_interval(score, len(games))
     results.append(CheckResult("vs_random", lower >= config.random_lower,
-                               f"score {score:.3f} over {len(games)} games, lower 95% bound "
-                               f"{lower:.3f} (needs {config.random_lower:g})", lower))
+                               f"score {score:.3f} over {len(games)} games, 95% bounds "
+                               f"[{lower:.3f}, {upper:.3f}] (the lower must reach "
+                               f"{config.random_lower:g})", lower,
+                               below=upper < config.random_lower))
 
     anchor = MCTSAnchor(game, config.anchor_simulations, seed)
     judge = SPRTJudge(elo0=score_to_elo(config.anchor_score - 0.05),
@@ -127,7 +130,8 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
     passed = verdict is not None and verdict.decision.value == "promote"
     results.append(CheckResult(
         "vs_anchor", passed, f"score {anchor_score:.3f} over {len(played)} games against "
-        f"{anchor.name}: {verdict.reason if verdict else 'no games'}", anchor_score))
+        f"{anchor.name}: {verdict.reason if verdict else 'no games'}", anchor_score,
+        below=verdict is not None and verdict.decision.value == "reject"))
 
     every = games + played
     longest = max(r.length for r in every)
