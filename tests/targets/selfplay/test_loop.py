@@ -354,6 +354,33 @@ def test_a_skill_bar_blocks_a_promotion_only_once_a_champion_has_cleared_it(tmp_
     target.close()
 
 
+def test_the_anchor_bar_is_shown_under_only_when_its_test_accepts_h0():
+    """The gate's own sequential test against the anchor, fed pairs of games: a score of
+    0.55 that runs out of games undecided shows nothing; a losing one is shown under."""
+    import random
+
+    from ratchet.core.types import Evidence, Measurement
+    from ratchet.plugins.targets.selfplay.gate import GateConfig, anchor_judge, shown_under
+
+    def verdict(pairs):
+        judge = anchor_judge(GateConfig(anchor_max_pairs=20))
+        evidence, rng = Evidence("games", head_to_head=True, games_in_pairs=True), random.Random(0)
+        for start in range(0, len(pairs), 5):
+            games = tuple(s for pair in pairs[start:start + 5] for s in pair)
+            evidence.add(Measurement("games", games, ordered=True), None, rng)
+            decided = judge.decide(evidence)
+            if decided.decision.is_final():
+                return decided
+        raise AssertionError(f"undecided after {len(pairs)} pairs: {decided.reason}")
+
+    even = verdict([(1.0, 0.0)] * 9 + [(1.0, 1.0)] + [(0.5, 0.5)] * 10)  # 0.55 over 40 games
+    assert even.decision.value == "reject" and "max_games" in even.reason
+    assert not shown_under(even)
+    losing = verdict([(0.0, 0.0)] * 20)
+    assert losing.decision.value == "reject" and "H0" in losing.reason
+    assert shown_under(losing)
+
+
 def test_a_cleared_skill_bar_fails_a_challenger_shown_under_it_not_one_short_of_proof():
     from ratchet.plugins.targets.selfplay.gate import CheckResult
     from ratchet.plugins.targets.selfplay.gating import skill_verdict

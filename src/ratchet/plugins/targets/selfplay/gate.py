@@ -62,9 +62,8 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
     import numpy as np
 
     from ratchet.core.errors import RatchetError
-    from ratchet.core.stats import score_to_elo, wilson_interval
+    from ratchet.core.stats import wilson_interval
     from ratchet.core.types import Evidence, Measurement
-    from ratchet.plugins.judges import SPRTJudge
     from ratchet.plugins.targets.selfplay.game import game_info, load_game
     from ratchet.plugins.targets.selfplay.match import (
         MCTSAnchor,
@@ -111,10 +110,7 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
                                below=upper < config.random_lower))
 
     anchor = MCTSAnchor(game, config.anchor_simulations, seed)
-    judge = SPRTJudge(elo0=score_to_elo(config.anchor_score - 0.05),
-                      elo1=score_to_elo(config.anchor_score + 0.05),
-                      alpha=config.alpha, beta=config.beta, batch=10, min_games=20,
-                      max_games=2 * config.anchor_max_pairs)
+    judge = anchor_judge(config)
     evidence = Evidence("games", head_to_head=True, games_in_pairs=True)
     verdict, played = None, []
     rng = random.Random(seed)
@@ -131,7 +127,7 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
     results.append(CheckResult(
         "vs_anchor", passed, f"score {anchor_score:.3f} over {len(played)} games against "
         f"{anchor.name}: {verdict.reason if verdict else 'no games'}", anchor_score,
-        below=verdict is not None and verdict.decision.value == "reject"))
+        below=verdict is not None and shown_under(verdict)))
 
     every = games + played
     longest = max(r.length for r in every)
@@ -143,6 +139,23 @@ def run_checks(stem: str, game_spec: str, sha256: str | None, config: GateConfig
                                f"{player.illegal} illegal moves attempted over "
                                f"{player.moves_made} moves", player.illegal))
     return results
+
+
+def anchor_judge(config: GateConfig) -> Any:
+    """The sequential test against the anchor: H0 a score of ``anchor_score - 0.05``,
+    H1 ``anchor_score + 0.05``, at the config's error rates."""
+    from ratchet.core.stats import score_to_elo
+    from ratchet.plugins.judges import SPRTJudge
+
+    return SPRTJudge(elo0=score_to_elo(config.anchor_score - 0.05),
+                     elo1=score_to_elo(config.anchor_score + 0.05),
+                     alpha=config.alpha, beta=config.beta, batch=10, min_games=20,
+                     max_games=2 * config.anchor_max_pairs)
+
+
+def shown_under(verdict: Any) -> bool:
+    """The anchor's test accepted H0; running out of games undecided shows nothing."""
+    return verdict.decision.value == "reject" and not verdict.stats.get("inconclusive")
 
 
 def latency_ms(player: Any, state: Any, clock: Any = time.process_time,
