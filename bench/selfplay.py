@@ -213,17 +213,18 @@ def fresh_check(found: dict[str, Any], recipe: dict[str, Any], pairs: int
         play_pairs,
         scores_of,
     )
-    from ratchet.plugins.targets.selfplay.mcts import SearchConfig
     from ratchet.plugins.targets.selfplay.network import load_network
+    from ratchet.plugins.targets.selfplay.spec import SelfPlaySpec
 
     target = recipe["target"]
-    game = load_game(target["game"])
-    info = game_info(target["game"], game)
+    spec = SelfPlaySpec(**target)
+    game = load_game(spec.game)
+    info = game_info(spec.game, game)
     net = load_network(found["stem"], info, sha256=found["sha256"])
-    simulations = target.get("ladder_simulations") or target.get("match_simulations", 32)
-    print(f"- the champion searches {simulations} simulations a move in these games")
-    player = NetworkPlayer("champion", net, info.actions, SearchConfig(simulations=simulations),
-                           seed=777, sampled_plies=target.get("sampled_plies", 8))
+    search = spec.ladder_search()  # as the run's shadow tournaments search
+    print(f"- the champion searches {search.simulations} simulations a move in these games")
+    player = NetworkPlayer("champion", net, info.actions, search, seed=777,
+                           sampled_plies=spec.sampled_plies)
     rungs = target.get("ladder", [target.get("gate_anchor_simulations", 100)])
     out = {}
     for anchor in (RandomPlayer(778), *(MCTSAnchor(game, n, 779 + n) for n in rungs)):
