@@ -449,3 +449,29 @@ def test_a_node_controller_sets_the_worker_count_to_hold_the_cpu_in_its_band(tmp
     finally:
         again.stop()
         target.close()
+
+
+@pytest.mark.slow
+def test_train_from_latest_trains_each_challenger_on_from_the_one_before(tmp_path):
+    """AlphaGo Zero's trainer: a rejected challenger's training is not lost; the next
+    one starts from its weights (kept until then), the champion plays the games."""
+    from ratchet.engine.recipe import parse_recipe
+    from ratchet.engine.runner import run_recipe
+
+    recipe = {**TINY, "target": {**TINY["target"], "train_from": "latest"},
+              # nothing is 600 Elo better after 60 training steps: every one is rejected
+              "judge": {"kind": "sprt", "elo0": 600, "elo1": 700, "batch": 10,
+                        "min_games": 10, "max_games": 20}}
+    summary = run_recipe(parse_recipe(recipe), tmp_path / "run", max_cycles=3)
+    assert summary.cycles == 3 and summary.failures == 0
+    with Store(tmp_path / "run") as store:
+        decisions = store.decisions()
+        champion = store.champion()
+    assert [d.decision.value for d in decisions] == ["reject"] * 3
+    first, second, third = (d.candidate.id for d in decisions)
+    db = sqlite3.connect(tmp_path / "run" / "ratchet.db")
+    meta = dict(db.execute("SELECT key, value FROM selfplay_meta"))
+    assert [meta[f"trained_from:{c}"] for c in (first, second, third)] == [
+        champion.candidate.id, first, second]
+    kept = {p.stem for p in (tmp_path / "run" / "work" / "nets").glob("*.safetensors")}
+    assert kept == {champion.candidate.id, third}  # the line's tip, until superseded

@@ -147,6 +147,11 @@ class SelfPlaySpec(MaximizedGamesSpec):
                                     "self-play games fails after this long without one")
     games_per_batch: int = Field(16, ge=1, description="self-play games played side by "
                                  "side (one forward pass for all their leaves)")
+    train_from: Literal["champion", "latest"] = Field(
+        "champion", description="the network a challenger is trained from: champion (a "
+        "copy of it; a rejected challenger's training is lost) or latest (the newest "
+        "trained network, promoted or not, as AlphaGo Zero's trainer goes on while the "
+        "champion plays the self-play games)")
     train_steps: int = Field(300, ge=1, description="minibatch steps training a challenger "
                              "(a space parameter of that name overrides it)")
     lr: float = Field(1e-3, gt=0, description="learning rate (a space parameter overrides)")

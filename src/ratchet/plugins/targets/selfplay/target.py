@@ -44,8 +44,11 @@ from ratchet.plugins.targets.selfplay import TUNABLE, waiting
 from ratchet.plugins.targets.selfplay.device import resolve_device
 from ratchet.plugins.targets.selfplay.game import game_info, load_game
 from ratchet.plugins.targets.selfplay.gamestore import (
+    KEPT_FOR_LINE,
     LAST_TRAINED,
     LAST_TRAINED_AT,
+    LATEST_LINE,
+    TRAINED_FROM,
     TRAINING_FAILED,
     TRAINING_SINCE,
     GameStore,
@@ -165,7 +168,13 @@ class SelfPlayTarget(Target):
         return self.pool.received
 
     def discard(self, candidate: Candidate) -> None:
-        for path in self.nets.glob(f"{candidate.id}.*"):
+        if candidate.id == self.games.meta(LATEST_LINE, ""):
+            self.games.set_meta(KEPT_FOR_LINE, candidate.id)  # the next one trains on it
+            return
+        self._delete_network(candidate.id)
+
+    def _delete_network(self, candidate_id: str) -> None:
+        for path in self.nets.glob(f"{candidate_id}.*"):
             path.unlink(missing_ok=True)
 
     def progress(self, window_games: int) -> Progress | None:
@@ -261,6 +270,7 @@ class SelfPlayTarget(Target):
         parent = self.games.network(candidate.parent or "")
         if parent is None:
             raise EvaluationError(f"the parent network {candidate.parent} is not recorded")
+        start_id, start = self._training_start(candidate.parent or "", parent[0])
         standing = self._standing()
         standing.rate(candidate.parent or "")
         standing.probation(candidate.parent or "")
@@ -270,9 +280,8 @@ class SelfPlayTarget(Target):
         waiting.sleep(wait, self._stopping)
         params = {**{k: getattr(self.spec, k) for k in TUNABLE}, **candidate.params}
         last_game = self.games.last_id(self.spec.game)  # later games: the next trigger's
-        job = dict(game_spec=self.spec.game, parent_stem=str(self.nets / (candidate.parent or
-                                                                          "")),
-                   parent_sha256=parent[0], out_stem=str(stem), db_path=str(self.db),
+        job = dict(game_spec=self.spec.game, parent_stem=str(self.nets / start_id),
+                   parent_sha256=start, out_stem=str(stem), db_path=str(self.db),
                    window_games=int(params["window_games"]), up_to_game=last_game,
                    steps=int(params["train_steps"]), lr=float(params["lr"]),
                    seed=_seed_of(candidate.id), device=self.spec.device,
@@ -298,7 +307,32 @@ class SelfPlayTarget(Target):
             self.games.set_meta(TRAINING_SINCE, "0")
         self.games.set_meta(LAST_TRAINED, str(last_game))
         self.games.set_meta(LAST_TRAINED_AT, str(time.time()))
+        self.games.set_meta(TRAINED_FROM + candidate.id, start_id)
+        if self.spec.train_from == "latest":
+            self._extend_line(candidate.id)
         return str(digest)
+
+    def _training_start(self, champion_id: str, champion_sha256: str) -> tuple[str, str]:
+        """(candidate id, sha256) of the network a challenger is trained from: the
+        champion's, or with ``train_from: latest`` the newest trained one while its
+        weights are there."""
+        from ratchet.plugins.targets.selfplay.network import paths
+
+        if self.spec.train_from == "latest":
+            latest = self.games.meta(LATEST_LINE, "") or ""
+            recorded = self.games.network(latest) if latest else None
+            if recorded is not None and paths(self.nets / latest)[0].exists():
+                return latest, recorded[0]
+        return champion_id, champion_sha256
+
+    def _extend_line(self, candidate_id: str) -> None:
+        """``candidate_id`` is the newest trained network; the one before it, when it
+        was discarded and only kept for the line, goes."""
+        before = self.games.meta(LATEST_LINE, "") or ""
+        self.games.set_meta(LATEST_LINE, candidate_id)
+        if before and before == self.games.meta(KEPT_FOR_LINE, ""):
+            self.games.set_meta(KEPT_FOR_LINE, "")
+            self._delete_network(before)
 
     def _standing(self) -> Standing:
         return Standing(self.spec, self.seed, self.game, self.info.actions, self.games,
