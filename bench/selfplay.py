@@ -225,7 +225,7 @@ def fresh_check(found: dict[str, Any], recipe: dict[str, Any], pairs: int
     print(f"- the champion searches {search.simulations} simulations a move in these games")
     player = NetworkPlayer("champion", net, info.actions, search, seed=777,
                            sampled_plies=spec.sampled_plies)
-    rungs = target.get("ladder", [target.get("gate_anchor_simulations", 100)])
+    rungs = spec.ladder if "ladder" in target else [spec.gate_anchor_simulations]
     out = {}
     for anchor in (RandomPlayer(778), *(MCTSAnchor(game, n, 779 + n) for n in rungs)):
         results = play_pairs(game, player, anchor, pairs, 424242)
