@@ -276,6 +276,46 @@ def test_matches_are_played_in_pairs_from_shared_openings():
     assert all(r.score == 0.5 for r in short if r.length == 6)  # cut off: a draw
 
 
+def test_the_value_target_mixes_the_result_with_the_searchs_root_value(tmp_path):
+    """value_q_weight w: each position's value target is (1 - w) * result + w * q, q the
+    root value self-play stored with the move, for the player to move; a game stored
+    before root values were kept (a store of the tables' first version) trains on its
+    result alone."""
+    import sqlite3
+
+    from ratchet.plugins.targets.selfplay.gamestore import TABLES, GameStore
+    from ratchet.plugins.targets.selfplay.play import SelfPlayConfig, play_games
+    from ratchet.plugins.targets.selfplay.train import samples_from
+
+    game = pyspiel.load_game("tic_tac_toe")
+    played = play_games(game, "tic_tac_toe", uniform_evaluator, 6,
+                        SelfPlayConfig(SearchConfig(simulations=32, noise=True)),
+                        np.random.default_rng(0))
+    for r in played:
+        assert len(r.root_values) == len(r.moves)
+        assert all(-1 <= q <= 1 for q in r.root_values)
+        # the last move's search sees the win or draw it plays: q is the mover's result
+        assert r.root_values[-1] == pytest.approx(r.returns[(len(r.moves) - 1) % 2], abs=0.3)
+    result = np.concatenate([[r.returns[ply % 2] for ply in range(len(r.moves))]
+                             for r in played])
+    q = np.concatenate([r.root_values for r in played])
+    assert np.allclose(samples_from(game, played).values, result)
+    assert np.allclose(samples_from(game, played, 0.25).values, 0.75 * result + 0.25 * q)
+    assert np.allclose(samples_from(game, played, 1.0).values, q)
+
+    old = sqlite3.connect(tmp_path / "ratchet.db", isolation_level=None)
+    type(TABLES)(TABLES.name, TABLES.migrations[:1]).apply(old)  # the first version
+    old.execute("INSERT INTO selfplay_games (config, version, worker, host, moves, "
+                "policies, returns, duration_s, created_at) VALUES ('tic_tac_toe', 0, "
+                "'w0', 'h', '[4, 0]', '[{\"4\": 1.0}, {\"0\": 1.0}]', '[1.0, -1.0]', 0, 0)")
+    old.close()
+    with GameStore(tmp_path / "ratchet.db") as store:  # brought up to date
+        store.append(played[:1])
+        before, after = store.window("tic_tac_toe")
+    assert before.root_values == [] and after == played[0]
+    assert list(samples_from(game, [before], 0.5).values) == [1.0, -1.0]
+
+
 def test_the_game_store_keeps_games_and_rated_games_by_pool(tmp_path):
     from ratchet.plugins.targets.selfplay.gamestore import GameStore
     from ratchet.plugins.targets.selfplay.match import GameResult

@@ -60,7 +60,9 @@ CREATE TABLE IF NOT EXISTS selfplay_networks (
     created_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS selfplay_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-""",))
+""", """
+ALTER TABLE selfplay_games ADD COLUMN root_values TEXT NOT NULL DEFAULT '[]';
+"""))
 
 # selfplay_meta keys
 LAST_TRAINED = "last_trained_game_id"  # the newest game the last training run read
@@ -108,10 +110,11 @@ class GameStore:
         with self._write() as cur:
             cur.executemany(
                 "INSERT INTO selfplay_games (config, version, worker, host, moves, policies, "
-                "returns, duration_s, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "returns, duration_s, created_at, root_values) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(r.game, r.version, r.worker, r.host, json.dumps(r.moves),
                   json.dumps(r.to_dict()["policies"]), json.dumps(list(r.returns)),
-                  r.duration_s, now) for r in records])
+                  r.duration_s, now, json.dumps(r.root_values)) for r in records])
             _add_counts(cur, {RESIGNED: sum(r.resigned is not None for r in records),
                               RESIGN_CHECKED: sum(r.would_resign is not None for r in records),
                               RESIGN_FALSE: sum(r.false_resignation for r in records)})
@@ -141,8 +144,8 @@ class GameStore:
         """The replay window, oldest first: the last ``last_games`` games, or those played
         by the last ``last_versions`` champion versions (both: the smaller set), counting
         only games up to id ``up_to`` when given."""
-        sql = ("SELECT config, moves, policies, returns, version, worker, host, duration_s "
-               "FROM selfplay_games WHERE config = ?")
+        sql = ("SELECT config, moves, policies, returns, version, worker, host, duration_s, "
+               "root_values FROM selfplay_games WHERE config = ?")
         args: list[object] = [config]
         if up_to is not None:
             sql += " AND id <= ?"
@@ -159,7 +162,7 @@ class GameStore:
         return [GameRecord.from_dict({
             "game": r[0], "moves": json.loads(r[1]), "policies": json.loads(r[2]),
             "returns": json.loads(r[3]), "version": r[4], "worker": r[5], "host": r[6],
-            "duration_s": r[7]}) for r in rows]
+            "duration_s": r[7], "root_values": json.loads(r[8])}) for r in rows]
 
     def add_rated(self, config: str, purpose: str, results: Sequence[GameResult]) -> None:
         """Rated games (a promotion test, a gate, probation, anchors) in one transaction."""

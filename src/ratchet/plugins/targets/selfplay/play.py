@@ -40,10 +40,14 @@ class GameRecord:
     duration_s: float = 0.0
     resigned: int | None = None      # the player who resigned (the game ended there)
     would_resign: int | None = None  # a checked game: who would have resigned first
+    # each move's root value for the player to move (the search's q, mixed into the
+    # value target by value_q_weight); [] in games stored before they were kept
+    root_values: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"game": self.game, "moves": self.moves,
                 "policies": [{str(a): p for a, p in pol.items()} for pol in self.policies],
+                "root_values": self.root_values,
                 "returns": list(self.returns), "version": self.version,
                 "worker": self.worker, "host": self.host, "duration_s": self.duration_s,
                 "resigned": self.resigned, "would_resign": self.would_resign}
@@ -53,7 +57,8 @@ class GameRecord:
         return cls(data["game"], list(data["moves"]),
                    [{int(a): float(p) for a, p in pol.items()} for pol in data["policies"]],
                    tuple(data["returns"]), data["version"], data["worker"], data["host"],
-                   data["duration_s"], data.get("resigned"), data.get("would_resign"))
+                   data["duration_s"], data.get("resigned"), data.get("would_resign"),
+                   [float(v) for v in data.get("root_values", [])])
 
     @property
     def false_resignation(self) -> bool:
@@ -117,6 +122,7 @@ def play_games(game: Any, name: str, evaluator: Evaluator, n: int, config: SelfP
             total = counts.sum()
             record.policies.append({int(a): float(counts[a] / total)
                                     for a in np.flatnonzero(counts)} if i in in_full else {})
+            record.root_values.append(round(float(values[i]), 4))
             move = choose(counts, config.temperature_at(len(record.moves)), rng)
             record.moves.append(move)
             state.apply_action(move)

@@ -117,6 +117,10 @@ class SelfPlaySpec(MaximizedGamesSpec):
     window_half_life_games: float | None = Field(
         None, gt=0, description="recency weighting: a position this many games older than "
         "the newest is drawn half as often in training (none: the window uniformly)")
+    value_q_weight: float = Field(0.0, ge=0, le=1, description="the value target: "
+                                  "(1 - w) * the game's result + w * the search's value of "
+                                  "the position (its root q); 0: the result alone, as "
+                                  "AlphaZero")
     temperature_moves: int = Field(8, ge=0, description="self-play: the first plies are "
                                    "played in proportion to visits^(1/temperature)")
     temperature: float = Field(1.0, gt=0, description="self-play: the temperature of the "

@@ -285,7 +285,8 @@ class SelfPlayTarget(Target):
                    window_games=int(params["window_games"]), up_to_game=last_game,
                    steps=int(params["train_steps"]), lr=float(params["lr"]),
                    seed=_seed_of(candidate.id), device=self.spec.device,
-                   half_life_games=self.spec.window_half_life_games)
+                   half_life_games=self.spec.window_half_life_games,
+                   q_weight=self.spec.value_q_weight)
         self.games.set_meta(TRAINING_SINCE, str(time.time()))
         # the training process ends with us, and a stop ends it (it is registered)
         pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"),

@@ -3,8 +3,11 @@
     loss = cross-entropy(search distribution, policy) + (result - value)^2
 
 over positions rebuilt by replaying each stored game's moves, the value target being the
-game's result for the player to move in that position. A move searched fast (playout-cap
-randomization) is no training target. With a half-life, minibatches favour the newest
+game's result for the player to move in that position, or with ``q_weight`` w the mix
+(1 - w) * result + w * q, q the search's own value of the position (the root's mean
+value, stored with each move): a target with less noise in a game whose result hangs on
+one late mistake. A move searched fast (playout-cap randomization) is no training
+target. With a half-life, minibatches favour the newest
 games: a position ``a`` games older than the newest is drawn with weight 0.5^(a/half-life).
 """
 
@@ -43,14 +46,17 @@ class Samples:
         return len(self.values)
 
 
-def samples_from(game: Any, records: Sequence[GameRecord]) -> Samples:
+def samples_from(game: Any, records: Sequence[GameRecord], q_weight: float = 0.0
+                 ) -> Samples:
     """Every position of every game that is a training target, replayed through the
-    engine (``records`` oldest first)."""
+    engine (``records`` oldest first); a game stored without root values trains on its
+    result alone."""
     actions = game.num_distinct_actions()
     observations, policies, values, ages = [], [], [], []
     for age, record in zip(range(len(records) - 1, -1, -1), records, strict=True):
         state = game.new_initial_state()
-        for move, policy in zip(record.moves, record.policies, strict=True):
+        root_values = record.root_values or [None] * len(record.moves)
+        for move, policy, q in zip(record.moves, record.policies, root_values, strict=True):
             if not policy:  # searched fast: played, not learned from
                 state.apply_action(move)
                 continue
@@ -60,7 +66,8 @@ def samples_from(game: Any, records: Sequence[GameRecord]) -> Samples:
                 target[action] = share
             observations.append(obs)
             policies.append(target)
-            values.append(record.returns[state.current_player()])
+            result = record.returns[state.current_player()]
+            values.append(result if q is None else (1 - q_weight) * result + q_weight * q)
             ages.append(age)
             state.apply_action(move)
     if not observations:
@@ -112,8 +119,8 @@ def train(net: PolicyValueNet, samples: Samples, config: TrainConfig,
 
 def train_network(*, game_spec: str, parent_stem: str, parent_sha256: str, out_stem: str,
                   db_path: str, window_games: int, up_to_game: int, steps: int, lr: float,
-                  seed: int, device: str = "cpu", half_life_games: float | None = None
-                  ) -> str:
+                  seed: int, device: str = "cpu", half_life_games: float | None = None,
+                  q_weight: float = 0.0) -> str:
     """One training run, as its own process runs it: the parent's network (hash
     checked) trained on the replay window (the last ``window_games`` games up to
     ``up_to_game``) and saved at ``out_stem``; returns the new weights' sha256."""
@@ -129,6 +136,6 @@ def train_network(*, game_spec: str, parent_stem: str, parent_sha256: str, out_s
         window = store.window(game_spec, last_games=window_games, up_to=up_to_game)
     if not window:
         raise ValueError("no self-play games to train on")
-    train(net, samples_from(game, window),
+    train(net, samples_from(game, window, q_weight),
           TrainConfig(steps=steps, lr=lr, half_life_games=half_life_games), seed=seed)
     return save_network(net, out_stem)
