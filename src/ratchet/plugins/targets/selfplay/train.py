@@ -7,8 +7,8 @@ game's result for the player to move in that position, or with ``q_weight`` w th
 (1 - w) * result + w * q, q the search's own value of the position (the root's mean
 value, stored with each move): a target with less noise in a game whose result hangs on
 one late mistake. A move searched fast (playout-cap randomization) is no training
-target. With a half-life, minibatches favour the newest
-games: a position ``a`` games older than the newest is drawn with weight 0.5^(a/half-life).
+target. With a half-life, minibatches favour the newest games: a position ``a`` games
+older than the newest is drawn with weight 0.5^(a/half-life).
 """
 
 from __future__ import annotations
