@@ -283,6 +283,7 @@ def test_the_value_target_mixes_the_result_with_the_searchs_root_value(tmp_path)
     result alone."""
     import sqlite3
 
+    from ratchet.core.store import PluginSchema
     from ratchet.plugins.targets.selfplay.gamestore import TABLES, GameStore
     from ratchet.plugins.targets.selfplay.play import SelfPlayConfig, play_games
     from ratchet.plugins.targets.selfplay.train import samples_from
@@ -304,7 +305,7 @@ def test_the_value_target_mixes_the_result_with_the_searchs_root_value(tmp_path)
     assert np.allclose(samples_from(game, played, 1.0).values, q)
 
     old = sqlite3.connect(tmp_path / "ratchet.db", isolation_level=None)
-    type(TABLES)(TABLES.name, TABLES.migrations[:1]).apply(old)  # the first version
+    PluginSchema(TABLES.name, TABLES.migrations[:1]).apply(old)  # the first version
     old.execute("INSERT INTO selfplay_games (config, version, worker, host, moves, "
                 "policies, returns, duration_s, created_at) VALUES ('tic_tac_toe', 0, "
                 "'w0', 'h', '[4, 0]', '[{\"4\": 1.0}, {\"0\": 1.0}]', '[1.0, -1.0]', 0, 0)")
